@@ -1,0 +1,100 @@
+# pvio top-level Makefile: user space, tests, benchmarks and the guest modules.
+#
+# Each directory contributes a fragment `<dir>/module.mk` that appends to the
+# variables below; this file only holds the shared rules.
+#
+#   LIBPVIO_SRCS      sources of build/lib/libpvio.a (every client links it)
+#   PROGRAMS          binaries installed in build/bin; NAME_SRCS, NAME_LDLIBS
+#   TEST_PROGRAMS     test binaries built in build/tests; NAME_SRCS, NAME_LDLIBS
+#   UNIT_TESTS        paths of unit tests to run (binaries, scripts)
+#   INTEGRATION_TESTS paths of integration tests to run
+#   GUEST_TESTS       paths of guest (QEMU) tests to run
+#   FUZZ_TARGETS      libFuzzer harnesses (built by `make fuzz` with clang)
+
+.DEFAULT_GOAL := all
+.SUFFIXES:
+
+BUILD   ?= build
+BINDIR  := $(BUILD)/bin
+OBJDIR  := $(BUILD)/obj
+LIBDIR  := $(BUILD)/lib
+TESTDIR := $(BUILD)/tests
+
+CC      ?= gcc
+WARN    := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
+	   -Wmissing-prototypes -Wpointer-arith -Wformat=2 -Wundef -Wvla \
+	   -Wno-unused-parameter -Wno-missing-field-initializers
+CFLAGS  ?= -O2 -g
+CFLAGS  += -std=gnu11 $(WARN) -Iinclude -D_GNU_SOURCE -pthread -MMD -MP
+LDLIBS  := -pthread
+
+LIBPVIO_SRCS :=
+PROGRAMS :=
+TEST_PROGRAMS :=
+UNIT_TESTS :=
+INTEGRATION_TESTS :=
+GUEST_TESTS :=
+FUZZ_TARGETS :=
+
+include $(sort $(wildcard */module.mk */*/module.mk))
+
+LIBPVIO := $(LIBDIR)/libpvio.a
+obj = $(patsubst %.c,$(OBJDIR)/%.o,$(1))
+
+$(OBJDIR)/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -c -o $@ $<
+
+$(LIBPVIO): $(call obj,$(LIBPVIO_SRCS))
+	@mkdir -p $(@D)
+	rm -f $@
+	$(AR) rcs $@ $^
+
+define program_rule
+$(2)/$(1): $$(call obj,$$($(1)_SRCS)) $$(LIBPVIO)
+	@mkdir -p $$(@D)
+	$$(CC) $$(CFLAGS) -o $$@ $$(call obj,$$($(1)_SRCS)) $$(LIBPVIO) $$($(1)_LDLIBS) $$(LDLIBS)
+endef
+$(foreach p,$(PROGRAMS),$(eval $(call program_rule,$(p),$(BINDIR))))
+$(foreach p,$(TEST_PROGRAMS),$(eval $(call program_rule,$(p),$(TESTDIR))))
+
+ALL_BINS := $(addprefix $(BINDIR)/,$(PROGRAMS)) $(addprefix $(TESTDIR)/,$(TEST_PROGRAMS))
+
+.PHONY: all deps check check-unit check-integration check-guest modules demo clean fuzz
+all: $(LIBPVIO) $(ALL_BINS)
+
+deps:
+	scripts/install-deps
+
+# Every tier; the runner's last line is "N passed, N failed, N skipped".
+check: deps
+	$(MAKE) all
+	$(MAKE) modules
+	tests/run-tests $(UNIT_TESTS) $(INTEGRATION_TESTS) $(GUEST_TESTS)
+
+check-unit: all
+	tests/run-tests $(UNIT_TESTS)
+check-integration: all
+	tests/run-tests $(INTEGRATION_TESTS)
+check-guest: all modules
+	tests/run-tests $(GUEST_TESTS)
+
+# Guest kernel modules, built by Kbuild against Debian's linux-headers-amd64
+# (not the running kernel: the host cannot load modules).
+KDIR ?= $(shell scripts/kernel-headers-dir)
+modules:
+	@test -n "$(KDIR)" || { echo "linux-headers-amd64 missing: run scripts/install-deps" >&2; exit 1; }
+	$(MAKE) -C $(KDIR) M=$(CURDIR) modules
+	@mkdir -p $(BUILD)/modules
+	cp -f *.ko $(BUILD)/modules/
+
+demo: deps
+	$(MAKE) all
+	$(MAKE) modules
+	scripts/demo
+
+clean:
+	rm -rf $(BUILD)
+	-$(MAKE) -C $(KDIR) M=$(CURDIR) clean >/dev/null 2>&1
+
+-include $(shell find $(OBJDIR) -name '*.d' 2>/dev/null)

@@ -1,0 +1,195 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * libpvio: the client library of pvio-hv, used by the toolstack, the
+ * backends, the user-space frontends, tests and benchmarks.
+ *
+ * Two kinds of clients:
+ *  - dom0 (privileged): pvio_hv_open(). May create and control domains, map
+ *    grants of any domain (hv validates each entry), bind event channels.
+ *  - a process domain: pvio_dom_attach() turns this process into domain N
+ *    (created before by dom0), registering a memfd as its RAM. It grants
+ *    pages of that RAM and binds event channels; it cannot use dom0 ops.
+ *
+ * Every function returning int returns 0 (or a documented value >= 0) on
+ * success and -errno on failure. Functions are thread-safe unless noted.
+ * Event-channel notification is a direct eventfd write: no hv round trip.
+ */
+#ifndef PVIO_LIBPVIO_H
+#define PVIO_LIBPVIO_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "abi.h"
+#include "event_channel.h"
+#include "grant_table.h"
+#include "platform.h"
+
+struct pvio_hv;		/* a connection to pvio-hv */
+struct pvio_dom;	/* this process as a domain */
+
+/* Run directory: @rundir if not NULL, else $PVIO_RUNDIR, else /run/pvio. */
+const char *pvio_rundir(const char *rundir);
+
+/* ---- connection ---- */
+
+/* Connect to DIR/hv.sock as a dom0 client. */
+int pvio_hv_open(const char *rundir, struct pvio_hv **out);
+void pvio_hv_close(struct pvio_hv *hv);
+/* Domain this connection acts as (0 for dom0 clients). */
+pvio_domid_t pvio_hv_domid(const struct pvio_hv *hv);
+/* ret = major << 16 | minor */
+int pvio_hv_version(struct pvio_hv *hv, uint32_t *version);
+
+struct pvio_hv_stats {
+	uint32_t version;
+	uint32_t nr_domains;
+	uint32_t nr_ports;	/* open event-channel ports, all domains */
+	uint32_t nr_maps;	/* live grant mappings, all domains */
+	uint64_t nr_hypercalls;
+	uint64_t uptime_ms;
+};
+int pvio_hv_stats(struct pvio_hv *hv, struct pvio_hv_stats *st);
+
+/* ---- domain control (dom0 only) ---- */
+
+enum pvio_domain_type {
+	PVIO_DOMTYPE_PROCESS = 1,
+	PVIO_DOMTYPE_VM = 2,
+};
+
+/* State bits, as xl shows them: r b p s c d */
+#define PVIO_DOMSTATE_RUNNING	(1u << 0)
+#define PVIO_DOMSTATE_BLOCKED	(1u << 1)
+#define PVIO_DOMSTATE_PAUSED	(1u << 2)
+#define PVIO_DOMSTATE_SHUTDOWN	(1u << 3)
+#define PVIO_DOMSTATE_CRASHED	(1u << 4)
+#define PVIO_DOMSTATE_DYING	(1u << 5)
+
+struct pvio_domain_config {
+	char name[64];
+	uint32_t type;		/* enum pvio_domain_type */
+	uint32_t vcpus;
+	uint64_t mem_bytes;
+	/* VM only (hv starts QEMU); empty strings for process domains. */
+	char kernel[256];
+	char ramdisk[256];
+	char cmdline[1024];
+};
+
+struct pvio_domain_info {
+	pvio_domid_t domid;
+	uint16_t pad;
+	uint32_t type;
+	uint32_t state;		/* PVIO_DOMSTATE_* */
+	uint32_t vcpus;
+	uint32_t shutdown_reason; /* PVIO_SHUTDOWN_*, valid with SHUTDOWN */
+	int32_t pid;		/* process domain or QEMU pid, 0 if none yet */
+	uint64_t mem_bytes;
+	uint64_t cpu_time_ns;
+	char name[64];
+};
+
+int pvio_domain_create(struct pvio_hv *hv, const struct pvio_domain_config *cfg,
+		       pvio_domid_t *domid);
+int pvio_domain_destroy(struct pvio_hv *hv, pvio_domid_t domid);
+int pvio_domain_pause(struct pvio_hv *hv, pvio_domid_t domid);
+int pvio_domain_unpause(struct pvio_hv *hv, pvio_domid_t domid);
+int pvio_domain_shutdown(struct pvio_hv *hv, pvio_domid_t domid, uint32_t reason);
+int pvio_domain_info(struct pvio_hv *hv, pvio_domid_t domid,
+		     struct pvio_domain_info *info);
+/* *out is malloc'd, free() it. */
+int pvio_domain_list(struct pvio_hv *hv, struct pvio_domain_info **out,
+		     unsigned int *n);
+
+/* ---- this process as a domain ---- */
+
+/*
+ * Become domain @domid (PVIO_DOMID_SELF: take it from $PVIO_DOMID), which
+ * dom0 created with type PROCESS: creates and registers the RAM memfd,
+ * receives the platform region, sets up a grant table of
+ * PVIO_GNTTAB_MAX_FRAMES frames.
+ */
+int pvio_dom_attach(const char *rundir, pvio_domid_t domid, struct pvio_dom **out);
+/* For tests and tools: create a process domain as dom0, then attach to it. */
+int pvio_dom_create_self(const char *rundir, const char *name, uint64_t mem_bytes,
+			 struct pvio_dom **out);
+void pvio_dom_detach(struct pvio_dom *d);
+struct pvio_hv *pvio_dom_hv(struct pvio_dom *d);
+pvio_domid_t pvio_dom_id(const struct pvio_dom *d);
+struct pvio_shared_info *pvio_dom_shared_info(struct pvio_dom *d);
+void *pvio_dom_platform(struct pvio_dom *d);	/* PVIO_PLATFORM_SIZE bytes */
+
+/* Pages of this domain's RAM (page-aligned, zeroed); NULL if none left. */
+void *pvio_dom_alloc_pages(struct pvio_dom *d, unsigned int n);
+void pvio_dom_free_pages(struct pvio_dom *d, void *p, unsigned int n);
+/* Frame number of a page of this domain's RAM. */
+uint64_t pvio_dom_gfn(const struct pvio_dom *d, const void *p);
+
+/* ---- granting (the granter's side, a process domain) ---- */
+
+/* Allow @to to map frame @gfn of this domain; returns the ref in *ref. */
+int pvio_gnttab_grant(struct pvio_dom *d, pvio_domid_t to, uint64_t gfn,
+		      bool readonly, pvio_grant_ref_t *ref);
+/* End access: 0, or -EBUSY while the peer still has it mapped. */
+int pvio_gnttab_end(struct pvio_dom *d, pvio_grant_ref_t ref);
+/* Current flags of an entry (GTF_*), -EINVAL for a bad ref. */
+int pvio_gnttab_flags(struct pvio_dom *d, pvio_grant_ref_t ref);
+
+/* ---- mapping (the mapper's side: dom0 backends, or a domain) ---- */
+
+struct pvio_gnt_map {
+	pvio_domid_t dom;	/* in: granting domain */
+	uint16_t readonly;	/* in: 1 for a read-only map */
+	pvio_grant_ref_t ref;	/* in */
+	void *addr;		/* out: the page, valid until unmapped */
+	pvio_grant_handle_t handle; /* out */
+	int16_t status;		/* out: GNTST_* */
+};
+/*
+ * Map a batch in one hv round trip. Returns 0 if the batch was processed
+ * (check each status) or -errno if it could not be sent.
+ */
+int pvio_gnttab_map(struct pvio_hv *hv, struct pvio_gnt_map *ops, unsigned int n);
+int pvio_gnttab_unmap(struct pvio_hv *hv, struct pvio_gnt_map *ops, unsigned int n);
+
+/*
+ * Grant copy between a local buffer and a foreign grant, as Xen's
+ * GNTTABOP_copy with one side local. @to_grant: copy buf -> grant.
+ * Returns a GNTST_* status (0 okay).
+ */
+struct pvio_gnt_copy {
+	pvio_domid_t dom;
+	uint16_t offset;	/* inside the granted page */
+	pvio_grant_ref_t ref;
+	void *buf;
+	uint16_t len;		/* offset + len <= 4096 */
+	uint16_t to_grant;
+	int16_t status;		/* out */
+};
+int pvio_gnttab_copy(struct pvio_hv *hv, struct pvio_gnt_copy *ops, unsigned int n);
+
+/* ---- event channels ---- */
+
+/* Offer a port to @remote; it binds with pvio_evtchn_bind_interdomain. */
+int pvio_evtchn_alloc_unbound(struct pvio_hv *hv, pvio_domid_t remote,
+			      pvio_evtchn_port_t *port);
+int pvio_evtchn_bind_interdomain(struct pvio_hv *hv, pvio_domid_t remote,
+				 pvio_evtchn_port_t remote_port,
+				 pvio_evtchn_port_t *local);
+int pvio_evtchn_close(struct pvio_hv *hv, pvio_evtchn_port_t port);
+/* Notify the other end: an eventfd write, never an hv round trip. */
+int pvio_evtchn_notify(struct pvio_hv *hv, pvio_evtchn_port_t port);
+/* Pollable fd (POLLIN when events are pending) of a local port. */
+int pvio_evtchn_fd(struct pvio_hv *hv, pvio_evtchn_port_t port);
+/* Consume pending events of the port: returns how many (0 if none). */
+int pvio_evtchn_ack(struct pvio_hv *hv, pvio_evtchn_port_t port);
+/* Block until an event on @port or @timeout_ms passes (-1 forever): 1 or 0. */
+int pvio_evtchn_wait(struct pvio_hv *hv, pvio_evtchn_port_t port, int timeout_ms);
+int pvio_evtchn_mask(struct pvio_hv *hv, pvio_evtchn_port_t port);
+int pvio_evtchn_unmask(struct pvio_hv *hv, pvio_evtchn_port_t port);
+int pvio_evtchn_status(struct pvio_hv *hv, struct pvio_evtchn_status *st);
+
+#endif /* PVIO_LIBPVIO_H */
