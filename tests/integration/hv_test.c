@@ -667,6 +667,19 @@ static int test_garbage(void)
 	return failures ? 1 : 0;
 }
 
+/* A process domain that stays until killed: for CLI tests. */
+static int hold(const char *name)
+{
+	struct pvio_dom *d;
+	int ret = pvio_dom_create_self(NULL, name, 8u << 20, &d);
+
+	MUST(ret == 0, "create %s: %s", name, strerror(-ret));
+	printf("%u\n", pvio_dom_id(d));
+	fflush(stdout);
+	for (;;)
+		pause();
+}
+
 int main(int argc, char **argv)
 {
 	snprintf(uniq, sizeof(uniq), "%d", (int)getpid());
@@ -676,6 +689,8 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(argv[1], "grants"))
 		return test_grants();
+	if (!strcmp(argv[1], "hold") && argc > 2)
+		return hold(argv[2]);
 	if (!strcmp(argv[1], "cleanup"))
 		return test_cleanup();
 	if (!strcmp(argv[1], "garbage"))
