@@ -57,6 +57,7 @@ static int port_install(struct pvio_hv *hv, int port, const struct hv_evtchn_fds
 	p->recv_fd = nfds == 3 ? fds[1] : -1;
 	p->send_fd = nfds == 3 ? fds[2] : -1;
 	p->gen = f->gen;
+	p->seen = 0;
 	pthread_mutex_lock(&hv->port_lock);
 	if (hv->ports[port])
 		port_free(hv->ports[port]);
@@ -207,9 +208,15 @@ int pvio_evtchn_ack(struct pvio_hv *hv, pvio_evtchn_port_t port)
 	}
 	/*
 	 * Only what the poll set reports counts: an eventfd hv unplugged
-	 * (closed peer) is no longer in it, whatever was written to it.
+	 * (closed peer) is no longer in it, whatever was written to it. A
+	 * wait that just saw our current eventfd ready spares us the look.
 	 */
-	n = epoll_wait(p->poll_fd, ev, 2, 0);
+	if (__atomic_exchange_n(&p->seen, 0, __ATOMIC_ACQ_REL) == p->gen + 1) {
+		n = 1;
+		ev[0].data.u64 = p->gen;
+	} else {
+		n = epoll_wait(p->poll_fd, ev, 2, 0);
+	}
 	for (int i = 0; i < n; i++)
 		if (ev[i].data.u64 != p->gen)
 			ret = port_refresh(hv, port, p);
@@ -225,8 +232,13 @@ int pvio_evtchn_ack(struct pvio_hv *hv, pvio_evtchn_port_t port)
 int pvio_evtchn_wait(struct pvio_hv *hv, pvio_evtchn_port_t port, int timeout_ms)
 {
 	struct epoll_event ev;
-	int fd = pvio_evtchn_fd(hv, port), n;
+	struct lp_port *p;
+	int fd, n;
 
+	pthread_mutex_lock(&hv->port_lock);
+	p = port_get(hv, port);
+	fd = p ? p->poll_fd : -EINVAL;
+	pthread_mutex_unlock(&hv->port_lock);
 	if (fd < 0)
 		return fd;
 	do {
@@ -234,6 +246,9 @@ int pvio_evtchn_wait(struct pvio_hv *hv, pvio_evtchn_port_t port, int timeout_ms
 	} while (n < 0 && errno == EINTR);
 	if (n < 0)
 		return -errno;
+	/* tell the ack that follows which eventfd is ready */
+	if (n > 0)
+		__atomic_store_n(&p->seen, (uint32_t)ev.data.u64 + 1, __ATOMIC_RELEASE);
 	return n > 0 ? 1 : 0;
 }
 

@@ -26,6 +26,7 @@ struct lp_port {
 	int recv_fd;			/* our eventfd, -1 until known */
 	int send_fd;			/* the peer's eventfd, -1 until known */
 	uint32_t gen;			/* generation of recv_fd */
+	uint32_t seen;			/* wait saw gen ready: gen + 1, else 0 */
 };
 
 struct pvio_hv {
