@@ -83,6 +83,19 @@ extern const char *hv_rundir;
 int hv_client_send(struct hv_client *c, const struct hv_msg_hdr *req, int ret,
 		   const void *payload, size_t len, const int *fds, int nfds);
 void hv_client_detach_domain(struct hv_client *c);
+/*
+ * Extra fds in hv's loop (VM domains: ivshmem, QEMU, doorbells): @cb runs
+ * on the loop with the epoll events. The callback may unwatch its own fd.
+ */
+typedef void (*hv_fd_cb)(void *arg, uint32_t events);
+int hv_watch_fd(int fd, uint32_t events, hv_fd_cb cb, void *arg);
+void hv_unwatch_fd(int fd);
+/*
+ * Called for every child hv reaps (e.g. a QEMU that exited); may be NULL.
+ * hv blocks SIGTERM, SIGINT and SIGCHLD (signalfd): a child that execs
+ * must unblock them first.
+ */
+extern void (*hv_child_exit_hook)(pid_t pid, int status);
 
 /* hv_domain.c */
 struct hv_domain *hv_domain_get(pvio_domid_t domid);
@@ -112,6 +125,25 @@ void hv_gnttab_domain_gone(struct hv_domain *d);
 extern unsigned int hv_nr_ports;
 int hv_evtchn_op(struct hv_client *c, const struct hv_msg_hdr *h,
 		 const void *payload, size_t len);
+/*
+ * Domain-level operations, shared by the socket ops and VM hypercalls.
+ * @owner is who may operate the port: the client for socket users (dom0
+ * has many), the domain itself for a VM. Ports are returned as >0.
+ */
+int hv_evtchn_alloc_unbound(struct hv_domain *d, void *owner, uint32_t remote);
+int hv_evtchn_bind_interdomain(struct hv_domain *d, void *owner,
+			       uint32_t rdom, uint32_t rport);
+int hv_evtchn_close(struct hv_domain *d, void *owner, uint32_t port);
+/* Slow-path send by hv itself (a VM's hypercall): writes the peer's eventfd. */
+int hv_evtchn_send(struct hv_domain *d, void *owner, uint32_t port);
+int hv_evtchn_set_mask(struct hv_domain *d, void *owner, uint32_t port,
+		       bool mask);
+int hv_evtchn_status(pvio_domid_t caller, struct pvio_evtchn_status *st);
+/* The port if open and owned by @owner, else NULL. */
+struct evtchn_port *hv_evtchn_port(struct hv_domain *d, void *owner,
+				   uint32_t port);
+/* The other end of an interdomain port, else NULL. */
+struct evtchn_port *hv_evtchn_peer(struct evtchn_port *e);
 void hv_evtchn_client_gone(struct hv_client *c);
 void hv_evtchn_domain_gone(struct hv_domain *d);
 

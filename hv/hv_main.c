@@ -16,6 +16,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -25,6 +26,60 @@ uint64_t hv_nr_hypercalls;
 const char *hv_rundir;
 static struct hv_client *clients;
 static int epfd = -1;
+
+struct hv_watch {
+	int fd;
+	hv_fd_cb cb;
+	void *arg;
+	struct hv_watch *next;
+};
+static struct hv_watch *watches;
+void (*hv_child_exit_hook)(pid_t pid, int status);
+
+int hv_watch_fd(int fd, uint32_t events, hv_fd_cb cb, void *arg)
+{
+	struct hv_watch *w = calloc(1, sizeof(*w));
+	struct epoll_event ev = { .events = events };
+
+	if (!w)
+		return -ENOMEM;
+	w->fd = fd;
+	w->cb = cb;
+	w->arg = arg;
+	ev.data.ptr = w;
+	if (epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
+		int e = -errno;
+
+		free(w);
+		return e;
+	}
+	w->next = watches;
+	watches = w;
+	return 0;
+}
+
+void hv_unwatch_fd(int fd)
+{
+	for (struct hv_watch **p = &watches; *p; p = &(*p)->next)
+		if ((*p)->fd == fd) {
+			struct hv_watch *w = *p;
+
+			*p = w->next;
+			epoll_ctl(epfd, EPOLL_CTL_DEL, fd, NULL);
+			free(w);
+			return;
+		}
+}
+
+static bool dispatch_watch(void *tag, uint32_t events)
+{
+	for (struct hv_watch *w = watches; w; w = w->next)
+		if (w == tag) {
+			w->cb(w->arg, events);
+			return true;
+		}
+	return false;
+}
 static uint64_t start_ms;
 
 static uint64_t now_ms(void)
@@ -634,6 +689,7 @@ int main(int argc, char **argv)
 	sigemptyset(&ss);
 	sigaddset(&ss, SIGTERM);
 	sigaddset(&ss, SIGINT);
+	sigaddset(&ss, SIGCHLD);
 	sigprocmask(SIG_BLOCK, &ss, NULL);
 	sfd = signalfd(-1, &ss, SFD_CLOEXEC | SFD_NONBLOCK);
 	snprintf(path, sizeof(path), "%s/%s", hv_rundir, HV_SOCK_NAME);
@@ -668,10 +724,19 @@ int main(int argc, char **argv)
 			} else if (tag == &signal_tag) {
 				struct signalfd_siginfo si;
 
-				if (read(sfd, &si, sizeof(si)) == sizeof(si)) {
-					hv_log("signal %u, exiting", si.ssi_signo);
-					goto out;
+				if (read(sfd, &si, sizeof(si)) != sizeof(si))
+					continue;
+				if (si.ssi_signo == SIGCHLD) {
+					int status;
+					pid_t pid;
+
+					while ((pid = waitpid(-1, &status, WNOHANG)) > 0)
+						if (hv_child_exit_hook)
+							hv_child_exit_hook(pid, status);
+					continue;
 				}
+				hv_log("signal %u, exiting", si.ssi_signo);
+				goto out;
 			} else {
 				/*
 				 * A client dropped earlier in this batch may
@@ -683,6 +748,8 @@ int main(int argc, char **argv)
 					;
 				if (c)
 					client_readable(c);
+				else
+					dispatch_watch(tag, evs[i].events);
 			}
 		}
 	}
