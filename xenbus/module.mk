@@ -15,3 +15,7 @@ TEST_PROGRAMS += test_store
 test_store_SRCS := tests/unit/test_store.c $(STORE_CORE_SRCS)
 test_store_LDLIBS := -lcmocka
 UNIT_TESTS += $(TESTDIR)/test_store
+
+TEST_PROGRAMS += test_xs_client
+test_xs_client_SRCS := tests/integration/test_xs_client.c
+INTEGRATION_TESTS += $(TESTDIR)/test_xs_client
