@@ -9,7 +9,7 @@ TEST_PROGRAMS += hv_test
 hv_test_SRCS := tests/integration/hv_test.c
 INTEGRATION_TESTS += tests/integration/hv_grants.sh tests/integration/hv_evtchn.sh \
 	tests/integration/hv_cleanup.sh tests/integration/hv_garbage.sh \
-	tests/integration/hv_cli.sh
+	tests/integration/hv_cli.sh tests/integration/hv_store_release.sh
 
 TEST_PROGRAMS += test_evtchn_table
 test_evtchn_table_SRCS := tests/unit/test_evtchn_table.c hv/evtchn_table.c
