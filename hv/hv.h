@@ -83,6 +83,14 @@ extern const char *hv_rundir;
 int hv_client_send(struct hv_client *c, const struct hv_msg_hdr *req, int ret,
 		   const void *payload, size_t len, const int *fds, int nfds);
 void hv_client_detach_domain(struct hv_client *c);
+/*
+ * Extra fds in hv's loop: @fn runs with the epoll events whenever @fd is
+ * readable (or hung up). Delete before closing the fd's owner.
+ */
+struct hv_watch;
+typedef void (*hv_watch_fn)(void *arg, uint32_t events);
+struct hv_watch *hv_watch_add(int fd, hv_watch_fn fn, void *arg);
+void hv_watch_del(struct hv_watch *w);
 
 /* hv_domain.c */
 struct hv_domain *hv_domain_get(pvio_domid_t domid);
@@ -114,6 +122,16 @@ int hv_evtchn_op(struct hv_client *c, const struct hv_msg_hdr *h,
 		 const void *payload, size_t len);
 void hv_evtchn_client_gone(struct hv_client *c);
 void hv_evtchn_domain_gone(struct hv_domain *d);
+/*
+ * An EVTCHNOP_* of domain @d that has no connection (a VM's hypercall
+ * slot): the ports belong to @d itself. Returns a port, 0 or -errno.
+ */
+int64_t hv_evtchn_domain_op(struct hv_domain *d, uint32_t op, uint64_t a1,
+			    uint64_t a2);
+/* Signal the peer of @port of @d (EVTCHNOP_send): 0 or -errno. */
+int hv_evtchn_send(struct hv_domain *d, uint32_t port);
+/* The receive eventfd of @port of @d (written by its peer), -1 if none. */
+int hv_evtchn_recv_fd(struct hv_domain *d, uint32_t port);
 
 /* hv_store.c */
 void hv_store_release(pvio_domid_t domid);

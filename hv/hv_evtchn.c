@@ -88,9 +88,9 @@ static void port_close(struct hv_domain *d, uint32_t port)
 	}
 }
 
-static int port_new(struct hv_domain *d, struct hv_client *c, uint32_t remote)
+static int port_new(struct hv_domain *d, void *owner, uint32_t remote)
 {
-	int port = evtchn_alloc(&d->evtchn, (uint16_t)remote, c);
+	int port = evtchn_alloc(&d->evtchn, (uint16_t)remote, owner);
 	struct evtchn_port *e;
 
 	if (port < 0)
@@ -144,43 +144,54 @@ static struct evtchn_port *own_port(struct hv_client *c, uint32_t port)
 	return e && e->owner == c ? e : NULL;
 }
 
+/*
+ * Bind a new port of @d (owned by @owner) to @rport of @rdom; both ends get
+ * fresh receive eventfds. Returns the local port or -errno.
+ */
+static int bind_core(struct hv_domain *d, void *owner, pvio_domid_t ldom,
+		     uint32_t rdom, uint32_t rport)
+{
+	struct hv_domain *r = domain_of(rdom);
+	struct evtchn_port *l, *re;
+	int port, ret;
+
+	if (!r || (r->state & PVIO_DOMSTATE_DYING))
+		return -ESRCH;
+	ret = evtchn_bind_check(&r->evtchn, rport, ldom);
+	if (ret < 0)
+		return ret;
+	port = port_new(d, owner, rdom);
+	if (port < 0)
+		return port;
+	l = &d->evtchn.port[port];
+	re = &r->evtchn.port[rport];
+	if ((ret = end_plug(l)) < 0 || (ret = end_plug(re)) < 0) {
+		port_close(d, (uint32_t)port);
+		return ret;
+	}
+	evtchn_connect(&d->evtchn, ldom, (uint32_t)port, &r->evtchn,
+		       (uint16_t)rdom, rport);
+	if (d->ops && d->ops->evtchn_bound)
+		d->ops->evtchn_bound(d, (uint32_t)port);
+	if (r->ops && r->ops->evtchn_bound)
+		r->ops->evtchn_bound(r, rport);
+	return port;
+}
+
 static void do_bind(struct hv_client *c, const struct hv_msg_hdr *h,
 		    const struct hv_evtchn_arg *a)
 {
 	struct hv_domain *d = client_domain(c);
 	uint32_t rdom = a->dom == PVIO_DOMID_SELF ? c->domid : a->dom;
-	struct hv_domain *r = domain_of(rdom);
-	struct evtchn_port *l, *re;
-	int port, ret;
+	int port;
 
-	if (!r || (r->state & PVIO_DOMSTATE_DYING)) {
-		hv_client_send(c, h, -ESRCH, NULL, 0, NULL, 0);
-		return;
-	}
-	ret = evtchn_bind_check(&r->evtchn, a->port, c->domid);
-	if (ret < 0) {
-		hv_client_send(c, h, ret, NULL, 0, NULL, 0);
-		return;
-	}
-	port = port_new(d, c, rdom);
+	port = bind_core(d, c, c->domid, rdom, a->port);
 	if (port < 0) {
 		hv_client_send(c, h, port, NULL, 0, NULL, 0);
 		return;
 	}
-	l = &d->evtchn.port[port];
-	re = &r->evtchn.port[a->port];
-	if ((ret = end_plug(l)) < 0 || (ret = end_plug(re)) < 0) {
-		port_close(d, (uint32_t)port);
-		hv_client_send(c, h, ret, NULL, 0, NULL, 0);
-		return;
-	}
-	evtchn_connect(&d->evtchn, c->domid, (uint32_t)port, &r->evtchn,
-		       (uint16_t)rdom, a->port);
-	if (d->ops && d->ops->evtchn_bound)
-		d->ops->evtchn_bound(d, (uint32_t)port);
-	if (r->ops && r->ops->evtchn_bound)
-		r->ops->evtchn_bound(r, a->port);
-	reply_fds(c, h, port, l, re, true);
+	reply_fds(c, h, port, &d->evtchn.port[port],
+		  &domain_of(rdom)->evtchn.port[a->port], true);
 }
 
 static void do_status(struct hv_client *c, const struct hv_msg_hdr *h,
@@ -286,26 +297,80 @@ int hv_evtchn_op(struct hv_client *c, const struct hv_msg_hdr *h,
 			ret = poll_add(e);
 		}
 		break;
-	case HV_OP_EVTCHN_SEND: {
-		struct hv_domain *r;
-		struct evtchn_port *p;
-		uint64_t one = 1;
-
-		if (e->state != EVTCHNSTAT_interdomain) {
-			ret = -ENOTCONN;
-			break;
-		}
-		r = domain_of(e->remote_dom);
-		p = r ? evtchn_lookup(&r->evtchn, e->remote_port) : NULL;
-		if (p && p->recv_fd >= 0 && write(p->recv_fd, &one, sizeof(one)) < 0)
-			ret = -errno;
+	case HV_OP_EVTCHN_SEND:
+		ret = hv_evtchn_send(d, a.port);
 		break;
-	}
 	default:
 		ret = -ENOSYS;
 	}
 	hv_client_send(c, h, ret, NULL, 0, NULL, 0);
 	return 0;
+}
+
+int hv_evtchn_send(struct hv_domain *d, uint32_t port)
+{
+	struct evtchn_port *e = evtchn_lookup(&d->evtchn, port);
+	struct evtchn_port *p;
+	struct hv_domain *r;
+	uint64_t one = 1;
+
+	if (!e)
+		return -EINVAL;
+	if (e->state != EVTCHNSTAT_interdomain)
+		return -ENOTCONN;
+	r = domain_of(e->remote_dom);
+	p = r ? evtchn_lookup(&r->evtchn, e->remote_port) : NULL;
+	/* EAGAIN: the counter is saturated, the peer has events pending */
+	if (p && p->recv_fd >= 0 && write(p->recv_fd, &one, sizeof(one)) < 0 &&
+	    errno != EAGAIN)
+		return -errno;
+	return 0;
+}
+
+int hv_evtchn_recv_fd(struct hv_domain *d, uint32_t port)
+{
+	struct evtchn_port *e = evtchn_lookup(&d->evtchn, port);
+
+	return e ? e->recv_fd : -1;
+}
+
+int64_t hv_evtchn_domain_op(struct hv_domain *d, uint32_t op, uint64_t a1,
+			    uint64_t a2)
+{
+	struct evtchn_port *e;
+
+	switch (op) {
+	case EVTCHNOP_alloc_unbound:
+		if (a1 == PVIO_DOMID_SELF)
+			a1 = d->domid;
+		if (a1 >= PVIO_DOMID_FIRST_RESERVED)
+			return -EINVAL;
+		return port_new(d, d, (uint32_t)a1);
+	case EVTCHNOP_bind_interdomain:
+		if (a1 == PVIO_DOMID_SELF)
+			a1 = d->domid;
+		if (a1 >= PVIO_DOMID_FIRST_RESERVED ||
+		    a2 >= PVIO_EVTCHN_MAX_PORTS)
+			return -EINVAL;
+		return bind_core(d, d, d->domid, (uint32_t)a1, (uint32_t)a2);
+	}
+	if (a1 >= PVIO_EVTCHN_MAX_PORTS)
+		return -EINVAL;
+	e = evtchn_lookup(&d->evtchn, (uint32_t)a1);
+	if (!e || e->owner != d)
+		return -EINVAL;
+	switch (op) {
+	case EVTCHNOP_close:
+		port_close(d, (uint32_t)a1);
+		return 0;
+	case EVTCHNOP_send:
+		return hv_evtchn_send(d, (uint32_t)a1);
+	case EVTCHNOP_unmask:
+	case PVIO_EVTCHNOP_mask:
+		/* a VM masks in its shared info; nothing for hv to do */
+		return 0;
+	}
+	return -ENOSYS;
 }
 
 void hv_evtchn_client_gone(struct hv_client *c)

@@ -97,4 +97,10 @@ int hv_vm_spawn(const struct hv_vm_launch *l, pid_t *pid);
 char **hv_vm_argv(const struct hv_vm_launch *l);
 void hv_vm_argv_free(char **argv);
 
+/* ---- hv_vm.c: the VM domain type ---- */
+
+struct hv_domain;
+/* Thread ids of a VM's vCPUs (for vcpu-list/vcpu-pin): count or -errno. */
+int hv_vm_vcpu_tids(struct hv_domain *d, pid_t *tids, unsigned int max);
+
 #endif /* PVIO_HV_VM_H */

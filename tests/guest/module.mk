@@ -8,3 +8,11 @@ HV_VM_SRCS := hv/hv_ivshmem.c hv/hv_qmp.c hv/hv_vm_launch.c hv/hv_vm_platform.c
 
 TEST_PROGRAMS += test_vm_platform
 test_vm_platform_SRCS := tests/guest/test_vm_platform.c $(HV_VM_SRCS)
+
+# VM domains in pvio-hv (hv/module.mk, included before this file, sets
+# pvio-hv_SRCS; the VM type adds its files here).
+pvio-hv_SRCS += $(HV_VM_SRCS) hv/hv_vm.c
+
+GUEST_TESTS += tests/guest/test_vm_domain.sh
+TEST_PROGRAMS += vm_client
+vm_client_SRCS := tests/guest/vm_client.c
