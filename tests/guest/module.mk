@@ -16,3 +16,6 @@ pvio-hv_SRCS += $(HV_VM_SRCS) hv/hv_vm.c
 GUEST_TESTS += tests/guest/test_vm_domain.sh
 TEST_PROGRAMS += vm_client
 vm_client_SRCS := tests/guest/vm_client.c
+
+# `pvio console DOM`
+pvio_SRCS += tools/builtin_console.c

@@ -57,6 +57,12 @@ after=$(grep -ac PVIO-TICK "$log")
 ticks_beyond() { [ "$(grep -ac PVIO-TICK "$log")" -gt "$1" ]; }
 pt_wait_for 20 ticks_beyond "$after" || pt_fail "guest did not resume"
 
+# pvio console: by id without following, and by name following until the
+# domain goes away (below)
+pvio console -n "$dom" | grep -q 'PVIO-TEST: port=' || pt_fail "pvio console -n printed no console"
+pvio console "guest-$PT_ID" >"$PT_RUNDIR/follow.out" 2>&1 &
+follow_pid=$!
+
 # QEMU killed: hv releases the domain and the guest's ports
 ports_before=$("$client" ports)
 qpid=$("$client" info "$dom" | sed 's/.*pid=//')
@@ -65,6 +71,8 @@ pt_wait_for 10 sh -c "! '$client' info $dom" || pt_fail "domain $dom still liste
 ports_after=$("$client" ports)
 echo "ports: $ports_before with the guest, $ports_after after"
 [ "$ports_after" -lt "$ports_before" ] || pt_fail "guest's ports not released"
+pt_wait_for 5 sh -c "! kill -0 $follow_pid" || pt_fail "pvio console kept following a dead domain"
+grep -q 'PVIO-TICK' "$PT_RUNDIR/follow.out" || pt_fail "pvio console (follow) printed no ticks"
 
 # destroy while booting: QEMU goes away with the domain
 dom2=$("$client" create "guest2-$PT_ID" "$GT_KERNEL" "$PT_RUNDIR/initrd" 256 1) ||
