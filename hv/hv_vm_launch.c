@@ -65,6 +65,9 @@ char **hv_vm_argv(const struct hv_vm_launch *l)
 	if (!argv)
 		return NULL;
 	r |= argv_add(argv, &n, "%s", qemu);
+	/* named threads ("CPU 0/TCG"): pvio vcpu-list finds vCPUs by name */
+	r |= argv_add(argv, &n, "-name");
+	r |= argv_add(argv, &n, "pvio,debug-threads=on");
 	r |= argv_add(argv, &n, "-accel");
 	r |= argv_add(argv, &n, "%s", access("/dev/kvm", R_OK | W_OK) == 0 ?
 		      "kvm" : "tcg,thread=multi");

@@ -17,5 +17,5 @@ GUEST_TESTS += tests/guest/test_vm_domain.sh
 TEST_PROGRAMS += vm_client
 vm_client_SRCS := tests/guest/vm_client.c
 
-# `pvio console DOM`
-pvio_SRCS += tools/builtin_console.c
+# `pvio console DOM`, `pvio vcpu-list`, `pvio vcpu-pin`
+pvio_SRCS += tools/builtin_console.c tools/builtin_vcpu.c

@@ -57,6 +57,13 @@ after=$(grep -ac PVIO-TICK "$log")
 ticks_beyond() { [ "$(grep -ac PVIO-TICK "$log")" -gt "$1" ]; }
 pt_wait_for 20 ticks_beyond "$after" || pt_fail "guest did not resume"
 
+# vCPUs: two QEMU vCPU threads; pinning vCPU 1 to host CPU 0 shows
+pvio vcpu-list "$dom"
+[ "$(pvio vcpu-list "$dom" | grep -c "^guest-$PT_ID ")" -eq 2 ] || pt_fail "vcpu-list does not show 2 vCPUs"
+pvio vcpu-pin "$dom" 1 0 || pt_fail "vcpu-pin failed"
+[ "$(pvio vcpu-list "$dom" | awk '$3 == 1 { print $7 }')" = 0 ] || pt_fail "vCPU 1 not pinned to CPU 0"
+pvio vcpu-pin "$dom" 1 all || pt_fail "vcpu-pin all failed"
+
 # pvio console: by id without following, and by name following until the
 # domain goes away (below)
 pvio console -n "$dom" | grep -q 'PVIO-TEST: port=' || pt_fail "pvio console -n printed no console"
