@@ -84,18 +84,13 @@ int hv_client_send(struct hv_client *c, const struct hv_msg_hdr *req, int ret,
 		   const void *payload, size_t len, const int *fds, int nfds);
 void hv_client_detach_domain(struct hv_client *c);
 /*
- * Extra fds in hv's loop (VM domains: ivshmem, QEMU, doorbells): @cb runs
- * on the loop with the epoll events. The callback may unwatch its own fd.
+ * Extra fds in hv's loop: @fn runs with the epoll events whenever @fd is
+ * readable (or hung up). Delete before closing the fd's owner.
  */
-typedef void (*hv_fd_cb)(void *arg, uint32_t events);
-int hv_watch_fd(int fd, uint32_t events, hv_fd_cb cb, void *arg);
-void hv_unwatch_fd(int fd);
-/*
- * Called for every child hv reaps (e.g. a QEMU that exited); may be NULL.
- * hv blocks SIGTERM, SIGINT and SIGCHLD (signalfd): a child that execs
- * must unblock them first.
- */
-extern void (*hv_child_exit_hook)(pid_t pid, int status);
+struct hv_watch;
+typedef void (*hv_watch_fn)(void *arg, uint32_t events);
+struct hv_watch *hv_watch_add(int fd, hv_watch_fn fn, void *arg);
+void hv_watch_del(struct hv_watch *w);
 
 /* hv_domain.c */
 struct hv_domain *hv_domain_get(pvio_domid_t domid);
@@ -134,8 +129,6 @@ int hv_evtchn_alloc_unbound(struct hv_domain *d, void *owner, uint32_t remote);
 int hv_evtchn_bind_interdomain(struct hv_domain *d, void *owner,
 			       uint32_t rdom, uint32_t rport);
 int hv_evtchn_close(struct hv_domain *d, void *owner, uint32_t port);
-/* Slow-path send by hv itself (a VM's hypercall): writes the peer's eventfd. */
-int hv_evtchn_send(struct hv_domain *d, void *owner, uint32_t port);
 int hv_evtchn_set_mask(struct hv_domain *d, void *owner, uint32_t port,
 		       bool mask);
 int hv_evtchn_status(pvio_domid_t caller, struct pvio_evtchn_status *st);
@@ -146,6 +139,16 @@ struct evtchn_port *hv_evtchn_port(struct hv_domain *d, void *owner,
 struct evtchn_port *hv_evtchn_peer(struct evtchn_port *e);
 void hv_evtchn_client_gone(struct hv_client *c);
 void hv_evtchn_domain_gone(struct hv_domain *d);
+/*
+ * An EVTCHNOP_* of domain @d that has no connection (a VM's hypercall
+ * slot): the ports belong to @d itself. Returns a port, 0 or -errno.
+ */
+int64_t hv_evtchn_domain_op(struct hv_domain *d, uint32_t op, uint64_t a1,
+			    uint64_t a2);
+/* Signal the peer of @port of @d (EVTCHNOP_send): 0 or -errno. */
+int hv_evtchn_send(struct hv_domain *d, uint32_t port);
+/* The receive eventfd of @port of @d (written by its peer), -1 if none. */
+int hv_evtchn_recv_fd(struct hv_domain *d, uint32_t port);
 
 /* hv_store.c */
 void hv_store_release(pvio_domid_t domid);

@@ -205,21 +205,6 @@ int hv_evtchn_close(struct hv_domain *d, void *owner, uint32_t port)
 	return 0;
 }
 
-int hv_evtchn_send(struct hv_domain *d, void *owner, uint32_t port)
-{
-	struct evtchn_port *e = hv_evtchn_port(d, owner, port), *p;
-	uint64_t one = 1;
-
-	if (!e)
-		return -EINVAL;
-	if (e->state != EVTCHNSTAT_interdomain)
-		return 0;	/* as Xen: a send on an unbound port is dropped */
-	p = hv_evtchn_peer(e);
-	if (p && p->recv_fd >= 0 && write(p->recv_fd, &one, sizeof(one)) < 0)
-		return -errno;
-	return 0;
-}
-
 int hv_evtchn_set_mask(struct hv_domain *d, void *owner, uint32_t port,
 		       bool mask)
 {
@@ -323,13 +308,78 @@ int hv_evtchn_op(struct hv_client *c, const struct hv_msg_hdr *h,
 		ret = hv_evtchn_set_mask(d, c, a.port, h->op == HV_OP_EVTCHN_MASK);
 		break;
 	case HV_OP_EVTCHN_SEND:
-		ret = hv_evtchn_send(d, c, a.port);
+		ret = hv_evtchn_port(d, c, a.port) ? hv_evtchn_send(d, a.port) : -EINVAL;
 		break;
 	default:
 		ret = -ENOSYS;
 	}
 	hv_client_send(c, h, ret, NULL, 0, NULL, 0);
 	return 0;
+}
+
+int hv_evtchn_send(struct hv_domain *d, uint32_t port)
+{
+	struct evtchn_port *e = evtchn_lookup(&d->evtchn, port);
+	struct evtchn_port *p;
+	struct hv_domain *r;
+	uint64_t one = 1;
+
+	if (!e)
+		return -EINVAL;
+	if (e->state != EVTCHNSTAT_interdomain)
+		return -ENOTCONN;
+	r = domain_of(e->remote_dom);
+	p = r ? evtchn_lookup(&r->evtchn, e->remote_port) : NULL;
+	/* EAGAIN: the counter is saturated, the peer has events pending */
+	if (p && p->recv_fd >= 0 && write(p->recv_fd, &one, sizeof(one)) < 0 &&
+	    errno != EAGAIN)
+		return -errno;
+	return 0;
+}
+
+int hv_evtchn_recv_fd(struct hv_domain *d, uint32_t port)
+{
+	struct evtchn_port *e = evtchn_lookup(&d->evtchn, port);
+
+	return e ? e->recv_fd : -1;
+}
+
+int64_t hv_evtchn_domain_op(struct hv_domain *d, uint32_t op, uint64_t a1,
+			    uint64_t a2)
+{
+	struct evtchn_port *e;
+
+	switch (op) {
+	case EVTCHNOP_alloc_unbound:
+		if (a1 == PVIO_DOMID_SELF)
+			a1 = d->domid;
+		if (a1 >= PVIO_DOMID_FIRST_RESERVED)
+			return -EINVAL;
+		return hv_evtchn_alloc_unbound(d, d, (uint32_t)a1);
+	case EVTCHNOP_bind_interdomain:
+		if (a1 == PVIO_DOMID_SELF)
+			a1 = d->domid;
+		if (a1 >= PVIO_DOMID_FIRST_RESERVED ||
+		    a2 >= PVIO_EVTCHN_MAX_PORTS)
+			return -EINVAL;
+		return hv_evtchn_bind_interdomain(d, d, (uint32_t)a1, (uint32_t)a2);
+	}
+	if (a1 >= PVIO_EVTCHN_MAX_PORTS)
+		return -EINVAL;
+	e = evtchn_lookup(&d->evtchn, (uint32_t)a1);
+	if (!e || e->owner != d)
+		return -EINVAL;
+	switch (op) {
+	case EVTCHNOP_close:
+		return hv_evtchn_close(d, d, (uint32_t)a1);
+	case EVTCHNOP_send:
+		return hv_evtchn_send(d, (uint32_t)a1);
+	case EVTCHNOP_unmask:
+	case PVIO_EVTCHNOP_mask:
+		/* a VM masks in its shared info; nothing for hv to do */
+		return 0;
+	}
+	return -ENOSYS;
 }
 
 void hv_evtchn_client_gone(struct hv_client *c)

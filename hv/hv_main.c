@@ -16,7 +16,6 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -27,59 +26,14 @@ const char *hv_rundir;
 static struct hv_client *clients;
 static int epfd = -1;
 
+/* Other fds in the loop (VM domains: QEMU sockets, doorbells, pidfds). */
 struct hv_watch {
 	int fd;
-	hv_fd_cb cb;
+	hv_watch_fn fn;
 	void *arg;
 	struct hv_watch *next;
 };
 static struct hv_watch *watches;
-void (*hv_child_exit_hook)(pid_t pid, int status);
-
-int hv_watch_fd(int fd, uint32_t events, hv_fd_cb cb, void *arg)
-{
-	struct hv_watch *w = calloc(1, sizeof(*w));
-	struct epoll_event ev = { .events = events };
-
-	if (!w)
-		return -ENOMEM;
-	w->fd = fd;
-	w->cb = cb;
-	w->arg = arg;
-	ev.data.ptr = w;
-	if (epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
-		int e = -errno;
-
-		free(w);
-		return e;
-	}
-	w->next = watches;
-	watches = w;
-	return 0;
-}
-
-void hv_unwatch_fd(int fd)
-{
-	for (struct hv_watch **p = &watches; *p; p = &(*p)->next)
-		if ((*p)->fd == fd) {
-			struct hv_watch *w = *p;
-
-			*p = w->next;
-			epoll_ctl(epfd, EPOLL_CTL_DEL, fd, NULL);
-			free(w);
-			return;
-		}
-}
-
-static bool dispatch_watch(void *tag, uint32_t events)
-{
-	for (struct hv_watch *w = watches; w; w = w->next)
-		if (w == tag) {
-			w->cb(w->arg, events);
-			return true;
-		}
-	return false;
-}
 static uint64_t start_ms;
 
 static uint64_t now_ms(void)
@@ -173,6 +127,55 @@ void hv_client_detach_domain(struct hv_client *c)
 	 */
 	shutdown(c->fd, SHUT_RDWR);
 	c->domid = PVIO_DOMID_INVALID;
+}
+
+struct hv_watch *hv_watch_add(int fd, hv_watch_fn fn, void *arg)
+{
+	struct epoll_event ev = { .events = EPOLLIN };
+	struct hv_watch *w = calloc(1, sizeof(*w));
+
+	if (!w)
+		return NULL;
+	w->fd = fd;
+	w->fn = fn;
+	w->arg = arg;
+	ev.data.ptr = w;
+	if (epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
+		free(w);
+		return NULL;
+	}
+	w->next = watches;
+	watches = w;
+	return w;
+}
+
+void hv_watch_del(struct hv_watch *w)
+{
+	struct hv_watch **p;
+
+	if (!w)
+		return;
+	for (p = &watches; *p; p = &(*p)->next)
+		if (*p == w) {
+			*p = w->next;
+			break;
+		}
+	/* the fd may be closed already: then epoll forgot it by itself */
+	epoll_ctl(epfd, EPOLL_CTL_DEL, w->fd, NULL);
+	free(w);
+}
+
+/* Run the watch behind @tag if it is one (and still registered). */
+static bool watch_dispatch(void *tag, uint32_t events)
+{
+	struct hv_watch *w;
+
+	for (w = watches; w && w != tag; w = w->next)
+		;
+	if (!w)
+		return false;
+	w->fn(w->arg, events);
+	return true;
 }
 
 static bool is_dom0(const struct hv_client *c)
@@ -689,7 +692,6 @@ int main(int argc, char **argv)
 	sigemptyset(&ss);
 	sigaddset(&ss, SIGTERM);
 	sigaddset(&ss, SIGINT);
-	sigaddset(&ss, SIGCHLD);
 	sigprocmask(SIG_BLOCK, &ss, NULL);
 	sfd = signalfd(-1, &ss, SFD_CLOEXEC | SFD_NONBLOCK);
 	snprintf(path, sizeof(path), "%s/%s", hv_rundir, HV_SOCK_NAME);
@@ -726,15 +728,6 @@ int main(int argc, char **argv)
 
 				if (read(sfd, &si, sizeof(si)) != sizeof(si))
 					continue;
-				if (si.ssi_signo == SIGCHLD) {
-					int status;
-					pid_t pid;
-
-					while ((pid = waitpid(-1, &status, WNOHANG)) > 0)
-						if (hv_child_exit_hook)
-							hv_child_exit_hook(pid, status);
-					continue;
-				}
 				hv_log("signal %u, exiting", si.ssi_signo);
 				goto out;
 			} else {
@@ -744,12 +737,12 @@ int main(int argc, char **argv)
 				 */
 				struct hv_client *c;
 
+				if (watch_dispatch(tag, evs[i].events))
+					continue;
 				for (c = clients; c && c != tag; c = c->next)
 					;
 				if (c)
 					client_readable(c);
-				else
-					dispatch_watch(tag, evs[i].events);
 			}
 		}
 	}
