@@ -1,13 +1,15 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Domain control verbs: pvio destroy|pause|unpause DOM (an id or a name).
- * destroy also asks every device class to remove the domain's devices, as
- * xl destroy does.
+ * destroy also removes the domain's devices and stops a process domain's
+ * process, as xl destroy does.
  */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <signal.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "pvio_cmd.h"
 #include "pvio_hvcmd.h"
@@ -54,6 +56,36 @@ int pvio_domain_resolve(struct pvio_hv *hv, const char *arg, pvio_domid_t *domid
 	return ret;
 }
 
+/*
+ * As xl destroy: the devices go first (backends see their frontend
+ * vanish), then a process domain's process is stopped (SIGTERM, then
+ * SIGKILL), then hv forgets the domain.
+ */
+static int domain_destroy(struct pvio_hv *hv, pvio_domid_t id)
+{
+	const char *rundir = pvio_rundir(pvio_opt_rundir);
+	struct pvio_domain_info info;
+	int ret = pvio_domain_info(hv, id, &info);
+
+	if (ret < 0)
+		return ret;
+	for (struct pvio_devclass *dc = pvio_devclass_first(); dc; dc = dc->next)
+		if (dc->detach_all)
+			dc->detach_all(rundir, id);
+	if (info.type == PVIO_DOMTYPE_PROCESS && info.pid > 0 && info.pid != getpid()) {
+		kill(info.pid, SIGTERM);
+		kill(info.pid, SIGCONT);	/* a paused one must run to die */
+		for (int i = 0; i < 50 && kill(info.pid, 0) == 0; i++) {
+			if (pvio_domain_info(hv, id, &info) == -ESRCH)
+				return 0;	/* gone with its process */
+			usleep(20000);
+		}
+		kill(info.pid, SIGKILL);
+	}
+	ret = pvio_domain_destroy(hv, id);
+	return ret == -ESRCH ? 0 : ret;
+}
+
 static int domctl(const struct pvio_cmd *cmd, int argc, char **argv)
 {
 	struct pvio_hv *hv;
@@ -70,14 +102,7 @@ static int domctl(const struct pvio_cmd *cmd, int argc, char **argv)
 		return 1;
 	}
 	if (!strcmp(cmd->name, "destroy")) {
-		ret = id == 0 ? -EPERM : pvio_domain_destroy(hv, id);
-		if (ret == 0) {
-			const char *rundir = pvio_rundir(pvio_opt_rundir);
-
-			for (struct pvio_devclass *dc = pvio_devclass_first(); dc; dc = dc->next)
-				if (dc->detach_all)
-					dc->detach_all(rundir, id);
-		}
+		ret = id == 0 ? -EPERM : domain_destroy(hv, id);
 	} else if (!strcmp(cmd->name, "pause")) {
 		ret = pvio_domain_pause(hv, id);
 	} else {
@@ -99,7 +124,7 @@ static int unpause_run(int argc, char **argv);
 
 static struct pvio_cmd destroy_cmd = {
 	.name = "destroy", .usage = "DOM",
-	.help = "destroy a domain at once (id or name)", .run = destroy_run,
+	.help = "tear down a domain's devices and destroy it (id or name)", .run = destroy_run,
 };
 static struct pvio_cmd pause_cmd = {
 	.name = "pause", .usage = "DOM",

@@ -58,6 +58,7 @@ expect_rc 1 pvio list 4000
 
 expect_rc 0 pvio destroy "$name"
 pvio list | grep -q "^$name " && pt_fail "destroyed domain still listed"
+pt_wait_for 5 bash -c "! kill -0 $HOLD_PID 2>/dev/null" || pt_fail "domain's process survived destroy"
 expect_rc 1 pvio destroy "$domid"
 
 expect_rc 0 pvio down
