@@ -2,9 +2,11 @@
 /*
  * Integration checks of pvio-hv through libpvio, against a real pvio-hv
  * (the calling script starts it on $PVIO_RUNDIR). One sub-command per
- * scenario: grants, evtchn, cleanup, garbage. Exit 0 pass, 1 fail.
+ * scenario: grants, threads, evtchn, cleanup, garbage, release, hold.
+ * Exit 0 pass, 1 fail.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -625,6 +627,28 @@ static int test_garbage(void)
 	close(fd);
 	STILL_SERVING();
 
+	/* a client that sends requests and hangs up without reading replies */
+	for (int i = 0; i < 50; i++) {
+		fd = raw_connect();
+		memset(&m, 0, sizeof(m));
+		m.h.op = HV_OP_DOMAIN_LIST;
+		if (send(fd, &m, sizeof(m.h), MSG_NOSIGNAL) < 0)
+			failures++;
+		m.h.op = HV_OP_EVTCHN_ALLOC_UNBOUND;
+		m.h.len = 8;
+		if (send(fd, &m, sizeof(m.h) + 8, MSG_NOSIGNAL) < 0)
+			failures++;
+		close(fd);
+	}
+	STILL_SERVING();
+	{
+		struct pvio_hv_stats st;
+
+		usleep(100000);
+		CHECK(pvio_hv_stats(good, &st) == 0 && st.nr_ports == 0,
+		      "ports of vanished clients left: %u", st.nr_ports);
+	}
+
 	/* a domU cannot use dom0 operations, nor become someone else */
 	{
 		struct pvio_dom *b = new_dom("gx");
@@ -728,6 +752,88 @@ static int test_release(void)
 	return failures ? 1 : 0;
 }
 
+/* ---- one connection used by several threads (backends do) ---- */
+
+struct mt_arg {
+	struct pvio_hv *hv;
+	pvio_domid_t dom;
+	pvio_grant_ref_t ref;
+	pvio_evtchn_port_t port;
+	int bad;
+};
+
+static void *mt_worker(void *p)
+{
+	struct mt_arg *a = p;
+
+	for (int i = 0; i < 500; i++) {
+		struct pvio_gnt_map m[4];
+		uint8_t buf[8];
+		struct pvio_gnt_copy c = { .dom = a->dom, .ref = a->ref, .buf = buf,
+					   .len = sizeof(buf) };
+
+		for (int k = 0; k < 4; k++) {
+			memset(&m[k], 0, sizeof(m[k]));
+			m[k].dom = a->dom;
+			m[k].ref = a->ref;
+			m[k].readonly = k & 1;
+		}
+		if (pvio_gnttab_map(a->hv, m, 4) < 0)
+			a->bad++;
+		for (int k = 0; k < 4; k++)
+			if (m[k].status != GNTST_okay || ((uint8_t *)m[k].addr)[0] != 0x77)
+				a->bad++;
+		if (pvio_gnttab_unmap(a->hv, m, 4) < 0)
+			a->bad++;
+		for (int k = 0; k < 4; k++)
+			if (m[k].status != GNTST_okay)
+				a->bad++;
+		if (pvio_gnttab_copy(a->hv, &c, 1) != GNTST_okay || buf[0] != 0x77)
+			a->bad++;
+		if (pvio_evtchn_notify(a->hv, a->port) < 0)
+			a->bad++;
+	}
+	return NULL;
+}
+
+static int test_threads(void)
+{
+	struct pvio_dom *a = new_dom("ta");
+	struct pvio_hv *h0, *ha = pvio_dom_hv(a);
+	uint8_t *pg = pvio_dom_alloc_pages(a, 1);
+	struct mt_arg args[4];
+	pthread_t th[4];
+	pvio_evtchn_port_t aport, port;
+	pvio_grant_ref_t ref;
+	long total = 0;
+	int n;
+
+	MUST(pvio_hv_open(NULL, &h0) == 0, "open");
+	memset(pg, 0x77, 4096);
+	MUST(pvio_gnttab_grant(a, 0, pvio_dom_gfn(a, pg), false, &ref) == 0, "grant");
+	MUST(pvio_evtchn_alloc_unbound(ha, 0, &aport) == 0, "alloc");
+	MUST(pvio_evtchn_bind_interdomain(h0, pvio_dom_id(a), aport, &port) == 0, "bind");
+	for (int i = 0; i < 4; i++) {
+		args[i] = (struct mt_arg){ .hv = h0, .dom = pvio_dom_id(a), .ref = ref,
+					   .port = port };
+		pthread_create(&th[i], NULL, mt_worker, &args[i]);
+	}
+	for (int i = 0; i < 4; i++) {
+		pthread_join(th[i], NULL);
+		CHECK(args[i].bad == 0, "thread %d: %d bad results", i, args[i].bad);
+	}
+	/* 2000 notifications arrived (counted, perhaps coalesced by the eventfd) */
+	while (pvio_evtchn_wait(ha, aport, 200) == 1 && (n = pvio_evtchn_ack(ha, aport)) > 0)
+		total += n;
+	CHECK(total == 2000, "events: %ld", total);
+	CHECK(pvio_gnttab_flags(a, ref) == GTF_permit_access, "pins left: %#x",
+	      pvio_gnttab_flags(a, ref));
+	CHECK(stats(h0).nr_maps == 0, "maps left");
+	pvio_hv_close(h0);
+	pvio_dom_detach(a);
+	return failures ? 1 : 0;
+}
+
 int main(int argc, char **argv)
 {
 	snprintf(uniq, sizeof(uniq), "%d", (int)getpid());
@@ -739,6 +845,8 @@ int main(int argc, char **argv)
 		return test_grants();
 	if (!strcmp(argv[1], "hold") && argc > 2)
 		return hold(argv[2]);
+	if (!strcmp(argv[1], "threads"))
+		return test_threads();
 	if (!strcmp(argv[1], "release"))
 		return test_release();
 	if (!strcmp(argv[1], "cleanup"))
