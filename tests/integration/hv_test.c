@@ -649,6 +649,28 @@ static int test_garbage(void)
 		      "ports of vanished clients left: %u", st.nr_ports);
 	}
 
+	/* a client piling up requests without reading a reply is cut off */
+	{
+		struct timeval tv = { 0, 200000 };
+		int sent = 0, got = 0;
+		char rb[4096];
+
+		fd = raw_connect();
+		setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+		memset(&m, 0, sizeof(m));
+		m.h.op = HV_OP_DOMAIN_LIST;
+		for (int i = 0; i < 5000; i++, sent++)
+			if (send(fd, &m, sizeof(m.h), MSG_NOSIGNAL) < 0)
+				break;
+		setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+		while (recv(fd, rb, sizeof(rb), 0) > 0)
+			got++;
+		CHECK(got < sent, "flooding client was never cut off (%d of %d answered)",
+		      got, sent);
+		close(fd);
+		STILL_SERVING();
+	}
+
 	/* a domU cannot use dom0 operations, nor become someone else */
 	{
 		struct pvio_dom *b = new_dom("gx");
