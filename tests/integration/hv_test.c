@@ -20,6 +20,7 @@
 #include "pvio/libpvio.h"
 #include "pvio/xenbus.h"
 #include "../../hv/hv_proto.h"
+#include "../../hv/libpvio_priv.h"
 
 static int failures;
 
@@ -644,7 +645,12 @@ static int test_garbage(void)
 	{
 		struct pvio_hv_stats st;
 
-		usleep(100000);
+		/* hv sees the hangups asynchronously: give it a moment */
+		for (int i = 0; i < 200; i++) {
+			if (pvio_hv_stats(good, &st) == 0 && st.nr_ports == 0)
+				break;
+			usleep(10000);
+		}
 		CHECK(pvio_hv_stats(good, &st) == 0 && st.nr_ports == 0,
 		      "ports of vanished clients left: %u", st.nr_ports);
 	}
@@ -856,6 +862,108 @@ static int test_threads(void)
 	return failures ? 1 : 0;
 }
 
+/* ---- a storm of random requests, well framed but otherwise anything ---- */
+
+static uint32_t rnd_state = 12345;
+
+static uint32_t rnd(void)
+{
+	rnd_state ^= rnd_state << 13;
+	rnd_state ^= rnd_state >> 17;
+	rnd_state ^= rnd_state << 5;
+	return rnd_state;
+}
+
+/* One random request on @fd; false if hv hung up on us. */
+static bool storm_one(int fd, bool dom0)
+{
+	static uint8_t pkt[HV_MSG_MAX + 64], rep[HV_MSG_MAX];
+	struct hv_msg_hdr *h = (struct hv_msg_hdr *)pkt;
+	union {
+		char b[CMSG_SPACE(sizeof(int) * HV_MSG_MAX_FDS)];
+		struct cmsghdr a;
+	} cm;
+	struct iovec iov = { .iov_base = rep, .iov_len = sizeof(rep) };
+	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1,
+			      .msg_control = cm.b, .msg_controllen = sizeof(cm.b) };
+	uint32_t len = rnd() % 4 ? rnd() % 96 : rnd() % (HV_PAYLOAD_MAX + 1);
+	uint32_t op;
+	ssize_t n;
+
+	do {
+		op = 1 + rnd() % (HV_OP_COUNT - 1);
+		/* dom0 could stop or signal this very process: not those */
+	} while (dom0 && (op == HV_OP_DOMAIN_PAUSE || op == HV_OP_DOMAIN_SHUTDOWN ||
+			  op == HV_OP_DOMAIN_DESTROY || op == HV_OP_ATTACH));
+	h->op = op;
+	h->seq = rnd();
+	h->ret = 0;
+	h->len = len;
+	for (uint32_t i = 0; i < len; i++)
+		pkt[sizeof(*h) + i] = (uint8_t)rnd();
+	/* small numbers reach deeper: domids, ports, refs, counts */
+	for (uint32_t i = 0; i + 4 <= len && i < 32; i += 4)
+		if (rnd() % 2) {
+			uint32_t v = rnd() % 12;
+
+			memcpy(pkt + sizeof(*h) + i, &v, 4);
+		}
+	if (send(fd, pkt, sizeof(*h) + len, MSG_NOSIGNAL) < 0)
+		return false;
+	n = recvmsg(fd, &msg, MSG_CMSG_CLOEXEC);
+	for (struct cmsghdr *c = CMSG_FIRSTHDR(&msg); n > 0 && c; c = CMSG_NXTHDR(&msg, c))
+		for (size_t i = 0; i < (c->cmsg_len - CMSG_LEN(0)) / sizeof(int); i++) {
+			int f;
+
+			memcpy(&f, CMSG_DATA(c) + i * sizeof(int), sizeof(int));
+			close(f);
+		}
+	return n > 0;
+}
+
+static int test_storm(unsigned int rounds)
+{
+	struct pvio_dom *a = new_dom("sa"), *b = new_dom("sb");
+	struct pvio_hv *good;
+	uint32_t ver;
+	unsigned int cut = 0;
+	int fd = raw_connect();
+	bool b_alive = true;
+
+	if (getenv("HV_STORM_SEED"))
+		rnd_state = (uint32_t)strtoul(getenv("HV_STORM_SEED"), NULL, 0) | 1;
+	printf("storm seed %u\n", rnd_state);
+	MUST(pvio_hv_open(NULL, &good) == 0, "open");
+	/* A grants B and dom0 something to find */
+	for (int i = 0; i < 4; i++) {
+		pvio_grant_ref_t r;
+		void *pg = pvio_dom_alloc_pages(a, 1);
+
+		pvio_gnttab_grant(a, pvio_dom_id(b), pvio_dom_gfn(a, pg), i & 1, &r);
+		pvio_gnttab_grant(a, 0, pvio_dom_gfn(a, pg), i & 1, &r);
+	}
+	for (unsigned int i = 0; i < rounds; i++) {
+		if (!storm_one(fd, true)) {
+			close(fd);
+			fd = raw_connect();
+			cut++;
+		}
+		/* B is a domain: its connection carries the same storm */
+		if (b_alive && !storm_one(pvio_dom_hv(b)->fd, false))
+			b_alive = false;
+		if (i % 1000 == 0)
+			CHECK(pvio_hv_version(good, &ver) == 0, "hv stopped serving at %u", i);
+	}
+	printf("storm: %u requests each, dom0 raw connection cut %u times, domain %s\n",
+	       rounds, cut, b_alive ? "kept" : "cut off");
+	CHECK(pvio_hv_version(good, &ver) == 0 && ver == 0x10000, "hv after the storm");
+	close(fd);
+	pvio_dom_detach(b);
+	pvio_dom_detach(a);
+	pvio_hv_close(good);
+	return failures ? 1 : 0;
+}
+
 int main(int argc, char **argv)
 {
 	snprintf(uniq, sizeof(uniq), "%d", (int)getpid());
@@ -867,6 +975,8 @@ int main(int argc, char **argv)
 		return test_grants();
 	if (!strcmp(argv[1], "hold") && argc > 2)
 		return hold(argv[2]);
+	if (!strcmp(argv[1], "storm"))
+		return test_storm(argc > 2 ? (unsigned int)atoi(argv[2]) : 20000);
 	if (!strcmp(argv[1], "threads"))
 		return test_threads();
 	if (!strcmp(argv[1], "release"))
