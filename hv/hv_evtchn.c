@@ -190,6 +190,19 @@ int hv_evtchn_bind_interdomain(struct hv_domain *d, void *owner,
 	}
 	evtchn_connect(&d->evtchn, d->domid, (uint32_t)port, &r->evtchn,
 		       (uint16_t)rdom, rport);
+	/*
+	 * A port bound before (its peer closed, now someone re-binds it)
+	 * still sends to the old peer's eventfd: one spurious event makes
+	 * its owner fetch the new fds at once (spurious events are allowed,
+	 * as in Xen).
+	 */
+	if (re->gen > 1 && re->recv_fd >= 0) {
+		uint64_t one = 1;
+
+		if (write(re->recv_fd, &one, sizeof(one)) < 0)
+			hv_log("re-bind wake of d%u port %u: %s", r->domid, rport,
+			       strerror(errno));
+	}
 	if (d->ops && d->ops->evtchn_bound)
 		d->ops->evtchn_bound(d, (uint32_t)port);
 	if (r->ops && r->ops->evtchn_bound)

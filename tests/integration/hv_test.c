@@ -259,13 +259,14 @@ static int evtchn_child(int rd, int wr, unsigned int rounds)
 	struct pvio_dom *b = new_dom("eb");
 	struct pvio_hv *hb = pvio_dom_hv(b);
 	pvio_domid_t idb = pvio_dom_id(b), ida;
-	pvio_evtchn_port_t rport, port;
+	pvio_evtchn_port_t rport, port, rport_saved;
 	int stolen[64], nstolen, ret;
 	uint64_t one = 1;
 
 	xwrite(wr, &idb, sizeof(idb));
 	xread(rd, &ida, sizeof(ida));
 	xread(rd, &rport, sizeof(rport));
+	rport_saved = rport;
 	ret = pvio_evtchn_bind_interdomain(hb, ida, rport, &port);
 	MUST(ret == 0, "bind: %s", strerror(-ret));
 	/* a second bind of the same offer is refused */
@@ -289,6 +290,19 @@ static int evtchn_child(int rd, int wr, unsigned int rounds)
 	CHECK(nstolen >= 2, "found %d eventfds", nstolen);
 	CHECK(pvio_evtchn_close(hb, port) == 0, "close");
 	CHECK(pvio_evtchn_notify(hb, port) == -EINVAL, "notify after close");
+	for (int i = 0; i < nstolen; i++)
+		if (write(stolen[i], &one, sizeof(one)) != sizeof(one))
+			failures++;
+	xwrite(wr, &one, sizeof(one));
+	/* bind the survivor again: events flow both ways on the new pair */
+	xread(rd, &one, sizeof(one));
+	ret = pvio_evtchn_bind_interdomain(hb, ida, rport_saved, &port);
+	CHECK(ret == 0, "re-bind: %s", strerror(-ret));
+	xwrite(wr, &one, sizeof(one));
+	CHECK(pvio_evtchn_wait(hb, port, 3000) == 1, "no event on the re-bound port");
+	CHECK(pvio_evtchn_ack(hb, port) == 1, "re-bound ack");
+	CHECK(pvio_evtchn_notify(hb, port) == 0, "re-bound notify");
+	/* the stolen eventfds still reach nobody */
 	for (int i = 0; i < nstolen; i++)
 		if (write(stolen[i], &one, sizeof(one)) != sizeof(one))
 			failures++;
@@ -381,6 +395,18 @@ static int test_evtchn(unsigned int rounds)
 	CHECK(pvio_evtchn_ack(ha, port) == 0, "ack after close");
 	CHECK(pvio_evtchn_status(ha, &st) == 0 && st.state == EVTCHNSTAT_unbound &&
 	      st.remote_dom == idb, "survivor status %u", st.state);
+	/* B binds our port again: one wake-up, then a working pair */
+	xwrite(p2c[1], &one, sizeof(one));
+	xread(c2p[0], &one, sizeof(one));
+	CHECK(pvio_evtchn_status(ha, &st) == 0 && st.state == EVTCHNSTAT_interdomain,
+	      "re-bound status %u", st.state);
+	CHECK(pvio_evtchn_wait(ha, port, 3000) == 1, "no wake-up at re-bind");
+	CHECK(pvio_evtchn_ack(ha, port) == 1, "re-bind wake-up ack");
+	CHECK(pvio_evtchn_notify(ha, port) == 0, "notify the new peer");
+	xread(c2p[0], &one, sizeof(one));
+	CHECK(pvio_evtchn_wait(ha, port, 3000) == 1, "no event from the new peer");
+	CHECK(pvio_evtchn_ack(ha, port) == 1, "new peer's event");
+	CHECK(pvio_evtchn_wait(ha, port, 300) == 0, "stolen eventfds reach us");
 	xwrite(p2c[1], &one, sizeof(one));
 	MUST(waitpid(pid, &status, 0) == pid, "waitpid");
 	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0, "child failed");
