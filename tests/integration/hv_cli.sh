@@ -67,4 +67,11 @@ pt_wait_for 5 bash -c "! kill -0 $hvpid 2>/dev/null" || pt_fail "pvio-hv still r
 [ -e "$PT_RUNDIR/hv.sock" ] && pt_fail "socket left"
 expect_rc 1 pvio list
 expect_rc 0 pvio down		# nothing to stop is fine
+
+# an hv started by hand is left alone, not doubled
+pt_start_hv
+expect_rc 0 pvio up
+grep -q "pvio-hv already serving" "$PT_RUNDIR/out" || { cat "$PT_RUNDIR/out"; pt_fail "up ignored a live hv"; }
+pvio list >/dev/null || pt_fail "hand-started hv lost its socket"
+expect_rc 0 pvio down
 pt_pass
