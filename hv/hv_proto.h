@@ -114,11 +114,12 @@ PVIO_ABI_CHECK_SIZE(struct hv_evtchn_arg, 8);
 /*
  * The poll fd of a port is an epoll instance owned by hv: hv adds the
  * port's current receive eventfd to it with data.u64 = its generation, and
- * removes it when the peer closes (so a closed peer can no longer wake us).
+ * removes it when the peer closes (so a closed peer can no longer wake us);
+ * events pending at that moment move to a fresh eventfd of the end's own.
  */
 struct hv_evtchn_fds {
 	uint32_t gen;		/* generation of the receive eventfd */
-	uint32_t nr_fds;	/* 0 (unbound, or revoked) or 2: recv, send */
+	uint32_t nr_fds;	/* 0; 1: recv (unbound, events pending); 2: recv, send */
 };
 PVIO_ABI_CHECK_SIZE(struct hv_evtchn_fds, 8);
 

@@ -55,7 +55,7 @@ static int port_install(struct pvio_hv *hv, int port, const struct hv_evtchn_fds
 	struct lp_port *p;
 
 	if (port <= 0 || port >= (int)PVIO_EVTCHN_MAX_PORTS || len != sizeof(*f) ||
-	    nfds != 1 + (f->nr_fds == 2 ? 2 : 0)) {
+	    f->nr_fds > 2 || nfds != 1 + (int)f->nr_fds) {
 		close_fds(fds, nfds);
 		return -EPROTO;
 	}
@@ -73,7 +73,7 @@ static int port_install(struct pvio_hv *hv, int port, const struct hv_evtchn_fds
 	}
 	port_clear(p);
 	p->poll_fd = fds[0];
-	p->recv_fd = nfds == 3 ? fds[1] : -1;
+	p->recv_fd = nfds >= 2 ? fds[1] : -1;
 	p->send_fd = nfds == 3 ? fds[2] : -1;
 	p->gen = f->gen;
 	pthread_rwlock_unlock(&hv->port_lock);
@@ -154,15 +154,16 @@ static int port_refresh(struct pvio_hv *hv, pvio_evtchn_port_t port,
 		      sizeof(f), &len, fds, &nfds);
 	if (ret < 0)
 		return ret;
-	if (len != sizeof(f) || nfds != (f.nr_fds == 2 ? 2 : 0)) {
+	if (len != sizeof(f) || f.nr_fds > 2 || nfds != (int)f.nr_fds) {
 		close_fds(fds, nfds);
 		return -EPROTO;
 	}
-	if (nfds == 2) {
+	/* nothing plugged (unbound, nothing pending): keep what we have */
+	if (nfds >= 1) {
 		fd_close(&p->recv_fd);
 		fd_close(&p->send_fd);
 		p->recv_fd = fds[0];
-		p->send_fd = fds[1];
+		p->send_fd = nfds == 2 ? fds[1] : -1;
 		p->gen = f.gen;
 	}
 	return 0;
