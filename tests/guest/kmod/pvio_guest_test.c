@@ -25,6 +25,11 @@ module_param(gref, int, 0444);
 static char store[64] = "unavailable";
 module_param_string(store, store, sizeof(store), 0444);
 
+static int probed;
+module_param(probed, int, 0444);
+static int otherend = -1;
+module_param(otherend, int, 0444);
+
 static atomic_t events_seen = ATOMIC_INIT(0);
 static struct page *grant_page;
 
@@ -74,6 +79,27 @@ static void test_store(void)
 	kfree(v);
 }
 
+static int test_fe_probe(struct pvio_device *dev)
+{
+	probed++;
+	dev_info(&dev->dev, "probed, backend %s (domain %u)\n", dev->otherend,
+		 dev->otherend_id);
+	return pvio_bus_switch_state(dev, PVIO_STATE_INITIALISING);
+}
+
+static void test_fe_changed(struct pvio_device *dev,
+			    enum pvio_bus_state state)
+{
+	WRITE_ONCE(otherend, state);
+	dev_info(&dev->dev, "backend state %d\n", state);
+}
+
+static struct pvio_frontend_driver test_fe = {
+	.type = "vbd",
+	.probe = test_fe_probe,
+	.otherend_changed = test_fe_changed,
+};
+
 static int __init pvio_guest_test_init(void)
 {
 	char *p;
@@ -100,10 +126,17 @@ static int __init pvio_guest_test_init(void)
 		goto err_page;
 	}
 	test_store();
+	ret = pvio_register_frontend(&test_fe);
+	if (ret)
+		goto err_gref;
 	pr_info("pvio_guest_test: port %u gref %d store %s\n", port, gref,
 		store);
 	return 0;
 
+err_gref:
+	/* a grant still mapped keeps its page: leak it rather than reuse */
+	if (pvio_gnttab_end_access(gref))
+		goto err_close;
 err_page:
 	__free_page(grant_page);
 err_close:
@@ -113,6 +146,7 @@ err_close:
 
 static void __exit pvio_guest_test_exit(void)
 {
+	pvio_unregister_frontend(&test_fe);
 	/* a grant still mapped by the peer cannot be freed: keep the page */
 	if (pvio_gnttab_end_access(gref) == 0)
 		__free_page(grant_page);
