@@ -120,6 +120,23 @@ void hv_gnttab_domain_gone(struct hv_domain *d);
 extern unsigned int hv_nr_ports;
 int hv_evtchn_op(struct hv_client *c, const struct hv_msg_hdr *h,
 		 const void *payload, size_t len);
+/*
+ * Domain-level operations, shared by the socket ops and VM hypercalls.
+ * @owner is who may operate the port: the client for socket users (dom0
+ * has many), the domain itself for a VM. Ports are returned as >0.
+ */
+int hv_evtchn_alloc_unbound(struct hv_domain *d, void *owner, uint32_t remote);
+int hv_evtchn_bind_interdomain(struct hv_domain *d, void *owner,
+			       uint32_t rdom, uint32_t rport);
+int hv_evtchn_close(struct hv_domain *d, void *owner, uint32_t port);
+int hv_evtchn_set_mask(struct hv_domain *d, void *owner, uint32_t port,
+		       bool mask);
+int hv_evtchn_status(pvio_domid_t caller, struct pvio_evtchn_status *st);
+/* The port if open and owned by @owner, else NULL. */
+struct evtchn_port *hv_evtchn_port(struct hv_domain *d, void *owner,
+				   uint32_t port);
+/* The other end of an interdomain port, else NULL. */
+struct evtchn_port *hv_evtchn_peer(struct evtchn_port *e);
 void hv_evtchn_client_gone(struct hv_client *c);
 void hv_evtchn_domain_gone(struct hv_domain *d);
 /*

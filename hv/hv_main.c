@@ -726,10 +726,10 @@ int main(int argc, char **argv)
 			} else if (tag == &signal_tag) {
 				struct signalfd_siginfo si;
 
-				if (read(sfd, &si, sizeof(si)) == sizeof(si)) {
-					hv_log("signal %u, exiting", si.ssi_signo);
-					goto out;
-				}
+				if (read(sfd, &si, sizeof(si)) != sizeof(si))
+					continue;
+				hv_log("signal %u, exiting", si.ssi_signo);
+				goto out;
 			} else {
 				/*
 				 * A client dropped earlier in this batch may

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "pvio/libpvio.h"
+#include "pvio/xenbus.h"
 #include "../../hv/hv_proto.h"
 
 static int failures;
@@ -667,6 +668,66 @@ static int test_garbage(void)
 	return failures ? 1 : 0;
 }
 
+/* A process domain that stays until killed: for CLI tests. */
+static int hold(const char *name)
+{
+	struct pvio_dom *d;
+	int ret = pvio_dom_create_self(NULL, name, 8u << 20, &d);
+
+	MUST(ret == 0, "create %s: %s", name, strerror(-ret));
+	printf("%u\n", pvio_dom_id(d));
+	fflush(stdout);
+	for (;;)
+		pause();
+}
+
+/* ---- hv tells the store when a domain dies ---- */
+
+static int release_fired;
+
+static void on_release(struct xs_handle *h, const char *path, const char *token,
+		       void *arg)
+{
+	__atomic_add_fetch(&release_fired, 1, __ATOMIC_SEQ_CST);
+}
+
+static int test_release(void)
+{
+	struct xs_handle *xs;
+	int p[2], status, ret, before;
+	pvio_domid_t id;
+	pid_t pid;
+
+	MUST(pipe(p) == 0, "pipe");
+	pid = fork();
+	MUST(pid >= 0, "fork");
+	if (pid == 0) {
+		struct pvio_dom *d = new_dom("rel");
+
+		id = pvio_dom_id(d);
+		xwrite(p[1], &id, sizeof(id));
+		for (;;)
+			pause();
+	}
+	xread(p[0], &id, sizeof(id));
+	ret = xs_open(NULL, &xs);
+	MUST(ret == 0, "xs_open: %s", strerror(-ret));
+	ret = xs_introduce_domain(xs, id, 0, 1);
+	MUST(ret == 0, "introduce: %s", strerror(-ret));
+	MUST(xs_watch(xs, "@releaseDomain", "rel", on_release, NULL) == 0, "watch");
+	for (int i = 0; i < 100 && !__atomic_load_n(&release_fired, __ATOMIC_SEQ_CST); i++)
+		usleep(10000);
+	before = __atomic_load_n(&release_fired, __ATOMIC_SEQ_CST);
+	kill(pid, SIGKILL);
+	waitpid(pid, &status, 0);
+	for (int i = 0; i < 300 && __atomic_load_n(&release_fired, __ATOMIC_SEQ_CST) == before; i++)
+		usleep(10000);
+	CHECK(__atomic_load_n(&release_fired, __ATOMIC_SEQ_CST) > before,
+	      "@releaseDomain did not fire for domain %u", id);
+	xs_close(xs);
+	return failures ? 1 : 0;
+}
+
 int main(int argc, char **argv)
 {
 	snprintf(uniq, sizeof(uniq), "%d", (int)getpid());
@@ -676,6 +737,10 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(argv[1], "grants"))
 		return test_grants();
+	if (!strcmp(argv[1], "hold") && argc > 2)
+		return hold(argv[2]);
+	if (!strcmp(argv[1], "release"))
+		return test_release();
 	if (!strcmp(argv[1], "cleanup"))
 		return test_cleanup();
 	if (!strcmp(argv[1], "garbage"))
