@@ -13,6 +13,8 @@
 #include <linux/slab.h>
 #include <linux/string.h>
 #include <pvio_core.h>
+#include <pvio/hypercall.h>
+#include <pvio/platform.h>
 
 static int remote;
 module_param(remote, int, 0444);
@@ -78,6 +80,73 @@ static void test_store(void)
 		 strcmp(v, "hello-from-guest") ? "mismatch" : "ok");
 	kfree(v);
 }
+
+/*
+ * Hostile hypercalls: each must fail with the expected error and leave hv
+ * serving us. Writes "ok" or the first failing check to hostile_result.
+ */
+static char hostile_result[64] = "not-run";
+module_param_string(hostile_result, hostile_result, sizeof(hostile_result),
+		    0444);
+
+static long hc(u32 op, u64 a0, u64 a1, u64 a2, void *buf, size_t len)
+{
+	u64 args[6] = { a0, a1, a2 };
+
+	return pvio_hypercall(op, args, buf, len);
+}
+
+static int hostile_set(const char *val, const struct kernel_param *kp)
+{
+	static const struct {
+		u32 op;
+		u64 a0, a1, a2;
+		long want;
+		bool bad_gfn;
+	} t[] = {
+		{ 999, 0, 0, 0, -ENOSYS },
+		{ PVIO_HC_GNTTAB_SETUP, 1000, 0, 0, -EINVAL },
+		{ PVIO_HC_GNTTAB_SETUP, 2, PVIO_HC_ARG_BYTES - 8, 0, -EFAULT },
+		{ PVIO_HC_GNTTAB_SETUP, 2, ~0ULL, 0, -EFAULT },
+		{ PVIO_HC_GNTTAB_SETUP, 1, 0, 0, -EINVAL, true },
+		{ PVIO_HC_EVTCHN, 77, 1, 0, -ENOSYS },
+		{ PVIO_HC_EVTCHN, ~0ULL, 1, 0, -EINVAL },
+		{ PVIO_HC_EVTCHN, EVTCHNOP_send, 4000, 0, -EINVAL },
+		{ PVIO_HC_EVTCHN, EVTCHNOP_send, ~0ULL, 0, -EINVAL },
+		{ PVIO_HC_EVTCHN, EVTCHNOP_close, 0, 0, -EINVAL },
+		{ PVIO_HC_EVTCHN, EVTCHNOP_bind_interdomain, 0x7ff5, 1, -EINVAL },
+		{ PVIO_HC_EVTCHN, EVTCHNOP_bind_interdomain, 999, 1, -ESRCH },
+		{ PVIO_HC_EVTCHN, EVTCHNOP_alloc_unbound, ~0ULL, 0, -EINVAL },
+		{ PVIO_HC_SCHED_SHUTDOWN, 99, 0, 0, -EINVAL },
+		{ PVIO_HC_DOMCTL, 0, 0, 0, -EPERM },
+	};
+	u64 gfn = ~0ULL >> 1;
+	unsigned int i;
+	long r;
+
+	for (i = 0; i < ARRAY_SIZE(t); i++) {
+		r = hc(t[i].op, t[i].a0, t[i].a1, t[i].a2,
+		       t[i].bad_gfn ? &gfn : NULL,
+		       t[i].bad_gfn ? sizeof(gfn) : 0);
+		if (r != t[i].want) {
+			snprintf(hostile_result, sizeof(hostile_result),
+				 "check-%u-got-%ld", i, r);
+			return 0;
+		}
+	}
+	/* fast sends on ports we do not have: dropped by hv */
+	for (i = 1; i < PVIO_EVTCHN_MAX_PORTS; i += 97)
+		if (i != port)
+			pvio_evtchn_notify(i);
+	r = hc(PVIO_HC_VERSION, 0, 0, 0, NULL, 0);
+	snprintf(hostile_result, sizeof(hostile_result), "%s",
+		 r == (PVIO_HV_VERSION_MAJOR << 16 | PVIO_HV_VERSION_MINOR) ?
+		 "ok" : "hv-gone");
+	return 0;
+}
+
+static const struct kernel_param_ops hostile_ops = { .set = hostile_set };
+module_param_cb(hostile, &hostile_ops, NULL, 0200);
 
 static int test_fe_probe(struct pvio_device *dev)
 {
