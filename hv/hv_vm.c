@@ -114,6 +114,19 @@ static void vm_evtchn_closed(struct hv_domain *d, pvio_evtchn_port_t port)
 		vm_port_unwatch(vm, port);
 }
 
+/* dom0 signals the guest itself: events go to vCPU 0, i.e. vector 0 */
+static int vm_evtchn_direct(struct hv_domain *d, pvio_evtchn_port_t port,
+			    int *plat_fd, int *vector_fd)
+{
+	struct hv_vm *vm = vm_of(d);
+
+	if (!vm || !vm->ivs || d->plat_fd < 0)
+		return -ENODEV;
+	*plat_fd = d->plat_fd;
+	*vector_fd = hv_ivshmem_vector_fd(vm->ivs, 0);
+	return *vector_fd >= 0 ? 0 : -ENODEV;
+}
+
 /* ---- hypercalls ---- */
 
 static int64_t vm_gnttab_setup(struct hv_vm *vm, const struct hv_vm_hcall *hc)
@@ -469,6 +482,7 @@ static const struct hv_domain_ops vm_ops = {
 	.shutdown = vm_shutdown,
 	.evtchn_bound = vm_evtchn_bound,
 	.evtchn_closed = vm_evtchn_closed,
+	.evtchn_direct = vm_evtchn_direct,
 };
 
 const struct hv_domain_ops *hv_vm_ops = &vm_ops;
