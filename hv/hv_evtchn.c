@@ -151,14 +151,24 @@ static void reply_fds(struct hv_client *c, const struct hv_msg_hdr *h,
 		      bool with_poll)
 {
 	struct hv_evtchn_fds f = { .gen = e->gen };
-	int fds[3], n = 0;
+	struct hv_domain *r;
+	int fds[4], n = 0, plat, vec;
 
 	if (with_poll)
 		fds[n++] = e->poll_fd;
 	if (e->recv_fd >= 0) {
 		fds[n++] = e->recv_fd;
 		f.nr_fds = 1;
-		if (peer && peer->recv_fd >= 0) {
+		r = peer ? domain_of(e->remote_dom) : NULL;
+		/* only dom0 may hold another domain's platform region */
+		if (r && !c->dom && c->domid == 0 && r->ops &&
+		    r->ops->evtchn_direct &&
+		    r->ops->evtchn_direct(r, e->remote_port, &plat, &vec) == 0) {
+			fds[n++] = vec;
+			fds[n++] = plat;
+			f.nr_fds = 3;
+			f.vm_port = e->remote_port;
+		} else if (peer && peer->recv_fd >= 0) {
 			fds[n++] = peer->recv_fd;
 			f.nr_fds = 2;
 		}
