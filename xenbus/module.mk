@@ -19,3 +19,5 @@ UNIT_TESTS += $(TESTDIR)/test_store
 TEST_PROGRAMS += test_xs_client
 test_xs_client_SRCS := tests/integration/test_xs_client.c
 INTEGRATION_TESTS += $(TESTDIR)/test_xs_client
+INTEGRATION_TESTS += tests/integration/store_xen_tools.sh \
+	tests/integration/store_hostile.sh tests/integration/store_durability.sh
