@@ -1,0 +1,166 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * pvio-hv internals shared by its files: clients, domains, the per-type
+ * domain ops, grant tables and event channels.
+ */
+#ifndef PVIO_HV_H
+#define PVIO_HV_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "pvio/hypercall.h"
+#include "pvio/libpvio.h"
+#include "hv_proto.h"
+#include "evtchn_table.h"
+
+struct hv_domain;
+
+/* One connection on hv.sock. */
+struct hv_client {
+	int fd;
+	pid_t pid;			/* SO_PEERCRED */
+	struct hv_domain *dom;		/* attached domain, NULL for dom0 */
+	pvio_domid_t domid;		/* 0 or dom->domid */
+	unsigned int nr_maps;		/* live grant mappings held */
+	struct hv_client *next;
+};
+
+/*
+ * Per-type domain operations. PROCESS domains are implemented in
+ * hv_domain.c; VM domains (QEMU) plug in their own table.
+ */
+struct hv_domain_ops {
+	const char *name;
+	/* after create (VM: start QEMU); 0 or -errno */
+	int (*start)(struct hv_domain *d);
+	/* the domain is going away; release type resources */
+	void (*destroy)(struct hv_domain *d);
+	int (*pause)(struct hv_domain *d);
+	int (*unpause)(struct hv_domain *d);
+	/* dom0 asks the domain to shut down with PVIO_SHUTDOWN_* */
+	int (*shutdown)(struct hv_domain *d, uint32_t reason);
+	/* optional: a port of this domain got a peer / lost it (VM delivery) */
+	void (*evtchn_bound)(struct hv_domain *d, pvio_evtchn_port_t port);
+	void (*evtchn_closed)(struct hv_domain *d, pvio_evtchn_port_t port);
+	/*
+	 * optional: fds that let dom0 signal @port of this domain without
+	 * hv (VM: its platform region and the MSI-X vector eventfd of the
+	 * port's vCPU). Borrowed, not to be closed. 0 or -errno.
+	 */
+	int (*evtchn_direct)(struct hv_domain *d, pvio_evtchn_port_t port,
+			     int *plat_fd, int *vector_fd);
+};
+
+extern const struct hv_domain_ops hv_process_ops;
+/* Provided by hv_vm*.c when built; NULL means VMs are not supported. */
+extern const struct hv_domain_ops *hv_vm_ops;
+
+struct hv_domain {
+	pvio_domid_t domid;
+	uint64_t serial;
+	struct pvio_domain_config cfg;
+	const struct hv_domain_ops *ops;
+	uint32_t state;			/* PVIO_DOMSTATE_* */
+	uint32_t shutdown_reason;
+	pid_t pid;
+	struct hv_client *client;	/* process domain: its connection */
+	void *type_data;		/* per-type state (VM) */
+
+	/* memory */
+	int ram_fd;			/* -1 until attached */
+	uint8_t *ram;
+	uint64_t nr_pages;
+	int plat_fd;
+	void *plat;
+
+	/* grant table: frames of its RAM, and hv's pin counts per ref */
+	uint32_t nr_gnt_frames;
+	uint64_t gnt_gfn[PVIO_GNTTAB_MAX_FRAMES];
+	uint32_t *pin_rd;		/* mappings/copies reading, per ref */
+	uint32_t *pin_wr;		/* writable mappings, per ref */
+
+	struct evtchn_table evtchn;
+};
+
+/* hv_main.c */
+extern uint64_t hv_nr_hypercalls;
+extern const char *hv_rundir;
+int hv_client_send(struct hv_client *c, const struct hv_msg_hdr *req, int ret,
+		   const void *payload, size_t len, const int *fds, int nfds);
+void hv_client_detach_domain(struct hv_client *c);
+/*
+ * Extra fds in hv's loop: @fn runs with the epoll events whenever @fd is
+ * readable (or hung up). Delete before closing the fd's owner.
+ */
+struct hv_watch;
+typedef void (*hv_watch_fn)(void *arg, uint32_t events);
+struct hv_watch *hv_watch_add(int fd, hv_watch_fn fn, void *arg);
+void hv_watch_del(struct hv_watch *w);
+
+/* hv_domain.c */
+struct hv_domain *hv_domain_get(pvio_domid_t domid);
+int hv_domain_create(const struct pvio_domain_config *cfg, pvio_domid_t *out);
+void hv_domain_kill(struct hv_domain *d);
+int hv_domain_attach(struct hv_client *c, pvio_domid_t domid, int ram_fd,
+		     struct hv_attach_reply *rep);
+void hv_domain_fill_info(const struct hv_domain *d, struct pvio_domain_info *i);
+void hv_dom0_fill_info(struct pvio_domain_info *i);
+unsigned int hv_domain_count(void);
+struct hv_domain *hv_domain_next(pvio_domid_t *iter);
+struct hv_domain *hv_dom0(void);
+void hv_domain_init(void);
+
+/* hv_gnttab.c */
+extern unsigned int hv_nr_maps;
+int hv_gnttab_setup(struct hv_domain *d, const uint64_t *gfn, uint32_t n);
+void hv_gnttab_map(struct hv_client *c, struct pvio_gnttab_map_op *op);
+void hv_gnttab_unmap(struct hv_client *c, struct pvio_gnttab_unmap_op *op);
+int16_t hv_gnttab_copy(struct hv_client *c, const struct hv_copy_op *op,
+		       void *buf);
+bool hv_gnttab_client_maps(struct hv_client *c, pvio_domid_t granter);
+void hv_gnttab_client_gone(struct hv_client *c);
+void hv_gnttab_domain_gone(struct hv_domain *d);
+
+/* hv_evtchn.c */
+extern unsigned int hv_nr_ports;
+int hv_evtchn_op(struct hv_client *c, const struct hv_msg_hdr *h,
+		 const void *payload, size_t len);
+/*
+ * Domain-level operations, shared by the socket ops and VM hypercalls.
+ * @owner is who may operate the port: the client for socket users (dom0
+ * has many), the domain itself for a VM. Ports are returned as >0.
+ */
+int hv_evtchn_alloc_unbound(struct hv_domain *d, void *owner, uint32_t remote);
+int hv_evtchn_bind_interdomain(struct hv_domain *d, void *owner,
+			       uint32_t rdom, uint32_t rport);
+int hv_evtchn_close(struct hv_domain *d, void *owner, uint32_t port);
+int hv_evtchn_set_mask(struct hv_domain *d, void *owner, uint32_t port,
+		       bool mask);
+int hv_evtchn_status(pvio_domid_t caller, struct pvio_evtchn_status *st);
+/* The port if open and owned by @owner, else NULL. */
+struct evtchn_port *hv_evtchn_port(struct hv_domain *d, void *owner,
+				   uint32_t port);
+/* The other end of an interdomain port, else NULL. */
+struct evtchn_port *hv_evtchn_peer(struct evtchn_port *e);
+void hv_evtchn_client_gone(struct hv_client *c);
+void hv_evtchn_domain_gone(struct hv_domain *d);
+/*
+ * An EVTCHNOP_* of domain @d that has no connection (a VM's hypercall
+ * slot): the ports belong to @d itself. Returns a port, 0 or -errno.
+ */
+int64_t hv_evtchn_domain_op(struct hv_domain *d, uint32_t op, uint64_t a1,
+			    uint64_t a2);
+/* Signal the peer of @port of @d (EVTCHNOP_send): 0 or -errno. */
+int hv_evtchn_send(struct hv_domain *d, uint32_t port);
+/* The receive eventfd of @port of @d (written by its peer), -1 if none. */
+int hv_evtchn_recv_fd(struct hv_domain *d, uint32_t port);
+
+/* hv_store.c */
+void hv_store_release(pvio_domid_t domid);
+
+#define hv_log(fmt, ...) hv_logf("pvio-hv: " fmt "\n", ##__VA_ARGS__)
+void hv_logf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+#endif /* PVIO_HV_H */

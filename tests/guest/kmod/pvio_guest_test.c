@@ -1,0 +1,228 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * pvio_guest_test: a guest module for the guest test tier. On load it
+ * offers an event channel to domain @remote, counts the events that arrive
+ * on it, grants a page holding a known pattern, and round-trips a value
+ * through the store. The state is read from /sys/module/pvio_guest_test/
+ * parameters; writing to "notify" sends an event to the peer.
+ */
+#include <linux/atomic.h>
+#include <linux/err.h>
+#include <linux/gfp.h>
+#include <linux/module.h>
+#include <linux/slab.h>
+#include <linux/string.h>
+#include <pvio_core.h>
+#include <pvio/hypercall.h>
+#include <pvio/platform.h>
+
+static int remote;
+module_param(remote, int, 0444);
+MODULE_PARM_DESC(remote, "domain offered the event channel and the grant");
+
+static unsigned int port;
+module_param(port, uint, 0444);
+static int gref = -1;
+module_param(gref, int, 0444);
+static char store[64] = "unavailable";
+module_param_string(store, store, sizeof(store), 0444);
+
+static int probed;
+module_param(probed, int, 0444);
+static int otherend = -1;
+module_param(otherend, int, 0444);
+
+static atomic_t events_seen = ATOMIC_INIT(0);
+static struct page *grant_page;
+
+static int events_get(char *buf, const struct kernel_param *kp)
+{
+	return sysfs_emit(buf, "%d\n", atomic_read(&events_seen));
+}
+
+static const struct kernel_param_ops events_ops = { .get = events_get };
+module_param_cb(events, &events_ops, NULL, 0444);
+
+static int notify_set(const char *val, const struct kernel_param *kp)
+{
+	if (!port)
+		return -ENOTCONN;
+	pvio_evtchn_notify(port);
+	return 0;
+}
+
+static const struct kernel_param_ops notify_ops = { .set = notify_set };
+module_param_cb(notify, &notify_ops, NULL, 0200);
+
+static void test_event(pvio_evtchn_port_t p, void *data)
+{
+	atomic_inc(&events_seen);
+}
+
+static void test_store(void)
+{
+	char path[64], *v;
+	int ret;
+
+	snprintf(path, sizeof(path), "/local/domain/%u/data/pvio-test",
+		 pvio_domid());
+	ret = pvio_store_write(path, "hello-from-guest");
+	if (ret) {
+		snprintf(store, sizeof(store), "write-error-%d", ret);
+		return;
+	}
+	v = pvio_store_read(path, NULL);
+	if (IS_ERR(v)) {
+		snprintf(store, sizeof(store), "read-error-%ld", PTR_ERR(v));
+		return;
+	}
+	snprintf(store, sizeof(store), "%s",
+		 strcmp(v, "hello-from-guest") ? "mismatch" : "ok");
+	kfree(v);
+}
+
+/*
+ * Hostile hypercalls: each must fail with the expected error and leave hv
+ * serving us. Writes "ok" or the first failing check to hostile_result.
+ */
+static char hostile_result[64] = "not-run";
+module_param_string(hostile_result, hostile_result, sizeof(hostile_result),
+		    0444);
+
+static long hc(u32 op, u64 a0, u64 a1, u64 a2, void *buf, size_t len)
+{
+	u64 args[6] = { a0, a1, a2 };
+
+	return pvio_hypercall(op, args, buf, len);
+}
+
+static int hostile_set(const char *val, const struct kernel_param *kp)
+{
+	static const struct {
+		u32 op;
+		u64 a0, a1, a2;
+		long want;
+		bool bad_gfn;
+	} t[] = {
+		{ 999, 0, 0, 0, -ENOSYS },
+		{ PVIO_HC_GNTTAB_SETUP, 1000, 0, 0, -EINVAL },
+		{ PVIO_HC_GNTTAB_SETUP, 2, PVIO_HC_ARG_BYTES - 8, 0, -EFAULT },
+		{ PVIO_HC_GNTTAB_SETUP, 2, ~0ULL, 0, -EFAULT },
+		{ PVIO_HC_GNTTAB_SETUP, 1, 0, 0, -EINVAL, true },
+		{ PVIO_HC_EVTCHN, 77, 1, 0, -ENOSYS },
+		{ PVIO_HC_EVTCHN, ~0ULL, 1, 0, -EINVAL },
+		{ PVIO_HC_EVTCHN, EVTCHNOP_send, 4000, 0, -EINVAL },
+		{ PVIO_HC_EVTCHN, EVTCHNOP_send, ~0ULL, 0, -EINVAL },
+		{ PVIO_HC_EVTCHN, EVTCHNOP_close, 0, 0, -EINVAL },
+		{ PVIO_HC_EVTCHN, EVTCHNOP_bind_interdomain, 0x7ff5, 1, -EINVAL },
+		{ PVIO_HC_EVTCHN, EVTCHNOP_bind_interdomain, 999, 1, -ESRCH },
+		{ PVIO_HC_EVTCHN, EVTCHNOP_alloc_unbound, ~0ULL, 0, -EINVAL },
+		{ PVIO_HC_SCHED_SHUTDOWN, 99, 0, 0, -EINVAL },
+		{ PVIO_HC_DOMCTL, 0, 0, 0, -EPERM },
+	};
+	u64 gfn = ~0ULL >> 1;
+	unsigned int i;
+	long r;
+
+	for (i = 0; i < ARRAY_SIZE(t); i++) {
+		r = hc(t[i].op, t[i].a0, t[i].a1, t[i].a2,
+		       t[i].bad_gfn ? &gfn : NULL,
+		       t[i].bad_gfn ? sizeof(gfn) : 0);
+		if (r != t[i].want) {
+			snprintf(hostile_result, sizeof(hostile_result),
+				 "check-%u-got-%ld", i, r);
+			return 0;
+		}
+	}
+	/* fast sends on ports we do not have: dropped by hv */
+	for (i = 1; i < PVIO_EVTCHN_MAX_PORTS; i += 97)
+		if (i != port)
+			pvio_evtchn_notify(i);
+	r = hc(PVIO_HC_VERSION, 0, 0, 0, NULL, 0);
+	snprintf(hostile_result, sizeof(hostile_result), "%s",
+		 r == (PVIO_HV_VERSION_MAJOR << 16 | PVIO_HV_VERSION_MINOR) ?
+		 "ok" : "hv-gone");
+	return 0;
+}
+
+static const struct kernel_param_ops hostile_ops = { .set = hostile_set };
+module_param_cb(hostile, &hostile_ops, NULL, 0200);
+
+static int test_fe_probe(struct pvio_device *dev)
+{
+	probed++;
+	dev_info(&dev->dev, "probed, backend %s (domain %u)\n", dev->otherend,
+		 dev->otherend_id);
+	return pvio_bus_switch_state(dev, PVIO_STATE_INITIALISING);
+}
+
+static void test_fe_changed(struct pvio_device *dev,
+			    enum pvio_bus_state state)
+{
+	WRITE_ONCE(otherend, state);
+	dev_info(&dev->dev, "backend state %d\n", state);
+}
+
+static struct pvio_frontend_driver test_fe = {
+	.type = "vbd",
+	.probe = test_fe_probe,
+	.otherend_changed = test_fe_changed,
+};
+
+static int __init pvio_guest_test_init(void)
+{
+	char *p;
+	int ret;
+
+	ret = pvio_evtchn_alloc_unbound(remote, &port);
+	if (ret)
+		return ret;
+	ret = pvio_evtchn_bind_handler(port, test_event, NULL);
+	if (ret)
+		goto err_close;
+
+	grant_page = alloc_page(GFP_KERNEL | __GFP_ZERO);
+	if (!grant_page) {
+		ret = -ENOMEM;
+		goto err_close;
+	}
+	p = page_address(grant_page);
+	snprintf(p, PAGE_SIZE, "pvio-grant-test domain %u", pvio_domid());
+	gref = pvio_gnttab_grant_access(remote, pvio_page_to_gfn(grant_page),
+					false);
+	if (gref < 0) {
+		ret = gref;
+		goto err_page;
+	}
+	test_store();
+	ret = pvio_register_frontend(&test_fe);
+	if (ret)
+		goto err_gref;
+	pr_info("pvio_guest_test: port %u gref %d store %s\n", port, gref,
+		store);
+	return 0;
+
+err_gref:
+	/* a grant still mapped keeps its page: leak it rather than reuse */
+	if (pvio_gnttab_end_access(gref))
+		goto err_close;
+err_page:
+	__free_page(grant_page);
+err_close:
+	pvio_evtchn_close(port);
+	return ret;
+}
+
+static void __exit pvio_guest_test_exit(void)
+{
+	pvio_unregister_frontend(&test_fe);
+	/* a grant still mapped by the peer cannot be freed: keep the page */
+	if (pvio_gnttab_end_access(gref) == 0)
+		__free_page(grant_page);
+	pvio_evtchn_close(port);
+}
+
+module_init(pvio_guest_test_init);
+module_exit(pvio_guest_test_exit);
+MODULE_LICENSE("GPL");
+MODULE_DESCRIPTION("pvio guest test helper");
