@@ -315,6 +315,7 @@ int main(int argc, char **argv)
 	char script[512], cmd[600];
 	struct result ours = { 0 }, ref = { 0 };
 	pid_t pid, xpid = 0;
+	double paired_ratio = 0;
 	int o;
 
 	while ((o = getopt_long(argc, argv, "n:r:k:v:", opts, NULL)) != -1) {
@@ -407,6 +408,15 @@ int main(int argc, char **argv)
 			if (okr && measure_runs("xenstored", xssock, i, vr))
 				okr = false;
 		}
+		if (oko && okr) {
+			/* paired runs: the ratio of each pair, then the median */
+			double rr[16];
+
+			for (long i = 0; i < n; i++)
+				rr[i] = vo[i] / vr[i];
+			qsort(rr, n, sizeof(rr[0]), cmp_double);
+			paired_ratio = rr[n / 2];
+		}
 		if (oko)
 			finish("pvio-store", sock, true, vo, n, &ours);
 		if (okr)
@@ -423,6 +433,9 @@ int main(int argc, char **argv)
 			printf("%-28s %12.0f %12.0f %7.2fx\n",
 			       "pairs/s (wire, median)", ours.pairs,
 			       ref.pairs, ours.pairs / ref.pairs);
+			printf("%-28s %12s %12s %7.2fx\n",
+			       "pairs/s, median paired ratio", "", "",
+			       paired_ratio);
 			printf("%-28s %12.1f %12.1f %7.2fx\n",
 			       "watch latency median (us)", ours.wmed,
 			       ref.wmed, ref.wmed / ours.wmed);
