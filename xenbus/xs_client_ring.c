@@ -165,7 +165,8 @@ static const struct xs_transport_ops ring_ops = {
 };
 
 /* Offer a port to dom0, publish it, and introduce ourselves. */
-static int self_introduce(struct ring_t *r, struct pvio_shared_info *si)
+static int self_introduce(struct ring_t *r, struct pvio_shared_info *si,
+			  const char *store_path)
 {
 	struct xs_handle *h0;
 	pvio_evtchn_port_t port;
@@ -176,8 +177,14 @@ static int self_introduce(struct ring_t *r, struct pvio_shared_info *si)
 		return rc;
 	PVIO_WRITE_ONCE(si->store_port, port);
 	r->port = port;
-	if (xs_open(NULL, &h0))
-		return 0;	/* no store socket here: a toolstack will */
+	rc = xs_open(store_path, &h0);
+	if (rc) {
+		/* requests wait in the ring until a toolstack introduces us */
+		fprintf(stderr, "xenbus: dom%u: cannot introduce itself to the "
+			"store (%s): waiting for a toolstack to do it\n",
+			pvio_dom_id(r->dom), strerror(-rc));
+		return 0;
+	}
 	rc = xs_introduce_domain(h0, pvio_dom_id(r->dom), 0, port);
 	xs_close(h0);
 	if (rc)
@@ -187,6 +194,12 @@ static int self_introduce(struct ring_t *r, struct pvio_shared_info *si)
 }
 
 int xs_open_domain(struct pvio_dom *d, struct xs_handle **out)
+{
+	return xs_open_domain_at(d, NULL, out);
+}
+
+int xs_open_domain_at(struct pvio_dom *d, const char *store_path,
+		      struct xs_handle **out)
 {
 	struct pvio_shared_info *si = pvio_dom_shared_info(d);
 	struct xs_handle *h;
@@ -212,7 +225,7 @@ int xs_open_domain(struct pvio_dom *d, struct xs_handle **out)
 	h->tpriv = r;
 	h->ops = &ring_ops;
 	if (!r->port) {
-		rc = self_introduce(r, si);
+		rc = self_introduce(r, si, store_path);
 		if (rc) {
 			xs_close(h);
 			return rc;

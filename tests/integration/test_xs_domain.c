@@ -89,7 +89,15 @@ int main(void)
 			(struct xs_perm[]){ { id, XS_PERM_NONE } }, 1));
 	OK(xs_write(h0, XS_TXN_NULL, "/secret", "s", 1));
 
-	OK(xs_open_domain(d, &hd));
+	{
+		/* the socket named explicitly, as a tool with --rundir does */
+		char sp[512];
+		const char *rd = getenv("PVIO_RUNDIR");
+
+		snprintf(sp, sizeof(sp), "%s/store.sock", rd ? rd : "/run/pvio");
+		unsetenv("XENSTORED_PATH");
+		OK(xs_open_domain_at(d, sp, &hd));
+	}
 	CHECK(pvio_dom_shared_info(d)->store_port != 0);
 	CHECK(rec_wait(&intro, 2, NULL));
 
