@@ -28,6 +28,7 @@ struct dom_ring {
 	pvio_evtchn_port_t local;
 	int evfd;
 	struct store_conn *c;
+	bool awaiting;		/* restarted: wait for the domain's reset */
 };
 
 static struct store_daemon *Dm;
@@ -149,6 +150,18 @@ static void ring_flush(struct store_daemon_src *src)
 	struct dom_ring *r = (struct dom_ring *)src;
 	bool notify = false;
 
+	/*
+	 * After our restart the ring may hold half messages in both
+	 * directions: we asked the domain (connection = RECONNECT) to drop
+	 * them and set its indices back; it answers CONNECTED, then resends.
+	 */
+	if (r->awaiting) {
+		if (PVIO_READ_ONCE(r->intf->connection) != XENSTORE_CONNECTED)
+			return;
+		PVIO_MB();
+		r->awaiting = false;
+	}
+
 	for (int round = 0; round < 64 && r->c && !r->c->dead; round++) {
 		bool moved = false;
 
@@ -197,7 +210,8 @@ static void ring_destroy(struct store_daemon_src *src)
 
 static const struct store_conn_ops ring_ops = { .wake = ring_wake };
 
-static int ring_setup(struct store *s, uint16_t domid, uint32_t port)
+static int ring_setup(struct store *s, uint16_t domid, uint32_t port,
+		      bool restored)
 {
 	struct store_daemon *d = Dm;
 	struct pvio_shared_info *si;
@@ -246,7 +260,14 @@ static int ring_setup(struct store *s, uint16_t domid, uint32_t port)
 		goto fail;
 	}
 	PVIO_WRITE_ONCE(r->intf->server_features, 0);
-	PVIO_WRITE_ONCE(r->intf->connection, XENSTORE_CONNECTED);
+	if (restored) {
+		r->awaiting = true;
+		PVIO_WMB();
+		PVIO_WRITE_ONCE(r->intf->connection, XENSTORE_RECONNECT);
+		pvio_evtchn_notify(hv, r->local);
+	} else {
+		PVIO_WRITE_ONCE(r->intf->connection, XENSTORE_CONNECTED);
+	}
 	store_domain_get(s, domid, true)->transport = r;
 	/* requests may already wait in the ring */
 	store_daemon_dirty(d, &r->src);
@@ -284,7 +305,7 @@ static void remember(struct store *s, uint16_t domid, uint64_t gfn,
 static int hook_introduce(struct store *s, uint16_t domid, uint64_t gfn,
 			  uint32_t port)
 {
-	int rc = ring_setup(s, domid, port);
+	int rc = ring_setup(s, domid, port, false);
 
 	/*
 	 * Without its ring the domain is still recorded as introduced (the
@@ -349,7 +370,7 @@ void store_domain_restore(struct store_daemon *d)
 		sd->introduced = true;
 		sd->gfn = gfn;
 		sd->port = port;
-		if (ring_setup(s, id, port))
+		if (ring_setup(s, id, port, true))
 			fprintf(stderr, "pvio-store: dom%lu: ring not served "
 				"again after restart\n", id);
 	}

@@ -29,11 +29,33 @@ struct ring_t {
 	bool stop;
 };
 
+static bool store_restarted(struct ring_t *r)
+{
+	return PVIO_READ_ONCE(r->intf->connection) == XENSTORE_RECONNECT;
+}
+
+/*
+ * (Re)connect. After a restart of pvio-store (connection = RECONNECT, and
+ * the store consumes nothing until we answer) drop the half messages in
+ * both rings: our unsent request tail (req_prod back to the store's
+ * req_cons) and unread replies (rsp_cons up to rsp_prod). The reader then
+ * re-arms the watches and resends every unanswered request.
+ */
 static int ring_connect(struct xs_handle *h)
 {
 	struct ring_t *r = h->tpriv;
+	struct xenstore_domain_interface *in = r->intf;
 
-	return r->stop ? -ESHUTDOWN : 0;
+	if (r->stop)
+		return -ESHUTDOWN;
+	if (store_restarted(r)) {
+		PVIO_WRITE_ONCE(in->req_prod, PVIO_READ_ONCE(in->req_cons));
+		PVIO_WRITE_ONCE(in->rsp_cons, PVIO_READ_ONCE(in->rsp_prod));
+		PVIO_MB();	/* indices reset before we say so */
+		PVIO_WRITE_ONCE(in->connection, XENSTORE_CONNECTED);
+		pvio_evtchn_notify(r->hv, r->port);
+	}
+	return 0;
 }
 
 static void ring_kick_waiters(struct ring_t *r)
@@ -63,6 +85,8 @@ static int ring_send(struct xs_handle *h, const void *buf, size_t len)
 
 			if (r->stop)
 				return -ESHUTDOWN;
+			if (store_restarted(r))
+				return -ECONNRESET;	/* the reader resends */
 			clock_gettime(CLOCK_REALTIME, &ts);
 			ts.tv_nsec += 10 * 1000000L;
 			if (ts.tv_nsec >= 1000000000L) {
@@ -108,6 +132,8 @@ static int ring_recv(struct xs_handle *h, void *buf, size_t len)
 		if (!avail) {
 			if (r->stop)
 				return -ESHUTDOWN;
+			if (store_restarted(r))
+				return -ECONNRESET;
 			pvio_evtchn_wait(r->hv, r->port, 100);
 			pvio_evtchn_ack(r->hv, r->port);
 			ring_kick_waiters(r);

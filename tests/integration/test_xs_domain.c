@@ -11,6 +11,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "pvio/libpvio.h"
@@ -53,6 +56,52 @@ static bool rec_wait(struct rec *r, int n, const char *last)
 	}
 	fprintf(stderr, "watch: %d events, last %s\n", r->n, r->last);
 	return false;
+}
+
+static pid_t restarted_pid;
+
+static void stop_restarted(void)
+{
+	if (restarted_pid > 0) {
+		kill(restarted_pid, SIGTERM);
+		waitpid(restarted_pid, NULL, 0);
+	}
+}
+
+/* kill -9 the store the script started, start a new one on the same data */
+static void restart_store(void)
+{
+	const char *pid_s = getenv("PVIO_STORE_PID");
+	const char *rd = getenv("PVIO_RUNDIR");
+	const char *bin = getenv("PVIO_BIN");
+	char sock[512], exe[512];
+	pid_t old;
+
+	CHECK(pid_s && rd);
+	old = restarted_pid > 0 ? restarted_pid : atoi(pid_s);
+	kill(old, SIGKILL);
+	if (old == restarted_pid)
+		waitpid(old, NULL, 0);
+	for (int i = 0; i < 500 && kill(old, 0) == 0; i++)
+		usleep(10000);
+	snprintf(sock, sizeof(sock), "%s/store.sock", rd);
+	snprintf(exe, sizeof(exe), "%s/pvio-store", bin ? bin : "build/bin");
+	unlink(sock);
+	restarted_pid = fork();
+	CHECK(restarted_pid >= 0);
+	if (restarted_pid == 0) {
+		execl(exe, exe, "--socket", sock, (char *)NULL);
+		_exit(127);
+	}
+	atexit(stop_restarted);
+	for (int i = 0; i < 1000; i++) {
+		struct stat st;
+
+		if (!stat(sock, &st))
+			return;
+		usleep(10000);
+	}
+	CHECK(!"restarted pvio-store did not come up");
 }
 
 static int txn_body(struct xs_handle *h, xs_transaction_t t, void *arg)
@@ -152,6 +201,32 @@ int main(void)
 		}
 		CHECK(rc == -ENOSPC);
 		OK(xs_rm(hd, XS_TXN_NULL, "q"));
+	}
+
+	/*
+	 * kill -9 of the store: the new daemon serves the ring again, the
+	 * domain's watch is re-armed, committed data is there.
+	 */
+	restart_store();
+	OK(xs_write(hd, XS_TXN_NULL, "data/after", "3", 1));
+	OK(xs_read(hd, XS_TXN_NULL, "data/x", &v, &len));
+	CHECK(!strcmp(v, "1"));
+	free(v);
+	{
+		int n;
+
+		pthread_mutex_lock(&dw.lock);
+		n = dw.n;
+		pthread_mutex_unlock(&dw.lock);
+		snprintf(path, sizeof(path), "/local/domain/%u/data/z", id);
+		OK(xs_write(h0, XS_TXN_NULL, path, "4", 1));
+		CHECK(rec_wait(&dw, n + 1, "data/z"));
+	}
+	for (int i = 0; i < 50; i++) {	/* big messages still frame right */
+		OK(xs_write(hd, XS_TXN_NULL, "big", big, sizeof(big)));
+		OK(xs_read(hd, XS_TXN_NULL, "big", &v, &len));
+		CHECK(len == sizeof(big));
+		free(v);
 	}
 
 	/* release: the domain's watches stop, @releaseDomain fires */
