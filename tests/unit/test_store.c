@@ -523,6 +523,22 @@ static void test_quotas(void **state)
 	}
 	assert_int_equal(rc, -ENOSPC);
 	assert_int_equal(i, STORE_QUOTA_TXNS);
+	/* nodes touched by one transaction of a domain */
+	{
+		uint32_t t;
+		struct msg m;
+		char v[64];
+
+		assert_int_equal(rqs(C5, XS_TRANSACTION_START, 0, &m, 1, ""),
+				 0);
+		t = strtoul(m.p, NULL, 10);
+		for (i = 0; i < STORE_TXN_NODES + 10; i++) {
+			snprintf(name, sizeof(name), "absent/%d", i);
+			rd(C5, t, name, v);
+		}
+		assert_int_equal(rqs(C5, XS_TRANSACTION_END, t, NULL, 1, "T"),
+				 -ENOSPC);
+	}
 	/* freeing the connection releases everything */
 	store_conn_free(C6);
 	C6 = store_conn_new(S, 6, NULL, NULL);
