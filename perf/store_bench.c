@@ -213,6 +213,64 @@ static double bench_lib(const char *sock)
 	return npairs / t;
 }
 
+/*
+ * The floor: a server that does nothing but answer each message (a reply
+ * with the request's type), on the same kind of socket, one process, poll
+ * loop like the daemons. No store can beat it; it shows how much of a
+ * round trip is the kernel's.
+ */
+static void echo_server(int lfd)
+{
+	for (;;) {
+		int fd = accept(lfd, NULL, NULL);
+		pid_t p;
+
+		if (fd < 0)
+			_exit(0);
+		p = fork();
+		if (p == 0) {
+			char buf[sizeof(struct xsd_sockmsg) + XENSTORE_PAYLOAD_MAX];
+			struct xsd_sockmsg h;
+
+			for (;;) {
+				if (io_all(fd, &h, sizeof(h), false) ||
+				    h.len > XENSTORE_PAYLOAD_MAX ||
+				    io_all(fd, buf, h.len, false))
+					_exit(0);
+				/* READ answers the value, others "OK" */
+				h.len = 3;
+				memcpy(buf, &h, sizeof(h));
+				memcpy(buf + sizeof(h), "OK", 3);
+				if (io_all(fd, buf, sizeof(h) + 3, true))
+					_exit(0);
+			}
+		}
+		close(fd);
+	}
+}
+
+static pid_t start_echo(const char *path)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	pid_t pid;
+
+	if (strlen(path) >= sizeof(sa.sun_path))
+		return -1;
+	memcpy(sa.sun_path, path, strlen(path) + 1);
+	if (lfd < 0 || bind(lfd, (struct sockaddr *)&sa, sizeof(sa)) ||
+	    listen(lfd, 8))
+		return -1;
+	fflush(stdout);
+	pid = fork();
+	if (pid == 0) {
+		setpgid(0, 0);
+		echo_server(lfd);
+	}
+	close(lfd);
+	return pid;
+}
+
 /* ---- daemons ---- */
 
 static pid_t spawn(char *const argv[], const char *log, bool unset_xs)
@@ -315,7 +373,7 @@ int main(int argc, char **argv)
 	char script[512], cmd[600];
 	struct result ours = { 0 }, ref = { 0 };
 	pid_t pid, xpid = 0;
-	double paired_ratio = 0;
+	double paired_ratio = 0, echo_pairs = 0;
 	int o;
 
 	while ((o = getopt_long(argc, argv, "n:r:k:v:", opts, NULL)) != -1) {
@@ -395,6 +453,23 @@ int main(int argc, char **argv)
 			xpid = 0;
 		}
 	}
+	{
+		char esock[300];
+		pid_t epid;
+		double v[16];
+		long n = runs > 16 ? 16 : runs;
+
+		snprintf(esock, sizeof(esock), "%s/echo.sock", dir);
+		epid = start_echo(esock);
+		if (epid > 0) {
+			for (long i = 0; i < n; i++)
+				if (measure_runs("echo", esock, i, v))
+					break;
+			qsort(v, n, sizeof(v[0]), cmp_double);
+			echo_pairs = v[n / 2];
+			stop(epid);
+		}
+	}
 	printf("pvio-store%s vs xenstored (Xen 4.17, C)%s:\n",
 	       use_sync ? " --sync" : "", xpid ? "" : " (not running)");
 	{
@@ -456,6 +531,12 @@ int main(int argc, char **argv)
 			       ours.lib_pairs);
 		}
 		printf("(ratios: > 1 means pvio-store is better)\n");
+		if (echo_pairs > 0)
+			printf("floor: a do-nothing echo server on the same "
+			       "socket does %.0f pairs/s\n(pvio-store at %.0f%% "
+			       "of it, xenstored at %.0f%%)\n", echo_pairs,
+			       100 * ours.pairs / echo_pairs,
+			       ref.ok ? 100 * ref.pairs / echo_pairs : 0.0);
 	}
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
 	if (system(cmd))
