@@ -21,7 +21,8 @@
 #define STORE_QUOTA_TXNS	10	/* open transactions per connection */
 #define STORE_QUOTA_PERMS	5	/* entries of a node's ACL (unprivileged) */
 /* Beyond Xen: bounds that keep a hostile client from growing our memory. */
-#define STORE_TXN_MAX_ENTRIES	8192	/* nodes touched by one transaction */
+#define STORE_TXN_NODES		1024	/* nodes touched by a domU transaction */
+#define STORE_TXN_MAX_ENTRIES	8192	/* nodes touched by a dom0 transaction */
 #define STORE_OUT_HIGH		(64u * 1024)	/* stop reading requests above */
 #define STORE_OUT_EVENT_MAX	(1024u * 1024)	/* events queued: disconnect */
 #define STORE_IN_BUF		(16u * 1024)

@@ -62,7 +62,8 @@ static struct txn_ent *txn_capture(struct store *s, struct store_txn *t,
 
 	if (e)
 		return e;
-	if (t->ents.count >= STORE_TXN_MAX_ENTRIES) {
+	if (t->ents.count >= (t->conn->privileged ? STORE_TXN_MAX_ENTRIES :
+						      STORE_TXN_NODES)) {
 		t->err = -ENOSPC;
 		return NULL;
 	}

@@ -43,6 +43,12 @@ const char *xenbus_state_name(enum xenbus_state s);
 int xs_open(const char *path, struct xs_handle **out);
 /* A process domain: through the store ring of its platform region. */
 int xs_open_domain(struct pvio_dom *d, struct xs_handle **out);
+/*
+ * Same, naming the store socket used if the domain has to introduce itself
+ * (shared_info.store_port still 0; see docs/store.md). NULL: as xs_open.
+ */
+int xs_open_domain_at(struct pvio_dom *d, const char *store_path,
+		      struct xs_handle **out);
 void xs_close(struct xs_handle *h);
 
 /* *val is malloc'd and NUL-terminated (len excludes the NUL). */

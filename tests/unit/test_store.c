@@ -258,7 +258,8 @@ static void test_relative_and_domain_path(void **state)
 
 	assert_int_equal(rqs(C0, XS_GET_DOMAIN_PATH, 0, &m, 1, "5"), 0);
 	assert_string_equal(m.p, "/local/domain/5");
-	assert_int_equal(rqs(C0, XS_GET_DOMAIN_PATH, 0, &m, 1, "x"), -EINVAL);
+	assert_int_equal(rqs(C0, XS_GET_DOMAIN_PATH, 0, &m, 1, "x"), 0);
+	assert_string_equal(m.p, "/local/domain/0");	/* as Xen */
 	/* toolstack gives dom5 its directory */
 	assert_int_equal(rqs(C0, XS_MKDIR, 0, NULL, 1, "/local/domain/5"), 0);
 	assert_int_equal(rqs(C0, XS_SET_PERMS, 0, NULL, 3, "/local/domain/5",
@@ -330,6 +331,15 @@ static void test_watches(void **state)
 	events(C0, ev);
 	assert_string_equal(ev, "/w|tok;");	/* fires once at once */
 	assert_int_equal(rqs(C0, XS_WATCH, 0, NULL, 2, "/w", "tok"), -EEXIST);
+	{
+		/* a token so long that an event could not fit a message */
+		char tok[1100];
+
+		memset(tok, 't', sizeof(tok) - 1);
+		tok[sizeof(tok) - 1] = 0;
+		assert_int_equal(rqs(C0, XS_WATCH, 0, NULL, 2, "/w", tok),
+				 -EINVAL);
+	}
 	assert_int_equal(wr(C0, 0, "/w/a/b", "1"), 0);
 	assert_int_equal(wr(C0, 0, "/other", "1"), 0);
 	assert_int_equal(wr(C0, 0, "/wx", "1"), 0);	/* not below /w */
@@ -513,6 +523,22 @@ static void test_quotas(void **state)
 	}
 	assert_int_equal(rc, -ENOSPC);
 	assert_int_equal(i, STORE_QUOTA_TXNS);
+	/* nodes touched by one transaction of a domain */
+	{
+		uint32_t t;
+		struct msg m;
+		char v[64];
+
+		assert_int_equal(rqs(C5, XS_TRANSACTION_START, 0, &m, 1, ""),
+				 0);
+		t = strtoul(m.p, NULL, 10);
+		for (i = 0; i < STORE_TXN_NODES + 10; i++) {
+			snprintf(name, sizeof(name), "absent/%d", i);
+			rd(C5, t, name, v);
+		}
+		assert_int_equal(rqs(C5, XS_TRANSACTION_END, t, NULL, 1, "T"),
+				 -ENOSPC);
+	}
 	/* freeing the connection releases everything */
 	store_conn_free(C6);
 	C6 = store_conn_new(S, 6, NULL, NULL);
