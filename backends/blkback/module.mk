@@ -1,0 +1,16 @@
+# pvio-blkback: the block backend daemon (blk helper).
+BLKBACK_CORE_SRCS := backends/blkback/blkback_validate.c \
+	backends/blkback/blkback_backing.c \
+	backends/blkback/blkback_engine_uring.c \
+	backends/blkback/blkback_engine_aio.c
+
+TEST_PROGRAMS += test_blkback_validate
+test_blkback_validate_SRCS := tests/unit/test_blkback_validate.c \
+	backends/blkback/blkback_validate.c
+test_blkback_validate_LDLIBS := -lcmocka
+UNIT_TESTS += $(TESTDIR)/test_blkback_validate
+
+TEST_PROGRAMS += test_blkback_engine
+test_blkback_engine_SRCS := tests/unit/test_blkback_engine.c $(BLKBACK_CORE_SRCS)
+test_blkback_engine_LDLIBS := -lcmocka -luring -laio
+UNIT_TESTS += $(TESTDIR)/test_blkback_engine
