@@ -9,7 +9,10 @@
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <sys/uio.h>
+
+#include "pvio/libpvio.h"
 
 #include "pvio/blkif.h"
 #include "pvio/grant_table.h"
@@ -139,8 +142,9 @@ struct blkback_req {
 	struct blkback_seg seg[BLKBACK_MAX_SEGS];
 	struct iovec iov[BLKBACK_MAX_SEGS];
 	unsigned int iovcnt;
-	void *bounce;		/* aligned copy when the iovecs defeat O_DIRECT */
-	size_t bounce_len;
+	size_t bytes;		/* data length */
+	bool buffered;		/* misaligned for O_DIRECT: via the buffered fd */
+	bool busy;		/* taken off the free list (catches double free) */
 	uint8_t stage;
 	bool flush_after;
 	int16_t status;
@@ -161,7 +165,6 @@ struct blkback_queue {
 	uint32_t ring_ref[BLKBACK_MAX_RING_PAGES];
 	pvio_grant_handle_t ring_handle[BLKBACK_MAX_RING_PAGES];
 	void *ring_addr;		/* contiguous view of the ring pages */
-	bool ring_mapped_contig;	/* ring_addr is our own mmap */
 	void *ring_page_addr[BLKBACK_MAX_RING_PAGES];
 	struct pvio_back_ring ring;
 
@@ -176,27 +179,33 @@ struct blkback_queue {
 	struct blkback_req *free_reqs;
 	unsigned int inflight;		/* requests taken off the ring, unanswered */
 	unsigned int io_inflight;	/* engine operations outstanding */
-	bool draining;			/* a barrier waits for earlier requests */
+	struct blkback_req *held;	/* a barrier waiting for earlier requests */
+	struct blkback_req *barrier;	/* a barrier in flight: the ring waits */
+	struct pvio_gnt_map *map_ops;	/* scratch for batched maps */
+	unsigned int map_cap;
+	struct blkback_cqe *cqes;	/* scratch for reaping */
 
-	struct blkback_pgrant *pgrants;	/* open-addressed by gref */
+	struct blkback_pgrant *pgrants;	/* data pages, open-addressed by gref */
+	struct blkback_pgrant *pgrants_ro; /* indirect pages, mapped read-only */
 	unsigned int nr_pgrants;
 
 	/* statistics (dump) */
-	uint64_t nr_reqs, nr_errors, nr_maps, nr_bounces;
-	bool broken;			/* ring protocol violated */
+	uint64_t nr_reqs, nr_errors, nr_maps, nr_buffered;
+	volatile bool broken;		/* ring protocol violated */
 };
 
 struct blkback_disk {
 	/* identity */
 	pvio_domid_t domid;
 	uint32_t vdev;
-	char be_path[128];		/* /local/domain/0/backend/vbd/D/V */
-	char fe_path[128];		/* frontend dir, from the "frontend" key */
+	char be_path[256];		/* /local/domain/0/backend/vbd/D/V */
+	char fe_path[256];		/* frontend dir, from the "frontend" key */
 	pvio_domid_t fe_domid;
 
 	/* backing store */
 	char params[512];
 	int fd;
+	int fd_buffered;		/* same file without O_DIRECT, or -1 */
 	bool direct;			/* fd is O_DIRECT */
 	bool blockdev;
 	uint32_t dio_align;		/* alignment O_DIRECT needs (mem and length) */
@@ -210,7 +219,11 @@ struct blkback_disk {
 	unsigned int nr_queues;
 	struct blkback_queue queue[BLKBACK_MAX_QUEUES];
 	bool connected;
+	bool opened;			/* backing store open, features written */
 	bool seen;			/* found by the last scan */
+	bool watching;			/* watch on the frontend state set */
+	char broken_why[128];		/* set by a queue thread */
+	volatile bool broken;
 
 	struct blkback_ctx *ctx;
 	struct blkback_disk *next;

@@ -92,6 +92,18 @@ int blkback_backing_open(struct blkback_disk *disk, bool readonly,
 		return -EINVAL;
 	}
 	disk->fd = fd;
+	disk->fd_buffered = -1;
+	if (disk->direct) {
+		/* for requests whose buffers O_DIRECT would refuse */
+		disk->fd_buffered = open(disk->params, flags);
+		if (disk->fd_buffered < 0) {
+			int rc = -errno;
+
+			close(fd);
+			disk->fd = -1;
+			return rc;
+		}
+	}
 	disk->dio_align = disk->direct ? dio_alignment(fd, disk->blockdev) : 1;
 	disk->lim.sector_size = lbs;
 	disk->lim.sectors = (bytes / lbs) * (lbs >> BLKIF_SECTOR_SHIFT);
@@ -110,7 +122,10 @@ void blkback_backing_close(struct blkback_disk *disk)
 {
 	if (disk->fd >= 0)
 		close(disk->fd);
+	if (disk->fd_buffered >= 0)
+		close(disk->fd_buffered);
 	disk->fd = -1;
+	disk->fd_buffered = -1;
 }
 
 int blkback_backing_discard(struct blkback_disk *disk, uint64_t sector,

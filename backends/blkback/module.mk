@@ -14,3 +14,18 @@ TEST_PROGRAMS += test_blkback_engine
 test_blkback_engine_SRCS := tests/unit/test_blkback_engine.c $(BLKBACK_CORE_SRCS)
 test_blkback_engine_LDLIBS := -lcmocka -luring -laio
 UNIT_TESTS += $(TESTDIR)/test_blkback_engine
+
+PROGRAMS += pvio-blkback
+pvio-blkback_SRCS := $(BLKBACK_CORE_SRCS) \
+	backends/blkback/blkback_ring.c \
+	backends/blkback/blkback_xenbus.c \
+	backends/blkback/blkback_main.c
+pvio-blkback_LDLIBS := -luring -laio
+
+TEST_PROGRAMS += blk_test
+blk_test_SRCS := tests/integration/blk_test.c
+INTEGRATION_TESTS += tests/integration/blk_integrity.sh \
+	tests/integration/blk_features.sh
+
+# user-space blkfront library (frontends/user/blkfront_*)
+LIBPVIO_SRCS += frontends/user/blkfront_ring.c frontends/user/blkfront_xenbus.c

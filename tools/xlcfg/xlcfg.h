@@ -68,4 +68,11 @@ int xlcfg_disk_parse(const char *spec, struct xlcfg_disk *d, char *err,
 /* xvda / xvdb3 / sdc / hda / 51712 -> virtual device number. */
 int xlcfg_vdev_parse(const char *name, uint32_t *num);
 
+/*
+ * Domain name or id -> id, through pvio-hv (tools/builtin_block.c).
+ * Prints its own error; 0 or -errno.
+ */
+int xlcfg_domain_resolve(const char *rundir, const char *name,
+			 uint16_t *domid);
+
 #endif /* PVIO_TOOLS_XLCFG_H */
