@@ -25,7 +25,7 @@ pvio-blkback_LDLIBS := -luring -laio
 TEST_PROGRAMS += blk_test
 blk_test_SRCS := tests/integration/blk_test.c
 INTEGRATION_TESTS += tests/integration/blk_integrity.sh \
-	tests/integration/blk_features.sh
+	tests/integration/blk_features.sh tests/integration/blk_restart.sh
 
 # user-space blkfront library (frontends/user/blkfront_*)
 LIBPVIO_SRCS += frontends/user/blkfront_ring.c frontends/user/blkfront_xenbus.c
