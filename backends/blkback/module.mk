@@ -22,10 +22,12 @@ pvio-blkback_SRCS := $(BLKBACK_CORE_SRCS) \
 	backends/blkback/blkback_main.c
 pvio-blkback_LDLIBS := -luring -laio
 
-TEST_PROGRAMS += blk_test
+TEST_PROGRAMS += blk_test blk_hostile
 blk_test_SRCS := tests/integration/blk_test.c
+blk_hostile_SRCS := tests/integration/blk_hostile.c
 INTEGRATION_TESTS += tests/integration/blk_integrity.sh \
-	tests/integration/blk_features.sh tests/integration/blk_restart.sh
+	tests/integration/blk_features.sh tests/integration/blk_restart.sh \
+	tests/integration/blk_hostile.sh
 
 # user-space blkfront library (frontends/user/blkfront_*)
 LIBPVIO_SRCS += frontends/user/blkfront_ring.c frontends/user/blkfront_xenbus.c
