@@ -250,7 +250,9 @@ static int vbd_remove(struct xs_handle *xs, pvio_domid_t domid, uint32_t vdev,
 	snprintf(a.fe, sizeof(a.fe), "/local/domain/%u/device/vbd/%u", domid, vdev);
 	snprintf(a.be, sizeof(a.be), "/local/domain/0/backend/vbd/%u/%u", domid, vdev);
 	snprintf(path, sizeof(path), "%s/online", a.be);
-	if (xs_write(xs, XS_TXN_NULL, path, "0", 1)) {
+	/* never create the node by writing to it: it must exist already */
+	if (xs_read(xs, XS_TXN_NULL, a.be, NULL, NULL) ||
+	    xs_write(xs, XS_TXN_NULL, path, "0", 1)) {
 		if (!quiet)
 			fprintf(stderr, "pvio: no vbd %u on domain %u\n", vdev, domid);
 		return -ENOENT;
