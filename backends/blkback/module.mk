@@ -31,3 +31,7 @@ INTEGRATION_TESTS += tests/integration/blk_integrity.sh \
 
 # user-space blkfront library (frontends/user/blkfront_*)
 LIBPVIO_SRCS += frontends/user/blkfront_ring.c frontends/user/blkfront_xenbus.c
+
+# pvio bench blk (perf/blkbench*): generator, native and pvio targets, fio
+pvio_SRCS += perf/blkbench.c perf/blkbench_gen.c perf/blkbench_targets.c
+pvio_LDLIBS += -luring
