@@ -101,7 +101,18 @@ struct blkback_engine_ops {
 		    unsigned int max);
 	/* Readable when completions may be ready (cleared by reap). */
 	int (*event_fd)(struct blkback_engine *e);
+	/*
+	 * Optional: submit, then sleep until a completion or until @evtchn_fd
+	 * or @stop_fd is readable (@timeout_ms, -1 forever); what woke us is
+	 * reported by take_wakes after the next reap. Saves the poll, the
+	 * eventfd read and the separate submit of the generic loop.
+	 */
+	int (*wait)(struct blkback_engine *e, int evtchn_fd, int stop_fd,
+		    int timeout_ms);
+	unsigned int (*take_wakes)(struct blkback_engine *e);
 };
+#define BLKBACK_WAKE_EVTCHN	1u
+#define BLKBACK_WAKE_STOP	2u
 
 struct blkback_engine {
 	const struct blkback_engine_ops *ops;

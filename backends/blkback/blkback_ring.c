@@ -667,18 +667,22 @@ static void reap(struct blkback_queue *q)
 static void *queue_thread(void *arg)
 {
 	struct blkback_queue *q = arg;
+	const struct blkback_engine_ops *ops = q->engine.ops;
 	struct pollfd pfd[3] = {
 		{ .fd = q->evtchn_fd, .events = POLLIN },
-		{ .fd = q->engine.ops->event_fd(&q->engine), .events = POLLIN },
+		{ .fd = -1, .events = POLLIN },
 		{ .fd = q->stop_fd, .events = POLLIN },
 	};
 	bool stopping = false;
 
+	if (!ops->wait)
+		pfd[1].fd = ops->event_fd(&q->engine);
 	for (;;) {
 		if (!stopping) {
 			if (!ring_pass(q))
 				stopping = true;
-			if (q->engine.ops->submit(&q->engine) < 0)
+			/* with wait(), the submit rides on the wait call */
+			if (!ops->wait && ops->submit(&q->engine) < 0)
 				blkback_log("%s: submit failed", q->disk->be_path);
 		}
 		reap(q);
@@ -693,6 +697,20 @@ static void *queue_thread(void *arg)
 			if (!q->held && !q->barrier && q->free_reqs &&
 			    pvio_back_final_check(&q->ring))
 				continue;
+		}
+		if (ops->wait) {
+			unsigned int w;
+
+			if (ops->wait(&q->engine, q->evtchn_fd, q->stop_fd,
+				      stopping ? 100 : -1) < 0)
+				break;
+			reap(q);
+			w = ops->take_wakes(&q->engine);
+			if (w & BLKBACK_WAKE_EVTCHN)
+				pvio_evtchn_ack(queue_hv(q), q->port);
+			if (w & BLKBACK_WAKE_STOP)
+				stopping = true;
+			continue;
 		}
 		if (poll(pfd, 3, stopping ? 100 : -1) < 0 && errno != EINTR)
 			break;

@@ -472,9 +472,8 @@ int blkfront_complete(struct blkfront *bf, unsigned int queue,
 		struct epoll_event ev;
 		int rc;
 
+		/* look at the ring first: no system call when work is there */
 		pthread_mutex_lock(&q->lock);
-		if (q->live && q->evtchn_fd >= 0)
-			pvio_evtchn_ack(bf->hv, q->port);
 		blkfront_reap(q);
 		n = take_done(q, done, max, &cbs);
 		pthread_mutex_unlock(&q->lock);
@@ -483,6 +482,13 @@ int blkfront_complete(struct blkfront *bf, unsigned int queue,
 		rc = epoll_wait(q->epfd, &ev, 1, timeout_ms);
 		if (rc < 0 && errno != EINTR)
 			return -errno;
+		if (rc > 0) {
+			/* consume the event; the next reap sees what it announced */
+			pthread_mutex_lock(&q->lock);
+			if (q->live && q->evtchn_fd >= 0)
+				pvio_evtchn_ack(bf->hv, q->port);
+			pthread_mutex_unlock(&q->lock);
+		}
 		if (rc == 0 && timeout_ms > 0)
 			break;
 	}
