@@ -2,9 +2,11 @@
 /*
  * Integration checks of pvio-hv through libpvio, against a real pvio-hv
  * (the calling script starts it on $PVIO_RUNDIR). One sub-command per
- * scenario: grants, evtchn, cleanup, garbage. Exit 0 pass, 1 fail.
+ * scenario: grants, threads, evtchn, cleanup, garbage, release, hold.
+ * Exit 0 pass, 1 fail.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +18,8 @@
 #include <unistd.h>
 
 #include "pvio/libpvio.h"
+#include "pvio/xenbus.h"
+#include "../../hv/hv_proto.h"
 
 static int failures;
 
@@ -385,6 +389,451 @@ static int test_evtchn(unsigned int rounds)
 	return failures ? 1 : 0;
 }
 
+/* ---- cleanup when a domain dies (kill -9) or is destroyed ---- */
+
+/*
+ * A child that becomes domain C: grants a page to @peer, offers a port to
+ * it, maps a page @peer granted to it, then waits. With @probe it checks,
+ * after the parent's go, that hv has cut it off.
+ */
+static int victim(int rd, int wr, pvio_domid_t peer, const char *tag, bool probe)
+{
+	struct pvio_dom *c = new_dom(tag);
+	struct pvio_hv *hc = pvio_dom_hv(c);
+	pvio_domid_t idc = pvio_dom_id(c);
+	void *pg = pvio_dom_alloc_pages(c, 1), *pg0 = pvio_dom_alloc_pages(c, 1);
+	pvio_grant_ref_t ref, ref0, aref;
+	pvio_evtchn_port_t port;
+	struct pvio_gnt_map m;
+	uint64_t go;
+	uint32_t ver;
+	int ret;
+
+	MUST(pvio_gnttab_grant(c, peer, pvio_dom_gfn(c, pg), false, &ref) == 0, "grant");
+	MUST(pvio_gnttab_grant(c, 0, pvio_dom_gfn(c, pg0), false, &ref0) == 0, "grant 0");
+	MUST(pvio_evtchn_alloc_unbound(hc, peer, &port) == 0, "alloc");
+	xwrite(wr, &idc, sizeof(idc));
+	xwrite(wr, &ref, sizeof(ref));
+	xwrite(wr, &ref0, sizeof(ref0));
+	xwrite(wr, &port, sizeof(port));
+	xread(rd, &aref, sizeof(aref));
+	MUST(map1(hc, peer, aref, false, &m) == GNTST_okay, "victim map: %d", m.status);
+	xwrite(wr, &aref, sizeof(aref));
+	xread(rd, &go, sizeof(go));
+	if (!probe)
+		pause();
+	ret = pvio_hv_version(hc, &ver);
+	return ret < 0 ? 0 : 1;		/* must have been cut off */
+}
+
+static int test_cleanup_one(struct pvio_hv *h0, struct pvio_dom *a, bool destroy)
+{
+	struct pvio_hv *ha = pvio_dom_hv(a);
+	pvio_domid_t ida = pvio_dom_id(a), idc;
+	int p2c[2], c2p[2], status;
+	pvio_grant_ref_t ref, ref0, aref;
+	pvio_evtchn_port_t cport, port;
+	struct pvio_hv_stats before, mid, after;
+	struct pvio_gnt_map m, m0;
+	struct pvio_domain_info info;
+	struct pvio_evtchn_status st;
+	void *pg = pvio_dom_alloc_pages(a, 1);
+	uint64_t go = 1;
+	pid_t pid;
+
+	before = stats(h0);
+	MUST(pipe(p2c) == 0 && pipe(c2p) == 0, "pipes");
+	pid = fork();
+	MUST(pid >= 0, "fork");
+	if (pid == 0)
+		_exit(victim(p2c[0], c2p[1], ida, destroy ? "vd" : "vk", destroy));
+	xread(c2p[0], &idc, sizeof(idc));
+	xread(c2p[0], &ref, sizeof(ref));
+	xread(c2p[0], &ref0, sizeof(ref0));
+	xread(c2p[0], &cport, sizeof(cport));
+	MUST(pvio_gnttab_grant(a, idc, pvio_dom_gfn(a, pg), false, &aref) == 0, "grant to C");
+	xwrite(p2c[1], &aref, sizeof(aref));
+	xread(c2p[0], &aref, sizeof(aref));
+	CHECK(map1(ha, idc, ref, false, &m) == GNTST_okay, "A maps C: %d", m.status);
+	CHECK(map1(h0, idc, ref0, false, &m0) == GNTST_okay, "dom0 maps C: %d", m0.status);
+	CHECK(pvio_evtchn_bind_interdomain(ha, idc, cport, &port) == 0, "bind to C");
+	mid = stats(h0);
+	CHECK(mid.nr_maps == before.nr_maps + 3, "maps %u -> %u", before.nr_maps, mid.nr_maps);
+	CHECK(mid.nr_ports == before.nr_ports + 2, "ports %u -> %u", before.nr_ports,
+	      mid.nr_ports);
+	CHECK(pvio_gnttab_flags(a, aref) & GTF_writing, "C's map pins A's grant");
+	CHECK(pvio_gnttab_end(a, aref) == -EBUSY, "end while C maps");
+
+	if (destroy) {
+		CHECK(pvio_domain_destroy(h0, idc) == 0, "destroy");
+		CHECK(pvio_domain_info(h0, idc, &info) == -ESRCH, "gone at once");
+		xwrite(p2c[1], &go, sizeof(go));
+		MUST(waitpid(pid, &status, 0) == pid, "waitpid");
+		CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+		      "destroyed domain's process not cut off");
+	} else {
+		kill(pid, SIGKILL);
+		MUST(waitpid(pid, &status, 0) == pid, "waitpid");
+		for (int i = 0; i < 100 && pvio_domain_info(h0, idc, &info) == 0; i++)
+			usleep(20000);
+		CHECK(pvio_domain_info(h0, idc, &info) == -ESRCH, "killed domain still listed");
+	}
+	after = stats(h0);
+	CHECK(after.nr_maps == before.nr_maps, "maps left: %u (was %u)", after.nr_maps,
+	      before.nr_maps);
+	/* our port survives, unbound; C's is gone */
+	CHECK(after.nr_ports == before.nr_ports + 1, "ports left: %u (was %u)",
+	      after.nr_ports, before.nr_ports);
+	memset(&st, 0, sizeof(st));
+	st.dom = ida;
+	st.port = port;
+	CHECK(pvio_evtchn_status(ha, &st) == 0 && st.state == EVTCHNSTAT_unbound,
+	      "survivor port state %u", st.state);
+	CHECK(pvio_evtchn_wait(ha, port, 0) == 0, "event from the dead");
+	CHECK(pvio_gnttab_flags(a, aref) == GTF_permit_access, "A's grant still pinned: %#x",
+	      pvio_gnttab_flags(a, aref));
+	CHECK(pvio_gnttab_end(a, aref) == 0, "end after C died");
+	/* a mapping of the dead domain unmaps cleanly */
+	CHECK(unmap1(ha, &m) == GNTST_okay, "unmap of dead granter");
+	CHECK(unmap1(h0, &m0) == GNTST_okay, "dom0 unmap of dead granter");
+	CHECK(map1(h0, idc, ref0, false, &m0) == GNTST_bad_domain, "map of dead domain");
+	CHECK(pvio_evtchn_close(ha, port) == 0, "close survivor");
+	close(p2c[0]);
+	close(p2c[1]);
+	close(c2p[0]);
+	close(c2p[1]);
+	return failures;
+}
+
+static int test_cleanup(void)
+{
+	struct pvio_dom *a = new_dom("ca");
+	struct pvio_hv *h0;
+	struct pvio_domain_info *v;
+	unsigned int n;
+
+	MUST(pvio_hv_open(NULL, &h0) == 0, "dom0 open");
+	test_cleanup_one(h0, a, false);
+	test_cleanup_one(h0, a, true);
+	MUST(pvio_domain_list(h0, &v, &n) == 0, "list");
+	CHECK(n == 2 && v[0].domid == 0 && v[1].domid == pvio_dom_id(a),
+	      "list after cleanup: %u entries", n);
+	free(v);
+	pvio_dom_detach(a);
+	pvio_hv_close(h0);
+	return failures ? 1 : 0;
+}
+
+/* ---- hostile clients ---- */
+
+static int raw_connect(void)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/hv.sock", pvio_rundir(NULL));
+	MUST(fd >= 0 && connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0, "raw connect");
+	return fd;
+}
+
+/* Send a raw packet; returns the reply's ret, or 1000 if hv hung up. */
+static int raw_call(int fd, const void *p, size_t n)
+{
+	uint8_t buf[256];
+	struct hv_msg_hdr h;
+	struct timeval tv = { 2, 0 };
+	ssize_t r;
+
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	if (send(fd, p, n, MSG_NOSIGNAL) < 0)
+		return 1000;
+	r = recv(fd, buf, sizeof(buf), 0);
+	if (r <= 0)
+		return 1000;
+	MUST((size_t)r >= sizeof(h), "short reply");
+	memcpy(&h, buf, sizeof(h));
+	return h.ret;
+}
+
+static int test_garbage(void)
+{
+	struct pvio_hv *good;
+	uint32_t ver;
+	struct {
+		struct hv_msg_hdr h;
+		uint8_t p[64];
+	} m;
+	static uint8_t big[100000];
+	int fd;
+
+	MUST(pvio_hv_open(NULL, &good) == 0, "open");
+#define STILL_SERVING() CHECK(pvio_hv_version(good, &ver) == 0 && ver == 0x10000, \
+			      "good client stopped working")
+	fd = raw_connect();
+	CHECK(raw_call(fd, "abc", 3) == 1000, "short packet not cut off");
+	close(fd);
+	STILL_SERVING();
+
+	fd = raw_connect();
+	memset(&m, 0, sizeof(m));
+	m.h.op = 9999;
+	CHECK(raw_call(fd, &m, sizeof(m.h)) == 1000, "unknown op not cut off");
+	close(fd);
+	STILL_SERVING();
+
+	fd = raw_connect();
+	m.h.op = HV_OP_VERSION;
+	m.h.len = 1000;		/* lies about its length */
+	CHECK(raw_call(fd, &m, sizeof(m.h) + 8) == 1000, "length lie not cut off");
+	close(fd);
+	STILL_SERVING();
+
+	fd = raw_connect();
+	memset(big, 0x41, sizeof(big));
+	CHECK(raw_call(fd, big, sizeof(big)) == 1000, "oversized packet not cut off");
+	close(fd);
+	STILL_SERVING();
+
+	/* well-framed but wrong: an error reply, and the connection lives */
+	fd = raw_connect();
+	memset(&m, 0, sizeof(m));
+	m.h.op = HV_OP_DOMAIN_INFO;
+	CHECK(raw_call(fd, &m, sizeof(m.h)) == -EINVAL, "info without argument");
+	m.h.op = HV_OP_GNTTAB_MAP;
+	m.h.len = 5;
+	CHECK(raw_call(fd, &m, sizeof(m.h) + 5) == -EINVAL, "map op of 5 bytes");
+	m.h.op = HV_OP_GNTTAB_COPY;
+	m.h.len = 8;
+	memset(m.p, 0xff, 8);
+	CHECK(raw_call(fd, &m, sizeof(m.h) + 8) == -EINVAL, "copy claiming 2^32 ops");
+	m.h.op = HV_OP_GNTTAB_UNMAP;
+	m.h.len = 8;
+	memset(m.p, 0xff, 8);
+	CHECK(raw_call(fd, &m, sizeof(m.h) + 8) == 0, "unmap of a forged handle");
+	m.h.op = HV_OP_EVTCHN_CLOSE;
+	m.h.len = 8;
+	CHECK(raw_call(fd, &m, sizeof(m.h) + 8) == -EINVAL, "close of a forged port");
+	m.h.op = HV_OP_GNTTAB_SETUP;
+	m.h.len = 8;
+	CHECK(raw_call(fd, &m, sizeof(m.h) + 8) == -EPERM, "dom0 setup");
+	m.h.op = HV_OP_ATTACH;
+	m.h.len = 8;
+	memset(m.p, 0, 8);
+	m.p[0] = 1;
+	CHECK(raw_call(fd, &m, sizeof(m.h) + 8) == -EINVAL, "attach without fd");
+	m.h.op = HV_OP_VERSION;
+	m.h.len = 0;
+	CHECK(raw_call(fd, &m, sizeof(m.h)) == 0x10000, "same connection still served");
+	close(fd);
+	STILL_SERVING();
+
+	/* a client that sends requests and hangs up without reading replies */
+	for (int i = 0; i < 50; i++) {
+		fd = raw_connect();
+		memset(&m, 0, sizeof(m));
+		m.h.op = HV_OP_DOMAIN_LIST;
+		if (send(fd, &m, sizeof(m.h), MSG_NOSIGNAL) < 0)
+			failures++;
+		m.h.op = HV_OP_EVTCHN_ALLOC_UNBOUND;
+		m.h.len = 8;
+		if (send(fd, &m, sizeof(m.h) + 8, MSG_NOSIGNAL) < 0)
+			failures++;
+		close(fd);
+	}
+	STILL_SERVING();
+	{
+		struct pvio_hv_stats st;
+
+		usleep(100000);
+		CHECK(pvio_hv_stats(good, &st) == 0 && st.nr_ports == 0,
+		      "ports of vanished clients left: %u", st.nr_ports);
+	}
+
+	/* a domU cannot use dom0 operations, nor become someone else */
+	{
+		struct pvio_dom *b = new_dom("gx");
+		struct pvio_hv *hb = pvio_dom_hv(b);
+		struct pvio_domain_config cfg = { .type = PVIO_DOMTYPE_PROCESS,
+						  .vcpus = 1, .mem_bytes = 1 << 20 };
+		pvio_domid_t id;
+		void *reg;
+
+		strcpy(cfg.name, "sneaky");
+		CHECK(pvio_domain_create(hb, &cfg, &id) == -EPERM, "domU creates");
+		CHECK(pvio_domain_destroy(hb, 0) == -EPERM, "domU destroys dom0");
+		CHECK(pvio_domain_map_platform(hb, pvio_dom_id(b), &reg) == -EPERM,
+		      "domU maps a platform region");
+		pvio_dom_detach(b);
+	}
+	/* creation is validated */
+	{
+		struct pvio_domain_config cfg = { .type = PVIO_DOMTYPE_PROCESS,
+						  .vcpus = 1, .mem_bytes = 1 << 20 };
+		pvio_domid_t id, id2;
+
+		CHECK(pvio_domain_create(good, &cfg, &id) == -EINVAL, "empty name");
+		snprintf(cfg.name, sizeof(cfg.name), "val-%s", uniq);
+		cfg.mem_bytes = 12345;
+		CHECK(pvio_domain_create(good, &cfg, &id) == -EINVAL, "odd memory size");
+		cfg.mem_bytes = 1 << 20;
+		cfg.vcpus = 1000;
+		CHECK(pvio_domain_create(good, &cfg, &id) == -EINVAL, "1000 vcpus");
+		cfg.vcpus = 1;
+		memset(cfg.kernel, 'k', sizeof(cfg.kernel));
+		CHECK(pvio_domain_create(good, &cfg, &id) == -EINVAL, "unterminated kernel");
+		memset(cfg.kernel, 0, sizeof(cfg.kernel));
+		CHECK(pvio_domain_create(good, &cfg, &id) == 0, "valid create");
+		CHECK(pvio_domain_create(good, &cfg, &id2) == -EEXIST, "duplicate name");
+		CHECK(pvio_domain_destroy(good, id) == 0, "destroy unattached");
+		CHECK(pvio_domain_destroy(good, id) == -ESRCH, "destroy twice");
+	}
+	STILL_SERVING();
+	pvio_hv_close(good);
+	return failures ? 1 : 0;
+}
+
+/* A process domain that stays until killed: for CLI tests. */
+static int hold(const char *name)
+{
+	struct pvio_dom *d;
+	int ret = pvio_dom_create_self(NULL, name, 8u << 20, &d);
+
+	MUST(ret == 0, "create %s: %s", name, strerror(-ret));
+	printf("%u\n", pvio_dom_id(d));
+	fflush(stdout);
+	for (;;)
+		pause();
+}
+
+/* ---- hv tells the store when a domain dies ---- */
+
+static int release_fired;
+
+static void on_release(struct xs_handle *h, const char *path, const char *token,
+		       void *arg)
+{
+	__atomic_add_fetch(&release_fired, 1, __ATOMIC_SEQ_CST);
+}
+
+static int test_release(void)
+{
+	struct xs_handle *xs;
+	int p[2], status, ret, before;
+	pvio_domid_t id;
+	pid_t pid;
+
+	MUST(pipe(p) == 0, "pipe");
+	pid = fork();
+	MUST(pid >= 0, "fork");
+	if (pid == 0) {
+		struct pvio_dom *d = new_dom("rel");
+
+		id = pvio_dom_id(d);
+		xwrite(p[1], &id, sizeof(id));
+		for (;;)
+			pause();
+	}
+	xread(p[0], &id, sizeof(id));
+	ret = xs_open(NULL, &xs);
+	MUST(ret == 0, "xs_open: %s", strerror(-ret));
+	ret = xs_introduce_domain(xs, id, 0, 1);
+	MUST(ret == 0, "introduce: %s", strerror(-ret));
+	MUST(xs_watch(xs, "@releaseDomain", "rel", on_release, NULL) == 0, "watch");
+	for (int i = 0; i < 100 && !__atomic_load_n(&release_fired, __ATOMIC_SEQ_CST); i++)
+		usleep(10000);
+	before = __atomic_load_n(&release_fired, __ATOMIC_SEQ_CST);
+	kill(pid, SIGKILL);
+	waitpid(pid, &status, 0);
+	for (int i = 0; i < 300 && __atomic_load_n(&release_fired, __ATOMIC_SEQ_CST) == before; i++)
+		usleep(10000);
+	CHECK(__atomic_load_n(&release_fired, __ATOMIC_SEQ_CST) > before,
+	      "@releaseDomain did not fire for domain %u", id);
+	xs_close(xs);
+	return failures ? 1 : 0;
+}
+
+/* ---- one connection used by several threads (backends do) ---- */
+
+struct mt_arg {
+	struct pvio_hv *hv;
+	pvio_domid_t dom;
+	pvio_grant_ref_t ref;
+	pvio_evtchn_port_t port;
+	int bad;
+};
+
+static void *mt_worker(void *p)
+{
+	struct mt_arg *a = p;
+
+	for (int i = 0; i < 500; i++) {
+		struct pvio_gnt_map m[4];
+		uint8_t buf[8];
+		struct pvio_gnt_copy c = { .dom = a->dom, .ref = a->ref, .buf = buf,
+					   .len = sizeof(buf) };
+
+		for (int k = 0; k < 4; k++) {
+			memset(&m[k], 0, sizeof(m[k]));
+			m[k].dom = a->dom;
+			m[k].ref = a->ref;
+			m[k].readonly = k & 1;
+		}
+		if (pvio_gnttab_map(a->hv, m, 4) < 0)
+			a->bad++;
+		for (int k = 0; k < 4; k++)
+			if (m[k].status != GNTST_okay || ((uint8_t *)m[k].addr)[0] != 0x77)
+				a->bad++;
+		if (pvio_gnttab_unmap(a->hv, m, 4) < 0)
+			a->bad++;
+		for (int k = 0; k < 4; k++)
+			if (m[k].status != GNTST_okay)
+				a->bad++;
+		if (pvio_gnttab_copy(a->hv, &c, 1) != GNTST_okay || buf[0] != 0x77)
+			a->bad++;
+		if (pvio_evtchn_notify(a->hv, a->port) < 0)
+			a->bad++;
+	}
+	return NULL;
+}
+
+static int test_threads(void)
+{
+	struct pvio_dom *a = new_dom("ta");
+	struct pvio_hv *h0, *ha = pvio_dom_hv(a);
+	uint8_t *pg = pvio_dom_alloc_pages(a, 1);
+	struct mt_arg args[4];
+	pthread_t th[4];
+	pvio_evtchn_port_t aport, port;
+	pvio_grant_ref_t ref;
+	long total = 0;
+	int n;
+
+	MUST(pvio_hv_open(NULL, &h0) == 0, "open");
+	memset(pg, 0x77, 4096);
+	MUST(pvio_gnttab_grant(a, 0, pvio_dom_gfn(a, pg), false, &ref) == 0, "grant");
+	MUST(pvio_evtchn_alloc_unbound(ha, 0, &aport) == 0, "alloc");
+	MUST(pvio_evtchn_bind_interdomain(h0, pvio_dom_id(a), aport, &port) == 0, "bind");
+	for (int i = 0; i < 4; i++) {
+		args[i] = (struct mt_arg){ .hv = h0, .dom = pvio_dom_id(a), .ref = ref,
+					   .port = port };
+		pthread_create(&th[i], NULL, mt_worker, &args[i]);
+	}
+	for (int i = 0; i < 4; i++) {
+		pthread_join(th[i], NULL);
+		CHECK(args[i].bad == 0, "thread %d: %d bad results", i, args[i].bad);
+	}
+	/* 2000 notifications arrived (counted, perhaps coalesced by the eventfd) */
+	while (pvio_evtchn_wait(ha, aport, 200) == 1 && (n = pvio_evtchn_ack(ha, aport)) > 0)
+		total += n;
+	CHECK(total == 2000, "events: %ld", total);
+	CHECK(pvio_gnttab_flags(a, ref) == GTF_permit_access, "pins left: %#x",
+	      pvio_gnttab_flags(a, ref));
+	CHECK(stats(h0).nr_maps == 0, "maps left");
+	pvio_hv_close(h0);
+	pvio_dom_detach(a);
+	return failures ? 1 : 0;
+}
+
 int main(int argc, char **argv)
 {
 	snprintf(uniq, sizeof(uniq), "%d", (int)getpid());
@@ -394,6 +843,16 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(argv[1], "grants"))
 		return test_grants();
+	if (!strcmp(argv[1], "hold") && argc > 2)
+		return hold(argv[2]);
+	if (!strcmp(argv[1], "threads"))
+		return test_threads();
+	if (!strcmp(argv[1], "release"))
+		return test_release();
+	if (!strcmp(argv[1], "cleanup"))
+		return test_cleanup();
+	if (!strcmp(argv[1], "garbage"))
+		return test_garbage();
 	if (!strcmp(argv[1], "evtchn"))
 		return test_evtchn(argc > 2 ? (unsigned int)atoi(argv[2]) : 100000);
 	fprintf(stderr, "unknown test %s\n", argv[1]);
