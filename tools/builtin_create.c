@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: MIT
 /*
- * pvio create / pvio destroy: build a domain from an xl config file (a
- * process domain runs `program` with PVIO_DOMID and PVIO_RUNDIR set; a VM
- * is started by hv), attach its devices through the device classes, and
- * tear everything down again.
+ * pvio create: build a domain from an xl config file (a process domain runs
+ * `program` with PVIO_DOMID and PVIO_RUNDIR set; a VM is started by hv) and
+ * attach its devices through the device classes. With -F it waits for the
+ * program and tears everything down after it (`pvio destroy` is hv's verb).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -19,7 +19,7 @@
 #include "pvio_cmd.h"
 #include "xlcfg/xlcfg.h"
 
-static struct pvio_cmd create_cmd, destroy_cmd;
+static struct pvio_cmd create_cmd;
 
 static void devices_detach(const char *rundir, pvio_domid_t domid)
 {
@@ -234,21 +234,6 @@ err_cfg:
 	return 1;
 }
 
-static int run_destroy(int argc, char **argv)
-{
-	pvio_domid_t domid;
-
-	if (argc != 2)
-		return pvio_cmd_usage(&destroy_cmd);
-	if (xlcfg_domain_resolve(pvio_opt_rundir, argv[1], &domid))
-		return 1;
-	if (domid == 0) {
-		fprintf(stderr, "pvio: cannot destroy dom0\n");
-		return 1;
-	}
-	return domain_teardown(pvio_opt_rundir, domid, true) ? 1 : 0;
-}
-
 static struct pvio_cmd create_cmd = {
 	.name = "create",
 	.usage = "[-F] FILE.cfg   (-F: stay in the foreground, exit with the program)",
@@ -256,11 +241,3 @@ static struct pvio_cmd create_cmd = {
 	.run = run_create,
 };
 PVIO_CMD(create_cmd);
-
-static struct pvio_cmd destroy_cmd = {
-	.name = "destroy",
-	.usage = "DOMAIN",
-	.help = "tear down a domain's devices and destroy it",
-	.run = run_destroy,
-};
-PVIO_CMD(destroy_cmd);
