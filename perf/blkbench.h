@@ -21,6 +21,7 @@ struct blkbench_opts {
 	uint64_t size;		/* bytes of the file used */
 	const char *file;
 	const char *engine;	/* blkback engine: uring or aio */
+	unsigned int spin_us;	/* blkfront polling before sleeping */
 };
 
 struct blkbench_result {
@@ -40,14 +41,30 @@ struct blkbench_target {
 		    unsigned int max, bool wait);
 };
 
-/* Run the generator on @tg with one thread per queue. */
-int blkbench_generate(const struct blkbench_opts *o,
-		      const struct blkbench_target *tg,
-		      struct blkbench_result *res);
+/* Raw counts, summed over the rounds of a target. */
+struct blkbench_acc {
+	uint64_t ios, bytes, ns;
+	uint32_t *hist;		/* blkbench_acc_init allocates it */
+};
+int blkbench_acc_init(struct blkbench_acc *a);
+void blkbench_acc_result(struct blkbench_acc *a, struct blkbench_result *res);
+void blkbench_acc_free(struct blkbench_acc *a);
 
-/* The targets (blkbench_targets.c). */
-int blkbench_native(const struct blkbench_opts *o, struct blkbench_result *res);
-int blkbench_pvio(const struct blkbench_opts *o, const char *rundir,
-		  struct blkbench_result *res);
+/* Run the generator on @tg for @seconds, one thread per queue, into @acc. */
+int blkbench_generate(const struct blkbench_opts *o,
+		      const struct blkbench_target *tg, unsigned int seconds,
+		      struct blkbench_acc *acc);
+
+/* The targets (blkbench_targets.c): open, then generate rounds, close. */
+struct blkbench_native;
+struct blkbench_pvio;
+int blkbench_native_open(const struct blkbench_opts *o,
+			 struct blkbench_native **out,
+			 const struct blkbench_target **tg);
+void blkbench_native_close(struct blkbench_native *n);
+int blkbench_pvio_open(const struct blkbench_opts *o, const char *rundir,
+		       struct blkbench_pvio **out,
+		       const struct blkbench_target **tg);
+void blkbench_pvio_close(struct blkbench_pvio *p);
 
 #endif /* PVIO_PERF_BLKBENCH_H */

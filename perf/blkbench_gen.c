@@ -72,7 +72,9 @@ static void next_io(struct gen_thread *g, uint64_t *off, bool *write)
 	case BB_READ:
 	case BB_WRITE:
 		/* each thread streams through its own slice */
-		*off = ((uint64_t)g->index * per + g->seq_off) * o->bs;
+		if (!per)
+			per = 1;
+		*off = ((uint64_t)g->index * per + g->seq_off % per) * o->bs;
 		g->seq_off = (g->seq_off + 1) % (per ? per : 1);
 		*write = o->rw == BB_WRITE;
 		return;
@@ -141,27 +143,62 @@ out:
 	return NULL;
 }
 
-int blkbench_generate(const struct blkbench_opts *o,
-		      const struct blkbench_target *tg,
-		      struct blkbench_result *res)
+int blkbench_acc_init(struct blkbench_acc *a)
 {
-	struct gen_thread *g = calloc(o->queues, sizeof(*g));
-	uint32_t *hist = calloc(HIST_N, sizeof(*hist));
-	uint64_t ios = 0, bytes = 0, t0, t1, seen = 0;
-	int rc = 0;
+	memset(a, 0, sizeof(*a));
+	a->hist = calloc(HIST_N, sizeof(*a->hist));
+	return a->hist ? 0 : -ENOMEM;
+}
+
+void blkbench_acc_free(struct blkbench_acc *a)
+{
+	free(a->hist);
+	a->hist = NULL;
+}
+
+void blkbench_acc_result(struct blkbench_acc *a, struct blkbench_result *res)
+{
+	uint64_t seen = 0;
+	bool have50 = false;
 
 	memset(res, 0, sizeof(*res));
-	if (!g || !hist) {
-		free(g);
-		free(hist);
-		return -ENOMEM;
+	if (!a->ios || !a->ns)
+		return;
+	res->iops = a->ios / (a->ns / 1e9);
+	res->mbps = a->bytes / (a->ns / 1e9) / 1e6;
+	for (unsigned int b = 0; b < HIST_N; b++) {
+		seen += a->hist[b];
+		if (!have50 && seen * 2 >= a->ios) {
+			res->lat_p50_us = hist_value(b);
+			have50 = true;
+		}
+		if (seen * 100 >= a->ios * 99) {
+			res->lat_p99_us = hist_value(b);
+			break;
+		}
 	}
+	res->valid = true;
+}
+
+int blkbench_generate(const struct blkbench_opts *o,
+		      const struct blkbench_target *tg, unsigned int seconds,
+		      struct blkbench_acc *acc)
+{
+	struct blkbench_opts oo = *o;
+	struct gen_thread *g = calloc(o->queues, sizeof(*g));
+	uint64_t t0, t1;
+	int rc = 0;
+
+	if (!g)
+		return -ENOMEM;
+	oo.runtime = seconds;
 	t0 = now_ns();
 	for (unsigned int i = 0; i < o->queues; i++) {
-		g[i].o = o;
+		g[i].o = &oo;
 		g[i].tg = tg;
 		g[i].index = i;
-		g[i].rnd = 0x9e3779b97f4a7c15ull * (i + 1);
+		g[i].rnd = 0x9e3779b97f4a7c15ull * (i + 1) + acc->ios;
+		g[i].seq_off = acc->ios / o->queues;
 		g[i].start = calloc(o->iodepth, sizeof(uint64_t));
 		g[i].hist = calloc(HIST_N, sizeof(uint32_t));
 		if (!g[i].start || !g[i].hist) {
@@ -178,34 +215,15 @@ int blkbench_generate(const struct blkbench_opts *o,
 			pthread_join(g[i].tid, NULL);
 		if (g[i].err && !rc)
 			rc = g[i].err;
-		ios += g[i].ios;
-		bytes += g[i].bytes;
+		acc->ios += g[i].ios;
+		acc->bytes += g[i].bytes;
 		for (unsigned int b = 0; g[i].hist && b < HIST_N; b++)
-			hist[b] += g[i].hist[b];
+			acc->hist[b] += g[i].hist[b];
 		free(g[i].start);
 		free(g[i].hist);
 	}
 	t1 = now_ns();
-	if (!rc && ios) {
-		double secs = (t1 - t0) / 1e9;
-		bool have50 = false;
-
-		res->iops = ios / secs;
-		res->mbps = bytes / secs / 1e6;
-		for (unsigned int b = 0; b < HIST_N; b++) {
-			seen += hist[b];
-			if (!have50 && seen * 2 >= ios) {
-				res->lat_p50_us = hist_value(b);
-				have50 = true;
-			}
-			if (seen * 100 >= ios * 99) {
-				res->lat_p99_us = hist_value(b);
-				break;
-			}
-		}
-		res->valid = true;
-	}
+	acc->ns += t1 - t0;
 	free(g);
-	free(hist);
 	return rc;
 }

@@ -75,42 +75,71 @@ static int native_reap(void *c, unsigned int t, unsigned int *slots,
 	return (int)got;
 }
 
-int blkbench_native(const struct blkbench_opts *o, struct blkbench_result *res)
+struct blkbench_native {
+	struct native_ctx n;
+	struct blkbench_target tg;
+};
+
+void blkbench_native_close(struct blkbench_native *bn)
 {
-	struct native_ctx n = { .o = o };
-	struct blkbench_target tg = { &n, native_submit, native_reap };
+	struct native_ctx *n = &bn->n;
+
+	for (unsigned int i = 0; n->t && i < n->o->queues; i++) {
+		if (n->t[i].ring.ring_fd > 0)
+			io_uring_queue_exit(&n->t[i].ring);
+		for (unsigned int s = 0; n->t[i].buf && s < n->o->iodepth; s++)
+			free(n->t[i].buf[s]);
+		free(n->t[i].buf);
+	}
+	free(n->t);
+	if (n->fd >= 0)
+		close(n->fd);
+	free(bn);
+}
+
+int blkbench_native_open(const struct blkbench_opts *o,
+			 struct blkbench_native **out,
+			 const struct blkbench_target **tg)
+{
+	struct blkbench_native *bn = calloc(1, sizeof(*bn));
+	struct native_ctx *n;
 	int rc = 0;
 
-	n.fd = open(o->file, O_RDWR | O_DIRECT);
-	if (n.fd < 0)
-		return -errno;
-	n.t = calloc(o->queues, sizeof(*n.t));
-	if (!n.t) {
-		close(n.fd);
+	if (!bn)
 		return -ENOMEM;
+	n = &bn->n;
+	n->o = o;
+	n->fd = open(o->file, O_RDWR | O_DIRECT);
+	if (n->fd < 0) {
+		rc = -errno;
+		free(bn);
+		return rc;
 	}
-	for (unsigned int i = 0; i < o->queues && !rc; i++) {
-		rc = io_uring_queue_init(o->iodepth, &n.t[i].ring, 0);
-		n.t[i].buf = calloc(o->iodepth, sizeof(void *));
+	n->t = calloc(o->queues, sizeof(*n->t));
+	if (!n->t)
+		rc = -ENOMEM;
+	for (unsigned int i = 0; !rc && i < o->queues; i++) {
+		rc = io_uring_queue_init(o->iodepth, &n->t[i].ring, 0);
+		n->t[i].buf = calloc(o->iodepth, sizeof(void *));
+		if (!n->t[i].buf)
+			rc = -ENOMEM;
 		for (unsigned int s = 0; !rc && s < o->iodepth; s++) {
-			if (posix_memalign(&n.t[i].buf[s], 4096, o->bs))
+			if (posix_memalign(&n->t[i].buf[s], 4096, o->bs))
 				rc = -ENOMEM;
 			else
-				memset(n.t[i].buf[s], 0xa5, o->bs);
+				memset(n->t[i].buf[s], 0xa5, o->bs);
 		}
 	}
-	if (!rc)
-		rc = blkbench_generate(o, &tg, res);
-	for (unsigned int i = 0; i < o->queues; i++) {
-		if (n.t[i].ring.ring_fd > 0)
-			io_uring_queue_exit(&n.t[i].ring);
-		for (unsigned int s = 0; n.t[i].buf && s < o->iodepth; s++)
-			free(n.t[i].buf[s]);
-		free(n.t[i].buf);
+	if (rc) {
+		blkbench_native_close(bn);
+		return rc;
 	}
-	free(n.t);
-	close(n.fd);
-	return rc;
+	bn->tg.ctx = n;
+	bn->tg.submit = native_submit;
+	bn->tg.reap = native_reap;
+	*tg = &bn->tg;
+	*out = bn;
+	return 0;
 }
 
 /* ---- pvio: this process as a domain, through blkfront ---- */
@@ -131,7 +160,8 @@ static int pvio_submit(void *c, unsigned int t, unsigned int slot, bool write,
 	io->op = write ? BLKFRONT_OP_WRITE : BLKFRONT_OP_READ;
 	io->offset = off;
 	io->len = p->o->bs;
-	return blkfront_submit(p->bf, t, io);
+	/* published by the next reap, as native io_uring does */
+	return blkfront_queue_io(p->bf, t, io);
 }
 
 static int pvio_reap(void *c, unsigned int t, unsigned int *slots,
@@ -151,85 +181,121 @@ static int pvio_reap(void *c, unsigned int t, unsigned int *slots,
 	return n;
 }
 
-int blkbench_pvio(const struct blkbench_opts *o, const char *rundir,
-		  struct blkbench_result *res)
-{
-	struct blkfront_opts bo = { .nr_queues = o->queues, .ring_order = -1 };
-	struct pvio_ctx p = { .o = o };
-	struct blkbench_target tg = { &p, pvio_submit, pvio_reap };
-	struct pvio_devclass *disk = pvio_devclass_find("disk");
-	uint64_t mem = (64ull << 20) +
-		       2ull * o->queues * o->iodepth * o->bs;
-	struct blkfront_info info;
+struct blkbench_pvio {
+	struct pvio_ctx p;
+	struct blkbench_target tg;
 	struct pvio_dom *d;
 	struct xs_handle *xs;
+	struct pvio_devclass *disk;
+	const char *rundir;
+	bool attached;
+};
+
+void blkbench_pvio_close(struct blkbench_pvio *bp)
+{
+	const struct blkbench_opts *o = bp->p.o;
+
+	for (unsigned int q = 0; bp->p.io && q < o->queues; q++) {
+		free(bp->p.io[q]);
+		free(bp->p.done[q]);
+	}
+	free(bp->p.io);
+	free(bp->p.done);
+	if (bp->p.bf)
+		blkfront_close(bp->p.bf);
+	if (bp->xs)
+		xs_close(bp->xs);
+	if (bp->attached)
+		bp->disk->detach_all(bp->rundir, pvio_dom_id(bp->d));
+	if (bp->d)
+		pvio_dom_detach(bp->d);
+	free(bp);
+}
+
+int blkbench_pvio_open(const struct blkbench_opts *o, const char *rundir,
+		       struct blkbench_pvio **out,
+		       const struct blkbench_target **tg)
+{
+	struct blkfront_opts bo = { .nr_queues = o->queues, .ring_order = -1,
+				    .spin_us = o->spin_us };
+	struct blkbench_pvio *bp = calloc(1, sizeof(*bp));
+	uint64_t mem = (64ull << 20) + 2ull * o->queues * o->iodepth * o->bs;
+	struct blkfront_info info;
 	char name[64], spec[600], sock[512];
 	int rc;
 
-	if (!disk)
+	if (!bp)
+		return -ENOMEM;
+	bp->p.o = o;
+	bp->rundir = rundir;
+	bp->disk = pvio_devclass_find("disk");
+	if (!bp->disk) {
+		free(bp);
 		return -ENOSYS;
+	}
 	mem = (mem + (1 << 20) - 1) & ~((1ull << 20) - 1);
 	snprintf(name, sizeof(name), "bench-blk-%d", getpid());
-	rc = pvio_dom_create_self(rundir, name, mem, &d);
+	rc = pvio_dom_create_self(rundir, name, mem, &bp->d);
 	if (rc) {
 		fprintf(stderr, "bench blk: creating a process domain: %s\n",
 			strerror(-rc));
-		return rc;
+		bp->d = NULL;
+		goto err;
 	}
 	snprintf(spec, sizeof(spec), "vdev=xvda,engine=%s,target=%s",
 		 o->engine, o->file);
-	rc = disk->attach(rundir, pvio_dom_id(d), spec);
+	rc = bp->disk->attach(rundir, pvio_dom_id(bp->d), spec);
 	if (rc)
-		goto out_dom;
+		goto err;
+	bp->attached = true;
 	snprintf(sock, sizeof(sock), "%s/store.sock", rundir);
-	rc = xs_open(sock, &xs);
-	if (rc)
-		goto out_disk;
-	rc = blkfront_open(d, xs, "51712", &bo, &p.bf);
+	rc = xs_open(sock, &bp->xs);
+	if (rc) {
+		bp->xs = NULL;
+		goto err;
+	}
+	rc = blkfront_open(bp->d, bp->xs, "51712", &bo, &bp->p.bf);
 	if (rc) {
 		fprintf(stderr, "bench blk: connecting the disk: %s (is pvio-blkback running?)\n",
 			strerror(-rc));
-		goto out_xs;
+		bp->p.bf = NULL;
+		goto err;
 	}
-	blkfront_get_info(p.bf, &info);
+	blkfront_get_info(bp->p.bf, &info);
 	if (info.nr_queues < o->queues) {
 		fprintf(stderr, "bench blk: the backend offers %u queues\n",
 			info.nr_queues);
 		rc = -EINVAL;
-		goto out_bf;
+		goto err;
 	}
-	p.io = calloc(o->queues, sizeof(*p.io));
-	p.done = calloc(o->queues, sizeof(*p.done));
+	bp->p.io = calloc(o->queues, sizeof(*bp->p.io));
+	bp->p.done = calloc(o->queues, sizeof(*bp->p.done));
+	if (!bp->p.io || !bp->p.done) {
+		rc = -ENOMEM;
+		goto err;
+	}
 	for (unsigned int q = 0; q < o->queues; q++) {
-		char *buf = blkfront_alloc(p.bf, (size_t)o->iodepth * o->bs);
+		char *buf = blkfront_alloc(bp->p.bf, (size_t)o->iodepth * o->bs);
 
-		p.io[q] = calloc(o->iodepth, sizeof(**p.io));
-		p.done[q] = calloc(o->iodepth, sizeof(**p.done));
-		if (!buf || !p.io[q] || !p.done[q]) {
+		bp->p.io[q] = calloc(o->iodepth, sizeof(**bp->p.io));
+		bp->p.done[q] = calloc(o->iodepth, sizeof(**bp->p.done));
+		if (!buf || !bp->p.io[q] || !bp->p.done[q]) {
 			rc = -ENOMEM;
-			goto out_mem;
+			goto err;
 		}
 		memset(buf, 0xa5, (size_t)o->iodepth * o->bs);
 		for (unsigned int s = 0; s < o->iodepth; s++) {
-			p.io[q][s].buf = buf + (size_t)s * o->bs;
-			p.io[q][s].user_data = s;
+			bp->p.io[q][s].buf = buf + (size_t)s * o->bs;
+			bp->p.io[q][s].user_data = s;
 		}
 	}
-	rc = blkbench_generate(o, &tg, res);
-out_mem:
-	for (unsigned int q = 0; q < o->queues; q++) {
-		free(p.io[q]);
-		free(p.done[q]);
-	}
-	free(p.io);
-	free(p.done);
-out_bf:
-	blkfront_close(p.bf);
-out_xs:
-	xs_close(xs);
-out_disk:
-	disk->detach_all(rundir, pvio_dom_id(d));
-out_dom:
-	pvio_dom_detach(d);
+	bp->tg.ctx = &bp->p;
+	bp->tg.submit = pvio_submit;
+	bp->tg.reap = pvio_reap;
+	*tg = &bp->tg;
+	*out = bp;
+	return 0;
+err:
+	blkbench_pvio_close(bp);
 	return rc;
 }

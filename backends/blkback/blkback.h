@@ -110,6 +110,8 @@ struct blkback_engine_ops {
 	int (*wait)(struct blkback_engine *e, int evtchn_fd, int stop_fd,
 		    int timeout_ms);
 	unsigned int (*take_wakes)(struct blkback_engine *e);
+	/* Optional: completions are waiting (no system call). */
+	bool (*ready)(struct blkback_engine *e);
 };
 #define BLKBACK_WAKE_EVTCHN	1u
 #define BLKBACK_WAKE_STOP	2u
@@ -251,6 +253,7 @@ struct blkback_ctx {
 	bool quit;
 	struct blkback_disk *disks;
 	int verbose;
+	unsigned int spin_us;		/* poll the ring this long before sleeping */
 };
 
 /* blkback_ring.c */

@@ -215,6 +215,11 @@ static unsigned int uring_take_wakes(struct blkback_engine *e)
 	return w;
 }
 
+static bool uring_ready(struct blkback_engine *e)
+{
+	return io_uring_cq_ready(&((struct uring_priv *)e->priv)->ring) > 0;
+}
+
 const struct blkback_engine_ops blkback_engine_uring = {
 	.name = "uring",
 	.init = uring_init,
@@ -226,4 +231,5 @@ const struct blkback_engine_ops blkback_engine_uring = {
 	.event_fd = uring_event_fd,
 	.wait = uring_wait,
 	.take_wakes = uring_take_wakes,
+	.ready = uring_ready,
 };

@@ -34,7 +34,7 @@ static void *signal_thread(void *arg)
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: pvio-blkback [--rundir DIR] [-v]\n");
+	fprintf(f, "usage: pvio-blkback [--rundir DIR] [-v] [--spin-us N]\n");
 }
 
 int main(int argc, char **argv)
@@ -42,6 +42,7 @@ int main(int argc, char **argv)
 	static const struct option opts[] = {
 		{ "rundir", required_argument, NULL, 'r' },
 		{ "verbose", no_argument, NULL, 'v' },
+		{ "spin-us", required_argument, NULL, 's' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -51,13 +52,16 @@ int main(int argc, char **argv)
 	sigset_t set;
 	int c, rc;
 
-	while ((c = getopt_long(argc, argv, "r:vh", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "r:vs:h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'r':
 			ctx.rundir = optarg;
 			break;
 		case 'v':
 			ctx.verbose++;
+			break;
+		case 's':
+			ctx.spin_us = (unsigned int)atoi(optarg);
 			break;
 		case 'h':
 			usage(stdout);

@@ -9,6 +9,7 @@
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include <sys/eventfd.h>
 
@@ -664,6 +665,33 @@ static void reap(struct blkback_queue *q)
 	}
 }
 
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* Spin for new requests or completions: true if some arrived. */
+static bool spin_until(struct blkback_queue *q)
+{
+	unsigned int us = q->disk->ctx->spin_us;
+	uint64_t end;
+
+	if (!us || !q->engine.ops->ready || !q->free_reqs || q->held ||
+	    q->barrier)
+		return false;
+	end = mono_ns() + us * 1000ull;
+	do {
+		if (q->engine.ops->ready(&q->engine) ||
+		    pvio_back_unconsumed(&q->ring))
+			return true;
+		__builtin_ia32_pause();
+	} while (mono_ns() < end);
+	return false;
+}
+
 static void *queue_thread(void *arg)
 {
 	struct blkback_queue *q = arg;
@@ -696,6 +724,13 @@ static void *queue_thread(void *arg)
 			/* before sleeping: ask for a notification, look again */
 			if (!q->held && !q->barrier && q->free_reqs &&
 			    pvio_back_final_check(&q->ring))
+				continue;
+			/*
+			 * Optionally poll a little: a request or a completion
+			 * that shows up now costs no wakeup. Only pays with
+			 * idle CPUs, hence off by default (--spin-us).
+			 */
+			if (spin_until(q))
 				continue;
 		}
 		if (ops->wait) {

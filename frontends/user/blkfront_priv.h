@@ -94,6 +94,7 @@ struct blkfront {
 	bool ctl_quit;
 	bool connected;
 	int timeout_ms;
+	uint64_t spin_ns;		/* poll before sleeping in complete() */
 };
 
 /* blkfront_ring.c */

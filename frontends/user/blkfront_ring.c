@@ -9,6 +9,7 @@
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include <sys/epoll.h>
 
@@ -279,10 +280,17 @@ static bool io_put_part(struct blkfront_queue *q, struct blkfront_io *io)
 	return true;
 }
 
-void blkfront_dispatch(struct blkfront_queue *q)
+/* Publish what is on the ring; notify only if the backend asked. */
+static void ring_kick(struct blkfront_queue *q)
 {
-	bool queued = false;
+	if (q->live && q->ring.req_prod_pvt != q->ring.sring->req_prod &&
+	    pvio_front_push(&q->ring))
+		pvio_evtchn_notify(q->bf->hv, q->port);
+}
 
+/* Put waiting I/O on the ring; publish it unless the caller batches. */
+static void dispatch(struct blkfront_queue *q, bool kick)
+{
 	if (!q->live)
 		return;
 	while (q->pend_head) {
@@ -290,7 +298,6 @@ void blkfront_dispatch(struct blkfront_queue *q)
 
 		if (!io_put_part(q, io))
 			break;
-		queued = true;
 		if (io->done_off == io->len) {
 			q->pend_head = io->next;
 			if (!q->pend_head)
@@ -299,8 +306,13 @@ void blkfront_dispatch(struct blkfront_queue *q)
 				io_done(q, io);
 		}
 	}
-	if (queued && pvio_front_push(&q->ring))
-		pvio_evtchn_notify(q->bf->hv, q->port);
+	if (kick)
+		ring_kick(q);
+}
+
+void blkfront_dispatch(struct blkfront_queue *q)
+{
+	dispatch(q, true);
 }
 
 static void rsp_handle(struct blkfront_queue *q, const struct blkif_response *rsp)
@@ -405,6 +417,28 @@ static int io_check(struct blkfront *bf, const struct blkfront_io *io)
 int blkfront_submit(struct blkfront *bf, unsigned int queue,
 		    struct blkfront_io *io)
 {
+	int rc = blkfront_queue_io(bf, queue, io);
+
+	if (!rc)
+		blkfront_kick(bf, queue);
+	return rc;
+}
+
+void blkfront_kick(struct blkfront *bf, unsigned int queue)
+{
+	struct blkfront_queue *q;
+
+	if (queue >= bf->info.nr_queues)
+		return;
+	q = &bf->queue[queue];
+	pthread_mutex_lock(&q->lock);
+	ring_kick(q);
+	pthread_mutex_unlock(&q->lock);
+}
+
+int blkfront_queue_io(struct blkfront *bf, unsigned int queue,
+		      struct blkfront_io *io)
+{
 	struct blkfront_queue *q;
 	int rc;
 
@@ -428,7 +462,7 @@ int blkfront_submit(struct blkfront *bf, unsigned int queue,
 		q->pend_head = io;
 	q->pend_tail = io;
 	q->inflight++;
-	blkfront_dispatch(q);
+	dispatch(q, false);
 	pthread_mutex_unlock(&q->lock);
 	return 0;
 }
@@ -457,6 +491,27 @@ static unsigned int take_done(struct blkfront_queue *q, struct blkfront_io **don
 	return n;
 }
 
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* Poll the ring for a while before sleeping: true if a response came. */
+static bool spin_for_response(struct blkfront_queue *q, uint64_t ns)
+{
+	uint64_t end = mono_ns() + ns;
+
+	do {
+		if (PVIO_READ_ONCE(q->ring.sring->rsp_prod) != q->ring.rsp_cons)
+			return true;
+		__builtin_ia32_pause();
+	} while (mono_ns() < end);
+	return false;
+}
+
 int blkfront_complete(struct blkfront *bf, unsigned int queue,
 		      struct blkfront_io **done, unsigned int max,
 		      int timeout_ms)
@@ -474,11 +529,14 @@ int blkfront_complete(struct blkfront *bf, unsigned int queue,
 
 		/* look at the ring first: no system call when work is there */
 		pthread_mutex_lock(&q->lock);
+		ring_kick(q);	/* never sleep on requests we did not publish */
 		blkfront_reap(q);
 		n = take_done(q, done, max, &cbs);
 		pthread_mutex_unlock(&q->lock);
 		if (n || timeout_ms == 0)
 			break;
+		if (bf->spin_ns && spin_for_response(q, bf->spin_ns))
+			continue;
 		rc = epoll_wait(q->epfd, &ev, 1, timeout_ms);
 		if (rc < 0 && errno != EINTR)
 			return -errno;

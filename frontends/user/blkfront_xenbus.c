@@ -348,6 +348,7 @@ int blkfront_open(struct pvio_dom *d, struct xs_handle *xs, const char *vdev,
 	bf->hv = pvio_dom_hv(d);
 	bf->xs = xs;
 	bf->timeout_ms = o->timeout_ms > 0 ? o->timeout_ms : 10000;
+	bf->spin_ns = (uint64_t)o->spin_us * 1000;
 	pthread_mutex_init(&bf->regions_lock, NULL);
 	pthread_mutex_init(&bf->ctl_lock, NULL);
 	pthread_cond_init(&bf->ctl_cond, NULL);

@@ -61,6 +61,7 @@ struct blkfront_opts {
 	bool no_persistent;		/* do not ask for persistent grants */
 	bool no_indirect;		/* never use INDIRECT requests */
 	int timeout_ms;			/* connect timeout, 0: 10 s */
+	unsigned int spin_us;		/* poll this long before sleeping (0: never) */
 };
 
 struct blkfront_info {
@@ -95,6 +96,14 @@ void *blkfront_alloc(struct blkfront *bf, size_t bytes);
 /* Queue @io on @queue and publish it to the backend. */
 int blkfront_submit(struct blkfront *bf, unsigned int queue,
 		    struct blkfront_io *io);
+/*
+ * Batching: blkfront_queue_io() puts @io on the ring without publishing;
+ * blkfront_kick() publishes everything queued (one notification at most).
+ * blkfront_complete() kicks before it sleeps.
+ */
+int blkfront_queue_io(struct blkfront *bf, unsigned int queue,
+		      struct blkfront_io *io);
+void blkfront_kick(struct blkfront *bf, unsigned int queue);
 /*
  * Collect up to @max finished I/Os of @queue into @done (may be NULL if
  * callbacks are used), waiting up to @timeout_ms (-1 forever, 0 not at
