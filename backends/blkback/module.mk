@@ -35,3 +35,10 @@ LIBPVIO_SRCS += frontends/user/blkfront_ring.c frontends/user/blkfront_xenbus.c
 # pvio bench blk (perf/blkbench*): generator, native and pvio targets, fio
 pvio_SRCS += perf/blkbench.c perf/blkbench_gen.c perf/blkbench_targets.c
 pvio_LDLIBS += -luring
+
+# fuzz harness of the block parsers; without libFuzzer it runs a smoke campaign
+TEST_PROGRAMS += fuzz_blk
+fuzz_blk_SRCS := tests/fuzz/fuzz_blk.c backends/blkback/blkback_validate.c \
+	tools/xlcfg/xlcfg.c tools/xlcfg/xlcfg_disk.c
+UNIT_TESTS += $(TESTDIR)/fuzz_blk
+FUZZ_TARGETS += fuzz_blk
