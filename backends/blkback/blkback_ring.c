@@ -16,6 +16,8 @@
 #include "blkback.h"
 
 #define RING_BATCH	32	/* requests taken per pass before mapping */
+/* I/O in flight above which the backend does not ask to be notified */
+#define BLKBACK_LAZY_INFLIGHT	4
 #define PGRANT_SLOTS	(2 * BLKBACK_MAX_PGRANTS)	/* hash, power of two */
 
 static struct pvio_hv *queue_hv(struct blkback_queue *q)
@@ -721,10 +723,21 @@ static void *queue_thread(void *arg)
 			/* a held barrier became runnable */
 			if (q->held && q->inflight == 1)
 				continue;
-			/* before sleeping: ask for a notification, look again */
-			if (!q->held && !q->barrier && q->free_reqs &&
-			    pvio_back_final_check(&q->ring))
-				continue;
+			/*
+			 * Before sleeping: ask for a notification, look again.
+			 * With enough I/O in flight a completion wakes us soon
+			 * anyway and we look at the ring then: do not ask, and
+			 * the frontend saves a notification (a cross-CPU wakeup)
+			 * per batch.
+			 */
+			if (!q->held && !q->barrier && q->free_reqs) {
+				if (q->io_inflight >= BLKBACK_LAZY_INFLIGHT) {
+					if (pvio_back_unconsumed(&q->ring))
+						continue;
+				} else if (pvio_back_final_check(&q->ring)) {
+					continue;
+				}
+			}
 			/*
 			 * Optionally poll a little: a request or a completion
 			 * that shows up now costs no wakeup. Only pays with
