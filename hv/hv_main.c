@@ -85,10 +85,20 @@ int hv_client_send(struct hv_client *c, const struct hv_msg_hdr *req, int ret,
 	}
 	/*
 	 * Non-blocking: a client that does not read its replies must not
-	 * stall hv for everyone; it is cut off instead (see the caller).
+	 * stall hv for everyone. libpvio has one request in flight at a time,
+	 * so a full queue means a client piling up requests: it is cut off
+	 * (the hangup brings it back to the loop, which drops it).
 	 */
-	if (sendmsg(c->fd, &msg, MSG_NOSIGNAL | MSG_DONTWAIT) < 0)
-		return -errno;
+	if (sendmsg(c->fd, &msg, MSG_NOSIGNAL | MSG_DONTWAIT) < 0) {
+		int e = errno;
+
+		if (e == EAGAIN || e == ENOBUFS) {
+			hv_log("client pid %d does not read its replies, disconnecting",
+			       (int)c->pid);
+			shutdown(c->fd, SHUT_RDWR);
+		}
+		return -e;
+	}
 	return 0;
 }
 

@@ -6,7 +6,9 @@ LIBPVIO_SRCS += hv/libpvio_conn.c hv/libpvio_dom.c hv/libpvio_evtchn.c
 
 
 TEST_PROGRAMS += hv_test
-hv_test_SRCS := tests/integration/hv_test.c
+hv_test_SRCS := tests/integration/hv_test_main.c tests/integration/hv_test_grants.c \
+	tests/integration/hv_test_evtchn.c tests/integration/hv_test_cleanup.c \
+	tests/integration/hv_test_hostile.c
 INTEGRATION_TESTS += tests/integration/hv_grants.sh tests/integration/hv_evtchn.sh \
 	tests/integration/hv_cleanup.sh tests/integration/hv_garbage.sh \
 	tests/integration/hv_cli.sh tests/integration/hv_store_release.sh

@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Domain control verbs: pvio destroy|pause|unpause DOM (an id or a name).
- * destroy also removes the domain's devices and stops a process domain's
- * process, as xl destroy does.
+ * Domain control verbs: pvio destroy|pause|unpause DOM and
+ * pvio shutdown|reboot [-w] DOM (DOM: an id or a name). destroy also removes
+ * the domain's devices and stops a process domain's process, as xl destroy
+ * does; shutdown and reboot ask the domain (a process gets SIGTERM, a VM an
+ * ACPI request), -w waits until it is gone.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -11,6 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "pvio/hypercall.h"
 #include "pvio_cmd.h"
 #include "pvio_hvcmd.h"
 
@@ -118,6 +121,51 @@ static int domctl(const struct pvio_cmd *cmd, int argc, char **argv)
 	return 0;
 }
 
+#define SHUTDOWN_WAIT_S	60
+
+static int shutdown_cmd_run(const struct pvio_cmd *cmd, uint32_t reason,
+			    int argc, char **argv)
+{
+	bool wait = false;
+	struct pvio_domain_info info;
+	struct pvio_hv *hv;
+	pvio_domid_t id;
+	int ret;
+
+	if (argc == 3 && !strcmp(argv[1], "-w")) {
+		wait = true;
+		argv++;
+		argc--;
+	}
+	if (argc != 2 || argv[1][0] == '-')
+		return pvio_cmd_usage(cmd);
+	if (pvio_cli_connect(&hv) < 0)
+		return 1;
+	ret = pvio_domain_resolve(hv, argv[1], &id);
+	if (ret == 0)
+		ret = id == 0 ? -EPERM : pvio_domain_shutdown(hv, id, reason);
+	if (ret == 0 && wait) {
+		ret = -ETIMEDOUT;
+		for (int i = 0; i < SHUTDOWN_WAIT_S * 10; i++) {
+			if (pvio_domain_info(hv, id, &info) == -ESRCH) {
+				ret = 0;
+				break;
+			}
+			usleep(100000);
+		}
+	}
+	pvio_hv_close(hv);
+	if (ret < 0) {
+		if (ret != -ENOENT)
+			fprintf(stderr, "pvio %s %s: %s\n", cmd->name, argv[1],
+				ret == -ESRCH ? "no such domain" :
+				ret == -EPERM ? "not allowed on this domain" :
+				ret == -ETIMEDOUT ? "still there after 60 s" : strerror(-ret));
+		return 1;
+	}
+	return 0;
+}
+
 static int destroy_run(int argc, char **argv);
 static int pause_run(int argc, char **argv);
 static int unpause_run(int argc, char **argv);
@@ -130,6 +178,28 @@ static struct pvio_cmd pause_cmd = {
 	.name = "pause", .usage = "DOM",
 	.help = "pause a domain", .run = pause_run,
 };
+static int shutdown_run(int argc, char **argv);
+static int reboot_run(int argc, char **argv);
+static struct pvio_cmd shutdown_cmd = {
+	.name = "shutdown", .usage = "[-w] DOM",
+	.help = "ask a domain to shut down (-w: wait until it is gone)",
+	.run = shutdown_run,
+};
+static struct pvio_cmd reboot_cmd = {
+	.name = "reboot", .usage = "[-w] DOM",
+	.help = "ask a domain to reboot", .run = reboot_run,
+};
+
+static int shutdown_run(int argc, char **argv)
+{
+	return shutdown_cmd_run(&shutdown_cmd, PVIO_SHUTDOWN_POWEROFF, argc, argv);
+}
+
+static int reboot_run(int argc, char **argv)
+{
+	return shutdown_cmd_run(&reboot_cmd, PVIO_SHUTDOWN_REBOOT, argc, argv);
+}
+
 static struct pvio_cmd unpause_cmd = {
 	.name = "unpause", .usage = "DOM",
 	.help = "unpause a paused domain", .run = unpause_run,
@@ -153,3 +223,5 @@ static int unpause_run(int argc, char **argv)
 PVIO_CMD(destroy_cmd)
 PVIO_CMD(pause_cmd)
 PVIO_CMD(unpause_cmd)
+PVIO_CMD(shutdown_cmd)
+PVIO_CMD(reboot_cmd)

@@ -11,7 +11,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -80,6 +82,29 @@ pid_t pvio_daemon_pid(const char *rundir, const struct pvio_daemon *dm)
 	return (pid_t)pid;
 }
 
+/* Does something accept connections on @path (either socket type)? */
+static bool socket_live(const char *path)
+{
+	static const int types[] = { SOCK_SEQPACKET, SOCK_STREAM };
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+
+	if (strlen(path) >= sizeof(sa.sun_path))
+		return false;
+	strcpy(sa.sun_path, path);
+	for (unsigned int i = 0; i < 2; i++) {
+		int fd = socket(AF_UNIX, types[i] | SOCK_CLOEXEC, 0);
+		bool ok;
+
+		if (fd < 0)
+			continue;
+		ok = connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0;
+		close(fd);
+		if (ok)
+			return true;
+	}
+	return false;
+}
+
 static int bin_dir(char *out, size_t len)
 {
 	ssize_t n = readlink("/proc/self/exe", out, len - 1);
@@ -125,6 +150,14 @@ static int start_one(const char *rundir, const char *bindir,
 	if (pid > 0) {
 		printf("%s already running (pid %d)\n", dm->binary, (int)pid);
 		return 0;
+	}
+	if (dm->socket) {
+		snprintf(sock, sizeof(sock), "%s/%s", rundir, dm->socket);
+		if (socket_live(sock)) {
+			printf("%s already serving %s (not started by pvio up)\n",
+			       dm->binary, sock);
+			return 0;
+		}
 	}
 	snprintf(log, sizeof(log), "%s/%s.log", rundir, dm->name);
 	snprintf(pidf, sizeof(pidf), "%s/%s.pid", rundir, dm->name);

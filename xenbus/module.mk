@@ -19,3 +19,10 @@ UNIT_TESTS += $(TESTDIR)/test_store
 TEST_PROGRAMS += test_xs_client
 test_xs_client_SRCS := tests/integration/test_xs_client.c
 INTEGRATION_TESTS += $(TESTDIR)/test_xs_client
+INTEGRATION_TESTS += tests/integration/store_xen_tools.sh \
+	tests/integration/store_hostile.sh tests/integration/store_durability.sh
+
+# Store benchmark (lives in perf/, registered here to keep perf/module.mk
+# free of merge conflicts between components).
+PROGRAMS += pvio-perf-store
+pvio-perf-store_SRCS := perf/store_bench.c

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The hv verbs of the pvio CLI: up (daemonized, pidfile, socket), list in
-# xl's layout, info, pause/unpause/destroy by name and id, down; bad
+# xl's layout, info, pause/unpause/destroy/shutdown by name and id, down; bad
 # arguments exit 2, a missing domain exits 1.
 # pvio-timeout: 60
 . "$(dirname "$0")/../lib/pvio-test.sh"
@@ -61,10 +61,27 @@ pvio list | grep -q "^$name " && pt_fail "destroyed domain still listed"
 pt_wait_for 5 bash -c "! kill -0 $HOLD_PID 2>/dev/null" || pt_fail "domain's process survived destroy"
 expect_rc 1 pvio destroy "$domid"
 
+# shutdown -w: the process gets SIGTERM, exits, the domain goes
+coproc HOLD2 { exec "$PVIO_BUILD/tests/hv_test" hold "sd-$PT_ID"; }
+pt_on_exit "kill $HOLD2_PID"
+read -r -t 10 _ <&"${HOLD2[0]}" || pt_fail "second holder did not start"
+expect_rc 2 pvio shutdown
+expect_rc 2 pvio shutdown -x "sd-$PT_ID"
+expect_rc 1 pvio shutdown 0
+expect_rc 0 pvio shutdown -w "sd-$PT_ID"
+pvio list | grep -q "^sd-$PT_ID " && pt_fail "shut down domain still listed"
+
 expect_rc 0 pvio down
 pt_wait_for 5 bash -c "! kill -0 $hvpid 2>/dev/null" || pt_fail "pvio-hv still running"
 [ -e "$PT_RUNDIR/hv.pid" ] && pt_fail "pidfile left"
 [ -e "$PT_RUNDIR/hv.sock" ] && pt_fail "socket left"
 expect_rc 1 pvio list
 expect_rc 0 pvio down		# nothing to stop is fine
+
+# an hv started by hand is left alone, not doubled
+pt_start_hv
+expect_rc 0 pvio up
+grep -q "pvio-hv already serving" "$PT_RUNDIR/out" || { cat "$PT_RUNDIR/out"; pt_fail "up ignored a live hv"; }
+pvio list >/dev/null || pt_fail "hand-started hv lost its socket"
+expect_rc 0 pvio down
 pt_pass
