@@ -2,6 +2,8 @@
 # hv, store and blkback on a private rundir, images under /var/tmp.
 blk_setup() {
 	pt_init
+	# images are made in $(...) subshells: clean them up from here
+	pt_on_exit "rm -f /var/tmp/pvio-blk-$PT_ID-*.img"
 	pt_start_hv
 	pt_start_store
 	blk_start_back
@@ -19,7 +21,6 @@ blk_start_back() {
 blk_image() {
 	local f=/var/tmp/pvio-blk-$PT_ID-$1.img
 	truncate -s "$2M" "$f" || pt_fail "cannot create $f"
-	pt_on_exit "rm -f $f"
 	echo "$f"
 }
 
