@@ -200,6 +200,55 @@ static void expect(const char *what, union blkif_request_any r, int16_t want)
 	good_check(what);
 }
 
+/*
+ * A handshake that lies (vdev @vdev): the backend must refuse it with an
+ * error node and Closed, not crash and not connect.
+ */
+static void bad_handshake(const char *vdev, const char *key, const char *val,
+			  const char *what)
+{
+	char dir[128], bdir[256], path[400], *v;
+	pvio_evtchn_port_t p;
+	pvio_grant_ref_t ref;
+	void *page = pvio_dom_alloc_pages(dom, 1);
+	int st;
+
+	snprintf(dir, sizeof(dir), "/local/domain/%u/device/vbd/%s",
+		 pvio_dom_id(dom), vdev);
+	snprintf(path, sizeof(path), "%s/backend", dir);
+	if (!page || xs_read(xs, XS_TXN_NULL, path, &v, NULL))
+		FAIL("%s: setup", what);
+	snprintf(bdir, sizeof(bdir), "%s", v);
+	free(v);
+	if (xenbus_wait_state(xs, bdir, XENBUS_STATE_BIT(XenbusStateInitWait),
+			      10000) < 0)
+		FAIL("%s: backend not in InitWait", what);
+	pvio_sring_init(page);
+	grant(page, false, &ref);
+	if (pvio_evtchn_alloc_unbound(hv, 0, &p))
+		FAIL("evtchn");
+	snprintf(path, sizeof(path), "%s/ring-ref", dir);
+	snprintf(fe, sizeof(fe), "%u", ref);
+	xs_write(xs, XS_TXN_NULL, path, fe, strlen(fe));
+	snprintf(path, sizeof(path), "%s/event-channel", dir);
+	snprintf(fe, sizeof(fe), "%u", p);
+	xs_write(xs, XS_TXN_NULL, path, fe, strlen(fe));
+	snprintf(path, sizeof(path), "%s/%s", dir, key);
+	xs_write(xs, XS_TXN_NULL, path, val, strlen(val));
+	snprintf(path, sizeof(path), "%s/state", dir);
+	xs_write(xs, XS_TXN_NULL, path, "3", 1);
+	st = xenbus_wait_state(xs, bdir, XENBUS_STATE_BIT(XenbusStateClosed) |
+			       XENBUS_STATE_BIT(XenbusStateConnected), 5000);
+	if (st != XenbusStateClosed)
+		FAIL("%s: backend state %d, want Closed", what, st);
+	snprintf(path, sizeof(path), "%s/error", bdir);
+	if (xs_read(xs, XS_TXN_NULL, path, &v, NULL))
+		FAIL("%s: no error node", what);
+	printf("ok: %-44s -> Closed, error \"%s\"\n", what, v);
+	free(v);
+	good_check(what);
+}
+
 int main(void)
 {
 	union blkif_request_any r;
@@ -328,6 +377,10 @@ int main(void)
 	free(v);
 	good_check("the broken ring");
 	good_check("the broken ring (again)");
+
+	/* lying handshakes on the third and fourth disks */
+	bad_handshake("51744", "ring-page-order", "9", "ring-page-order 9");
+	bad_handshake("51760", "multi-queue-num-queues", "99", "99 queues");
 	blkfront_close(good);
 	xs_close(xs);
 	pvio_dom_detach(dom);
