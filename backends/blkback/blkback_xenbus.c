@@ -74,10 +74,11 @@ static long long read_int(struct blkback_ctx *ctx, const char *dir,
 	return v;
 }
 
-static int write_key(struct blkback_ctx *ctx, const char *dir, const char *key,
-		     const char *fmt, ...) __attribute__((format(printf, 4, 5)));
-static int write_key(struct blkback_ctx *ctx, const char *dir, const char *key,
-		     const char *fmt, ...)
+static int write_key(struct blkback_ctx *ctx, xs_transaction_t t,
+		     const char *dir, const char *key, const char *fmt, ...)
+	__attribute__((format(printf, 5, 6)));
+static int write_key(struct blkback_ctx *ctx, xs_transaction_t t,
+		     const char *dir, const char *key, const char *fmt, ...)
 {
 	char path[600], val[128];
 	va_list ap;
@@ -86,7 +87,41 @@ static int write_key(struct blkback_ctx *ctx, const char *dir, const char *key,
 	va_start(ap, fmt);
 	vsnprintf(val, sizeof(val), fmt, ap);
 	va_end(ap);
-	return xs_write(ctx->xs, XS_TXN_NULL, path, val, strlen(val));
+	return xs_write(ctx->xs, t, path, val, strlen(val));
+}
+
+/*
+ * The toolstack may remove the backend dir at any moment (detach,
+ * destroy): every write goes in a transaction that first checks the dir is
+ * still there, so that we never recreate a node it removed.
+ */
+static int dir_alive(struct blkback_ctx *ctx, xs_transaction_t t,
+		     const char *dir)
+{
+	char path[600];
+	char *v;
+	int rc;
+
+	snprintf(path, sizeof(path), "%s/frontend", dir);
+	rc = xs_read(ctx->xs, t, path, &v, NULL);
+	if (!rc)
+		free(v);
+	return rc;
+}
+
+struct state_arg {
+	struct blkback_disk *disk;
+	enum xenbus_state s;
+};
+
+static int state_txn(struct xs_handle *h, xs_transaction_t t, void *arg)
+{
+	struct state_arg *a = arg;
+	int rc = dir_alive(a->disk->ctx, t, a->disk->be_path);
+
+	if (rc)
+		return rc;
+	return write_key(a->disk->ctx, t, a->disk->be_path, "state", "%d", a->s);
 }
 
 static void set_state(struct blkback_disk *disk, enum xenbus_state s)
@@ -97,8 +132,10 @@ static void set_state(struct blkback_disk *disk, enum xenbus_state s)
 		blkback_log("%s: %s -> %s", disk->be_path,
 			    xenbus_state_name(disk->be_state),
 			    xenbus_state_name(s));
+	struct state_arg a = { disk, s };
+
 	disk->be_state = s;
-	xenbus_switch_state(disk->ctx->xs, disk->be_path, s);
+	xs_transaction_run(disk->ctx->xs, state_txn, &a);
 }
 
 /* ---- connect / disconnect ---- */
@@ -287,6 +324,45 @@ err:
 	return rc;
 }
 
+/* Advertise what the disk offers; the dir must still exist. */
+static int features_txn(struct xs_handle *h, xs_transaction_t t, void *arg)
+{
+	struct blkback_disk *disk = arg;
+	struct blkback_ctx *ctx = disk->ctx;
+	bool ro = disk->lim.readonly;
+	int rc = dir_alive(ctx, t, disk->be_path);
+
+	if (rc)
+		return rc;
+	rc |= write_key(ctx, t, disk->be_path, "feature-persistent", "1");
+	rc |= write_key(ctx, t, disk->be_path, "feature-max-indirect-segments", "%u",
+		  BLKBACK_MAX_INDIRECT_SEGS);
+	rc |= write_key(ctx, t, disk->be_path, "multi-queue-max-queues", "%u",
+		  BLKBACK_MAX_QUEUES);
+	rc |= write_key(ctx, t, disk->be_path, "max-ring-page-order", "%u",
+		  BLKBACK_MAX_RING_ORDER);
+	rc |= write_key(ctx, t, disk->be_path, "feature-flush-cache", "1");
+	rc |= write_key(ctx, t, disk->be_path, "feature-barrier", "1");
+	rc |= write_key(ctx, t, disk->be_path, "feature-discard", "%d", disk->lim.discard);
+	if (disk->lim.discard) {
+		rc |= write_key(ctx, t, disk->be_path, "discard-granularity", "%u",
+			  disk->discard_granularity);
+		rc |= write_key(ctx, t, disk->be_path, "discard-alignment", "0");
+		rc |= write_key(ctx, t, disk->be_path, "discard-secure", "%d",
+			  disk->lim.discard_secure);
+	}
+	rc |= write_key(ctx, t, disk->be_path, "sector-size", "%u", disk->lim.sector_size);
+	rc |= write_key(ctx, t, disk->be_path, "physical-sector-size", "%u",
+		  disk->lim.sector_size > disk->dio_align ?
+		  disk->lim.sector_size : disk->dio_align);
+	rc |= write_key(ctx, t, disk->be_path, "sectors", "%llu",
+		  (unsigned long long)disk->lim.sectors);
+	rc |= write_key(ctx, t, disk->be_path, "info", "%u",
+		  ro ? PVIO_VDISK_READONLY : 0);
+	rc |= write_key(ctx, t, disk->be_path, "hotplug-status", "connected");
+	return rc ? -EIO : 0;
+}
+
 /* ---- open: read the toolstack's keys, advertise features ---- */
 
 static int disk_open(struct blkback_disk *disk)
@@ -332,32 +408,11 @@ static int disk_open(struct blkback_disk *disk)
 	if (read_int(ctx, disk->be_path, "discard-enable", 1) == 0)
 		disk->lim.discard = false;
 
-	write_key(ctx, disk->be_path, "feature-persistent", "1");
-	write_key(ctx, disk->be_path, "feature-max-indirect-segments", "%u",
-		  BLKBACK_MAX_INDIRECT_SEGS);
-	write_key(ctx, disk->be_path, "multi-queue-max-queues", "%u",
-		  BLKBACK_MAX_QUEUES);
-	write_key(ctx, disk->be_path, "max-ring-page-order", "%u",
-		  BLKBACK_MAX_RING_ORDER);
-	write_key(ctx, disk->be_path, "feature-flush-cache", "1");
-	write_key(ctx, disk->be_path, "feature-barrier", "1");
-	write_key(ctx, disk->be_path, "feature-discard", "%d", disk->lim.discard);
-	if (disk->lim.discard) {
-		write_key(ctx, disk->be_path, "discard-granularity", "%u",
-			  disk->discard_granularity);
-		write_key(ctx, disk->be_path, "discard-alignment", "0");
-		write_key(ctx, disk->be_path, "discard-secure", "%d",
-			  disk->lim.discard_secure);
+	rc = xs_transaction_run(ctx->xs, features_txn, disk);
+	if (rc) {
+		blkback_backing_close(disk);
+		return rc == -ENOENT ? -EAGAIN : rc;
 	}
-	write_key(ctx, disk->be_path, "sector-size", "%u", disk->lim.sector_size);
-	write_key(ctx, disk->be_path, "physical-sector-size", "%u",
-		  disk->lim.sector_size > disk->dio_align ?
-		  disk->lim.sector_size : disk->dio_align);
-	write_key(ctx, disk->be_path, "sectors", "%llu",
-		  (unsigned long long)disk->lim.sectors);
-	write_key(ctx, disk->be_path, "info", "%u",
-		  ro ? PVIO_VDISK_READONLY : 0);
-	write_key(ctx, disk->be_path, "hotplug-status", "connected");
 	disk->opened = true;
 	blkback_log("%s: %s, %llu sectors of %u bytes, %s%s", disk->be_path,
 		    disk->params, (unsigned long long)disk->lim.sectors,
