@@ -322,6 +322,12 @@ int main(int argc, char **argv)
 	if (!datadir)
 		datadir = default_datadir(sock);
 	so.datadir = datadir;
+	/* pvio-hv lives in the same run directory as our socket */
+	{
+		const char *slash = strrchr(sock, '/');
+
+		D.rundir = slash ? strndup(sock, slash - sock) : NULL;
+	}
 	store_domain_hooks(&D, &so);
 
 	sigemptyset(&mask);
@@ -348,6 +354,7 @@ int main(int argc, char **argv)
 	epoll_ctl(D.epfd, EPOLL_CTL_ADD, D.lfd, &ev);
 	ev.data.ptr = &sigsrc;
 	epoll_ctl(D.epfd, EPOLL_CTL_ADD, sfd, &ev);
+	store_domain_restore(&D);
 	if (!so.quiet)
 		fprintf(stderr, "pvio-store: serving %s (data in %s%s)\n",
 			sock, datadir, so.sync ? ", sync" : "");
