@@ -249,7 +249,10 @@ int blkbench_pvio_open(const struct blkbench_opts *o, const char *rundir,
 		goto err;
 	bp->attached = true;
 	snprintf(sock, sizeof(sock), "%s/store.sock", rundir);
-	rc = xs_open(sock, &bp->xs);
+	/* the domain's own store ring, as a guest; the socket if none */
+	rc = xs_open_domain(bp->d, &bp->xs);
+	if (rc)
+		rc = xs_open(sock, &bp->xs);
 	if (rc) {
 		bp->xs = NULL;
 		goto err;

@@ -108,6 +108,32 @@ static int attach_txn(struct xs_handle *h, xs_transaction_t t, void *arg)
 	}
 	snprintf(num, sizeof(num), "%u", a->domid);
 
+	/*
+	 * As libxl: the domain's own dir and its device/ and device/vbd dirs
+	 * belong to dom0 and the domain may read them (so that it can list
+	 * its disks); made here if the toolstack has not made them yet.
+	 */
+	{
+		char dir[96];
+		struct xs_perm ro[2] = { { 0, XS_PERM_NONE },
+					 { a->domid, XS_PERM_READ } };
+		static const char *const sub[] = { "", "/device", "/device/vbd" };
+
+		for (unsigned int i = 0; i < 3; i++) {
+			snprintf(dir, sizeof(dir), "/local/domain/%u%s", a->domid,
+				 sub[i]);
+			if (!xs_read(h, t, dir, &v, NULL)) {
+				free(v);
+				continue;
+			}
+			rc = xs_mkdir(h, t, dir);
+			if (!rc)
+				rc = xs_set_perms(h, t, dir, ro, 2);
+			if (rc)
+				return rc;
+		}
+	}
+
 	rc = xs_mkdir(h, t, a->be);
 	if (!rc)
 		rc = xs_set_perms(h, t, a->be, be_perms, 2);

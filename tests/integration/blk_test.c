@@ -495,7 +495,13 @@ int main(int argc, char **argv)
 	rc = pvio_dom_attach(NULL, PVIO_DOMID_SELF, &d);
 	if (rc)
 		FAIL("attach: %s", strerror(-rc));
-	rc = xs_open(NULL, &xs);
+	/* as a guest would: through this domain's own store ring */
+	rc = xs_open_domain(d, &xs);
+	if (rc) {
+		fprintf(stderr, "note: no store ring (%s), using the socket\n",
+			strerror(-rc));
+		rc = xs_open(NULL, &xs);
+	}
 	if (rc)
 		FAIL("store: %s", strerror(-rc));
 	rc = blkfront_open(d, xs, opt.vdev, &opt.o, &bf);
