@@ -453,6 +453,14 @@ static int run_bench_blk(int argc, char **argv)
 		stop_daemons();
 		return 1;
 	}
+	/* libraries that find the store by themselves must find this one */
+	{
+		char sock[PATH_MAX];
+
+		snprintf(sock, sizeof(sock), "%s/store.sock", rundir);
+		setenv("PVIO_RUNDIR", rundir, 1);
+		setenv("XENSTORED_PATH", sock, 1);
+	}
 	if (!json)
 		fprintf(stderr, "bench blk: %s bs=%u iodepth=%u queues=%u runtime=%us engine=%s file=%s\n",
 			rw_name(o.rw), o.bs, o.iodepth, o.queues, o.runtime,
