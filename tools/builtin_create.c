@@ -6,6 +6,7 @@
  * program and tears everything down after it (`pvio destroy` is hv's verb).
  */
 #include <errno.h>
+#include <limits.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
@@ -98,6 +99,13 @@ static pid_t spawn(const char *program, pvio_domid_t domid, const char *rundir,
 	snprintf(id, sizeof(id), "%u", domid);
 	setenv("PVIO_DOMID", id, 1);
 	setenv("PVIO_RUNDIR", rundir, 1);
+	{
+		/* the domain's store ring is introduced through this socket */
+		char sock[PATH_MAX];
+
+		snprintf(sock, sizeof(sock), "%s/store.sock", rundir);
+		setenv("XENSTORED_PATH", sock, 1);
+	}
 	if (log) {
 		int fd = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
 
