@@ -1,0 +1,534 @@
+// SPDX-License-Identifier: MIT
+/*
+ * `pvio bench blk`: prepares the backing file, starts hv + store + blkback
+ * in a private run dir when none is running, then runs the same generator
+ * through the pvio stack and through native io_uring on the same file, and
+ * fio on that file too; prints a table or one JSON object with pvio/native
+ * ratios. `pvio bench NAME` for another NAME runs perf/bench-NAME.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+#include "pvio/libpvio.h"
+#include "pvio/xenbus.h"
+#include "../tools/pvio_cmd.h"
+#include "blkbench.h"
+
+static struct pvio_cmd bench_cmd;
+
+static int parse_size(const char *s, uint64_t *out)
+{
+	char *end;
+	double v = strtod(s, &end);
+	uint64_t m = 1;
+
+	if (end == s || v <= 0)
+		return -EINVAL;
+	switch (*end) {
+	case 'k': case 'K': m = 1ull << 10; end++; break;
+	case 'm': case 'M': m = 1ull << 20; end++; break;
+	case 'g': case 'G': m = 1ull << 30; end++; break;
+	case 0: break;
+	default: return -EINVAL;
+	}
+	if (*end == 'i' || *end == 'B')
+		end++;
+	if (*end == 'B')
+		end++;
+	if (*end)
+		return -EINVAL;
+	*out = (uint64_t)(v * m);
+	return 0;
+}
+
+static const char *rw_name(enum blkbench_rw rw)
+{
+	static const char *const n[] = { "read", "write", "randread",
+					 "randwrite", "randrw" };
+	return n[rw];
+}
+
+/* A file of @size bytes full of data (holes would read as free zeroes). */
+static int prepare_file(const char *path, uint64_t size, bool quiet)
+{
+	struct stat st;
+	char *buf;
+	int fd;
+
+	if (!stat(path, &st) && (uint64_t)st.st_size >= size &&
+	    (uint64_t)st.st_blocks * 512 >= size)
+		return 0;
+	if (!quiet)
+		fprintf(stderr, "bench blk: writing %llu MiB of data to %s\n",
+			(unsigned long long)(size >> 20), path);
+	fd = open(path, O_WRONLY | O_CREAT, 0600);
+	if (fd < 0)
+		return -errno;
+	buf = malloc(1 << 20);
+	if (!buf) {
+		close(fd);
+		return -ENOMEM;
+	}
+	for (unsigned int i = 0; i < (1 << 20); i++)
+		buf[i] = (char)(i * 131 + 7);
+	for (uint64_t off = 0; off < size; off += 1 << 20) {
+		size_t n = size - off < (1 << 20) ? size - off : 1 << 20;
+
+		if (pwrite(fd, buf, n, off) != (ssize_t)n) {
+			int rc = -errno;
+
+			free(buf);
+			close(fd);
+			return rc ? rc : -EIO;
+		}
+	}
+	free(buf);
+	fsync(fd);
+	close(fd);
+	return 0;
+}
+
+/* ---- daemons ---- */
+
+static pid_t daemons[3];
+static char own_rundir[64];
+
+static pid_t start_daemon(const char *bindir, const char *name, char *const args[],
+			  const char *log)
+{
+	char path[PATH_MAX];
+	char *argv[8];
+	pid_t pid;
+	int i = 0;
+
+	snprintf(path, sizeof(path), "%s/%s", bindir, name);
+	argv[i++] = path;
+	for (int j = 0; args[j] && i < 7; j++)
+		argv[i++] = args[j];
+	argv[i] = NULL;
+	pid = fork();
+	if (pid == 0) {
+		int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+
+		if (fd >= 0) {
+			dup2(fd, 1);
+			dup2(fd, 2);
+		}
+		execv(path, argv);
+		_exit(127);
+	}
+	return pid;
+}
+
+static bool wait_path(const char *p)
+{
+	for (int i = 0; i < 200; i++) {
+		if (!access(p, F_OK))
+			return true;
+		usleep(25000);
+	}
+	return false;
+}
+
+static void stop_daemons(void)
+{
+	for (int i = 2; i >= 0; i--) {
+		if (daemons[i] > 0) {
+			kill(daemons[i], SIGTERM);
+			waitpid(daemons[i], NULL, 0);
+			daemons[i] = 0;
+		}
+	}
+	if (own_rundir[0]) {
+		char cmd[128];
+
+		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", own_rundir);
+		if (system(cmd))
+			fprintf(stderr, "bench blk: could not remove %s\n", own_rundir);
+		own_rundir[0] = 0;
+	}
+}
+
+/* A run dir with hv, store and blkback: the user's, or our own. */
+static const char *ensure_daemons(const char *rundir)
+{
+	struct pvio_hv *hv;
+	struct xs_handle *xs;
+	char bindir[PATH_MAX], sock[PATH_MAX], log[PATH_MAX];
+	ssize_t n;
+
+	rundir = pvio_rundir(rundir);
+	snprintf(sock, sizeof(sock), "%s/store.sock", rundir);
+	if (!pvio_hv_open(rundir, &hv)) {
+		pvio_hv_close(hv);
+		if (!xs_open(sock, &xs)) {
+			xs_close(xs);
+			return rundir;
+		}
+	}
+	n = readlink("/proc/self/exe", bindir, sizeof(bindir) - 1);
+	if (n <= 0)
+		return NULL;
+	bindir[n] = 0;
+	*strrchr(bindir, '/') = 0;
+	snprintf(own_rundir, sizeof(own_rundir), "/tmp/pvio-bench-XXXXXX");
+	if (!mkdtemp(own_rundir))
+		return NULL;
+	{
+		char *a_hv[] = { "--rundir", own_rundir, NULL };
+		char *a_st[] = { "--socket", sock, NULL };
+		char *a_bb[] = { "--rundir", own_rundir, NULL };
+
+		snprintf(sock, sizeof(sock), "%s/store.sock", own_rundir);
+		snprintf(log, sizeof(log), "%s/hv.log", own_rundir);
+		daemons[0] = start_daemon(bindir, "pvio-hv", a_hv, log);
+		snprintf(log, sizeof(log), "%s/hv.sock", own_rundir);
+		if (!wait_path(log))
+			return NULL;
+		snprintf(log, sizeof(log), "%s/store.log", own_rundir);
+		daemons[1] = start_daemon(bindir, "pvio-store", a_st, log);
+		if (!wait_path(sock))
+			return NULL;
+		snprintf(log, sizeof(log), "%s/blkback.log", own_rundir);
+		daemons[2] = start_daemon(bindir, "pvio-blkback", a_bb, log);
+		usleep(200000);
+	}
+	return own_rundir;
+}
+
+/* ---- the two targets, in alternating rounds ---- */
+
+#define ROUND_SECONDS	1
+
+/*
+ * pvio and native take turns, one second each, until each has had the
+ * runtime: a machine whose load drifts (shared CI hosts) then shifts both
+ * the same way, and the ratio stays meaningful. A short native run warms
+ * the device first.
+ */
+static int run_targets(const struct blkbench_opts *o, const char *rundir,
+		       const char *only, struct blkbench_result *pv,
+		       struct blkbench_result *na)
+{
+	struct blkbench_acc apv, ana, warm;
+	struct blkbench_pvio *bp = NULL;
+	struct blkbench_native *bn = NULL;
+	const struct blkbench_target *tpv = NULL, *tna = NULL;
+	bool do_pv = strcmp(only, "native"), do_na = strcmp(only, "pvio");
+	int rc;
+
+	memset(pv, 0, sizeof(*pv));
+	memset(na, 0, sizeof(*na));
+	if (blkbench_acc_init(&apv) || blkbench_acc_init(&ana) ||
+	    blkbench_acc_init(&warm))
+		return -ENOMEM;
+	rc = do_na ? blkbench_native_open(o, &bn, &tna) : 0;
+	if (rc) {
+		fprintf(stderr, "bench blk: native target: %s\n", strerror(-rc));
+		goto out;
+	}
+	rc = do_pv ? blkbench_pvio_open(o, rundir, &bp, &tpv) : 0;
+	if (rc) {
+		fprintf(stderr, "bench blk: pvio target: %s\n", strerror(-rc));
+		goto out;
+	}
+	if (do_na)
+		blkbench_generate(o, tna, o->runtime < 2 ? 1 : 2, &warm);
+	for (unsigned int t = 0; !rc && t < o->runtime; t += ROUND_SECONDS) {
+		if (do_pv)
+			rc = blkbench_generate(o, tpv, ROUND_SECONDS, &apv);
+		if (!rc && do_na)
+			rc = blkbench_generate(o, tna, ROUND_SECONDS, &ana);
+	}
+	if (rc)
+		fprintf(stderr, "bench blk: I/O failed: %s\n", strerror(-rc));
+	blkbench_acc_result(&apv, pv);
+	blkbench_acc_result(&ana, na);
+out:
+	if (bp)
+		blkbench_pvio_close(bp);
+	if (bn)
+		blkbench_native_close(bn);
+	blkbench_acc_free(&apv);
+	blkbench_acc_free(&ana);
+	blkbench_acc_free(&warm);
+	return rc;
+}
+
+/* ---- fio ---- */
+
+static double terse_pct(char **f, int n, int first, const char *key)
+{
+	for (int i = first; i < first + 20 && i < n; i++)
+		if (!strncmp(f[i], key, strlen(key)))
+			return atof(f[i] + strlen(key));
+	return 0;
+}
+
+static int run_fio(const struct blkbench_opts *o, struct blkbench_result *res)
+{
+	char cmd[2048], line[16384];
+	char *f[200];
+	int n = 0;
+	FILE *p;
+
+	memset(res, 0, sizeof(*res));
+	snprintf(cmd, sizeof(cmd),
+		 "fio --name=pvio-bench --filename='%s' --rw=%s --bs=%u --iodepth=%u "
+		 "--numjobs=%u --ioengine=io_uring --direct=1 --runtime=%u --time_based "
+		 "--size=%llu --group_reporting --minimal --terse-version=3 2>/dev/null",
+		 o->file, rw_name(o->rw), o->bs, o->iodepth, o->queues, o->runtime,
+		 (unsigned long long)(o->size / o->queues));
+	p = popen(cmd, "r");
+	if (!p)
+		return -errno;
+	if (!fgets(line, sizeof(line), p)) {
+		pclose(p);
+		return -ENOENT;
+	}
+	pclose(p);
+	for (char *s = strtok(line, ";\n"); s && n < 200; s = strtok(NULL, ";\n"))
+		f[n++] = s;
+	if (n < 80)
+		return -EPROTO;
+	/* fields (1-based): read iops 8, bw KiB/s 7, clat pct 18..37; write +41 */
+	res->iops = atof(f[7]) + atof(f[48]);
+	res->mbps = (atof(f[6]) + atof(f[47])) * 1024 / 1e6;
+	if (atof(f[7]) > 0) {
+		res->lat_p50_us = terse_pct(f, n, 17, "50.000000%=");
+		res->lat_p99_us = terse_pct(f, n, 17, "99.000000%=");
+	} else {
+		res->lat_p50_us = terse_pct(f, n, 58, "50.000000%=");
+		res->lat_p99_us = terse_pct(f, n, 58, "99.000000%=");
+	}
+	res->valid = true;
+	return 0;
+}
+
+/* ---- output ---- */
+
+static void json_res(const char *name, const struct blkbench_result *r, bool comma)
+{
+	printf("\"%s\": {\"iops\": %.0f, \"mbps\": %.1f, \"lat_p50_us\": %.1f, \"lat_p99_us\": %.1f}%s ",
+	       name, r->iops, r->mbps, r->lat_p50_us, r->lat_p99_us,
+	       comma ? "," : "");
+}
+
+static void table_row(const char *name, const struct blkbench_result *r)
+{
+	if (!r->valid) {
+		printf("%-8s %12s\n", name, "(not run)");
+		return;
+	}
+	printf("%-8s %12.0f %10.1f %12.1f %12.1f\n", name, r->iops, r->mbps,
+	       r->lat_p50_us, r->lat_p99_us);
+}
+
+static int run_bench_blk(int argc, char **argv)
+{
+	static const struct option lo[] = {
+		{ "rw", required_argument, NULL, 'r' },
+		{ "bs", required_argument, NULL, 'b' },
+		{ "iodepth", required_argument, NULL, 'd' },
+		{ "queues", required_argument, NULL, 'q' },
+		{ "runtime", required_argument, NULL, 't' },
+		{ "size", required_argument, NULL, 's' },
+		{ "file", required_argument, NULL, 'f' },
+		{ "engine", required_argument, NULL, 'e' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "no-fio", no_argument, NULL, 'F' },
+		{ "only", required_argument, NULL, 'O' },
+		{ "spin-us", required_argument, NULL, 'S' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct blkbench_opts o = { .rw = BB_RANDREAD, .bs = 4096, .iodepth = 32,
+				   .queues = 1, .runtime = 10, .size = 1ull << 30,
+				   .file = "/var/tmp/pvio-bench-blk.img",
+				   .engine = "uring" };
+	struct blkbench_result pv, na, fi;
+	const char *rundir;
+	bool json = false, fio = true;
+	const char *only = "";
+	uint64_t v;
+	int c, rc;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
+		switch (c) {
+		case 'r':
+			for (v = 0; v <= BB_RANDRW; v++)
+				if (!strcmp(optarg, rw_name((enum blkbench_rw)v)))
+					break;
+			if (v > BB_RANDRW) {
+				fprintf(stderr, "bench blk: --rw read|write|randread|randwrite|randrw\n");
+				return 2;
+			}
+			o.rw = (enum blkbench_rw)v;
+			break;
+		case 'b':
+			if (parse_size(optarg, &v) || v < 512 || v % 512 || v > (1 << 20)) {
+				fprintf(stderr, "bench blk: --bs 512..1M, a multiple of 512\n");
+				return 2;
+			}
+			o.bs = (uint32_t)v;
+			break;
+		case 'd':
+			o.iodepth = (unsigned int)atoi(optarg);
+			if (o.iodepth < 1 || o.iodepth > 256) {
+				fprintf(stderr, "bench blk: --iodepth 1..256\n");
+				return 2;
+			}
+			break;
+		case 'q':
+			o.queues = (unsigned int)atoi(optarg);
+			if (o.queues < 1 || o.queues > 4) {
+				fprintf(stderr, "bench blk: --queues 1..4\n");
+				return 2;
+			}
+			break;
+		case 't':
+			o.runtime = (unsigned int)atoi(optarg);
+			if (o.runtime < 1) {
+				fprintf(stderr, "bench blk: --runtime SECONDS\n");
+				return 2;
+			}
+			break;
+		case 's':
+			if (parse_size(optarg, &o.size) || o.size < (1 << 20)) {
+				fprintf(stderr, "bench blk: --size SIZE (>= 1M)\n");
+				return 2;
+			}
+			break;
+		case 'f':
+			o.file = optarg;
+			break;
+		case 'e':
+			if (strcmp(optarg, "uring") && strcmp(optarg, "aio")) {
+				fprintf(stderr, "bench blk: --engine uring|aio\n");
+				return 2;
+			}
+			o.engine = optarg;
+			break;
+		case 'j':
+			json = true;
+			break;
+		case 'F':
+			fio = false;
+			break;
+		case 'S':
+			o.spin_us = (unsigned int)atoi(optarg);
+			break;
+		case 'O':
+			/* profiling aid: run one target only */
+			only = optarg;
+			fio = false;
+			break;
+		default:
+			return pvio_cmd_usage(&bench_cmd);
+		}
+	}
+	if (o.size / o.bs < o.queues) {
+		fprintf(stderr, "bench blk: --size too small\n");
+		return 2;
+	}
+	o.size -= o.size % o.bs;
+	rc = prepare_file(o.file, o.size, json);
+	if (rc) {
+		fprintf(stderr, "bench blk: preparing %s: %s\n", o.file, strerror(-rc));
+		return 1;
+	}
+	rundir = ensure_daemons(pvio_opt_rundir);
+	if (!rundir) {
+		fprintf(stderr, "bench blk: could not start pvio-hv/pvio-store/pvio-blkback\n");
+		stop_daemons();
+		return 1;
+	}
+	/* libraries that find the store by themselves must find this one */
+	{
+		char sock[PATH_MAX];
+
+		snprintf(sock, sizeof(sock), "%s/store.sock", rundir);
+		setenv("PVIO_RUNDIR", rundir, 1);
+		setenv("XENSTORED_PATH", sock, 1);
+	}
+	if (!json)
+		fprintf(stderr, "bench blk: %s bs=%u iodepth=%u queues=%u runtime=%us engine=%s file=%s\n",
+			rw_name(o.rw), o.bs, o.iodepth, o.queues, o.runtime,
+			o.engine, o.file);
+	rc = run_targets(&o, rundir, only, &pv, &na);
+	stop_daemons();
+	if (rc) {
+		fprintf(stderr, "bench blk: %s\n", strerror(-rc));
+		return 1;
+	}
+	memset(&fi, 0, sizeof(fi));
+	if (fio && run_fio(&o, &fi))
+		fprintf(stderr, "bench blk: fio did not run (installed?)\n");
+
+	if (json) {
+		printf("{");
+		json_res("pvio", &pv, true);
+		json_res("native", &na, true);
+		json_res("fio", &fi, true);
+		printf("\"ratio\": {\"iops\": %.3f, \"mbps\": %.3f, \"lat_p50\": %.3f}, ",
+		       na.iops ? pv.iops / na.iops : 0, na.mbps ? pv.mbps / na.mbps : 0,
+		       na.lat_p50_us ? pv.lat_p50_us / na.lat_p50_us : 0);
+		printf("\"config\": {\"rw\": \"%s\", \"bs\": %u, \"iodepth\": %u, \"queues\": %u, \"runtime\": %u, \"engine\": \"%s\"}}\n",
+		       rw_name(o.rw), o.bs, o.iodepth, o.queues, o.runtime, o.engine);
+	} else {
+		printf("%-8s %12s %10s %12s %12s\n", "target", "IOPS", "MB/s",
+		       "p50 (us)", "p99 (us)");
+		table_row("pvio", &pv);
+		table_row("native", &na);
+		table_row("fio", &fi);
+		printf("ratio pvio/native: IOPS %.3f, MB/s %.3f, p50 latency %.3f\n",
+		       na.iops ? pv.iops / na.iops : 0, na.mbps ? pv.mbps / na.mbps : 0,
+		       na.lat_p50_us ? pv.lat_p50_us / na.lat_p50_us : 0);
+	}
+	return 0;
+}
+
+/* `pvio bench NAME ...`: blk here, anything else perf/bench-NAME. */
+static int run_bench(int argc, char **argv)
+{
+	char self[PATH_MAX], path[PATH_MAX + 64];
+	ssize_t n;
+
+	if (argc < 2)
+		return pvio_cmd_usage(&bench_cmd);
+	if (!strcmp(argv[1], "blk"))
+		return run_bench_blk(argc - 1, argv + 1);
+	n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	if (n > 0) {
+		self[n] = 0;
+		*strrchr(self, '/') = 0;
+		/* build/bin/pvio -> perf/bench-NAME of the tree */
+		snprintf(path, sizeof(path), "%s/../../perf/bench-%s", self, argv[1]);
+		if (!access(path, X_OK)) {
+			argv[1] = path;
+			execv(path, argv + 1);
+		}
+	}
+	fprintf(stderr, "pvio: no benchmark '%s'\n", argv[1]);
+	return 2;
+}
+
+static struct pvio_cmd bench_cmd = {
+	.name = "bench",
+	.usage = "blk [--rw read|write|randread|randwrite|randrw] [--bs SIZE] "
+		 "[--iodepth N] [--queues N] [--runtime S] [--size SIZE] "
+		 "[--file PATH] [--engine uring|aio] [--json] [--no-fio]",
+	.help = "benchmarks with their in-run baselines (blk, net, ...)",
+	.run = run_bench,
+};
+PVIO_CMD(bench_cmd);

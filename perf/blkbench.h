@@ -1,0 +1,70 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * `pvio bench blk`: one I/O generator run against two targets (the pvio
+ * stack through the user-space blkfront, and native io_uring on the same
+ * file), plus fio on the same file as an outside reference.
+ */
+#ifndef PVIO_PERF_BLKBENCH_H
+#define PVIO_PERF_BLKBENCH_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+enum blkbench_rw { BB_READ, BB_WRITE, BB_RANDREAD, BB_RANDWRITE, BB_RANDRW };
+
+struct blkbench_opts {
+	enum blkbench_rw rw;
+	uint32_t bs;
+	unsigned int iodepth;
+	unsigned int queues;
+	unsigned int runtime;	/* seconds */
+	uint64_t size;		/* bytes of the file used */
+	const char *file;
+	const char *engine;	/* blkback engine: uring or aio */
+	unsigned int spin_us;	/* blkfront polling before sleeping */
+};
+
+struct blkbench_result {
+	double iops, mbps, lat_p50_us, lat_p99_us;
+	bool valid;
+};
+
+/*
+ * A target the generator drives: @slot identifies one of iodepth buffers
+ * of thread @t; reap returns finished slots (waiting for one if @wait).
+ */
+struct blkbench_target {
+	void *ctx;
+	int (*submit)(void *ctx, unsigned int t, unsigned int slot, bool write,
+		      uint64_t offset);
+	int (*reap)(void *ctx, unsigned int t, unsigned int *slots,
+		    unsigned int max, bool wait);
+};
+
+/* Raw counts, summed over the rounds of a target. */
+struct blkbench_acc {
+	uint64_t ios, bytes, ns;
+	uint32_t *hist;		/* blkbench_acc_init allocates it */
+};
+int blkbench_acc_init(struct blkbench_acc *a);
+void blkbench_acc_result(struct blkbench_acc *a, struct blkbench_result *res);
+void blkbench_acc_free(struct blkbench_acc *a);
+
+/* Run the generator on @tg for @seconds, one thread per queue, into @acc. */
+int blkbench_generate(const struct blkbench_opts *o,
+		      const struct blkbench_target *tg, unsigned int seconds,
+		      struct blkbench_acc *acc);
+
+/* The targets (blkbench_targets.c): open, then generate rounds, close. */
+struct blkbench_native;
+struct blkbench_pvio;
+int blkbench_native_open(const struct blkbench_opts *o,
+			 struct blkbench_native **out,
+			 const struct blkbench_target **tg);
+void blkbench_native_close(struct blkbench_native *n);
+int blkbench_pvio_open(const struct blkbench_opts *o, const char *rundir,
+		       struct blkbench_pvio **out,
+		       const struct blkbench_target **tg);
+void blkbench_pvio_close(struct blkbench_pvio *p);
+
+#endif /* PVIO_PERF_BLKBENCH_H */

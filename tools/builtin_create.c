@@ -1,0 +1,251 @@
+// SPDX-License-Identifier: MIT
+/*
+ * pvio create: build a domain from an xl config file (a process domain runs
+ * `program` with PVIO_DOMID and PVIO_RUNDIR set; a VM is started by hv) and
+ * attach its devices through the device classes. With -F it waits for the
+ * program and tears everything down after it (`pvio destroy` is hv's verb).
+ */
+#include <errno.h>
+#include <limits.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/wait.h>
+
+#include "pvio/libpvio.h"
+#include "pvio_cmd.h"
+#include "xlcfg/xlcfg.h"
+
+static struct pvio_cmd create_cmd;
+
+static void devices_detach(const char *rundir, pvio_domid_t domid)
+{
+	for (struct pvio_devclass *dc = pvio_devclass_first(); dc; dc = dc->next)
+		if (dc->detach_all)
+			dc->detach_all(rundir, domid);
+}
+
+/* Every list key with a device class: hand it each entry. */
+static int devices_attach(const char *rundir, pvio_domid_t domid,
+			  const struct xlcfg *cfg)
+{
+	for (unsigned int i = 0; i < cfg->n; i++) {
+		const struct xlcfg_entry *e = &cfg->e[i];
+		struct pvio_devclass *dc;
+
+		if (e->type != XLCFG_LIST)
+			continue;
+		dc = pvio_devclass_find(e->key);
+		if (!dc) {
+			if (e->nr_items) {
+				fprintf(stderr, "pvio: no device class handles '%s' entries\n",
+					e->key);
+				return -ENOTSUP;
+			}
+			continue;
+		}
+		for (unsigned int j = 0; j < e->nr_items; j++) {
+			int rc = dc->attach(rundir, domid, e->items[j]);
+
+			if (rc) {
+				fprintf(stderr, "pvio: %s entry %u ('%s') failed\n",
+					e->key, j, e->items[j]);
+				return rc;
+			}
+		}
+	}
+	return 0;
+}
+
+static int domain_teardown(const char *rundir, pvio_domid_t domid, bool kill_it)
+{
+	struct pvio_domain_info info;
+	struct pvio_hv *hv;
+	int rc;
+
+	devices_detach(rundir, domid);
+	rc = pvio_hv_open(rundir, &hv);
+	if (rc) {
+		fprintf(stderr, "pvio: cannot reach pvio-hv: %s\n", strerror(-rc));
+		return rc;
+	}
+	if (kill_it && !pvio_domain_info(hv, domid, &info) && info.pid > 0 &&
+	    info.type == PVIO_DOMTYPE_PROCESS) {
+		/* a process domain: ask it to stop, then insist */
+		kill(info.pid, SIGTERM);
+		for (int i = 0; i < 50 && !kill(info.pid, 0); i++)
+			usleep(20000);
+		kill(info.pid, SIGKILL);
+	}
+	rc = pvio_domain_destroy(hv, domid);
+	if (rc == -ENOENT || rc == -ESRCH)
+		rc = 0;	/* gone with its process */
+	pvio_hv_close(hv);
+	return rc;
+}
+
+static pid_t spawn(const char *program, pvio_domid_t domid, const char *rundir,
+		   const char *log)
+{
+	char id[16];
+	pid_t pid = fork();
+
+	if (pid != 0)
+		return pid;
+	snprintf(id, sizeof(id), "%u", domid);
+	setenv("PVIO_DOMID", id, 1);
+	setenv("PVIO_RUNDIR", rundir, 1);
+	{
+		/* the domain's store ring is introduced through this socket */
+		char sock[PATH_MAX];
+
+		snprintf(sock, sizeof(sock), "%s/store.sock", rundir);
+		setenv("XENSTORED_PATH", sock, 1);
+	}
+	if (log) {
+		int fd = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+
+		setsid();
+		if (fd >= 0) {
+			dup2(fd, 1);
+			dup2(fd, 2);
+		}
+		fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+		if (fd >= 0)
+			dup2(fd, 0);
+	}
+	execl("/bin/sh", "sh", "-c", program, (char *)NULL);
+	_exit(127);
+}
+
+static int run_create(int argc, char **argv)
+{
+	struct pvio_domain_config dc;
+	const char *rundir = pvio_rundir(pvio_opt_rundir);
+	const char *path = NULL, *s;
+	bool foreground = false;
+	struct xlcfg *cfg;
+	struct pvio_hv *hv;
+	pvio_domid_t domid;
+	long long v;
+	char err[256], log[512];
+	int rc, status = 0;
+
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "-F"))
+			foreground = true;
+		else if (argv[i][0] == '-' || path)
+			return pvio_cmd_usage(&create_cmd);
+		else
+			path = argv[i];
+	}
+	if (!path)
+		return pvio_cmd_usage(&create_cmd);
+	rc = xlcfg_parse_file(path, &cfg, err, sizeof(err));
+	if (rc) {
+		fprintf(stderr, "pvio: %s: %s\n", path, err);
+		return 1;
+	}
+	memset(&dc, 0, sizeof(dc));
+	s = xlcfg_get_string(cfg, "name");
+	if (!s || !*s || strlen(s) >= sizeof(dc.name)) {
+		fprintf(stderr, "pvio: %s: 'name' missing or too long\n", path);
+		goto err_cfg;
+	}
+	strcpy(dc.name, s);
+	s = xlcfg_get_string(cfg, "type");
+	if (!s || !strcmp(s, "process")) {
+		dc.type = PVIO_DOMTYPE_PROCESS;
+		if (!xlcfg_get_string(cfg, "program")) {
+			fprintf(stderr, "pvio: %s: a process domain needs 'program'\n",
+				path);
+			goto err_cfg;
+		}
+	} else if (!strcmp(s, "pv") || !strcmp(s, "pvh") || !strcmp(s, "hvm") ||
+		   !strcmp(s, "vm")) {
+		dc.type = PVIO_DOMTYPE_VM;
+		s = xlcfg_get_string(cfg, "kernel");
+		snprintf(dc.kernel, sizeof(dc.kernel), "%s", s ? s : "");
+		s = xlcfg_get_string(cfg, "ramdisk");
+		snprintf(dc.ramdisk, sizeof(dc.ramdisk), "%s", s ? s : "");
+		s = xlcfg_get_string(cfg, "extra");
+		if (!s)
+			s = xlcfg_get_string(cfg, "cmdline");
+		snprintf(dc.cmdline, sizeof(dc.cmdline), "%s", s ? s : "");
+	} else {
+		fprintf(stderr, "pvio: %s: unknown type '%s' (process or pvh)\n",
+			path, s);
+		goto err_cfg;
+	}
+	v = 128;
+	if (xlcfg_get_int(cfg, "memory", &v) == -EINVAL || v <= 0 || v > 65536) {
+		fprintf(stderr, "pvio: %s: bad 'memory' (MiB)\n", path);
+		goto err_cfg;
+	}
+	dc.mem_bytes = (uint64_t)v << 20;
+	v = 1;
+	if (xlcfg_get_int(cfg, "vcpus", &v) == -EINVAL || v <= 0 || v > 16) {
+		fprintf(stderr, "pvio: %s: bad 'vcpus'\n", path);
+		goto err_cfg;
+	}
+	dc.vcpus = (uint32_t)v;
+
+	rc = pvio_hv_open(rundir, &hv);
+	if (rc) {
+		fprintf(stderr, "pvio: cannot reach pvio-hv in %s: %s\n", rundir,
+			strerror(-rc));
+		goto err_cfg;
+	}
+	rc = pvio_domain_create(hv, &dc, &domid);
+	pvio_hv_close(hv);
+	if (rc) {
+		fprintf(stderr, "pvio: creating domain '%s': %s\n", dc.name,
+			strerror(-rc));
+		goto err_cfg;
+	}
+	rc = devices_attach(rundir, domid, cfg);
+	if (rc)
+		goto err_dom;
+	if (dc.type == PVIO_DOMTYPE_PROCESS) {
+		pid_t pid;
+
+		snprintf(log, sizeof(log), "%s/%s.log", rundir, dc.name);
+		pid = spawn(xlcfg_get_string(cfg, "program"), domid, rundir,
+			    foreground ? NULL : log);
+		if (pid < 0) {
+			fprintf(stderr, "pvio: fork: %s\n", strerror(errno));
+			goto err_dom;
+		}
+		if (foreground) {
+			while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+				;
+			domain_teardown(rundir, domid, false);
+			xlcfg_free(cfg);
+			if (WIFEXITED(status))
+				return WEXITSTATUS(status);
+			return 128 + (WIFSIGNALED(status) ? WTERMSIG(status) : 0);
+		}
+		printf("Started domain %s (id=%u), log %s\n", dc.name, domid, log);
+	} else {
+		printf("Started domain %s (id=%u)\n", dc.name, domid);
+	}
+	xlcfg_free(cfg);
+	return 0;
+err_dom:
+	domain_teardown(rundir, domid, true);
+err_cfg:
+	xlcfg_free(cfg);
+	return 1;
+}
+
+static struct pvio_cmd create_cmd = {
+	.name = "create",
+	.usage = "[-F] FILE.cfg   (-F: stay in the foreground, exit with the program)",
+	.help = "create a domain from an xl config file",
+	.run = run_create,
+};
+PVIO_CMD(create_cmd);
