@@ -103,6 +103,13 @@ int pvio_domain_info(struct pvio_hv *hv, pvio_domid_t domid,
 /* *out is malloc'd, free() it. */
 int pvio_domain_list(struct pvio_hv *hv, struct pvio_domain_info **out,
 		     unsigned int *n);
+/*
+ * dom0: map domain @domid's platform region (PVIO_PLATFORM_SIZE bytes,
+ * shared, read-write; e.g. its store ring at PVIO_PLATFORM_OFF_STORE).
+ * munmap(*region, PVIO_PLATFORM_SIZE) when done.
+ */
+int pvio_domain_map_platform(struct pvio_hv *hv, pvio_domid_t domid,
+			     void **region);
 
 /* ---- this process as a domain ---- */
 

@@ -1,0 +1,2 @@
+# Grant tables: entry rules (shared with pvio-hv), granting and mapping.
+LIBPVIO_SRCS += grant/gnttab_entry.c grant/gnttab_grant.c grant/gnttab_map.c

@@ -1,0 +1,383 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Domains: creation, the process-domain type, attach (RAM and platform
+ * region), info, and teardown of everything a dying domain holds.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/sysinfo.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "hv.h"
+
+#define HV_MAX_DOMAINS		1024
+#define HV_MIN_MEM		(1ull << 20)
+#define HV_MAX_MEM		(64ull << 30)
+
+const struct hv_domain_ops *hv_vm_ops __attribute__((weak));
+
+static struct hv_domain *domains[PVIO_DOMID_FIRST_RESERVED];
+static struct hv_domain dom0;
+static unsigned int nr_domains;
+static pvio_domid_t next_domid = 1;
+static uint64_t next_serial = 1;
+
+void hv_domain_init(void)
+{
+	dom0.domid = 0;
+	dom0.ram_fd = -1;
+	dom0.plat_fd = -1;
+	snprintf(dom0.cfg.name, sizeof(dom0.cfg.name), "Domain-0");
+	if (evtchn_table_init(&dom0.evtchn) < 0) {
+		fprintf(stderr, "pvio-hv: out of memory\n");
+		exit(1);
+	}
+}
+
+struct hv_domain *hv_dom0(void)
+{
+	return &dom0;
+}
+
+struct hv_domain *hv_domain_get(pvio_domid_t domid)
+{
+	if (domid == 0)
+		return NULL;
+	if (domid >= PVIO_DOMID_FIRST_RESERVED)
+		return NULL;
+	return domains[domid];
+}
+
+unsigned int hv_domain_count(void)
+{
+	return nr_domains;
+}
+
+struct hv_domain *hv_domain_next(pvio_domid_t *iter)
+{
+	while (++*iter < PVIO_DOMID_FIRST_RESERVED)
+		if (domains[*iter])
+			return domains[*iter];
+	return NULL;
+}
+
+/* ---- the process type: a host process that attached with its RAM ---- */
+
+static int process_start(struct hv_domain *d)
+{
+	return 0;
+}
+
+static void process_destroy(struct hv_domain *d)
+{
+	/*
+	 * The process is not killed: it is cut off from hv (its connection
+	 * is shut down) and finds out on its next call.
+	 */
+}
+
+static int process_pause(struct hv_domain *d)
+{
+	if (d->pid <= 0)
+		return -ESRCH;
+	if (kill(d->pid, SIGSTOP) < 0)
+		return -errno;
+	d->state |= PVIO_DOMSTATE_PAUSED;
+	return 0;
+}
+
+static int process_unpause(struct hv_domain *d)
+{
+	if (d->pid <= 0)
+		return -ESRCH;
+	if (kill(d->pid, SIGCONT) < 0)
+		return -errno;
+	d->state &= ~PVIO_DOMSTATE_PAUSED;
+	return 0;
+}
+
+static int process_shutdown(struct hv_domain *d, uint32_t reason)
+{
+	d->shutdown_reason = reason;
+	d->state |= PVIO_DOMSTATE_SHUTDOWN;
+	if (d->pid > 0) {
+		/* a stopped process must run to see its SIGTERM */
+		kill(d->pid, SIGTERM);
+		kill(d->pid, SIGCONT);
+	}
+	return 0;
+}
+
+const struct hv_domain_ops hv_process_ops = {
+	.name = "process",
+	.start = process_start,
+	.destroy = process_destroy,
+	.pause = process_pause,
+	.unpause = process_unpause,
+	.shutdown = process_shutdown,
+};
+
+/* ---- creation ---- */
+
+static bool str_ok(const char *s, size_t max, bool need_nonempty)
+{
+	const char *end = memchr(s, 0, max);
+
+	return end && (!need_nonempty || end != s);
+}
+
+static bool name_ok(const char *n)
+{
+	if (!str_ok(n, 64, true))
+		return false;
+	for (const char *p = n; *p; p++)
+		if (*p <= ' ' || *p > '~' || *p == '/')
+			return false;
+	return strcmp(n, "Domain-0") != 0;
+}
+
+static int platform_create(struct hv_domain *d)
+{
+	struct pvio_shared_info *si;
+	char name[32];
+
+	snprintf(name, sizeof(name), "pvio-platform-%u", d->domid);
+	d->plat_fd = memfd_create(name, MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	if (d->plat_fd < 0)
+		return -errno;
+	if (ftruncate(d->plat_fd, PVIO_PLATFORM_SIZE) < 0 ||
+	    fcntl(d->plat_fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW) < 0)
+		return -errno;
+	d->plat = mmap(NULL, PVIO_PLATFORM_SIZE, PROT_READ | PROT_WRITE,
+		       MAP_SHARED, d->plat_fd, 0);
+	if (d->plat == MAP_FAILED) {
+		d->plat = NULL;
+		return -errno;
+	}
+	si = d->plat;
+	si->magic = PVIO_PLATFORM_MAGIC;
+	si->version = PVIO_PLATFORM_VERSION;
+	si->domid = d->domid;
+	si->nr_vcpus = (uint16_t)d->cfg.vcpus;
+	si->nr_pages = d->cfg.mem_bytes / PVIO_PAGE_SIZE;
+	si->region_size = PVIO_PLATFORM_SIZE;
+	/* every port starts masked until its owner unmasks it (VMs) */
+	return 0;
+}
+
+static void domain_free(struct hv_domain *d)
+{
+	if (d->plat)
+		munmap(d->plat, PVIO_PLATFORM_SIZE);
+	if (d->plat_fd >= 0)
+		close(d->plat_fd);
+	if (d->ram)
+		munmap(d->ram, d->nr_pages * PVIO_PAGE_SIZE);
+	if (d->ram_fd >= 0)
+		close(d->ram_fd);
+	free(d->pin_rd);
+	free(d->pin_wr);
+	evtchn_table_free(&d->evtchn);
+	free(d);
+}
+
+int hv_domain_create(const struct pvio_domain_config *cfg, pvio_domid_t *out)
+{
+	struct hv_domain *d;
+	pvio_domid_t id;
+	unsigned int tries;
+	int ret;
+
+	if (!name_ok(cfg->name) || !str_ok(cfg->kernel, sizeof(cfg->kernel), false) ||
+	    !str_ok(cfg->ramdisk, sizeof(cfg->ramdisk), false) ||
+	    !str_ok(cfg->cmdline, sizeof(cfg->cmdline), false))
+		return -EINVAL;
+	if (cfg->vcpus > PVIO_MAX_VCPUS || cfg->mem_bytes < HV_MIN_MEM ||
+	    cfg->mem_bytes > HV_MAX_MEM || cfg->mem_bytes % PVIO_PAGE_SIZE)
+		return -EINVAL;
+	if (cfg->type != PVIO_DOMTYPE_PROCESS && cfg->type != PVIO_DOMTYPE_VM)
+		return -EINVAL;
+	if (cfg->type == PVIO_DOMTYPE_VM && !hv_vm_ops)
+		return -EOPNOTSUPP;
+	for (pvio_domid_t it = 0; (d = hv_domain_next(&it));)
+		if (!strcmp(d->cfg.name, cfg->name))
+			return -EEXIST;
+	if (nr_domains >= HV_MAX_DOMAINS)
+		return -ENOSPC;
+	/* rotate ids so a stale id does not name a new domain at once */
+	for (tries = 0, id = next_domid; domains[id]; tries++) {
+		if (++id >= PVIO_DOMID_FIRST_RESERVED)
+			id = 1;
+		if (tries > PVIO_DOMID_FIRST_RESERVED)
+			return -ENOSPC;
+	}
+	next_domid = (unsigned int)id + 1 >= PVIO_DOMID_FIRST_RESERVED ? 1 : id + 1;
+
+	d = calloc(1, sizeof(*d));
+	if (!d)
+		return -ENOMEM;
+	d->domid = id;
+	d->serial = next_serial++;
+	d->cfg = *cfg;
+	if (!d->cfg.vcpus)
+		d->cfg.vcpus = 1;
+	d->ops = cfg->type == PVIO_DOMTYPE_VM ? hv_vm_ops : &hv_process_ops;
+	d->ram_fd = -1;
+	d->plat_fd = -1;
+	ret = evtchn_table_init(&d->evtchn);
+	if (ret == 0)
+		ret = platform_create(d);
+	if (ret < 0) {
+		domain_free(d);
+		return ret;
+	}
+	domains[id] = d;
+	nr_domains++;
+	if (d->ops->start) {
+		ret = d->ops->start(d);
+		if (ret < 0) {
+			hv_log("domain %u (%s): start failed: %s", id,
+			       d->cfg.name, strerror(-ret));
+			hv_domain_kill(d);
+			return ret;
+		}
+	}
+	hv_log("domain %u (%s) created, %s, %llu MiB", id, d->cfg.name,
+	       d->ops->name, (unsigned long long)(cfg->mem_bytes >> 20));
+	*out = id;
+	return 0;
+}
+
+int hv_domain_attach(struct hv_client *c, pvio_domid_t domid, int ram_fd,
+		     struct hv_attach_reply *rep)
+{
+	struct hv_domain *d = hv_domain_get(domid);
+	struct stat st;
+	int seals;
+	void *ram;
+
+	if (!d)
+		return -ESRCH;
+	if (d->cfg.type != PVIO_DOMTYPE_PROCESS || d->client || d->ram_fd >= 0 ||
+	    (d->state & PVIO_DOMSTATE_DYING))
+		return -EBUSY;
+	/*
+	 * Only a sealed memfd: hv reads grant entries in this memory, and a
+	 * file the domain could shrink would fault hv (SIGBUS).
+	 */
+	seals = fcntl(ram_fd, F_GET_SEALS);
+	if (seals < 0)
+		return -EINVAL;
+	if ((seals & (F_SEAL_SHRINK | F_SEAL_GROW)) != (F_SEAL_SHRINK | F_SEAL_GROW) &&
+	    fcntl(ram_fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW) < 0)
+		return -EINVAL;
+	if (fstat(ram_fd, &st) < 0 || (uint64_t)st.st_size != d->cfg.mem_bytes)
+		return -EINVAL;
+	ram = mmap(NULL, d->cfg.mem_bytes, PROT_READ | PROT_WRITE, MAP_SHARED,
+		   ram_fd, 0);
+	if (ram == MAP_FAILED)
+		return -errno;
+	d->ram = ram;
+	d->ram_fd = ram_fd;
+	d->nr_pages = d->cfg.mem_bytes / PVIO_PAGE_SIZE;
+	d->client = c;
+	d->pid = c->pid;
+	d->state = PVIO_DOMSTATE_RUNNING;
+	c->dom = d;
+	c->domid = domid;
+	rep->nr_pages = d->nr_pages;
+	rep->serial = d->serial;
+	hv_log("domain %u (%s) attached by pid %d", domid, d->cfg.name, (int)c->pid);
+	return 0;
+}
+
+void hv_domain_kill(struct hv_domain *d)
+{
+	pvio_domid_t id = d->domid;
+
+	if (d->state & PVIO_DOMSTATE_DYING)
+		return;
+	d->state |= PVIO_DOMSTATE_DYING;
+	/* peers first: their ports and their mappings of our pages */
+	hv_evtchn_domain_gone(d);
+	hv_gnttab_domain_gone(d);
+	if (d->client) {
+		struct hv_client *c = d->client;
+
+		d->client = NULL;
+		hv_gnttab_client_gone(c);
+		hv_evtchn_client_gone(c);
+		hv_client_detach_domain(c);
+	}
+	if (d->ops->destroy)
+		d->ops->destroy(d);
+	domains[id] = NULL;
+	nr_domains--;
+	hv_log("domain %u (%s) destroyed", id, d->cfg.name);
+	domain_free(d);
+	hv_store_release(id);
+}
+
+static uint64_t proc_cpu_ns(pid_t pid)
+{
+	char path[64], buf[1024], *p;
+	unsigned long long ut = 0, stt = 0;
+	FILE *f;
+	size_t n;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	f = fopen(path, "r");
+	if (!f)
+		return 0;
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = 0;
+	/* the command name may hold spaces and parentheses: skip past the last ')' */
+	p = strrchr(buf, ')');
+	if (!p || sscanf(p + 1, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu",
+			 &ut, &stt) != 2)
+		return 0;
+	return (ut + stt) * (1000000000ull / (uint64_t)sysconf(_SC_CLK_TCK));
+}
+
+void hv_domain_fill_info(const struct hv_domain *d, struct pvio_domain_info *i)
+{
+	memset(i, 0, sizeof(*i));
+	i->domid = d->domid;
+	i->type = d->cfg.type;
+	i->state = d->state;
+	if (!d->client && d->cfg.type == PVIO_DOMTYPE_PROCESS)
+		i->state |= PVIO_DOMSTATE_BLOCKED;	/* not attached yet */
+	i->vcpus = d->cfg.vcpus;
+	i->shutdown_reason = d->shutdown_reason;
+	i->pid = d->pid;
+	i->mem_bytes = d->cfg.mem_bytes;
+	i->cpu_time_ns = d->pid > 0 ? proc_cpu_ns(d->pid) : 0;
+	memcpy(i->name, d->cfg.name, sizeof(i->name));
+	i->name[sizeof(i->name) - 1] = 0;
+}
+
+void hv_dom0_fill_info(struct pvio_domain_info *i)
+{
+	struct sysinfo si;
+	struct timespec ts;
+
+	memset(i, 0, sizeof(*i));
+	i->domid = 0;
+	i->type = 0;
+	i->state = PVIO_DOMSTATE_RUNNING;
+	i->vcpus = (uint32_t)sysconf(_SC_NPROCESSORS_ONLN);
+	i->pid = getpid();
+	if (sysinfo(&si) == 0)
+		i->mem_bytes = (uint64_t)si.totalram * si.mem_unit;
+	if (clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts) == 0)
+		i->cpu_time_ns = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+	snprintf(i->name, sizeof(i->name), "Domain-0");
+}

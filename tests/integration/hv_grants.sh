@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# Grants between two process domains and dom0 through a real pvio-hv:
+# map/unmap, flags, end-access while mapped, refusals, copy, batches.
+# pvio-timeout: 60
+. "$(dirname "$0")/../lib/pvio-test.sh"
+pt_init
+pt_start_hv
+"$PVIO_BUILD/tests/hv_test" grants || pt_fail "grant checks"
+pt_pass

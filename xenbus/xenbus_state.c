@@ -1,0 +1,165 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The xenbus state machine helpers shared by frontends and backends:
+ * reading, switching and waiting for a device's "state" node.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "xs_client.h"
+
+const char *xenbus_state_name(enum xenbus_state s)
+{
+	static const char *const names[] = {
+		"Unknown", "Initialising", "InitWait", "Initialised",
+		"Connected", "Closing", "Closed", "Reconfiguring",
+		"Reconfigured",
+	};
+
+	if ((unsigned int)s < sizeof(names) / sizeof(names[0]))
+		return names[s];
+	return "Invalid";
+}
+
+static char *state_path(const char *dir)
+{
+	char *p;
+
+	if (asprintf(&p, "%s/state", dir) < 0)
+		return NULL;
+	return p;
+}
+
+int xenbus_switch_state(struct xs_handle *h, const char *dir,
+			enum xenbus_state s)
+{
+	char *p = state_path(dir);
+	int rc;
+
+	if (!p)
+		return -ENOMEM;
+	rc = xs_printf(h, XS_TXN_NULL, p, "%d", (int)s);
+	free(p);
+	return rc;
+}
+
+enum xenbus_state xenbus_read_state(struct xs_handle *h, const char *dir)
+{
+	char *p = state_path(dir);
+	long long v = XenbusStateUnknown;
+
+	if (!p)
+		return XenbusStateUnknown;
+	if (xs_read_int(h, XS_TXN_NULL, p, &v) || v < 0 ||
+	    v > XenbusStateReconfigured)
+		v = XenbusStateUnknown;
+	free(p);
+	return (enum xenbus_state)v;
+}
+
+struct state_wait {
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	unsigned int fired;
+};
+
+static void state_cb(struct xs_handle *h, const char *path, const char *token,
+		     void *arg)
+{
+	struct state_wait *w = arg;
+
+	pthread_mutex_lock(&w->lock);
+	w->fired++;
+	pthread_cond_broadcast(&w->cond);
+	pthread_mutex_unlock(&w->lock);
+}
+
+int xenbus_wait_state(struct xs_handle *h, const char *dir, uint32_t mask,
+		      int timeout_ms)
+{
+	static unsigned int seq;
+	struct state_wait w = { .fired = 0 };
+	char *p = state_path(dir);
+	char token[48];
+	struct timespec dl;
+	unsigned int seen = 0;
+	int rc, s;
+
+	if (!p)
+		return -ENOMEM;
+	pthread_mutex_init(&w.lock, NULL);
+	pthread_cond_init(&w.cond, NULL);
+	snprintf(token, sizeof(token), "pvio-wait-%p-%u", (void *)&w,
+		 __atomic_add_fetch(&seq, 1, __ATOMIC_RELAXED));
+	rc = xs_watch(h, p, token, state_cb, &w);
+	if (rc)
+		goto out;
+	if (timeout_ms >= 0) {
+		clock_gettime(CLOCK_REALTIME, &dl);
+		dl.tv_sec += timeout_ms / 1000;
+		dl.tv_nsec += (timeout_ms % 1000) * 1000000L;
+		if (dl.tv_nsec >= 1000000000L) {
+			dl.tv_sec++;
+			dl.tv_nsec -= 1000000000L;
+		}
+	}
+	for (;;) {
+		/* read first: the state may already be there */
+		s = xenbus_read_state(h, dir);
+		if (mask & XENBUS_STATE_BIT(s)) {
+			rc = s;
+			break;
+		}
+		pthread_mutex_lock(&w.lock);
+		while (w.fired == seen && rc == 0) {
+			if (timeout_ms < 0)
+				pthread_cond_wait(&w.cond, &w.lock);
+			else if (pthread_cond_timedwait(&w.cond, &w.lock, &dl))
+				rc = -ETIMEDOUT;
+		}
+		seen = w.fired;
+		pthread_mutex_unlock(&w.lock);
+		if (rc) {
+			/* one last look: the change may race the timeout */
+			s = xenbus_read_state(h, dir);
+			if (mask & XENBUS_STATE_BIT(s))
+				rc = s;
+			break;
+		}
+	}
+	xs_unwatch(h, p, token);
+out:
+	/*
+	 * The dispatcher may still be inside state_cb for an event queued
+	 * before the unwatch: take the lock once so it has left.
+	 */
+	pthread_mutex_lock(&w.lock);
+	pthread_mutex_unlock(&w.lock);
+	free(p);
+	return rc;
+}
+
+void xenbus_dev_fatal(struct xs_handle *h, const char *dir, int err,
+		      const char *fmt, ...)
+{
+	char msg[512], *p;
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (err < 0)
+		err = -err;
+	fprintf(stderr, "xenbus: %s: %s (%s)\n", dir, msg, strerror(err));
+	if (asprintf(&p, "%s/error", dir) < 0)
+		return;
+	n = strlen(msg);
+	xs_printf(h, XS_TXN_NULL, p, "%d %.*s", err, n, msg);
+	free(p);
+}
