@@ -47,4 +47,21 @@ int netspec_parse_rate(const char *s, uint64_t *bytes, uint32_t *usec);
 void netspec_default_mac(uint16_t domid, uint32_t devid, uint8_t mac[6]);
 void netspec_format_mac(const uint8_t mac[6], char out[18]);
 
+struct xs_handle;
+
+/*
+ * Store side of the class (builtin_network_store.c), shared by `pvio` and
+ * pvio-netfront-tap --create. All 0 or -errno, with a message on stderr.
+ */
+/* Write both dirs of a new vif in one transaction; *devid gets its id. */
+int netvif_attach(struct xs_handle *xs, uint16_t domid, const struct netspec *ns,
+		  int *devid);
+/* Close (online=0, state Closing), wait for the backend, remove both dirs. */
+int netvif_detach(struct xs_handle *xs, uint16_t domid, int devid,
+		  int timeout_ms);
+/* Device id of the vif of @domid with @mac, -ENOENT if none. */
+int netvif_find_mac(struct xs_handle *xs, uint16_t domid, const uint8_t mac[6]);
+/* Device ids of @domid's vifs (sorted); *ids malloc'd. */
+int netvif_list(struct xs_handle *xs, uint16_t domid, int **ids, unsigned int *n);
+
 #endif /* PVIO_TOOLS_BUILTIN_NETWORK_H */

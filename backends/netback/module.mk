@@ -8,3 +8,21 @@ test_netspec_LDLIBS := -lcmocka
 test_netback_tx_SRCS := tests/unit/test_netback_tx.c backends/netback/netback_validate.c
 test_netback_tx_LDLIBS := -lcmocka
 UNIT_TESTS += $(TESTDIR)/test_netspec $(TESTDIR)/test_netback_tx
+
+PROGRAMS += pvio-netback
+pvio-netback_SRCS := backends/netback/netback_main.c \
+	backends/netback/netback_xenbus.c backends/netback/netback_queue.c \
+	backends/netback/netback_tx.c backends/netback/netback_rx.c \
+	backends/netback/netback_tap.c backends/netback/netback_validate.c
+
+LIBPVIO_SRCS += frontends/user/netfront_offload.c
+LIBPVIO_SRCS += frontends/user/netfront_ring.c frontends/user/netfront_xenbus.c
+
+PROGRAMS += pvio-netfront-tap
+pvio-netfront-tap_SRCS := frontends/user/netfront_tap_main.c \
+	tools/builtin_network_spec.c tools/builtin_network_store.c
+
+pvio_SRCS += tools/builtin_network.c tools/builtin_network_spec.c \
+	tools/builtin_network_store.c
+
+INTEGRATION_TESTS += tests/integration/net_ping.sh
