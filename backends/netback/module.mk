@@ -25,4 +25,5 @@ pvio-netfront-tap_SRCS := frontends/user/netfront_tap_main.c \
 pvio_SRCS += tools/builtin_network.c tools/builtin_network_spec.c \
 	tools/builtin_network_store.c
 
-INTEGRATION_TESTS += tests/integration/net_ping.sh
+INTEGRATION_TESTS += tests/integration/net_ping.sh tests/integration/net_transfer.sh \
+	tests/integration/net_mtu_isolation.sh

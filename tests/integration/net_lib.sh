@@ -33,8 +33,21 @@ net_guest() {
 	eval "NS_$name=$ns"
 	pt_daemon "fe-$name" pvio-netfront-tap --create "$name-$PT_ID" --mem 64 \
 		--vif "$spec" --netns "$ns" --ifname eth0 --ip "$cidr" "$@"
+	local pid
+	eval "pid=\$PT_PID_fe_$name"
+	# stop the guest (it detaches its vif) before hv and store go away
+	pt_on_exit "net_stop_pid $pid"
 	pt_wait_for 20 grep -q "as eth0" "$PT_RUNDIR/fe-$name.log" ||
 		pt_fail "netfront-tap $name did not come up"
+}
+
+net_stop_pid() {
+	kill -TERM "$1" 2>/dev/null || return 0
+	for _ in $(seq 50); do
+		kill -0 "$1" 2>/dev/null || return 0
+		sleep 0.1
+	done
+	kill -KILL "$1" 2>/dev/null
 }
 
 # net_domid NAME: the domain id a guest got
