@@ -27,3 +27,8 @@ pvio_SRCS += tools/builtin_network.c tools/builtin_network_spec.c \
 
 INTEGRATION_TESTS += tests/integration/net_ping.sh tests/integration/net_transfer.sh \
 	tests/integration/net_mtu_isolation.sh
+
+TEST_PROGRAMS += net_hostile
+net_hostile_SRCS := tests/integration/net_hostile.c tools/builtin_network_spec.c \
+	tools/builtin_network_store.c
+INTEGRATION_TESTS += tests/integration/net_hostile.sh
