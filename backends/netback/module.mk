@@ -31,4 +31,4 @@ INTEGRATION_TESTS += tests/integration/net_ping.sh tests/integration/net_transfe
 TEST_PROGRAMS += net_hostile
 net_hostile_SRCS := tests/integration/net_hostile.c tools/builtin_network_spec.c \
 	tools/builtin_network_store.c
-INTEGRATION_TESTS += tests/integration/net_hostile.sh
+INTEGRATION_TESTS += tests/integration/net_hostile.sh tests/integration/net_restart.sh
