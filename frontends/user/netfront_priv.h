@@ -31,6 +31,7 @@ struct netfront_queue {
 	int evfd_tx, evfd_rx;
 	int epfd;		/* what netfront_fd() returns; stable */
 	int ctl_fd;		/* eventfd: a reconnect happened */
+	atomic_bool ctl_pending;	/* ctl_fd has a count to read */
 
 	/* tx: page i belongs to request id i while in flight */
 	uint8_t *tx_page[NETFRONT_RING_ENTS];

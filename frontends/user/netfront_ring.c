@@ -161,7 +161,9 @@ void netfront_ack(struct netfront *nf, unsigned int qi)
 	struct netfront_queue *q = &nf->queues[qi];
 	uint64_t v;
 
-	if (read(q->ctl_fd, &v, sizeof(v)) < 0 && errno != EAGAIN)
+	/* the control eventfd only fires on reconnects: skip the syscall */
+	if (atomic_exchange(&q->ctl_pending, false) &&
+	    read(q->ctl_fd, &v, sizeof(v)) < 0 && errno != EAGAIN)
 		perror("netfront: ack");
 	pthread_mutex_lock(&q->lock);
 	if (q->up) {

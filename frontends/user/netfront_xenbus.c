@@ -49,9 +49,11 @@ static void nf_wake_queues(struct netfront *nf)
 {
 	uint64_t one = 1;
 
-	for (unsigned int i = 0; i < nf->nr_queues; i++)
+	for (unsigned int i = 0; i < nf->nr_queues; i++) {
+		atomic_store(&nf->queues[i].ctl_pending, true);
 		if (write(nf->queues[i].ctl_fd, &one, sizeof(one)) < 0)
 			perror("netfront: wake");
+	}
 }
 
 static void nf_teardown(struct netfront *nf)

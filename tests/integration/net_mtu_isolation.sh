@@ -23,6 +23,7 @@ ip netns exec "$NS_a" ping -c 1 -W 1 -M do -s 8973 10.79.0.2 >/dev/null 2>&1 &&
 
 # TCP at mtu 9000
 ip netns exec "$NS_b" iperf3 -s -1 -p 5201 >/dev/null 2>&1 &
+pt_on_exit "kill $!"
 pt_wait_for 5 sh -c "ip netns exec $NS_b ss -ltn | grep -q :5201" || pt_fail "iperf3 server"
 ip netns exec "$NS_a" iperf3 -c 10.79.0.2 -p 5201 -t 2 -J >"$PT_RUNDIR/j.json" ||
 	pt_fail "iperf3 at mtu 9000 failed"
@@ -37,6 +38,7 @@ ip netns exec "$NS_a" ping -c 1 -W 2 10.79.0.2 >/dev/null || pt_fail "a lost b"
 # rate: 8 Mb/s on a fresh vif of c; TCP must stay near it
 net_guest d "bridge=$br2,rate=8Mb/s@20ms" 10.79.0.4/24
 ip netns exec "$NS_c" iperf3 -s -1 -p 5202 >/dev/null 2>&1 &
+pt_on_exit "kill $!"
 pt_wait_for 5 sh -c "ip netns exec $NS_c ss -ltn | grep -q :5202" || pt_fail "iperf3 server"
 bps=$(ip netns exec "$NS_d" iperf3 -c 10.79.0.3 -p 5202 -t 3 -J |
 	python3 -c 'import json,sys; print(int(json.load(sys.stdin)["end"]["sum_received"]["bits_per_second"]))') ||
