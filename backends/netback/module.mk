@@ -16,7 +16,8 @@ pvio-netback_SRCS := backends/netback/netback_main.c \
 	backends/netback/netback_tap.c backends/netback/netback_validate.c
 
 LIBPVIO_SRCS += frontends/user/netfront_offload.c
-LIBPVIO_SRCS += frontends/user/netfront_ring.c frontends/user/netfront_xenbus.c
+LIBPVIO_SRCS += frontends/user/netfront_ring.c frontends/user/netfront_xenbus.c \
+	frontends/user/netfront_state.c
 
 PROGRAMS += pvio-netfront-tap
 pvio-netfront-tap_SRCS := frontends/user/netfront_tap_main.c \

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "netback.h"
+#include "pvio/netfront.h"
 
 static void usage(void)
 {
@@ -124,7 +125,7 @@ int main(int argc, char **argv)
 		netback_publish_stats(vif);
 		/* frontends wait in Closed for us to come back with InitWait */
 		if (vif->state != XenbusStateUnknown)
-			xenbus_switch_state(nb.xs, vif->bedir, XenbusStateClosed);
+			netif_switch_state(nb.xs, vif->bedir, XenbusStateClosed);
 		netback_vif_destroy(vif);
 	}
 	xs_close(nb.xs);

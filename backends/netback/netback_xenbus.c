@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "netback.h"
+#include "pvio/netfront.h"
 
 #define NETBACK_VIF_ROOT	"/local/domain/0/backend/vif"
 #define NETBACK_CLOSE_TIMEOUT_MS 5000
@@ -38,8 +39,8 @@ static void vif_switch(struct netback_vif *vif, enum xenbus_state s)
 
 	if (vif->state == s)
 		return;
-	ret = xenbus_switch_state(vif->nb->xs, vif->bedir, s);
-	if (ret)
+	ret = netif_switch_state(vif->nb->xs, vif->bedir, s);
+	if (ret && ret != -ENOENT)
 		fprintf(stderr, "netback: %s: cannot switch to %s: %s\n",
 			vif->bedir, xenbus_state_name(s), strerror(-ret));
 	vif->state = s;
@@ -487,7 +488,8 @@ void netback_publish_stats(struct netback_vif *vif)
 static void vif_step(struct netback_vif *vif)
 {
 	struct netback *nb = vif->nb;
-	long long online = read_int(vif, vif->bedir, "online", 1);
+	/* no "online" key: the dir is going away, as good as offline */
+	long long online = read_int(vif, vif->bedir, "online", 0);
 	enum xenbus_state fe = xenbus_read_state(nb->xs, vif->fedir);
 
 	if (atomic_load(&vif->fatal) && vif->connected) {
@@ -602,15 +604,18 @@ void netback_scan(struct netback *nb)
 
 			if (!parse_id(devs[j], 65535, &devid))
 				continue;
+			/*
+			 * The toolstack writes frontend-id in the same
+			 * transaction as the rest: a dir without it is being
+			 * created or removed (or is a stray node), not a vif.
+			 */
+			snprintf(spath, sizeof(spath), "%s/%lu/frontend-id", path,
+				 devid);
+			if (xs_read(nb->xs, XS_TXN_NULL, spath, &val, &len))
+				continue;
+			free(val);
 			v = vif_find(nb, (uint16_t)domid, (uint32_t)devid);
 			if (!v) {
-				/* the toolstack writes "frontend" in the same
-				 * transaction as the rest: probe once it is there */
-				snprintf(spath, sizeof(spath), "%s/%lu/frontend-id",
-					 path, devid);
-				if (xs_read(nb->xs, XS_TXN_NULL, spath, &val, &len))
-					continue;
-				free(val);
 				v = vif_probe(nb, (uint16_t)domid,
 					      (uint32_t)devid);
 				if (!v)

@@ -20,6 +20,7 @@
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -56,6 +57,7 @@ struct tap_queue {
 };
 
 static int stop_fd = -1;
+static atomic_ulong tap_dropped;	/* frames the vif could not take */
 
 static void on_signal(int sig)
 {
@@ -147,6 +149,8 @@ static bool drain_tap(struct tap_queue *t)
 				    &iov, 1);
 		if (ret == -EAGAIN)
 			return false;	/* keep it; the vif fd tells us when */
+		if (ret)
+			atomic_fetch_add(&tap_dropped, 1);
 		t->in_len = 0;		/* sent, or dropped (-ENOTCONN, -EINVAL) */
 	}
 	return true;
@@ -340,8 +344,13 @@ int main(int argc, char **argv)
 		 mac[1], mac[2], mac[3], mac[4], mac[5]);
 	snprintf(mtus, sizeof(mtus), "%u", netfront_mtu(nf));
 	{
+		/*
+		 * A netif packet is at most 65535 bytes: keep the stack's GSO
+		 * frames below that, headers included (as Linux netfront does).
+		 */
 		const char *a1[] = { "ip", "link", "set", "dev", name, "address",
-				     macs, "mtu", mtus, "up", NULL };
+				     macs, "mtu", mtus, "gso_max_size", "62768",
+				     "up", NULL };
 
 		if (run_ip(a1)) {
 			fprintf(stderr, "pvio-netfront-tap: cannot configure %s\n", name);
@@ -386,9 +395,10 @@ out_queues:
 		struct netfront_stats st;
 
 		netfront_get_stats(nf, &st);
-		fprintf(stderr, "pvio-netfront-tap: tx %llu pkts %llu errs, rx %llu pkts %llu errs, %llu reconnects\n",
+		fprintf(stderr, "pvio-netfront-tap: tx %llu pkts %llu errs %lu dropped, rx %llu pkts %llu errs, %llu reconnects\n",
 			(unsigned long long)st.tx_packets,
 			(unsigned long long)st.tx_errors,
+			atomic_load(&tap_dropped),
 			(unsigned long long)st.rx_packets,
 			(unsigned long long)st.rx_errors,
 			(unsigned long long)st.reconnects);

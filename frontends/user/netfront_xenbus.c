@@ -41,7 +41,7 @@ static void nf_switch(struct netfront *nf, enum xenbus_state s)
 {
 	if (nf->state == s)
 		return;
-	xenbus_switch_state(nf->xs, nf->fedir, s);
+	netif_switch_state(nf->xs, nf->fedir, s);
 	nf->state = s;
 }
 
@@ -223,7 +223,9 @@ static void nf_step(struct netfront *nf)
 		 * Still wanted (online) means a backend restart: say we are
 		 * ready to start over, the backend answers with InitWait.
 		 */
-		if (nf_read_int(nf, nf->bedir, "online", 1)) {
+		/* (a missing key means the toolstack is removing the vif) */
+		if (nf_read_int(nf, nf->bedir, "online", 0) == 1 &&
+		    nf_read_int(nf, nf->fedir, "backend-id", -1) >= 0) {
 			if (nf->state != XenbusStateClosed)
 				nf_switch(nf, XenbusStateClosed);
 			nf->reconnects++;

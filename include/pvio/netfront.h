@@ -99,7 +99,15 @@ uint32_t netfront_test_tx_page(struct netfront *nf, unsigned int q,
 void netfront_test_set_tx_prod(struct netfront *nf, unsigned int q,
 			       uint32_t prod);
 
-/* ---- offload helpers, shared with pvio-netback ---- */
+/* ---- helpers shared with pvio-netback ---- */
+
+/*
+ * Write @dir/state = @s only if the node exists (one transaction): a device
+ * the toolstack is removing must not be resurrected by a late state write.
+ * 0, -ENOENT if the device is gone, or -errno.
+ */
+int netif_switch_state(struct xs_handle *xs, const char *dir, int s);
+
 
 /*
  * Find the L4 checksum of an Ethernet frame (IPv4 or IPv6, TCP or UDP,
