@@ -2,12 +2,15 @@
 # netfront library and pvio-netfront-tap, the vif device class and network
 # verbs of `pvio`, and their tests.
 
-TEST_PROGRAMS += test_netspec test_netback_tx
+TEST_PROGRAMS += test_netspec test_netback_tx test_netfront_offload
 test_netspec_SRCS := tests/unit/test_netspec.c tools/builtin_network_spec.c
 test_netspec_LDLIBS := -lcmocka
 test_netback_tx_SRCS := tests/unit/test_netback_tx.c backends/netback/netback_validate.c
 test_netback_tx_LDLIBS := -lcmocka
-UNIT_TESTS += $(TESTDIR)/test_netspec $(TESTDIR)/test_netback_tx
+test_netfront_offload_SRCS := tests/unit/test_netfront_offload.c
+test_netfront_offload_LDLIBS := -lcmocka
+UNIT_TESTS += $(TESTDIR)/test_netspec $(TESTDIR)/test_netback_tx \
+	$(TESTDIR)/test_netfront_offload
 
 PROGRAMS += pvio-netback
 pvio-netback_SRCS := backends/netback/netback_main.c \
@@ -33,4 +36,5 @@ INTEGRATION_TESTS += tests/integration/net_ping.sh tests/integration/net_transfe
 TEST_PROGRAMS += net_hostile
 net_hostile_SRCS := tests/integration/net_hostile.c tools/builtin_network_spec.c \
 	tools/builtin_network_store.c
-INTEGRATION_TESTS += tests/integration/net_hostile.sh tests/integration/net_restart.sh
+INTEGRATION_TESTS += tests/integration/net_hostile.sh tests/integration/net_restart.sh \
+	tests/integration/net_multiqueue.sh

@@ -39,24 +39,35 @@ static void *queue_main(void *arg)
 	struct pvio_hv *hv = vif->nb->hv;
 	bool split = q->port_tx != q->port_rx;
 
+	/*
+	 * Read the TAP only when poll said so (or a pass stopped at its batch
+	 * limit): under virtualization every empty read() is a costly syscall.
+	 */
+	bool rx_due = true;
+
 	for (;;) {
 		struct pollfd p[4];
-		int n = 0, timeout = -1, tap_idx = -1;
-		bool more;
+		int n = 0, timeout = -1, tap_idx = -1, evrx_idx;
+		bool more, rx_more = false;
 
 		if (atomic_load(&vif->fatal))
 			break;
 		more = netback_tx_run(q, &timeout);
 		if (atomic_load(&vif->fatal))
 			break;
-		more |= netback_rx_run(q);
+		if (rx_due)
+			rx_more = netback_rx_run(q);
 		if (atomic_load(&vif->fatal))
 			break;
+		more |= rx_more;
 
 		p[n++] = (struct pollfd){ .fd = q->stop_fd, .events = POLLIN };
 		p[n++] = (struct pollfd){ .fd = q->evfd_tx, .events = POLLIN };
-		if (split)
+		evrx_idx = 1;
+		if (split) {
+			evrx_idx = n;
 			p[n++] = (struct pollfd){ .fd = q->evfd_rx, .events = POLLIN };
+		}
 		/* a frame waiting for rx slots: the TAP can wait too */
 		if (!q->rx_len) {
 			tap_idx = n;
@@ -70,9 +81,11 @@ static void *queue_main(void *arg)
 			break;
 		if (p[1].revents)
 			pvio_evtchn_ack(hv, q->port_tx);
-		if (split && p[2].revents)
+		if (split && p[evrx_idx].revents)
 			pvio_evtchn_ack(hv, q->port_rx);
-		(void)tap_idx;
+		rx_due = rx_more ||
+			(tap_idx >= 0 && p[tap_idx].revents) ||
+			(q->rx_len && p[evrx_idx].revents);
 	}
 	return NULL;
 }

@@ -114,23 +114,26 @@ fail:
 	return hdr;
 }
 
-/* Frames from the vif into the TAP. */
-static void drain_vif(struct tap_queue *t)
+/* Frames from the vif into the TAP; true if it stopped at the batch limit. */
+static bool drain_vif(struct tap_queue *t)
 {
 	for (unsigned int i = 0; i < TAP_BATCH; i++) {
 		struct virtio_net_hdr *h = (struct virtio_net_hdr *)t->out;
 		int n = netfront_recv(t->nf, t->id, h, t->out + TAP_HDR, FRAME_MAX);
 
 		if (n < 0)
-			break;
+			return false;
 		if (write(t->tap_fd, t->out, (size_t)n + TAP_HDR) < 0 &&
 		    errno != EAGAIN)
 			perror("netfront-tap: write");
 	}
+	return true;
 }
 
-/* Frames from the TAP onto the vif; false if the ring is full. */
-static bool drain_tap(struct tap_queue *t)
+enum tap_drain { TAP_EMPTY, TAP_MORE, TAP_BLOCKED };
+
+/* Frames from the TAP onto the vif. */
+static enum tap_drain drain_tap(struct tap_queue *t)
 {
 	for (unsigned int i = 0; i < TAP_BATCH; i++) {
 		struct iovec iov;
@@ -140,7 +143,7 @@ static bool drain_tap(struct tap_queue *t)
 			ssize_t n = read(t->tap_fd, t->in, TAP_HDR + FRAME_MAX);
 
 			if (n <= TAP_HDR)
-				return true;
+				return TAP_EMPTY;
 			t->in_len = (size_t)n - TAP_HDR;
 		}
 		iov.iov_base = t->in + TAP_HDR;
@@ -148,35 +151,49 @@ static bool drain_tap(struct tap_queue *t)
 		ret = netfront_send(t->nf, t->id, (struct virtio_net_hdr *)t->in,
 				    &iov, 1);
 		if (ret == -EAGAIN)
-			return false;	/* keep it; the vif fd tells us when */
+			return TAP_BLOCKED;	/* keep it; the vif fd tells us */
 		if (ret)
 			atomic_fetch_add(&tap_dropped, 1);
 		t->in_len = 0;		/* sent, or dropped (-ENOTCONN, -EINVAL) */
 	}
-	return true;
+	return TAP_MORE;
 }
 
 static void *queue_main(void *arg)
 {
 	struct tap_queue *t = arg;
-	bool tap_ok = true;
+	enum tap_drain tap = TAP_MORE;
+	bool vif_due = true, tap_due = true, vif_more = false;
 
+	/*
+	 * Each side is read only when poll reported it (or a pass stopped at
+	 * its batch limit): an empty read is a wasted syscall.
+	 */
 	for (;;) {
 		struct pollfd p[3] = {
 			{ .fd = t->stop_fd, .events = POLLIN },
 			{ .fd = netfront_fd(t->nf, t->id), .events = POLLIN },
 			{ .fd = t->tap_fd, .events = POLLIN },
 		};
+		int timeout;
 
-		if (poll(p, tap_ok ? 3 : 2, -1) < 0 && errno != EINTR)
+		if (vif_due)
+			vif_more = drain_vif(t);
+		if (tap_due)
+			tap = drain_tap(t);
+		if (tap_due && vif_due)
+			vif_more |= drain_vif(t);
+		timeout = vif_more || tap == TAP_MORE ? 0 : -1;
+		if (poll(p, tap == TAP_BLOCKED ? 2 : 3, timeout) < 0 &&
+		    errno != EINTR)
 			break;
 		if (p[0].revents)
 			break;
 		if (p[1].revents)
 			netfront_ack(t->nf, t->id);
-		drain_vif(t);
-		tap_ok = drain_tap(t);
-		drain_vif(t);
+		vif_due = vif_more || p[1].revents;
+		tap_due = tap == TAP_MORE ||
+			(tap == TAP_BLOCKED ? p[1].revents != 0 : p[2].revents != 0);
 	}
 	return NULL;
 }
