@@ -37,4 +37,4 @@ TEST_PROGRAMS += net_hostile
 net_hostile_SRCS := tests/integration/net_hostile.c tools/builtin_network_spec.c \
 	tools/builtin_network_store.c
 INTEGRATION_TESTS += tests/integration/net_hostile.sh tests/integration/net_restart.sh \
-	tests/integration/net_multiqueue.sh
+	tests/integration/net_multiqueue.sh tests/integration/net_cli.sh
