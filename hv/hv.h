@@ -83,6 +83,14 @@ extern const char *hv_rundir;
 int hv_client_send(struct hv_client *c, const struct hv_msg_hdr *req, int ret,
 		   const void *payload, size_t len, const int *fds, int nfds);
 void hv_client_detach_domain(struct hv_client *c);
+/*
+ * Extra fds in hv's loop: @fn runs with the epoll events whenever @fd is
+ * readable (or hung up). Delete before closing the fd's owner.
+ */
+struct hv_watch;
+typedef void (*hv_watch_fn)(void *arg, uint32_t events);
+struct hv_watch *hv_watch_add(int fd, hv_watch_fn fn, void *arg);
+void hv_watch_del(struct hv_watch *w);
 
 /* hv_domain.c */
 struct hv_domain *hv_domain_get(pvio_domid_t domid);
@@ -112,8 +120,35 @@ void hv_gnttab_domain_gone(struct hv_domain *d);
 extern unsigned int hv_nr_ports;
 int hv_evtchn_op(struct hv_client *c, const struct hv_msg_hdr *h,
 		 const void *payload, size_t len);
+/*
+ * Domain-level operations, shared by the socket ops and VM hypercalls.
+ * @owner is who may operate the port: the client for socket users (dom0
+ * has many), the domain itself for a VM. Ports are returned as >0.
+ */
+int hv_evtchn_alloc_unbound(struct hv_domain *d, void *owner, uint32_t remote);
+int hv_evtchn_bind_interdomain(struct hv_domain *d, void *owner,
+			       uint32_t rdom, uint32_t rport);
+int hv_evtchn_close(struct hv_domain *d, void *owner, uint32_t port);
+int hv_evtchn_set_mask(struct hv_domain *d, void *owner, uint32_t port,
+		       bool mask);
+int hv_evtchn_status(pvio_domid_t caller, struct pvio_evtchn_status *st);
+/* The port if open and owned by @owner, else NULL. */
+struct evtchn_port *hv_evtchn_port(struct hv_domain *d, void *owner,
+				   uint32_t port);
+/* The other end of an interdomain port, else NULL. */
+struct evtchn_port *hv_evtchn_peer(struct evtchn_port *e);
 void hv_evtchn_client_gone(struct hv_client *c);
 void hv_evtchn_domain_gone(struct hv_domain *d);
+/*
+ * An EVTCHNOP_* of domain @d that has no connection (a VM's hypercall
+ * slot): the ports belong to @d itself. Returns a port, 0 or -errno.
+ */
+int64_t hv_evtchn_domain_op(struct hv_domain *d, uint32_t op, uint64_t a1,
+			    uint64_t a2);
+/* Signal the peer of @port of @d (EVTCHNOP_send): 0 or -errno. */
+int hv_evtchn_send(struct hv_domain *d, uint32_t port);
+/* The receive eventfd of @port of @d (written by its peer), -1 if none. */
+int hv_evtchn_recv_fd(struct hv_domain *d, uint32_t port);
 
 /* hv_store.c */
 void hv_store_release(pvio_domid_t domid);

@@ -79,8 +79,11 @@ static void process_destroy(struct hv_domain *d)
 {
 	/*
 	 * The process is not killed: it is cut off from hv (its connection
-	 * is shut down) and finds out on its next call.
+	 * is shut down) and finds out on its next call. A paused one is let
+	 * run again so that it can.
 	 */
+	if (d->pid > 0 && (d->state & PVIO_DOMSTATE_PAUSED))
+		kill(d->pid, SIGCONT);
 }
 
 static int process_pause(struct hv_domain *d)

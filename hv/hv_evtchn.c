@@ -88,9 +88,9 @@ static void port_close(struct hv_domain *d, uint32_t port)
 	}
 }
 
-static int port_new(struct hv_domain *d, struct hv_client *c, uint32_t remote)
+static int port_new(struct hv_domain *d, void *owner, uint32_t remote)
 {
-	int port = evtchn_alloc(&d->evtchn, (uint16_t)remote, c);
+	int port = evtchn_alloc(&d->evtchn, (uint16_t)remote, owner);
 	struct evtchn_port *e;
 
 	if (port < 0)
@@ -137,87 +137,126 @@ static void reply_fds(struct hv_client *c, const struct hv_msg_hdr *h,
 	hv_client_send(c, h, ret, &f, sizeof(f), fds, n);
 }
 
-static struct evtchn_port *own_port(struct hv_client *c, uint32_t port)
+struct evtchn_port *hv_evtchn_port(struct hv_domain *d, void *owner,
+				   uint32_t port)
 {
-	struct evtchn_port *e = evtchn_lookup(&client_domain(c)->evtchn, port);
+	struct evtchn_port *e = evtchn_lookup(&d->evtchn, port);
 
-	return e && e->owner == c ? e : NULL;
+	return e && e->owner == owner ? e : NULL;
 }
 
-static void do_bind(struct hv_client *c, const struct hv_msg_hdr *h,
-		    const struct hv_evtchn_arg *a)
+struct evtchn_port *hv_evtchn_peer(struct evtchn_port *e)
 {
-	struct hv_domain *d = client_domain(c);
-	uint32_t rdom = a->dom == PVIO_DOMID_SELF ? c->domid : a->dom;
-	struct hv_domain *r = domain_of(rdom);
+	struct hv_domain *r;
+
+	if (!e || e->state != EVTCHNSTAT_interdomain)
+		return NULL;
+	r = domain_of(e->remote_dom);
+	return r ? evtchn_lookup(&r->evtchn, e->remote_port) : NULL;
+}
+
+int hv_evtchn_alloc_unbound(struct hv_domain *d, void *owner, uint32_t remote)
+{
+	if (remote == PVIO_DOMID_SELF)
+		remote = d->domid;
+	if (remote >= PVIO_DOMID_FIRST_RESERVED)
+		return -EINVAL;
+	return port_new(d, owner, remote);
+}
+
+int hv_evtchn_bind_interdomain(struct hv_domain *d, void *owner,
+			       uint32_t rdom, uint32_t rport)
+{
+	struct hv_domain *r;
 	struct evtchn_port *l, *re;
 	int port, ret;
 
-	if (!r || (r->state & PVIO_DOMSTATE_DYING)) {
-		hv_client_send(c, h, -ESRCH, NULL, 0, NULL, 0);
-		return;
-	}
-	ret = evtchn_bind_check(&r->evtchn, a->port, c->domid);
-	if (ret < 0) {
-		hv_client_send(c, h, ret, NULL, 0, NULL, 0);
-		return;
-	}
-	port = port_new(d, c, rdom);
-	if (port < 0) {
-		hv_client_send(c, h, port, NULL, 0, NULL, 0);
-		return;
-	}
+	if (rdom == PVIO_DOMID_SELF)
+		rdom = d->domid;
+	r = domain_of(rdom);
+	if (!r || (r->state & PVIO_DOMSTATE_DYING))
+		return -ESRCH;
+	ret = evtchn_bind_check(&r->evtchn, rport, d->domid);
+	if (ret < 0)
+		return ret;
+	port = port_new(d, owner, rdom);
+	if (port < 0)
+		return port;
 	l = &d->evtchn.port[port];
-	re = &r->evtchn.port[a->port];
+	re = &r->evtchn.port[rport];
 	if ((ret = end_plug(l)) < 0 || (ret = end_plug(re)) < 0) {
 		port_close(d, (uint32_t)port);
-		hv_client_send(c, h, ret, NULL, 0, NULL, 0);
-		return;
+		return ret;
 	}
-	evtchn_connect(&d->evtchn, c->domid, (uint32_t)port, &r->evtchn,
-		       (uint16_t)rdom, a->port);
+	evtchn_connect(&d->evtchn, d->domid, (uint32_t)port, &r->evtchn,
+		       (uint16_t)rdom, rport);
+	/*
+	 * A port bound before (its peer closed, now someone re-binds it)
+	 * still sends to the old peer's eventfd: one spurious event makes
+	 * its owner fetch the new fds at once (spurious events are allowed,
+	 * as in Xen).
+	 */
+	if (re->gen > 1 && re->recv_fd >= 0) {
+		uint64_t one = 1;
+
+		if (write(re->recv_fd, &one, sizeof(one)) < 0)
+			hv_log("re-bind wake of d%u port %u: %s", r->domid, rport,
+			       strerror(errno));
+	}
 	if (d->ops && d->ops->evtchn_bound)
 		d->ops->evtchn_bound(d, (uint32_t)port);
 	if (r->ops && r->ops->evtchn_bound)
-		r->ops->evtchn_bound(r, a->port);
-	reply_fds(c, h, port, l, re, true);
+		r->ops->evtchn_bound(r, rport);
+	return port;
 }
 
-static void do_status(struct hv_client *c, const struct hv_msg_hdr *h,
-		      const void *p, size_t len)
+int hv_evtchn_close(struct hv_domain *d, void *owner, uint32_t port)
 {
-	struct pvio_evtchn_status st;
+	if (!hv_evtchn_port(d, owner, port))
+		return -EINVAL;
+	port_close(d, port);
+	return 0;
+}
+
+int hv_evtchn_set_mask(struct hv_domain *d, void *owner, uint32_t port,
+		       bool mask)
+{
+	struct evtchn_port *e = hv_evtchn_port(d, owner, port);
+
+	if (!e)
+		return -EINVAL;
+	if (mask && !e->masked) {
+		poll_del(e);
+		e->masked = 1;
+	} else if (!mask && e->masked) {
+		e->masked = 0;
+		return poll_add(e);
+	}
+	return 0;
+}
+
+int hv_evtchn_status(pvio_domid_t caller, struct pvio_evtchn_status *st)
+{
 	struct hv_domain *d;
 	struct evtchn_port *e;
 
-	if (len < sizeof(st)) {
-		hv_client_send(c, h, -EINVAL, NULL, 0, NULL, 0);
-		return;
-	}
-	memcpy(&st, p, sizeof(st));
-	if (st.dom == PVIO_DOMID_SELF)
-		st.dom = c->domid;
+	if (st->dom == PVIO_DOMID_SELF)
+		st->dom = caller;
 	/* a domain may look at its own ports; dom0 at anyone's */
-	if (c->domid != 0 && st.dom != c->domid) {
-		hv_client_send(c, h, -EPERM, NULL, 0, NULL, 0);
-		return;
-	}
-	d = domain_of(st.dom);
-	if (!d) {
-		hv_client_send(c, h, -ESRCH, NULL, 0, NULL, 0);
-		return;
-	}
-	if (st.port == 0 || st.port >= PVIO_EVTCHN_MAX_PORTS) {
-		hv_client_send(c, h, -EINVAL, NULL, 0, NULL, 0);
-		return;
-	}
-	e = evtchn_lookup(&d->evtchn, st.port);
-	st.state = e ? e->state : EVTCHNSTAT_closed;
-	st.remote_dom = e ? e->remote_dom : 0;
-	st.remote_port = e && e->state == EVTCHNSTAT_interdomain ? e->remote_port : 0;
-	st.vcpu = 0;
-	st.pad = st.pad2 = 0;
-	hv_client_send(c, h, 0, &st, sizeof(st), NULL, 0);
+	if (caller != 0 && st->dom != caller)
+		return -EPERM;
+	d = domain_of(st->dom);
+	if (!d)
+		return -ESRCH;
+	if (st->port == 0 || st->port >= PVIO_EVTCHN_MAX_PORTS)
+		return -EINVAL;
+	e = evtchn_lookup(&d->evtchn, st->port);
+	st->state = e ? e->state : EVTCHNSTAT_closed;
+	st->remote_dom = e ? e->remote_dom : 0;
+	st->remote_port = e && e->state == EVTCHNSTAT_interdomain ? e->remote_port : 0;
+	st->vcpu = 0;
+	st->pad = st->pad2 = 0;
+	return 0;
 }
 
 int hv_evtchn_op(struct hv_client *c, const struct hv_msg_hdr *h,
@@ -226,86 +265,134 @@ int hv_evtchn_op(struct hv_client *c, const struct hv_msg_hdr *h,
 	struct hv_domain *d = client_domain(c);
 	struct hv_evtchn_arg a;
 	struct evtchn_port *e;
-	int ret = 0;
+	int ret;
 
-	if (h->op == HV_OP_EVTCHN_STATUS) {
-		do_status(c, h, payload, len);
+	if (c->domid == PVIO_DOMID_INVALID) {
+		hv_client_send(c, h, -EINVAL, NULL, 0, NULL, 0);
 		return 0;
 	}
-	if (c->domid == PVIO_DOMID_INVALID || len < sizeof(a)) {
+	if (h->op == HV_OP_EVTCHN_STATUS) {
+		struct pvio_evtchn_status st;
+
+		if (len < sizeof(st)) {
+			hv_client_send(c, h, -EINVAL, NULL, 0, NULL, 0);
+			return 0;
+		}
+		memcpy(&st, payload, sizeof(st));
+		ret = hv_evtchn_status(c->domid, &st);
+		hv_client_send(c, h, ret, ret < 0 ? NULL : &st, ret < 0 ? 0 : sizeof(st),
+			       NULL, 0);
+		return 0;
+	}
+	if (len < sizeof(a)) {
 		hv_client_send(c, h, -EINVAL, NULL, 0, NULL, 0);
 		return 0;
 	}
 	memcpy(&a, payload, sizeof(a));
 	switch (h->op) {
-	case HV_OP_EVTCHN_ALLOC_UNBOUND: {
-		uint32_t remote = a.dom == PVIO_DOMID_SELF ? c->domid : a.dom;
-
-		if (remote >= PVIO_DOMID_FIRST_RESERVED) {
+	case HV_OP_EVTCHN_ALLOC_UNBOUND:
+		ret = hv_evtchn_alloc_unbound(d, c, a.dom);
+		if (ret > 0) {
+			reply_fds(c, h, ret, &d->evtchn.port[ret], NULL, true);
+			return 0;
+		}
+		break;
+	case HV_OP_EVTCHN_BIND_INTERDOMAIN:
+		ret = hv_evtchn_bind_interdomain(d, c, a.dom, a.port);
+		if (ret > 0) {
+			e = &d->evtchn.port[ret];
+			reply_fds(c, h, ret, e, hv_evtchn_peer(e), true);
+			return 0;
+		}
+		break;
+	case HV_OP_EVTCHN_CLOSE:
+		ret = hv_evtchn_close(d, c, a.port);
+		break;
+	case HV_OP_EVTCHN_FDS:
+		e = hv_evtchn_port(d, c, a.port);
+		if (!e) {
 			ret = -EINVAL;
 			break;
 		}
-		ret = port_new(d, c, remote);
-		if (ret < 0)
-			break;
-		reply_fds(c, h, ret, &d->evtchn.port[ret], NULL, true);
+		reply_fds(c, h, 0, e, hv_evtchn_peer(e), false);
 		return 0;
-	}
-	case HV_OP_EVTCHN_BIND_INTERDOMAIN:
-		do_bind(c, h, &a);
-		return 0;
-	}
-	e = own_port(c, a.port);
-	if (!e) {
-		hv_client_send(c, h, -EINVAL, NULL, 0, NULL, 0);
-		return 0;
-	}
-	switch (h->op) {
-	case HV_OP_EVTCHN_CLOSE:
-		port_close(d, a.port);
-		break;
-	case HV_OP_EVTCHN_FDS: {
-		struct evtchn_port *p = NULL;
-
-		if (e->state == EVTCHNSTAT_interdomain) {
-			struct hv_domain *r = domain_of(e->remote_dom);
-
-			p = r ? evtchn_lookup(&r->evtchn, e->remote_port) : NULL;
-		}
-		reply_fds(c, h, 0, e, p, false);
-		return 0;
-	}
 	case HV_OP_EVTCHN_MASK:
-		if (!e->masked)
-			poll_del(e);
-		e->masked = 1;
-		break;
 	case HV_OP_EVTCHN_UNMASK:
-		if (e->masked) {
-			e->masked = 0;
-			ret = poll_add(e);
-		}
+		ret = hv_evtchn_set_mask(d, c, a.port, h->op == HV_OP_EVTCHN_MASK);
 		break;
-	case HV_OP_EVTCHN_SEND: {
-		struct hv_domain *r;
-		struct evtchn_port *p;
-		uint64_t one = 1;
-
-		if (e->state != EVTCHNSTAT_interdomain) {
-			ret = -ENOTCONN;
-			break;
-		}
-		r = domain_of(e->remote_dom);
-		p = r ? evtchn_lookup(&r->evtchn, e->remote_port) : NULL;
-		if (p && p->recv_fd >= 0 && write(p->recv_fd, &one, sizeof(one)) < 0)
-			ret = -errno;
+	case HV_OP_EVTCHN_SEND:
+		ret = hv_evtchn_port(d, c, a.port) ? hv_evtchn_send(d, a.port) : -EINVAL;
 		break;
-	}
 	default:
 		ret = -ENOSYS;
 	}
 	hv_client_send(c, h, ret, NULL, 0, NULL, 0);
 	return 0;
+}
+
+int hv_evtchn_send(struct hv_domain *d, uint32_t port)
+{
+	struct evtchn_port *e = evtchn_lookup(&d->evtchn, port);
+	struct evtchn_port *p;
+	struct hv_domain *r;
+	uint64_t one = 1;
+
+	if (!e)
+		return -EINVAL;
+	if (e->state != EVTCHNSTAT_interdomain)
+		return -ENOTCONN;
+	r = domain_of(e->remote_dom);
+	p = r ? evtchn_lookup(&r->evtchn, e->remote_port) : NULL;
+	/* EAGAIN: the counter is saturated, the peer has events pending */
+	if (p && p->recv_fd >= 0 && write(p->recv_fd, &one, sizeof(one)) < 0 &&
+	    errno != EAGAIN)
+		return -errno;
+	return 0;
+}
+
+int hv_evtchn_recv_fd(struct hv_domain *d, uint32_t port)
+{
+	struct evtchn_port *e = evtchn_lookup(&d->evtchn, port);
+
+	return e ? e->recv_fd : -1;
+}
+
+int64_t hv_evtchn_domain_op(struct hv_domain *d, uint32_t op, uint64_t a1,
+			    uint64_t a2)
+{
+	struct evtchn_port *e;
+
+	switch (op) {
+	case EVTCHNOP_alloc_unbound:
+		if (a1 == PVIO_DOMID_SELF)
+			a1 = d->domid;
+		if (a1 >= PVIO_DOMID_FIRST_RESERVED)
+			return -EINVAL;
+		return hv_evtchn_alloc_unbound(d, d, (uint32_t)a1);
+	case EVTCHNOP_bind_interdomain:
+		if (a1 == PVIO_DOMID_SELF)
+			a1 = d->domid;
+		if (a1 >= PVIO_DOMID_FIRST_RESERVED ||
+		    a2 >= PVIO_EVTCHN_MAX_PORTS)
+			return -EINVAL;
+		return hv_evtchn_bind_interdomain(d, d, (uint32_t)a1, (uint32_t)a2);
+	}
+	if (a1 >= PVIO_EVTCHN_MAX_PORTS)
+		return -EINVAL;
+	e = evtchn_lookup(&d->evtchn, (uint32_t)a1);
+	if (!e || e->owner != d)
+		return -EINVAL;
+	switch (op) {
+	case EVTCHNOP_close:
+		return hv_evtchn_close(d, d, (uint32_t)a1);
+	case EVTCHNOP_send:
+		return hv_evtchn_send(d, (uint32_t)a1);
+	case EVTCHNOP_unmask:
+	case PVIO_EVTCHNOP_mask:
+		/* a VM masks in its shared info; nothing for hv to do */
+		return 0;
+	}
+	return -ENOSYS;
 }
 
 void hv_evtchn_client_gone(struct hv_client *c)

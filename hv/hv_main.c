@@ -25,6 +25,15 @@ uint64_t hv_nr_hypercalls;
 const char *hv_rundir;
 static struct hv_client *clients;
 static int epfd = -1;
+
+/* Other fds in the loop (VM domains: QEMU sockets, doorbells, pidfds). */
+struct hv_watch {
+	int fd;
+	hv_watch_fn fn;
+	void *arg;
+	struct hv_watch *next;
+};
+static struct hv_watch *watches;
 static uint64_t start_ms;
 
 static uint64_t now_ms(void)
@@ -76,10 +85,20 @@ int hv_client_send(struct hv_client *c, const struct hv_msg_hdr *req, int ret,
 	}
 	/*
 	 * Non-blocking: a client that does not read its replies must not
-	 * stall hv for everyone; it is cut off instead (see the caller).
+	 * stall hv for everyone. libpvio has one request in flight at a time,
+	 * so a full queue means a client piling up requests: it is cut off
+	 * (the hangup brings it back to the loop, which drops it).
 	 */
-	if (sendmsg(c->fd, &msg, MSG_NOSIGNAL | MSG_DONTWAIT) < 0)
-		return -errno;
+	if (sendmsg(c->fd, &msg, MSG_NOSIGNAL | MSG_DONTWAIT) < 0) {
+		int e = errno;
+
+		if (e == EAGAIN || e == ENOBUFS) {
+			hv_log("client pid %d does not read its replies, disconnecting",
+			       (int)c->pid);
+			shutdown(c->fd, SHUT_RDWR);
+		}
+		return -e;
+	}
 	return 0;
 }
 
@@ -118,6 +137,55 @@ void hv_client_detach_domain(struct hv_client *c)
 	 */
 	shutdown(c->fd, SHUT_RDWR);
 	c->domid = PVIO_DOMID_INVALID;
+}
+
+struct hv_watch *hv_watch_add(int fd, hv_watch_fn fn, void *arg)
+{
+	struct epoll_event ev = { .events = EPOLLIN };
+	struct hv_watch *w = calloc(1, sizeof(*w));
+
+	if (!w)
+		return NULL;
+	w->fd = fd;
+	w->fn = fn;
+	w->arg = arg;
+	ev.data.ptr = w;
+	if (epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
+		free(w);
+		return NULL;
+	}
+	w->next = watches;
+	watches = w;
+	return w;
+}
+
+void hv_watch_del(struct hv_watch *w)
+{
+	struct hv_watch **p;
+
+	if (!w)
+		return;
+	for (p = &watches; *p; p = &(*p)->next)
+		if (*p == w) {
+			*p = w->next;
+			break;
+		}
+	/* the fd may be closed already: then epoll forgot it by itself */
+	epoll_ctl(epfd, EPOLL_CTL_DEL, w->fd, NULL);
+	free(w);
+}
+
+/* Run the watch behind @tag if it is one (and still registered). */
+static bool watch_dispatch(void *tag, uint32_t events)
+{
+	struct hv_watch *w;
+
+	for (w = watches; w && w != tag; w = w->next)
+		;
+	if (!w)
+		return false;
+	w->fn(w->arg, events);
+	return true;
 }
 
 static bool is_dom0(const struct hv_client *c)
@@ -668,10 +736,10 @@ int main(int argc, char **argv)
 			} else if (tag == &signal_tag) {
 				struct signalfd_siginfo si;
 
-				if (read(sfd, &si, sizeof(si)) == sizeof(si)) {
-					hv_log("signal %u, exiting", si.ssi_signo);
-					goto out;
-				}
+				if (read(sfd, &si, sizeof(si)) != sizeof(si))
+					continue;
+				hv_log("signal %u, exiting", si.ssi_signo);
+				goto out;
 			} else {
 				/*
 				 * A client dropped earlier in this batch may
@@ -679,6 +747,8 @@ int main(int argc, char **argv)
 				 */
 				struct hv_client *c;
 
+				if (watch_dispatch(tag, evs[i].events))
+					continue;
 				for (c = clients; c && c != tag; c = c->next)
 					;
 				if (c)

@@ -52,7 +52,7 @@ int lp_connect(const char *rundir, struct pvio_hv **out)
 	hv->fd = fd;
 	pthread_mutex_init(&hv->lock, NULL);
 	pthread_mutex_init(&hv->ram_lock, NULL);
-	pthread_mutex_init(&hv->port_lock, NULL);
+	pthread_rwlock_init(&hv->port_lock, NULL);
 	*out = hv;
 	return 0;
 }
@@ -71,7 +71,7 @@ void pvio_hv_close(struct pvio_hv *hv)
 	close(hv->fd);
 	pthread_mutex_destroy(&hv->lock);
 	pthread_mutex_destroy(&hv->ram_lock);
-	pthread_mutex_destroy(&hv->port_lock);
+	pthread_rwlock_destroy(&hv->port_lock);
 	free(hv);
 }
 

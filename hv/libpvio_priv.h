@@ -26,6 +26,7 @@ struct lp_port {
 	int recv_fd;			/* our eventfd, -1 until known */
 	int send_fd;			/* the peer's eventfd, -1 until known */
 	uint32_t gen;			/* generation of recv_fd */
+	uint32_t seen;			/* wait saw gen ready: gen + 1, else 0 */
 };
 
 struct pvio_hv {
@@ -38,7 +39,14 @@ struct pvio_hv {
 	pthread_mutex_t ram_lock;
 	struct lp_ram *rams;
 
-	pthread_mutex_t port_lock;
+	/*
+	 * Read-held on the data path (notify, wait, ack: one syscall each),
+	 * write-held to change a port's fds. A port struct, once allocated,
+	 * lives until the connection closes (a closed port has poll_fd -1),
+	 * so a thread still waiting on a port another thread closed does not
+	 * touch freed memory.
+	 */
+	pthread_rwlock_t port_lock;
 	struct lp_port *ports[PVIO_EVTCHN_MAX_PORTS];
 };
 

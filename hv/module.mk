@@ -6,5 +6,18 @@ LIBPVIO_SRCS += hv/libpvio_conn.c hv/libpvio_dom.c hv/libpvio_evtchn.c
 
 
 TEST_PROGRAMS += hv_test
-hv_test_SRCS := tests/integration/hv_test.c
-INTEGRATION_TESTS += tests/integration/hv_grants.sh tests/integration/hv_evtchn.sh
+hv_test_SRCS := tests/integration/hv_test_main.c tests/integration/hv_test_grants.c \
+	tests/integration/hv_test_evtchn.c tests/integration/hv_test_cleanup.c \
+	tests/integration/hv_test_hostile.c
+INTEGRATION_TESTS += tests/integration/hv_grants.sh tests/integration/hv_evtchn.sh \
+	tests/integration/hv_cleanup.sh tests/integration/hv_garbage.sh \
+	tests/integration/hv_cli.sh tests/integration/hv_store_release.sh
+
+TEST_PROGRAMS += test_evtchn_table
+test_evtchn_table_SRCS := tests/unit/test_evtchn_table.c hv/evtchn_table.c
+test_evtchn_table_LDLIBS := -lcmocka
+UNIT_TESTS += $(TESTDIR)/test_evtchn_table
+
+# CLI verbs: daemon lifecycle and domain control
+pvio_SRCS += tools/builtin_up.c tools/builtin_down.c tools/builtin_list.c \
+	tools/builtin_info.c tools/builtin_domctl.c

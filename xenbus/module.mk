@@ -10,3 +10,12 @@ PROGRAMS += pvio-store
 pvio-store_SRCS := $(STORE_CORE_SRCS) xenbus/store_domain.c xenbus/store_main.c
 
 pvio_SRCS += tools/builtin_store.c
+
+TEST_PROGRAMS += test_store
+test_store_SRCS := tests/unit/test_store.c $(STORE_CORE_SRCS)
+test_store_LDLIBS := -lcmocka
+UNIT_TESTS += $(TESTDIR)/test_store
+
+TEST_PROGRAMS += test_xs_client
+test_xs_client_SRCS := tests/integration/test_xs_client.c
+INTEGRATION_TESTS += $(TESTDIR)/test_xs_client

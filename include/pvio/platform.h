@@ -66,10 +66,19 @@ struct pvio_shared_info {
 	struct pvio_vcpu_info vcpu[PVIO_MAX_VCPUS];
 	uint64_t evtchn_pending[PVIO_EVTCHN_2L_WORDS];
 	uint64_t evtchn_mask[PVIO_EVTCHN_2L_WORDS];
+	/*
+	 * VM fast send: the guest sets bit <port> here and rings hv's
+	 * doorbell instead of waiting on a hypercall slot; hv takes the
+	 * words with an atomic exchange and sends each port, as
+	 * EVTCHNOP_send would. Usable from interrupt context.
+	 */
+	uint64_t evtchn_send[PVIO_EVTCHN_2L_WORDS];
 };
 PVIO_ABI_CHECK_OFFSET(struct pvio_shared_info, vcpu, 64);
 PVIO_ABI_CHECK_OFFSET(struct pvio_shared_info, evtchn_pending,
 		      64 + 64 * PVIO_MAX_VCPUS);
+PVIO_ABI_CHECK_OFFSET(struct pvio_shared_info, evtchn_send,
+		      64 + 64 * PVIO_MAX_VCPUS + 2 * 8 * PVIO_EVTCHN_2L_WORDS);
 _Static_assert(sizeof(struct pvio_shared_info) <= 4096, "shared info page");
 
 #define PVIO_HC_STATE_IDLE	0

@@ -1,0 +1,254 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The pvio bus: one device per store directory
+ * /local/domain/<self>/device/<type>/<id>, matched by type with the
+ * frontend drivers that register (blkfront "vbd", netfront "vif"). A watch
+ * on the device directory adds devices that appear later; a watch on each
+ * bound device's backend state drives the driver's otherend_changed.
+ */
+#include <linux/kernel.h>
+#include <linux/module.h>
+#include <linux/mutex.h>
+#include <linux/slab.h>
+#include "pvio_core_internal.h"
+
+static DEFINE_MUTEX(bus_mutex);		/* device creation and removal */
+static char bus_devdir[64];
+static struct pvio_store_watch bus_dev_watch;
+static bool bus_watching;
+
+static int pvio_bus_match(struct device *dev, struct device_driver *drv)
+{
+	return !strcmp(to_pvio_device(dev)->type,
+		       to_pvio_frontend_driver(drv)->type);
+}
+
+static void bus_otherend_cb(struct pvio_store_watch *w, const char *path)
+{
+	struct pvio_device *pd = container_of(w, struct pvio_device,
+					      otherend_watch);
+	struct pvio_frontend_driver *drv;
+
+	if (!pd->dev.driver)
+		return;
+	drv = to_pvio_frontend_driver(pd->dev.driver);
+	if (drv->otherend_changed)
+		drv->otherend_changed(pd, pvio_bus_read_otherend_state(pd));
+}
+
+static int pvio_bus_probe(struct device *dev)
+{
+	struct pvio_device *pd = to_pvio_device(dev);
+	struct pvio_frontend_driver *drv = to_pvio_frontend_driver(dev->driver);
+	int ret;
+
+	ret = drv->probe(pd);
+	if (ret)
+		return ret;
+	snprintf(pd->otherend_state_path, sizeof(pd->otherend_state_path),
+		 "%s/state", pd->otherend);
+	pd->otherend_watch.path = pd->otherend_state_path;
+	pd->otherend_watch.cb = bus_otherend_cb;
+	ret = pvio_store_watch_add(&pd->otherend_watch);
+	if (ret) {
+		if (drv->remove)
+			drv->remove(pd);
+		return ret;
+	}
+	return 0;
+}
+
+static void pvio_bus_remove(struct device *dev)
+{
+	struct pvio_device *pd = to_pvio_device(dev);
+	struct pvio_frontend_driver *drv = to_pvio_frontend_driver(dev->driver);
+
+	pvio_store_watch_del(&pd->otherend_watch);
+	if (drv->remove)
+		drv->remove(pd);
+}
+
+static struct bus_type pvio_bus_type = {
+	.name = "pvio",
+	.match = pvio_bus_match,
+	.probe = pvio_bus_probe,
+	.remove = pvio_bus_remove,
+};
+
+int pvio_bus_switch_state(struct pvio_device *dev, enum pvio_bus_state state)
+{
+	char path[160];
+	int ret;
+
+	snprintf(path, sizeof(path), "%s/state", dev->nodename);
+	ret = pvio_store_printf(path, "%d", state);
+	if (!ret)
+		dev->state = state;
+	return ret;
+}
+EXPORT_SYMBOL_GPL(pvio_bus_switch_state);
+
+enum pvio_bus_state pvio_bus_read_otherend_state(struct pvio_device *dev)
+{
+	unsigned long long s = pvio_store_read_ull(dev->otherend_state_path,
+						   PVIO_STATE_UNKNOWN);
+
+	return s > PVIO_STATE_RECONFIGURED ? PVIO_STATE_UNKNOWN : s;
+}
+EXPORT_SYMBOL_GPL(pvio_bus_read_otherend_state);
+
+int __pvio_register_frontend(struct pvio_frontend_driver *drv,
+			     struct module *owner, const char *name)
+{
+	drv->driver.name = name;
+	drv->driver.bus = &pvio_bus_type;
+	drv->driver.owner = owner;
+	return driver_register(&drv->driver);
+}
+EXPORT_SYMBOL_GPL(__pvio_register_frontend);
+
+void pvio_unregister_frontend(struct pvio_frontend_driver *drv)
+{
+	driver_unregister(&drv->driver);
+}
+EXPORT_SYMBOL_GPL(pvio_unregister_frontend);
+
+static void pvio_device_release(struct device *dev)
+{
+	kfree(to_pvio_device(dev));
+}
+
+static int bus_match_name(struct device *dev, const void *data)
+{
+	return !strcmp(to_pvio_device(dev)->nodename, data);
+}
+
+/* Add device <type>/<id> unless it exists; errors are logged, not fatal. */
+static void bus_add_device(const char *type, const char *id)
+{
+	struct pvio_device *pd;
+	struct device *old;
+	unsigned int devid;
+	char path[192];
+	char *s;
+	int ret;
+
+	if (kstrtouint(id, 10, &devid) || strlen(type) >= sizeof(pd->type))
+		return;
+	pd = kzalloc(sizeof(*pd), GFP_KERNEL);
+	if (!pd)
+		return;
+	snprintf(pd->nodename, sizeof(pd->nodename), "%s/%s/%s", bus_devdir,
+		 type, id);
+	old = bus_find_device(&pvio_bus_type, NULL, pd->nodename,
+			      bus_match_name);
+	if (old) {
+		put_device(old);
+		kfree(pd);
+		return;
+	}
+	strscpy(pd->type, type, sizeof(pd->type));
+	pd->devid = devid;
+	/* the toolstack writes backend and backend-id before we look */
+	snprintf(path, sizeof(path), "%s/backend", pd->nodename);
+	s = pvio_store_read(path, NULL);
+	if (IS_ERR(s) || strscpy(pd->otherend, s, sizeof(pd->otherend)) < 0) {
+		if (!IS_ERR(s))
+			kfree(s);
+		pr_info("pvio_core: %s has no usable backend yet\n",
+			pd->nodename);
+		kfree(pd);
+		return;
+	}
+	kfree(s);
+	snprintf(path, sizeof(path), "%s/backend-id", pd->nodename);
+	pd->otherend_id = pvio_store_read_ull(path, 0);
+	snprintf(pd->otherend_state_path, sizeof(pd->otherend_state_path),
+		 "%s/state", pd->otherend);
+
+	pd->dev.bus = &pvio_bus_type;
+	pd->dev.release = pvio_device_release;
+	dev_set_name(&pd->dev, "%s-%u", type, devid);
+	ret = device_register(&pd->dev);
+	if (ret) {
+		pr_err("pvio_core: cannot add %s: %d\n", pd->nodename, ret);
+		put_device(&pd->dev);
+		return;
+	}
+	pr_info("pvio_core: device %s (backend %s, domain %u)\n",
+		pd->nodename, pd->otherend, pd->otherend_id);
+}
+
+static void bus_scan(void)
+{
+	unsigned int nt, ni, i, j;
+	char **types, **ids;
+	char path[128];
+
+	mutex_lock(&bus_mutex);
+	types = pvio_store_directory(bus_devdir, &nt);
+	if (IS_ERR(types))
+		goto out;
+	for (i = 0; i < nt; i++) {
+		snprintf(path, sizeof(path), "%s/%s", bus_devdir, types[i]);
+		ids = pvio_store_directory(path, &ni);
+		if (IS_ERR(ids))
+			continue;
+		for (j = 0; j < ni; j++)
+			bus_add_device(types[i], ids[j]);
+		kfree(ids);
+	}
+	kfree(types);
+out:
+	mutex_unlock(&bus_mutex);
+}
+
+static void bus_dev_watch_cb(struct pvio_store_watch *w, const char *path)
+{
+	bus_scan();
+}
+
+int pvio_bus_probe_devices(void)
+{
+	int ret;
+
+	snprintf(bus_devdir, sizeof(bus_devdir), "/local/domain/%u/device",
+		 pvio_domid());
+	bus_dev_watch.path = bus_devdir;
+	bus_dev_watch.cb = bus_dev_watch_cb;
+	/* the watch fires once at registration, which runs the first scan */
+	ret = pvio_store_watch_add(&bus_dev_watch);
+	if (ret) {
+		pr_warn("pvio_core: cannot watch %s: %d\n", bus_devdir, ret);
+		bus_scan();
+		return ret;
+	}
+	bus_watching = true;
+	return 0;
+}
+
+static int bus_unregister_one(struct device *dev, void *data)
+{
+	device_unregister(dev);
+	return 0;
+}
+
+void pvio_bus_remove_devices(void)
+{
+	if (bus_watching)
+		pvio_store_watch_del(&bus_dev_watch);
+	bus_watching = false;
+	mutex_lock(&bus_mutex);
+	bus_for_each_dev(&pvio_bus_type, NULL, NULL, bus_unregister_one);
+	mutex_unlock(&bus_mutex);
+}
+
+int pvio_bus_register(void)
+{
+	return bus_register(&pvio_bus_type);
+}
+
+void pvio_bus_unregister(void)
+{
+	bus_unregister(&pvio_bus_type);
+}

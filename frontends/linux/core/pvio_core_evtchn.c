@@ -1,0 +1,263 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Event channels of the guest: the upcall handler scans the 2-level
+ * pending bitmaps in the shared info and dispatches each pending, unmasked
+ * port to its handler {fn, data}; ports are created and closed by
+ * hypercall; notify is the fast-send bitmap plus a doorbell (no wait).
+ *
+ * The guest owns the mask bits (all set at start, cleared when a handler
+ * is bound); hv sets pending bits, then the vCPU selector and
+ * upcall_pending of unmasked ports, then raises the vCPU's vector.
+ */
+#include <linux/atomic.h>
+#include <linux/bitops.h>
+#include <linux/interrupt.h>
+#include <linux/irq_work.h>
+#include <linux/slab.h>
+#include "pvio_core_internal.h"
+
+struct pvio_evtchn_slot {
+	pvio_evtchn_handler_t fn;
+	void *data;
+};
+
+static struct pvio_evtchn_slot *evtchn_slots;
+static DEFINE_SPINLOCK(evtchn_lock);	/* binding, not dispatch */
+static struct irq_work evtchn_replay;
+
+/* The bitmaps are arrays of u64 in the ABI; x86-64 longs are 64 bits. */
+static unsigned long *evtchn_word(u64 *bitmap, pvio_evtchn_port_t port)
+{
+	return (unsigned long *)&bitmap[port / 64];
+}
+
+static bool evtchn_port_valid(pvio_evtchn_port_t port)
+{
+	return port > 0 && port < PVIO_EVTCHN_MAX_PORTS;
+}
+
+static void evtchn_dispatch(pvio_evtchn_port_t port)
+{
+	struct pvio_evtchn_slot *s = &evtchn_slots[port];
+	pvio_evtchn_handler_t fn = READ_ONCE(s->fn);
+
+	if (fn)
+		fn(port, READ_ONCE(s->data));
+}
+
+/* Handle every pending, unmasked port of the selector words in @sel. */
+static void evtchn_scan(struct pvio_shared_info *sh, u64 sel)
+{
+	while (sel) {
+		unsigned int w = __ffs64(sel);
+		u64 bits;
+
+		sel &= sel - 1;
+		bits = READ_ONCE(sh->evtchn_pending[w]) &
+		       ~READ_ONCE(sh->evtchn_mask[w]);
+		while (bits) {
+			unsigned int b = __ffs64(bits);
+
+			bits &= bits - 1;
+			/* clear before running: a new event re-sets it */
+			if (test_and_clear_bit(b, (unsigned long *)
+					       &sh->evtchn_pending[w]))
+				evtchn_dispatch(w * 64 + b);
+		}
+	}
+}
+
+irqreturn_t pvio_evtchn_upcall(int irq, void *data)
+{
+	struct pvio_platform *p = pvio_plat;
+	struct pvio_vcpu_info *vi;
+	unsigned int loops = 0;
+
+	if (!p)
+		return IRQ_NONE;
+	vi = &p->shared->vcpu[(unsigned long)data % PVIO_MAX_VCPUS];
+	/* hypercall completions arrive as upcalls too */
+	wake_up_all(&p->hcall_wq);
+	do {
+		WRITE_ONCE(vi->upcall_pending, 0);
+		/* xchg is a full barrier: clear pending before taking sel */
+		evtchn_scan(p->shared, xchg(&vi->pending_sel, 0));
+	} while (READ_ONCE(vi->upcall_pending) && ++loops < 64);
+	return IRQ_HANDLED;
+}
+
+/* Ports unmasked while pending: run them now, in interrupt context. */
+static void evtchn_replay_fn(struct irq_work *w)
+{
+	struct pvio_shared_info *sh;
+	u64 sel = 0;
+	unsigned int i;
+
+	if (!pvio_plat)
+		return;
+	sh = pvio_plat->shared;
+	for (i = 0; i < PVIO_EVTCHN_2L_WORDS; i++)
+		if (READ_ONCE(sh->evtchn_pending[i]) &
+		    ~READ_ONCE(sh->evtchn_mask[i]))
+			sel |= 1ULL << i;
+	evtchn_scan(sh, sel);
+}
+
+int pvio_evtchn_init(struct pvio_platform *p)
+{
+	struct pvio_shared_info *sh = p->shared;
+	unsigned int i;
+
+	evtchn_slots = kcalloc(PVIO_EVTCHN_MAX_PORTS, sizeof(*evtchn_slots),
+			       GFP_KERNEL);
+	if (!evtchn_slots)
+		return -ENOMEM;
+	init_irq_work(&evtchn_replay, evtchn_replay_fn);
+	/* nothing is delivered until a handler is bound */
+	for (i = 0; i < PVIO_EVTCHN_2L_WORDS; i++)
+		WRITE_ONCE(sh->evtchn_mask[i], ~0ULL);
+	return 0;
+}
+
+void pvio_evtchn_exit(void)
+{
+	irq_work_sync(&evtchn_replay);
+	kfree(evtchn_slots);
+	evtchn_slots = NULL;
+}
+
+static long evtchn_op(u64 op, u64 a1, u64 a2)
+{
+	u64 args[6] = { op, a1, a2 };
+
+	return pvio_hypercall(PVIO_HC_EVTCHN, args, NULL, 0);
+}
+
+int pvio_evtchn_alloc_unbound(pvio_domid_t remote, pvio_evtchn_port_t *port)
+{
+	long r = evtchn_op(EVTCHNOP_alloc_unbound, remote, 0);
+
+	if (r < 0)
+		return (int)r;
+	if (!evtchn_port_valid(r))
+		return -EPROTO;
+	*port = r;
+	return 0;
+}
+EXPORT_SYMBOL_GPL(pvio_evtchn_alloc_unbound);
+
+int pvio_evtchn_bind_interdomain(pvio_domid_t remote,
+				 pvio_evtchn_port_t remote_port,
+				 pvio_evtchn_port_t *port)
+{
+	long r = evtchn_op(EVTCHNOP_bind_interdomain, remote, remote_port);
+
+	if (r < 0)
+		return (int)r;
+	if (!evtchn_port_valid(r))
+		return -EPROTO;
+	*port = r;
+	return 0;
+}
+EXPORT_SYMBOL_GPL(pvio_evtchn_bind_interdomain);
+
+void pvio_evtchn_mask(pvio_evtchn_port_t port)
+{
+	if (pvio_plat && evtchn_port_valid(port))
+		set_bit(port % 64,
+			evtchn_word(pvio_plat->shared->evtchn_mask, port));
+}
+EXPORT_SYMBOL_GPL(pvio_evtchn_mask);
+
+void pvio_evtchn_unmask(pvio_evtchn_port_t port)
+{
+	struct pvio_shared_info *sh;
+
+	if (!pvio_plat || !evtchn_port_valid(port))
+		return;
+	sh = pvio_plat->shared;
+	clear_bit(port % 64, evtchn_word(sh->evtchn_mask, port));
+	/*
+	 * An event that came while masked set only the pending bit (hv
+	 * raised no upcall for it): deliver it ourselves.
+	 */
+	smp_mb__after_atomic();
+	if (test_bit(port % 64, evtchn_word(sh->evtchn_pending, port)))
+		irq_work_queue(&evtchn_replay);
+}
+EXPORT_SYMBOL_GPL(pvio_evtchn_unmask);
+
+int pvio_evtchn_bind_handler(pvio_evtchn_port_t port,
+			     pvio_evtchn_handler_t fn, void *data)
+{
+	struct pvio_evtchn_slot *s;
+	unsigned long flags;
+
+	if (!pvio_plat || !evtchn_port_valid(port) || !fn)
+		return -EINVAL;
+	s = &evtchn_slots[port];
+	spin_lock_irqsave(&evtchn_lock, flags);
+	if (s->fn) {
+		spin_unlock_irqrestore(&evtchn_lock, flags);
+		return -EBUSY;
+	}
+	WRITE_ONCE(s->data, data);
+	/* data is visible before a dispatcher can see fn */
+	smp_wmb();
+	WRITE_ONCE(s->fn, fn);
+	spin_unlock_irqrestore(&evtchn_lock, flags);
+	pvio_evtchn_unmask(port);
+	return 0;
+}
+EXPORT_SYMBOL_GPL(pvio_evtchn_bind_handler);
+
+void pvio_evtchn_unbind_handler(pvio_evtchn_port_t port)
+{
+	struct pvio_platform *p = pvio_plat;
+	unsigned long flags;
+	unsigned int i;
+
+	if (!p || !evtchn_port_valid(port))
+		return;
+	pvio_evtchn_mask(port);
+	spin_lock_irqsave(&evtchn_lock, flags);
+	WRITE_ONCE(evtchn_slots[port].fn, NULL);
+	spin_unlock_irqrestore(&evtchn_lock, flags);
+	/* a handler still running on another CPU finishes before we return */
+	for (i = 0; i < p->nr_vectors; i++)
+		synchronize_irq(pci_irq_vector(p->pdev, i));
+	irq_work_sync(&evtchn_replay);
+}
+EXPORT_SYMBOL_GPL(pvio_evtchn_unbind_handler);
+
+int pvio_evtchn_close(pvio_evtchn_port_t port)
+{
+	long r;
+
+	if (!evtchn_port_valid(port))
+		return -EINVAL;
+	pvio_evtchn_unbind_handler(port);
+	r = evtchn_op(EVTCHNOP_close, port, 0);
+	if (pvio_plat)
+		clear_bit(port % 64,
+			  evtchn_word(pvio_plat->shared->evtchn_pending, port));
+	return r < 0 ? (int)r : 0;
+}
+EXPORT_SYMBOL_GPL(pvio_evtchn_close);
+
+void pvio_evtchn_notify(pvio_evtchn_port_t port)
+{
+	struct pvio_platform *p = pvio_plat;
+
+	if (!p || !evtchn_port_valid(port))
+		return;
+	/*
+	 * Already set: an earlier notifier has not rung yet or hv has not
+	 * taken the word yet; either way one doorbell covers both.
+	 */
+	if (test_and_set_bit(port % 64,
+			     evtchn_word(p->shared->evtchn_send, port)))
+		return;
+	pvio_platform_doorbell();
+}
+EXPORT_SYMBOL_GPL(pvio_evtchn_notify);

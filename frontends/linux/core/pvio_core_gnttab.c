@@ -1,0 +1,166 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The guest's grant table: v1 entries in frames of guest RAM, registered
+ * with hv by GNTTAB_SETUP; free refs kept as a list threaded through an
+ * array. Granting publishes frame and domid before the flags; ending access
+ * is a compare-and-swap that fails while hv has the grant mapped.
+ */
+#include <linux/moduleparam.h>
+#include <linux/slab.h>
+#include <linux/spinlock.h>
+#include "pvio_core_internal.h"
+
+static unsigned int gnttab_frames = 16;
+module_param(gnttab_frames, uint, 0444);
+MODULE_PARM_DESC(gnttab_frames, "grant table frames (512 refs each)");
+
+#define GREF_END	0xffffffffu
+
+static struct pvio_grant_entry_v1 *gnttab;
+static unsigned int gnttab_nr_frames;
+static u32 *gnttab_next;		/* free list links, per ref */
+static u32 gnttab_free_head = GREF_END;
+static unsigned int gnttab_nr_free;
+static DEFINE_SPINLOCK(gnttab_lock);
+
+static unsigned int gnttab_nr_refs(void)
+{
+	return gnttab_nr_frames * PVIO_GNTTAB_ENTRIES_PER_FRAME;
+}
+
+static long gnttab_setup_call(unsigned int nr)
+{
+	u64 *gfn;
+	u64 args[6] = { nr, 0 };
+	unsigned int i;
+	long r;
+
+	gfn = kcalloc(max(nr, 1u), sizeof(*gfn), GFP_KERNEL);
+	if (!gfn)
+		return -ENOMEM;
+	for (i = 0; i < nr; i++)
+		gfn[i] = pvio_page_to_gfn(virt_to_page((char *)gnttab +
+						       i * PAGE_SIZE));
+	r = pvio_hypercall(PVIO_HC_GNTTAB_SETUP, args, gfn,
+			   nr * sizeof(*gfn));
+	kfree(gfn);
+	return r;
+}
+
+int pvio_gnttab_init(void)
+{
+	unsigned int nr = clamp(gnttab_frames, 1u,
+				(unsigned int)PVIO_GNTTAB_MAX_FRAMES);
+	unsigned int i, nr_refs;
+	long r;
+
+	if (nr * sizeof(u64) > PVIO_HC_ARG_BYTES)
+		return -EINVAL;
+	gnttab = alloc_pages_exact(nr * PAGE_SIZE, GFP_KERNEL | __GFP_ZERO);
+	if (!gnttab)
+		return -ENOMEM;
+	gnttab_nr_frames = nr;
+	nr_refs = gnttab_nr_refs();
+	gnttab_next = kvcalloc(nr_refs, sizeof(*gnttab_next), GFP_KERNEL);
+	if (!gnttab_next) {
+		free_pages_exact(gnttab, nr * PAGE_SIZE);
+		gnttab = NULL;
+		return -ENOMEM;
+	}
+	gnttab_free_head = GREF_END;
+	gnttab_nr_free = 0;
+	for (i = nr_refs; i-- > PVIO_GNTTAB_RESERVED_ENTRIES; ) {
+		gnttab_next[i] = gnttab_free_head;
+		gnttab_free_head = i;
+		gnttab_nr_free++;
+	}
+	r = gnttab_setup_call(nr);
+	if (r < 0) {
+		kvfree(gnttab_next);
+		free_pages_exact(gnttab, nr * PAGE_SIZE);
+		gnttab = NULL;
+		gnttab_next = NULL;
+		return (int)r;
+	}
+	pr_info("pvio_core: grant table of %u frames (%u refs)\n", nr,
+		nr_refs);
+	return 0;
+}
+
+void pvio_gnttab_exit(void)
+{
+	if (!gnttab)
+		return;
+	/*
+	 * Unregister first. If hv refuses (a grant is still mapped by a
+	 * backend), the frames stay owned by hv's view: leak them rather
+	 * than hand them back to the page allocator.
+	 */
+	if (gnttab_setup_call(0) < 0 ||
+	    gnttab_nr_free != gnttab_nr_refs() - PVIO_GNTTAB_RESERVED_ENTRIES)
+		pr_warn("pvio_core: grant table still in use, frames leaked\n");
+	else
+		free_pages_exact(gnttab, gnttab_nr_frames * PAGE_SIZE);
+	kvfree(gnttab_next);
+	gnttab = NULL;
+	gnttab_next = NULL;
+}
+
+int pvio_gnttab_grant_access(pvio_domid_t domid, unsigned long gfn,
+			     bool readonly)
+{
+	struct pvio_grant_entry_v1 *e;
+	unsigned long flags;
+	u32 ref;
+
+	if (!gnttab || gfn > U32_MAX)
+		return -EINVAL;
+	spin_lock_irqsave(&gnttab_lock, flags);
+	ref = gnttab_free_head;
+	if (ref == GREF_END) {
+		spin_unlock_irqrestore(&gnttab_lock, flags);
+		return -ENOSPC;
+	}
+	gnttab_free_head = gnttab_next[ref];
+	gnttab_nr_free--;
+	spin_unlock_irqrestore(&gnttab_lock, flags);
+
+	e = &gnttab[ref];
+	WRITE_ONCE(e->frame, (u32)gfn);
+	WRITE_ONCE(e->domid, domid);
+	/* frame and domid are visible before the entry becomes valid */
+	virt_wmb();
+	WRITE_ONCE(e->flags, GTF_permit_access | (readonly ? GTF_readonly : 0));
+	return ref;
+}
+EXPORT_SYMBOL_GPL(pvio_gnttab_grant_access);
+
+int pvio_gnttab_end_access(pvio_grant_ref_t ref)
+{
+	struct pvio_grant_entry_v1 *e;
+	unsigned long flags;
+	u16 old, cur;
+
+	if (!gnttab || ref < PVIO_GNTTAB_RESERVED_ENTRIES ||
+	    ref >= gnttab_nr_refs())
+		return -EINVAL;
+	e = &gnttab[ref];
+	/* hv sets READING/WRITING with its own CAS while it maps the page */
+	cur = READ_ONCE(e->flags);
+	do {
+		old = cur;
+		if ((old & GTF_type_mask) != GTF_permit_access)
+			return -EINVAL;	/* not granted: a double end */
+		if (old & (GTF_reading | GTF_writing))
+			return -EBUSY;
+		cur = cmpxchg(&e->flags, old, 0);
+	} while (cur != old);
+
+	spin_lock_irqsave(&gnttab_lock, flags);
+	gnttab_next[ref] = gnttab_free_head;
+	gnttab_free_head = ref;
+	gnttab_nr_free++;
+	spin_unlock_irqrestore(&gnttab_lock, flags);
+	return 0;
+}
+EXPORT_SYMBOL_GPL(pvio_gnttab_end_access);

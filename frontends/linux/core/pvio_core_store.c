@@ -1,0 +1,518 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The guest's store client: xenstore messages over the ring page of the
+ * platform region, signalled through the store event channel. One request
+ * is in flight at a time; a reader work item drains the response ring,
+ * completing the request or queueing watch events for an ordered
+ * workqueue. The store is a peer: ring indices and lengths are checked and
+ * a broken ring stops the client instead of overrunning.
+ */
+#include <linux/kernel.h>
+#include <linux/list.h>
+#include <linux/mutex.h>
+#include <linux/slab.h>
+#include <linux/string.h>
+#include <linux/uio.h>
+#include <linux/wait.h>
+#include <linux/workqueue.h>
+#include <pvio/xs_wire.h>
+#include "pvio_core_internal.h"
+
+#define STORE_TIMEOUT	(30 * HZ)
+
+struct store_event {
+	struct list_head list;
+	char *path;			/* into buf */
+	char *token;			/* into buf */
+	char buf[];
+};
+
+static struct xenstore_domain_interface *store_intf;
+static pvio_evtchn_port_t store_port;
+static bool store_broken;
+static DECLARE_WAIT_QUEUE_HEAD(store_wq);
+static DEFINE_MUTEX(store_req_mutex);	/* one request in flight */
+static u32 store_req_id;
+
+/* the reader's partial message, and the reply handed to the requester */
+static struct {
+	struct xsd_sockmsg hdr;
+	char body[XENSTORE_PAYLOAD_MAX + 1];
+	unsigned int have;		/* bytes of hdr + body received */
+} store_rx;
+static struct xsd_sockmsg store_reply_hdr;
+static char *store_reply_body;
+static bool store_reply_ready;
+static DEFINE_SPINLOCK(store_reply_lock);
+
+static void store_rx_work_fn(struct work_struct *w);
+static DECLARE_WORK(store_rx_work, store_rx_work_fn);
+
+static LIST_HEAD(store_watches);
+static LIST_HEAD(store_events);
+static DEFINE_SPINLOCK(store_watch_lock);
+static struct workqueue_struct *store_watch_wq;
+static void store_watch_work_fn(struct work_struct *w);
+static DECLARE_WORK(store_watch_work, store_watch_work_fn);
+
+static void store_fail(const char *why)
+{
+	if (!store_broken)
+		pr_err("pvio_core: store ring broken (%s): store disabled\n",
+		       why);
+	store_broken = true;
+	wake_up_all(&store_wq);
+}
+
+static void store_event_fn(pvio_evtchn_port_t port, void *data)
+{
+	schedule_work(&store_rx_work);
+	wake_up_all(&store_wq);
+}
+
+/* Free space for requests, or -EIO if the store moved req_cons wildly. */
+static int store_req_space(u32 *prod)
+{
+	u32 cons = READ_ONCE(store_intf->req_cons);
+
+	*prod = READ_ONCE(store_intf->req_prod);
+	if (*prod - cons > XENSTORE_RING_SIZE)
+		return -EIO;
+	return XENSTORE_RING_SIZE - (*prod - cons);
+}
+
+static int store_write(const void *data, size_t len)
+{
+	const char *p = data;
+
+	while (len) {
+		u32 prod, off, chunk;
+		int space;
+		long t;
+
+		t = wait_event_timeout(store_wq, store_broken ||
+				       store_req_space(&prod) != 0,
+				       STORE_TIMEOUT);
+		if (store_broken)
+			return -EIO;
+		if (!t)
+			return -ETIMEDOUT;
+		space = store_req_space(&prod);
+		if (space < 0) {
+			store_fail("request index");
+			return -EIO;
+		}
+		/* the ring holds the free space we saw before copying */
+		virt_mb();
+		off = XENSTORE_RING_IDX(prod);
+		chunk = min3((u32)space, (u32)len, XENSTORE_RING_SIZE - off);
+		memcpy(store_intf->req + off, p, chunk);
+		/* data before the index that publishes it */
+		virt_wmb();
+		WRITE_ONCE(store_intf->req_prod, prod + chunk);
+		pvio_evtchn_notify(store_port);
+		p += chunk;
+		len -= chunk;
+	}
+	return 0;
+}
+
+static void store_queue_event(void)
+{
+	unsigned int len = store_rx.hdr.len;
+	struct store_event *ev;
+	char *tok;
+
+	store_rx.body[len] = 0;
+	tok = memchr(store_rx.body, 0, len);
+	if (!tok || tok + 1 >= store_rx.body + len)
+		return;		/* malformed: ignore the event */
+	ev = kmalloc(sizeof(*ev) + len + 1, GFP_KERNEL);
+	if (!ev)
+		return;
+	memcpy(ev->buf, store_rx.body, len + 1);
+	ev->path = ev->buf;
+	ev->token = ev->buf + (tok + 1 - store_rx.body);
+	spin_lock(&store_watch_lock);
+	list_add_tail(&ev->list, &store_events);
+	spin_unlock(&store_watch_lock);
+	queue_work(store_watch_wq, &store_watch_work);
+}
+
+static void store_complete_reply(void)
+{
+	unsigned int len = store_rx.hdr.len;
+	char *body = kmalloc(len + 1, GFP_KERNEL);
+
+	if (body) {
+		memcpy(body, store_rx.body, len);
+		body[len] = 0;
+	}
+	spin_lock(&store_reply_lock);
+	if (store_reply_ready || store_rx.hdr.req_id != store_req_id) {
+		/* an answer nobody waits for (e.g. after a timeout) */
+		spin_unlock(&store_reply_lock);
+		kfree(body);
+		return;
+	}
+	store_reply_hdr = store_rx.hdr;
+	store_reply_body = body;
+	store_reply_ready = true;
+	spin_unlock(&store_reply_lock);
+	wake_up_all(&store_wq);
+}
+
+static void store_rx_work_fn(struct work_struct *w)
+{
+	char *dst = (char *)&store_rx;
+
+	while (!store_broken) {
+		u32 prod = READ_ONCE(store_intf->rsp_prod);
+		u32 cons = READ_ONCE(store_intf->rsp_cons);
+		u32 want, chunk, off;
+
+		if (prod - cons > XENSTORE_RING_SIZE) {
+			store_fail("response index");
+			return;
+		}
+		if (prod == cons)
+			return;
+		/* read the bytes only after seeing the index */
+		virt_rmb();
+		if (store_rx.have < sizeof(store_rx.hdr))
+			want = sizeof(store_rx.hdr) - store_rx.have;
+		else
+			want = sizeof(store_rx.hdr) + store_rx.hdr.len -
+			       store_rx.have;
+		off = XENSTORE_RING_IDX(cons);
+		chunk = min3(want, prod - cons, XENSTORE_RING_SIZE - off);
+		if (store_rx.have < sizeof(store_rx.hdr))
+			memcpy(dst + store_rx.have, store_intf->rsp + off,
+			       chunk);
+		else
+			memcpy(store_rx.body + store_rx.have -
+			       sizeof(store_rx.hdr), store_intf->rsp + off,
+			       chunk);
+		store_rx.have += chunk;
+		/* the copy is done before the store may reuse the space */
+		virt_mb();
+		WRITE_ONCE(store_intf->rsp_cons, cons + chunk);
+		pvio_evtchn_notify(store_port);
+
+		if (store_rx.have == sizeof(store_rx.hdr) &&
+		    store_rx.hdr.len > XENSTORE_PAYLOAD_MAX) {
+			store_fail("message too long");
+			return;
+		}
+		if (store_rx.have < sizeof(store_rx.hdr) ||
+		    store_rx.have < sizeof(store_rx.hdr) + store_rx.hdr.len)
+			continue;
+		if (store_rx.hdr.type == XS_WATCH_EVENT)
+			store_queue_event();
+		else
+			store_complete_reply();
+		store_rx.have = 0;
+	}
+}
+
+static int store_errno(const char *name)
+{
+	static const struct xsd_errors errs[] = PVIO_XSD_ERRORS_INIT;
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(errs); i++)
+		if (!strcmp(name, errs[i].errstring))
+			return -errs[i].errnum;
+	return -EIO;
+}
+
+/*
+ * Send a request made of @nr pieces; returns the reply body (kmalloc'd,
+ * NUL-terminated, length in *rlen) or ERR_PTR(-errno).
+ */
+static char *store_talk(u32 type, const struct kvec *iov, unsigned int nr,
+			unsigned int *rlen)
+{
+	struct xsd_sockmsg hdr = { .type = type };
+	char *body;
+	unsigned int i;
+	int ret;
+
+	if (!store_intf)
+		return ERR_PTR(-ENODEV);
+	for (i = 0; i < nr; i++)
+		hdr.len += iov[i].iov_len;
+	if (hdr.len > XENSTORE_PAYLOAD_MAX)
+		return ERR_PTR(-E2BIG);
+
+	mutex_lock(&store_req_mutex);
+	spin_lock(&store_reply_lock);
+	hdr.req_id = ++store_req_id;
+	store_reply_ready = false;
+	spin_unlock(&store_reply_lock);
+	ret = store_write(&hdr, sizeof(hdr));
+	for (i = 0; !ret && i < nr; i++)
+		ret = store_write(iov[i].iov_base, iov[i].iov_len);
+	if (!ret) {
+		wait_event_timeout(store_wq, store_broken ||
+				   READ_ONCE(store_reply_ready),
+				   STORE_TIMEOUT);
+		if (!READ_ONCE(store_reply_ready))
+			ret = store_broken ? -EIO : -ETIMEDOUT;
+	}
+	spin_lock(&store_reply_lock);
+	body = store_reply_body;
+	store_reply_body = NULL;
+	if (!ret && !store_reply_ready)
+		ret = -EIO;
+	/* a late reply to this id is dropped by the reader */
+	store_reply_ready = true;
+	hdr = store_reply_hdr;
+	spin_unlock(&store_reply_lock);
+	mutex_unlock(&store_req_mutex);
+
+	if (ret) {
+		kfree(body);
+		return ERR_PTR(ret);
+	}
+	if (!body)
+		return ERR_PTR(-ENOMEM);
+	if (hdr.type == XS_ERROR) {
+		ret = store_errno(body);
+		kfree(body);
+		return ERR_PTR(ret);
+	}
+	if (hdr.type != type) {
+		kfree(body);
+		return ERR_PTR(-EPROTO);
+	}
+	if (rlen)
+		*rlen = hdr.len;
+	return body;
+}
+
+static int store_simple(u32 type, const struct kvec *iov, unsigned int nr)
+{
+	char *r = store_talk(type, iov, nr, NULL);
+
+	if (IS_ERR(r))
+		return PTR_ERR(r);
+	kfree(r);
+	return 0;
+}
+
+static struct kvec store_str(const char *s)
+{
+	return (struct kvec){ .iov_base = (void *)s, .iov_len = strlen(s) + 1 };
+}
+
+char *pvio_store_read(const char *path, unsigned int *len)
+{
+	struct kvec iov = store_str(path);
+
+	return store_talk(XS_READ, &iov, 1, len);
+}
+EXPORT_SYMBOL_GPL(pvio_store_read);
+
+unsigned long long pvio_store_read_ull(const char *path,
+				       unsigned long long def)
+{
+	unsigned long long v;
+	char *s = pvio_store_read(path, NULL);
+
+	if (IS_ERR(s))
+		return def;
+	if (kstrtoull(s, 10, &v))
+		v = def;
+	kfree(s);
+	return v;
+}
+EXPORT_SYMBOL_GPL(pvio_store_read_ull);
+
+int pvio_store_write(const char *path, const char *value)
+{
+	struct kvec iov[2] = {
+		store_str(path),
+		{ .iov_base = (void *)value, .iov_len = strlen(value) },
+	};
+
+	return store_simple(XS_WRITE, iov, 2);
+}
+EXPORT_SYMBOL_GPL(pvio_store_write);
+
+int pvio_store_printf(const char *path, const char *fmt, ...)
+{
+	va_list ap;
+	char *v;
+	int ret;
+
+	va_start(ap, fmt);
+	v = kvasprintf(GFP_KERNEL, fmt, ap);
+	va_end(ap);
+	if (!v)
+		return -ENOMEM;
+	ret = pvio_store_write(path, v);
+	kfree(v);
+	return ret;
+}
+EXPORT_SYMBOL_GPL(pvio_store_printf);
+
+int pvio_store_mkdir(const char *path)
+{
+	struct kvec iov = store_str(path);
+
+	return store_simple(XS_MKDIR, &iov, 1);
+}
+EXPORT_SYMBOL_GPL(pvio_store_mkdir);
+
+int pvio_store_rm(const char *path)
+{
+	struct kvec iov = store_str(path);
+
+	return store_simple(XS_RM, &iov, 1);
+}
+EXPORT_SYMBOL_GPL(pvio_store_rm);
+
+char **pvio_store_directory(const char *path, unsigned int *n)
+{
+	struct kvec iov = store_str(path);
+	unsigned int len, count = 0, i;
+	char **names, *body, *p;
+
+	body = store_talk(XS_DIRECTORY, &iov, 1, &len);
+	if (IS_ERR(body))
+		return (char **)body;
+	for (p = body; p < body + len; p += strlen(p) + 1)
+		count++;
+	/* one block: the pointer array, then the names */
+	names = kmalloc(count * sizeof(*names) + len + 1, GFP_KERNEL);
+	if (!names) {
+		kfree(body);
+		return ERR_PTR(-ENOMEM);
+	}
+	p = (char *)(names + count);
+	memcpy(p, body, len + 1);
+	kfree(body);
+	for (i = 0; i < count; i++) {
+		names[i] = p;
+		p += strlen(p) + 1;
+	}
+	*n = count;
+	return names;
+}
+EXPORT_SYMBOL_GPL(pvio_store_directory);
+
+static void store_watch_token(struct pvio_store_watch *w, char *buf,
+			      size_t len)
+{
+	snprintf(buf, len, "pvio-%p", w);
+}
+
+int pvio_store_watch_add(struct pvio_store_watch *w)
+{
+	char token[32];
+	struct kvec iov[2];
+	int ret;
+
+	store_watch_token(w, token, sizeof(token));
+	spin_lock(&store_watch_lock);
+	list_add(&w->list, &store_watches);
+	spin_unlock(&store_watch_lock);
+	iov[0] = store_str(w->path);
+	iov[1] = store_str(token);
+	ret = store_simple(XS_WATCH, iov, 2);
+	if (ret) {
+		spin_lock(&store_watch_lock);
+		list_del(&w->list);
+		spin_unlock(&store_watch_lock);
+	}
+	return ret;
+}
+EXPORT_SYMBOL_GPL(pvio_store_watch_add);
+
+void pvio_store_watch_del(struct pvio_store_watch *w)
+{
+	char token[32];
+	struct kvec iov[2];
+
+	store_watch_token(w, token, sizeof(token));
+	iov[0] = store_str(w->path);
+	iov[1] = store_str(token);
+	store_simple(XS_UNWATCH, iov, 2);
+	spin_lock(&store_watch_lock);
+	list_del(&w->list);
+	spin_unlock(&store_watch_lock);
+	/* a callback already looked up finishes before @w goes away */
+	if (current_work() != &store_watch_work)
+		flush_workqueue(store_watch_wq);
+}
+EXPORT_SYMBOL_GPL(pvio_store_watch_del);
+
+static void store_watch_work_fn(struct work_struct *work)
+{
+	for (;;) {
+		struct pvio_store_watch *w, *found = NULL;
+		struct store_event *ev;
+		char token[32];
+
+		spin_lock(&store_watch_lock);
+		ev = list_first_entry_or_null(&store_events,
+					      struct store_event, list);
+		if (ev) {
+			list_del(&ev->list);
+			list_for_each_entry(w, &store_watches, list) {
+				store_watch_token(w, token, sizeof(token));
+				if (!strcmp(token, ev->token)) {
+					found = w;
+					break;
+				}
+			}
+		}
+		spin_unlock(&store_watch_lock);
+		if (!ev)
+			return;
+		if (found)
+			found->cb(found, ev->path);
+		kfree(ev);
+	}
+}
+
+int pvio_store_init(struct pvio_platform *p)
+{
+	pvio_evtchn_port_t port = READ_ONCE(p->shared->store_port);
+	int ret;
+
+	if (!port || port >= PVIO_EVTCHN_MAX_PORTS)
+		return -ENODEV;
+	store_watch_wq = alloc_ordered_workqueue("pvio-store-watch", 0);
+	if (!store_watch_wq)
+		return -ENOMEM;
+	store_intf = p->region + PVIO_PLATFORM_OFF_STORE;
+	store_port = port;
+	store_broken = false;
+	store_rx.have = 0;
+	ret = pvio_evtchn_bind_handler(port, store_event_fn, NULL);
+	if (ret) {
+		destroy_workqueue(store_watch_wq);
+		store_intf = NULL;
+		return ret;
+	}
+	/* answers may already wait in the ring */
+	schedule_work(&store_rx_work);
+	return 0;
+}
+
+void pvio_store_exit(void)
+{
+	struct store_event *ev, *tmp;
+
+	if (!store_intf)
+		return;
+	pvio_evtchn_unbind_handler(store_port);
+	cancel_work_sync(&store_rx_work);
+	destroy_workqueue(store_watch_wq);
+	list_for_each_entry_safe(ev, tmp, &store_events, list)
+		kfree(ev);
+	INIT_LIST_HEAD(&store_events);
+	store_intf = NULL;
+}

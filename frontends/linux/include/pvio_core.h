@@ -1,0 +1,142 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * pvio_core: what the guest platform module offers to frontend modules
+ * (blkfront, netfront): hypercalls, event channels, grant tables, the store
+ * and the pvio bus. Every int function returns 0 (or a documented value
+ * >= 0) or -errno.
+ */
+#ifndef PVIO_CORE_H
+#define PVIO_CORE_H
+
+#include <linux/device.h>
+#include <linux/mm.h>
+#include <linux/types.h>
+#include <pvio/abi.h>
+#include <pvio/event_channel.h>
+#include <pvio/grant_table.h>
+
+/* ---- hypercalls ---- */
+
+/*
+ * Issue hypercall @op with @args (pointer arguments are byte offsets into
+ * the argument area). @buf (@len <= PVIO_HC_ARG_BYTES) is copied into the
+ * argument area at offset 0 before the call and back out after it. May
+ * sleep. Returns hv's result: >= 0 or -errno.
+ */
+long pvio_hypercall(u32 op, const u64 args[6], void *buf, size_t len);
+/* This domain's id, as hv told it in the shared info. */
+pvio_domid_t pvio_domid(void);
+
+/* ---- event channels ---- */
+
+/* Called in hard interrupt context with the port's pending bit cleared. */
+typedef void (*pvio_evtchn_handler_t)(pvio_evtchn_port_t port, void *data);
+
+int pvio_evtchn_alloc_unbound(pvio_domid_t remote, pvio_evtchn_port_t *port);
+int pvio_evtchn_bind_interdomain(pvio_domid_t remote,
+				 pvio_evtchn_port_t remote_port,
+				 pvio_evtchn_port_t *port);
+/* Route events of @port to @fn, then unmask it. */
+int pvio_evtchn_bind_handler(pvio_evtchn_port_t port,
+			     pvio_evtchn_handler_t fn, void *data);
+/* Mask @port and wait until a running handler has returned. */
+void pvio_evtchn_unbind_handler(pvio_evtchn_port_t port);
+int pvio_evtchn_close(pvio_evtchn_port_t port);
+/* Signal the other end; never sleeps, never waits for hv. */
+void pvio_evtchn_notify(pvio_evtchn_port_t port);
+void pvio_evtchn_mask(pvio_evtchn_port_t port);
+void pvio_evtchn_unmask(pvio_evtchn_port_t port);
+
+/* ---- grant table ---- */
+
+/* Let @domid map frame @gfn: returns the grant ref (>= 0) or -ENOSPC. */
+int pvio_gnttab_grant_access(pvio_domid_t domid, unsigned long gfn,
+			     bool readonly);
+/*
+ * Revoke a grant and free its ref: 0, or -EBUSY while the peer still has
+ * it mapped (the ref stays granted; try again later).
+ */
+int pvio_gnttab_end_access(pvio_grant_ref_t ref);
+/* Frame number of a page of this guest's RAM as hv sees it. */
+static inline unsigned long pvio_page_to_gfn(struct page *page)
+{
+	return page_to_pfn(page);
+}
+
+/* ---- store (xenstore protocol over the platform store ring) ---- */
+
+/* Read @path: a kmalloc'd NUL-terminated value (kfree it) or ERR_PTR. */
+char *pvio_store_read(const char *path, unsigned int *len);
+int pvio_store_write(const char *path, const char *value);
+int pvio_store_printf(const char *path, const char *fmt, ...)
+	__printf(2, 3);
+/* Read @path as an unsigned integer, @def if missing or malformed. */
+unsigned long long pvio_store_read_ull(const char *path,
+				       unsigned long long def);
+int pvio_store_mkdir(const char *path);
+int pvio_store_rm(const char *path);
+/*
+ * Names under @path: a kmalloc'd array of *n pointers into one block
+ * (kfree the array only), or ERR_PTR.
+ */
+char **pvio_store_directory(const char *path, unsigned int *n);
+
+struct pvio_store_watch {
+	const char *path;
+	/* called from a workqueue with the path that changed */
+	void (*cb)(struct pvio_store_watch *w, const char *path);
+	struct list_head list;		/* private */
+};
+int pvio_store_watch_add(struct pvio_store_watch *w);
+void pvio_store_watch_del(struct pvio_store_watch *w);
+
+/* ---- the pvio bus: frontend devices found in the store ---- */
+
+enum pvio_bus_state {
+	PVIO_STATE_UNKNOWN = 0,
+	PVIO_STATE_INITIALISING = 1,
+	PVIO_STATE_INIT_WAIT = 2,
+	PVIO_STATE_INITIALISED = 3,
+	PVIO_STATE_CONNECTED = 4,
+	PVIO_STATE_CLOSING = 5,
+	PVIO_STATE_CLOSED = 6,
+	PVIO_STATE_RECONFIGURING = 7,
+	PVIO_STATE_RECONFIGURED = 8,
+};
+
+struct pvio_device {
+	struct device dev;
+	char type[16];			/* "vbd", "vif" */
+	char nodename[128];		/* device/<type>/<id> (absolute) */
+	char otherend[128];		/* the backend dir */
+	pvio_domid_t otherend_id;
+	unsigned int devid;
+	enum pvio_bus_state state;	/* ours */
+	struct pvio_store_watch otherend_watch;	/* private */
+	char otherend_state_path[144];	/* private */
+};
+#define to_pvio_device(d) container_of(d, struct pvio_device, dev)
+
+struct pvio_frontend_driver {
+	const char *type;		/* device class in the store */
+	int (*probe)(struct pvio_device *dev);
+	void (*remove)(struct pvio_device *dev);
+	/* the backend's state changed (store watch, process context) */
+	void (*otherend_changed)(struct pvio_device *dev,
+				 enum pvio_bus_state state);
+	struct device_driver driver;
+};
+#define to_pvio_frontend_driver(d) \
+	container_of(d, struct pvio_frontend_driver, driver)
+
+int __pvio_register_frontend(struct pvio_frontend_driver *drv,
+			     struct module *owner, const char *name);
+#define pvio_register_frontend(drv) \
+	__pvio_register_frontend(drv, THIS_MODULE, KBUILD_MODNAME)
+void pvio_unregister_frontend(struct pvio_frontend_driver *drv);
+/* Write our state to <nodename>/state. */
+int pvio_bus_switch_state(struct pvio_device *dev, enum pvio_bus_state state);
+/* The backend's current state (read from the store). */
+enum pvio_bus_state pvio_bus_read_otherend_state(struct pvio_device *dev);
+
+#endif /* PVIO_CORE_H */

@@ -1,0 +1,489 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The VM domain type of pvio-hv: a QEMU guest whose RAM is hv's memfd and
+ * whose platform device is served by hv (hv_ivshmem.c). Hypercalls arrive
+ * as doorbells and are executed with the same code process domains use;
+ * events to the VM are marked pending in its shared info and raised as
+ * MSI-X vectors; QMP drives pause, shutdown and vCPU queries; QEMU's exit
+ * releases the domain.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "hv.h"
+#include "hv_vm.h"
+#include "hv_vm_platform.h"
+
+/* RAM file offset = gfn * 4096 only while q35 keeps all RAM below 4 GiB */
+#define VM_MAX_MEM	(2048ull << 20)
+#define VM_MIN_MEM	(64ull << 20)
+#define VM_START_TIMEOUT_MS	20000
+
+struct hv_vm {
+	struct hv_domain *d;
+	char dir[PATH_MAX];
+	struct hv_ivshmem *ivs;
+	struct hv_qmp *qmp;
+	pid_t pid;
+	int pidfd;
+	struct hv_watch *w_listen, *w_conn, *w_doorbell, *w_exit;
+	/* receive eventfds of the VM's bound ports, watched for delivery */
+	struct hv_watch **w_port;
+};
+
+static struct hv_vm *vm_of(struct hv_domain *d)
+{
+	return d->type_data;
+}
+
+/* ---- event delivery into the guest ---- */
+
+static void vm_deliver(struct hv_vm *vm, uint32_t port)
+{
+	if (hv_vm_set_pending(vm->d->plat, 0, port))
+		hv_ivshmem_raise(vm->ivs, 0);
+}
+
+struct vm_port_arg {
+	struct hv_vm *vm;
+	uint32_t port;
+};
+
+static void vm_port_event(void *arg, uint32_t events)
+{
+	const struct vm_port_arg *a = arg;
+	int fd = hv_evtchn_recv_fd(a->vm->d, a->port);
+	uint64_t v;
+
+	if (fd < 0 || read(fd, &v, sizeof(v)) != sizeof(v))
+		return;
+	vm_deliver(a->vm, a->port);
+}
+
+static struct vm_port_arg *vm_port_args(struct hv_vm *vm)
+{
+	/* allocated behind the watch pointers, see vm_start() */
+	return (struct vm_port_arg *)(vm->w_port + PVIO_EVTCHN_MAX_PORTS);
+}
+
+static void vm_port_unwatch(struct hv_vm *vm, uint32_t port)
+{
+	if (!vm->w_port[port])
+		return;
+	hv_watch_del(vm->w_port[port]);
+	vm->w_port[port] = NULL;
+}
+
+static void vm_evtchn_bound(struct hv_domain *d, pvio_evtchn_port_t port)
+{
+	struct hv_vm *vm = vm_of(d);
+	struct vm_port_arg *args;
+	int fd;
+
+	if (!vm || port >= PVIO_EVTCHN_MAX_PORTS)
+		return;
+	args = vm_port_args(vm);
+	vm_port_unwatch(vm, port);
+	fd = hv_evtchn_recv_fd(d, port);
+	if (fd < 0)
+		return;
+	args[port].vm = vm;
+	args[port].port = port;
+	vm->w_port[port] = hv_watch_add(fd, vm_port_event, &args[port]);
+	if (!vm->w_port[port])
+		hv_log("domain %u: cannot watch port %u", d->domid, port);
+}
+
+static void vm_evtchn_closed(struct hv_domain *d, pvio_evtchn_port_t port)
+{
+	struct hv_vm *vm = vm_of(d);
+
+	if (vm && port < PVIO_EVTCHN_MAX_PORTS)
+		vm_port_unwatch(vm, port);
+}
+
+/* ---- hypercalls ---- */
+
+static int64_t vm_gnttab_setup(struct hv_vm *vm, const struct hv_vm_hcall *hc)
+{
+	uint64_t gfn[PVIO_GNTTAB_MAX_FRAMES];
+	void *p;
+
+	if (hc->arg[0] > PVIO_GNTTAB_MAX_FRAMES)
+		return -EINVAL;
+	if (hv_vm_hcall_arg(hc, hc->arg[1], hc->arg[0] * sizeof(gfn[0]), &p))
+		return -EFAULT;
+	/* copy once out of guest-writable memory, then validate */
+	memcpy(gfn, p, hc->arg[0] * sizeof(gfn[0]));
+	return hv_gnttab_setup(vm->d, gfn, (uint32_t)hc->arg[0]);
+}
+
+static int64_t vm_hcall(void *ctx, const struct hv_vm_hcall *hc)
+{
+	struct hv_vm *vm = ctx;
+	struct hv_domain *d = vm->d;
+
+	hv_nr_hypercalls++;
+	switch (hc->op) {
+	case PVIO_HC_VERSION:
+		return PVIO_HV_VERSION_MAJOR << 16 | PVIO_HV_VERSION_MINOR;
+	case PVIO_HC_EVTCHN:
+		if (hc->arg[0] > UINT32_MAX)
+			return -EINVAL;
+		return hv_evtchn_domain_op(d, (uint32_t)hc->arg[0], hc->arg[1],
+					   hc->arg[2]);
+	case PVIO_HC_GNTTAB_SETUP:
+		return vm_gnttab_setup(vm, hc);
+	case PVIO_HC_SCHED_SHUTDOWN:
+		if (hc->arg[0] > PVIO_SHUTDOWN_CRASH)
+			return -EINVAL;
+		d->shutdown_reason = (uint32_t)hc->arg[0];
+		d->state |= PVIO_DOMSTATE_SHUTDOWN;
+		return 0;
+	case PVIO_HC_DOMCTL:
+		return -EPERM;
+	}
+	return -ENOSYS;
+}
+
+static void vm_send(void *ctx, uint32_t port)
+{
+	struct hv_vm *vm = ctx;
+
+	/* a bad port in the bitmap is the guest's problem, not ours */
+	hv_evtchn_send(vm->d, port);
+}
+
+static void vm_doorbell(void *arg, uint32_t events)
+{
+	struct hv_vm *vm = arg;
+	unsigned int nv = hv_ivshmem_vectors(vm->ivs);
+	uint32_t done;
+	unsigned int i;
+
+	if (!hv_ivshmem_doorbell_ack(vm->ivs))
+		return;
+	done = hv_vm_hcall_scan(vm->d->plat, vm->d->cfg.vcpus, vm_hcall, vm);
+	/* wake the waiter: slot i waits on vector i (0 if it has none) */
+	for (i = 0; i < PVIO_MAX_VCPUS; i++)
+		if (done & (1u << i))
+			hv_ivshmem_raise(vm->ivs, i < nv ? i : 0);
+	hv_vm_send_scan(vm->d->plat, vm_send, vm);
+}
+
+/* ---- QEMU's lifetime ---- */
+
+static void vm_conn_event(void *arg, uint32_t events)
+{
+	struct hv_vm *vm = arg;
+	char c;
+
+	/* QEMU sends nothing after setup: data or hangup means it is gone */
+	if (recv(hv_ivshmem_conn_fd(vm->ivs), &c, 1, MSG_DONTWAIT) < 0 &&
+	    errno == EAGAIN)
+		return;
+	hv_watch_del(vm->w_conn);
+	vm->w_conn = NULL;
+	hv_ivshmem_disconnect(vm->ivs);
+}
+
+static void vm_listen_event(void *arg, uint32_t events)
+{
+	struct hv_vm *vm = arg;
+	int ret = hv_ivshmem_accept(vm->ivs);
+
+	if (ret) {
+		hv_log("domain %u: ivshmem setup failed: %s", vm->d->domid,
+		       strerror(-ret));
+		return;
+	}
+	hv_watch_del(vm->w_conn);
+	vm->w_conn = hv_watch_add(hv_ivshmem_conn_fd(vm->ivs), vm_conn_event,
+				  vm);
+}
+
+static void vm_exit_event(void *arg, uint32_t events)
+{
+	struct hv_vm *vm = arg;
+	struct hv_domain *d = vm->d;
+	int status;
+
+	if (waitpid(vm->pid, &status, WNOHANG) != vm->pid)
+		return;
+	vm->pid = 0;
+	if (WIFEXITED(status))
+		hv_log("domain %u (%s): QEMU exited with status %d", d->domid,
+		       d->cfg.name, WEXITSTATUS(status));
+	else
+		hv_log("domain %u (%s): QEMU killed by signal %d", d->domid,
+		       d->cfg.name, WTERMSIG(status));
+	/* the guest is gone: release its ports, grants and memory */
+	hv_domain_kill(d);
+}
+
+static int vm_qmp(struct hv_vm *vm, const char *cmd)
+{
+	char err[128];
+	int ret;
+
+	if (!vm->qmp) {
+		char path[PATH_MAX + 16];
+
+		snprintf(path, sizeof(path), "%s/qmp.sock", vm->dir);
+		ret = hv_qmp_connect(path, 5000, &vm->qmp);
+		if (ret)
+			return ret;
+	}
+	ret = hv_qmp_command(vm->qmp, cmd, err, sizeof(err));
+	if (ret == -EIO)
+		hv_log("domain %u: QMP %s: %s", vm->d->domid, cmd, err);
+	else if (ret) {
+		/* transport broken: reconnect next time */
+		hv_qmp_close(vm->qmp);
+		vm->qmp = NULL;
+	}
+	return ret;
+}
+
+static void vm_free(struct hv_vm *vm)
+{
+	char path[PATH_MAX + 32];
+	unsigned int p;
+
+	for (p = 0; p < PVIO_EVTCHN_MAX_PORTS; p++)
+		vm_port_unwatch(vm, p);
+	hv_watch_del(vm->w_exit);
+	hv_watch_del(vm->w_doorbell);
+	hv_watch_del(vm->w_conn);
+	hv_watch_del(vm->w_listen);
+	hv_qmp_close(vm->qmp);
+	hv_ivshmem_close(vm->ivs);
+	if (vm->pid > 0) {
+		kill(vm->pid, SIGKILL);
+		waitpid(vm->pid, NULL, 0);
+	}
+	if (vm->pidfd >= 0)
+		close(vm->pidfd);
+	snprintf(path, sizeof(path), "%s/qmp.sock", vm->dir);
+	unlink(path);
+	/* the console log stays for `pvio console` and post-mortems */
+	free(vm->w_port);
+	free(vm);
+}
+
+static int vm_ram_create(struct hv_domain *d)
+{
+	char name[32];
+	void *ram;
+
+	snprintf(name, sizeof(name), "pvio-ram-%u", d->domid);
+	d->ram_fd = memfd_create(name, MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	if (d->ram_fd < 0)
+		return -errno;
+	if (ftruncate(d->ram_fd, (off_t)d->cfg.mem_bytes) < 0 ||
+	    fcntl(d->ram_fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW) < 0)
+		return -errno;
+	ram = mmap(NULL, d->cfg.mem_bytes, PROT_READ | PROT_WRITE, MAP_SHARED,
+		   d->ram_fd, 0);
+	if (ram == MAP_FAILED)
+		return -errno;
+	d->ram = ram;
+	d->nr_pages = d->cfg.mem_bytes / PVIO_PAGE_SIZE;
+	return 0;
+}
+
+/* Wait for QEMU to take its platform device (it blocks on us meanwhile). */
+static int vm_wait_qemu(struct hv_vm *vm)
+{
+	struct pollfd p[2] = {
+		{ .fd = hv_ivshmem_listen_fd(vm->ivs), .events = POLLIN },
+		{ .fd = vm->pidfd, .events = POLLIN },
+	};
+	int n = poll(p, 2, VM_START_TIMEOUT_MS);
+
+	if (n <= 0)
+		return n < 0 ? -errno : -ETIMEDOUT;
+	if (p[1].revents)
+		return -ECHILD;	/* QEMU died first: see its log */
+	vm_listen_event(vm, POLLIN);
+	return hv_ivshmem_conn_fd(vm->ivs) >= 0 ? 0 : -EPROTO;
+}
+
+static int vm_start(struct hv_domain *d)
+{
+	struct hv_vm_launch l = { 0 };
+	char sock[PATH_MAX + 16], qmp[PATH_MAX + 16], log[PATH_MAX + 16];
+	struct hv_vm *vm;
+	int ret;
+
+	if (!d->cfg.kernel[0])
+		return -EINVAL;
+	if (d->cfg.mem_bytes < VM_MIN_MEM || d->cfg.mem_bytes > VM_MAX_MEM ||
+	    d->cfg.mem_bytes % (1u << 20))
+		return -EINVAL;
+	vm = calloc(1, sizeof(*vm));
+	if (!vm)
+		return -ENOMEM;
+	/* watches per port, then the {vm, port} cookies they point at */
+	vm->w_port = calloc(PVIO_EVTCHN_MAX_PORTS, sizeof(*vm->w_port) +
+			    sizeof(struct vm_port_arg));
+	if (!vm->w_port) {
+		free(vm);
+		return -ENOMEM;
+	}
+	vm->d = d;
+	vm->pidfd = -1;
+	d->type_data = vm;
+	snprintf(vm->dir, sizeof(vm->dir), "%s/vm-%u", hv_rundir, d->domid);
+	if (mkdir(vm->dir, 0700) < 0 && errno != EEXIST) {
+		ret = -errno;
+		goto err;
+	}
+	ret = vm_ram_create(d);
+	if (ret)
+		goto err;
+	snprintf(sock, sizeof(sock), "%s/ivshmem.sock", vm->dir);
+	snprintf(qmp, sizeof(qmp), "%s/qmp.sock", vm->dir);
+	snprintf(log, sizeof(log), "%s/console.log", vm->dir);
+	ret = hv_ivshmem_open(sock, d->plat_fd, d->cfg.vcpus, &vm->ivs);
+	if (ret)
+		goto err;
+	l.kernel = d->cfg.kernel;
+	l.ramdisk = d->cfg.ramdisk;
+	l.cmdline = d->cfg.cmdline;
+	l.mem_bytes = d->cfg.mem_bytes;
+	l.vcpus = d->cfg.vcpus;
+	l.vectors = d->cfg.vcpus;
+	l.ram_fd = d->ram_fd;
+	l.ivshmem_sock = sock;
+	l.qmp_sock = qmp;
+	l.console_log = log;
+	ret = hv_vm_spawn(&l, &vm->pid);
+	if (ret)
+		goto err;
+	d->pid = vm->pid;
+	vm->pidfd = (int)syscall(SYS_pidfd_open, vm->pid, 0);
+	if (vm->pidfd < 0) {
+		ret = -errno;
+		goto err;
+	}
+	ret = vm_wait_qemu(vm);
+	if (ret) {
+		hv_log("domain %u: QEMU did not start (%s), see %s.qemu",
+		       d->domid, strerror(-ret), log);
+		goto err;
+	}
+	vm->w_listen = hv_watch_add(hv_ivshmem_listen_fd(vm->ivs),
+				    vm_listen_event, vm);
+	vm->w_doorbell = hv_watch_add(hv_ivshmem_doorbell_fd(vm->ivs),
+				      vm_doorbell, vm);
+	vm->w_exit = hv_watch_add(vm->pidfd, vm_exit_event, vm);
+	if (!vm->w_listen || !vm->w_doorbell || !vm->w_exit) {
+		ret = -ENOMEM;
+		goto err;
+	}
+	d->state = PVIO_DOMSTATE_RUNNING;
+	hv_log("domain %u (%s): QEMU pid %d, console %s", d->domid,
+	       d->cfg.name, (int)vm->pid, log);
+	return 0;
+err:
+	/* hv_domain_kill() runs vm_destroy(), which frees what we made */
+	return ret;
+}
+
+static void vm_destroy(struct hv_domain *d)
+{
+	struct hv_vm *vm = vm_of(d);
+
+	if (!vm)
+		return;
+	d->type_data = NULL;
+	vm_free(vm);
+}
+
+static int vm_pause(struct hv_domain *d)
+{
+	int ret = vm_qmp(vm_of(d), "stop");
+
+	if (!ret)
+		d->state = (d->state & ~PVIO_DOMSTATE_RUNNING) |
+			   PVIO_DOMSTATE_PAUSED;
+	return ret;
+}
+
+static int vm_unpause(struct hv_domain *d)
+{
+	int ret = vm_qmp(vm_of(d), "cont");
+
+	if (!ret)
+		d->state = (d->state & ~PVIO_DOMSTATE_PAUSED) |
+			   PVIO_DOMSTATE_RUNNING;
+	return ret;
+}
+
+static int vm_shutdown(struct hv_domain *d, uint32_t reason)
+{
+	struct hv_vm *vm = vm_of(d);
+	int ret;
+
+	/*
+	 * Reboot is a reset, which with -no-reboot ends QEMU like a guest
+	 * reboot does; poweroff is the ACPI power button, which the guest
+	 * must handle (crash/suspend: hard stop).
+	 */
+	switch (reason) {
+	case PVIO_SHUTDOWN_POWEROFF:
+		ret = vm_qmp(vm, "system_powerdown");
+		break;
+	case PVIO_SHUTDOWN_REBOOT:
+		ret = vm_qmp(vm, "system_reset");
+		break;
+	default:
+		ret = vm_qmp(vm, "quit");
+	}
+	if (!ret) {
+		d->shutdown_reason = reason;
+		d->state |= PVIO_DOMSTATE_SHUTDOWN;
+	}
+	return ret;
+}
+
+static const struct hv_domain_ops vm_ops = {
+	.name = "vm",
+	.start = vm_start,
+	.destroy = vm_destroy,
+	.pause = vm_pause,
+	.unpause = vm_unpause,
+	.shutdown = vm_shutdown,
+	.evtchn_bound = vm_evtchn_bound,
+	.evtchn_closed = vm_evtchn_closed,
+};
+
+const struct hv_domain_ops *hv_vm_ops = &vm_ops;
+
+int hv_vm_vcpu_tids(struct hv_domain *d, pid_t *tids, unsigned int max)
+{
+	struct hv_vm *vm = vm_of(d);
+	int ret;
+
+	if (!vm)
+		return -EINVAL;
+	if (!vm->qmp) {
+		ret = vm_qmp(vm, "query-status");
+		if (ret)
+			return ret;
+	}
+	return hv_qmp_vcpu_tids(vm->qmp, tids, max);
+}

@@ -1,0 +1,106 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * VM domains inside pvio-hv: the ivshmem-doorbell server that gives a QEMU
+ * guest its platform device, the QMP client that drives QEMU, and the QEMU
+ * launcher. Each unit is self-contained; hv_vm.c ties them to a domain.
+ */
+#ifndef PVIO_HV_VM_H
+#define PVIO_HV_VM_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "pvio/platform.h"
+
+/* ---- hv_ivshmem.c: the ivshmem server side of one VM ---- */
+
+/*
+ * hv is peer PVIO_HV_PEER with one vector: the guest's doorbell to (0, 0)
+ * signals hv's doorbell eventfd. The guest is HV_IVSHMEM_GUEST_PEER with
+ * @vectors vectors; writing vector v's eventfd raises the guest's MSI-X
+ * vector v.
+ */
+#define HV_IVSHMEM_GUEST_PEER	1
+#define HV_IVSHMEM_MAX_VECTORS	(PVIO_MAX_VCPUS + 4)
+
+struct hv_ivshmem;
+
+/* Listen on @path (removed first) for QEMU; @shm_fd is shared, not owned. */
+int hv_ivshmem_open(const char *path, int shm_fd, unsigned int vectors,
+		    struct hv_ivshmem **out);
+void hv_ivshmem_close(struct hv_ivshmem *s);
+/* Poll for POLLIN, then call hv_ivshmem_accept(). */
+int hv_ivshmem_listen_fd(const struct hv_ivshmem *s);
+/*
+ * Accept QEMU's connection and send it the whole setup: version, its peer
+ * id, the platform memory, hv's doorbell eventfd and the guest's vector
+ * eventfds. A second connection replaces the first (a QEMU restart).
+ */
+int hv_ivshmem_accept(struct hv_ivshmem *s);
+/* The connection to QEMU (POLLHUP when it goes away), -1 if none. */
+int hv_ivshmem_conn_fd(const struct hv_ivshmem *s);
+void hv_ivshmem_disconnect(struct hv_ivshmem *s);
+/* hv's doorbell eventfd: POLLIN when the guest rang (read it to clear). */
+int hv_ivshmem_doorbell_fd(const struct hv_ivshmem *s);
+/* Drain the doorbell counter; returns how many rings (0 if none). */
+uint64_t hv_ivshmem_doorbell_ack(struct hv_ivshmem *s);
+/* Raise guest vector @vector (its eventfd): 0 or -errno. */
+int hv_ivshmem_raise(struct hv_ivshmem *s, unsigned int vector);
+/* The eventfd of guest vector @vector (owned by @s), -1 if out of range. */
+int hv_ivshmem_vector_fd(const struct hv_ivshmem *s, unsigned int vector);
+unsigned int hv_ivshmem_vectors(const struct hv_ivshmem *s);
+
+/* ---- hv_qmp.c: a QMP client ---- */
+
+struct hv_qmp;
+
+/* Connect to QEMU's QMP socket (retrying up to @timeout_ms) and negotiate. */
+int hv_qmp_connect(const char *path, int timeout_ms, struct hv_qmp **out);
+void hv_qmp_close(struct hv_qmp *q);
+/*
+ * Run one command (e.g. "stop", "cont", "system_powerdown",
+ * "system_reset", "quit"): 0, or -EIO if QEMU answered with an error
+ * (its description in @err if not NULL), -errno on a transport failure.
+ * Asynchronous events met while waiting are skipped.
+ */
+int hv_qmp_command(struct hv_qmp *q, const char *cmd, char *err, size_t errlen);
+/* Thread ids of the vCPUs (query-cpus-fast): count, or -errno. */
+int hv_qmp_vcpu_tids(struct hv_qmp *q, pid_t *tids, unsigned int max);
+/* Paused ("stop") or running, from query-status: 1 running, 0 not, -errno. */
+int hv_qmp_running(struct hv_qmp *q);
+
+/* ---- hv_vm_launch.c: the QEMU command line and process ---- */
+
+struct hv_vm_launch {
+	const char *qemu;	/* NULL: $PVIO_QEMU, else qemu-system-x86_64 */
+	const char *kernel;
+	const char *ramdisk;	/* may be NULL or "" */
+	const char *cmdline;	/* appended to the console setting */
+	uint64_t mem_bytes;
+	unsigned int vcpus;
+	unsigned int vectors;	/* of the platform device */
+	int ram_fd;		/* the guest RAM (memfd), inherited by QEMU */
+	const char *ivshmem_sock;
+	const char *qmp_sock;
+	const char *console_log;
+	bool start_paused;
+};
+
+/*
+ * Fork and exec QEMU with the RAM memfd as its memory backend (share=on so
+ * hv's mapping sees every guest write) and the platform device served by
+ * hv_ivshmem. QEMU's stdout/stderr go to @console_log.qemu. 0 or -errno.
+ */
+int hv_vm_spawn(const struct hv_vm_launch *l, pid_t *pid);
+/* argv for the launch (NULL-terminated, malloc'd: hv_vm_argv_free). */
+char **hv_vm_argv(const struct hv_vm_launch *l);
+void hv_vm_argv_free(char **argv);
+
+/* ---- hv_vm.c: the VM domain type ---- */
+
+struct hv_domain;
+/* Thread ids of a VM's vCPUs (for vcpu-list/vcpu-pin): count or -errno. */
+int hv_vm_vcpu_tids(struct hv_domain *d, pid_t *tids, unsigned int max);
+
+#endif /* PVIO_HV_VM_H */

@@ -1,0 +1,167 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The QEMU command line of a VM domain and its process. The guest RAM is
+ * hv's memfd, inherited as fd 3 and opened by QEMU through /proc/self/fd/3
+ * with share=on, so hv's mapping of the memfd sees every guest write at
+ * offset gfn * 4096 (q35 below 2 GiB has no hole: the RAM is one block).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <unistd.h>
+
+#include "hv_vm.h"
+
+#define VM_RAM_FD	3
+#define VM_ARGV_MAX	48
+
+static int argv_add(char **argv, int *n, const char *fmt, ...)
+{
+	va_list ap;
+	int r;
+
+	if (*n >= VM_ARGV_MAX - 1)
+		return -E2BIG;
+	va_start(ap, fmt);
+	r = vasprintf(&argv[*n], fmt, ap);
+	va_end(ap);
+	if (r < 0) {
+		argv[*n] = NULL;
+		return -ENOMEM;
+	}
+	(*n)++;
+	argv[*n] = NULL;
+	return 0;
+}
+
+void hv_vm_argv_free(char **argv)
+{
+	char **p;
+
+	if (!argv)
+		return;
+	for (p = argv; *p; p++)
+		free(*p);
+	free(argv);
+}
+
+char **hv_vm_argv(const struct hv_vm_launch *l)
+{
+	const char *qemu = l->qemu;
+	unsigned long long mib = l->mem_bytes >> 20;
+	char **argv;
+	int n = 0, r = 0;
+
+	if (!qemu || !*qemu)
+		qemu = getenv("PVIO_QEMU");
+	if (!qemu || !*qemu)
+		qemu = "qemu-system-x86_64";
+	argv = calloc(VM_ARGV_MAX, sizeof(*argv));
+	if (!argv)
+		return NULL;
+	r |= argv_add(argv, &n, "%s", qemu);
+	/* named threads ("CPU 0/TCG"): pvio vcpu-list finds vCPUs by name */
+	r |= argv_add(argv, &n, "-name");
+	r |= argv_add(argv, &n, "pvio,debug-threads=on");
+	r |= argv_add(argv, &n, "-accel");
+	r |= argv_add(argv, &n, "%s", access("/dev/kvm", R_OK | W_OK) == 0 ?
+		      "kvm" : "tcg,thread=multi");
+	r |= argv_add(argv, &n, "-machine");
+	r |= argv_add(argv, &n, "q35,memory-backend=ram");
+	r |= argv_add(argv, &n, "-object");
+	r |= argv_add(argv, &n, "memory-backend-file,id=ram,size=%lluM,"
+		      "mem-path=/proc/self/fd/%d,share=on", mib, VM_RAM_FD);
+	r |= argv_add(argv, &n, "-m");
+	r |= argv_add(argv, &n, "%lluM", mib);
+	r |= argv_add(argv, &n, "-smp");
+	r |= argv_add(argv, &n, "%u", l->vcpus ? l->vcpus : 1);
+	r |= argv_add(argv, &n, "-nodefaults");
+	r |= argv_add(argv, &n, "-display");
+	r |= argv_add(argv, &n, "none");
+	/* a guest reboot ends QEMU; hv turns that into the domain's end */
+	r |= argv_add(argv, &n, "-no-reboot");
+	r |= argv_add(argv, &n, "-kernel");
+	r |= argv_add(argv, &n, "%s", l->kernel);
+	if (l->ramdisk && *l->ramdisk) {
+		r |= argv_add(argv, &n, "-initrd");
+		r |= argv_add(argv, &n, "%s", l->ramdisk);
+	}
+	r |= argv_add(argv, &n, "-append");
+	r |= argv_add(argv, &n, "console=ttyS0 panic=-1 %s",
+		      l->cmdline ? l->cmdline : "");
+	r |= argv_add(argv, &n, "-serial");
+	r |= argv_add(argv, &n, "file:%s", l->console_log);
+	r |= argv_add(argv, &n, "-chardev");
+	r |= argv_add(argv, &n, "socket,path=%s,id=pvio", l->ivshmem_sock);
+	r |= argv_add(argv, &n, "-device");
+	r |= argv_add(argv, &n, "ivshmem-doorbell,chardev=pvio,vectors=%u",
+		      l->vectors);
+	r |= argv_add(argv, &n, "-qmp");
+	r |= argv_add(argv, &n, "unix:%s,server=on,wait=off", l->qmp_sock);
+	if (l->start_paused)
+		r |= argv_add(argv, &n, "-S");
+	if (r) {
+		hv_vm_argv_free(argv);
+		return NULL;
+	}
+	return argv;
+}
+
+int hv_vm_spawn(const struct hv_vm_launch *l, pid_t *pid)
+{
+	char **argv;
+	char *qlog;
+	pid_t p;
+	int logfd;
+
+	if (!l->kernel || !*l->kernel || l->ram_fd < 0 || l->mem_bytes < (16u << 20))
+		return -EINVAL;
+	if (l->vcpus > PVIO_MAX_VCPUS || l->vectors == 0)
+		return -EINVAL;
+	argv = hv_vm_argv(l);
+	if (!argv)
+		return -ENOMEM;
+	if (asprintf(&qlog, "%s.qemu", l->console_log) < 0) {
+		hv_vm_argv_free(argv);
+		return -ENOMEM;
+	}
+	logfd = open(qlog, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	free(qlog);
+	if (logfd < 0) {
+		int ret = -errno;
+
+		hv_vm_argv_free(argv);
+		return ret;
+	}
+	p = fork();
+	if (p == 0) {
+		/* child: only async-signal-safe calls until exec */
+		int nullfd = open("/dev/null", O_RDONLY);
+
+		if (nullfd >= 0)
+			dup2(nullfd, 0);
+		dup2(logfd, 1);
+		dup2(logfd, 2);
+		if (dup2(l->ram_fd, VM_RAM_FD) < 0)
+			_exit(127);
+		/* dup2 clears FD_CLOEXEC on the copy unless the fds are equal */
+		if (l->ram_fd == VM_RAM_FD)
+			fcntl(VM_RAM_FD, F_SETFD, 0);
+		/* QEMU must not outlive hv: a dead hv cannot serve its guest */
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		setpgid(0, 0);
+		execvp(argv[0], argv);
+		_exit(127);
+	}
+	close(logfd);
+	hv_vm_argv_free(argv);
+	if (p < 0)
+		return -errno;
+	*pid = p;
+	return 0;
+}

@@ -1,0 +1,124 @@
+// SPDX-License-Identifier: MIT
+/*
+ * hv's side of a VM's platform region: initialising the shared info,
+ * taking hypercall requests out of the slots, taking fast sends out of the
+ * send bitmap, and marking events pending for the guest. The region is
+ * shared with a hostile guest: every field is read once into a local copy
+ * before it is used, and slots change state only by compare-and-swap.
+ */
+#include <errno.h>
+#include <string.h>
+
+#include "hv_vm.h"
+#include "hv_vm_platform.h"
+
+void hv_vm_platform_init(void *plat, uint16_t domid, uint16_t nr_vcpus,
+			 uint64_t nr_pages)
+{
+	struct pvio_shared_info *sh = plat;
+
+	memset(plat, 0, PVIO_PLATFORM_SIZE);
+	sh->domid = domid;
+	sh->nr_vcpus = nr_vcpus;
+	sh->nr_pages = nr_pages;
+	sh->region_size = PVIO_PLATFORM_SIZE;
+	sh->version = PVIO_PLATFORM_VERSION;
+	/* magic last: a guest that sees it sees the rest */
+	__atomic_store_n(&sh->magic, PVIO_PLATFORM_MAGIC, __ATOMIC_RELEASE);
+}
+
+static struct pvio_hcall_slot *hcall_slot(void *plat, unsigned int i)
+{
+	return (struct pvio_hcall_slot *)((char *)plat +
+					  PVIO_PLATFORM_OFF_HCALL) + i;
+}
+
+uint32_t hv_vm_hcall_scan(void *plat, unsigned int nr_slots,
+			  hv_vm_hcall_fn fn, void *ctx)
+{
+	uint32_t done = 0;
+	unsigned int i;
+
+	if (nr_slots > PVIO_MAX_VCPUS)
+		nr_slots = PVIO_MAX_VCPUS;
+	for (i = 0; i < nr_slots; i++) {
+		struct pvio_hcall_slot *s = hcall_slot(plat, i);
+		uint32_t expect = PVIO_HC_STATE_PENDING;
+		struct hv_vm_hcall hc;
+		int64_t ret;
+
+		/* claim the slot; a guest rewriting it meanwhile loses */
+		if (!__atomic_compare_exchange_n(&s->state, &expect,
+						 PVIO_HC_STATE_BUSY, false,
+						 __ATOMIC_ACQUIRE,
+						 __ATOMIC_RELAXED))
+			continue;
+		hc.slot = i;
+		hc.op = __atomic_load_n(&s->op, __ATOMIC_RELAXED);
+		memcpy(hc.arg, s->arg, sizeof(hc.arg));
+		hc.area = (uint8_t *)plat + PVIO_PLATFORM_OFF_HCARG +
+			  i * PVIO_HC_ARG_BYTES;
+		ret = fn(ctx, &hc);
+		__atomic_store_n(&s->ret, ret, __ATOMIC_RELAXED);
+		/* ret (and the argument area) before DONE */
+		__atomic_store_n(&s->state, PVIO_HC_STATE_DONE,
+				 __ATOMIC_RELEASE);
+		done |= 1u << i;
+	}
+	return done;
+}
+
+int hv_vm_hcall_arg(const struct hv_vm_hcall *hc, uint64_t off, uint64_t len,
+		    void **p)
+{
+	if (off > PVIO_HC_ARG_BYTES || len > PVIO_HC_ARG_BYTES - off)
+		return -EFAULT;
+	*p = hc->area + off;
+	return 0;
+}
+
+unsigned int hv_vm_send_scan(void *plat, hv_vm_send_fn fn, void *ctx)
+{
+	struct pvio_shared_info *sh = plat;
+	unsigned int w, n = 0;
+
+	for (w = 0; w < PVIO_EVTCHN_2L_WORDS; w++) {
+		uint64_t bits;
+
+		if (!__atomic_load_n(&sh->evtchn_send[w], __ATOMIC_RELAXED))
+			continue;
+		bits = __atomic_exchange_n(&sh->evtchn_send[w], 0,
+					   __ATOMIC_ACQ_REL);
+		while (bits) {
+			unsigned int b = (unsigned int)__builtin_ctzll(bits);
+
+			bits &= bits - 1;
+			fn(ctx, w * 64 + b);
+			n++;
+		}
+	}
+	return n;
+}
+
+bool hv_vm_set_pending(void *plat, unsigned int vcpu, uint32_t port)
+{
+	struct pvio_shared_info *sh = plat;
+	unsigned int w = port / 64;
+	uint64_t bit = 1ull << (port % 64);
+	struct pvio_vcpu_info *vi;
+	uint64_t old;
+
+	if (port == 0 || port >= PVIO_EVTCHN_MAX_PORTS)
+		return false;
+	if (vcpu >= PVIO_MAX_VCPUS)
+		vcpu = 0;
+	vi = &sh->vcpu[vcpu];
+	old = __atomic_fetch_or(&sh->evtchn_pending[w], bit, __ATOMIC_SEQ_CST);
+	if (old & bit)
+		return false;	/* already pending: the guest was told */
+	if (__atomic_load_n(&sh->evtchn_mask[w], __ATOMIC_SEQ_CST) & bit)
+		return false;	/* masked: the guest looks when it unmasks */
+	__atomic_fetch_or(&vi->pending_sel, 1ull << w, __ATOMIC_SEQ_CST);
+	__atomic_store_n(&vi->upcall_pending, 1, __ATOMIC_SEQ_CST);
+	return true;
+}

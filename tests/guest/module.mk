@@ -1,0 +1,21 @@
+# Guest tier: QEMU guests booting Debian's kernel with our modules
+# (scripts/guest-kernel, scripts/guest-image). Run with `make check-guest`.
+GUEST_TESTS += tests/guest/test_boot_plain.sh
+GUEST_TESTS += tests/guest/test_vm_platform.sh
+
+# pvio-hv's VM units, also linked alone by the platform contract test.
+HV_VM_SRCS := hv/hv_ivshmem.c hv/hv_qmp.c hv/hv_vm_launch.c hv/hv_vm_platform.c
+
+TEST_PROGRAMS += test_vm_platform
+test_vm_platform_SRCS := tests/guest/test_vm_platform.c $(HV_VM_SRCS)
+
+# VM domains in pvio-hv (hv/module.mk, included before this file, sets
+# pvio-hv_SRCS; the VM type adds its files here).
+pvio-hv_SRCS += $(HV_VM_SRCS) hv/hv_vm.c
+
+GUEST_TESTS += tests/guest/test_vm_domain.sh
+TEST_PROGRAMS += vm_client
+vm_client_SRCS := tests/guest/vm_client.c
+
+# `pvio console DOM`, `pvio vcpu-list`, `pvio vcpu-pin`
+pvio_SRCS += tools/builtin_console.c tools/builtin_vcpu.c

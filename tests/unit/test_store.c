@@ -1,0 +1,679 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Unit tests of the pvio-store core, driven through connections without
+ * sockets: tree, permissions, watches, transactions, quotas, framing and
+ * the write-ahead log.
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "../../xenbus/store.h"
+
+struct msg {
+	uint32_t type, req_id, tx_id, len;
+	char p[XENSTORE_PAYLOAD_MAX + 1];
+};
+
+/* Pop the next queued output message of @c; false if none. */
+/* Watch events seen by rq() while waiting for a reply, per connection. */
+static struct { struct store_conn *c; char ev[16384]; } stash[8];
+
+static char *stash_of(struct store_conn *c)
+{
+	for (int i = 0; i < 8; i++)
+		if (stash[i].c == c)
+			return stash[i].ev;
+	for (int i = 0; i < 8; i++) {
+		if (!stash[i].c) {
+			stash[i].c = c;
+			stash[i].ev[0] = 0;
+			return stash[i].ev;
+		}
+	}
+	fail_msg("stash full");
+	return NULL;
+}
+
+static void stash_add(struct store_conn *c, const struct msg *m)
+{
+	char *s = stash_of(c);
+
+	if (strlen(s) + m->len + 4 >= sizeof(stash[0].ev))
+		return;
+	strcat(s, m->p);
+	strcat(s, "|");
+	strcat(s, m->p + strlen(m->p) + 1);
+	strcat(s, ";");
+}
+
+static bool pop(struct store_conn *c, struct msg *m)
+{
+	struct xsd_sockmsg h;
+
+	if (store_conn_pending(c) < sizeof(h))
+		return false;
+	memcpy(&h, c->out + c->out_head, sizeof(h));
+	assert_true(h.len <= XENSTORE_PAYLOAD_MAX);
+	m->type = h.type;
+	m->req_id = h.req_id;
+	m->tx_id = h.tx_id;
+	m->len = h.len;
+	memcpy(m->p, c->out + c->out_head + sizeof(h), h.len);
+	m->p[h.len] = 0;
+	store_conn_consumed(c, sizeof(h) + h.len);
+	return true;
+}
+
+static void feed(struct store_conn *c, const void *b, size_t n)
+{
+	assert_true(c->in_len + n <= STORE_IN_BUF);
+	memcpy(c->in + c->in_len, b, n);
+	c->in_len += n;
+	store_conn_process(c);
+}
+
+static void send_req(struct store_conn *c, uint32_t type, uint32_t tx,
+		     const void *p, size_t n)
+{
+	struct xsd_sockmsg h = { type, 7, tx, (uint32_t)n };
+
+	feed(c, &h, sizeof(h));
+	if (n)
+		feed(c, p, n);
+}
+
+/*
+ * One request; returns 0 and the reply in @m, or the -errno of an error
+ * reply. Watch events queued before the reply are skipped.
+ */
+static int rq(struct store_conn *c, uint32_t type, uint32_t tx,
+	      const void *p, size_t n, struct msg *m)
+{
+	struct msg tmp;
+
+	if (!m)
+		m = &tmp;
+	send_req(c, type, tx, p, n);
+	while (pop(c, m)) {
+		if (m->type == XS_WATCH_EVENT) {
+			stash_add(c, m);
+			continue;
+		}
+		if (m->type == XS_ERROR) {
+			for (int e = 1; e < 200; e++)
+				if (!strcmp(store_errname(e), m->p) &&
+				    strcmp(m->p, "EIO"))
+					return -e;
+			return -EIO;
+		}
+		assert_int_equal(m->type, type);
+		return 0;
+	}
+	fail_msg("no reply");
+	return -1;
+}
+
+/* Requests built from NUL-separated strings. */
+static int rqs(struct store_conn *c, uint32_t type, uint32_t tx,
+	       struct msg *m, int nargs, ...)
+{
+	char buf[XENSTORE_PAYLOAD_MAX * 2];
+	size_t o = 0;
+	va_list ap;
+
+	va_start(ap, nargs);
+	for (int i = 0; i < nargs; i++) {
+		const char *a = va_arg(ap, const char *);
+		size_t l = strlen(a) + 1;
+
+		memcpy(buf + o, a, l);
+		o += l;
+	}
+	va_end(ap);
+	return rq(c, type, tx, buf, o, m);
+}
+
+static int wr(struct store_conn *c, uint32_t tx, const char *path,
+	      const char *v)
+{
+	char buf[XENSTORE_PAYLOAD_MAX + 64];
+	size_t pl = strlen(path) + 1, vl = strlen(v);
+
+	memcpy(buf, path, pl);
+	memcpy(buf + pl, v, vl);
+	return rq(c, XS_WRITE, tx, buf, pl + vl, NULL);
+}
+
+static int rd(struct store_conn *c, uint32_t tx, const char *path, char *out)
+{
+	struct msg m;
+	int rc = rqs(c, XS_READ, tx, &m, 1, path);
+
+	if (!rc && out)
+		strcpy(out, m.p);
+	return rc;
+}
+
+/* Collect watch events queued on @c: "path|token;..." */
+static void events(struct store_conn *c, char *out)
+{
+	struct msg m;
+	char *s;
+
+	while (pop(c, &m))
+		if (m.type == XS_WATCH_EVENT)
+			stash_add(c, &m);
+	s = stash_of(c);
+	strcpy(out, s);
+	s[0] = 0;
+}
+
+static struct store *S;
+static struct store_conn *C0, *C5, *C6;
+
+static int setup(void **state)
+{
+	struct store_opts o = { .quiet = true };
+
+	memset(stash, 0, sizeof(stash));
+	assert_int_equal(store_new(&o, &S), 0);
+	C0 = store_conn_new(S, 0, NULL, NULL);
+	C5 = store_conn_new(S, 5, NULL, NULL);
+	C6 = store_conn_new(S, 6, NULL, NULL);
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	store_free(S);
+	return 0;
+}
+
+static void test_fresh_tree(void **state)
+{
+	char v[64];
+	struct msg m;
+
+	assert_int_equal(rd(C0, 0, "/tool/xenstored", v), 0);
+	assert_int_equal(rqs(C0, XS_DIRECTORY, 0, &m, 1, "/"), 0);
+	assert_int_equal(m.len, strlen("tool") + strlen("local") + 2);
+	assert_int_equal(rd(C0, 0, "/nope", v), -ENOENT);
+}
+
+static void test_tree_basic(void **state)
+{
+	char v[XENSTORE_PAYLOAD_MAX + 1];
+	struct msg m;
+
+	assert_int_equal(wr(C0, 0, "/a/b/c", "hello"), 0);
+	assert_int_equal(rd(C0, 0, "/a/b/c", v), 0);
+	assert_string_equal(v, "hello");
+	/* implicit parents exist and are empty */
+	assert_int_equal(rd(C0, 0, "/a/b", v), 0);
+	assert_string_equal(v, "");
+	assert_int_equal(wr(C0, 0, "/a/b/d", ""), 0);
+	assert_int_equal(rqs(C0, XS_DIRECTORY, 0, &m, 1, "/a/b"), 0);
+	assert_int_equal(m.len, 4);
+	assert_memory_equal(m.p, "c\0d\0", 4);
+	/* DIRECTORY_PART: generation, names, end marker */
+	assert_int_equal(rqs(C0, XS_DIRECTORY_PART, 0, &m, 2, "/a/b", "0"), 0);
+	{
+		size_t gl = strlen(m.p) + 1;
+
+		assert_int_equal(m.len, gl + 5);
+		assert_memory_equal(m.p + gl, "c\0d\0\0", 5);
+	}
+	/* mkdir of an existing node is fine, rm of an absent child too */
+	assert_int_equal(rqs(C0, XS_MKDIR, 0, NULL, 1, "/a/b"), 0);
+	assert_int_equal(rqs(C0, XS_RM, 0, NULL, 1, "/a/b/zz"), 0);
+	assert_int_equal(rqs(C0, XS_RM, 0, NULL, 1, "/a/zz/yy"), -ENOENT);
+	assert_int_equal(rqs(C0, XS_RM, 0, NULL, 1, "/a"), 0);
+	assert_int_equal(rd(C0, 0, "/a/b/c", v), -ENOENT);
+	assert_int_equal(rd(C0, 0, "/a", v), -ENOENT);
+	/* bad paths */
+	assert_int_equal(wr(C0, 0, "/a//b", "x"), -EINVAL);
+	assert_int_equal(wr(C0, 0, "/a/", "x"), -EINVAL);
+	assert_int_equal(wr(C0, 0, "/a b", "x"), -EINVAL);
+	assert_int_equal(rqs(C0, XS_RM, 0, NULL, 1, "/"), -EINVAL);
+	/* write without a value separator */
+	assert_int_equal(rq(C0, XS_WRITE, 0, "/x", 2, NULL), -EINVAL);
+	/* binary values survive */
+	assert_int_equal(rq(C0, XS_WRITE, 0, "/bin\0a\0b", 8, NULL), 0);
+	assert_int_equal(rqs(C0, XS_READ, 0, &m, 1, "/bin"), 0);
+	assert_int_equal(m.len, 3);
+	assert_memory_equal(m.p, "a\0b", 3);
+}
+
+static void test_relative_and_domain_path(void **state)
+{
+	char v[64];
+	struct msg m;
+
+	assert_int_equal(rqs(C0, XS_GET_DOMAIN_PATH, 0, &m, 1, "5"), 0);
+	assert_string_equal(m.p, "/local/domain/5");
+	assert_int_equal(rqs(C0, XS_GET_DOMAIN_PATH, 0, &m, 1, "x"), -EINVAL);
+	/* toolstack gives dom5 its directory */
+	assert_int_equal(rqs(C0, XS_MKDIR, 0, NULL, 1, "/local/domain/5"), 0);
+	assert_int_equal(rqs(C0, XS_SET_PERMS, 0, NULL, 3, "/local/domain/5",
+			     "n5", "r0"), 0);
+	assert_int_equal(wr(C5, 0, "data/x", "1"), 0);
+	assert_int_equal(rd(C0, 0, "/local/domain/5/data/x", v), 0);
+	assert_string_equal(v, "1");
+	assert_int_equal(rd(C5, 0, "data/x", v), 0);
+	/* dom6 cannot see it */
+	assert_int_equal(rd(C6, 0, "/local/domain/5/data/x", v), -EACCES);
+}
+
+static void test_perms(void **state)
+{
+	struct msg m;
+	char v[64];
+
+	assert_int_equal(wr(C0, 0, "/p/node", "v"), 0);
+	/* default: n0, only dom0 */
+	assert_int_equal(rd(C5, 0, "/p/node", v), -EACCES);
+	assert_int_equal(wr(C5, 0, "/p/node", "x"), -EACCES);
+	assert_int_equal(wr(C5, 0, "/p/new", "x"), -EACCES);
+	/* ACL: owner 0, dom5 may read, dom6 may write */
+	assert_int_equal(rqs(C0, XS_SET_PERMS, 0, NULL, 4, "/p/node", "n0",
+			     "r5", "w6"), 0);
+	assert_int_equal(rqs(C0, XS_GET_PERMS, 0, &m, 1, "/p/node"), 0);
+	assert_memory_equal(m.p, "n0\0r5\0w6\0", 9);
+	assert_int_equal(rd(C5, 0, "/p/node", v), 0);
+	assert_int_equal(wr(C5, 0, "/p/node", "x"), -EACCES);
+	assert_int_equal(wr(C6, 0, "/p/node", "y"), 0);
+	assert_int_equal(rd(C6, 0, "/p/node", v), -EACCES);
+	/* a writer of the parent creates children it owns, ACL inherited */
+	assert_int_equal(rqs(C0, XS_SET_PERMS, 0, NULL, 3, "/p", "n0", "b5"),
+			 0);
+	assert_int_equal(wr(C5, 0, "/p/mine/deep", "z"), 0);
+	assert_int_equal(rqs(C0, XS_GET_PERMS, 0, &m, 1, "/p/mine/deep"), 0);
+	/* owner becomes dom5; its own entry is dropped */
+	assert_int_equal(m.len, 3);
+	assert_string_equal(m.p, "n5");
+	/* dom0 creating under it keeps the inherited owner */
+	assert_int_equal(wr(C0, 0, "/p/mine/d0", "z"), 0);
+	assert_int_equal(rqs(C0, XS_GET_PERMS, 0, &m, 1, "/p/mine/d0"), 0);
+	assert_string_equal(m.p, "n5");
+	/* only the owner changes an ACL, and may not give the node away */
+	assert_int_equal(rqs(C6, XS_SET_PERMS, 0, NULL, 2, "/p/mine", "b6"),
+			 -EACCES);
+	assert_int_equal(rqs(C5, XS_SET_PERMS, 0, NULL, 2, "/p/mine", "b6"),
+			 -EPERM);
+	assert_int_equal(rqs(C5, XS_SET_PERMS, 0, NULL, 3, "/p/mine", "n5",
+			     "r6"), 0);
+	assert_int_equal(rd(C6, 0, "/p/mine", v), 0);
+	/* bad ACL strings */
+	assert_int_equal(rqs(C0, XS_SET_PERMS, 0, NULL, 2, "/p", "x0"),
+			 -EINVAL);
+	assert_int_equal(rqs(C0, XS_SET_PERMS, 0, NULL, 2, "/p", "r"),
+			 -EINVAL);
+	assert_int_equal(rqs(C0, XS_SET_PERMS, 0, NULL, 1, "/p"), -EINVAL);
+	/* privileged-only requests */
+	assert_int_equal(rqs(C5, XS_INTRODUCE, 0, NULL, 3, "7", "1", "2"),
+			 -EACCES);
+	assert_int_equal(rqs(C5, XS_CONTROL, 0, NULL, 1, "quota"), -EACCES);
+}
+
+static void test_watches(void **state)
+{
+	char ev[4096];
+
+	assert_int_equal(rqs(C0, XS_WATCH, 0, NULL, 2, "/w", "tok"), 0);
+	events(C0, ev);
+	assert_string_equal(ev, "/w|tok;");	/* fires once at once */
+	assert_int_equal(rqs(C0, XS_WATCH, 0, NULL, 2, "/w", "tok"), -EEXIST);
+	assert_int_equal(wr(C0, 0, "/w/a/b", "1"), 0);
+	assert_int_equal(wr(C0, 0, "/other", "1"), 0);
+	assert_int_equal(wr(C0, 0, "/wx", "1"), 0);	/* not below /w */
+	events(C0, ev);
+	assert_string_equal(ev, "/w/a/b|tok;");
+	/* a watch inside a removed subtree fires with its own path */
+	assert_int_equal(rqs(C0, XS_WATCH, 0, NULL, 2, "/w/a/b", "t2"), 0);
+	events(C0, ev);
+	assert_int_equal(rqs(C0, XS_RM, 0, NULL, 1, "/w"), 0);
+	events(C0, ev);
+	assert_string_equal(ev, "/w|tok;/w/a/b|t2;");
+	assert_int_equal(rqs(C0, XS_UNWATCH, 0, NULL, 2, "/w", "tok"), 0);
+	assert_int_equal(rqs(C0, XS_UNWATCH, 0, NULL, 2, "/w", "tok"),
+			 -ENOENT);
+	assert_int_equal(wr(C0, 0, "/w", "1"), 0);
+	events(C0, ev);
+	assert_string_equal(ev, "");
+	/* special watches */
+	assert_int_equal(rqs(C0, XS_WATCH, 0, NULL, 2, "@introduceDomain",
+			     "in"), 0);
+	assert_int_equal(rqs(C0, XS_WATCH, 0, NULL, 2, "@releaseDomain",
+			     "out"), 0);
+	events(C0, ev);
+	assert_string_equal(ev, "@introduceDomain|in;@releaseDomain|out;");
+	assert_int_equal(rqs(C0, XS_INTRODUCE, 0, NULL, 3, "9", "100", "3"),
+			 0);
+	{
+		struct msg m;
+
+		assert_int_equal(rqs(C0, XS_IS_DOMAIN_INTRODUCED, 0, &m, 1,
+				     "9"), 0);
+		assert_string_equal(m.p, "T");
+	}
+	assert_int_equal(rqs(C0, XS_RELEASE, 0, NULL, 1, "9"), 0);
+	assert_int_equal(rqs(C0, XS_RELEASE, 0, NULL, 1, "9"), -ENOENT);
+	events(C0, ev);
+	assert_string_equal(ev, "@introduceDomain|in;@releaseDomain|out;");
+	/* relative watch: relative event paths; unreadable nodes hidden */
+	assert_int_equal(rqs(C0, XS_MKDIR, 0, NULL, 1, "/local/domain/5"), 0);
+	assert_int_equal(rqs(C0, XS_SET_PERMS, 0, NULL, 2, "/local/domain/5",
+			     "n5"), 0);
+	assert_int_equal(rqs(C5, XS_WATCH, 0, NULL, 2, "dev", "d"), 0);
+	assert_int_equal(rqs(C5, XS_WATCH, 0, NULL, 2, "/secret", "s"), 0);
+	events(C5, ev);
+	assert_string_equal(ev, "dev|d;/secret|s;");
+	assert_int_equal(wr(C0, 0, "/local/domain/5/dev/vbd", "1"), 0);
+	assert_int_equal(wr(C0, 0, "/secret/key", "1"), 0);
+	events(C5, ev);
+	assert_string_equal(ev, "dev/vbd|d;");
+	/* RESET_WATCHES drops them all */
+	assert_int_equal(rqs(C5, XS_RESET_WATCHES, 0, NULL, 0), 0);
+	assert_int_equal(wr(C0, 0, "/local/domain/5/dev/vbd", "2"), 0);
+	events(C5, ev);
+	assert_string_equal(ev, "");
+}
+
+static uint32_t txn_start(struct store_conn *c)
+{
+	struct msg m;
+
+	assert_int_equal(rqs(c, XS_TRANSACTION_START, 0, &m, 1, ""), 0);
+	return strtoul(m.p, NULL, 10);
+}
+
+static void test_transactions(void **state)
+{
+	char v[64], ev[1024];
+	uint32_t t1, t2;
+
+	assert_int_equal(rqs(C0, XS_MKDIR, 0, NULL, 1, "/t"), 0);
+	assert_int_equal(rqs(C0, XS_SET_PERMS, 0, NULL, 2, "/t", "r0"), 0);
+	assert_int_equal(wr(C0, 0, "/t/a", "0"), 0);
+	assert_int_equal(rqs(C6, XS_WATCH, 0, NULL, 2, "/t", "w"), 0);
+	t1 = txn_start(C0);
+	assert_true(t1 != 0);
+	assert_int_equal(wr(C0, t1, "/t/a", "1"), 0);
+	assert_int_equal(wr(C0, t1, "/t/new/deep", "n"), 0);
+	/* isolation */
+	assert_int_equal(rd(C0, t1, "/t/a", v), 0);
+	assert_string_equal(v, "1");
+	assert_int_equal(rd(C0, 0, "/t/a", v), 0);
+	assert_string_equal(v, "0");
+	assert_int_equal(rd(C0, 0, "/t/new/deep", v), -ENOENT);
+	events(C6, ev);
+	assert_string_equal(ev, "/t|w;");	/* nothing before commit */
+	assert_int_equal(rqs(C0, XS_TRANSACTION_END, t1, NULL, 1, "T"), 0);
+	assert_int_equal(rd(C0, 0, "/t/new/deep", v), 0);
+	events(C6, ev);
+	assert_string_equal(ev, "/t/a|w;/t/new/deep|w;");
+
+	/* conflict: both read /t/a, the second commit loses */
+	t1 = txn_start(C0);
+	t2 = txn_start(C5);
+	assert_int_equal(rd(C0, t1, "/t/a", v), 0);
+	assert_int_equal(wr(C0, t1, "/t/a", "x"), 0);
+	assert_int_equal(rd(C5, t2, "/t/a", v), 0);
+	assert_int_equal(rqs(C0, XS_TRANSACTION_END, t1, NULL, 1, "T"), 0);
+	assert_int_equal(rqs(C5, XS_TRANSACTION_END, t2, NULL, 1, "T"),
+			 -EAGAIN);
+	/* a plain write also conflicts with an open transaction */
+	t1 = txn_start(C0);
+	assert_int_equal(wr(C0, t1, "/t/a", "y"), 0);
+	assert_int_equal(wr(C0, 0, "/t/a", "z"), 0);
+	assert_int_equal(rqs(C0, XS_TRANSACTION_END, t1, NULL, 1, "T"),
+			 -EAGAIN);
+	assert_int_equal(rd(C0, 0, "/t/a", v), 0);
+	assert_string_equal(v, "z");
+	/* abort discards; rm inside a transaction */
+	t1 = txn_start(C0);
+	assert_int_equal(rqs(C0, XS_RM, t1, NULL, 1, "/t"), 0);
+	assert_int_equal(rd(C0, t1, "/t/a", v), -ENOENT);
+	assert_int_equal(rqs(C0, XS_TRANSACTION_END, t1, NULL, 1, "F"), 0);
+	assert_int_equal(rd(C0, 0, "/t/a", v), 0);
+	t1 = txn_start(C0);
+	assert_int_equal(rqs(C0, XS_RM, t1, NULL, 1, "/t"), 0);
+	assert_int_equal(rqs(C0, XS_TRANSACTION_END, t1, NULL, 1, "T"), 0);
+	assert_int_equal(rd(C0, 0, "/t/a", v), -ENOENT);
+	assert_int_equal(rd(C0, 0, "/t", v), -ENOENT);
+	/* unknown transaction, bad end argument */
+	assert_int_equal(rd(C0, 12345, "/t", v), -ENOENT);
+	t1 = txn_start(C0);
+	assert_int_equal(rqs(C0, XS_TRANSACTION_END, t1, NULL, 1, "X"),
+			 -EINVAL);
+	/* another connection cannot use it */
+	assert_int_equal(rd(C5, t1, "/tool", v), -ENOENT);
+	assert_int_equal(rqs(C0, XS_TRANSACTION_END, t1, NULL, 1, "F"), 0);
+}
+
+static void test_quotas(void **state)
+{
+	char name[64], big[STORE_QUOTA_NODE_SIZE + 2];
+	int i, rc = 0;
+
+	assert_int_equal(rqs(C0, XS_MKDIR, 0, NULL, 1, "/local/domain/5"), 0);
+	assert_int_equal(rqs(C0, XS_SET_PERMS, 0, NULL, 2, "/local/domain/5",
+			     "n5"), 0);
+	/* nodes: the domain owns its directory already */
+	for (i = 0; i < STORE_QUOTA_NODES + 5; i++) {
+		/* 100 per directory: a directory's size counts its names */
+		snprintf(name, sizeof(name), "q/%d/%d", i / 100, i % 100);
+		rc = wr(C5, 0, name, "v");
+		if (rc)
+			break;
+	}
+	assert_int_equal(rc, -ENOSPC);
+	print_message("node quota hit after %d writes\n", i);
+	/* owned already: the domain dir, q, and one dir per 100 nodes */
+	assert_true(i >= STORE_QUOTA_NODES - 15 && i <= STORE_QUOTA_NODES);
+	assert_int_equal(rqs(C5, XS_RM, 0, NULL, 1, "q"), 0);
+	assert_int_equal(wr(C5, 0, "again", "v"), 0);
+	/* node size */
+	memset(big, 'x', sizeof(big) - 1);
+	big[sizeof(big) - 1] = 0;
+	assert_int_equal(wr(C5, 0, "big", big), -ENOSPC);
+	big[STORE_QUOTA_NODE_SIZE - 64] = 0;
+	assert_int_equal(wr(C5, 0, "big", big), 0);
+	/* dom0 is not limited by node quotas */
+	big[sizeof(big) - 1] = 'x';
+	big[STORE_QUOTA_NODE_SIZE - 64] = 'x';
+	big[sizeof(big) - 1] = 0;
+	assert_int_equal(wr(C0, 0, "/big", big), 0);
+	/* permissions per node */
+	assert_int_equal(rqs(C5, XS_SET_PERMS, 0, NULL, 7, "again", "n5",
+			     "r1", "r2", "r3", "r4", "r6"), -ENOSPC);
+	assert_int_equal(rqs(C5, XS_SET_PERMS, 0, NULL, 6, "again", "n5",
+			     "r1", "r2", "r3", "r4"), 0);
+	/* watches per connection */
+	for (i = 0; i < STORE_QUOTA_WATCHES + 1; i++) {
+		snprintf(name, sizeof(name), "%d", i);
+		rc = rqs(C6, XS_WATCH, 0, NULL, 2, "/w", name);
+		if (rc)
+			break;
+	}
+	assert_int_equal(rc, -E2BIG);
+	assert_int_equal(i, STORE_QUOTA_WATCHES);
+	/* transactions per connection */
+	for (i = 0; i < STORE_QUOTA_TXNS + 1; i++) {
+		rc = rqs(C6, XS_TRANSACTION_START, 0, NULL, 1, "");
+		if (rc)
+			break;
+	}
+	assert_int_equal(rc, -ENOSPC);
+	assert_int_equal(i, STORE_QUOTA_TXNS);
+	/* freeing the connection releases everything */
+	store_conn_free(C6);
+	C6 = store_conn_new(S, 6, NULL, NULL);
+	assert_int_equal(rqs(C6, XS_TRANSACTION_START, 0, NULL, 1, ""), 0);
+}
+
+static void test_framing(void **state)
+{
+	struct xsd_sockmsg h = { XS_READ, 99, 0, 15 };
+	const char *p = "/tool/xenstored";
+	struct msg m;
+	struct store_conn *c = store_conn_new(S, 0, NULL, NULL);
+
+	/* one byte at a time */
+	for (size_t i = 0; i < sizeof(h); i++)
+		feed(c, (char *)&h + i, 1);
+	for (size_t i = 0; i < 15; i++) {
+		assert_false(pop(c, &m));
+		feed(c, p + i, 1);
+	}
+	assert_true(pop(c, &m));
+	assert_int_equal(m.type, XS_READ);
+	assert_int_equal(m.req_id, 99);
+	/* unknown type: an error, connection alive */
+	assert_int_equal(rq(c, 200, 0, "x", 1, NULL), -EINVAL);
+	assert_int_equal(rq(c, XS_RESUME, 0, "1", 2, NULL), -ENOSYS);
+	assert_false(c->dead);
+	/* oversized payload: the connection is dropped */
+	h.len = XENSTORE_PAYLOAD_MAX + 1;
+	feed(c, &h, sizeof(h));
+	assert_true(c->dead);
+	store_conn_free(c);
+}
+
+static void test_event_overflow(void **state)
+{
+	struct store_conn *slow = store_conn_new(S, 0, NULL, NULL);
+	struct store_conn *c = store_conn_new(S, 0, NULL, NULL);
+	char v[64];
+	int i;
+
+	assert_int_equal(rqs(slow, XS_WATCH, 0, NULL, 2, "/flood", "t"), 0);
+	/* @slow never reads its events */
+	for (i = 0; i < 100000 && !slow->dead; i++)
+		assert_int_equal(wr(c, 0, "/flood/x", "1234567890"), 0);
+	assert_true(slow->dead);
+	assert_true(store_conn_pending(slow) <= STORE_OUT_EVENT_MAX);
+	/* the writer is unaffected */
+	assert_int_equal(rd(c, 0, "/flood/x", v), 0);
+	store_conn_free(slow);
+	store_conn_free(c);
+}
+
+static void test_reply_backpressure(void **state)
+{
+	struct store_conn *c = store_conn_new(S, 0, NULL, NULL);
+	struct xsd_sockmsg h = { XS_READ, 1, 0, 16 };
+	char big[4000];
+	size_t before;
+
+	memset(big, 'b', sizeof(big) - 1);
+	big[sizeof(big) - 1] = 0;
+	assert_int_equal(wr(c, 0, "/bp", big), 0);
+	/* requests keep coming, replies are never read */
+	while (c->in_len + sizeof(h) + 4 <= STORE_IN_BUF) {
+		memcpy(c->in + c->in_len, &h, sizeof(h));
+		memcpy(c->in + c->in_len + sizeof(h), "/bp", 4);
+		h.len = 4;
+		memcpy(c->in + c->in_len, &h, sizeof(h));
+		c->in_len += sizeof(h) + 4;
+	}
+	store_conn_process(c);
+	before = store_conn_pending(c);
+	assert_true(before < STORE_OUT_HIGH + XENSTORE_PAYLOAD_MAX + 64);
+	assert_true(c->in_len > 0);	/* the rest waits */
+	assert_false(store_conn_can_read(c));
+	store_conn_free(c);
+}
+
+static void test_log_replay(void **state)
+{
+	char dir[] = "/tmp/pvio-store-unit.XXXXXX";
+	struct store_opts o = { .quiet = true };
+	struct store *s;
+	struct store_conn *c;
+	char v[64], path[256];
+	uint32_t t;
+	FILE *f;
+
+	assert_non_null(mkdtemp(dir));
+	o.datadir = dir;
+	assert_int_equal(store_new(&o, &s), 0);
+	c = store_conn_new(s, 0, NULL, NULL);
+	assert_int_equal(wr(c, 0, "/d/a", "1"), 0);
+	assert_int_equal(wr(c, 0, "/d/b", "2"), 0);
+	assert_int_equal(rqs(c, XS_SET_PERMS, 0, NULL, 2, "/d/b", "r3"), 0);
+	assert_int_equal(rqs(c, XS_RM, 0, NULL, 1, "/d/a"), 0);
+	t = txn_start(c);
+	assert_int_equal(wr(c, t, "/d/t", "3"), 0);
+	assert_int_equal(rqs(c, XS_TRANSACTION_END, t, NULL, 1, "T"), 0);
+	/* simulate a crash: no snapshot, just reopen the log copy */
+	snprintf(path, sizeof(path), "cp -r %s %s.crash", dir, dir);
+	assert_int_equal(system(path), 0);
+	store_free(s);
+
+	snprintf(path, sizeof(path), "%s.crash", dir);
+	o.datadir = path;
+	/* a torn tail (half-written batch) is discarded */
+	snprintf(v, sizeof(v), "/store.log");
+	{
+		char lp[300];
+
+		snprintf(lp, sizeof(lp), "%s/store.log", path);
+		f = fopen(lp, "a");
+		assert_non_null(f);
+		fwrite("PVSL\x40\0\0\0garbage", 1, 15, f);
+		fclose(f);
+	}
+	assert_int_equal(store_new(&o, &s), 0);
+	c = store_conn_new(s, 0, NULL, NULL);
+	assert_int_equal(rd(c, 0, "/d/a", v), -ENOENT);
+	assert_int_equal(rd(c, 0, "/d/b", v), 0);
+	assert_string_equal(v, "2");
+	assert_int_equal(rd(c, 0, "/d/t", v), 0);
+	{
+		struct msg m;
+
+		assert_int_equal(rqs(c, XS_GET_PERMS, 0, &m, 1, "/d/b"), 0);
+		assert_string_equal(m.p, "r3");
+		assert_int_equal(rqs(c, XS_DIRECTORY, 0, &m, 1, "/d"), 0);
+		assert_int_equal(m.len, 4);
+	}
+	store_free(s);	/* clean: snapshot */
+	assert_int_equal(store_new(&o, &s), 0);
+	c = store_conn_new(s, 0, NULL, NULL);
+	assert_int_equal(rd(c, 0, "/d/t", v), 0);
+	assert_string_equal(v, "3");
+	store_free(s);
+	snprintf(path, sizeof(path), "rm -rf %s %s.crash", dir, dir);
+	assert_int_equal(system(path), 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_fresh_tree, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_tree_basic, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_relative_and_domain_path,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_perms, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_watches, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_transactions, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_quotas, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_framing, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_event_overflow, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_reply_backpressure, setup,
+						teardown),
+		cmocka_unit_test(test_log_replay),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,227 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Domain control verbs: pvio destroy|pause|unpause DOM and
+ * pvio shutdown|reboot [-w] DOM (DOM: an id or a name). destroy also removes
+ * the domain's devices and stops a process domain's process, as xl destroy
+ * does; shutdown and reboot ask the domain (a process gets SIGTERM, a VM an
+ * ACPI request), -w waits until it is gone.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <signal.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "pvio/hypercall.h"
+#include "pvio_cmd.h"
+#include "pvio_hvcmd.h"
+
+int pvio_cli_connect(struct pvio_hv **hv)
+{
+	const char *rundir = pvio_rundir(pvio_opt_rundir);
+	int ret = pvio_hv_open(rundir, hv);
+
+	if (ret < 0)
+		fprintf(stderr, "pvio: cannot connect to pvio-hv in %s: %s (is it running? try `pvio up`)\n",
+			rundir, strerror(-ret));
+	return ret;
+}
+
+int pvio_domain_resolve(struct pvio_hv *hv, const char *arg, pvio_domid_t *domid)
+{
+	struct pvio_domain_info *v;
+	unsigned int n;
+	char *end;
+	unsigned long id;
+	int ret;
+
+	id = strtoul(arg, &end, 10);
+	if (*arg && !*end && id < PVIO_DOMID_FIRST_RESERVED) {
+		*domid = (pvio_domid_t)id;
+		return 0;
+	}
+	ret = pvio_domain_list(hv, &v, &n);
+	if (ret < 0) {
+		fprintf(stderr, "pvio: cannot list domains: %s\n", strerror(-ret));
+		return ret;
+	}
+	ret = -ENOENT;
+	for (unsigned int i = 0; i < n; i++)
+		if (!strncmp(v[i].name, arg, sizeof(v[i].name))) {
+			*domid = v[i].domid;
+			ret = 0;
+			break;
+		}
+	free(v);
+	if (ret < 0)
+		fprintf(stderr, "pvio: no domain named '%s'\n", arg);
+	return ret;
+}
+
+/*
+ * As xl destroy: the devices go first (backends see their frontend
+ * vanish), then a process domain's process is stopped (SIGTERM, then
+ * SIGKILL), then hv forgets the domain.
+ */
+static int domain_destroy(struct pvio_hv *hv, pvio_domid_t id)
+{
+	const char *rundir = pvio_rundir(pvio_opt_rundir);
+	struct pvio_domain_info info;
+	int ret = pvio_domain_info(hv, id, &info);
+
+	if (ret < 0)
+		return ret;
+	for (struct pvio_devclass *dc = pvio_devclass_first(); dc; dc = dc->next)
+		if (dc->detach_all)
+			dc->detach_all(rundir, id);
+	if (info.type == PVIO_DOMTYPE_PROCESS && info.pid > 0 && info.pid != getpid()) {
+		kill(info.pid, SIGTERM);
+		kill(info.pid, SIGCONT);	/* a paused one must run to die */
+		for (int i = 0; i < 50 && kill(info.pid, 0) == 0; i++) {
+			if (pvio_domain_info(hv, id, &info) == -ESRCH)
+				return 0;	/* gone with its process */
+			usleep(20000);
+		}
+		kill(info.pid, SIGKILL);
+	}
+	ret = pvio_domain_destroy(hv, id);
+	return ret == -ESRCH ? 0 : ret;
+}
+
+static int domctl(const struct pvio_cmd *cmd, int argc, char **argv)
+{
+	struct pvio_hv *hv;
+	pvio_domid_t id;
+	int ret;
+
+	if (argc != 2)
+		return pvio_cmd_usage(cmd);
+	if (pvio_cli_connect(&hv) < 0)
+		return 1;
+	ret = pvio_domain_resolve(hv, argv[1], &id);
+	if (ret < 0) {
+		pvio_hv_close(hv);
+		return 1;
+	}
+	if (!strcmp(cmd->name, "destroy")) {
+		ret = id == 0 ? -EPERM : domain_destroy(hv, id);
+	} else if (!strcmp(cmd->name, "pause")) {
+		ret = pvio_domain_pause(hv, id);
+	} else {
+		ret = pvio_domain_unpause(hv, id);
+	}
+	pvio_hv_close(hv);
+	if (ret < 0) {
+		fprintf(stderr, "pvio %s %s: %s\n", cmd->name, argv[1],
+			ret == -ESRCH ? "no such domain" :
+			ret == -EPERM ? "not allowed on this domain" : strerror(-ret));
+		return 1;
+	}
+	return 0;
+}
+
+#define SHUTDOWN_WAIT_S	60
+
+static int shutdown_cmd_run(const struct pvio_cmd *cmd, uint32_t reason,
+			    int argc, char **argv)
+{
+	bool wait = false;
+	struct pvio_domain_info info;
+	struct pvio_hv *hv;
+	pvio_domid_t id;
+	int ret;
+
+	if (argc == 3 && !strcmp(argv[1], "-w")) {
+		wait = true;
+		argv++;
+		argc--;
+	}
+	if (argc != 2 || argv[1][0] == '-')
+		return pvio_cmd_usage(cmd);
+	if (pvio_cli_connect(&hv) < 0)
+		return 1;
+	ret = pvio_domain_resolve(hv, argv[1], &id);
+	if (ret == 0)
+		ret = id == 0 ? -EPERM : pvio_domain_shutdown(hv, id, reason);
+	if (ret == 0 && wait) {
+		ret = -ETIMEDOUT;
+		for (int i = 0; i < SHUTDOWN_WAIT_S * 10; i++) {
+			if (pvio_domain_info(hv, id, &info) == -ESRCH) {
+				ret = 0;
+				break;
+			}
+			usleep(100000);
+		}
+	}
+	pvio_hv_close(hv);
+	if (ret < 0) {
+		if (ret != -ENOENT)
+			fprintf(stderr, "pvio %s %s: %s\n", cmd->name, argv[1],
+				ret == -ESRCH ? "no such domain" :
+				ret == -EPERM ? "not allowed on this domain" :
+				ret == -ETIMEDOUT ? "still there after 60 s" : strerror(-ret));
+		return 1;
+	}
+	return 0;
+}
+
+static int destroy_run(int argc, char **argv);
+static int pause_run(int argc, char **argv);
+static int unpause_run(int argc, char **argv);
+
+static struct pvio_cmd destroy_cmd = {
+	.name = "destroy", .usage = "DOM",
+	.help = "tear down a domain's devices and destroy it (id or name)", .run = destroy_run,
+};
+static struct pvio_cmd pause_cmd = {
+	.name = "pause", .usage = "DOM",
+	.help = "pause a domain", .run = pause_run,
+};
+static int shutdown_run(int argc, char **argv);
+static int reboot_run(int argc, char **argv);
+static struct pvio_cmd shutdown_cmd = {
+	.name = "shutdown", .usage = "[-w] DOM",
+	.help = "ask a domain to shut down (-w: wait until it is gone)",
+	.run = shutdown_run,
+};
+static struct pvio_cmd reboot_cmd = {
+	.name = "reboot", .usage = "[-w] DOM",
+	.help = "ask a domain to reboot", .run = reboot_run,
+};
+
+static int shutdown_run(int argc, char **argv)
+{
+	return shutdown_cmd_run(&shutdown_cmd, PVIO_SHUTDOWN_POWEROFF, argc, argv);
+}
+
+static int reboot_run(int argc, char **argv)
+{
+	return shutdown_cmd_run(&reboot_cmd, PVIO_SHUTDOWN_REBOOT, argc, argv);
+}
+
+static struct pvio_cmd unpause_cmd = {
+	.name = "unpause", .usage = "DOM",
+	.help = "unpause a paused domain", .run = unpause_run,
+};
+
+static int destroy_run(int argc, char **argv)
+{
+	return domctl(&destroy_cmd, argc, argv);
+}
+
+static int pause_run(int argc, char **argv)
+{
+	return domctl(&pause_cmd, argc, argv);
+}
+
+static int unpause_run(int argc, char **argv)
+{
+	return domctl(&unpause_cmd, argc, argv);
+}
+
+PVIO_CMD(destroy_cmd)
+PVIO_CMD(pause_cmd)
+PVIO_CMD(unpause_cmd)
+PVIO_CMD(shutdown_cmd)
+PVIO_CMD(reboot_cmd)
