@@ -15,6 +15,8 @@
 #define NETFRONT_MAX_QUEUES	8
 #define NETFRONT_RING_ENTS	256	/* one-page netif rings */
 #define NETFRONT_SLOTS_MAX	XEN_NETBK_LEGACY_SLOTS_MAX
+/* pages for the largest frame, 65535 bytes */
+#define NETFRONT_TX_PAGES_MAX	NETFRONT_TX_BORROW
 
 struct netfront_queue {
 	struct netfront *nf;
@@ -39,6 +41,12 @@ struct netfront_queue {
 	uint16_t tx_free[NETFRONT_RING_ENTS];
 	unsigned int tx_nfree;
 	uint8_t tx_busy[NETFRONT_RING_ENTS];
+	uint16_t borrow[NETFRONT_TX_PAGES_MAX];	/* lent by netfront_tx_borrow */
+	unsigned int nborrow;
+	uint64_t borrow_gen;
+	unsigned int npeek;		/* slots of the frame netfront_rx_peek shows */
+	uint64_t peek_gen;
+	uint64_t gen;			/* bumped by every (re)connect */
 
 	/* rx: the request at ring index i always posts page i & mask */
 	uint8_t *rx_page[NETFRONT_RING_ENTS];

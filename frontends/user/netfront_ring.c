@@ -118,7 +118,10 @@ int netfront_queue_setup(struct netfront_queue *q)
 	if (q->evfd_rx != q->evfd_tx &&
 	    epoll_ctl(q->epfd, EPOLL_CTL_ADD, q->evfd_rx, &ev))
 		return -errno;
-	/* every tx id free, every rx page posted */
+	/* every tx id free, every rx page posted; loans and peeks are void */
+	q->gen++;
+	q->nborrow = 0;
+	q->npeek = 0;
 	q->tx_nfree = 0;
 	for (unsigned int i = NETFRONT_RING_ENTS; i-- > 0;) {
 		q->tx_free[q->tx_nfree++] = (uint16_t)i;
@@ -201,23 +204,12 @@ static void tx_gc(struct netfront_queue *q)
 	}
 }
 
-int netfront_send(struct netfront *nf, unsigned int qi,
-		  const struct virtio_net_hdr *hdr, const struct iovec *iov,
-		  int iovcnt)
+/* Check a frame's offload header; fills the first request's flags. */
+static int tx_check(struct netfront *nf, const struct virtio_net_hdr *hdr,
+		    size_t len, uint16_t *flags, bool *gso, unsigned int *ndata)
 {
-	struct netfront_queue *q;
-	size_t len = 0;
-	unsigned int ndata, nslots, iv = 0;
-	size_t ivoff = 0;
-	uint16_t flags = 0;
-	bool gso = false;
-	int ret = 0;
-
-	if (qi >= nf->nr_queues || iovcnt < 0)
-		return -EINVAL;
-	q = &nf->queues[qi];
-	for (int i = 0; i < iovcnt; i++)
-		len += iov[i].iov_len;
+	*flags = 0;
+	*gso = false;
 	if (len < 14 || len > XEN_NETIF_MAX_TX_SIZE)
 		return -EINVAL;
 	if (hdr && hdr->gso_type != VIRTIO_NET_HDR_GSO_NONE) {
@@ -228,54 +220,47 @@ int netfront_send(struct netfront *nf, unsigned int qi,
 		    (t == VIRTIO_NET_HDR_GSO_TCPV6 && !nf->gso6) ||
 		    (t != VIRTIO_NET_HDR_GSO_TCPV4 && t != VIRTIO_NET_HDR_GSO_TCPV6))
 			return -EINVAL;
-		gso = true;
+		*gso = true;
 	}
 	if (hdr && (hdr->flags & VIRTIO_NET_HDR_F_NEEDS_CSUM))
-		flags |= NETTXF_csum_blank | NETTXF_data_validated;
+		*flags |= NETTXF_csum_blank | NETTXF_data_validated;
 	else if (hdr && (hdr->flags & VIRTIO_NET_HDR_F_DATA_VALID))
-		flags |= NETTXF_data_validated;
-	ndata = (unsigned int)((len + PVIO_PAGE_SIZE - 1) / PVIO_PAGE_SIZE);
-	if (ndata > 1 && !nf->sg)
+		*flags |= NETTXF_data_validated;
+	*ndata = (unsigned int)((len + PVIO_PAGE_SIZE - 1) / PVIO_PAGE_SIZE);
+	if (*ndata > 1 && !nf->sg)
 		return -EINVAL;
-	nslots = ndata + (gso ? 1 : 0);
+	return 0;
+}
 
-	pthread_mutex_lock(&q->lock);
-	if (!q->up) {
-		ret = -ENOTCONN;
-		goto out;
-	}
+/* Make room for @ndata pages and @nslots ring slots; under q->lock. */
+static int tx_room(struct netfront_queue *q, unsigned int ndata,
+		   unsigned int nslots)
+{
+	if (!q->up)
+		return -ENOTCONN;
 	tx_gc(q);
-	if (q->tx_nfree < ndata || pvio_front_free(&q->tx) < nslots) {
-		/* ask for a notification when answers arrive, then look again */
-		if (pvio_front_final_check(&q->tx))
-			tx_gc(q);
-		if (q->tx_nfree < ndata || pvio_front_free(&q->tx) < nslots) {
-			ret = -EAGAIN;
-			goto out;
-		}
-	}
+	if (q->tx_nfree >= ndata && pvio_front_free(&q->tx) >= nslots)
+		return 0;
+	/* ask for a notification when answers arrive, then look again */
+	if (pvio_front_final_check(&q->tx))
+		tx_gc(q);
+	if (q->tx_nfree >= ndata && pvio_front_free(&q->tx) >= nslots)
+		return 0;
+	return -EAGAIN;
+}
+
+/* Put a frame held in pages @ids on the ring and push; under q->lock. */
+static void tx_queue(struct netfront_queue *q, const uint16_t *ids,
+		     unsigned int ndata, size_t len, uint16_t flags, bool gso,
+		     const struct virtio_net_hdr *hdr)
+{
 	for (unsigned int s = 0; s < ndata; s++) {
-		uint16_t id = q->tx_free[--q->tx_nfree];
-		uint8_t *page = q->tx_page[id];
-		size_t chunk = len - (size_t)s * PVIO_PAGE_SIZE, got = 0;
+		uint16_t id = ids[s];
+		size_t chunk = len - (size_t)s * PVIO_PAGE_SIZE;
 		struct netif_tx_request *r;
 
 		if (chunk > PVIO_PAGE_SIZE)
 			chunk = PVIO_PAGE_SIZE;
-		while (got < chunk) {
-			size_t take = iov[iv].iov_len - ivoff;
-
-			if (take > chunk - got)
-				take = chunk - got;
-			memcpy(page + got, (const uint8_t *)iov[iv].iov_base + ivoff,
-			       take);
-			got += take;
-			ivoff += take;
-			if (ivoff == iov[iv].iov_len) {
-				iv++;
-				ivoff = 0;
-			}
-		}
 		q->tx_busy[id] = 1;
 		r = &netif_tx_front_req(&q->tx, q->tx.req_prod_pvt++)->req;
 		r->id = id;
@@ -301,7 +286,126 @@ int netfront_send(struct netfront *nf, unsigned int qi,
 	q->tx_packets++;
 	q->tx_bytes += len;
 	if (pvio_front_push(&q->tx))
-		pvio_evtchn_notify(nf->hv, q->port_tx);
+		pvio_evtchn_notify(q->nf->hv, q->port_tx);
+}
+
+int netfront_send(struct netfront *nf, unsigned int qi,
+		  const struct virtio_net_hdr *hdr, const struct iovec *iov,
+		  int iovcnt)
+{
+	struct netfront_queue *q;
+	uint16_t ids[NETFRONT_TX_PAGES_MAX], flags;
+	size_t len = 0, ivoff = 0;
+	unsigned int ndata, iv = 0;
+	bool gso;
+	int ret;
+
+	if (qi >= nf->nr_queues || iovcnt < 0)
+		return -EINVAL;
+	q = &nf->queues[qi];
+	for (int i = 0; i < iovcnt; i++)
+		len += iov[i].iov_len;
+	ret = tx_check(nf, hdr, len, &flags, &gso, &ndata);
+	if (ret)
+		return ret;
+	pthread_mutex_lock(&q->lock);
+	ret = tx_room(q, ndata, ndata + (gso ? 1 : 0));
+	if (ret)
+		goto out;
+	for (unsigned int s = 0; s < ndata; s++) {
+		uint8_t *page;
+		size_t chunk = len - (size_t)s * PVIO_PAGE_SIZE, got = 0;
+
+		ids[s] = q->tx_free[--q->tx_nfree];
+		page = q->tx_page[ids[s]];
+		if (chunk > PVIO_PAGE_SIZE)
+			chunk = PVIO_PAGE_SIZE;
+		while (got < chunk) {
+			size_t take = iov[iv].iov_len - ivoff;
+
+			if (take > chunk - got)
+				take = chunk - got;
+			memcpy(page + got, (const uint8_t *)iov[iv].iov_base + ivoff,
+			       take);
+			got += take;
+			ivoff += take;
+			if (ivoff == iov[iv].iov_len) {
+				iv++;
+				ivoff = 0;
+			}
+		}
+	}
+	tx_queue(q, ids, ndata, len, flags, gso, hdr);
+out:
+	pthread_mutex_unlock(&q->lock);
+	return ret;
+}
+
+int netfront_tx_borrow(struct netfront *nf, unsigned int qi,
+		       struct iovec *iov, unsigned int max)
+{
+	struct netfront_queue *q;
+	int ret;
+
+	if (qi >= nf->nr_queues || max < NETFRONT_TX_PAGES_MAX)
+		return -EINVAL;
+	q = &nf->queues[qi];
+	pthread_mutex_lock(&q->lock);
+	if (q->nborrow) {
+		ret = -EBUSY;
+		goto out;
+	}
+	ret = tx_room(q, NETFRONT_TX_PAGES_MAX, NETFRONT_TX_PAGES_MAX + 1);
+	if (ret)
+		goto out;
+	for (unsigned int i = 0; i < NETFRONT_TX_PAGES_MAX; i++) {
+		q->borrow[i] = q->tx_free[--q->tx_nfree];
+		iov[i].iov_base = q->tx_page[q->borrow[i]];
+		iov[i].iov_len = PVIO_PAGE_SIZE;
+	}
+	q->nborrow = NETFRONT_TX_PAGES_MAX;
+	q->borrow_gen = q->gen;
+	ret = NETFRONT_TX_PAGES_MAX;
+out:
+	pthread_mutex_unlock(&q->lock);
+	return ret;
+}
+
+int netfront_tx_commit(struct netfront *nf, unsigned int qi,
+		       const struct virtio_net_hdr *hdr, size_t len)
+{
+	struct netfront_queue *q;
+	unsigned int ndata = 0, keep = 0;
+	uint16_t flags;
+	bool gso;
+	int ret;
+
+	if (qi >= nf->nr_queues)
+		return -EINVAL;
+	q = &nf->queues[qi];
+	pthread_mutex_lock(&q->lock);
+	if (!q->nborrow) {
+		ret = -EINVAL;
+		goto out;
+	}
+	if (q->borrow_gen != q->gen || !q->up) {
+		/* a reconnect rebuilt the free list: the loan is void */
+		q->nborrow = 0;
+		ret = -ENOTCONN;
+		goto out;
+	}
+	ret = tx_check(nf, hdr, len, &flags, &gso, &ndata);
+	if (!ret && (ndata > q->nborrow ||
+		     pvio_front_free(&q->tx) < ndata + (gso ? 1 : 0)))
+		ret = -EINVAL;
+	if (!ret) {
+		tx_queue(q, q->borrow, ndata, len, flags, gso, hdr);
+		keep = ndata;
+	}
+	/* pages not used go back, last borrowed first */
+	for (unsigned int i = q->nborrow; i-- > keep;)
+		q->tx_free[q->tx_nfree++] = q->borrow[i];
+	q->nborrow = 0;
 out:
 	pthread_mutex_unlock(&q->lock);
 	return ret;
@@ -337,23 +441,30 @@ static unsigned int rx_chain(struct netfront_queue *q, uint32_t prod,
 			return 0;
 		s = *netif_rx_front_rsp(&q->rx, i++);
 		more = s.rsp.flags & NETRXF_more_data;
-		if (i - q->rx.rsp_cons > NETFRONT_SLOTS_MAX + 4)
+		if (i - q->rx.rsp_cons > NETFRONT_RX_IOV_MAX)
 			*bad = true;
 	}
 	return i - q->rx.rsp_cons;
 }
 
-int netfront_recv(struct netfront *nf, unsigned int qi,
-		  struct virtio_net_hdr *hdr, void *buf, size_t len)
+/* Consume @n response slots and repost their pages; under q->lock. */
+static void rx_consume(struct netfront_queue *q, unsigned int n)
+{
+	q->rx.rsp_cons += n;
+	rx_post(q);
+}
+
+int netfront_rx_peek(struct netfront *nf, unsigned int qi,
+		     struct virtio_net_hdr *hdr, struct iovec *iov,
+		     unsigned int max)
 {
 	struct netfront_queue *q;
-	uint8_t *out = buf;
 	uint32_t prod, i, end;
-	unsigned int n;
-	size_t total = 0;
-	uint16_t flags0 = 0;
+	unsigned int n, niov;
+	size_t total;
+	uint16_t flags0;
 	struct netif_extra_info gso = { 0 };
-	bool bad, have_gso = false;
+	bool bad, have_gso;
 	int ret;
 
 	if (qi >= nf->nr_queues)
@@ -364,6 +475,9 @@ int netfront_recv(struct netfront *nf, unsigned int qi,
 		ret = -EAGAIN;
 		goto out;
 	}
+	if (q->npeek)
+		rx_consume(q, q->npeek);	/* a peek never released */
+	q->npeek = 0;
 again:
 	prod = PVIO_READ_ONCE(q->rx.sring->rsp_prod);
 	PVIO_RMB();	/* responses read after the index that covers them */
@@ -380,7 +494,11 @@ again:
 		goto out;
 	}
 	end = q->rx.rsp_cons + n;
-	for (i = q->rx.rsp_cons; i != end; i++) {
+	niov = 0;
+	total = 0;
+	flags0 = 0;
+	have_gso = false;
+	for (i = q->rx.rsp_cons; i != end && !bad; i++) {
 		union netif_rx_slot s = *netif_rx_front_rsp(&q->rx, i);
 
 		if (i == q->rx.rsp_cons + 1 && (flags0 & NETRXF_extra_info)) {
@@ -392,23 +510,19 @@ again:
 		}
 		if (i == q->rx.rsp_cons)
 			flags0 = s.rsp.flags;
-		if (s.rsp.status < 0 ||
+		if (s.rsp.status < 0 || niov >= max ||
 		    (uint32_t)s.rsp.offset + (uint16_t)s.rsp.status > PVIO_PAGE_SIZE) {
 			bad = true;
-			continue;
+			break;
 		}
-		if (total + (size_t)s.rsp.status > len) {
-			bad = true;
-			continue;
-		}
-		memcpy(out + total, q->rx_page[i & RING_MASK] + s.rsp.offset,
-		       (size_t)s.rsp.status);
+		iov[niov].iov_base = q->rx_page[i & RING_MASK] + s.rsp.offset;
+		iov[niov].iov_len = (size_t)s.rsp.status;
 		total += (size_t)s.rsp.status;
+		niov++;
 	}
-	q->rx.rsp_cons = end;
-	rx_post(q);
-	if (bad || total < 14) {
+	if (bad || total < 14 || iov[0].iov_len < 14) {
 		q->rx_errors++;
+		rx_consume(q, n);
 		goto again;
 	}
 	memset(hdr, 0, sizeof(*hdr));
@@ -417,8 +531,11 @@ again:
 		uint16_t start, off, hlen;
 		uint8_t proto;
 
-		if (netfront_csum_locate(out, total, &start, &off, &hlen, &proto)) {
+		/* the headers sit in the first slot */
+		if (netfront_csum_locate(iov[0].iov_base, iov[0].iov_len, &start,
+					 &off, &hlen, &proto)) {
 			q->rx_errors++;
+			rx_consume(q, n);
 			goto again;
 		}
 		hdr->flags = VIRTIO_NET_HDR_F_NEEDS_CSUM;
@@ -437,10 +554,45 @@ again:
 	}
 	q->rx_packets++;
 	q->rx_bytes += total;
-	ret = (int)total;
+	q->npeek = n;
+	q->peek_gen = q->gen;
+	ret = (int)niov;
 out:
 	pthread_mutex_unlock(&q->lock);
 	return ret;
+}
+
+void netfront_rx_release(struct netfront *nf, unsigned int qi)
+{
+	struct netfront_queue *q = &nf->queues[qi];
+
+	pthread_mutex_lock(&q->lock);
+	/* after a reconnect the ring is new and every page was reposted */
+	if (q->npeek && q->peek_gen == q->gen && q->up)
+		rx_consume(q, q->npeek);
+	q->npeek = 0;
+	pthread_mutex_unlock(&q->lock);
+}
+
+int netfront_recv(struct netfront *nf, unsigned int qi,
+		  struct virtio_net_hdr *hdr, void *buf, size_t len)
+{
+	struct iovec iov[NETFRONT_RX_IOV_MAX];
+	size_t total = 0;
+	int n = netfront_rx_peek(nf, qi, hdr, iov, NETFRONT_RX_IOV_MAX);
+
+	if (n < 0)
+		return n;
+	for (int i = 0; i < n; i++) {
+		if (total + iov[i].iov_len > len) {
+			netfront_rx_release(nf, qi);
+			return -EMSGSIZE;
+		}
+		memcpy((uint8_t *)buf + total, iov[i].iov_base, iov[i].iov_len);
+		total += iov[i].iov_len;
+	}
+	netfront_rx_release(nf, qi);
+	return (int)total;
 }
 
 /* ---- raw access for tests of the backend ---- */

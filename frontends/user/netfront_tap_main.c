@@ -51,9 +51,7 @@ struct tap_queue {
 	int tap_fd;
 	int stop_fd;
 	pthread_t thread;
-	uint8_t *in;		/* from the TAP: vnet header + frame */
-	size_t in_len;		/* pending frame, 0 if none */
-	uint8_t *out;		/* from netfront */
+	uint8_t *in;		/* scratch for frames dropped while disconnected */
 };
 
 static int stop_fd = -1;
@@ -114,47 +112,63 @@ fail:
 	return hdr;
 }
 
-/* Frames from the vif into the TAP; true if it stopped at the batch limit. */
+/*
+ * Frames from the vif into the TAP, written straight from the rx pages;
+ * true if it stopped at the batch limit.
+ */
 static bool drain_vif(struct tap_queue *t)
 {
 	for (unsigned int i = 0; i < TAP_BATCH; i++) {
-		struct virtio_net_hdr *h = (struct virtio_net_hdr *)t->out;
-		int n = netfront_recv(t->nf, t->id, h, t->out + TAP_HDR, FRAME_MAX);
+		struct virtio_net_hdr h;
+		struct iovec iov[NETFRONT_RX_IOV_MAX + 1];
+		int n = netfront_rx_peek(t->nf, t->id, &h, iov + 1,
+					 NETFRONT_RX_IOV_MAX);
 
 		if (n < 0)
 			return false;
-		if (write(t->tap_fd, t->out, (size_t)n + TAP_HDR) < 0 &&
-		    errno != EAGAIN)
+		iov[0].iov_base = &h;
+		iov[0].iov_len = TAP_HDR;
+		if (writev(t->tap_fd, iov, n + 1) < 0 && errno != EAGAIN)
 			perror("netfront-tap: write");
+		netfront_rx_release(t->nf, t->id);
 	}
 	return true;
 }
 
 enum tap_drain { TAP_EMPTY, TAP_MORE, TAP_BLOCKED };
 
-/* Frames from the TAP onto the vif. */
+/* Frames from the TAP onto the vif, read straight into borrowed tx pages. */
 static enum tap_drain drain_tap(struct tap_queue *t)
 {
 	for (unsigned int i = 0; i < TAP_BATCH; i++) {
-		struct iovec iov;
+		struct virtio_net_hdr h;
+		struct iovec iov[NETFRONT_TX_BORROW + 1];
+		ssize_t n;
 		int ret;
 
-		if (!t->in_len) {
-			ssize_t n = read(t->tap_fd, t->in, TAP_HDR + FRAME_MAX);
-
+		ret = netfront_tx_borrow(t->nf, t->id, iov + 1, NETFRONT_TX_BORROW);
+		if (ret == -EAGAIN)
+			return TAP_BLOCKED;	/* ring full: the vif fd tells us */
+		if (ret < 0) {
+			/* not connected: keep the TAP drained, drop */
+			n = read(t->tap_fd, t->in, TAP_HDR + FRAME_MAX);
 			if (n <= TAP_HDR)
 				return TAP_EMPTY;
-			t->in_len = (size_t)n - TAP_HDR;
-		}
-		iov.iov_base = t->in + TAP_HDR;
-		iov.iov_len = t->in_len;
-		ret = netfront_send(t->nf, t->id, (struct virtio_net_hdr *)t->in,
-				    &iov, 1);
-		if (ret == -EAGAIN)
-			return TAP_BLOCKED;	/* keep it; the vif fd tells us */
-		if (ret)
 			atomic_fetch_add(&tap_dropped, 1);
-		t->in_len = 0;		/* sent, or dropped (-ENOTCONN, -EINVAL) */
+			continue;
+		}
+		iov[0].iov_base = &h;
+		iov[0].iov_len = TAP_HDR;
+		n = readv(t->tap_fd, iov, ret + 1);
+		if (n <= TAP_HDR) {
+			netfront_tx_commit(t->nf, t->id, NULL, 0);
+			return TAP_EMPTY;
+		}
+		/* a frame longer than a netif packet is cut by readv: drop */
+		if (n > TAP_HDR + XEN_NETIF_MAX_TX_SIZE)
+			n = TAP_HDR;
+		if (netfront_tx_commit(t->nf, t->id, &h, (size_t)n - TAP_HDR))
+			atomic_fetch_add(&tap_dropped, 1);
 	}
 	return TAP_MORE;
 }
@@ -347,9 +361,8 @@ int main(int argc, char **argv)
 		tq[i].id = i;
 		tq[i].stop_fd = stop_fd;
 		tq[i].in = malloc(TAP_HDR + FRAME_MAX);
-		tq[i].out = malloc(TAP_HDR + FRAME_MAX);
 		ret = tap_open(name, netfront_can_gso(nf), !opts.no_csum);
-		if (ret < 0 || !tq[i].in || !tq[i].out) {
+		if (ret < 0 || !tq[i].in) {
 			fprintf(stderr, "pvio-netfront-tap: cannot open TAP %s: %s\n",
 				name, strerror(ret < 0 ? -ret : ENOMEM));
 			goto out_queues;
@@ -406,7 +419,6 @@ out_queues:
 		if (tq[i].tap_fd > 0)
 			close(tq[i].tap_fd);
 		free(tq[i].in);
-		free(tq[i].out);
 	}
 	{
 		struct netfront_stats st;

@@ -75,6 +75,33 @@ int netfront_send(struct netfront *nf, unsigned int q,
 int netfront_recv(struct netfront *nf, unsigned int q,
 		  struct virtio_net_hdr *hdr, void *buf, size_t len);
 
+/*
+ * Zero-copy variants (for a TAP bridge: readv/writev straight into and out
+ * of the granted pages).
+ *
+ * netfront_tx_borrow() lends the NETFRONT_TX_BORROW pages (4 KiB each) a
+ * 65535-byte frame may need, as @iov (@max >= NETFRONT_TX_BORROW); returns
+ * their count, -EAGAIN (ring full: poll), -ENOTCONN. netfront_tx_commit()
+ * sends the @len bytes placed from the first page on and takes the unused
+ * pages back (also on error; @len 0 just returns them).
+ */
+#define NETFRONT_TX_BORROW	16
+int netfront_tx_borrow(struct netfront *nf, unsigned int q, struct iovec *iov,
+		       unsigned int max);
+int netfront_tx_commit(struct netfront *nf, unsigned int q,
+		       const struct virtio_net_hdr *hdr, size_t len);
+/*
+ * netfront_rx_peek() describes the next received frame in place (@iov into
+ * the rx pages, at most @max entries; NETFRONT_RX_IOV_MAX always do) and
+ * returns the
+ * entry count or -EAGAIN; the pages stay ours until netfront_rx_release().
+ */
+#define NETFRONT_RX_IOV_MAX	(XEN_NETBK_LEGACY_SLOTS_MAX + 4)
+int netfront_rx_peek(struct netfront *nf, unsigned int q,
+		     struct virtio_net_hdr *hdr, struct iovec *iov,
+		     unsigned int max);
+void netfront_rx_release(struct netfront *nf, unsigned int q);
+
 struct netfront_stats {
 	uint64_t tx_packets, tx_bytes, tx_errors;
 	uint64_t rx_packets, rx_bytes, rx_errors;
