@@ -44,6 +44,13 @@ struct hv_domain_ops {
 	/* optional: a port of this domain got a peer / lost it (VM delivery) */
 	void (*evtchn_bound)(struct hv_domain *d, pvio_evtchn_port_t port);
 	void (*evtchn_closed)(struct hv_domain *d, pvio_evtchn_port_t port);
+	/*
+	 * optional: fds that let dom0 signal @port of this domain without
+	 * hv (VM: its platform region and the MSI-X vector eventfd of the
+	 * port's vCPU). Borrowed, not to be closed. 0 or -errno.
+	 */
+	int (*evtchn_direct)(struct hv_domain *d, pvio_evtchn_port_t port,
+			     int *plat_fd, int *vector_fd);
 };
 
 extern const struct hv_domain_ops hv_process_ops;

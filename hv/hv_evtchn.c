@@ -60,6 +60,33 @@ static void end_unplug(struct evtchn_port *e)
 	e->recv_fd = -1;
 }
 
+/*
+ * Give @e a receive eventfd of its own that nobody else can write, holding
+ * the events still pending on the current one (taken after it left the
+ * poll set, so nothing written later counts). -1 and no eventfd if there
+ * were none and @always is false.
+ */
+static int end_replug(struct evtchn_port *e, bool always)
+{
+	uint64_t cnt = 0;
+
+	poll_del(e);
+	if (e->recv_fd >= 0) {
+		if (read(e->recv_fd, &cnt, sizeof(cnt)) != sizeof(cnt))
+			cnt = 0;
+		close(e->recv_fd);
+		e->recv_fd = -1;
+	}
+	if (!cnt && !always)
+		return 0;
+	e->recv_fd = eventfd(cnt > UINT32_MAX ? UINT32_MAX : (unsigned int)cnt,
+			     EFD_CLOEXEC | EFD_NONBLOCK);
+	if (e->recv_fd < 0)
+		return -errno;
+	e->gen++;
+	return poll_add(e);
+}
+
 static void port_close(struct hv_domain *d, uint32_t port)
 {
 	struct evtchn_port *e = evtchn_lookup(&d->evtchn, port);
@@ -81,8 +108,12 @@ static void port_close(struct hv_domain *d, uint32_t port)
 	if (pport > 0) {
 		struct evtchn_port *p = &peer->evtchn.port[pport];
 
-		/* no event after close: the survivor stops listening to us */
-		end_unplug(p);
+		/*
+		 * No event after close: the survivor stops listening to our
+		 * eventfd; the events we sent before stay pending for it.
+		 */
+		if (end_replug(p, false) < 0)
+			end_unplug(p);
 		if (peer->ops && peer->ops->evtchn_closed)
 			peer->ops->evtchn_closed(peer, (uint32_t)pport);
 	}
@@ -112,12 +143,7 @@ static int port_new(struct hv_domain *d, void *owner, uint32_t remote)
 /* A fresh receive eventfd for @e (the peer gets it as its send fd). */
 static int end_plug(struct evtchn_port *e)
 {
-	end_unplug(e);
-	e->recv_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	if (e->recv_fd < 0)
-		return -errno;
-	e->gen++;
-	return poll_add(e);
+	return end_replug(e, true);
 }
 
 static void reply_fds(struct hv_client *c, const struct hv_msg_hdr *h,
@@ -125,14 +151,27 @@ static void reply_fds(struct hv_client *c, const struct hv_msg_hdr *h,
 		      bool with_poll)
 {
 	struct hv_evtchn_fds f = { .gen = e->gen };
-	int fds[3], n = 0;
+	struct hv_domain *r;
+	int fds[4], n = 0, plat, vec;
 
 	if (with_poll)
 		fds[n++] = e->poll_fd;
-	if (peer && e->recv_fd >= 0 && peer->recv_fd >= 0) {
+	if (e->recv_fd >= 0) {
 		fds[n++] = e->recv_fd;
-		fds[n++] = peer->recv_fd;
-		f.nr_fds = 2;
+		f.nr_fds = 1;
+		r = peer ? domain_of(e->remote_dom) : NULL;
+		/* only dom0 may hold another domain's platform region */
+		if (r && !c->dom && c->domid == 0 && r->ops &&
+		    r->ops->evtchn_direct &&
+		    r->ops->evtchn_direct(r, e->remote_port, &plat, &vec) == 0) {
+			fds[n++] = vec;
+			fds[n++] = plat;
+			f.nr_fds = 3;
+			f.vm_port = e->remote_port;
+		} else if (peer && peer->recv_fd >= 0) {
+			fds[n++] = peer->recv_fd;
+			f.nr_fds = 2;
+		}
 	}
 	hv_client_send(c, h, ret, &f, sizeof(f), fds, n);
 }

@@ -114,12 +114,22 @@ PVIO_ABI_CHECK_SIZE(struct hv_evtchn_arg, 8);
 /*
  * The poll fd of a port is an epoll instance owned by hv: hv adds the
  * port's current receive eventfd to it with data.u64 = its generation, and
- * removes it when the peer closes (so a closed peer can no longer wake us).
+ * removes it when the peer closes (so a closed peer can no longer wake us);
+ * events pending at that moment move to a fresh eventfd of the end's own.
  */
 struct hv_evtchn_fds {
 	uint32_t gen;		/* generation of the receive eventfd */
-	uint32_t nr_fds;	/* 0 (unbound, or revoked) or 2: recv, send */
+	uint32_t nr_fds;	/* 0: none plugged (unbound, nothing pending);
+				 * 1: recv (unbound, events still pending);
+				 * 2: recv, send; or
+				 * 3 (dom0 bound to a VM): recv, the VM's
+				 * MSI-X vector eventfd, the VM's platform
+				 * region: the sender marks vm_port pending in
+				 * the VM's shared info itself, then writes the
+				 * vector if the port is unmasked (no hv hop) */
+	uint32_t vm_port;	/* nr_fds 3: the VM's end of the channel */
+	uint32_t pad;
 };
-PVIO_ABI_CHECK_SIZE(struct hv_evtchn_fds, 8);
+PVIO_ABI_CHECK_SIZE(struct hv_evtchn_fds, 16);
 
 #endif /* PVIO_HV_PROTO_H */

@@ -38,7 +38,7 @@ struct hv_vm {
 	struct hv_qmp *qmp;
 	pid_t pid;
 	int pidfd;
-	struct hv_watch *w_listen, *w_conn, *w_doorbell, *w_exit;
+	struct hv_watch *w_conn, *w_doorbell, *w_exit;
 	/* receive eventfds of the VM's bound ports, watched for delivery */
 	struct hv_watch **w_port;
 };
@@ -112,6 +112,19 @@ static void vm_evtchn_closed(struct hv_domain *d, pvio_evtchn_port_t port)
 
 	if (vm && port < PVIO_EVTCHN_MAX_PORTS)
 		vm_port_unwatch(vm, port);
+}
+
+/* dom0 signals the guest itself: events go to vCPU 0, i.e. vector 0 */
+static int vm_evtchn_direct(struct hv_domain *d, pvio_evtchn_port_t port,
+			    int *plat_fd, int *vector_fd)
+{
+	struct hv_vm *vm = vm_of(d);
+
+	if (!vm || !vm->ivs || d->plat_fd < 0)
+		return -ENODEV;
+	*plat_fd = d->plat_fd;
+	*vector_fd = hv_ivshmem_vector_fd(vm->ivs, 0);
+	return *vector_fd >= 0 ? 0 : -ENODEV;
 }
 
 /* ---- hypercalls ---- */
@@ -199,9 +212,8 @@ static void vm_conn_event(void *arg, uint32_t events)
 	hv_ivshmem_disconnect(vm->ivs);
 }
 
-static void vm_listen_event(void *arg, uint32_t events)
+static void vm_accept_qemu(struct hv_vm *vm)
 {
-	struct hv_vm *vm = arg;
 	int ret = hv_ivshmem_accept(vm->ivs);
 
 	if (ret) {
@@ -267,7 +279,6 @@ static void vm_free(struct hv_vm *vm)
 	hv_watch_del(vm->w_exit);
 	hv_watch_del(vm->w_doorbell);
 	hv_watch_del(vm->w_conn);
-	hv_watch_del(vm->w_listen);
 	hv_qmp_close(vm->qmp);
 	hv_ivshmem_close(vm->ivs);
 	if (vm->pid > 0) {
@@ -317,7 +328,7 @@ static int vm_wait_qemu(struct hv_vm *vm)
 		return n < 0 ? -errno : -ETIMEDOUT;
 	if (p[1].revents)
 		return -ECHILD;	/* QEMU died first: see its log */
-	vm_listen_event(vm, POLLIN);
+	vm_accept_qemu(vm);
 	return hv_ivshmem_conn_fd(vm->ivs) >= 0 ? 0 : -EPROTO;
 }
 
@@ -385,12 +396,14 @@ static int vm_start(struct hv_domain *d)
 		       d->domid, strerror(-ret), log);
 		goto err;
 	}
-	vm->w_listen = hv_watch_add(hv_ivshmem_listen_fd(vm->ivs),
-				    vm_listen_event, vm);
+	/*
+	 * No watch on the listening socket: QEMU takes the platform device
+	 * once, and nobody else may receive the region's fd.
+	 */
 	vm->w_doorbell = hv_watch_add(hv_ivshmem_doorbell_fd(vm->ivs),
 				      vm_doorbell, vm);
 	vm->w_exit = hv_watch_add(vm->pidfd, vm_exit_event, vm);
-	if (!vm->w_listen || !vm->w_doorbell || !vm->w_exit) {
+	if (!vm->w_conn || !vm->w_doorbell || !vm->w_exit) {
 		ret = -ENOMEM;
 		goto err;
 	}
@@ -469,6 +482,7 @@ static const struct hv_domain_ops vm_ops = {
 	.shutdown = vm_shutdown,
 	.evtchn_bound = vm_evtchn_bound,
 	.evtchn_closed = vm_evtchn_closed,
+	.evtchn_direct = vm_evtchn_direct,
 };
 
 const struct hv_domain_ops *hv_vm_ops = &vm_ops;

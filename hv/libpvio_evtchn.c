@@ -11,9 +11,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include "libpvio_priv.h"
+#include "hv_vm_platform.h"
 
 static void fd_close(int *fd)
 {
@@ -28,8 +30,61 @@ static void port_clear(struct lp_port *p)
 	fd_close(&p->poll_fd);
 	fd_close(&p->recv_fd);
 	fd_close(&p->send_fd);
+	if (p->vm_plat)
+		munmap(p->vm_plat, PVIO_PLATFORM_SIZE);
+	p->vm_plat = NULL;
 	p->gen = 0;
 	p->seen = 0;
+}
+
+/*
+ * Take the fds of a reply: fds[0] recv, then (nr_fds >= 2) fds[1] send
+ * and, when the peer is a VM (nr_fds 3), fds[2] its platform region, mapped
+ * here so that a notification marks the port pending without asking hv.
+ * nr_fds 1: an unbound port that still has events pending, no send side.
+ * Consumes the fds. Write-held.
+ */
+static int port_take_fds(struct lp_port *p, const struct hv_evtchn_fds *f,
+			 int *fds)
+{
+	void *plat = NULL;
+
+	if (f->nr_fds == 3) {
+		plat = mmap(NULL, PVIO_PLATFORM_SIZE, PROT_READ | PROT_WRITE,
+			    MAP_SHARED, fds[2], 0);
+		close(fds[2]);
+		if (plat == MAP_FAILED || f->vm_port == 0 ||
+		    f->vm_port >= PVIO_EVTCHN_MAX_PORTS) {
+			if (plat != MAP_FAILED)
+				munmap(plat, PVIO_PLATFORM_SIZE);
+			close(fds[0]);
+			close(fds[1]);
+			return -EPROTO;
+		}
+	}
+	fd_close(&p->recv_fd);
+	fd_close(&p->send_fd);
+	if (p->vm_plat)
+		munmap(p->vm_plat, PVIO_PLATFORM_SIZE);
+	p->recv_fd = fds[0];
+	p->send_fd = f->nr_fds >= 2 ? fds[1] : -1;
+	p->vm_plat = plat;
+	p->vm_port = f->vm_port;
+	p->gen = f->gen;
+	return 0;
+}
+
+/* Wake the peer: its eventfd, or for a VM the pending bit and vector. */
+static int port_signal(struct lp_port *p)
+{
+	static const uint64_t one = 1;
+
+	/* masked or already pending: the guest will look without a kick */
+	if (p->vm_plat && !hv_vm_set_pending(p->vm_plat, 0, p->vm_port))
+		return 0;
+	if (write(p->send_fd, &one, sizeof(one)) != sizeof(one))
+		return -errno;
+	return 0;
 }
 
 void lp_ports_close_all(struct pvio_hv *hv)
@@ -53,9 +108,10 @@ static int port_install(struct pvio_hv *hv, int port, const struct hv_evtchn_fds
 			size_t len, int *fds, int nfds)
 {
 	struct lp_port *p;
+	int ret;
 
 	if (port <= 0 || port >= (int)PVIO_EVTCHN_MAX_PORTS || len != sizeof(*f) ||
-	    nfds != 1 + (f->nr_fds == 2 ? 2 : 0)) {
+	    f->nr_fds > 3 || nfds != 1 + (int)f->nr_fds) {
 		close_fds(fds, nfds);
 		return -EPROTO;
 	}
@@ -69,15 +125,15 @@ static int port_install(struct pvio_hv *hv, int port, const struct hv_evtchn_fds
 			return -ENOMEM;
 		}
 		p->poll_fd = p->recv_fd = p->send_fd = -1;
+		p->vm_plat = NULL;
 		hv->ports[port] = p;
 	}
 	port_clear(p);
 	p->poll_fd = fds[0];
-	p->recv_fd = nfds == 3 ? fds[1] : -1;
-	p->send_fd = nfds == 3 ? fds[2] : -1;
 	p->gen = f->gen;
+	ret = f->nr_fds ? port_take_fds(p, f, fds + 1) : 0;
 	pthread_rwlock_unlock(&hv->port_lock);
-	return 0;
+	return ret;
 }
 
 int pvio_evtchn_alloc_unbound(struct pvio_hv *hv, pvio_domid_t remote,
@@ -154,23 +210,16 @@ static int port_refresh(struct pvio_hv *hv, pvio_evtchn_port_t port,
 		      sizeof(f), &len, fds, &nfds);
 	if (ret < 0)
 		return ret;
-	if (len != sizeof(f) || nfds != (f.nr_fds == 2 ? 2 : 0)) {
+	if (len != sizeof(f) || f.nr_fds > 3 || nfds != (int)f.nr_fds) {
 		close_fds(fds, nfds);
 		return -EPROTO;
 	}
-	if (nfds == 2) {
-		fd_close(&p->recv_fd);
-		fd_close(&p->send_fd);
-		p->recv_fd = fds[0];
-		p->send_fd = fds[1];
-		p->gen = f.gen;
-	}
-	return 0;
+	/* nothing plugged (unbound, nothing pending): keep what we have */
+	return nfds ? port_take_fds(p, &f, fds) : 0;
 }
 
 int pvio_evtchn_notify(struct pvio_hv *hv, pvio_evtchn_port_t port)
 {
-	static const uint64_t one = 1;
 	struct lp_port *p;
 	int ret = 0;
 
@@ -181,8 +230,7 @@ int pvio_evtchn_notify(struct pvio_hv *hv, pvio_evtchn_port_t port)
 	pthread_rwlock_rdlock(&hv->port_lock);
 	p = port_get(hv, port);
 	if (p && p->send_fd >= 0) {
-		if (write(p->send_fd, &one, sizeof(one)) != sizeof(one))
-			ret = -errno;
+		ret = port_signal(p);
 		pthread_rwlock_unlock(&hv->port_lock);
 		return ret;
 	}
@@ -196,8 +244,8 @@ int pvio_evtchn_notify(struct pvio_hv *hv, pvio_evtchn_port_t port)
 	else if (p->send_fd < 0 && (ret = port_refresh(hv, port, p)) == 0 &&
 		 p->send_fd < 0)
 		ret = -ENOTCONN;
-	if (ret == 0 && write(p->send_fd, &one, sizeof(one)) != sizeof(one))
-		ret = -errno;
+	if (ret == 0)
+		ret = port_signal(p);
 	pthread_rwlock_unlock(&hv->port_lock);
 	return ret;
 }

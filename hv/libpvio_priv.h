@@ -27,6 +27,9 @@ struct lp_port {
 	int send_fd;			/* the peer's eventfd, -1 until known */
 	uint32_t gen;			/* generation of recv_fd */
 	uint32_t seen;			/* wait saw gen ready: gen + 1, else 0 */
+	/* dom0 bound to a VM: mark vm_port pending here, then send_fd */
+	void *vm_plat;			/* the VM's platform region, or NULL */
+	uint32_t vm_port;
 };
 
 struct pvio_hv {

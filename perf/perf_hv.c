@@ -44,9 +44,13 @@ int perf_hv_start(void)
 	if (hv_pid < 0)
 		return -errno;
 	if (hv_pid == 0) {
-		int nul = open("/dev/null", O_WRONLY);
+		/* hv's log: $PVIO_PERF_HV_LOG if set, else nowhere */
+		const char *log = getenv("PVIO_PERF_HV_LOG");
+		int fd = log ? open(log, O_WRONLY | O_CREAT | O_APPEND, 0644) :
+			       open("/dev/null", O_WRONLY);
 
-		dup2(nul, 2);
+		if (fd >= 0)
+			dup2(fd, 2);
 		execl(exe, "pvio-hv", "--rundir", rundir, (char *)NULL);
 		_exit(127);
 	}

@@ -14,6 +14,7 @@
 
 #include "pvio/libpvio.h"
 #include "pvio_cmd.h"
+#include "pvio_hvcmd.h"
 
 static volatile sig_atomic_t console_stop;
 static struct pvio_cmd cmd_console;
@@ -21,34 +22,6 @@ static struct pvio_cmd cmd_console;
 static void console_sigint(int sig)
 {
 	console_stop = 1;
-}
-
-/* DOM is a domain id or a name; 0 or -errno. */
-static int console_resolve(struct pvio_hv *hv, const char *arg,
-			   pvio_domid_t *dom)
-{
-	struct pvio_domain_info *v;
-	unsigned int n, i;
-	char *end;
-	unsigned long id = strtoul(arg, &end, 10);
-	int ret;
-
-	if (*arg && !*end && id < PVIO_DOMID_FIRST_RESERVED) {
-		*dom = (pvio_domid_t)id;
-		return 0;
-	}
-	ret = pvio_domain_list(hv, &v, &n);
-	if (ret)
-		return ret;
-	ret = -ESRCH;
-	for (i = 0; i < n; i++)
-		if (!strcmp(v[i].name, arg)) {
-			*dom = v[i].domid;
-			ret = 0;
-			break;
-		}
-	free(v);
-	return ret;
 }
 
 /* Copy what is new in @fd to stdout; returns bytes copied or -errno. */
@@ -83,15 +56,9 @@ static int console_run(int argc, char **argv)
 	}
 	if (argc != argi + 1)
 		return pvio_cmd_usage(&cmd_console);
-	ret = pvio_hv_open(pvio_opt_rundir, &hv);
-	if (ret) {
-		fprintf(stderr, "pvio console: cannot reach pvio-hv in %s: %s\n",
-			pvio_rundir(pvio_opt_rundir), strerror(-ret));
+	if (pvio_cli_connect(&hv) < 0)
 		return 1;
-	}
-	ret = console_resolve(hv, argv[argi], &dom);
-	if (ret) {
-		fprintf(stderr, "pvio console: no domain %s\n", argv[argi]);
+	if (pvio_domain_resolve(hv, argv[argi], &dom) < 0) {
 		pvio_hv_close(hv);
 		return 1;
 	}

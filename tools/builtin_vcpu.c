@@ -16,6 +16,7 @@
 
 #include "pvio/libpvio.h"
 #include "pvio_cmd.h"
+#include "pvio_hvcmd.h"
 
 #define VCPU_MAX	PVIO_MAX_VCPUS
 
@@ -141,27 +142,15 @@ static int cpuset_parse(const char *s, cpu_set_t *set)
 	return CPU_COUNT(set) ? 0 : -EINVAL;
 }
 
+/* DOM (an id or a name) and its info: 0 or -errno (message printed). */
 static int vcpu_domain(struct pvio_hv *hv, const char *arg,
 		       struct pvio_domain_info *info)
 {
-	struct pvio_domain_info *v;
-	unsigned int n, i;
-	char *end;
-	unsigned long id = strtoul(arg, &end, 10);
-	int ret;
+	pvio_domid_t id;
+	int ret = pvio_domain_resolve(hv, arg, &id);
 
-	if (*arg && !*end)
-		return pvio_domain_info(hv, (pvio_domid_t)id, info);
-	ret = pvio_domain_list(hv, &v, &n);
-	if (ret)
-		return ret;
-	ret = -ESRCH;
-	for (i = 0; i < n; i++)
-		if (!strcmp(v[i].name, arg)) {
-			*info = v[i];
-			ret = 0;
-		}
-	free(v);
+	if (ret == 0)
+		ret = pvio_domain_info(hv, id, info);
 	return ret;
 }
 
@@ -197,18 +186,13 @@ static int vcpu_list_run(int argc, char **argv)
 
 	if (argc > 2)
 		return pvio_cmd_usage(&cmd_vcpu_list);
-	ret = pvio_hv_open(pvio_opt_rundir, &hv);
-	if (ret) {
-		fprintf(stderr, "pvio vcpu-list: cannot reach pvio-hv: %s\n",
-			strerror(-ret));
+	if (pvio_cli_connect(&hv) < 0)
 		return 1;
-	}
 	printf("%-24s %5s %5s %5s %5s %9s %s\n", "Name", "ID", "VCPU", "CPU",
 	       "State", "Time(s)", "Affinity");
 	if (argc == 2) {
 		ret = vcpu_domain(hv, argv[1], &info);
 		if (ret) {
-			fprintf(stderr, "pvio vcpu-list: no domain %s\n", argv[1]);
 			pvio_hv_close(hv);
 			return 1;
 		}
@@ -239,12 +223,8 @@ static int vcpu_pin_run(int argc, char **argv)
 			argv[3]);
 		return 2;
 	}
-	ret = pvio_hv_open(pvio_opt_rundir, &hv);
-	if (ret) {
-		fprintf(stderr, "pvio vcpu-pin: cannot reach pvio-hv: %s\n",
-			strerror(-ret));
+	if (pvio_cli_connect(&hv) < 0)
 		return 1;
-	}
 	ret = vcpu_domain(hv, argv[1], &info);
 	pvio_hv_close(hv);
 	if (ret || info.type != PVIO_DOMTYPE_VM || info.pid <= 0) {

@@ -4,7 +4,8 @@ STORE_CORE_SRCS := xenbus/store_core.c xenbus/store_tree.c xenbus/store_txn.c \
 	xenbus/store_watch.c xenbus/store_conn.c xenbus/store_proto.c \
 	xenbus/store_log.c
 
-LIBPVIO_SRCS += xenbus/xs_client.c xenbus/xs_client_ops.c xenbus/xenbus_state.c
+LIBPVIO_SRCS += xenbus/xs_client.c xenbus/xs_client_ops.c xenbus/xs_client_ring.c \
+	xenbus/xenbus_state.c
 
 PROGRAMS += pvio-store
 pvio-store_SRCS := $(STORE_CORE_SRCS) xenbus/store_domain.c xenbus/store_main.c
@@ -19,3 +20,14 @@ UNIT_TESTS += $(TESTDIR)/test_store
 TEST_PROGRAMS += test_xs_client
 test_xs_client_SRCS := tests/integration/test_xs_client.c
 INTEGRATION_TESTS += $(TESTDIR)/test_xs_client
+INTEGRATION_TESTS += tests/integration/store_xen_tools.sh \
+	tests/integration/store_hostile.sh tests/integration/store_durability.sh
+
+# Store benchmark (lives in perf/, registered here to keep perf/module.mk
+# free of merge conflicts between components).
+PROGRAMS += pvio-perf-store
+pvio-perf-store_SRCS := perf/store_bench.c
+
+TEST_PROGRAMS += test_xs_domain
+test_xs_domain_SRCS := tests/integration/test_xs_domain.c
+INTEGRATION_TESTS += tests/integration/store_domain.sh

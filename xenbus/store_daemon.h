@@ -41,6 +41,7 @@ void store_daemon_reap(struct store_daemon *d);
 
 /* store_domain.c */
 void store_domain_hooks(struct store_daemon *d, struct store_opts *so);
+void store_domain_restore(struct store_daemon *d);
 void store_domain_shutdown(struct store_daemon *d);
 
 #endif /* PVIO_XENBUS_STORE_DAEMON_H */

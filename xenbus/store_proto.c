@@ -324,11 +324,13 @@ static int domid_arg(struct req *r, unsigned int i, uint16_t *domid)
 
 static int do_get_domain_path(struct req *r)
 {
-	uint16_t domid;
+	const char *a = arg(r, 0, NULL);
 
-	if (domid_arg(r, 0, &domid))
+	if (!a)
 		return -EINVAL;
-	r->olen = snprintf(r->out, 32, "/local/domain/%u", domid) + 1;
+	/* as lenient as Xen's: digits are read as far as they go */
+	r->olen = snprintf(r->out, 32, "/local/domain/%u",
+			   (uint32_t)strtoul(a, NULL, 10)) + 1;
 	return 0;
 }
 

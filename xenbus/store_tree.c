@@ -40,7 +40,7 @@ int store_path_canon(uint16_t domid, const char *in, bool allow_special,
 	if (len == 0)
 		return -EINVAL;
 	for (size_t i = 0; i < len; i++) {
-		if (!path_char_ok(in[i]) || in[i] == '@')
+		if (!path_char_ok(in[i]))
 			return -EINVAL;
 		if (in[i] == '/' && in[i + 1] == '/')
 			return -EINVAL;

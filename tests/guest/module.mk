@@ -4,10 +4,13 @@ GUEST_TESTS += tests/guest/test_boot_plain.sh
 GUEST_TESTS += tests/guest/test_vm_platform.sh
 
 # pvio-hv's VM units, also linked alone by the platform contract test.
-HV_VM_SRCS := hv/hv_ivshmem.c hv/hv_qmp.c hv/hv_vm_launch.c hv/hv_vm_platform.c
+HV_VM_SRCS := hv/hv_ivshmem.c hv/hv_qmp.c hv/hv_vm_launch.c
+# Marking a VM's events pending: hv and libpvio (dom0 notifies VMs itself).
+LIBPVIO_SRCS += hv/hv_vm_platform.c
 
 TEST_PROGRAMS += test_vm_platform
-test_vm_platform_SRCS := tests/guest/test_vm_platform.c $(HV_VM_SRCS)
+test_vm_platform_SRCS := tests/guest/test_vm_platform.c \
+	tests/guest/test_vm_platform_store.c $(HV_VM_SRCS)
 
 # VM domains in pvio-hv (hv/module.mk, included before this file, sets
 # pvio-hv_SRCS; the VM type adds its files here).

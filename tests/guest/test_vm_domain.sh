@@ -2,9 +2,9 @@
 # pvio-timeout: 240
 # A VM domain through pvio-hv: pvio_domain_create starts QEMU with our
 # image; inside, pvio_core probes the platform device and gets hv's
-# version; the guest offers dom0 an event channel and a grant, a dom0
+# version; bad hypercalls get errors; the guest offers dom0 an event channel and a grant, a dom0
 # client binds, exchanges events both ways and maps the grant; pause and
-# unpause go through QMP; killing QEMU releases the domain and its ports;
+# unpause go through QMP; dom0's events reach the guest with hv stopped; killing QEMU releases the domain and its ports;
 # a second VM is destroyed while it boots.
 set -eu
 . "$PVIO_TOP/tests/lib/pvio-test.sh"
@@ -19,6 +19,10 @@ cat >"$PT_RUNDIR/test.sh" <<'SCRIPT'
 dmesg | grep -q 'pvio platform: domain .*hv version 1.0' || exit 1
 insmod /pvio/modules/pvio_guest_test.ko remote=0 || exit 1
 P=/sys/module/pvio_guest_test/parameters
+# bad hypercalls get errors and hv keeps serving us
+echo 1 >$P/hostile
+echo "PVIO-TEST: hostile=$(cat $P/hostile_result)"
+[ "$(cat $P/hostile_result)" = ok ] || exit 1
 echo "PVIO-TEST: port=$(cat $P/port) gref=$(cat $P/gref) store=$(cat $P/store)"
 i=0
 while [ "$(cat $P/events)" -lt 1 ] && [ $i -lt 600 ]; do
@@ -37,13 +41,16 @@ dom=$("$client" create "guest-$PT_ID" "$GT_KERNEL" "$PT_RUNDIR/initrd" 512 2) ||
 	pt_fail "VM creation failed"
 log=$PT_RUNDIR/vm-$dom/console.log
 echo "domain $dom, console $log"
-pt_on_exit "cat $log"
+# on failure, the guest's console is the first thing to read
+pt_fail() { echo "--- guest console"; grep -av PVIO-TICK "$log" | tail -n 40; echo "FAIL: $*" >&2; exit 1; }
 pt_wait_for 120 grep -q 'PVIO-TEST: port=' "$log" || pt_fail "guest test module did not start"
 line=$(grep -a 'PVIO-TEST: port=' "$log" | head -1)
 port=$(echo "$line" | sed 's/.*port=\([0-9]*\).*/\1/')
 gref=$(echo "$line" | sed 's/.*gref=\([0-9]*\).*/\1/')
 echo "guest offers port $port, grant $gref"
-"$client" peer "$dom" "$port" "$gref" || pt_fail "event/grant exchange with the guest failed"
+# dom0 -> VM goes without hv: hv is stopped while the event goes in
+"$client" peer "$dom" "$port" "$gref" "$PT_PID_hv" "$log" ||
+	pt_fail "event/grant exchange with the guest failed"
 pt_wait_for 30 grep -q 'PVIO-TICK 2' "$log" || pt_fail "guest did not go on after the exchange"
 
 # pause: the guest stops ticking; unpause: it goes on

@@ -23,13 +23,18 @@
 
 #include "pvio/grant_table.h"
 #include "pvio/hypercall.h"
+#include "pvio/xs_wire.h"
 #include "../../hv/hv_vm.h"
 #include "../../hv/hv_vm_platform.h"
+#include "test_vm_platform.h"
 
 #define MEM_BYTES	(512ull << 20)
 #define VCPUS		2
 #define DOMID		1
 #define TEST_PORT	5
+#define STORE_PORT	2
+#define VBD_FE		"/local/domain/1/device/vbd/51712"
+#define VBD_BE		"/local/domain/0/backend/vbd/1/51712"
 
 struct harness {
 	void *plat;
@@ -42,6 +47,8 @@ struct harness {
 	uint32_t gnt_frames;
 	uint64_t gnt_gfn[PVIO_GNTTAB_MAX_FRAMES];
 	int grant_ok;
+	int store_requests;
+	int backend_connected;	/* we moved the backend to Connected */
 };
 
 static int fails;
@@ -83,6 +90,18 @@ static void harness_send(void *ctx, uint32_t port)
 
 	if (port == TEST_PORT)
 		h->sends_seen++;
+	if (port == STORE_PORT) {
+		struct xenstore_domain_interface *x = (void *)((char *)h->plat +
+			PVIO_PLATFORM_OFF_STORE);
+		uint32_t before = x->rsp_prod;
+		int n = stub_store_poll();
+
+		CHECK(n >= 0, "guest broke the store ring");
+		if (n > 0)
+			h->store_requests += n;
+		if (x->rsp_prod != before && hv_vm_set_pending(h->plat, 0, STORE_PORT))
+			hv_ivshmem_raise(h->ivs, 0);
+	}
 }
 
 /* Find the guest's grant to dom0 and check the page it names. */
@@ -173,6 +192,12 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	hv_vm_platform_init(h.plat, DOMID, VCPUS, MEM_BYTES / 4096);
+	((struct pvio_shared_info *)h.plat)->store_port = STORE_PORT;
+	stub_store_init(h.plat);
+	/* what a toolstack writes for a disk before the guest looks */
+	stub_store_set(VBD_FE "/backend", VBD_BE);
+	stub_store_set(VBD_FE "/backend-id", "0");
+	stub_store_set(VBD_BE "/state", "2");
 	if (hv_ivshmem_open(sock, plat_fd, VCPUS, &h.ivs)) {
 		fprintf(stderr, "ivshmem server on %s failed\n", sock);
 		return 1;
@@ -224,6 +249,14 @@ int main(int argc, char **argv)
 				hv_ivshmem_raise(h.ivs, 0);
 			h.event_sent = 1;
 		}
+		/* the guest's frontend said Initialising: connect "the backend" */
+		if (!h.backend_connected && stub_store_get(VBD_FE "/state") &&
+		    !strcmp(stub_store_get(VBD_FE "/state"), "1")) {
+			stub_store_write(VBD_BE "/state", "4");
+			if (hv_vm_set_pending(h.plat, 0, STORE_PORT))
+				hv_ivshmem_raise(h.ivs, 0);
+			h.backend_connected = 1;
+		}
 		if (h.versions && !qmp_done) {
 			test_qmp(qmp);
 			qmp_done = true;
@@ -241,8 +274,12 @@ int main(int argc, char **argv)
 	CHECK(h.port_offered, "no alloc_unbound");
 	CHECK(h.sends_seen >= 1, "no event from the guest");
 	CHECK(h.grant_ok, "granted page not found or wrong content");
-	printf("versions %d, gnttab frames %u, sends %d, grant %s\n",
+	CHECK(h.backend_connected, "guest frontend never went Initialising");
+	CHECK(stub_store_get("/local/domain/1/data/pvio-test") &&
+	      !strcmp(stub_store_get("/local/domain/1/data/pvio-test"),
+		      "hello-from-guest"), "guest's store write missing");
+	printf("versions %d, gnttab frames %u, sends %d, grant %s, store requests %d\n",
 	       h.versions, h.gnt_frames, h.sends_seen,
-	       h.grant_ok ? "ok" : "bad");
+	       h.grant_ok ? "ok" : "bad", h.store_requests);
 	return fails ? 1 : 0;
 }

@@ -22,7 +22,18 @@ done
 echo "PVIO-TEST: events=$(cat $P/events)"
 [ "$(cat $P/events)" -ge 1 ]
 echo 1 >$P/notify
-sleep 0.5
+[ "$(cat $P/store)" = ok ] || exit 1
+# the bus found device/vbd/51712, the frontend probed and went
+# Initialising; the harness then moves the backend to Connected (4)
+[ -e /sys/bus/pvio/devices/vbd-51712 ] || exit 1
+[ "$(cat $P/probed)" = 1 ] || exit 1
+i=0
+while [ "$(cat $P/otherend)" != 4 ] && [ $i -lt 100 ]; do
+	sleep 0.1; i=$((i + 1))
+done
+echo "PVIO-TEST: backend state seen by the frontend: $(cat $P/otherend)"
+[ "$(cat $P/otherend)" = 4 ] || exit 1
+rmmod pvio_guest_test
 grep pvio-upcall /proc/interrupts
 SCRIPT
 gt_image "$PT_RUNDIR/test.sh" "$PT_RUNDIR/initrd"

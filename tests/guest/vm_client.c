@@ -3,9 +3,14 @@
  * dom0 side of the VM domain tests, one libpvio call sequence per verb:
  *
  *   vm_client create NAME KERNEL INITRD MEM_MIB VCPUS   -> prints the domid
- *   vm_client peer DOMID PORT GREF   bind to the guest's port, send it an
+ *   vm_client peer DOMID PORT GREF [HV_PID CONSOLE]
+ *                                    bind to the guest's port, send it an
  *                                    event, wait for its answer, map its
- *                                    grant and check the pattern
+ *                                    grant and check the pattern. With
+ *                                    HV_PID, hv is stopped (SIGSTOP) while
+ *                                    the event goes in: the guest must see
+ *                                    it (CONSOLE shows "PVIO-TEST: events=")
+ *                                    without hv
  *   vm_client info DOMID             prints "state=0xS pid=P" (exit 3 if gone)
  *   vm_client pause|unpause|destroy DOMID
  *   vm_client ports                  prints the number of open ports in hv
@@ -13,9 +18,11 @@
  * Exit 0 on success, 1 on failure (a message says which step failed).
  */
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "pvio/libpvio.h"
 
@@ -45,8 +52,22 @@ static int do_create(struct pvio_hv *hv, char **av)
 	return 0;
 }
 
+static bool file_has(const char *path, const char *what)
+{
+	char line[512];
+	bool found = false;
+	FILE *f = fopen(path, "r");
+
+	if (!f)
+		return false;
+	while (!found && fgets(line, sizeof(line), f))
+		found = strstr(line, what) != NULL;
+	fclose(f);
+	return found;
+}
+
 static int do_peer(struct pvio_hv *hv, pvio_domid_t dom, uint32_t rport,
-		   uint32_t gref)
+		   uint32_t gref, pid_t hv_pid, const char *console)
 {
 	char want[64];
 	struct pvio_gnt_map m = { .dom = dom, .ref = gref };
@@ -56,9 +77,29 @@ static int do_peer(struct pvio_hv *hv, pvio_domid_t dom, uint32_t rport,
 	ret = pvio_evtchn_bind_interdomain(hv, dom, rport, &port);
 	if (ret)
 		return fail("bind_interdomain", ret);
+	if (hv_pid > 0 && kill(hv_pid, SIGSTOP) < 0)
+		return fail("stopping pvio-hv", -errno);
 	ret = pvio_evtchn_notify(hv, port);
-	if (ret)
+	if (ret) {
+		if (hv_pid > 0)
+			kill(hv_pid, SIGCONT);
 		return fail("notify", ret);
+	}
+	if (hv_pid > 0) {
+		bool seen = false;
+
+		for (int i = 0; i < 600 && !seen; i++) {
+			seen = file_has(console, "PVIO-TEST: events=1");
+			if (!seen)
+				usleep(100000);
+		}
+		kill(hv_pid, SIGCONT);
+		if (!seen) {
+			fprintf(stderr, "vm_client: the guest saw no event while hv was stopped\n");
+			return 1;
+		}
+		printf("event reached domain %u with pvio-hv stopped\n", dom);
+	}
 	/* the guest answers once it has seen our event */
 	ret = pvio_evtchn_wait(hv, port, 60000);
 	if (ret != 1)
@@ -112,9 +153,11 @@ int main(int argc, char **argv)
 	if (argc < 3)
 		return 2;
 	dom = (pvio_domid_t)strtoul(argv[2], NULL, 0);
-	if (!strcmp(argv[1], "peer") && argc == 5)
+	if (!strcmp(argv[1], "peer") && (argc == 5 || argc == 7))
 		return do_peer(hv, dom, (uint32_t)strtoul(argv[3], NULL, 0),
-			       (uint32_t)strtoul(argv[4], NULL, 0));
+			       (uint32_t)strtoul(argv[4], NULL, 0),
+			       argc == 7 ? (pid_t)atoi(argv[5]) : 0,
+			       argc == 7 ? argv[6] : NULL);
 	if (!strcmp(argv[1], "info")) {
 		ret = pvio_domain_info(hv, dom, &info);
 		if (ret == -ESRCH)

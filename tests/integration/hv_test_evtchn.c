@@ -67,6 +67,8 @@ static int evtchn_child(int rd, int wr, unsigned int rounds)
 	xread(rd, &one, sizeof(one));
 	nstolen = grab_eventfds(stolen, 64);
 	CHECK(nstolen >= 2, "found %d eventfds", nstolen);
+	/* an event sent just before the close must still arrive */
+	CHECK(pvio_evtchn_notify(hb, port) == 0, "notify before close");
 	CHECK(pvio_evtchn_close(hb, port) == 0, "close");
 	CHECK(pvio_evtchn_notify(hb, port) == -EINVAL, "notify after close");
 	for (int i = 0; i < nstolen; i++)
@@ -163,6 +165,8 @@ int test_evtchn(unsigned int rounds)
 	/* the child closes, then writes to every eventfd it had kept */
 	xwrite(p2c[1], &one, sizeof(one));
 	xread(c2p[0], &one, sizeof(one));
+	CHECK(pvio_evtchn_wait(ha, port, 1000) == 1, "event sent before close lost");
+	CHECK(pvio_evtchn_ack(ha, port) == 1, "event sent before close");
 	CHECK(pvio_evtchn_wait(ha, port, 300) == 0, "event after close");
 	CHECK(pvio_evtchn_ack(ha, port) == 0, "ack after close");
 	CHECK(pvio_evtchn_status(ha, &st) == 0 && st.state == EVTCHNSTAT_unbound &&

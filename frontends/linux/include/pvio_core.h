@@ -87,6 +87,7 @@ struct pvio_store_watch {
 	void (*cb)(struct pvio_store_watch *w, const char *path);
 	struct list_head list;		/* private */
 };
+
 int pvio_store_watch_add(struct pvio_store_watch *w);
 void pvio_store_watch_del(struct pvio_store_watch *w);
 
@@ -115,6 +116,7 @@ struct pvio_device {
 	struct pvio_store_watch otherend_watch;	/* private */
 	char otherend_state_path[144];	/* private */
 };
+
 #define to_pvio_device(d) container_of(d, struct pvio_device, dev)
 
 struct pvio_frontend_driver {
@@ -126,6 +128,7 @@ struct pvio_frontend_driver {
 				 enum pvio_bus_state state);
 	struct device_driver driver;
 };
+
 #define to_pvio_frontend_driver(d) \
 	container_of(d, struct pvio_frontend_driver, driver)
 

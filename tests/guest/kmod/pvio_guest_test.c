@@ -13,6 +13,8 @@
 #include <linux/slab.h>
 #include <linux/string.h>
 #include <pvio_core.h>
+#include <pvio/hypercall.h>
+#include <pvio/platform.h>
 
 static int remote;
 module_param(remote, int, 0444);
@@ -24,6 +26,11 @@ static int gref = -1;
 module_param(gref, int, 0444);
 static char store[64] = "unavailable";
 module_param_string(store, store, sizeof(store), 0444);
+
+static int probed;
+module_param(probed, int, 0444);
+static int otherend = -1;
+module_param(otherend, int, 0444);
 
 static atomic_t events_seen = ATOMIC_INIT(0);
 static struct page *grant_page;
@@ -74,6 +81,94 @@ static void test_store(void)
 	kfree(v);
 }
 
+/*
+ * Hostile hypercalls: each must fail with the expected error and leave hv
+ * serving us. Writes "ok" or the first failing check to hostile_result.
+ */
+static char hostile_result[64] = "not-run";
+module_param_string(hostile_result, hostile_result, sizeof(hostile_result),
+		    0444);
+
+static long hc(u32 op, u64 a0, u64 a1, u64 a2, void *buf, size_t len)
+{
+	u64 args[6] = { a0, a1, a2 };
+
+	return pvio_hypercall(op, args, buf, len);
+}
+
+static int hostile_set(const char *val, const struct kernel_param *kp)
+{
+	static const struct {
+		u32 op;
+		u64 a0, a1, a2;
+		long want;
+		bool bad_gfn;
+	} t[] = {
+		{ 999, 0, 0, 0, -ENOSYS },
+		{ PVIO_HC_GNTTAB_SETUP, 1000, 0, 0, -EINVAL },
+		{ PVIO_HC_GNTTAB_SETUP, 2, PVIO_HC_ARG_BYTES - 8, 0, -EFAULT },
+		{ PVIO_HC_GNTTAB_SETUP, 2, ~0ULL, 0, -EFAULT },
+		{ PVIO_HC_GNTTAB_SETUP, 1, 0, 0, -EINVAL, true },
+		{ PVIO_HC_EVTCHN, 77, 1, 0, -ENOSYS },
+		{ PVIO_HC_EVTCHN, ~0ULL, 1, 0, -EINVAL },
+		{ PVIO_HC_EVTCHN, EVTCHNOP_send, 4000, 0, -EINVAL },
+		{ PVIO_HC_EVTCHN, EVTCHNOP_send, ~0ULL, 0, -EINVAL },
+		{ PVIO_HC_EVTCHN, EVTCHNOP_close, 0, 0, -EINVAL },
+		{ PVIO_HC_EVTCHN, EVTCHNOP_bind_interdomain, 0x7ff5, 1, -EINVAL },
+		{ PVIO_HC_EVTCHN, EVTCHNOP_bind_interdomain, 999, 1, -ESRCH },
+		{ PVIO_HC_EVTCHN, EVTCHNOP_alloc_unbound, ~0ULL, 0, -EINVAL },
+		{ PVIO_HC_SCHED_SHUTDOWN, 99, 0, 0, -EINVAL },
+		{ PVIO_HC_DOMCTL, 0, 0, 0, -EPERM },
+	};
+	u64 gfn = ~0ULL >> 1;
+	unsigned int i;
+	long r;
+
+	for (i = 0; i < ARRAY_SIZE(t); i++) {
+		r = hc(t[i].op, t[i].a0, t[i].a1, t[i].a2,
+		       t[i].bad_gfn ? &gfn : NULL,
+		       t[i].bad_gfn ? sizeof(gfn) : 0);
+		if (r != t[i].want) {
+			snprintf(hostile_result, sizeof(hostile_result),
+				 "check-%u-got-%ld", i, r);
+			return 0;
+		}
+	}
+	/* fast sends on ports we do not have: dropped by hv */
+	for (i = 1; i < PVIO_EVTCHN_MAX_PORTS; i += 97)
+		if (i != port)
+			pvio_evtchn_notify(i);
+	r = hc(PVIO_HC_VERSION, 0, 0, 0, NULL, 0);
+	snprintf(hostile_result, sizeof(hostile_result), "%s",
+		 r == (PVIO_HV_VERSION_MAJOR << 16 | PVIO_HV_VERSION_MINOR) ?
+		 "ok" : "hv-gone");
+	return 0;
+}
+
+static const struct kernel_param_ops hostile_ops = { .set = hostile_set };
+module_param_cb(hostile, &hostile_ops, NULL, 0200);
+
+static int test_fe_probe(struct pvio_device *dev)
+{
+	probed++;
+	dev_info(&dev->dev, "probed, backend %s (domain %u)\n", dev->otherend,
+		 dev->otherend_id);
+	return pvio_bus_switch_state(dev, PVIO_STATE_INITIALISING);
+}
+
+static void test_fe_changed(struct pvio_device *dev,
+			    enum pvio_bus_state state)
+{
+	WRITE_ONCE(otherend, state);
+	dev_info(&dev->dev, "backend state %d\n", state);
+}
+
+static struct pvio_frontend_driver test_fe = {
+	.type = "vbd",
+	.probe = test_fe_probe,
+	.otherend_changed = test_fe_changed,
+};
+
 static int __init pvio_guest_test_init(void)
 {
 	char *p;
@@ -100,10 +195,17 @@ static int __init pvio_guest_test_init(void)
 		goto err_page;
 	}
 	test_store();
+	ret = pvio_register_frontend(&test_fe);
+	if (ret)
+		goto err_gref;
 	pr_info("pvio_guest_test: port %u gref %d store %s\n", port, gref,
 		store);
 	return 0;
 
+err_gref:
+	/* a grant still mapped keeps its page: leak it rather than reuse */
+	if (pvio_gnttab_end_access(gref))
+		goto err_close;
 err_page:
 	__free_page(grant_page);
 err_close:
@@ -113,6 +215,7 @@ err_close:
 
 static void __exit pvio_guest_test_exit(void)
 {
+	pvio_unregister_frontend(&test_fe);
 	/* a grant still mapped by the peer cannot be freed: keep the page */
 	if (pvio_gnttab_end_access(gref) == 0)
 		__free_page(grant_page);
