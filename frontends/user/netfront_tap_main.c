@@ -35,12 +35,6 @@
 #include "pvio/xenbus.h"
 #include "../../tools/builtin_network.h"
 
-/*
- * The store ring of a process domain may not be served by every store
- * build: fall back to the dom0 socket then (weak reference).
- */
-#pragma weak xs_open_domain
-
 #define TAP_HDR		((int)sizeof(struct virtio_net_hdr))
 #define FRAME_MAX	(65536 + 64)
 #define TAP_BATCH	64
@@ -336,14 +330,8 @@ int main(int argc, char **argv)
 			return 1;
 		}
 	}
-	if (xs_open_domain) {
-		ret = xs_open_domain(d, &xs);
-	} else {
-		char spath[512];
-
-		snprintf(spath, sizeof(spath), "%s/store.sock", pvio_rundir(rundir));
-		ret = xs_open(getenv("XENSTORED_PATH") ? NULL : spath, &xs);
-	}
+	/* as the domain itself, through its store ring: its permissions apply */
+	ret = xs_open_domain(d, &xs);
 	if (ret) {
 		fprintf(stderr, "pvio-netfront-tap: cannot reach the store: %s\n",
 			strerror(-ret));

@@ -19,8 +19,6 @@
 #include "pvio/xenbus.h"
 #include "../../tools/builtin_network.h"
 
-#pragma weak xs_open_domain
-
 #define FAIL(...) do { fprintf(stderr, "FAIL: " __VA_ARGS__); \
 		       fprintf(stderr, "\n"); exit(1); } while (0)
 
@@ -104,7 +102,7 @@ int main(int argc, char **argv)
 		FAIL("%s", err);
 	if (netvif_attach(xs0, pvio_dom_id(d), &ns, &devid))
 		FAIL("attach");
-	ret = xs_open_domain ? xs_open_domain(d, &xs) : xs_open(NULL, &xs);
+	ret = xs_open_domain(d, &xs);
 	if (ret)
 		FAIL("domain store: %s", strerror(-ret));
 	ret = netfront_open(d, xs, (unsigned int)devid, NULL, 10000, &nf);
