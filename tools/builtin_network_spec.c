@@ -137,6 +137,9 @@ int netspec_parse_rate(const char *s, uint64_t *bytes, uint32_t *usec)
 	v *= mult;
 	if (bits)
 		v /= 8;
+	/* under a byte per second would read as 0, i.e. no limit at all */
+	if (v == 0)
+		return -EINVAL;
 	/* bytes per second -> bytes per interval, rounding up so it is never 0 */
 	if (v > UINT64_MAX / us)
 		return -EINVAL;

@@ -38,3 +38,11 @@ net_hostile_SRCS := tests/integration/net_hostile.c tools/builtin_network_spec.c
 	tools/builtin_network_store.c
 INTEGRATION_TESTS += tests/integration/net_hostile.sh tests/integration/net_restart.sh \
 	tests/integration/net_multiqueue.sh tests/integration/net_cli.sh
+
+# fuzz harness of the network parsers; without libFuzzer it runs a smoke
+# campaign as a unit test
+TEST_PROGRAMS += fuzz_net
+fuzz_net_SRCS := tests/fuzz/fuzz_net.c backends/netback/netback_validate.c \
+	tools/builtin_network_spec.c
+UNIT_TESTS += $(TESTDIR)/fuzz_net
+FUZZ_TARGETS += fuzz_net

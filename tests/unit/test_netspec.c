@@ -66,6 +66,10 @@ static void test_rate(void **state)
 	assert_int_equal(netspec_parse_rate("100B/s@10ms", &b, &us), 0);
 	assert_int_equal(b, 1);
 	assert_int_equal(netspec_parse_rate("10Mb", &b, &us), -EINVAL);
+	/* found by fuzz_net: 5 bit/s is 0 bytes/s, which meant "no limit" */
+	assert_int_equal(netspec_parse_rate("5b/s", &b, &us), -EINVAL);
+	assert_int_equal(netspec_parse_rate("8b/s@1s", &b, &us), 0);
+	assert_int_equal(b, 1);
 	assert_int_equal(netspec_parse_rate("10Xb/s", &b, &us), -EINVAL);
 	assert_int_equal(netspec_parse_rate("0Mb/s", &b, &us), -EINVAL);
 	assert_int_equal(netspec_parse_rate("Mb/s", &b, &us), -EINVAL);
