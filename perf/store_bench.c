@@ -275,20 +275,21 @@ struct result {
 	double wmed, wp99;
 };
 
-static void measure(const char *name, const char *sock, bool lib,
-		    struct result *r)
+static int measure_runs(const char *name, const char *sock, long i,
+			double *v)
 {
-	double v[16];
-	long n = runs > 16 ? 16 : runs;
-
-	for (long i = 0; i < n; i++) {
-		v[i] = bench_pairs(sock);
-		if (v[i] < 0) {
-			printf("%s: benchmark failed\n", name);
-			return;
-		}
-		printf("  %-10s run %ld: %8.0f pairs/s\n", name, i + 1, v[i]);
+	v[i] = bench_pairs(sock);
+	if (v[i] < 0) {
+		printf("%s: benchmark failed\n", name);
+		return -1;
 	}
+	printf("  run %ld %-10s %8.0f pairs/s\n", i + 1, name, v[i]);
+	return 0;
+}
+
+static void finish(const char *name, const char *sock, bool lib, double *v,
+		   long n, struct result *r)
+{
 	qsort(v, n, sizeof(v[0]), cmp_double);
 	r->pairs = v[n / 2];
 	if (bench_watch(sock, &r->wmed, &r->wp99)) {
@@ -313,7 +314,8 @@ int main(int argc, char **argv)
 	char exe[512], sock[256], log[256], data[256], xsdir[256], xssock[300];
 	char script[512], cmd[600];
 	struct result ours = { 0 }, ref = { 0 };
-	pid_t pid;
+	pid_t pid, xpid = 0;
+	double paired_ratio = 0;
 	int o;
 
 	while ((o = getopt_long(argc, argv, "n:r:k:v:", opts, NULL)) != -1) {
@@ -355,7 +357,7 @@ int main(int argc, char **argv)
 	       "%ld-byte values, one connection, one request at a time\n",
 	       npairs, runs, nkeys, vlen);
 
-	/* pvio-store */
+	/* both daemons up at once; runs alternate so load drifts hit both */
 	{
 		char pbin[600];
 		char *args[] = { pbin, "--socket", sock, "--datadir", data,
@@ -371,12 +373,7 @@ int main(int argc, char **argv)
 			stop(pid);
 			return 1;
 		}
-		printf("pvio-store%s:\n", use_sync ? " --sync" : "");
-		measure("pvio-store", sock, true, &ours);
-		stop(pid);
 	}
-
-	/* Xen's xenstored */
 	if (!xsref)
 		xsref = "/work/shared/tools/xsref";
 	snprintf(script, sizeof(script), "%s/run-xenstored.sh", xsref);
@@ -387,18 +384,47 @@ int main(int argc, char **argv)
 		       script, strerror(errno));
 	} else {
 		char *args[] = { script, xsdir, NULL };
+		char xlog[300];
 
-		snprintf(log, sizeof(log), "%s/xenstored.log", dir);
-		pid = spawn(args, log, true);
+		snprintf(xlog, sizeof(xlog), "%s/xenstored.log", dir);
+		xpid = spawn(args, xlog, true);
 		if (!wait_socket(xssock, 60000)) {
 			printf("baseline: Xen's xenstored did not start "
-			       "(see %s)\n", log);
-		} else {
-			printf("xenstored (Xen 4.17, C):\n");
-			measure("xenstored", xssock, false, &ref);
+			       "(see %s)\n", xlog);
+			stop(xpid);
+			xpid = 0;
 		}
-		stop(pid);
 	}
+	printf("pvio-store%s vs xenstored (Xen 4.17, C)%s:\n",
+	       use_sync ? " --sync" : "", xpid ? "" : " (not running)");
+	{
+		double vo[16], vr[16];
+		long n = runs > 16 ? 16 : runs;
+		bool okr = xpid > 0, oko = true;
+
+		for (long i = 0; i < n; i++) {
+			if (oko && measure_runs("pvio-store", sock, i, vo))
+				oko = false;
+			if (okr && measure_runs("xenstored", xssock, i, vr))
+				okr = false;
+		}
+		if (oko && okr) {
+			/* paired runs: the ratio of each pair, then the median */
+			double rr[16];
+
+			for (long i = 0; i < n; i++)
+				rr[i] = vo[i] / vr[i];
+			qsort(rr, n, sizeof(rr[0]), cmp_double);
+			paired_ratio = rr[n / 2];
+		}
+		if (oko)
+			finish("pvio-store", sock, true, vo, n, &ours);
+		if (okr)
+			finish("xenstored", xssock, false, vr, n, &ref);
+	}
+	stop(pid);
+	if (xpid)
+		stop(xpid);
 
 	printf("\n%-28s %12s %12s %8s\n", "", "pvio-store", "xenstored",
 	       "ratio");
@@ -407,6 +433,9 @@ int main(int argc, char **argv)
 			printf("%-28s %12.0f %12.0f %7.2fx\n",
 			       "pairs/s (wire, median)", ours.pairs,
 			       ref.pairs, ours.pairs / ref.pairs);
+			printf("%-28s %12s %12s %7.2fx\n",
+			       "pairs/s, median paired ratio", "", "",
+			       paired_ratio);
 			printf("%-28s %12.1f %12.1f %7.2fx\n",
 			       "watch latency median (us)", ours.wmed,
 			       ref.wmed, ref.wmed / ours.wmed);

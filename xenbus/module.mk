@@ -31,3 +31,8 @@ pvio-perf-store_SRCS := perf/store_bench.c
 TEST_PROGRAMS += test_xs_domain
 test_xs_domain_SRCS := tests/integration/test_xs_domain.c
 INTEGRATION_TESTS += tests/integration/store_domain.sh
+
+# libFuzzer harness of the request path (clang -fsanitize=fuzzer; see
+# docs/store.md).
+FUZZ_TARGETS += fuzz_store
+fuzz_store_SRCS := tests/fuzz/fuzz_store.c $(STORE_CORE_SRCS)

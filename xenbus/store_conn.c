@@ -64,8 +64,8 @@ bool store_conn_send(struct store_conn *c, uint32_t type, uint32_t req_id,
 	};
 	size_t need = sizeof(h) + alen + blen;
 
-	if (c->dead)
-		return false;
+	if (c->dead || alen + blen > XENSTORE_PAYLOAD_MAX)
+		return false;	/* never put an oversized message on the wire */
 	if (type == XS_WATCH_EVENT &&
 	    store_conn_pending(c) + need > STORE_OUT_EVENT_MAX) {
 		/*

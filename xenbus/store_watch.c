@@ -52,6 +52,9 @@ int store_watch_add(struct store_conn *c, const char *path, const char *token)
 	char *abs;
 	int rc;
 
+	/* every event (path up to the absolute maximum + token) fits a message */
+	if (strlen(token) + 2 + XENSTORE_ABS_PATH_MAX > XENSTORE_PAYLOAD_MAX)
+		return -EINVAL;
 	rc = store_path_canon(c->domid, path, true, &abs);
 	if (rc)
 		return rc;

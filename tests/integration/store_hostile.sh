@@ -2,9 +2,10 @@
 # pvio-timeout: 150
 # Hostile clients against pvio-store: garbage headers, payloads over 4096,
 # unknown types, 1-byte dribbles, 10 000 watches, transactions never ended,
-# a watcher that never reads. Each gets an error or a closed connection;
-# the daemon stays up, its memory stays bounded, and a well-behaved client
-# watching meanwhile keeps getting served.
+# a watcher that never reads, a client that never reads its replies. Each
+# gets an error, a closed connection or is no longer read; the daemon stays
+# up, its memory stays bounded, and a well-behaved client watching meanwhile
+# keeps getting served.
 set -u
 . "$(dirname "$0")/../lib/pvio-test.sh"
 pt_init
@@ -17,7 +18,7 @@ good=$!
 pt_on_exit "kill $good"
 sleep 0.3
 
-for c in garbage toolong badtype split watches transactions noread; do
+for c in garbage toolong badtype split watches transactions noread noreadreplies; do
 	timeout 90 "$here/xs_raw.py" hostile $c || pt_fail "hostile case $c"
 	kill -0 "$PT_PID_store" 2>/dev/null || pt_fail "pvio-store died on $c"
 done

@@ -34,6 +34,7 @@ static void start_store(void)
 	char exe[512];
 
 	snprintf(exe, sizeof(exe), "%s/pvio-store", bin ? bin : "build/bin");
+	unlink(sock);	/* a killed daemon leaves its socket behind */
 	daemon_pid = fork();
 	CHECK(daemon_pid >= 0);
 	if (daemon_pid == 0) {
@@ -41,11 +42,15 @@ static void start_store(void)
 		      "--quiet", (char *)NULL);
 		_exit(127);
 	}
-	for (int i = 0; i < 200; i++) {
+	for (int i = 0; i < 1000; i++) {
 		struct stat st;
 
 		if (!stat(sock, &st))
 			return;
+		if (waitpid(daemon_pid, NULL, WNOHANG) == daemon_pid) {
+			daemon_pid = 0;
+			CHECK(!"pvio-store exited at start");
+		}
 		usleep(10000);
 	}
 	CHECK(!"pvio-store did not start");

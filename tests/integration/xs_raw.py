@@ -135,6 +135,24 @@ def hostile(case):
                     print("write failed", t, p)
                     return 1
         ok = peer_gone(s)
+    elif case == "noreadreplies":
+        # requests for a 4000-byte value, replies never read: the daemon
+        # stops reading this client instead of queueing megabytes
+        w = connect()
+        request(w, TYPES["WRITE"], b"/bigval\0" + b"x" * 4000)
+        msg = struct.pack("<IIII", TYPES["READ"], 1, 0, 8) + b"/bigval\0"
+        s.setblocking(False)
+        sent = 0
+        deadline = time.time() + 3
+        while time.time() < deadline:
+            try:
+                sent += s.send(msg * 64)
+            except BlockingIOError:
+                time.sleep(0.01)
+        # ~24 bytes per request: without backpressure this would be
+        # (sent / 24) * 4016 bytes of replies inside the daemon
+        print("sent %d bytes of requests before being held back" % sent)
+        ok = sent < 50 * 1024 * 1024 and alive()
     else:
         print("unknown case", case)
         return 2

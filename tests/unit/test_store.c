@@ -331,6 +331,15 @@ static void test_watches(void **state)
 	events(C0, ev);
 	assert_string_equal(ev, "/w|tok;");	/* fires once at once */
 	assert_int_equal(rqs(C0, XS_WATCH, 0, NULL, 2, "/w", "tok"), -EEXIST);
+	{
+		/* a token so long that an event could not fit a message */
+		char tok[1100];
+
+		memset(tok, 't', sizeof(tok) - 1);
+		tok[sizeof(tok) - 1] = 0;
+		assert_int_equal(rqs(C0, XS_WATCH, 0, NULL, 2, "/w", tok),
+				 -EINVAL);
+	}
 	assert_int_equal(wr(C0, 0, "/w/a/b", "1"), 0);
 	assert_int_equal(wr(C0, 0, "/other", "1"), 0);
 	assert_int_equal(wr(C0, 0, "/wx", "1"), 0);	/* not below /w */
