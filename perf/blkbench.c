@@ -4,7 +4,7 @@
  * in a private run dir when none is running, then runs the same generator
  * through the pvio stack and through native io_uring on the same file, and
  * fio on that file too; prints a table or one JSON object with pvio/native
- * ratios. `pvio bench NAME` for another NAME runs perf/bench-NAME.
+ * ratios. tools/builtin_bench.c dispatches `pvio bench blk` here.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -23,8 +23,6 @@
 #include "pvio/xenbus.h"
 #include "../tools/pvio_cmd.h"
 #include "blkbench.h"
-
-static struct pvio_cmd bench_cmd;
 
 static int parse_size(const char *s, uint64_t *out)
 {
@@ -334,7 +332,7 @@ static void table_row(const char *name, const struct blkbench_result *r)
 	       r->lat_p50_us, r->lat_p99_us);
 }
 
-static int run_bench_blk(int argc, char **argv)
+int blkbench_main(int argc, char **argv)
 {
 	static const struct option lo[] = {
 		{ "rw", required_argument, NULL, 'r' },
@@ -434,7 +432,8 @@ static int run_bench_blk(int argc, char **argv)
 			fio = false;
 			break;
 		default:
-			return pvio_cmd_usage(&bench_cmd);
+			fprintf(stderr, "usage: pvio bench %s\n", BLKBENCH_USAGE);
+			return 2;
 		}
 	}
 	if (o.size / o.bs < o.queues) {
@@ -497,38 +496,3 @@ static int run_bench_blk(int argc, char **argv)
 	}
 	return 0;
 }
-
-/* `pvio bench NAME ...`: blk here, anything else perf/bench-NAME. */
-static int run_bench(int argc, char **argv)
-{
-	char self[PATH_MAX], path[PATH_MAX + 64];
-	ssize_t n;
-
-	if (argc < 2)
-		return pvio_cmd_usage(&bench_cmd);
-	if (!strcmp(argv[1], "blk"))
-		return run_bench_blk(argc - 1, argv + 1);
-	n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-	if (n > 0) {
-		self[n] = 0;
-		*strrchr(self, '/') = 0;
-		/* build/bin/pvio -> perf/bench-NAME of the tree */
-		snprintf(path, sizeof(path), "%s/../../perf/bench-%s", self, argv[1]);
-		if (!access(path, X_OK)) {
-			argv[1] = path;
-			execv(path, argv + 1);
-		}
-	}
-	fprintf(stderr, "pvio: no benchmark '%s'\n", argv[1]);
-	return 2;
-}
-
-static struct pvio_cmd bench_cmd = {
-	.name = "bench",
-	.usage = "blk [--rw read|write|randread|randwrite|randrw] [--bs SIZE] "
-		 "[--iodepth N] [--queues N] [--runtime S] [--size SIZE] "
-		 "[--file PATH] [--engine uring|aio] [--json] [--no-fio]",
-	.help = "benchmarks with their in-run baselines (blk, net, ...)",
-	.run = run_bench,
-};
-PVIO_CMD(bench_cmd);

@@ -67,4 +67,12 @@ int blkbench_pvio_open(const struct blkbench_opts *o, const char *rundir,
 		       const struct blkbench_target **tg);
 void blkbench_pvio_close(struct blkbench_pvio *p);
 
+#define BLKBENCH_USAGE \
+	"blk [--rw read|write|randread|randwrite|randrw] [--bs SIZE] " \
+	"[--iodepth N] [--queues N] [--runtime S] [--size SIZE] " \
+	"[--file PATH] [--engine uring|aio] [--json] [--no-fio]"
+
+/* `pvio bench blk ARGS`: argv[0] is "blk"; returns the exit status. */
+int blkbench_main(int argc, char **argv);
+
 #endif /* PVIO_PERF_BLKBENCH_H */

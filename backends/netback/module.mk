@@ -27,7 +27,7 @@ pvio-netfront-tap_SRCS := frontends/user/netfront_tap_main.c \
 	tools/builtin_network_spec.c tools/builtin_network_store.c
 
 pvio_SRCS += tools/builtin_network.c tools/builtin_network_spec.c \
-	tools/builtin_network_bench.c \
+	tools/builtin_bench.c \
 	tools/builtin_network_store.c
 
 INTEGRATION_TESTS += tests/integration/net_ping.sh tests/integration/net_transfer.sh \

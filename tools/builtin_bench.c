@@ -1,7 +1,9 @@
 /*
- * `pvio bench KIND [ARGS]`: runs the benchmark script perf/bench-KIND
- * (net: netfront/netback against a veth baseline). Benchmarks are scripts
- * because they drive namespaces, daemons and iperf3; this verb finds them
+ * `pvio bench KIND [ARGS]`: blk runs in this process (perf/blkbench.c:
+ * blkfront/blkback against native io_uring on the same file); any other
+ * KIND runs the script perf/bench-KIND (net: netfront/netback against a
+ * veth baseline; guest: pvio against virtio in QEMU guests). Scripts find
+ * the tree through this verb, which looks for them
  * next to the build ($PVIO_PERF_DIR, else <bin>/../../perf, else
  * /usr/share/pvio/perf) so that every component can add its own.
  */
@@ -14,6 +16,7 @@
 #include <unistd.h>
 
 #include "pvio_cmd.h"
+#include "../perf/blkbench.h"
 
 static struct pvio_cmd cmd_bench;
 
@@ -45,6 +48,8 @@ static int run_bench(int argc, char **argv)
 
 	if (argc < 2 || strchr(argv[1], '/') || argv[1][0] == '.')
 		return pvio_cmd_usage(&cmd_bench);
+	if (!strcmp(argv[1], "blk"))
+		return blkbench_main(argc - 1, argv + 1);
 	if (find_bench(argv[1], path, sizeof(path))) {
 		fprintf(stderr, "pvio bench: no benchmark '%s' (looked for perf/bench-%s; set PVIO_PERF_DIR)\n",
 			argv[1], argv[1]);
@@ -60,7 +65,7 @@ static int run_bench(int argc, char **argv)
 
 static struct pvio_cmd cmd_bench = {
 	.name = "bench",
-	.usage = "KIND [ARGS]   (net: --runtime S --streams N --json)",
+	.usage = "blk|net|guest [ARGS]   (pvio bench KIND --help)",
 	.help = "run a benchmark against its in-run baseline (perf/bench-KIND)",
 	.run = run_bench,
 };
