@@ -8,16 +8,6 @@
 #                                   NS_<NAME>
 . "$(dirname "${BASH_SOURCE[0]}")/../lib/pvio-test.sh"
 
-# net_netns VAR NAME: create netns "NAME-$PT_ID" and set VAR to its name.
-# (Not ns=$(pt_netns NAME): in a command substitution the cleanup would be
-# registered in a subshell and lost, leaking the namespace.)
-net_netns() {
-	local _nn="$2-$PT_ID"
-	ip netns add "$_nn" || pt_fail "cannot create netns $_nn"
-	pt_on_exit "ip netns del $_nn"
-	ip -n "$_nn" link set lo up
-	eval "$1=\$_nn"
-}
 
 net_setup() {
 	pt_need_root
@@ -25,7 +15,7 @@ net_setup() {
 	pt_init
 	pt_start_hv
 	pt_start_store
-	net_netns NB_NS nb
+	pt_netns NB_NS nb
 	net_start_netback
 }
 
@@ -40,7 +30,7 @@ net_guest() {
 	local name=$1 spec=$2 cidr=$3
 	shift 3
 	local ns
-	net_netns ns "$name"
+	pt_netns ns "$name"
 	eval "NS_$name=$ns"
 	pt_daemon "fe-$name" pvio-netfront-tap --create "$name-$PT_ID" --mem 64 \
 		--vif "$spec" --netns "$ns" --ifname eth0 --ip "$cidr" "$@"

@@ -5,7 +5,7 @@
 #   pt_start_hv            # pvio-hv on $PT_RUNDIR
 #   pt_start_store         # pvio-store on $PT_RUNDIR/store.sock
 #   pt_daemon NAME CMD...  # any daemon, logged to $PT_RUNDIR/NAME.log
-#   pt_netns NAME          # creates netns "<NAME>-<runid>", echoes its name
+#   pt_netns VAR NAME      # creates netns "<NAME>-<runid>", sets VAR to it
 #   pt_on_exit CMD         # run CMD at cleanup (LIFO)
 #   pt_fail MSG / pt_skip MSG / pt_pass
 #
@@ -87,12 +87,14 @@ pt_start_store() {
 	pt_wait_for 10 test -S "$PT_RUNDIR/store.sock" || pt_fail "pvio-store did not start"
 }
 
+# Sets a variable rather than echoing: ns=$(pt_netns x) would register the
+# cleanup inside the command substitution's subshell and leak the netns.
 pt_netns() {
-	local ns="$1-$PT_ID"
-	ip netns add "$ns" || pt_fail "cannot create netns $ns"
-	pt_on_exit "ip netns del $ns"
-	ip -n "$ns" link set lo up
-	echo "$ns"
+	local _pt_ns="$2-$PT_ID"
+	ip netns add "$_pt_ns" || pt_fail "cannot create netns $_pt_ns"
+	pt_on_exit "ip netns del $_pt_ns"
+	ip -n "$_pt_ns" link set lo up
+	eval "$1=\$_pt_ns"
 }
 
 pt_need_root() {
