@@ -6,6 +6,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "xs_client.h"
 
@@ -338,6 +340,23 @@ int xs_transaction_end(struct xs_handle *h, xs_transaction_t t, bool abort)
 	return rc;
 }
 
+/*
+ * After a conflict, wait a random time that grows with the attempt (up to
+ * ~16 ms), so that two clients updating the same node do not collide
+ * again in lockstep.
+ */
+static void conflict_backoff(int attempt)
+{
+	unsigned int cap = 50u << (attempt < 8 ? attempt : 8);
+	unsigned int seed = (unsigned int)(uintptr_t)&attempt ^
+			    (unsigned int)attempt * 2654435761u;
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	seed ^= (unsigned int)now.tv_nsec;
+	usleep(rand_r(&seed) % cap);
+}
+
 int xs_transaction_run(struct xs_handle *h,
 		       int (*fn)(struct xs_handle *h, xs_transaction_t t, void *arg),
 		       void *arg)
@@ -356,6 +375,8 @@ int xs_transaction_run(struct xs_handle *h,
 			continue;
 		}
 		rc = xs_transaction_end(h, t, false);
+		if (rc == -EAGAIN)
+			conflict_backoff(attempt);
 	}
 	return rc;
 }
