@@ -96,6 +96,8 @@ int hv_vm_spawn(const struct hv_vm_launch *l, pid_t *pid);
 /* argv for the launch (NULL-terminated, malloc'd: hv_vm_argv_free). */
 char **hv_vm_argv(const struct hv_vm_launch *l);
 void hv_vm_argv_free(char **argv);
+/* QEMU's -accel value: $PVIO_ACCEL, else kvm if really usable, else TCG. */
+const char *hv_vm_accel(void);
 
 /* ---- hv_vm.c: the VM domain type ---- */
 

@@ -9,6 +9,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -50,6 +51,40 @@ void hv_vm_argv_free(char **argv)
 	free(argv);
 }
 
+
+/*
+ * The accelerator: $PVIO_ACCEL if set ("kvm", "tcg", or any -accel value),
+ * else KVM when /dev/kvm is usable and the CPU shows hardware
+ * virtualisation (a /dev/kvm without vmx/svm, as in some nested setups,
+ * starts guests that never run), else multi-threaded TCG.
+ */
+const char *hv_vm_accel(void)
+{
+	static const char *accel;
+	const char *env = getenv("PVIO_ACCEL");
+	char line[4096];
+	bool hw = false;
+	FILE *f;
+
+	if (env && *env)
+		return !strcmp(env, "tcg") ? "tcg,thread=multi" : env;
+	if (accel)
+		return accel;
+	accel = "tcg,thread=multi";
+	if (access("/dev/kvm", R_OK | W_OK) < 0)
+		return accel;
+	f = fopen("/proc/cpuinfo", "r");
+	if (!f)
+		return accel;
+	while (!hw && fgets(line, sizeof(line), f))
+		if (!strncmp(line, "flags", 5))
+			hw = strstr(line, " vmx") || strstr(line, " svm");
+	fclose(f);
+	if (hw)
+		accel = "kvm";
+	return accel;
+}
+
 char **hv_vm_argv(const struct hv_vm_launch *l)
 {
 	const char *qemu = l->qemu;
@@ -69,8 +104,7 @@ char **hv_vm_argv(const struct hv_vm_launch *l)
 	r |= argv_add(argv, &n, "-name");
 	r |= argv_add(argv, &n, "pvio,debug-threads=on");
 	r |= argv_add(argv, &n, "-accel");
-	r |= argv_add(argv, &n, "%s", access("/dev/kvm", R_OK | W_OK) == 0 ?
-		      "kvm" : "tcg,thread=multi");
+	r |= argv_add(argv, &n, "%s", hv_vm_accel());
 	r |= argv_add(argv, &n, "-machine");
 	r |= argv_add(argv, &n, "q35,memory-backend=ram");
 	r |= argv_add(argv, &n, "-object");

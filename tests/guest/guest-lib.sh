@@ -7,12 +7,26 @@
 #                             boot a plain QEMU guest (no pvio-hv) to the end
 #   gt_check_result LOG       fail unless the guest printed its PASS marker
 
+# The accelerator pvio-hv would pick: $PVIO_ACCEL, else KVM only when
+# /dev/kvm is writable and the CPU shows vmx/svm, else multi-threaded TCG.
+gt_accel() {
+	case ${PVIO_ACCEL:-} in
+	tcg) echo tcg,thread=multi; return ;;
+	?*) echo "$PVIO_ACCEL"; return ;;
+	esac
+	if [ -w /dev/kvm ] && grep -qw -e vmx -e svm /proc/cpuinfo; then
+		echo kvm
+	else
+		echo tcg,thread=multi
+	fi
+}
+
 gt_init() {
 	command -v qemu-system-x86_64 >/dev/null || pt_skip "qemu-system-x86_64 not installed"
 	[ -f "$PVIO_TOP/build/modules/pvio_core.ko" ] ||
 		pt_fail "build/modules/pvio_core.ko missing: run make modules"
 	GT_KERNEL=$("$PVIO_TOP/scripts/guest-kernel") || pt_fail "scripts/guest-kernel failed"
-	if [ -w /dev/kvm ]; then GT_ACCEL=kvm; else GT_ACCEL=tcg,thread=multi; fi
+	GT_ACCEL=$(gt_accel)
 	export GT_KERNEL GT_ACCEL
 }
 
