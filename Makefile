@@ -60,7 +60,7 @@ $(foreach p,$(TEST_PROGRAMS),$(eval $(call program_rule,$(p),$(TESTDIR))))
 
 ALL_BINS := $(addprefix $(BINDIR)/,$(PROGRAMS)) $(addprefix $(TESTDIR)/,$(TEST_PROGRAMS))
 
-.PHONY: all deps check check-unit check-integration check-guest modules demo clean fuzz
+.PHONY: guest-prep all deps check check-unit check-integration check-guest modules demo clean fuzz
 all: $(LIBPVIO) $(ALL_BINS)
 
 deps:
@@ -70,14 +70,21 @@ deps:
 check: deps
 	$(MAKE) all
 	$(MAKE) modules
+	$(MAKE) guest-prep
 	tests/run-tests $(UNIT_TESTS) $(INTEGRATION_TESTS) $(GUEST_TESTS)
 
 check-unit: all
 	tests/run-tests $(UNIT_TESTS)
 check-integration: all
 	tests/run-tests $(INTEGRATION_TESTS)
-check-guest: all modules
+check-guest: all modules guest-prep
 	tests/run-tests $(GUEST_TESTS)
+
+# The guest kernel (downloaded once) and the cached initramfs, made before
+# the guest tests so that no test's time limit includes them.
+guest-prep: modules
+	scripts/guest-kernel >/dev/null
+	scripts/guest-image >/dev/null
 
 # Guest kernel modules, built by Kbuild against Debian's linux-headers-amd64
 # (not the running kernel: the host cannot load modules).
@@ -92,6 +99,24 @@ demo: deps
 	$(MAKE) all
 	$(MAKE) modules
 	scripts/demo
+
+# libFuzzer campaigns (clang): `make fuzz` runs each harness for
+# FUZZ_SECONDS with ASan and UBSan; crashes land in build/fuzz/NAME-crashes.
+# Without libFuzzer the same harnesses run as deterministic smoke tests in
+# make check.
+FUZZ_SECONDS ?= 60
+FUZZ_CC ?= clang
+FUZZ_FLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -DPVIO_LIBFUZZER \
+	      -std=gnu11 -Iinclude -D_GNU_SOURCE -pthread
+fuzz:
+	@mkdir -p $(BUILD)/fuzz
+	$(foreach t,$(FUZZ_TARGETS),\
+	$(FUZZ_CC) $(FUZZ_FLAGS) -o $(BUILD)/fuzz/$(t) $($(t)_SRCS) \
+		$(filter-out $($(t)_SRCS),$(LIBPVIO_SRCS)) && \
+	mkdir -p $(BUILD)/fuzz/$(t)-corpus $(BUILD)/fuzz/$(t)-crashes && \
+	$(BUILD)/fuzz/$(t) -max_total_time=$(FUZZ_SECONDS) \
+		-artifact_prefix=$(BUILD)/fuzz/$(t)-crashes/ \
+		$(BUILD)/fuzz/$(t)-corpus &&) true
 
 clean:
 	rm -rf $(BUILD)

@@ -35,4 +35,6 @@ INTEGRATION_TESTS += tests/integration/store_domain.sh
 # libFuzzer harness of the request path (clang -fsanitize=fuzzer; see
 # docs/store.md).
 FUZZ_TARGETS += fuzz_store
+TEST_PROGRAMS += fuzz_store
+UNIT_TESTS += $(TESTDIR)/fuzz_store
 fuzz_store_SRCS := tests/fuzz/fuzz_store.c $(STORE_CORE_SRCS)

@@ -99,7 +99,8 @@ static int do_read(struct req *r)
 	if (!rc) {
 		uint32_t l = n->vlen > XENSTORE_PAYLOAD_MAX ?
 			     XENSTORE_PAYLOAD_MAX : n->vlen;
-		memcpy(r->out, n->value, l);
+		if (l)	/* an empty node may have no value buffer */
+			memcpy(r->out, n->value, l);
 		r->olen = l;
 	}
 	free(path);
