@@ -5,7 +5,8 @@
 # destroyed with `pvio destroy`, nothing is left behind: no TAP device, no
 # blkback/netback device, no store node (/local/domain/N, /vm/<uuid>,
 # backend/vbd/N, backend/vif/N), no domain in hv. Also: block-attach and
-# network-attach to the running VM show up on the guest's bus.
+# network-attach to the running VM show up on the guest's bus, and
+# `pvio create -F` waits for the VM and cleans up after it.
 set -eu
 . "$PVIO_TOP/tests/lib/pvio-test.sh"
 . "$PVIO_TOP/tests/guest/guest-lib.sh"
@@ -113,4 +114,20 @@ pvio destroy "$dom" || pt_fail "pvio destroy failed"
 ! gt_store_has "/local/domain/$dom" || pt_fail "destroy: /local/domain/$dom left"
 nothing_left "destroy"
 ! ip link show "vif$dom.1" >/dev/null 2>&1 || pt_fail "destroy: vif$dom.1 left"
+
+# 4. pvio create -F: stays until the VM powers off, then cleans up itself
+gt_vm_cfg "$PT_RUNDIR/fg.cfg" "fg-$PT_ID" "$PT_RUNDIR/initrd" 512 2 \
+	"disk = [ '$PT_RUNDIR/a.img,raw,xvda,rw' ]" \
+	"vif = [ 'bridge=$br' ]"
+pvio create -F "$PT_RUNDIR/fg.cfg" >"$PT_RUNDIR/fg.out" 2>&1 &
+fg_pid=$!
+pt_on_exit "kill $fg_pid"
+pt_wait_for 10 grep -q 'id=' "$PT_RUNDIR/fg.out" || pt_fail "create -F: no domain"
+dom=$(sed -n 's/.*(id=\([0-9]*\)).*/\1/p' "$PT_RUNDIR/fg.out")
+vm=$(pvio store read "/local/domain/$dom/vm")
+[ ! -f "$PT_RUNDIR/vm-$dom/monitor.pid" ] || pt_fail "create -F started a monitor"
+gt_vm_wait_result "$dom" 60
+wait "$fg_pid" || pt_fail "create -F exited with $?"
+! gt_store_has "/local/domain/$dom" || pt_fail "create -F: /local/domain/$dom left"
+nothing_left "create -F"
 pt_pass
