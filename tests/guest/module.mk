@@ -23,3 +23,6 @@ vm_client_SRCS := tests/guest/vm_client.c
 
 # `pvio console DOM`, `pvio vcpu-list`, `pvio vcpu-pin`
 pvio_SRCS += tools/builtin_console.c tools/builtin_vcpu.c
+
+# pvio_netfront (frontends/linux/netfront): a VM's pvio vif end to end
+GUEST_TESTS += tests/guest/test_net_basic.sh
