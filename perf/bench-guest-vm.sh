@@ -1,0 +1,101 @@
+#!/bin/sh
+# Runs inside the benchmark guest as /pvio/test.sh (perf/bench-guest
+# substitutes the @...@ values). Measures the pvio disk and NIC and, in the
+# same guest, virtio-blk and virtio-net; prints every figure on the console
+# as "PVIO-BENCH: <what> <path> key=value" for the host to parse. A device
+# that is missing is reported as such, never measured on something else.
+R=@RUNTIME@
+PV_MAC=@PV_MAC@
+VIO_MAC=@VIO_MAC@
+PV_IP=@PV_IP@
+PV_HOST=@PV_HOST@
+VIO_IP=@VIO_IP@
+VIO_HOST=@VIO_HOST@
+
+mark() { echo "PVIO-BENCH: $*"; }
+
+modprobe virtio_pci && modprobe virtio_blk && modprobe virtio_net ||
+	mark "note virtio modules did not load"
+
+# devices show up asynchronously: wait a little for each (pvio's come
+# through the store, after the backends connected)
+wait_for() {
+	i=0
+	while [ $i -lt "$1" ]; do
+		eval "$2" >/dev/null 2>&1 && return 0
+		sleep 0.2
+		i=$((i + 1))
+	done
+	return 1
+}
+iface_by_mac() {
+	for d in /sys/class/net/*; do
+		[ "$(cat "$d/address" 2>/dev/null)" = "$1" ] && { basename "$d"; return 0; }
+	done
+	return 1
+}
+wait_for 50 "[ -b /dev/vda ]"
+wait_for 50 "iface_by_mac $VIO_MAC"
+# the pvio frontends get longer, but only if they are there at all
+grep -q blkfront /proc/modules && wait_for 100 "[ -b /dev/xvda ]"
+grep -q netfront /proc/modules && wait_for 100 "iface_by_mac $PV_MAC"
+
+# ---- block: fio 4 KiB random read QD32, 128 KiB sequential read QD16
+blk() {
+	name=$1 dev=$2
+	if [ ! -b "$dev" ]; then
+		mark "blk $name missing no $dev in the guest"
+		return
+	fi
+	mark "blk $name begin $dev $(cat /sys/block/${dev#/dev/}/size) sectors"
+	line=$(fio --minimal --name=rr --filename="$dev" --direct=1 --ioengine=libaio \
+		--rw=randread --bs=4k --iodepth=32 --runtime="$R" --time_based \
+		--ramp_time=1 2>/dev/null | tail -n 1)
+	# terse v3: field 8 = read IOPS, 7 = read bandwidth in KiB/s
+	iops=$(echo "$line" | awk -F';' '{ print $8 }')
+	line=$(fio --minimal --name=sr --filename="$dev" --direct=1 --ioengine=libaio \
+		--rw=read --bs=128k --iodepth=16 --runtime="$R" --time_based \
+		--ramp_time=1 2>/dev/null | tail -n 1)
+	kib=$(echo "$line" | awk -F';' '{ print $7 }')
+	mark "blk $name result iops=${iops:-0} kibps=${kib:-0}"
+}
+blk pvio /dev/xvda
+blk virtio /dev/vda
+
+# ---- network: iperf3 TCP from the guest to the bridge address, one NIC
+# per subnet; ARP answers only on the NIC that owns the address, so the
+# host's replies come back the same way
+for f in /proc/sys/net/ipv4/conf/*/arp_ignore; do echo 1 >"$f"; done
+for f in /proc/sys/net/ipv4/conf/*/arp_announce; do echo 2 >"$f"; done
+ip link set lo up
+net() {
+	name=$1 mac=$2 addr=$3 host=$4
+	dev=$(iface_by_mac "$mac")
+	if [ -z "$dev" ]; then
+		mark "net $name missing no NIC with MAC $mac in the guest"
+		return
+	fi
+	ip addr add "$addr/24" dev "$dev"
+	ip link set "$dev" up
+	if ! wait_for 50 "ping -c 1 -W 1 $host"; then
+		mark "net $name missing $dev ($mac) does not reach $host"
+		return
+	fi
+	tx0=$(cat "/sys/class/net/$dev/statistics/tx_bytes")
+	mark "net $name begin $dev"
+	out=$(iperf3 -c "$host" -B "$addr" -t "$R" -f m 2>&1)
+	tx1=$(cat "/sys/class/net/$dev/statistics/tx_bytes")
+	mark "net $name end $dev"
+	mbit=$(echo "$out" | awk '/receiver/ { print $(NF - 2) }' | tail -n 1)
+	if [ -z "$mbit" ]; then
+		echo "$out" | tail -n 5
+		mark "net $name missing iperf3 failed"
+		return
+	fi
+	mark "net $name result mbitps=$mbit txbytes=$((tx1 - tx0))"
+	ip link set "$dev" down
+}
+net pvio "$PV_MAC" "$PV_IP" "$PV_HOST"
+net virtio "$VIO_MAC" "$VIO_IP" "$VIO_HOST"
+mark "done"
+exit 0
