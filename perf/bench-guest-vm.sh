@@ -44,7 +44,10 @@ grep -q netfront /proc/modules && wait_for 100 "iface_by_mac $PV_MAC"
 blk() {
 	name=$1 dev=$2
 	if [ ! -b "$dev" ]; then
-		mark "blk $name missing no $dev in the guest"
+		why="no $dev in the guest"
+		[ $name = pvio ] && ! grep -q blkfront /proc/modules &&
+			why="$why: no pvio blkfront module loaded"
+		mark "blk $name missing $why"
 		return
 	fi
 	mark "blk $name begin $dev $(cat /sys/block/${dev#/dev/}/size) sectors"
@@ -72,7 +75,10 @@ net() {
 	name=$1 mac=$2 addr=$3 host=$4
 	dev=$(iface_by_mac "$mac")
 	if [ -z "$dev" ]; then
-		mark "net $name missing no NIC with MAC $mac in the guest"
+		why="no NIC with MAC $mac in the guest"
+		[ $name = pvio ] && ! grep -q netfront /proc/modules &&
+			why="$why: no pvio netfront module loaded"
+		mark "net $name missing $why"
 		return
 	fi
 	ip addr add "$addr/24" dev "$dev"
@@ -97,5 +103,6 @@ net() {
 }
 net pvio "$PV_MAC" "$PV_IP" "$PV_HOST"
 net virtio "$VIO_MAC" "$VIO_IP" "$VIO_HOST"
+dmesg | grep -i pvio | tail -n 8 | sed 's/^/PVIO-BENCH-DMESG: /'
 mark "done"
 exit 0
