@@ -64,6 +64,7 @@ struct hv_domain {
 	const struct hv_domain_ops *ops;
 	uint32_t state;			/* PVIO_DOMSTATE_* */
 	uint32_t shutdown_reason;
+	uint32_t store_port;		/* VM: store ring port hv allocated */
 	pid_t pid;
 	struct hv_client *client;	/* process domain: its connection */
 	void *type_data;		/* per-type state (VM) */

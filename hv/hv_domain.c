@@ -357,6 +357,7 @@ void hv_domain_fill_info(const struct hv_domain *d, struct pvio_domain_info *i)
 {
 	memset(i, 0, sizeof(*i));
 	i->domid = d->domid;
+	i->store_port = (uint16_t)d->store_port;
 	i->type = d->cfg.type;
 	i->state = d->state;
 	if (!d->client && d->cfg.type == PVIO_DOMTYPE_PROCESS)

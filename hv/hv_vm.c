@@ -366,6 +366,16 @@ static int vm_start(struct hv_domain *d)
 	ret = vm_ram_create(d);
 	if (ret)
 		goto err;
+	/*
+	 * The store ring's port, as a guest's alloc_unbound to dom0 would
+	 * make it, published before the guest can look: the toolstack
+	 * introduces the domain to pvio-store with it (domain info).
+	 */
+	ret = hv_evtchn_alloc_unbound(d, d, 0);
+	if (ret < 0)
+		goto err;
+	d->store_port = (uint32_t)ret;
+	((struct pvio_shared_info *)d->plat)->store_port = d->store_port;
 	snprintf(sock, sizeof(sock), "%s/ivshmem.sock", vm->dir);
 	snprintf(qmp, sizeof(qmp), "%s/qmp.sock", vm->dir);
 	snprintf(log, sizeof(log), "%s/console.log", vm->dir);

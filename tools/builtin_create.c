@@ -17,7 +17,9 @@
 #include <sys/wait.h>
 
 #include "pvio/libpvio.h"
+#include "pvio/xenbus.h"
 #include "pvio_cmd.h"
+#include "pvio_domstore.h"
 #include "xlcfg/xlcfg.h"
 
 static struct pvio_cmd create_cmd;
@@ -145,6 +147,72 @@ static int domain_teardown(const char *rundir, pvio_domid_t domid, bool kill_it)
 	if (rc == -ENOENT || rc == -ESRCH)
 		rc = 0;	/* gone with its process */
 	pvio_hv_close(hv);
+	pvio_domstore_cleanup(rundir, domid);
+	return rc;
+}
+
+/*
+ * on_poweroff / on_crash / on_reboot: a VM that stops is released by hv
+ * and its monitor removes its devices and store nodes, i.e. "destroy".
+ * Other xl actions are accepted with a warning.
+ */
+static int check_actions(const char *path, const struct xlcfg *cfg)
+{
+	static const char *const keys[] = { "on_poweroff", "on_crash",
+					    "on_reboot" };
+	static const char *const known[] = { "destroy", "restart", "preserve",
+					     "rename-restart",
+					     "coredump-destroy",
+					     "coredump-restart" };
+
+	for (unsigned int i = 0; i < sizeof(keys) / sizeof(*keys); i++) {
+		const char *v = xlcfg_get_string(cfg, keys[i]);
+		bool ok = false;
+
+		if (!v || !strcmp(v, "destroy"))
+			continue;
+		for (unsigned int j = 0; j < sizeof(known) / sizeof(*known); j++)
+			ok |= !strcmp(v, known[j]);
+		if (!ok) {
+			fprintf(stderr, "pvio: %s: bad %s '%s'\n", path, keys[i], v);
+			return -EINVAL;
+		}
+		fprintf(stderr, "pvio: %s: %s = \"%s\" is not supported; the domain is destroyed\n",
+			path, keys[i], v);
+	}
+	return 0;
+}
+
+/* A VM: introduce its store ring and write its per-domain nodes. */
+static int vm_store_make(const char *rundir, pvio_domid_t domid,
+			 const struct pvio_domain_config *dc)
+{
+	struct pvio_domstore ds = {
+		.domid = domid,
+		.name = dc->name,
+		.mem_kib = dc->mem_bytes >> 10,
+		.vcpus = dc->vcpus,
+	};
+	struct pvio_domain_info info;
+	struct xs_handle *xs;
+	struct pvio_hv *hv;
+	int rc;
+
+	rc = pvio_hv_open(rundir, &hv);
+	if (rc)
+		return rc;
+	rc = pvio_domain_info(hv, domid, &info);
+	pvio_hv_close(hv);
+	if (rc) {
+		fprintf(stderr, "pvio: domain %u: %s\n", domid, strerror(-rc));
+		return rc;
+	}
+	ds.store_port = info.store_port;
+	rc = pvio_domstore_open(rundir, &xs);
+	if (rc)
+		return rc;
+	rc = pvio_domstore_make(xs, &ds);
+	xs_close(xs);
 	return rc;
 }
 
@@ -260,6 +328,8 @@ static int run_create(int argc, char **argv)
 		goto err_cfg;
 	}
 	dc.vcpus = (uint32_t)v;
+	if (check_actions(path, cfg))
+		goto err_cfg;
 
 	rc = pvio_hv_open(rundir, &hv);
 	if (rc) {
@@ -274,6 +344,8 @@ static int run_create(int argc, char **argv)
 			strerror(-rc));
 		goto err_cfg;
 	}
+	if (dc.type == PVIO_DOMTYPE_VM && vm_store_make(rundir, domid, &dc))
+		goto err_dom;
 	rc = devices_attach(rundir, domid, cfg);
 	if (rc)
 		goto err_dom;
@@ -298,6 +370,11 @@ static int run_create(int argc, char **argv)
 		}
 		printf("Started domain %s (id=%u), log %s\n", dc.name, domid, log);
 	} else {
+		/* removes devices and store nodes when the VM stops */
+		rc = pvio_domstore_monitor(rundir, domid);
+		if (rc)
+			fprintf(stderr, "pvio: no monitor for domain %u: %s\n",
+				domid, strerror(-rc));
 		printf("Started domain %s (id=%u)\n", dc.name, domid);
 	}
 	xlcfg_free(cfg);

@@ -16,6 +16,7 @@
 #include "pvio/hypercall.h"
 #include "pvio_cmd.h"
 #include "pvio_hvcmd.h"
+#include "pvio_domstore.h"
 
 int pvio_cli_connect(struct pvio_hv **hv)
 {
@@ -79,14 +80,22 @@ static int domain_destroy(struct pvio_hv *hv, pvio_domid_t id)
 		kill(info.pid, SIGTERM);
 		kill(info.pid, SIGCONT);	/* a paused one must run to die */
 		for (int i = 0; i < 50 && kill(info.pid, 0) == 0; i++) {
-			if (pvio_domain_info(hv, id, &info) == -ESRCH)
-				return 0;	/* gone with its process */
+			if (pvio_domain_info(hv, id, &info) == -ESRCH) {
+				/* gone with its process */
+				pvio_domstore_cleanup(rundir, id);
+				return 0;
+			}
 			usleep(20000);
 		}
 		kill(info.pid, SIGKILL);
 	}
 	ret = pvio_domain_destroy(hv, id);
-	return ret == -ESRCH ? 0 : ret;
+	if (ret == -ESRCH)
+		ret = 0;
+	/* its /local/domain/N, /vm path and any backend dir left over */
+	if (!ret)
+		pvio_domstore_cleanup(rundir, id);
+	return ret;
 }
 
 static int domctl(const struct pvio_cmd *cmd, int argc, char **argv)

@@ -88,7 +88,12 @@ struct pvio_domain_config {
 
 struct pvio_domain_info {
 	pvio_domid_t domid;
-	uint16_t pad;
+	/*
+	 * VM: the port hv allocated in the domain for its store ring (offered
+	 * to dom0, also in shared_info.store_port) for XS_INTRODUCE; 0 for a
+	 * process domain, which introduces its ring itself.
+	 */
+	uint16_t store_port;
 	uint32_t type;
 	uint32_t state;		/* PVIO_DOMSTATE_* */
 	uint32_t vcpus;

@@ -17,6 +17,7 @@ test_vm_platform_SRCS := tests/guest/test_vm_platform.c \
 pvio-hv_SRCS += $(HV_VM_SRCS) hv/hv_vm.c
 
 GUEST_TESTS += tests/guest/test_vm_domain.sh
+GUEST_TESTS += tests/guest/test_vm_create.sh
 TEST_PROGRAMS += vm_client
 vm_client_SRCS := tests/guest/vm_client.c
 

@@ -4,18 +4,74 @@
  * /local/domain/<self>/device/<type>/<id>, matched by type with the
  * frontend drivers that register (blkfront "vbd", netfront "vif"). A watch
  * on the device directory adds devices that appear later; a watch on each
- * bound device's backend state drives the driver's otherend_changed.
+ * bound device's backend state drives the driver's otherend_changed; a
+ * device whose directory vanished (detach) is removed on the same watch.
+ * The bus starts from a work item: the store may introduce us only after
+ * the platform device is probed, and probing must not wait for it.
+ * sysfs: /sys/bus/pvio/devices/<type>-<id>/{nodename,backend,backend_id,
+ * devtype,state}.
  */
 #include <linux/kernel.h>
 #include <linux/module.h>
 #include <linux/mutex.h>
 #include <linux/slab.h>
+#include <linux/sysfs.h>
+#include <linux/workqueue.h>
 #include "pvio_core_internal.h"
+
+#define BUS_RETRY_DELAY	(2 * HZ)
 
 static DEFINE_MUTEX(bus_mutex);		/* device creation and removal */
 static char bus_devdir[64];
 static struct pvio_store_watch bus_dev_watch;
 static bool bus_watching;
+static void bus_start_fn(struct work_struct *w);
+static DECLARE_DELAYED_WORK(bus_start_work, bus_start_fn);
+
+static ssize_t nodename_show(struct device *dev, struct device_attribute *a,
+			     char *buf)
+{
+	return sysfs_emit(buf, "%s\n", to_pvio_device(dev)->nodename);
+}
+static DEVICE_ATTR_RO(nodename);
+
+static ssize_t backend_show(struct device *dev, struct device_attribute *a,
+			    char *buf)
+{
+	return sysfs_emit(buf, "%s\n", to_pvio_device(dev)->otherend);
+}
+static DEVICE_ATTR_RO(backend);
+
+static ssize_t backend_id_show(struct device *dev, struct device_attribute *a,
+			       char *buf)
+{
+	return sysfs_emit(buf, "%u\n", to_pvio_device(dev)->otherend_id);
+}
+static DEVICE_ATTR_RO(backend_id);
+
+static ssize_t devtype_show(struct device *dev, struct device_attribute *a,
+			    char *buf)
+{
+	return sysfs_emit(buf, "%s\n", to_pvio_device(dev)->type);
+}
+static DEVICE_ATTR_RO(devtype);
+
+static ssize_t state_show(struct device *dev, struct device_attribute *a,
+			  char *buf)
+{
+	return sysfs_emit(buf, "%d\n", to_pvio_device(dev)->state);
+}
+static DEVICE_ATTR_RO(state);
+
+static struct attribute *pvio_dev_attrs[] = {
+	&dev_attr_nodename.attr,
+	&dev_attr_backend.attr,
+	&dev_attr_backend_id.attr,
+	&dev_attr_devtype.attr,
+	&dev_attr_state.attr,
+	NULL,
+};
+ATTRIBUTE_GROUPS(pvio_dev);
 
 static int pvio_bus_match(struct device *dev, struct device_driver *drv)
 {
@@ -73,6 +129,7 @@ static struct bus_type pvio_bus_type = {
 	.match = pvio_bus_match,
 	.probe = pvio_bus_probe,
 	.remove = pvio_bus_remove,
+	.dev_groups = pvio_dev_groups,
 };
 
 int pvio_bus_switch_state(struct pvio_device *dev, enum pvio_bus_state state)
@@ -179,6 +236,26 @@ static void bus_add_device(const char *type, const char *id)
 		pd->nodename, pd->otherend, pd->otherend_id);
 }
 
+/* A device whose directory is gone: the toolstack detached it. */
+static int bus_remove_stale(struct device *dev, void *data)
+{
+	struct pvio_device *pd = to_pvio_device(dev);
+	char path[160];
+	char *s;
+
+	snprintf(path, sizeof(path), "%s/backend", pd->nodename);
+	s = pvio_store_read(path, NULL);
+	if (!IS_ERR(s)) {
+		kfree(s);
+		return 0;
+	}
+	if (PTR_ERR(s) != -ENOENT)
+		return 0;	/* store trouble is no reason to drop a disk */
+	pr_info("pvio_core: device %s removed\n", pd->nodename);
+	device_unregister(dev);
+	return 0;
+}
+
 static void bus_scan(void)
 {
 	unsigned int nt, ni, i, j;
@@ -187,8 +264,12 @@ static void bus_scan(void)
 
 	mutex_lock(&bus_mutex);
 	types = pvio_store_directory(bus_devdir, &nt);
-	if (IS_ERR(types))
-		goto out;
+	if (IS_ERR(types)) {
+		if (PTR_ERR(types) != -ENOENT)
+			goto out;
+		types = NULL;
+		nt = 0;
+	}
 	for (i = 0; i < nt; i++) {
 		snprintf(path, sizeof(path), "%s/%s", bus_devdir, types[i]);
 		ids = pvio_store_directory(path, &ni);
@@ -199,31 +280,63 @@ static void bus_scan(void)
 		kfree(ids);
 	}
 	kfree(types);
+	bus_for_each_dev(&pvio_bus_type, NULL, NULL, bus_remove_stale);
 out:
 	mutex_unlock(&bus_mutex);
 }
 
+/*
+ * Rescan when a device dir appears or goes, or its backend link is
+ * written; the frontends' own state writes below it do not matter here.
+ */
+static bool bus_event_matters(const char *path)
+{
+	size_t n = strlen(bus_devdir);
+	const char *rest, *key;
+
+	if (strncmp(path, bus_devdir, n) || (path[n] && path[n] != '/'))
+		return true;	/* not ours to judge: scan */
+	rest = path[n] ? path + n + 1 : path + n;
+	key = strchr(rest, '/');		/* after <type> */
+	if (!key)
+		return true;
+	key = strchr(key + 1, '/');		/* after <id> */
+	return !key || !strcmp(key + 1, "backend");
+}
+
 static void bus_dev_watch_cb(struct pvio_store_watch *w, const char *path)
 {
-	bus_scan();
+	if (bus_event_matters(path))
+		bus_scan();
+}
+
+static void bus_start_fn(struct work_struct *w)
+{
+	int ret;
+
+	/* the watch fires once at registration, which runs the first scan */
+	ret = pvio_store_watch_add(&bus_dev_watch);
+	if (ret == -ETIMEDOUT || ret == -EAGAIN) {
+		pr_info("pvio_core: store not answering yet, retrying\n");
+		schedule_delayed_work(&bus_start_work, BUS_RETRY_DELAY);
+		return;
+	}
+	if (ret) {
+		pr_warn("pvio_core: cannot watch %s: %d\n", bus_devdir, ret);
+		bus_scan();
+		return;
+	}
+	bus_watching = true;
+	pr_info("pvio_core: bus watching %s\n", bus_devdir);
 }
 
 int pvio_bus_probe_devices(void)
 {
-	int ret;
-
 	snprintf(bus_devdir, sizeof(bus_devdir), "/local/domain/%u/device",
 		 pvio_domid());
 	bus_dev_watch.path = bus_devdir;
 	bus_dev_watch.cb = bus_dev_watch_cb;
-	/* the watch fires once at registration, which runs the first scan */
-	ret = pvio_store_watch_add(&bus_dev_watch);
-	if (ret) {
-		pr_warn("pvio_core: cannot watch %s: %d\n", bus_devdir, ret);
-		bus_scan();
-		return ret;
-	}
-	bus_watching = true;
+	schedule_delayed_work(&bus_start_work, 0);
 	return 0;
 }
 
@@ -235,6 +348,7 @@ static int bus_unregister_one(struct device *dev, void *data)
 
 void pvio_bus_remove_devices(void)
 {
+	cancel_delayed_work_sync(&bus_start_work);
 	if (bus_watching)
 		pvio_store_watch_del(&bus_dev_watch);
 	bus_watching = false;

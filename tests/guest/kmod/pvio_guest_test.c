@@ -4,7 +4,10 @@
  * offers an event channel to domain @remote, counts the events that arrive
  * on it, grants a page holding a known pattern, and round-trips a value
  * through the store. The state is read from /sys/module/pvio_guest_test/
- * parameters; writing to "notify" sends an event to the peer.
+ * parameters; writing to "notify" sends an event to the peer; writing a
+ * path to "store_read" reads it through pvio_core's store client and
+ * reading "store_read" gives the value (or "error -N"). With frontend=0
+ * no "vbd" frontend driver is registered.
  */
 #include <linux/atomic.h>
 #include <linux/err.h>
@@ -26,6 +29,41 @@ static int gref = -1;
 module_param(gref, int, 0444);
 static char store[64] = "unavailable";
 module_param_string(store, store, sizeof(store), 0444);
+
+static bool frontend = true;
+module_param(frontend, bool, 0444);
+MODULE_PARM_DESC(frontend, "register a \"vbd\" frontend driver (default 1)");
+
+static char read_value[256] = "";
+
+static int store_read_set(const char *val, const struct kernel_param *kp)
+{
+	char path[128], *v;
+
+	if (strscpy(path, val, sizeof(path)) < 0)
+		return -E2BIG;
+	strim(path);
+	v = pvio_store_read(path, NULL);
+	if (IS_ERR(v)) {
+		snprintf(read_value, sizeof(read_value), "error %ld",
+			 PTR_ERR(v));
+		return 0;
+	}
+	snprintf(read_value, sizeof(read_value), "%s", v);
+	kfree(v);
+	return 0;
+}
+
+static int store_read_get(char *buf, const struct kernel_param *kp)
+{
+	return sysfs_emit(buf, "%s\n", read_value);
+}
+
+static const struct kernel_param_ops store_read_ops = {
+	.set = store_read_set,
+	.get = store_read_get,
+};
+module_param_cb(store_read, &store_read_ops, NULL, 0644);
 
 static int probed;
 module_param(probed, int, 0444);
@@ -195,7 +233,7 @@ static int __init pvio_guest_test_init(void)
 		goto err_page;
 	}
 	test_store();
-	ret = pvio_register_frontend(&test_fe);
+	ret = frontend ? pvio_register_frontend(&test_fe) : 0;
 	if (ret)
 		goto err_gref;
 	pr_info("pvio_guest_test: port %u gref %d store %s\n", port, gref,
@@ -215,7 +253,8 @@ err_close:
 
 static void __exit pvio_guest_test_exit(void)
 {
-	pvio_unregister_frontend(&test_fe);
+	if (frontend)
+		pvio_unregister_frontend(&test_fe);
 	/* a grant still mapped by the peer cannot be freed: keep the page */
 	if (pvio_gnttab_end_access(gref) == 0)
 		__free_page(grant_page);

@@ -1,0 +1,87 @@
+#!/usr/bin/env bash
+# pvio-timeout: 150
+# A VM made by the toolstack: `pvio create` with an xl config starts it,
+# introduces its store ring and writes its /local/domain/N nodes; inside,
+# pvio_core's store client reads the domain's own name and domid, and its
+# bus sees a disk appear when dom0 runs block-attach (no frontend driver:
+# the device shows in sysfs) and go away on block-detach. After the guest
+# powers off, hv has no such domain and the store no node of it
+# (/local/domain/N, backend/vbd/N), removed by the domain's monitor.
+set -eu
+. "$PVIO_TOP/tests/lib/pvio-test.sh"
+. "$PVIO_TOP/tests/guest/guest-lib.sh"
+pt_init
+gt_init
+gt_stack_up
+
+cat >"$PT_RUNDIR/test.sh" <<'SCRIPT'
+#!/bin/sh
+D=$(dmesg | sed -n 's/.*pvio platform: domain \([0-9]*\),.*/\1/p' | head -n 1)
+[ -n "$D" ] || exit 1
+insmod /pvio/modules/pvio_guest_test.ko remote=0 frontend=0 || exit 2
+P=/sys/module/pvio_guest_test/parameters
+rd() { echo "$1" >$P/store_read && cat $P/store_read; }
+echo "PVIO-TEST: store=$(cat $P/store) name=$(rd /local/domain/$D/name) domid=$(rd /local/domain/$D/domid)"
+[ "$(cat $P/store)" = ok ] || exit 3
+[ "$(rd /local/domain/$D/domid)" = "$D" ] || exit 4
+# the domain may not write its own home, only below data/ (libxl's model)
+echo "PVIO-TEST: target=$(rd /local/domain/$D/memory/target)"
+echo "PVIO-TEST: ready"
+V=/sys/bus/pvio/devices/vbd-51712
+i=0
+while [ ! -e $V ] && [ $i -lt 300 ]; do sleep 0.1; i=$((i + 1)); done
+[ -e $V ] || exit 5
+echo "PVIO-TEST: device nodename=$(cat $V/nodename) backend=$(cat $V/backend) driver=$(basename "$(readlink $V/driver 2>/dev/null)" 2>/dev/null)"
+dmesg | grep -q "pvio_core: device /local/domain/$D/device/vbd/51712 " || exit 6
+echo "PVIO-TEST: wait-detach"
+i=0
+while [ -e $V ] && [ $i -lt 300 ]; do sleep 0.1; i=$((i + 1)); done
+[ ! -e $V ] || exit 7
+echo "PVIO-TEST: detached"
+exit 0
+SCRIPT
+gt_image "$PT_RUNDIR/test.sh" "$PT_RUNDIR/initrd"
+gt_vm_cfg "$PT_RUNDIR/vm.cfg" "vmc-$PT_ID" "$PT_RUNDIR/initrd" 512 2
+
+dom=$(gt_vm_create "$PT_RUNDIR/vm.cfg")
+[ -n "$dom" ] || pt_fail "pvio create printed no domid"
+log=$(gt_vm_console "$dom")
+echo "domain $dom, console $log"
+gt_fail() { echo "--- guest console"; tail -n 30 "$log"; pt_fail "$@"; }
+
+pvio list | grep -q "^vmc-$PT_ID  *$dom " || gt_fail "pvio list does not show the VM"
+[ "$(pvio store read /local/domain/$dom/name)" = "vmc-$PT_ID" ] || gt_fail "name node"
+[ "$(pvio store read /local/domain/$dom/memory/target)" = $((512 * 1024)) ] || gt_fail "memory/target node"
+vm=$(pvio store read /local/domain/$dom/vm)
+gt_store_has "$vm/uuid" || gt_fail "no $vm/uuid"
+
+pt_wait_for 90 grep -aq 'PVIO-TEST: ready\|PVIO-GUEST-RESULT' "$log" ||
+	gt_fail "guest did not read its store nodes"
+grep -a 'PVIO-TEST: store=' "$log"
+grep -aq "PVIO-TEST: store=ok name=vmc-$PT_ID domid=$dom" "$log" ||
+	gt_fail "guest did not read its own name/domid through the store"
+grep -aq "PVIO-TEST: target=$((512 * 1024))" "$log" || gt_fail "guest could not read memory/target"
+
+# hot-plug: a disk appears on the guest's bus (no frontend driver loaded)
+truncate -s 64M "$PT_RUNDIR/disk.img"
+pvio block-attach "$dom" "$PT_RUNDIR/disk.img,raw,xvda,rw" || gt_fail "block-attach failed"
+pt_wait_for 30 grep -aq 'PVIO-TEST: device' "$log" || gt_fail "the guest's bus did not see the disk"
+grep -a 'PVIO-TEST: device' "$log"
+grep -aq "PVIO-TEST: device nodename=/local/domain/$dom/device/vbd/51712 backend=/local/domain/0/backend/vbd/$dom/51712" "$log" ||
+	gt_fail "device attributes wrong"
+pvio block-detach "$dom" xvda || gt_fail "block-detach failed"
+gt_store_has "/local/domain/0/backend/vbd/$dom/51712" && gt_fail "backend dir left after detach"
+
+gt_vm_wait_result "$dom" 60
+t0=$(date +%s)
+gt_vm_wait_gone "$dom" 20 || gt_fail "domain $dom still listed after power-off"
+gone() { ! gt_store_has "/local/domain/$dom" && ! gt_store_has "$vm"; }
+pt_wait_for 10 gone || {
+	pvio store ls "/local/domain/$dom"
+	cat "$PT_RUNDIR/vm-$dom/monitor.log"
+	pt_fail "store nodes of domain $dom left after power-off"
+}
+gt_store_has "/local/domain/0/backend/vbd/$dom" && pt_fail "backend/vbd/$dom left"
+echo "domain and store nodes gone $(( $(date +%s) - t0 )) s after the result"
+cat "$PT_RUNDIR/vm-$dom/monitor.log"
+pt_pass
