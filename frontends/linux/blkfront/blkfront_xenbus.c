@@ -1,0 +1,609 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * pvio_blkfront control plane: the `vbd` frontend driver on the pvio bus.
+ * Follows the backend's xenbus state (InitWait: offer rings; Connected:
+ * expose the disk; Closing: remove the disk; back to InitWait while
+ * connected: the backend restarted, re-issue on new rings) and owns the
+ * gendisk, named from the virtual-device number (xvda, xvdb, ...).
+ */
+#include <linux/blkdev.h>
+#include <linux/delay.h>
+#include <linux/module.h>
+#include <linux/slab.h>
+#include "blkfront.h"
+
+#define BLKFRONT_MAJOR		202	/* Xen's virtual block device major */
+#define BLKFRONT_PARTS		16	/* minors per disk */
+
+static unsigned int max_queues;
+module_param(max_queues, uint, 0444);
+MODULE_PARM_DESC(max_queues, "rings per disk (0: one per CPU), up to 4");
+static unsigned int max_ring_page_order = 1;
+module_param(max_ring_page_order, uint, 0444);
+MODULE_PARM_DESC(max_ring_page_order, "log2 of ring pages per queue (0..4)");
+static unsigned int max_indirect_segments = 32;
+module_param(max_indirect_segments, uint, 0444);
+MODULE_PARM_DESC(max_indirect_segments,
+		 "segments per indirect request (0: direct only, up to 256)");
+static bool persistent;
+module_param(persistent, bool, 0444);
+MODULE_PARM_DESC(persistent,
+		 "persistent grants: copy through pages the backend maps once");
+
+static int blkfront_major;
+
+/* ---- store helpers ---- */
+
+static unsigned long long be_read(struct blkfront_info *info, const char *key,
+				  unsigned long long def)
+{
+	char path[192];
+
+	snprintf(path, sizeof(path), "%s/%s", info->pdev->otherend, key);
+	return pvio_store_read_ull(path, def);
+}
+
+static int fe_printf(struct blkfront_info *info, const char *key,
+		     const char *fmt, unsigned int v)
+{
+	char path[192];
+
+	snprintf(path, sizeof(path), "%s/%s", info->pdev->nodename, key);
+	return pvio_store_printf(path, fmt, v);
+}
+
+static void fe_rm(struct blkfront_info *info, const char *key)
+{
+	char path[192];
+
+	snprintf(path, sizeof(path), "%s/%s", info->pdev->nodename, key);
+	pvio_store_rm(path);
+}
+
+/* ---- disk naming: the vdev number, as Xen numbers virtual disks ---- */
+
+static int vdev_to_index(unsigned int vdev, unsigned int *index)
+{
+	unsigned int major = vdev >> 8, minor = vdev & 0xff;
+
+	if (vdev & PVIO_VDEV_EXTENDED) {
+		*index = (vdev >> 8) & 0xfffff;
+		return (vdev & 0xff) ? -EINVAL : 0;
+	}
+	switch (major) {
+	case PVIO_VDEV_XVD_MAJOR:
+	case 8:			/* sd */
+		*index = minor >> 4;
+		return (minor & 15) ? -EINVAL : 0;
+	case 3:			/* hda, hdb */
+		*index = minor >> 6;
+		return (minor & 63) ? -EINVAL : 0;
+	case 22:		/* hdc, hdd */
+		*index = 2 + (minor >> 6);
+		return (minor & 63) ? -EINVAL : 0;
+	default:
+		return -EINVAL;
+	}
+}
+
+/* xvda .. xvdz, xvdaa .. xvdzz, ... */
+static void index_to_name(unsigned int index, char *buf, size_t len)
+{
+	char tmp[8];
+	int n = 0;
+
+	do {
+		tmp[n++] = 'a' + index % 26;
+		index = index / 26;
+	} while (index-- > 0 && n < (int)sizeof(tmp));
+	snprintf(buf, len, "xvd");
+	while (n > 0 && strlen(buf) + 1 < len)
+		strncat(buf, &tmp[--n], 1);
+}
+
+/* ---- block device ---- */
+
+static const struct block_device_operations blkfront_fops = {
+	.owner = THIS_MODULE,
+};
+
+/* Apply what the backend says about the disk to the queue limits. */
+static void disk_apply_limits(struct blkfront_info *info)
+{
+	struct request_queue *rq = info->disk->queue;
+
+	blk_queue_logical_block_size(rq, info->sector_size);
+	blk_queue_physical_block_size(rq, info->physical_sector_size);
+	blk_queue_write_cache(rq, info->flush || info->barrier, info->flush);
+	if (info->discard) {
+		blk_queue_max_discard_sectors(rq, UINT_MAX >> SECTOR_SHIFT);
+		rq->limits.discard_granularity = info->discard_granularity;
+		rq->limits.discard_alignment = info->discard_alignment;
+		if (info->discard_secure)
+			blk_queue_max_secure_erase_sectors(rq,
+						UINT_MAX >> SECTOR_SHIFT);
+	} else {
+		blk_queue_max_discard_sectors(rq, 0);
+		blk_queue_max_secure_erase_sectors(rq, 0);
+	}
+	set_disk_ro(info->disk, info->readonly);
+}
+
+static int disk_create(struct blkfront_info *info)
+{
+	struct blk_mq_tag_set *set = &info->tag_set;
+	struct gendisk *disk;
+	struct request_queue *rq;
+	int ret;
+
+	info->max_segs = info->indirect_segs ? info->indirect_segs :
+			 BLKIF_MAX_SEGMENTS_PER_REQUEST;
+	info->hw_queues = info->nr_queues;
+	memset(set, 0, sizeof(*set));
+	set->ops = &blkfront_mq_ops;
+	set->nr_hw_queues = info->nr_queues;
+	set->queue_depth = info->queues[0].nr_ents;
+	set->numa_node = NUMA_NO_NODE;
+	set->flags = BLK_MQ_F_SHOULD_MERGE;
+	set->cmd_size = blkfront_cmd_size(info->max_segs);
+	set->driver_data = info;
+	ret = blk_mq_alloc_tag_set(set);
+	if (ret)
+		return ret;
+
+	disk = blk_mq_alloc_disk(set, info);
+	if (IS_ERR(disk)) {
+		blk_mq_free_tag_set(set);
+		return PTR_ERR(disk);
+	}
+	info->disk = disk;
+	disk->major = blkfront_major;
+	disk->first_minor = info->index * BLKFRONT_PARTS;
+	disk->minors = BLKFRONT_PARTS;
+	disk->fops = &blkfront_fops;
+	disk->private_data = info;
+	strscpy(disk->disk_name, info->name, sizeof(disk->disk_name));
+
+	rq = disk->queue;
+	blk_queue_flag_set(QUEUE_FLAG_VIRT, rq);
+	blk_queue_max_hw_sectors(rq, info->max_segs *
+				 (PAGE_SIZE >> SECTOR_SHIFT));
+	blk_queue_max_segments(rq, info->max_segs);
+	/* each segment lies in one page, 512-byte aligned */
+	blk_queue_max_segment_size(rq, PAGE_SIZE);
+	blk_queue_segment_boundary(rq, PAGE_SIZE - 1);
+	blk_queue_dma_alignment(rq, SECTOR_SIZE - 1);
+	disk_apply_limits(info);
+	set_capacity(disk, info->sectors);
+
+	ret = add_disk(disk);
+	if (ret) {
+		put_disk(disk);
+		info->disk = NULL;
+		blk_mq_free_tag_set(set);
+		return ret;
+	}
+	return 0;
+}
+
+/*
+ * Remove the disk. With the backend connected, del_gendisk drains the
+ * I/O in flight through it; otherwise the caller failed it first.
+ */
+static void disk_remove(struct blkfront_info *info)
+{
+	unsigned int i;
+
+	if (!info->disk)
+		return;
+	if (info->quiesced) {
+		blk_mq_unquiesce_queue(info->disk->queue);
+		info->quiesced = false;
+	}
+	blk_mq_start_stopped_hw_queues(info->disk->queue, true);
+	del_gendisk(info->disk);
+	/* no handler may look at the queue once it is freed */
+	for (i = 0; i < info->nr_queues; i++)
+		blkfront_queue_unbind(&info->queues[i]);
+	put_disk(info->disk);
+	info->disk = NULL;
+	blk_mq_free_tag_set(&info->tag_set);
+}
+
+/* ---- the handshake ---- */
+
+static void rings_teardown(struct blkfront_info *info, bool requeue)
+{
+	unsigned int i;
+
+	for (i = 0; i < info->nr_queues; i++)
+		blkfront_queue_teardown(info, &info->queues[i], requeue);
+}
+
+/* Read the backend's offer and choose queues, ring size, segments. */
+static int negotiate(struct blkfront_info *info)
+{
+	unsigned int want_q = max_queues ? max_queues : num_online_cpus();
+	unsigned int nq, order, ind;
+
+	nq = min_t(unsigned long long, be_read(info, "multi-queue-max-queues", 1),
+		   min(want_q, (unsigned int)BLKFRONT_MAX_QUEUES));
+	nq = max(nq, 1u);
+	if (info->hw_queues)		/* more rings than hw queues is no use */
+		nq = min(nq, info->hw_queues);
+	order = min_t(unsigned long long, be_read(info, "max-ring-page-order", 0),
+		      min(max_ring_page_order,
+			  (unsigned int)BLKFRONT_MAX_RING_ORDER));
+	ind = min_t(unsigned long long,
+		    be_read(info, "feature-max-indirect-segments", 0),
+		    min(max_indirect_segments,
+			(unsigned int)BLKFRONT_MAX_INDIRECT_SEGS));
+	if (ind <= BLKIF_MAX_SEGMENTS_PER_REQUEST)
+		ind = 0;
+	if (info->max_segs > BLKIF_MAX_SEGMENTS_PER_REQUEST) {
+		/* the disk was set up for requests this large */
+		if (ind < info->max_segs) {
+			pr_err("%s: backend offers %u indirect segments, the disk needs %u\n",
+			       info->name, ind, info->max_segs);
+			return -EINVAL;
+		}
+		ind = info->max_segs;
+	} else if (info->max_segs) {
+		ind = 0;
+	}
+	info->nr_queues = nq;
+	info->ring_order = order;
+	info->indirect_segs = ind;
+	info->persistent = persistent &&
+			   be_read(info, "feature-persistent", 0) == 1;
+	return 0;
+}
+
+static int write_queue_keys(struct blkfront_info *info,
+			    struct blkfront_queue *q, const char *prefix)
+{
+	unsigned int i, pages = 1u << info->ring_order;
+	char key[48];
+	int ret;
+
+	for (i = 0; i < pages; i++) {
+		if (info->ring_order == 0)
+			snprintf(key, sizeof(key), "%sring-ref", prefix);
+		else
+			snprintf(key, sizeof(key), "%sring-ref%u", prefix, i);
+		ret = fe_printf(info, key, "%u", q->ring_ref[i]);
+		if (ret)
+			return ret;
+	}
+	snprintf(key, sizeof(key), "%sevent-channel", prefix);
+	return fe_printf(info, key, "%u", q->port);
+}
+
+/* Backend in InitWait: set up rings, publish them, go Initialised. */
+static int rings_offer(struct blkfront_info *info)
+{
+	unsigned int i;
+	char prefix[24];
+	int ret;
+
+	ret = negotiate(info);
+	if (ret)
+		return ret;
+	for (i = 0; i < info->nr_queues; i++) {
+		info->queues[i].index = i;
+		ret = blkfront_queue_setup(info, &info->queues[i]);
+		if (ret) {
+			info->nr_queues = i;
+			goto err;
+		}
+	}
+	for (i = 0; i < info->nr_queues; i++) {
+		if (info->nr_queues == 1)
+			prefix[0] = 0;
+		else
+			snprintf(prefix, sizeof(prefix), "queue-%u/", i);
+		ret = write_queue_keys(info, &info->queues[i], prefix);
+		if (ret)
+			goto err;
+	}
+	if (info->nr_queues > 1)
+		ret = fe_printf(info, "multi-queue-num-queues", "%u",
+				info->nr_queues);
+	else
+		fe_rm(info, "multi-queue-num-queues");
+	ret = ret ?: fe_printf(info, "ring-page-order", "%u",
+			       info->ring_order);
+	ret = ret ?: fe_printf(info, "feature-persistent", "%u",
+			       info->persistent);
+	if (!ret) {
+		char path[192];
+
+		snprintf(path, sizeof(path), "%s/protocol",
+			 info->pdev->nodename);
+		ret = pvio_store_write(path, BLKIF_PROTOCOL_X86_64);
+	}
+	/* every key is written before the backend is told to read them */
+	ret = ret ?: pvio_bus_switch_state(info->pdev,
+					   PVIO_STATE_INITIALISED);
+	if (ret)
+		goto err;
+	info->conn = BLKFRONT_INITIALISED;
+	return 0;
+err:
+	pr_err("%s: cannot offer rings to %s: %d\n", info->name,
+	       info->pdev->otherend, ret);
+	rings_teardown(info, info->disk != NULL);
+	info->conn = BLKFRONT_IDLE;
+	return ret;
+}
+
+/* Read the disk's size and features (backend Connected). */
+static int read_disk_info(struct blkfront_info *info)
+{
+	char path[192], *mode;
+	u64 sectors = be_read(info, "sectors", 0);
+	unsigned long long ss = be_read(info, "sector-size", 512);
+	unsigned long long pss = be_read(info, "physical-sector-size", ss);
+	unsigned long long gran;
+
+	if (ss < 512 || ss > PAGE_SIZE || !is_power_of_2(ss)) {
+		pr_err("%s: backend sector-size %llu unusable\n", info->name,
+		       ss);
+		return -EINVAL;
+	}
+	if (pss < ss || pss > 65536 || !is_power_of_2(pss))
+		pss = ss;
+	if (sectors > (U64_MAX >> SECTOR_SHIFT)) {
+		pr_err("%s: backend sectors %llu unusable\n", info->name,
+		       sectors);
+		return -EINVAL;
+	}
+	info->sectors = sectors;
+	info->sector_size = ss;
+	info->physical_sector_size = pss;
+	info->readonly = be_read(info, "info", 0) & PVIO_VDISK_READONLY;
+	snprintf(path, sizeof(path), "%s/mode", info->pdev->otherend);
+	mode = pvio_store_read(path, NULL);
+	if (!IS_ERR(mode)) {
+		if (mode[0] == 'r')
+			info->readonly = true;
+		kfree(mode);
+	}
+	info->flush = be_read(info, "feature-flush-cache", 0) == 1;
+	info->barrier = be_read(info, "feature-barrier", 0) == 1;
+	info->discard = be_read(info, "feature-discard", 0) == 1;
+	gran = be_read(info, "discard-granularity", ss);
+	if (gran < ss || gran > (1u << 30) || !is_power_of_2(gran))
+		gran = ss;
+	info->discard_granularity = gran;
+	info->discard_alignment = be_read(info, "discard-alignment", 0) %
+				  info->discard_granularity;
+	info->discard_secure = info->discard &&
+			       be_read(info, "discard-secure", 0) == 1;
+	return 0;
+}
+
+/* Backend Connected: expose the disk, or resume I/O on new rings. */
+static void disk_connect(struct blkfront_info *info)
+{
+	unsigned int i;
+	int ret;
+
+	ret = read_disk_info(info);
+	if (ret)
+		return;
+	for (i = 0; i < info->nr_queues; i++)
+		blkfront_queue_go_live(&info->queues[i]);
+	info->dead = false;
+	if (!info->disk) {
+		ret = disk_create(info);
+		if (ret) {
+			pr_err("%s: cannot create the disk: %d\n", info->name,
+			       ret);
+			return;
+		}
+	} else {
+		disk_apply_limits(info);
+		set_capacity_and_notify(info->disk, info->sectors);
+		if (info->quiesced)
+			blk_mq_unquiesce_queue(info->disk->queue);
+		info->quiesced = false;
+		blk_mq_start_stopped_hw_queues(info->disk->queue, true);
+		blk_mq_kick_requeue_list(info->disk->queue);
+	}
+	info->conn = BLKFRONT_CONNECTED;
+	pvio_bus_switch_state(info->pdev, PVIO_STATE_CONNECTED);
+	pr_info("%s: %llu sectors of %u bytes%s, %u queue(s) of %u entries, %s, %s grants%s%s%s (backend %s)\n",
+		info->name, info->sectors, info->sector_size,
+		info->readonly ? " read-only" : "", info->nr_queues,
+		info->queues[0].nr_ents,
+		info->indirect_segs ? "indirect" : "direct",
+		info->persistent ? "persistent" : "per-request",
+		info->flush ? ", flush" : info->barrier ? ", barrier" : "",
+		info->discard ? ", discard" : "",
+		info->reconnects ? ", reconnected" : "",
+		info->pdev->otherend);
+}
+
+/* The backend restarted: park I/O, put unanswered requests back. */
+static void rings_reset(struct blkfront_info *info)
+{
+	if (info->disk && !info->quiesced) {
+		blk_mq_quiesce_queue(info->disk->queue);
+		info->quiesced = true;
+	}
+	rings_teardown(info, true);
+	info->conn = BLKFRONT_IDLE;
+	info->reconnects++;
+	pr_info("%s: backend restarted, re-issuing unanswered requests\n",
+		info->name);
+}
+
+/* No backend will answer: fail what is in flight, drop the disk. */
+static void disk_abandon(struct blkfront_info *info)
+{
+	info->dead = true;
+	rings_teardown(info, false);
+	disk_remove(info);
+	info->conn = BLKFRONT_IDLE;
+}
+
+static void blkfront_state_work(struct work_struct *work)
+{
+	struct blkfront_info *info = container_of(work, struct blkfront_info,
+						  state_work);
+	enum pvio_bus_state be;
+
+	mutex_lock(&info->mutex);
+	if (info->removing)
+		goto out;
+	be = pvio_bus_read_otherend_state(info->pdev);
+	switch (be) {
+	case PVIO_STATE_INIT_WAIT:
+		/*
+		 * A backend that comes back to InitWait after Connected was
+		 * restarted. In Initialised we wait: a restarted backend
+		 * connects to the rings already offered.
+		 */
+		if (info->conn == BLKFRONT_CONNECTED)
+			rings_reset(info);
+		else if (info->conn == BLKFRONT_CLOSING)
+			disk_abandon(info);
+		if (info->conn == BLKFRONT_IDLE)
+			rings_offer(info);
+		break;
+	case PVIO_STATE_CONNECTED:
+		if (info->conn == BLKFRONT_INITIALISED)
+			disk_connect(info);
+		break;
+	case PVIO_STATE_CLOSING:
+		/* detach: drain through the backend, then let it go */
+		if (info->conn == BLKFRONT_CONNECTED ||
+		    info->conn == BLKFRONT_INITIALISED) {
+			if (info->conn == BLKFRONT_CONNECTED)
+				disk_remove(info);
+			else
+				info->dead = true;
+			pvio_bus_switch_state(info->pdev, PVIO_STATE_CLOSED);
+			info->conn = BLKFRONT_CLOSING;
+		}
+		break;
+	case PVIO_STATE_CLOSED:
+	case PVIO_STATE_UNKNOWN:
+	default:
+		/* the backend unmapped everything, or its dir is gone */
+		if (info->conn != BLKFRONT_IDLE || info->disk)
+			disk_abandon(info);
+		if (be == PVIO_STATE_CLOSED &&
+		    info->pdev->state != PVIO_STATE_CLOSED &&
+		    info->pdev->state != PVIO_STATE_UNKNOWN)
+			pvio_bus_switch_state(info->pdev, PVIO_STATE_CLOSED);
+		break;
+	}
+out:
+	mutex_unlock(&info->mutex);
+}
+
+static void blkfront_otherend_changed(struct pvio_device *pdev,
+				      enum pvio_bus_state state)
+{
+	struct blkfront_info *info = dev_get_drvdata(&pdev->dev);
+
+	/* the work reads the state again: only the latest one matters */
+	schedule_work(&info->state_work);
+}
+
+static int blkfront_probe(struct pvio_device *pdev)
+{
+	struct blkfront_info *info;
+	unsigned int i;
+
+	info = kzalloc(sizeof(*info), GFP_KERNEL);
+	if (!info)
+		return -ENOMEM;
+	info->pdev = pdev;
+	info->vdev = pdev->devid;
+	if (vdev_to_index(info->vdev, &info->index) ||
+	    info->index >= (MINORMASK + 1) / BLKFRONT_PARTS) {
+		dev_err(&pdev->dev, "virtual-device %u is not a whole disk we can name\n",
+			info->vdev);
+		kfree(info);
+		return -EINVAL;
+	}
+	index_to_name(info->index, info->name, sizeof(info->name));
+	mutex_init(&info->mutex);
+	INIT_WORK(&info->state_work, blkfront_state_work);
+	for (i = 0; i < BLKFRONT_MAX_QUEUES; i++) {
+		spin_lock_init(&info->queues[i].lock);
+		info->queues[i].info = info;
+	}
+	dev_set_drvdata(&pdev->dev, info);
+	/* the bus's watch on the backend state fires once when added */
+	return 0;
+}
+
+static void blkfront_remove(struct pvio_device *pdev)
+{
+	struct blkfront_info *info = dev_get_drvdata(&pdev->dev);
+	unsigned int i;
+
+	mutex_lock(&info->mutex);
+	info->removing = true;
+	mutex_unlock(&info->mutex);
+	cancel_work_sync(&info->state_work);
+
+	mutex_lock(&info->mutex);
+	if (info->conn == BLKFRONT_CONNECTED) {
+		disk_remove(info);
+		pvio_bus_switch_state(pdev, PVIO_STATE_CLOSED);
+		/* give the backend time to unmap before the grants end */
+		for (i = 0; i < 50; i++) {
+			enum pvio_bus_state s =
+				pvio_bus_read_otherend_state(pdev);
+
+			if (s == PVIO_STATE_CLOSED || s == PVIO_STATE_UNKNOWN)
+				break;
+			msleep(100);
+		}
+	}
+	disk_abandon(info);
+	mutex_unlock(&info->mutex);
+	dev_set_drvdata(&pdev->dev, NULL);
+	kfree(info);
+}
+
+static struct pvio_frontend_driver blkfront_driver = {
+	.type = "vbd",
+	.probe = blkfront_probe,
+	.remove = blkfront_remove,
+	.otherend_changed = blkfront_otherend_changed,
+};
+
+static int __init blkfront_init(void)
+{
+	int ret;
+
+	blkfront_major = BLKFRONT_MAJOR;
+	ret = register_blkdev(blkfront_major, "xvd");
+	if (ret) {
+		ret = register_blkdev(0, "xvd");
+		if (ret < 0)
+			return ret;
+		blkfront_major = ret;
+	}
+	ret = pvio_register_frontend(&blkfront_driver);
+	if (ret)
+		unregister_blkdev(blkfront_major, "xvd");
+	return ret;
+}
+
+static void __exit blkfront_exit(void)
+{
+	pvio_unregister_frontend(&blkfront_driver);
+	unregister_blkdev(blkfront_major, "xvd");
+}
+
+module_init(blkfront_init);
+module_exit(blkfront_exit);
+MODULE_DESCRIPTION("pvio paravirtual block frontend");
+MODULE_LICENSE("GPL");
