@@ -1,0 +1,444 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * pvio_netfront: the guest network frontend. A frontend driver for
+ * "vif" devices of the pvio bus; each becomes a net_device whose MAC and
+ * MTU come from the store. This file holds the control plane: probe and
+ * remove, the net_device operations and the xenbus state machine
+ * (features, rings and event channels published for the backend,
+ * reconnection after a backend restart, carrier off when it goes away).
+ */
+#include <linux/module.h>
+#include <linux/etherdevice.h>
+#include <linux/delay.h>
+#include <linux/rtnetlink.h>
+#include <linux/slab.h>
+#include <net/tcp.h>
+#include "netfront.h"
+
+static unsigned int max_queues;
+module_param(max_queues, uint, 0444);
+MODULE_PARM_DESC(max_queues,
+		 "queues per vif (default: online CPUs, at most 8 and what the backend offers)");
+
+/* ---- store helpers ---- */
+
+static unsigned long long nf_read(struct netfront_info *info, bool backend,
+				  const char *key, unsigned long long def)
+{
+	struct pvio_device *pdev = info->pdev;
+	char path[192];
+
+	snprintf(path, sizeof(path), "%s/%s",
+		 backend ? pdev->otherend : pdev->nodename, key);
+	return pvio_store_read_ull(path, def);
+}
+
+static int nf_printf(const char *dir, const char *key, unsigned int v)
+{
+	char path[192];
+
+	if (snprintf(path, sizeof(path), "%s/%s", dir, key) >= sizeof(path))
+		return -ENAMETOOLONG;
+	return pvio_store_printf(path, "%u", v);
+}
+
+/* Our device directory still exists (the toolstack removes it last). */
+static bool nf_dir_exists(struct netfront_info *info)
+{
+	char path[192];
+	char *s;
+
+	snprintf(path, sizeof(path), "%s/backend-id", info->pdev->nodename);
+	s = pvio_store_read(path, NULL);
+	if (IS_ERR(s))
+		return false;
+	kfree(s);
+	return true;
+}
+
+/* Switch state, but never recreate a directory the toolstack removed. */
+static void nf_switch(struct netfront_info *info, enum pvio_bus_state s)
+{
+	struct pvio_device *pdev = info->pdev;
+
+	if (pdev->state == s)
+		return;
+	if (!nf_dir_exists(info)) {
+		pdev->state = s;
+		return;
+	}
+	if (pvio_bus_switch_state(pdev, s))
+		netdev_warn(info->netdev, "cannot write state %d\n", s);
+}
+
+/* ---- net_device operations ---- */
+
+static int netfront_open(struct net_device *dev)
+{
+	struct netfront_info *info = netdev_priv(dev);
+	unsigned int i;
+
+	if (info->connected)
+		for (i = 0; i < info->nr_queues; i++)
+			netfront_queue_start(&info->queues[i]);
+	netif_tx_start_all_queues(dev);
+	return 0;
+}
+
+static int netfront_close(struct net_device *dev)
+{
+	struct netfront_info *info = netdev_priv(dev);
+	unsigned int i;
+
+	netif_tx_stop_all_queues(dev);
+	for (i = 0; i < info->nr_queues; i++)
+		netfront_queue_stop(&info->queues[i]);
+	return 0;
+}
+
+static netdev_features_t netfront_fix_features(struct net_device *dev,
+					       netdev_features_t features)
+{
+	struct netfront_info *info = netdev_priv(dev);
+
+	/* only what the backend accepts on its tx side */
+	if (!info->be_sg)
+		features &= ~NETIF_F_SG;
+	if (!info->be_gso4)
+		features &= ~NETIF_F_TSO;
+	if (!info->be_gso6)
+		features &= ~NETIF_F_TSO6;
+	if (!info->be_ipv6_csum)
+		features &= ~(NETIF_F_IPV6_CSUM | NETIF_F_TSO6);
+	return features;
+}
+
+static int netfront_change_mtu(struct net_device *dev, int mtu)
+{
+	dev->mtu = mtu;
+	return 0;
+}
+
+static const struct net_device_ops netfront_netdev_ops = {
+	.ndo_open = netfront_open,
+	.ndo_stop = netfront_close,
+	.ndo_start_xmit = netfront_start_xmit,
+	.ndo_get_stats64 = netfront_get_stats64,
+	.ndo_fix_features = netfront_fix_features,
+	.ndo_change_mtu = netfront_change_mtu,
+	.ndo_set_mac_address = eth_mac_addr,
+	.ndo_validate_addr = eth_validate_addr,
+};
+
+/* ---- connection ---- */
+
+static int nf_write_queue_keys(struct netfront_info *info,
+			       struct netfront_queue *q)
+{
+	const char *node = info->pdev->nodename;
+	char dir[192];
+	int ret;
+
+	if (info->nr_queues == 1)
+		strscpy(dir, node, sizeof(dir));
+	else if (snprintf(dir, sizeof(dir), "%s/queue-%u", node, q->id) >=
+		 sizeof(dir))
+		return -ENAMETOOLONG;
+	ret = nf_printf(dir, "tx-ring-ref", q->tx_ring_gref);
+	if (!ret)
+		ret = nf_printf(dir, "rx-ring-ref", q->rx_ring_gref);
+	if (ret)
+		return ret;
+	if (q->rx_port != q->tx_port) {
+		ret = nf_printf(dir, "event-channel-tx", q->tx_port);
+		if (!ret)
+			ret = nf_printf(dir, "event-channel-rx", q->rx_port);
+		return ret;
+	}
+	return nf_printf(dir, "event-channel", q->tx_port);
+}
+
+/*
+ * The backend is in InitWait: read what it offers, build the queues and
+ * publish them. Our receive side accepts everything netif can carry (SG,
+ * GSO v4/v6, partial checksums), so those keys are always 1.
+ */
+static int nf_connect(struct netfront_info *info)
+{
+	const char *node = info->pdev->nodename;
+	unsigned int n, i;
+	int ret;
+
+	if (nf_read(info, true, "feature-rx-copy", 0) != 1) {
+		netdev_err(info->netdev, "backend lacks feature-rx-copy\n");
+		return -EOPNOTSUPP;
+	}
+	info->be_sg = nf_read(info, true, "feature-sg", 0) == 1;
+	info->be_gso4 = nf_read(info, true, "feature-gso-tcpv4", 0) == 1;
+	info->be_gso6 = nf_read(info, true, "feature-gso-tcpv6", 0) == 1;
+	info->be_ipv6_csum =
+		nf_read(info, true, "feature-ipv6-csum-offload", 0) == 1;
+	info->be_split =
+		nf_read(info, true, "feature-split-event-channels", 0) == 1;
+	info->be_max_queues = nf_read(info, true, "multi-queue-max-queues", 1);
+
+	n = max_queues ? max_queues : num_online_cpus();
+	n = min3(n, info->be_max_queues, (unsigned int)NETFRONT_MAX_QUEUES);
+	n = max(n, 1u);
+
+	rtnl_lock();
+	ret = netfront_queues_create(info, n);
+	if (!ret)
+		netdev_update_features(info->netdev);
+	rtnl_unlock();
+	if (ret) {
+		netdev_err(info->netdev, "cannot set up %u queues: %d\n", n,
+			   ret);
+		return ret;
+	}
+
+	for (i = 0; i < n && !ret; i++)
+		ret = nf_write_queue_keys(info, &info->queues[i]);
+	if (!ret && n > 1)
+		ret = nf_printf(node, "multi-queue-num-queues", n);
+	if (!ret)
+		ret = nf_printf(node, "request-rx-copy", 1);
+	if (!ret)
+		ret = nf_printf(node, "feature-rx-notify", 1);
+	if (!ret)
+		ret = nf_printf(node, "feature-sg", 1);
+	if (!ret)
+		ret = nf_printf(node, "feature-gso-tcpv4", 1);
+	if (!ret)
+		ret = nf_printf(node, "feature-gso-tcpv6", 1);
+	if (!ret)
+		ret = nf_printf(node, "feature-no-csum-offload", 0);
+	if (!ret)
+		ret = nf_printf(node, "feature-ipv6-csum-offload", 1);
+	if (ret) {
+		netdev_err(info->netdev, "cannot publish rings: %d\n", ret);
+		rtnl_lock();
+		netfront_queues_destroy(info);
+		rtnl_unlock();
+		return ret;
+	}
+	netdev_info(info->netdev, "%u queue%s, %s event channels, backend %s\n",
+		    n, n > 1 ? "s" : "", info->be_split ? "split" : "shared",
+		    info->pdev->otherend);
+	return 0;
+}
+
+/* The backend is Connected: carrier on, traffic flows. */
+static void nf_go_live(struct netfront_info *info)
+{
+	struct net_device *dev = info->netdev;
+	unsigned int i;
+
+	rtnl_lock();
+	WRITE_ONCE(info->connected, true);
+	if (netif_running(dev)) {
+		for (i = 0; i < info->nr_queues; i++)
+			netfront_queue_start(&info->queues[i]);
+		netif_tx_wake_all_queues(dev);
+	}
+	netif_carrier_on(dev);
+	rtnl_unlock();
+}
+
+static void nf_disconnect(struct netfront_info *info)
+{
+	rtnl_lock();
+	netfront_queues_destroy(info);
+	netif_carrier_off(info->netdev);
+	rtnl_unlock();
+}
+
+static void netfront_otherend_changed(struct pvio_device *pdev,
+				      enum pvio_bus_state be)
+{
+	struct netfront_info *info = dev_get_drvdata(&pdev->dev);
+
+	if (!info)
+		return;
+	mutex_lock(&info->lock);
+	if (info->removing)
+		goto out;
+	switch (be) {
+	case PVIO_STATE_INIT_WAIT:
+		if (pdev->state == PVIO_STATE_INITIALISED)
+			break;	/* it has not seen our keys yet */
+		if (info->queues) {
+			/* a backend that started over without closing */
+			nf_disconnect(info);
+			info->reconnects++;
+		}
+		if (nf_connect(info)) {
+			nf_switch(info, PVIO_STATE_CLOSING);
+			break;
+		}
+		nf_switch(info, PVIO_STATE_INITIALISED);
+		break;
+	case PVIO_STATE_CONNECTED:
+		if (pdev->state != PVIO_STATE_INITIALISED || !info->queues)
+			break;
+		nf_go_live(info);
+		nf_switch(info, PVIO_STATE_CONNECTED);
+		netdev_info(info->netdev, "connected\n");
+		break;
+	case PVIO_STATE_CLOSING:
+		/* the backend leaves: stop, release, say we are closed */
+		if (info->queues)
+			nf_disconnect(info);
+		nf_switch(info, PVIO_STATE_CLOSED);
+		break;
+	case PVIO_STATE_CLOSED:
+		if (info->queues)
+			nf_disconnect(info);
+		if (pdev->state == PVIO_STATE_INITIALISING)
+			break;
+		/* still wanted: a backend restart; ready to start over */
+		if (nf_read(info, true, "online", 0) == 1 &&
+		    nf_dir_exists(info)) {
+			nf_switch(info, PVIO_STATE_CLOSED);
+			info->reconnects++;
+			nf_switch(info, PVIO_STATE_INITIALISING);
+		} else {
+			nf_switch(info, PVIO_STATE_CLOSED);
+		}
+		break;
+	case PVIO_STATE_UNKNOWN:
+		/* the backend directory is gone */
+		if (info->queues)
+			nf_disconnect(info);
+		break;
+	default:
+		break;
+	}
+out:
+	mutex_unlock(&info->lock);
+}
+
+static int netfront_probe(struct pvio_device *pdev)
+{
+	struct net_device *dev;
+	struct netfront_info *info;
+	unsigned long long mtu;
+	unsigned int i;
+	char path[192];
+	char *mac;
+	u8 addr[ETH_ALEN];
+	int ret;
+
+	dev = alloc_etherdev_mq(sizeof(*info), NETFRONT_MAX_QUEUES);
+	if (!dev)
+		return -ENOMEM;
+	info = netdev_priv(dev);
+	info->netdev = dev;
+	info->pdev = pdev;
+	mutex_init(&info->lock);
+	for (i = 0; i < NETFRONT_MAX_QUEUES; i++) {
+		u64_stats_init(&info->stats[i].tx.syncp);
+		u64_stats_init(&info->stats[i].rx.syncp);
+	}
+
+	snprintf(path, sizeof(path), "%s/mac", pdev->nodename);
+	mac = pvio_store_read(path, NULL);
+	if (!IS_ERR(mac) && mac_pton(mac, addr) && is_valid_ether_addr(addr)) {
+		eth_hw_addr_set(dev, addr);
+	} else {
+		dev_warn(&pdev->dev, "no valid mac in %s: random address\n",
+			 path);
+		eth_hw_addr_random(dev);
+	}
+	if (!IS_ERR(mac))
+		kfree(mac);
+
+	dev->netdev_ops = &netfront_netdev_ops;
+	dev->hw_features = NETIF_F_SG | NETIF_F_IP_CSUM | NETIF_F_IPV6_CSUM |
+			   NETIF_F_TSO | NETIF_F_TSO6 | NETIF_F_RXCSUM;
+	dev->features = dev->hw_features;
+	dev->min_mtu = ETH_MIN_MTU;
+	dev->max_mtu = PVIO_NETIF_MAX_MTU;
+	mtu = nf_read(info, false, "mtu", 0);
+	if (!mtu)
+		mtu = nf_read(info, true, "mtu", ETH_DATA_LEN);
+	if (mtu >= ETH_MIN_MTU && mtu <= PVIO_NETIF_MAX_MTU)
+		dev->mtu = mtu;
+	/* a GSO packet plus headers must fit netif's 16-bit size */
+	netif_set_tso_max_size(dev, XEN_NETIF_MAX_TX_SIZE - MAX_TCP_HEADER);
+	SET_NETDEV_DEV(dev, &pdev->dev);
+	dev_set_drvdata(&pdev->dev, info);
+	netif_carrier_off(dev);
+
+	ret = register_netdev(dev);
+	if (ret) {
+		dev_err(&pdev->dev, "cannot register net device: %d\n", ret);
+		dev_set_drvdata(&pdev->dev, NULL);
+		free_netdev(dev);
+		return ret;
+	}
+	netdev_info(dev, "vif %u, mac %pM, mtu %u\n", pdev->devid,
+		    dev->dev_addr, dev->mtu);
+	pdev->state = PVIO_STATE_UNKNOWN;
+	nf_switch(info, PVIO_STATE_INITIALISING);
+	return 0;
+}
+
+/* Tell a live backend we go, and give it a moment to unmap our rings. */
+static void nf_close_backend(struct netfront_info *info)
+{
+	enum pvio_bus_state be;
+	int i;
+
+	if (info->pdev->state != PVIO_STATE_INITIALISED &&
+	    info->pdev->state != PVIO_STATE_CONNECTED)
+		return;
+	nf_switch(info, PVIO_STATE_CLOSING);
+	for (i = 0; i < 250; i++) {
+		be = pvio_bus_read_otherend_state(info->pdev);
+		if (be == PVIO_STATE_CLOSING || be == PVIO_STATE_CLOSED ||
+		    be == PVIO_STATE_UNKNOWN)
+			break;
+		msleep(20);
+	}
+}
+
+static void netfront_remove(struct pvio_device *pdev)
+{
+	struct netfront_info *info = dev_get_drvdata(&pdev->dev);
+
+	if (!info)
+		return;
+	mutex_lock(&info->lock);
+	info->removing = true;
+	nf_close_backend(info);
+	if (info->queues)
+		nf_disconnect(info);
+	mutex_unlock(&info->lock);
+	unregister_netdev(info->netdev);
+	nf_switch(info, PVIO_STATE_CLOSED);
+	dev_set_drvdata(&pdev->dev, NULL);
+	free_netdev(info->netdev);
+}
+
+static struct pvio_frontend_driver netfront_driver = {
+	.type = "vif",
+	.probe = netfront_probe,
+	.remove = netfront_remove,
+	.otherend_changed = netfront_otherend_changed,
+};
+
+static int __init netfront_init(void)
+{
+	return pvio_register_frontend(&netfront_driver);
+}
+
+static void __exit netfront_exit(void)
+{
+	pvio_unregister_frontend(&netfront_driver);
+}
+
+module_init(netfront_init);
+module_exit(netfront_exit);
+MODULE_DESCRIPTION("pvio network frontend");
+MODULE_LICENSE("GPL");
