@@ -89,13 +89,16 @@ net() {
 	fi
 	tx0=$(cat "/sys/class/net/$dev/statistics/tx_bytes")
 	mark "net $name begin $dev"
-	out=$(iperf3 -c "$host" -B "$addr" -t "$R" -f m 2>&1)
+	out=$(timeout $((R + 30)) iperf3 -c "$host" -B "$addr" -t "$R" -f m \
+		--connect-timeout 5000 2>&1)
 	tx1=$(cat "/sys/class/net/$dev/statistics/tx_bytes")
 	mark "net $name end $dev"
 	mbit=$(echo "$out" | awk '/receiver/ { print $(NF - 2) }' | tail -n 1)
 	if [ -z "$mbit" ]; then
-		echo "$out" | tail -n 5
-		mark "net $name missing iperf3 failed"
+		echo "$out" | tail -n 5 | sed 's/^/PVIO-BENCH-LOG: /'
+		grep "$dev" /proc/net/dev | sed 's/^/PVIO-BENCH-LOG: /'
+		dmesg | tail -n 10 | sed 's/^/PVIO-BENCH-LOG: /'
+		mark "net $name missing iperf3 failed over $dev"
 		return
 	fi
 	mark "net $name result mbitps=$mbit txbytes=$((tx1 - tx0))"
