@@ -5,6 +5,7 @@
 # as "PVIO-BENCH: <what> <path> key=value" for the host to parse. A device
 # that is missing is reported as such, never measured on something else.
 R=@RUNTIME@
+ROUNDS=@ROUNDS@
 PV_MAC=@PV_MAC@
 VIO_MAC=@VIO_MAC@
 PV_IP=@PV_IP@
@@ -62,8 +63,6 @@ blk() {
 	kib=$(echo "$line" | awk -F';' '{ print $7 }')
 	mark "blk $name result iops=${iops:-0} kibps=${kib:-0}"
 }
-blk pvio /dev/xvda
-blk virtio /dev/vda
 
 # ---- network: iperf3 TCP from the guest to the bridge address, one NIC
 # per subnet; ARP answers only on the NIC that owns the address, so the
@@ -71,22 +70,33 @@ blk virtio /dev/vda
 for f in /proc/sys/net/ipv4/conf/*/arp_ignore; do echo 1 >"$f"; done
 for f in /proc/sys/net/ipv4/conf/*/arp_announce; do echo 2 >"$f"; done
 ip link set lo up
-net() {
+# net_setup NAME MAC ADDR HOST: /tmp/net-NAME.dev names the NIC, or
+# /tmp/net-NAME.note says why there is none
+net_setup() {
 	name=$1 mac=$2 addr=$3 host=$4
 	dev=$(iface_by_mac "$mac")
 	if [ -z "$dev" ]; then
 		why="no NIC with MAC $mac in the guest"
 		[ $name = pvio ] && ! grep -q netfront /proc/modules &&
 			why="$why: no pvio netfront module loaded"
-		mark "net $name missing $why"
+		echo "$why" >/tmp/net-$name.note
 		return
 	fi
 	ip addr add "$addr/24" dev "$dev"
 	ip link set "$dev" up
 	if ! wait_for 50 "ping -c 1 -W 1 $host"; then
-		mark "net $name missing $dev ($mac) does not reach $host"
+		echo "$dev ($mac) does not reach $host" >/tmp/net-$name.note
 		return
 	fi
+	echo "$dev" >/tmp/net-$name.dev
+}
+net() {
+	name=$1 addr=$2 host=$3
+	if [ ! -f /tmp/net-$name.dev ]; then
+		mark "net $name missing $(cat /tmp/net-$name.note)"
+		return
+	fi
+	dev=$(cat /tmp/net-$name.dev)
 	tx0=$(cat "/sys/class/net/$dev/statistics/tx_bytes")
 	mark "net $name begin $dev"
 	out=$(timeout $((R + 30)) iperf3 -c "$host" -B "$addr" -t "$R" -f m \
@@ -102,10 +112,28 @@ net() {
 		return
 	fi
 	mark "net $name result mbitps=$mbit txbytes=$((tx1 - tx0))"
-	ip link set "$dev" down
 }
-net pvio "$PV_MAC" "$PV_IP" "$PV_HOST"
-net virtio "$VIO_MAC" "$VIO_IP" "$VIO_HOST"
+net_setup pvio "$PV_MAC" "$PV_IP" "$PV_HOST"
+net_setup virtio "$VIO_MAC" "$VIO_IP" "$VIO_HOST"
+
+# ---- the rounds: pvio first in odd rounds, virtio first in even ones, so
+# that drifting load on the host hits both paths alike
+r=1
+while [ $r -le "$ROUNDS" ]; do
+	mark "round $r of $ROUNDS"
+	if [ $((r % 2)) -eq 1 ]; then order="pvio virtio"; else order="virtio pvio"; fi
+	for p in $order; do
+		if [ $p = pvio ]; then blk pvio /dev/xvda; else blk virtio /dev/vda; fi
+	done
+	for p in $order; do
+		if [ $p = pvio ]; then
+			net pvio "$PV_IP" "$PV_HOST"
+		else
+			net virtio "$VIO_IP" "$VIO_HOST"
+		fi
+	done
+	r=$((r + 1))
+done
 dmesg | grep -i pvio | tail -n 8 | sed 's/^/PVIO-BENCH-DMESG: /'
 mark "done"
 exit 0
