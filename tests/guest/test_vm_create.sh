@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
-# pvio-timeout: 150
+# pvio-timeout: 180
 # A VM made by the toolstack: `pvio create` with an xl config starts it,
 # introduces its store ring and writes its /local/domain/N nodes; inside,
 # pvio_core's store client reads the domain's own name and domid, and its
 # bus sees a disk appear when dom0 runs block-attach (no frontend driver:
-# the device shows in sysfs) and go away on block-detach. After the guest
-# powers off, hv has no such domain and the store no node of it
-# (/local/domain/N, backend/vbd/N), removed by the domain's monitor.
+# the device shows in sysfs) and go away on block-detach; pvio-store is
+# killed and restarted under the guest, whose ring reconnects (a value and
+# a new disk are seen afterwards). After the guest powers off, hv has no
+# such domain and the store no node of it (/local/domain/N, backend/vbd/N),
+# removed by the domain's monitor.
 set -eu
 . "$PVIO_TOP/tests/lib/pvio-test.sh"
 . "$PVIO_TOP/tests/guest/guest-lib.sh"
@@ -38,6 +40,20 @@ i=0
 while [ -e $V ] && [ $i -lt 300 ]; do sleep 0.1; i=$((i + 1)); done
 [ ! -e $V ] || exit 7
 echo "PVIO-TEST: detached"
+# dom0 restarts pvio-store (kill -9): our ring reconnects, the request in
+# flight is resent and the bus watch is registered again
+i=0
+while [ "$(rd /local/domain/$D/data/after-restart)" != yes ] && [ $i -lt 60 ]; do
+	sleep 0.5; i=$((i + 1))
+done
+echo "PVIO-TEST: after-restart=$(rd /local/domain/$D/data/after-restart)"
+[ "$(rd /local/domain/$D/data/after-restart)" = yes ] || exit 8
+V=/sys/bus/pvio/devices/vbd-51728
+i=0
+while [ ! -e $V ] && [ $i -lt 300 ]; do sleep 0.1; i=$((i + 1)); done
+[ -e $V ] || exit 9
+dmesg | grep -q 'pvio_core: store restarted, reconnecting' || exit 10
+echo "PVIO-TEST: watch after restart ok"
 exit 0
 SCRIPT
 gt_image "$PT_RUNDIR/test.sh" "$PT_RUNDIR/initrd"
@@ -71,6 +87,17 @@ grep -aq "PVIO-TEST: device nodename=/local/domain/$dom/device/vbd/51712 backend
 	gt_fail "device attributes wrong"
 pvio block-detach "$dom" xvda || gt_fail "block-detach failed"
 gt_store_has "/local/domain/0/backend/vbd/$dom/51712" && gt_fail "backend dir left after detach"
+
+# pvio-store dies and comes back while the guest uses its ring
+pt_wait_for 30 grep -aq 'PVIO-TEST: detached' "$log" || gt_fail "guest did not see the detach"
+kill -9 "$(cat "$PT_RUNDIR/store.pid")"
+sleep 0.5
+pvio up >/dev/null || gt_fail "pvio up could not restart pvio-store"
+pvio store write "/local/domain/$dom/data/after-restart" yes || gt_fail "store write after restart"
+pvio block-attach "$dom" "$PT_RUNDIR/disk.img,raw,xvdb,rw" || gt_fail "block-attach after restart failed"
+pt_wait_for 60 grep -aq 'PVIO-TEST: watch after restart ok\|PVIO-GUEST-RESULT' "$log" ||
+	gt_fail "the guest's store did not come back after the store restart"
+grep -a 'PVIO-TEST: after-restart' "$log"
 
 gt_vm_wait_result "$dom" 60
 t0=$(date +%s)
