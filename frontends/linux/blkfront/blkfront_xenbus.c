@@ -428,6 +428,8 @@ static void disk_connect(struct blkfront_info *info)
 /* The backend restarted: park I/O, put unanswered requests back. */
 static void rings_reset(struct blkfront_info *info)
 {
+	long before = atomic_long_read(&info->reissued);
+
 	if (info->disk && !info->quiesced) {
 		blk_mq_quiesce_queue(info->disk->queue);
 		info->quiesced = true;
@@ -435,8 +437,9 @@ static void rings_reset(struct blkfront_info *info)
 	rings_teardown(info, true);
 	info->conn = BLKFRONT_IDLE;
 	info->reconnects++;
-	pr_info("%s: backend restarted, re-issuing unanswered requests\n",
-		info->name);
+	pr_info("%s: backend restarted (%u), %ld unanswered requests to re-issue\n",
+		info->name, info->reconnects,
+		atomic_long_read(&info->reissued) - before);
 }
 
 /* No backend will answer: fail what is in flight, drop the disk. */
