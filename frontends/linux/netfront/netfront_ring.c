@@ -546,7 +546,7 @@ static int rx_poll(struct netfront_queue *q, int budget)
 			continue;
 		}
 		skb->protocol = eth_type_trans(skb, dev);
-		/* skb_checksum_setup() finds the IP header through it */
+		/* the checksum setup parses from the network header */
 		skb_reset_network_header(skb);
 		if (rx_offloads(skb, &p)) {
 			atomic64_inc(&q->st->rx_errors);
