@@ -200,8 +200,11 @@ int hv_domain_create(const struct pvio_domain_config *cfg, pvio_domid_t *out)
 
 	if (!name_ok(cfg->name) || !str_ok(cfg->kernel, sizeof(cfg->kernel), false) ||
 	    !str_ok(cfg->ramdisk, sizeof(cfg->ramdisk), false) ||
-	    !str_ok(cfg->cmdline, sizeof(cfg->cmdline), false))
+	    !str_ok(cfg->cmdline, sizeof(cfg->cmdline), false) ||
+	    !str_ok(cfg->dm_args, sizeof(cfg->dm_args), false))
 		return -EINVAL;
+	if (cfg->type != PVIO_DOMTYPE_VM && cfg->dm_args[0])
+		return -EINVAL;	/* only a VM has a device model */
 	if (cfg->vcpus > PVIO_MAX_VCPUS || cfg->mem_bytes < HV_MIN_MEM ||
 	    cfg->mem_bytes > HV_MAX_MEM || cfg->mem_bytes % PVIO_PAGE_SIZE)
 		return -EINVAL;

@@ -339,7 +339,8 @@ static int vm_start(struct hv_domain *d)
 	struct hv_vm *vm;
 	int ret;
 
-	if (!d->cfg.kernel[0])
+	if (!d->cfg.kernel[0] ||
+	    hv_vm_dm_args_check(d->cfg.dm_args, sizeof(d->cfg.dm_args)))
 		return -EINVAL;
 	if (d->cfg.mem_bytes < VM_MIN_MEM || d->cfg.mem_bytes > VM_MAX_MEM ||
 	    d->cfg.mem_bytes % (1u << 20))
@@ -391,6 +392,7 @@ static int vm_start(struct hv_domain *d)
 	l.ivshmem_sock = sock;
 	l.qmp_sock = qmp;
 	l.console_log = log;
+	l.dm_args = d->cfg.dm_args;
 	ret = hv_vm_spawn(&l, &vm->pid);
 	if (ret)
 		goto err;

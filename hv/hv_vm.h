@@ -84,8 +84,21 @@ struct hv_vm_launch {
 	const char *ivshmem_sock;
 	const char *qmp_sock;
 	const char *console_log;
+	const char *dm_args;	/* extra words, '\n'-separated; NULL or "" */
 	bool start_paused;
 };
+
+/* At most this many extra device-model words (option/value pairs). */
+#define HV_VM_DM_ARGS_MAX	64
+
+/*
+ * Validate extra device-model arguments (the format of
+ * pvio_domain_config.dm_args, NUL-terminated within @max bytes): 0 or
+ * -EINVAL. Only -device, -drive, -netdev and -blockdev, each with one
+ * printable value that neither starts with '-' nor names a chardev or an
+ * ivshmem device: nothing may replace or reach what hv itself gives QEMU.
+ */
+int hv_vm_dm_args_check(const char *args, size_t max);
 
 /*
  * Fork and exec QEMU with the RAM memfd as its memory backend (share=on so

@@ -21,3 +21,6 @@ UNIT_TESTS += $(TESTDIR)/test_evtchn_table
 # CLI verbs: daemon lifecycle and domain control
 pvio_SRCS += tools/builtin_up.c tools/builtin_down.c tools/builtin_list.c \
 	tools/builtin_info.c tools/builtin_domctl.c
+
+# device_model_args: refusals by the toolstack and by hv
+INTEGRATION_TESTS += tests/integration/create_dm_args.sh

@@ -46,7 +46,12 @@ static int run_bench(int argc, char **argv)
 {
 	char path[PATH_MAX];
 
-	if (argc < 2 || strchr(argv[1], '/') || argv[1][0] == '.')
+	if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))
+		return pvio_cmd_usage(&cmd_bench);
+	/* `pvio bench --guest` is `pvio bench guest` */
+	if (!strncmp(argv[1], "--", 2) && argv[1][2] && argv[1][2] != '-')
+		argv[1] += 2;
+	if (strchr(argv[1], '/') || argv[1][0] == '.' || argv[1][0] == '-')
 		return pvio_cmd_usage(&cmd_bench);
 	if (!strcmp(argv[1], "blk"))
 		return blkbench_main(argc - 1, argv + 1);
@@ -65,7 +70,7 @@ static int run_bench(int argc, char **argv)
 
 static struct pvio_cmd cmd_bench = {
 	.name = "bench",
-	.usage = "blk|net|guest [ARGS]   (pvio bench KIND --help)",
+	.usage = "blk|net|guest [ARGS]   (or --KIND; pvio bench KIND --help)",
 	.help = "run a benchmark against its in-run baseline (perf/bench-KIND)",
 	.run = run_bench,
 };

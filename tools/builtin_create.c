@@ -31,6 +31,66 @@ static void devices_detach(const char *rundir, pvio_domid_t domid)
 			dc->detach_all(rundir, domid);
 }
 
+/* List keys that configure the domain itself rather than name devices. */
+static bool domain_list_key(const char *key)
+{
+	return !strcmp(key, "device_model_args");
+}
+
+/*
+ * xl's device_model_args: one QEMU argument per item, joined with '\n'
+ * for hv. hv accepts only device options (-device, -drive, -netdev,
+ * -blockdev) with a value each; say so here before hv refuses.
+ */
+static int dm_args_fill(const struct xlcfg *cfg, const char *path,
+			char *out, size_t len)
+{
+	static const char *const ok[] = { "-device", "-drive", "-netdev", "-blockdev" };
+	const struct xlcfg_entry *e = xlcfg_get(cfg, "device_model_args");
+	size_t used = 0;
+
+	out[0] = 0;
+	if (!e)
+		return 0;
+	if (e->type != XLCFG_LIST) {
+		fprintf(stderr, "pvio: %s: device_model_args must be a list\n", path);
+		return -EINVAL;
+	}
+	if (e->nr_items % 2) {
+		fprintf(stderr, "pvio: %s: device_model_args: every option needs its value\n",
+			path);
+		return -EINVAL;
+	}
+	for (unsigned int i = 0; i < e->nr_items; i++) {
+		const char *w = e->items[i];
+		size_t wl = strlen(w);
+		bool good = false;
+
+		if (i % 2 == 0) {
+			for (size_t k = 0; k < sizeof(ok) / sizeof(ok[0]); k++)
+				good |= !strcmp(w, ok[k]);
+			if (!good) {
+				fprintf(stderr, "pvio: %s: device_model_args: '%s' not allowed (only -device, -drive, -netdev, -blockdev)\n",
+					path, w);
+				return -EINVAL;
+			}
+		} else if (!wl || w[0] == '-' || strchr(w, '\n')) {
+			fprintf(stderr, "pvio: %s: device_model_args: bad value '%s' for %s\n",
+				path, w, e->items[i - 1]);
+			return -EINVAL;
+		}
+		if (used + wl + 2 > len) {
+			fprintf(stderr, "pvio: %s: device_model_args too long\n", path);
+			return -E2BIG;
+		}
+		if (used)
+			out[used++] = '\n';
+		memcpy(out + used, w, wl + 1);
+		used += wl;
+	}
+	return 0;
+}
+
 /* Every list key with a device class: hand it each entry. */
 static int devices_attach(const char *rundir, pvio_domid_t domid,
 			  const struct xlcfg *cfg)
@@ -39,7 +99,7 @@ static int devices_attach(const char *rundir, pvio_domid_t domid,
 		const struct xlcfg_entry *e = &cfg->e[i];
 		struct pvio_devclass *dc;
 
-		if (e->type != XLCFG_LIST)
+		if (e->type != XLCFG_LIST || domain_list_key(e->key))
 			continue;
 		dc = pvio_devclass_find(e->key);
 		if (!dc) {
@@ -249,6 +309,11 @@ static int run_create(int argc, char **argv)
 	s = xlcfg_get_string(cfg, "type");
 	if (!s || !strcmp(s, "process")) {
 		dc.type = PVIO_DOMTYPE_PROCESS;
+		if (xlcfg_get(cfg, "device_model_args")) {
+			fprintf(stderr, "pvio: %s: device_model_args needs a VM (type = \"pvh\")\n",
+				path);
+			goto err_cfg;
+		}
 		if (!xlcfg_get_string(cfg, "program")) {
 			fprintf(stderr, "pvio: %s: a process domain needs 'program'\n",
 				path);
@@ -265,6 +330,8 @@ static int run_create(int argc, char **argv)
 		if (!s)
 			s = xlcfg_get_string(cfg, "cmdline");
 		snprintf(dc.cmdline, sizeof(dc.cmdline), "%s", s ? s : "");
+		if (dm_args_fill(cfg, path, dc.dm_args, sizeof(dc.dm_args)))
+			goto err_cfg;
 	} else {
 		fprintf(stderr, "pvio: %s: unknown type '%s' (process or pvh)\n",
 			path, s);

@@ -77,6 +77,13 @@ struct pvio_domain_config {
 	char kernel[256];
 	char ramdisk[256];
 	char cmdline[1024];
+	/*
+	 * VM only: extra device-model (QEMU) arguments, xl's
+	 * device_model_args, one word per line ('\n' between words). hv
+	 * accepts only option/value pairs whose option adds a device
+	 * (-device, -drive, -netdev, -blockdev); "" for none.
+	 */
+	char dm_args[2048];
 };
 
 struct pvio_domain_info {

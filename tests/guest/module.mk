@@ -25,6 +25,10 @@ vm_client_SRCS := tests/guest/vm_client.c
 # `pvio console DOM`, `pvio vcpu-list`, `pvio vcpu-pin`
 pvio_SRCS += tools/builtin_console.c tools/builtin_vcpu.c
 
+# pvio bench --guest (perf/bench-guest) with short runs: JSON shape, PNG,
+# nothing left behind.
+GUEST_TESTS += tests/guest/test_bench_guest.sh
+
 # pvio_blkfront: a VM's disks through pvio-blkback
 GUEST_TESTS += tests/guest/test_blk_fs.sh
 GUEST_TESTS += tests/guest/test_blk_restart.sh

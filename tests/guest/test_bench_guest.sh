@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# pvio-timeout: 300
+# `pvio bench --guest --json` end to end with short runs: one guest, pvio
+# against virtio. The JSON has exactly the documented shape; virtio figures
+# are always measured; the pvio disk and NIC figures must be measured as
+# soon as their frontend modules are built (null only without them); the
+# PNG is written; the bench leaves no namespace, TAP or QEMU behind.
+set -eu
+. "$PVIO_TOP/tests/lib/pvio-test.sh"
+. "$PVIO_TOP/tests/guest/guest-lib.sh"
+pt_init
+pt_need_root
+gt_init
+
+ns_before=$(ip netns list | grep -c '^pvbench-' || true)
+qemu_before=$(pgrep -c -x qemu-system-x86 || true)
+pvio bench --guest --json --runtime 3 --png "$PT_RUNDIR/bench.png" \
+	>"$PT_RUNDIR/out.json" 2>"$PT_RUNDIR/bench.log" || {
+	cat "$PT_RUNDIR/bench.log"
+	pt_fail "pvio bench --guest failed"
+}
+cat "$PT_RUNDIR/bench.log"
+cat "$PT_RUNDIR/out.json"
+blk=0 net=0
+ls "$PVIO_TOP"/build/modules/*blkfront*.ko >/dev/null 2>&1 && blk=1
+ls "$PVIO_TOP"/build/modules/*netfront*.ko >/dev/null 2>&1 && net=1
+python3 - "$PT_RUNDIR/out.json" "$blk" "$net" <<'PY' || pt_fail "JSON output is not as documented"
+import json, sys
+text = open(sys.argv[1]).read()
+lines = [l for l in text.splitlines() if l.strip()]
+assert len(lines) == 1, "stdout must be one JSON line, got %d lines" % len(lines)
+d = json.loads(lines[0])
+want = {"blk": {"pvio": ["iops", "mbps"], "virtio": ["iops", "mbps"], "ratio": ["iops", "mbps"]},
+        "net": {"pvio": ["gbps"], "virtio": ["gbps"], "ratio": ["gbps"]}}
+assert sorted(d) == sorted(want), "top-level keys %s" % sorted(d)
+for kind, paths in want.items():
+    assert sorted(d[kind]) == sorted(paths), "%s keys %s" % (kind, sorted(d[kind]))
+    for path, keys in paths.items():
+        assert sorted(d[kind][path]) == sorted(keys), "%s.%s keys %s" % (kind, path, sorted(d[kind][path]))
+        for k in keys:
+            v = d[kind][path][k]
+            assert v is None or (isinstance(v, (int, float)) and not isinstance(v, bool) and v > 0), \
+                "%s.%s.%s = %r" % (kind, path, k, v)
+    for k in paths["virtio"]:
+        assert d[kind]["virtio"][k] is not None, "virtio %s %s not measured" % (kind, k)
+    need = sys.argv[2] == "1" if kind == "blk" else sys.argv[3] == "1"
+    for k in paths["pvio"]:
+        pv, vi, r = d[kind]["pvio"][k], d[kind]["virtio"][k], d[kind]["ratio"][k]
+        if need:
+            assert pv is not None, "pvio %s %s not measured although its frontend is built" % (kind, k)
+        if pv is None:
+            assert r is None, "a ratio without a pvio figure"
+        else:
+            assert abs(r - pv / vi) <= 0.002 * max(1, pv / vi), "ratio %r != %r / %r" % (r, pv, vi)
+print("JSON ok")
+PY
+head -c 8 "$PT_RUNDIR/bench.png" | od -An -tx1 | grep -q '89 50 4e 47 0d 0a 1a 0a' ||
+	pt_fail "no PNG written"
+[ "$(ip netns list | grep -c '^pvbench-' || true)" -eq "$ns_before" ] ||
+	pt_fail "the bench left a network namespace behind"
+[ "$(pgrep -c -x qemu-system-x86 || true)" -le "$qemu_before" ] ||
+	pt_fail "the bench left QEMU running"
+pt_pass
