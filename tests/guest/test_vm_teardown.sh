@@ -37,7 +37,8 @@ case $(cat /proc/cmdline) in
 	# hot-plug: dom0 adds a second disk and vif, then destroys us
 	i=0
 	while { [ ! -e $B/vbd-51728 ] || [ ! -e $B/vif-1 ] ||
-		[ "$(cat $P/probed)" -lt 2 ]; } && [ $i -lt 300 ]; do
+		[ "$(cat $P/probed)" -lt 2 ] || [ "$(cat $P/otherend)" != 2 ]; } &&
+		[ $i -lt 300 ]; do
 		sleep 0.1; i=$((i + 1))
 	done
 	echo "PVIO-TEST: hotplug $(ls $B | tr '\n' ' ')"
@@ -110,12 +111,12 @@ nothing_left "crash"
 vm hold "pvio.hold"
 pvio block-attach "$dom" "$PT_RUNDIR/b.img,raw,xvdb,rw" || pt_fail "block-attach failed"
 pvio network-attach "$dom" "bridge=$br" || pt_fail "network-attach failed"
-pt_wait_for 30 grep -aq 'PVIO-TEST: hotplug' "$log" || pt_fail "hot-plugged devices not seen"
+pt_wait_for 40 grep -aq 'PVIO-TEST: probed' "$log" || pt_fail "hot-plugged devices not seen"
 grep -a 'PVIO-TEST: hotplug' "$log"
 grep -aq 'PVIO-TEST: hotplug.*vbd-51728.*vif-1' "$log" || pt_fail "hot-plugged devices not seen by the guest"
 # the test module's frontend driver bound both disks, switched them to
 # Initialising and was told the backend's state (blkback: InitWait)
-grep -a 'PVIO-TEST: probed' "$log"
+grep -a 'PVIO-TEST: probed' "$log" || true
 grep -aq 'PVIO-TEST: probed=2 otherend=2 driver=pvio_guest_test state=1' "$log" ||
 	pt_fail "frontend driver did not bind the hot-plugged disk"
 [ "$(pvio store read "/local/domain/$dom/device/vbd/51728/state")" = 1 ] ||
