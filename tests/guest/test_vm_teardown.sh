@@ -127,7 +127,8 @@ pvio destroy "$dom" || pt_fail "pvio destroy failed"
 ! pvio list "$dom" >/dev/null 2>&1 || pt_fail "destroy: domain still listed"
 ! gt_store_has "/local/domain/$dom" || pt_fail "destroy: /local/domain/$dom left"
 nothing_left "destroy"
-! ip link show "vif$dom.1" >/dev/null 2>&1 || pt_fail "destroy: vif$dom.1 left"
+# netback drops the TAPs once their backend dirs are gone (asynchronously)
+pt_wait_for 10 sh -c "! ip link show vif$dom.1" || pt_fail "destroy: vif$dom.1 left"
 
 # 4. pvio create -F: stays until the VM powers off, then cleans up itself
 gt_vm_cfg "$PT_RUNDIR/fg.cfg" "fg-$PT_ID" "$PT_RUNDIR/initrd" 512 2 \
