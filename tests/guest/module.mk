@@ -28,3 +28,4 @@ pvio_SRCS += tools/builtin_console.c tools/builtin_vcpu.c
 # pvio_blkfront: a VM's disks through pvio-blkback
 GUEST_TESTS += tests/guest/test_blk_fs.sh
 GUEST_TESTS += tests/guest/test_blk_restart.sh
+GUEST_TESTS += tests/guest/test_blk_hotplug.sh
