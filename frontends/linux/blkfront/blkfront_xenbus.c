@@ -136,8 +136,6 @@ static int disk_create(struct blkfront_info *info)
 	struct request_queue *rq;
 	int ret;
 
-	info->max_segs = info->indirect_segs ? info->indirect_segs :
-			 BLKIF_MAX_SEGMENTS_PER_REQUEST;
 	info->hw_queues = info->nr_queues;
 	memset(set, 0, sizeof(*set));
 	set->ops = &blkfront_mq_ops;
@@ -229,7 +227,7 @@ static int negotiate(struct blkfront_info *info)
 	nq = min_t(unsigned long long, be_read(info, "multi-queue-max-queues", 1),
 		   min(want_q, (unsigned int)BLKFRONT_MAX_QUEUES));
 	nq = max(nq, 1u);
-	if (info->hw_queues)		/* more rings than hw queues is no use */
+	if (info->disk)		/* more rings than hw queues is no use */
 		nq = min(nq, info->hw_queues);
 	order = min_t(unsigned long long, be_read(info, "max-ring-page-order", 0),
 		      min(max_ring_page_order,
@@ -240,7 +238,11 @@ static int negotiate(struct blkfront_info *info)
 			(unsigned int)BLKFRONT_MAX_INDIRECT_SEGS));
 	if (ind <= BLKIF_MAX_SEGMENTS_PER_REQUEST)
 		ind = 0;
-	if (info->max_segs > BLKIF_MAX_SEGMENTS_PER_REQUEST) {
+	if (!info->disk) {
+		/* a new disk: its request size is chosen now, for good */
+		info->max_segs = ind ? ind : BLKIF_MAX_SEGMENTS_PER_REQUEST;
+		info->hw_queues = 0;
+	} else if (info->max_segs > BLKIF_MAX_SEGMENTS_PER_REQUEST) {
 		/* the disk was set up for requests this large */
 		if (ind < info->max_segs) {
 			pr_err("%s: backend offers %u indirect segments, the disk needs %u\n",
@@ -541,7 +543,12 @@ static int blkfront_probe(struct pvio_device *pdev)
 		info->queues[i].info = info;
 	}
 	dev_set_drvdata(&pdev->dev, info);
-	/* the bus's watch on the backend state fires once when added */
+	/*
+	 * Say we start afresh: after a module reload our node still says
+	 * Closed, and the backend offers the disk again on Initialising.
+	 * The bus's watch on the backend state fires once when added.
+	 */
+	pvio_bus_switch_state(pdev, PVIO_STATE_INITIALISING);
 	return 0;
 }
 
