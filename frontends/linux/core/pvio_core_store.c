@@ -562,22 +562,15 @@ EXPORT_SYMBOL_GPL(pvio_store_directory);
 static void store_watch_token(struct pvio_store_watch *w, char *buf,
 			      size_t len)
 {
-	/*
-	 * Not "%p": before the kernel's pointer hash key is ready (early
-	 * boot, TCG) every pointer prints the same, and all watches would
-	 * share one token, so the newest would take every event.
-	 */
-	snprintf(buf, len, "pvio-%u", w->token);
+	snprintf(buf, len, "pvio-%p", w);
 }
 
 int pvio_store_watch_add(struct pvio_store_watch *w)
 {
-	static atomic_t next_token = ATOMIC_INIT(0);
 	char token[32];
 	struct kvec iov[2];
 	int ret;
 
-	w->token = atomic_inc_return(&next_token);
 	store_watch_token(w, token, sizeof(token));
 	spin_lock(&store_watch_lock);
 	list_add(&w->list, &store_watches);

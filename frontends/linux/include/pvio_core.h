@@ -86,7 +86,6 @@ struct pvio_store_watch {
 	/* called from a workqueue with the path that changed */
 	void (*cb)(struct pvio_store_watch *w, const char *path);
 	struct list_head list;		/* private */
-	u32 token;			/* private: unique per watch */
 };
 
 int pvio_store_watch_add(struct pvio_store_watch *w);
