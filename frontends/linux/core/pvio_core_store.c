@@ -559,10 +559,15 @@ char **pvio_store_directory(const char *path, unsigned int *n)
 }
 EXPORT_SYMBOL_GPL(pvio_store_directory);
 
+/*
+ * The watch's address, unhashed: %p prints the same placeholder for every
+ * pointer until the kernel's hash key is ready (late on a guest short of
+ * entropy), which gave every watch the same token. dom0 is trusted.
+ */
 static void store_watch_token(struct pvio_store_watch *w, char *buf,
 			      size_t len)
 {
-	snprintf(buf, len, "pvio-%p", w);
+	snprintf(buf, len, "pvio-%lx", (unsigned long)w);
 }
 
 int pvio_store_watch_add(struct pvio_store_watch *w)
