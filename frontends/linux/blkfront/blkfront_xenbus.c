@@ -563,7 +563,9 @@ static void blkfront_remove(struct pvio_device *pdev)
 	cancel_work_sync(&info->state_work);
 
 	mutex_lock(&info->mutex);
-	if (info->conn == BLKFRONT_CONNECTED) {
+	/* drain through the backend only if one is there to answer */
+	if (info->conn == BLKFRONT_CONNECTED &&
+	    pvio_bus_read_otherend_state(pdev) == PVIO_STATE_CONNECTED) {
 		disk_remove(info);
 		pvio_bus_switch_state(pdev, PVIO_STATE_CLOSED);
 		/* give the backend time to unmap before the grants end */
