@@ -12,7 +12,8 @@
 #include <linux/slab.h>
 #include "blkfront.h"
 
-#define BLKFRONT_MAJOR		202	/* Xen's virtual block device major */
+/* Xen's virtual block device major */
+#define BLKFRONT_MAJOR		202
 #define BLKFRONT_PARTS		16	/* minors per disk */
 
 static unsigned int max_queues;
@@ -224,12 +225,14 @@ static int negotiate(struct blkfront_info *info)
 	unsigned int want_q = max_queues ? max_queues : num_online_cpus();
 	unsigned int nq, order, ind;
 
-	nq = min_t(unsigned long long, be_read(info, "multi-queue-max-queues", 1),
+	nq = min_t(unsigned long long,
+		   be_read(info, "multi-queue-max-queues", 1),
 		   min(want_q, (unsigned int)BLKFRONT_MAX_QUEUES));
 	nq = max(nq, 1u);
 	if (info->disk)		/* more rings than hw queues is no use */
 		nq = min(nq, info->hw_queues);
-	order = min_t(unsigned long long, be_read(info, "max-ring-page-order", 0),
+	order = min_t(unsigned long long,
+		      be_read(info, "max-ring-page-order", 0),
 		      min(max_ring_page_order,
 			  (unsigned int)BLKFRONT_MAX_RING_ORDER));
 	ind = min_t(unsigned long long,
