@@ -32,6 +32,7 @@ GUEST_TESTS += tests/guest/test_bench_guest.sh
 # pvio_blkfront: a VM's disks through pvio-blkback
 GUEST_TESTS += tests/guest/test_blk_fs.sh
 GUEST_TESTS += tests/guest/test_blk_restart.sh
+GUEST_TESTS += tests/guest/test_blk_hotplug.sh
 
 # pvio_netfront (frontends/linux/netfront): a VM's pvio vif end to end
 GUEST_TESTS += tests/guest/test_net_basic.sh

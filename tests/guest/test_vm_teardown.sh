@@ -32,6 +32,8 @@ case $(cat /proc/cmdline) in
 	echo c >/proc/sysrq-trigger ;;
 *pvio.hold*)
 	# a "vbd" frontend driver: probes the disks, follows their backend
+	# (the image's own vbd driver, pvio_blkfront, makes way for it)
+	rmmod pvio_blkfront 2>/dev/null
 	insmod /pvio/modules/pvio_guest_test.ko remote=0 || exit 2
 	P=/sys/module/pvio_guest_test/parameters
 	# hot-plug: dom0 adds a second disk and vif, then destroys us
