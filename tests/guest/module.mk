@@ -27,3 +27,4 @@ pvio_SRCS += tools/builtin_console.c tools/builtin_vcpu.c
 # pvio_netfront (frontends/linux/netfront): a VM's pvio vif end to end
 GUEST_TESTS += tests/guest/test_net_basic.sh
 GUEST_TESTS += tests/guest/test_net_hotplug.sh
+GUEST_TESTS += tests/guest/test_net_two_guests.sh
