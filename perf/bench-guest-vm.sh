@@ -97,12 +97,17 @@ net() {
 		return
 	fi
 	dev=$(cat /tmp/net-$name.dev)
-	tx0=$(cat "/sys/class/net/$dev/statistics/tx_bytes")
+	# the host samples the TAP counters at "begin" and "end": quiet
+	# seconds around the run keep other runs out of its sample
 	mark "net $name begin $dev"
+	sleep 1
+	tx0=$(cat "/sys/class/net/$dev/statistics/tx_bytes")
 	out=$(timeout $((R + 30)) iperf3 -c "$host" -B "$addr" -t "$R" -f m \
 		--connect-timeout 5000 2>&1)
 	tx1=$(cat "/sys/class/net/$dev/statistics/tx_bytes")
+	sleep 1
 	mark "net $name end $dev"
+	sleep 2
 	mbit=$(echo "$out" | awk '/receiver/ { print $(NF - 2) }' | tail -n 1)
 	if [ -z "$mbit" ]; then
 		echo "$out" | tail -n 5 | sed 's/^/PVIO-BENCH-LOG: /'
