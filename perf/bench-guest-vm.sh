@@ -46,8 +46,12 @@ blk() {
 	name=$1 dev=$2
 	if [ ! -b "$dev" ]; then
 		why="no $dev in the guest"
-		[ $name = pvio ] && ! grep -q blkfront /proc/modules &&
+		if [ $name = pvio ] && ! grep -q blkfront /proc/modules; then
 			why="$why: no pvio blkfront module loaded"
+		elif [ $name = pvio ]; then
+			dmesg | grep -iE 'pvio|blkfront|xvd' | tail -n 8 |
+				sed 's/^/PVIO-BENCH-LOG: /'
+		fi
 		mark "blk $name missing $why"
 		return
 	fi
@@ -77,8 +81,12 @@ net_setup() {
 	dev=$(iface_by_mac "$mac")
 	if [ -z "$dev" ]; then
 		why="no NIC with MAC $mac in the guest"
-		[ $name = pvio ] && ! grep -q netfront /proc/modules &&
+		if [ $name = pvio ] && ! grep -q netfront /proc/modules; then
 			why="$why: no pvio netfront module loaded"
+		elif [ $name = pvio ]; then
+			dmesg | grep -iE 'pvio|netfront|vif' | tail -n 8 |
+				sed 's/^/PVIO-BENCH-LOG: /'
+		fi
 		echo "$why" >/tmp/net-$name.note
 		return
 	fi
