@@ -5,7 +5,8 @@
 # destroyed with `pvio destroy`, nothing is left behind: no TAP device, no
 # blkback/netback device, no store node (/local/domain/N, /vm/<uuid>,
 # backend/vbd/N, backend/vif/N), no domain in hv. Also: block-attach and
-# network-attach to the running VM show up on the guest's bus, and
+# network-attach to the running VM show up on the guest's bus (a frontend
+# driver binds the new disk and hears its backend's state), and
 # `pvio create -F` waits for the VM and cleans up after it.
 set -eu
 . "$PVIO_TOP/tests/lib/pvio-test.sh"
@@ -30,12 +31,18 @@ case $(cat /proc/cmdline) in
 	echo "PVIO-TEST: crashing"
 	echo c >/proc/sysrq-trigger ;;
 *pvio.hold*)
+	# a "vbd" frontend driver: probes the disks, follows their backend
+	insmod /pvio/modules/pvio_guest_test.ko remote=0 || exit 2
+	P=/sys/module/pvio_guest_test/parameters
 	# hot-plug: dom0 adds a second disk and vif, then destroys us
 	i=0
-	while { [ ! -e $B/vbd-51728 ] || [ ! -e $B/vif-1 ]; } && [ $i -lt 300 ]; do
+	while { [ ! -e $B/vbd-51728 ] || [ ! -e $B/vif-1 ] ||
+		[ "$(cat $P/probed)" -lt 2 ] || [ "$(cat $P/otherend)" != 2 ]; } &&
+		[ $i -lt 300 ]; do
 		sleep 0.1; i=$((i + 1))
 	done
 	echo "PVIO-TEST: hotplug $(ls $B | tr '\n' ' ')"
+	echo "PVIO-TEST: probed=$(cat $P/probed) otherend=$(cat $P/otherend) driver=$(basename "$(readlink $B/vbd-51728/driver)") state=$(cat $B/vbd-51728/state)"
 	while true; do sleep 1; done ;;
 esac
 exit 0
@@ -104,16 +111,24 @@ nothing_left "crash"
 vm hold "pvio.hold"
 pvio block-attach "$dom" "$PT_RUNDIR/b.img,raw,xvdb,rw" || pt_fail "block-attach failed"
 pvio network-attach "$dom" "bridge=$br" || pt_fail "network-attach failed"
-pt_wait_for 30 grep -aq 'PVIO-TEST: hotplug' "$log" || pt_fail "hot-plugged devices not seen"
+pt_wait_for 40 grep -aq 'PVIO-TEST: probed' "$log" || pt_fail "hot-plugged devices not seen"
 grep -a 'PVIO-TEST: hotplug' "$log"
 grep -aq 'PVIO-TEST: hotplug.*vbd-51728.*vif-1' "$log" || pt_fail "hot-plugged devices not seen by the guest"
+# the test module's frontend driver bound both disks, switched them to
+# Initialising and was told the backend's state (blkback: InitWait)
+grep -a 'PVIO-TEST: probed' "$log" || true
+grep -aq 'PVIO-TEST: probed=2 otherend=2 driver=pvio_guest_test state=1' "$log" ||
+	pt_fail "frontend driver did not bind the hot-plugged disk"
+[ "$(pvio store read "/local/domain/$dom/device/vbd/51728/state")" = 1 ] ||
+	pt_fail "frontend state of the hot-plugged disk not written"
 pt_wait_for 10 test -d "/sys/class/net/$br/brif/vif$dom.1" || pt_fail "no TAP vif$dom.1 on $br"
 pvio destroy "$dom" || pt_fail "pvio destroy failed"
 # destroy is synchronous: everything is gone when it returns
 ! pvio list "$dom" >/dev/null 2>&1 || pt_fail "destroy: domain still listed"
 ! gt_store_has "/local/domain/$dom" || pt_fail "destroy: /local/domain/$dom left"
 nothing_left "destroy"
-! ip link show "vif$dom.1" >/dev/null 2>&1 || pt_fail "destroy: vif$dom.1 left"
+# netback drops the TAPs once their backend dirs are gone (asynchronously)
+pt_wait_for 10 sh -c "! ip link show vif$dom.1" || pt_fail "destroy: vif$dom.1 left"
 
 # 4. pvio create -F: stays until the VM powers off, then cleans up itself
 gt_vm_cfg "$PT_RUNDIR/fg.cfg" "fg-$PT_ID" "$PT_RUNDIR/initrd" 512 2 \
