@@ -4,7 +4,8 @@
 # `pvio create` with disk=[...]: inside, pvio_blkfront exposes /dev/xvda;
 # mkfs.ext4, mount, write 200 MiB (sha256 computed while writing), umount,
 # drop caches, mount again and check the sha256 read back from the disk,
-# umount, e2fsck -fn clean; the image on the host is checked with e2fsck too.
+# umount, e2fsck -fn clean; then the file is removed and fstrim run: the
+# discards reach the host as holes. e2fsck on the host's image is clean.
 set -eu
 . "$PVIO_TOP/tests/lib/pvio-test.sh"
 . "$PVIO_TOP/tests/guest/guest-lib.sh"
@@ -42,6 +43,11 @@ echo "PVIO-TEST: read back in $((t2 - t1)) s: $(cat /tmp/sum.w) / $(cat /tmp/sum
 cmp -s /tmp/sum.w /tmp/sum.r || exit 8
 umount /mnt || exit 9
 e2fsck -fn /dev/xvda || exit 10
+# discard end to end: the freed blocks become holes in the host's file
+mount -t ext4 /dev/xvda /mnt || exit 11
+rm /mnt/data && sync
+fstrim -v /mnt || exit 12
+umount /mnt || exit 13
 dmesg | grep -ai 'pvio_blkfront\|xvd\|BUG:\|WARNING:\|Call Trace' | tail -n 20
 echo "PVIO-TEST: ok"
 exit 0
@@ -60,5 +66,7 @@ gt_vm_wait_result "$dom" 200
 grep -a 'PVIO-TEST\|xvda\|pvio_blkfront\|BUG:\|WARNING:' "$log"
 gt_vm_wait_gone "$dom" 20 || pt_fail "domain $dom still listed after power-off"
 e2fsck -fn "$img" || pt_fail "e2fsck on the host finds the image unclean"
-echo "blocks in use on the host: $(du -k "$img" | cut -f1) KiB"
+used=$(du -k "$img" | cut -f1)
+echo "blocks in use on the host after fstrim: $used KiB"
+[ "$used" -lt 102400 ] || pt_fail "fstrim in the guest did not free the 200 MiB on the host ($used KiB in use)"
 pt_pass

@@ -35,7 +35,7 @@ struct blkfront_pgrant {
 struct blkfront_shadow {
 	struct request *rq;		/* NULL: slot free */
 	u32 next_free;
-	u8 op;				/* operation the response must carry */
+	u8 op;				/* the response must carry it */
 	bool flush_after;		/* FUA write sent in two steps */
 };
 
@@ -68,9 +68,9 @@ struct blkfront_queue {
 
 enum blkfront_conn {
 	BLKFRONT_IDLE,		/* no rings */
-	BLKFRONT_INITIALISED,	/* rings offered, waiting for the backend */
+	BLKFRONT_INITIALISED,	/* rings offered, backend not yet there */
 	BLKFRONT_CONNECTED,	/* I/O flows */
-	BLKFRONT_CLOSING,	/* disk gone, waiting for the backend to let go */
+	BLKFRONT_CLOSING,	/* disk gone, backend still holds rings */
 };
 
 struct blkfront_info {

@@ -169,6 +169,7 @@ static blk_status_t rq_grant(struct blkfront_queue *q, struct request *rq,
 			     struct blkfront_rq *r, bool write)
 {
 	struct blkfront_info *info = q->info;
+	pvio_domid_t be = info->pdev->otherend_id;
 	unsigned int max = info->max_segs;
 	struct scatterlist *sgl = blkfront_rq_sg(r), *sg;
 	struct blkfront_pgrant **pg = blkfront_rq_pg(r, max);
@@ -193,14 +194,16 @@ static blk_status_t rq_grant(struct blkfront_queue *q, struct request *rq,
 			if (!pg[i])
 				goto busy;
 			gref[i] = pg[i]->gref;
-			if (write)
-				memcpy_from_page((char *)page_address(pg[i]->page) +
-						 sg->offset, sg_page(sg),
+			if (write) {
+				char *dst = page_address(pg[i]->page);
+
+				memcpy_from_page(dst + sg->offset, sg_page(sg),
 						 sg->offset, sg->length);
+			}
 		} else {
-			gref[i] = pvio_gnttab_grant_access(info->pdev->otherend_id,
-							   pvio_page_to_gfn(sg_page(sg)),
-							   write);
+			unsigned long gfn = pvio_page_to_gfn(sg_page(sg));
+
+			gref[i] = pvio_gnttab_grant_access(be, gfn, write);
 			if (gref[i] < 0)
 				goto busy;
 		}
@@ -485,7 +488,8 @@ void blkfront_queue_poll(struct blkfront_queue *q)
 			struct blkif_response rsp;
 
 			/* copied once: the backend may rewrite the slot */
-			memcpy(&rsp, blkif_front_rsp(&q->ring, q->ring.rsp_cons),
+			memcpy(&rsp,
+			       blkif_front_rsp(&q->ring, q->ring.rsp_cons),
 			       sizeof(rsp));
 			q->ring.rsp_cons++;
 			if (!rsp_handle(q, &rsp, &done, &push))

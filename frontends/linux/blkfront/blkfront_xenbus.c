@@ -12,7 +12,8 @@
 #include <linux/slab.h>
 #include "blkfront.h"
 
-#define BLKFRONT_MAJOR		202	/* Xen's virtual block device major */
+/* Xen's virtual block device major */
+#define BLKFRONT_MAJOR		202
 #define BLKFRONT_PARTS		16	/* minors per disk */
 
 static unsigned int max_queues;
@@ -136,8 +137,6 @@ static int disk_create(struct blkfront_info *info)
 	struct request_queue *rq;
 	int ret;
 
-	info->max_segs = info->indirect_segs ? info->indirect_segs :
-			 BLKIF_MAX_SEGMENTS_PER_REQUEST;
 	info->hw_queues = info->nr_queues;
 	memset(set, 0, sizeof(*set));
 	set->ops = &blkfront_mq_ops;
@@ -226,12 +225,14 @@ static int negotiate(struct blkfront_info *info)
 	unsigned int want_q = max_queues ? max_queues : num_online_cpus();
 	unsigned int nq, order, ind;
 
-	nq = min_t(unsigned long long, be_read(info, "multi-queue-max-queues", 1),
+	nq = min_t(unsigned long long,
+		   be_read(info, "multi-queue-max-queues", 1),
 		   min(want_q, (unsigned int)BLKFRONT_MAX_QUEUES));
 	nq = max(nq, 1u);
-	if (info->hw_queues)		/* more rings than hw queues is no use */
+	if (info->disk)		/* more rings than hw queues is no use */
 		nq = min(nq, info->hw_queues);
-	order = min_t(unsigned long long, be_read(info, "max-ring-page-order", 0),
+	order = min_t(unsigned long long,
+		      be_read(info, "max-ring-page-order", 0),
 		      min(max_ring_page_order,
 			  (unsigned int)BLKFRONT_MAX_RING_ORDER));
 	ind = min_t(unsigned long long,
@@ -240,7 +241,11 @@ static int negotiate(struct blkfront_info *info)
 			(unsigned int)BLKFRONT_MAX_INDIRECT_SEGS));
 	if (ind <= BLKIF_MAX_SEGMENTS_PER_REQUEST)
 		ind = 0;
-	if (info->max_segs > BLKIF_MAX_SEGMENTS_PER_REQUEST) {
+	if (!info->disk) {
+		/* a new disk: its request size is chosen now, for good */
+		info->max_segs = ind ? ind : BLKIF_MAX_SEGMENTS_PER_REQUEST;
+		info->hw_queues = 0;
+	} else if (info->max_segs > BLKIF_MAX_SEGMENTS_PER_REQUEST) {
 		/* the disk was set up for requests this large */
 		if (ind < info->max_segs) {
 			pr_err("%s: backend offers %u indirect segments, the disk needs %u\n",
@@ -541,7 +546,12 @@ static int blkfront_probe(struct pvio_device *pdev)
 		info->queues[i].info = info;
 	}
 	dev_set_drvdata(&pdev->dev, info);
-	/* the bus's watch on the backend state fires once when added */
+	/*
+	 * Say we start afresh: after a module reload our node still says
+	 * Closed, and the backend offers the disk again on Initialising.
+	 * The bus's watch on the backend state fires once when added.
+	 */
+	pvio_bus_switch_state(pdev, PVIO_STATE_INITIALISING);
 	return 0;
 }
 
@@ -556,7 +566,9 @@ static void blkfront_remove(struct pvio_device *pdev)
 	cancel_work_sync(&info->state_work);
 
 	mutex_lock(&info->mutex);
-	if (info->conn == BLKFRONT_CONNECTED) {
+	/* drain through the backend only if one is there to answer */
+	if (info->conn == BLKFRONT_CONNECTED &&
+	    pvio_bus_read_otherend_state(pdev) == PVIO_STATE_CONNECTED) {
 		disk_remove(info);
 		pvio_bus_switch_state(pdev, PVIO_STATE_CLOSED);
 		/* give the backend time to unmap before the grants end */
