@@ -57,7 +57,7 @@ static void rx_deliver(struct netback_queue *q)
 	struct virtio_net_hdr *h = (struct virtio_net_hdr *)q->rx_buf;
 	uint8_t *frame = q->rx_buf + NETBACK_VNET_HDR_LEN;
 	bool gso = h->gso_type != VIRTIO_NET_HDR_GSO_NONE;
-	uint32_t nreq = q->rx_need, ndata = 0, i, pos = 0;
+	uint32_t nreq = q->rx_need, ndata = 0, i, pos = 0, last;
 	uint16_t flags0 = 0;
 	int16_t err = 0;
 
@@ -98,6 +98,14 @@ static void rx_deliver(struct netback_queue *q)
 	if (gso)
 		flags0 |= NETRXF_extra_info;
 
+	/*
+	 * more_data means another *data* slot follows: the extra slot does
+	 * not count, so a GSO frame that fits one page has none (the frontend
+	 * would otherwise take the next frame's first slot as its second).
+	 */
+	last = nreq - 1;
+	if (gso && last == 1)
+		last = 0;
 	ndata = 0;
 	for (i = 0; i < nreq; i++) {
 		union netif_rx_slot *s = netif_rx_back_rsp(&q->rx,
@@ -115,7 +123,7 @@ static void rx_deliver(struct netback_queue *q)
 		s->rsp.id = reqs[i].id;
 		s->rsp.offset = 0;
 		s->rsp.flags = (i == 0 ? flags0 : 0) |
-			(i + 1 < nreq ? NETRXF_more_data : 0);
+			(i < last ? NETRXF_more_data : 0);
 		s->rsp.status = err ? err : (int16_t)ops[ndata].len;
 		ndata++;
 	}

@@ -36,3 +36,5 @@ GUEST_TESTS += tests/guest/test_blk_restart.sh
 # pvio_netfront (frontends/linux/netfront): a VM's pvio vif end to end
 GUEST_TESTS += tests/guest/test_net_basic.sh
 GUEST_TESTS += tests/guest/test_blk_hotplug.sh
+GUEST_TESTS += tests/guest/test_net_hotplug.sh
+GUEST_TESTS += tests/guest/test_net_two_guests.sh

@@ -37,9 +37,12 @@ ping -c 3 -s 8000 -W 2 10.99.0.1 || exit 6
 iperf3 -c 10.99.0.1 -t 4 -f m >/tmp/tx.out 2>&1 || { cat /tmp/tx.out; exit 7; }
 grep -E 'sender|receiver' /tmp/tx.out
 echo "PVIO-TEST: tx \$(grep receiver /tmp/tx.out | awk '{print \$7, \$8}')"
+# a sanity floor far below what works (Gbit/s): catches a lossy path
+grep receiver /tmp/tx.out | awk '{ if (\$8 != "Mbits/sec" || \$7 < 50) exit 1 }' || exit 9
 iperf3 -c 10.99.0.1 -t 4 -f m -R >/tmp/rx.out 2>&1 || { cat /tmp/rx.out; exit 8; }
 grep -E 'sender|receiver' /tmp/rx.out
 echo "PVIO-TEST: rx \$(grep receiver /tmp/rx.out | awk '{print \$7, \$8}')"
+grep receiver /tmp/rx.out | awk '{ if (\$8 != "Mbits/sec" || \$7 < 50) exit 1 }' || exit 10
 cat /proc/net/dev | grep eth0
 exit 0
 SCRIPT
