@@ -340,7 +340,7 @@ static int vm_start(struct hv_domain *d)
 	int ret;
 
 	if (!d->cfg.kernel[0] ||
-	    hv_vm_dm_args_check(d->cfg.dm_args, sizeof(d->cfg.dm_args)))
+	    pvio_dm_args_check(d->cfg.dm_args, sizeof(d->cfg.dm_args), NULL))
 		return -EINVAL;
 	if (d->cfg.mem_bytes < VM_MIN_MEM || d->cfg.mem_bytes > VM_MAX_MEM ||
 	    d->cfg.mem_bytes % (1u << 20))

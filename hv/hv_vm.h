@@ -88,18 +88,6 @@ struct hv_vm_launch {
 	bool start_paused;
 };
 
-/* At most this many extra device-model words (option/value pairs). */
-#define HV_VM_DM_ARGS_MAX	64
-
-/*
- * Validate extra device-model arguments (the format of
- * pvio_domain_config.dm_args, NUL-terminated within @max bytes): 0 or
- * -EINVAL. Only -device, -drive, -netdev and -blockdev, each with one
- * printable value that neither starts with '-' nor names a chardev or an
- * ivshmem device: nothing may replace or reach what hv itself gives QEMU.
- */
-int hv_vm_dm_args_check(const char *args, size_t max);
-
 /*
  * Fork and exec QEMU with the RAM memfd as its memory backend (share=on so
  * hv's mapping sees every guest write) and the platform device served by

@@ -17,9 +17,10 @@
 #include <unistd.h>
 
 #include "hv_vm.h"
+#include "pvio/libpvio.h"
 
 #define VM_RAM_FD	3
-#define VM_ARGV_MAX	(48 + HV_VM_DM_ARGS_MAX)
+#define VM_ARGV_MAX	(48 + PVIO_DM_ARGS_MAX)
 
 static int argv_add(char **argv, int *n, const char *fmt, ...)
 {
@@ -38,56 +39,6 @@ static int argv_add(char **argv, int *n, const char *fmt, ...)
 	(*n)++;
 	argv[*n] = NULL;
 	return 0;
-}
-
-static const char *const dm_options[] = {
-	"-device", "-drive", "-netdev", "-blockdev",
-};
-
-static bool dm_option_ok(const char *w, size_t len)
-{
-	for (size_t i = 0; i < sizeof(dm_options) / sizeof(dm_options[0]); i++)
-		if (strlen(dm_options[i]) == len && !memcmp(w, dm_options[i], len))
-			return true;
-	return false;
-}
-
-/* A value: printable, not an option, no reference to hv's own pieces. */
-static bool dm_value_ok(const char *w, size_t len)
-{
-	char v[512];
-
-	if (!len || len >= sizeof(v) || w[0] == '-')
-		return false;
-	for (size_t i = 0; i < len; i++)
-		if (w[i] < ' ' || w[i] > '~')
-			return false;
-	memcpy(v, w, len);
-	v[len] = 0;
-	return !strstr(v, "chardev") && !strstr(v, "ivshmem");
-}
-
-int hv_vm_dm_args_check(const char *args, size_t max)
-{
-	const char *end = memchr(args, 0, max);
-	const char *p = args;
-	unsigned int n = 0;
-
-	if (!end)
-		return -EINVAL;
-	while (p < end) {
-		const char *nl = memchr(p, '\n', (size_t)(end - p));
-		size_t len = nl ? (size_t)(nl - p) : (size_t)(end - p);
-
-		if (++n > HV_VM_DM_ARGS_MAX)
-			return -EINVAL;
-		if (n % 2 ? !dm_option_ok(p, len) : !dm_value_ok(p, len))
-			return -EINVAL;
-		p += len + (nl ? 1 : 0);
-		if (nl && p == end)
-			return -EINVAL;	/* a trailing separator: an empty word */
-	}
-	return n % 2 ? -EINVAL : 0;
 }
 
 /* Append the checked extra words to argv. */
@@ -205,7 +156,7 @@ char **hv_vm_argv(const struct hv_vm_launch *l)
 	if (l->start_paused)
 		r |= argv_add(argv, &n, "-S");
 	if (l->dm_args && *l->dm_args) {
-		if (hv_vm_dm_args_check(l->dm_args, strlen(l->dm_args) + 1))
+		if (pvio_dm_args_check(l->dm_args, strlen(l->dm_args) + 1, NULL))
 			r |= -EINVAL;
 		else
 			r |= argv_add_dm(argv, &n, l->dm_args);
@@ -228,7 +179,7 @@ int hv_vm_spawn(const struct hv_vm_launch *l, pid_t *pid)
 		return -EINVAL;
 	if (l->vcpus > PVIO_MAX_VCPUS || l->vectors == 0)
 		return -EINVAL;
-	if (l->dm_args && hv_vm_dm_args_check(l->dm_args, strlen(l->dm_args) + 1))
+	if (l->dm_args && pvio_dm_args_check(l->dm_args, strlen(l->dm_args) + 1, NULL))
 		return -EINVAL;
 	argv = hv_vm_argv(l);
 	if (!argv)

@@ -22,5 +22,8 @@ UNIT_TESTS += $(TESTDIR)/test_evtchn_table
 pvio_SRCS += tools/builtin_up.c tools/builtin_down.c tools/builtin_list.c \
 	tools/builtin_info.c tools/builtin_domctl.c
 
-# device_model_args: refusals by the toolstack and by hv
+# device_model_args: the check hv and the toolstack share, its refusals
+LIBPVIO_SRCS += hv/libpvio_dm_args.c
+TEST_PROGRAMS += hv_dm_args
+hv_dm_args_SRCS := tests/integration/hv_dm_args.c
 INTEGRATION_TESTS += tests/integration/create_dm_args.sh

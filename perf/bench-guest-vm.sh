@@ -46,8 +46,12 @@ blk() {
 	name=$1 dev=$2
 	if [ ! -b "$dev" ]; then
 		why="no $dev in the guest"
-		[ $name = pvio ] && ! grep -q blkfront /proc/modules &&
+		if [ $name = pvio ] && ! grep -q blkfront /proc/modules; then
 			why="$why: no pvio blkfront module loaded"
+		elif [ $name = pvio ]; then
+			dmesg | grep -iE 'pvio|blkfront|xvd' | tail -n 8 |
+				sed 's/^/PVIO-BENCH-LOG: /'
+		fi
 		mark "blk $name missing $why"
 		return
 	fi
@@ -77,8 +81,12 @@ net_setup() {
 	dev=$(iface_by_mac "$mac")
 	if [ -z "$dev" ]; then
 		why="no NIC with MAC $mac in the guest"
-		[ $name = pvio ] && ! grep -q netfront /proc/modules &&
+		if [ $name = pvio ] && ! grep -q netfront /proc/modules; then
 			why="$why: no pvio netfront module loaded"
+		elif [ $name = pvio ]; then
+			dmesg | grep -iE 'pvio|netfront|vif' | tail -n 8 |
+				sed 's/^/PVIO-BENCH-LOG: /'
+		fi
 		echo "$why" >/tmp/net-$name.note
 		return
 	fi
@@ -97,12 +105,17 @@ net() {
 		return
 	fi
 	dev=$(cat /tmp/net-$name.dev)
-	tx0=$(cat "/sys/class/net/$dev/statistics/tx_bytes")
+	# the host samples the TAP counters at "begin" and "end": quiet
+	# seconds around the run keep other runs out of its sample
 	mark "net $name begin $dev"
+	sleep 1
+	tx0=$(cat "/sys/class/net/$dev/statistics/tx_bytes")
 	out=$(timeout $((R + 30)) iperf3 -c "$host" -B "$addr" -t "$R" -f m \
 		--connect-timeout 5000 2>&1)
 	tx1=$(cat "/sys/class/net/$dev/statistics/tx_bytes")
+	sleep 1
 	mark "net $name end $dev"
+	sleep 2
 	mbit=$(echo "$out" | awk '/receiver/ { print $(NF - 2) }' | tail -n 1)
 	if [ -z "$mbit" ]; then
 		echo "$out" | tail -n 5 | sed 's/^/PVIO-BENCH-LOG: /'

@@ -39,14 +39,14 @@ static bool domain_list_key(const char *key)
 
 /*
  * xl's device_model_args: one QEMU argument per item, joined with '\n'
- * for hv. hv accepts only device options (-device, -drive, -netdev,
- * -blockdev) with a value each; say so here before hv refuses.
+ * for hv, and checked here with hv's own check so that the refusal names
+ * the item.
  */
 static int dm_args_fill(const struct xlcfg *cfg, const char *path,
 			char *out, size_t len)
 {
-	static const char *const ok[] = { "-device", "-drive", "-netdev", "-blockdev" };
 	const struct xlcfg_entry *e = xlcfg_get(cfg, "device_model_args");
+	unsigned int bad;
 	size_t used = 0;
 
 	out[0] = 0;
@@ -56,39 +56,34 @@ static int dm_args_fill(const struct xlcfg *cfg, const char *path,
 		fprintf(stderr, "pvio: %s: device_model_args must be a list\n", path);
 		return -EINVAL;
 	}
-	if (e->nr_items % 2) {
-		fprintf(stderr, "pvio: %s: device_model_args: every option needs its value\n",
-			path);
-		return -EINVAL;
-	}
 	for (unsigned int i = 0; i < e->nr_items; i++) {
-		const char *w = e->items[i];
-		size_t wl = strlen(w);
-		bool good = false;
+		size_t wl = strlen(e->items[i]);
 
-		if (i % 2 == 0) {
-			for (size_t k = 0; k < sizeof(ok) / sizeof(ok[0]); k++)
-				good |= !strcmp(w, ok[k]);
-			if (!good) {
-				fprintf(stderr, "pvio: %s: device_model_args: '%s' not allowed (only -device, -drive, -netdev, -blockdev)\n",
-					path, w);
-				return -EINVAL;
-			}
-		} else if (!wl || w[0] == '-' || strchr(w, '\n')) {
-			fprintf(stderr, "pvio: %s: device_model_args: bad value '%s' for %s\n",
-				path, w, e->items[i - 1]);
-			return -EINVAL;
-		}
 		if (used + wl + 2 > len) {
-			fprintf(stderr, "pvio: %s: device_model_args too long\n", path);
+			fprintf(stderr, "pvio: %s: device_model_args longer than %zu bytes\n",
+				path, len - 1);
 			return -E2BIG;
 		}
-		if (used)
+		if (i)
 			out[used++] = '\n';
-		memcpy(out + used, w, wl + 1);
+		memcpy(out + used, e->items[i], wl + 1);
 		used += wl;
 	}
-	return 0;
+	if (!pvio_dm_args_check(out, len, &bad))
+		return 0;
+	if (bad >= e->nr_items)
+		fprintf(stderr, "pvio: %s: device_model_args: '%s' needs its value\n",
+			path, e->items[e->nr_items - 1]);
+	else if (bad >= PVIO_DM_ARGS_MAX)
+		fprintf(stderr, "pvio: %s: device_model_args: more than %d items\n",
+			path, PVIO_DM_ARGS_MAX);
+	else if (bad % 2 == 0)
+		fprintf(stderr, "pvio: %s: device_model_args: '%s' not allowed (only -device, -drive, -netdev, -blockdev)\n",
+			path, e->items[bad]);
+	else
+		fprintf(stderr, "pvio: %s: device_model_args: bad value '%s' for %s (printable, no leading '-', no chardev or ivshmem)\n",
+			path, e->items[bad], e->items[bad - 1]);
+	return -EINVAL;
 }
 
 /* Every list key with a device class: hand it each entry. */

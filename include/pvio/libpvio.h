@@ -86,6 +86,20 @@ struct pvio_domain_config {
 	char dm_args[2048];
 };
 
+/* At most this many words in pvio_domain_config.dm_args. */
+#define PVIO_DM_ARGS_MAX	64
+
+/*
+ * Check @args (the format of pvio_domain_config.dm_args, NUL-terminated
+ * within @max bytes) as hv does: option/value pairs, the option one of
+ * -device, -drive, -netdev, -blockdev, the value printable, not starting
+ * with '-' and naming neither a chardev nor an ivshmem device, so that
+ * nothing replaces or reaches what hv itself gives QEMU. 0, or -EINVAL
+ * with *@bad (if not NULL) the index of the offending word (the word count
+ * when a value is missing).
+ */
+int pvio_dm_args_check(const char *args, size_t max, unsigned int *bad);
+
 struct pvio_domain_info {
 	pvio_domid_t domid;
 	/*

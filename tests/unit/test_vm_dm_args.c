@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
 /*
  * Extra device-model arguments of a VM (xl's device_model_args): which
- * words hv accepts, and where they land on QEMU's command line.
+ * words pvio_dm_args_check() accepts, which word it blames, and where hv
+ * puts them on QEMU's command line.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -12,11 +13,12 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "pvio/libpvio.h"
 #include "../../hv/hv_vm.h"
 
 static int check(const char *s)
 {
-	return hv_vm_dm_args_check(s, strlen(s) + 1);
+	return pvio_dm_args_check(s, strlen(s) + 1, NULL);
 }
 
 static void test_accepts_devices(void **state)
@@ -60,16 +62,30 @@ static void test_refuses_the_rest(void **state)
 			fail_msg("accepted: '%s'", bad[i]);
 	}
 	/* not NUL-terminated within the field */
-	assert_int_equal(hv_vm_dm_args_check("-device\nx", 4), -EINVAL);
+	assert_int_equal(pvio_dm_args_check("-device\nx", 4, NULL), -EINVAL);
+}
+
+static void test_blames_the_word(void **state)
+{
+	unsigned int bad = 99;
+
+	(void)state;
+	assert_int_equal(pvio_dm_args_check("-device\na\n-m\n512", 17, &bad), -EINVAL);
+	assert_int_equal(bad, 2);
+	assert_int_equal(pvio_dm_args_check("-device\na\n-drive\n-x", 20, &bad), -EINVAL);
+	assert_int_equal(bad, 3);
+	assert_int_equal(pvio_dm_args_check("-device\na\n-drive", 20, &bad), -EINVAL);
+	assert_int_equal(bad, 3);	/* the missing value */
+	assert_int_equal(pvio_dm_args_check("-device\na", 20, &bad), 0);
 }
 
 static void test_word_limit(void **state)
 {
-	char buf[HV_VM_DM_ARGS_MAX * 16];
+	char buf[PVIO_DM_ARGS_MAX * 16];
 	size_t used = 0;
 
 	(void)state;
-	for (unsigned int i = 0; i < HV_VM_DM_ARGS_MAX / 2; i++)
+	for (unsigned int i = 0; i < PVIO_DM_ARGS_MAX / 2; i++)
 		used += (size_t)sprintf(buf + used, "%s-device\nd%u", i ? "\n" : "", i);
 	assert_int_equal(check(buf), 0);
 	sprintf(buf + used, "\n-device\nmore");
@@ -109,6 +125,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_accepts_devices),
 		cmocka_unit_test(test_refuses_the_rest),
+		cmocka_unit_test(test_blames_the_word),
 		cmocka_unit_test(test_word_limit),
 		cmocka_unit_test(test_argv_carries_words),
 	};
