@@ -72,6 +72,9 @@ static int domain_destroy(struct pvio_hv *hv, pvio_domid_t id)
 	struct pvio_domain_info info;
 	int ret = pvio_domain_info(hv, id, &info);
 
+	if (ret == -ESRCH)
+		/* gone already: whatever it left in the store goes too */
+		pvio_domstore_cleanup(rundir, id);
 	if (ret < 0)
 		return ret;
 	for (struct pvio_devclass *dc = pvio_devclass_first(); dc; dc = dc->next)

@@ -560,22 +560,24 @@ char **pvio_store_directory(const char *path, unsigned int *n)
 EXPORT_SYMBOL_GPL(pvio_store_directory);
 
 /*
- * The watch's address, unhashed: %p prints the same placeholder for every
- * pointer until the kernel's hash key is ready (late on a guest short of
- * entropy), which gave every watch the same token. dom0 is trusted.
+ * A watch's token names it in events. Not "%p": until the kernel's
+ * random pool is ready every hashed pointer prints alike, and all watches
+ * registered early (the bus's among them) would share one token.
  */
 static void store_watch_token(struct pvio_store_watch *w, char *buf,
 			      size_t len)
 {
-	snprintf(buf, len, "pvio-%lx", (unsigned long)w);
+	snprintf(buf, len, "pvio-%u", w->token);
 }
 
 int pvio_store_watch_add(struct pvio_store_watch *w)
 {
+	static atomic_t next_token = ATOMIC_INIT(0);
 	char token[32];
 	struct kvec iov[2];
 	int ret;
 
+	w->token = atomic_inc_return(&next_token);
 	store_watch_token(w, token, sizeof(token));
 	spin_lock(&store_watch_lock);
 	list_add(&w->list, &store_watches);

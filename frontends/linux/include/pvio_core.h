@@ -86,6 +86,7 @@ struct pvio_store_watch {
 	/* called from a workqueue with the path that changed */
 	void (*cb)(struct pvio_store_watch *w, const char *path);
 	struct list_head list;		/* private */
+	u32 token;			/* private: names it in events */
 };
 
 int pvio_store_watch_add(struct pvio_store_watch *w);
