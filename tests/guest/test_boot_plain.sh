@@ -18,6 +18,10 @@ fio --version
 iperf3 --version
 mkfs.ext4 -V
 echo abc | sha256sum
+# frontend modules hold pvio_core: they go first
+for m in $(lsmod | awk '/^pvio_/ && $1 != "pvio_core" { print $1 }'); do
+	rmmod "$m"
+done
 rmmod pvio_core
 dmesg | grep -q 'pvio_core: unloaded'
 SCRIPT

@@ -12,6 +12,8 @@ cat >"$PT_RUNDIR/test.sh" <<'SCRIPT'
 #!/bin/sh
 set -e
 dmesg | grep 'pvio platform: domain 1, 2 vCPU vectors, hv version 1.0'
+# the image's vbd driver (pvio_blkfront) makes way for the test's own
+rmmod pvio_blkfront 2>/dev/null || true
 insmod /pvio/modules/pvio_guest_test.ko remote=0
 P=/sys/module/pvio_guest_test/parameters
 echo "PVIO-TEST: port=$(cat $P/port) gref=$(cat $P/gref) store=$(cat $P/store)"
