@@ -156,6 +156,27 @@ static int vm_store_make(const char *rundir, pvio_domid_t domid,
 	return rc;
 }
 
+/* -F for a VM: wait until it is gone, then remove its devices and nodes. */
+static int vm_wait_gone(const char *rundir, pvio_domid_t domid)
+{
+	struct pvio_domain_info info;
+	struct pvio_hv *hv;
+	int rc;
+
+	for (;;) {
+		rc = pvio_hv_open(rundir, &hv);
+		if (rc)
+			break;
+		rc = pvio_domain_info(hv, domid, &info);
+		pvio_hv_close(hv);
+		if (rc)
+			break;
+		usleep(200000);
+	}
+	pvio_domstore_cleanup(rundir, domid);
+	return rc == -ESRCH || rc == -ENOENT ? 0 : 1;
+}
+
 static pid_t spawn(const char *program, pvio_domid_t domid, const char *rundir,
 		   const char *log)
 {
@@ -302,6 +323,12 @@ static int run_create(int argc, char **argv)
 			return 128 + (WIFSIGNALED(status) ? WTERMSIG(status) : 0);
 		}
 		printf("Started domain %s (id=%u), log %s\n", dc.name, domid, log);
+	} else if (foreground) {
+		/* as xl create -F: be the domain's monitor ourselves */
+		printf("Started domain %s (id=%u)\n", dc.name, domid);
+		fflush(stdout);
+		xlcfg_free(cfg);
+		return vm_wait_gone(rundir, domid);
 	} else {
 		/* removes devices and store nodes when the VM stops */
 		rc = pvio_domstore_monitor(rundir, domid);
@@ -321,7 +348,7 @@ err_cfg:
 
 static struct pvio_cmd create_cmd = {
 	.name = "create",
-	.usage = "[-F] FILE.cfg   (-F: stay in the foreground, exit with the program)",
+	.usage = "[-F] FILE.cfg   (-F: stay in the foreground until the program or the VM ends)",
 	.help = "create a domain from an xl config file",
 	.run = run_create,
 };

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "pvio/hypercall.h"
+#include "pvio/xenbus.h"
 #include "pvio_cmd.h"
 #include "pvio_hvcmd.h"
 #include "pvio_domstore.h"
@@ -71,6 +72,9 @@ static int domain_destroy(struct pvio_hv *hv, pvio_domid_t id)
 	struct pvio_domain_info info;
 	int ret = pvio_domain_info(hv, id, &info);
 
+	if (ret == -ESRCH)
+		/* gone already: whatever it left in the store goes too */
+		pvio_domstore_cleanup(rundir, id);
 	if (ret < 0)
 		return ret;
 	for (struct pvio_devclass *dc = pvio_devclass_first(); dc; dc = dc->next)
@@ -132,6 +136,34 @@ static int domctl(const struct pvio_cmd *cmd, int argc, char **argv)
 
 #define SHUTDOWN_WAIT_S	60
 
+/*
+ * A VM whose pvio_core advertises control/feature-poweroff (or -reboot) is
+ * asked through control/shutdown, as xl asks PV guests: 0 if asked, else
+ * -errno and hv's request (ACPI power button, reset) is used instead.
+ */
+static int vm_shutdown_pv(pvio_domid_t id, uint32_t reason)
+{
+	const char *req = reason == PVIO_SHUTDOWN_REBOOT ? "reboot" : "poweroff";
+	struct xs_handle *xs;
+	char path[96], *v = NULL;
+	int ret;
+
+	if (pvio_domstore_open(pvio_opt_rundir, &xs))
+		return -ENOTCONN;
+	snprintf(path, sizeof(path), "/local/domain/%u/control/feature-%s", id,
+		 req);
+	ret = xs_read(xs, XS_TXN_NULL, path, &v, NULL);
+	if (!ret && strcmp(v, "1"))
+		ret = -EOPNOTSUPP;
+	free(v);
+	if (!ret) {
+		snprintf(path, sizeof(path), "/local/domain/%u/control/shutdown", id);
+		ret = xs_write(xs, XS_TXN_NULL, path, req, strlen(req));
+	}
+	xs_close(xs);
+	return ret;
+}
+
 static int shutdown_cmd_run(const struct pvio_cmd *cmd, uint32_t reason,
 			    int argc, char **argv)
 {
@@ -151,8 +183,14 @@ static int shutdown_cmd_run(const struct pvio_cmd *cmd, uint32_t reason,
 	if (pvio_cli_connect(&hv) < 0)
 		return 1;
 	ret = pvio_domain_resolve(hv, argv[1], &id);
-	if (ret == 0)
-		ret = id == 0 ? -EPERM : pvio_domain_shutdown(hv, id, reason);
+	if (ret == 0 && id == 0)
+		ret = -EPERM;
+	if (ret == 0) {
+		ret = pvio_domain_info(hv, id, &info);
+		if (ret == 0 && !(info.type == PVIO_DOMTYPE_VM &&
+				  vm_shutdown_pv(id, reason) == 0))
+			ret = pvio_domain_shutdown(hv, id, reason);
+	}
 	if (ret == 0 && wait) {
 		ret = -ETIMEDOUT;
 		for (int i = 0; i < SHUTDOWN_WAIT_S * 10; i++) {

@@ -187,7 +187,7 @@ static int remove_txn(struct xs_handle *h, xs_transaction_t t, void *arg)
 	if (types)
 		xs_free_list(types, n);
 	snprintf(path, sizeof(path), "/local/domain/%u/vm", domid);
-	/* only a /vm/<uuid> path: the value is the domain's to read, not ours to trust blindly */
+	/* remove only what looks like the /vm/<uuid> dir we made */
 	if (!rc && !xs_read(h, t, path, &vm, NULL)) {
 		if (!strncmp(vm, "/vm/", 4) && vm[4] && !strchr(vm + 4, '/'))
 			rc = rm_quiet(h, t, vm);

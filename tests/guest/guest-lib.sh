@@ -10,13 +10,18 @@
 # The whole stack, with VMs made by the toolstack (`pvio create`):
 #
 #   gt_stack_up               `pvio up` in $PT_RUNDIR: pvio-hv, pvio-store,
-#                             pvio-blkback, pvio-netback (logs HV.log etc. in
+#                             pvio-blkback, pvio-netback (logs hv.log etc. in
 #                             the run dir); at exit every VM is destroyed,
 #                             the monitors and daemons stopped (`pvio down`)
 #   gt_vm_cfg CFG NAME INITRD [MEM_MIB] [VCPUS] [EXTRA CFG LINES...]
 #                             write an xl config CFG for a VM booting
-#                             $GT_KERNEL with INITRD (defaults 512 MiB, 2)
+#                             $GT_KERNEL with INITRD (defaults 512 MiB, 2
+#                             vCPUs, extra = "quiet"); extra lines such as
+#                             "disk = [ '...' ]" come last and override
+#                             (extra lines need MEM_MIB and VCPUS given)
 #   gt_vm_create CFG          `pvio create CFG`; prints the new domid
+#                             (dom=$(gt_vm_create CFG) ends a `set -e` test
+#                             if pvio create fails)
 #   gt_vm_console DOMID       path of the VM's console log
 #   gt_vm_wait_result DOMID TIMEOUT
 #                             wait until the guest prints its
@@ -28,7 +33,9 @@
 #
 # A guest test script is handed in with gt_image (scripts/guest-image
 # --with-script): `gt_image my.sh "$PT_RUNDIR/initrd"`, then a config
-# naming that initrd.
+# naming that initrd. For `pvio shutdown DOM` to work, the guest script
+# sets `echo "/sbin/poweroff -f" >/proc/sys/kernel/poweroff_cmd` (the
+# image's /init ignores the signal a plain poweroff sends to PID 1).
 
 gt_init() {
 	command -v qemu-system-x86_64 >/dev/null || pt_skip "qemu-system-x86_64 not installed"
@@ -70,12 +77,13 @@ gt_stack_up() {
 }
 
 _gt_stack_down() {
-	local f
-	# VMs first (their QEMUs also die with hv), then the monitors
+	local id f
+	# VMs first (their devices and nodes go with them), then the monitors
+	for id in $(pvio list 2>/dev/null | awk 'NR > 1 && $2 != 0 { print $2 }'); do
+		pvio destroy "$id" 2>/dev/null
+	done
 	for f in "$PT_RUNDIR"/vm-*/monitor.pid; do
-		[ -f "$f" ] || continue
-		pvio destroy "$(basename "$(dirname "$f")" | sed 's/^vm-//')" 2>/dev/null
-		kill "$(cat "$f")" 2>/dev/null
+		[ -f "$f" ] && kill "$(cat "$f")" 2>/dev/null
 	done
 	pvio down
 }

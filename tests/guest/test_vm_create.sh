@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
-# pvio-timeout: 150
+# pvio-timeout: 180
 # A VM made by the toolstack: `pvio create` with an xl config starts it,
 # introduces its store ring and writes its /local/domain/N nodes; inside,
 # pvio_core's store client reads the domain's own name and domid, and its
 # bus sees a disk appear when dom0 runs block-attach (no frontend driver:
-# the device shows in sysfs) and go away on block-detach. After the guest
-# powers off, hv has no such domain and the store no node of it
-# (/local/domain/N, backend/vbd/N), removed by the domain's monitor.
+# the device shows in sysfs) and go away on block-detach; pvio-store is
+# killed and restarted under the guest, whose ring reconnects (a value and
+# a new disk are seen afterwards). `pvio shutdown -w` powers the guest off
+# through control/shutdown; then hv has no such domain and the store no
+# node of it (/local/domain/N, backend/vbd/N), removed by its monitor.
 set -eu
 . "$PVIO_TOP/tests/lib/pvio-test.sh"
 . "$PVIO_TOP/tests/guest/guest-lib.sh"
@@ -29,8 +31,8 @@ echo "PVIO-TEST: target=$(rd /local/domain/$D/memory/target)"
 echo "PVIO-TEST: ready"
 V=/sys/bus/pvio/devices/vbd-51712
 i=0
-while [ ! -e $V ] && [ $i -lt 300 ]; do sleep 0.1; i=$((i + 1)); done
-[ -e $V ] || exit 5
+while [ ! -e $V ] && [ $i -lt 200 ]; do sleep 0.1; i=$((i + 1)); done
+[ -e $V ] || { dmesg | grep pvio | tail -n 20; exit 5; }
 echo "PVIO-TEST: device nodename=$(cat $V/nodename) backend=$(cat $V/backend) driver=$(basename "$(readlink $V/driver 2>/dev/null)" 2>/dev/null)"
 dmesg | grep -q "pvio_core: device /local/domain/$D/device/vbd/51712 " || exit 6
 echo "PVIO-TEST: wait-detach"
@@ -38,7 +40,27 @@ i=0
 while [ -e $V ] && [ $i -lt 300 ]; do sleep 0.1; i=$((i + 1)); done
 [ ! -e $V ] || exit 7
 echo "PVIO-TEST: detached"
-exit 0
+# dom0 restarts pvio-store (kill -9): our ring reconnects, the request in
+# flight is resent and the bus watch is registered again
+i=0
+while [ "$(rd /local/domain/$D/data/after-restart)" != yes ] && [ $i -lt 60 ]; do
+	sleep 0.5; i=$((i + 1))
+done
+echo "PVIO-TEST: after-restart=$(rd /local/domain/$D/data/after-restart)"
+[ "$(rd /local/domain/$D/data/after-restart)" = yes ] || exit 8
+V=/sys/bus/pvio/devices/vbd-51728
+i=0
+while [ ! -e $V ] && [ $i -lt 300 ]; do sleep 0.1; i=$((i + 1)); done
+[ -e $V ] || exit 9
+dmesg | grep -q 'pvio_core: store restarted, reconnecting' || exit 10
+echo "PVIO-TEST: watch after restart ok"
+# `pvio shutdown` asks through control/shutdown; our /init ignores the
+# signal a plain poweroff sends to PID 1, so the helper powers off itself
+[ "$(rd /local/domain/$D/control/feature-poweroff)" = 1 ] || exit 11
+echo "/sbin/poweroff -f" >/proc/sys/kernel/poweroff_cmd
+echo "PVIO-TEST: waiting for shutdown"
+sleep 60
+exit 12
 SCRIPT
 gt_image "$PT_RUNDIR/test.sh" "$PT_RUNDIR/initrd"
 gt_vm_cfg "$PT_RUNDIR/vm.cfg" "vmc-$PT_ID" "$PT_RUNDIR/initrd" 512 2
@@ -65,14 +87,32 @@ grep -aq "PVIO-TEST: target=$((512 * 1024))" "$log" || gt_fail "guest could not 
 # hot-plug: a disk appears on the guest's bus (no frontend driver loaded)
 truncate -s 64M "$PT_RUNDIR/disk.img"
 pvio block-attach "$dom" "$PT_RUNDIR/disk.img,raw,xvda,rw" || gt_fail "block-attach failed"
-pt_wait_for 30 grep -aq 'PVIO-TEST: device' "$log" || gt_fail "the guest's bus did not see the disk"
-grep -a 'PVIO-TEST: device' "$log"
+pt_wait_for 40 grep -aq 'PVIO-TEST: device\|PVIO-GUEST-RESULT' "$log" || gt_fail "the guest's bus did not see the disk"
+grep -a 'PVIO-TEST: device' "$log" || gt_fail "the guest's bus did not see the disk"
 grep -aq "PVIO-TEST: device nodename=/local/domain/$dom/device/vbd/51712 backend=/local/domain/0/backend/vbd/$dom/51712" "$log" ||
 	gt_fail "device attributes wrong"
 pvio block-detach "$dom" xvda || gt_fail "block-detach failed"
 gt_store_has "/local/domain/0/backend/vbd/$dom/51712" && gt_fail "backend dir left after detach"
 
-gt_vm_wait_result "$dom" 60
+# pvio-store dies and comes back while the guest uses its ring
+pt_wait_for 30 grep -aq 'PVIO-TEST: detached' "$log" || gt_fail "guest did not see the detach"
+kill -9 "$(cat "$PT_RUNDIR/store.pid")"
+sleep 0.5
+pvio up >/dev/null || gt_fail "pvio up could not restart pvio-store"
+pvio store write "/local/domain/$dom/data/after-restart" yes || gt_fail "store write after restart"
+pvio block-attach "$dom" "$PT_RUNDIR/disk.img,raw,xvdb,rw" || gt_fail "block-attach after restart failed"
+pt_wait_for 60 grep -aq 'PVIO-TEST: watch after restart ok\|PVIO-GUEST-RESULT' "$log" ||
+	gt_fail "the guest's store did not come back after the store restart"
+grep -a 'PVIO-TEST: after-restart' "$log"
+
+# pvio shutdown: through control/shutdown (the guest advertises it)
+pt_wait_for 30 grep -aq 'PVIO-TEST: waiting for shutdown\|PVIO-GUEST-RESULT' "$log" ||
+	gt_fail "guest did not get to the shutdown step"
+grep -aq 'PVIO-GUEST-RESULT' "$log" && gt_vm_wait_result "$dom" 1
+t0=$(date +%s)
+timeout 40 pvio shutdown -w "$dom" || gt_fail "pvio shutdown -w failed"
+echo "shutdown took $(( $(date +%s) - t0 )) s"
+grep -aq 'PVIO-GUEST-RESULT' "$log" && gt_fail "the guest ended its script instead of shutting down"
 t0=$(date +%s)
 gt_vm_wait_gone "$dom" 20 || gt_fail "domain $dom still listed after power-off"
 gone() { ! gt_store_has "/local/domain/$dom" && ! gt_store_has "$vm"; }

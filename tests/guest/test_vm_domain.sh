@@ -5,14 +5,17 @@
 # version; bad hypercalls get errors; the guest offers dom0 an event channel and a grant, a dom0
 # client binds, exchanges events both ways and maps the grant; pause and
 # unpause go through QMP; dom0's events reach the guest with hv stopped; killing QEMU releases the domain and its ports;
-# a second VM is destroyed while it boots.
+# a second VM is destroyed while it boots. The VM is made with `pvio create`
+# on the whole stack, so its store ring is served and its nodes go with it.
 set -eu
 . "$PVIO_TOP/tests/lib/pvio-test.sh"
 . "$PVIO_TOP/tests/guest/guest-lib.sh"
 pt_init
 gt_init
 client=$PVIO_TOP/build/tests/vm_client
-pt_start_hv
+# the whole stack: the guest's store ring is served (pvio create introduces it)
+gt_stack_up
+hv_pid=$(cat "$PT_RUNDIR/hv.pid")
 
 cat >"$PT_RUNDIR/test.sh" <<'SCRIPT'
 #!/bin/sh
@@ -24,6 +27,7 @@ echo 1 >$P/hostile
 echo "PVIO-TEST: hostile=$(cat $P/hostile_result)"
 [ "$(cat $P/hostile_result)" = ok ] || exit 1
 echo "PVIO-TEST: port=$(cat $P/port) gref=$(cat $P/gref) store=$(cat $P/store)"
+[ "$(cat $P/store)" = ok ] || exit 1
 i=0
 while [ "$(cat $P/events)" -lt 1 ] && [ $i -lt 600 ]; do
 	sleep 0.1; i=$((i + 1))
@@ -37,8 +41,8 @@ while true; do echo "PVIO-TICK $n"; n=$((n + 1)); sleep 0.2; done
 SCRIPT
 gt_image "$PT_RUNDIR/test.sh" "$PT_RUNDIR/initrd"
 
-dom=$("$client" create "guest-$PT_ID" "$GT_KERNEL" "$PT_RUNDIR/initrd" 512 2) ||
-	pt_fail "VM creation failed"
+gt_vm_cfg "$PT_RUNDIR/vm.cfg" "guest-$PT_ID" "$PT_RUNDIR/initrd" 512 2
+dom=$(gt_vm_create "$PT_RUNDIR/vm.cfg")
 log=$PT_RUNDIR/vm-$dom/console.log
 echo "domain $dom, console $log"
 # on failure, the guest's console is the first thing to read
@@ -49,7 +53,7 @@ port=$(echo "$line" | sed 's/.*port=\([0-9]*\).*/\1/')
 gref=$(echo "$line" | sed 's/.*gref=\([0-9]*\).*/\1/')
 echo "guest offers port $port, grant $gref"
 # dom0 -> VM goes without hv: hv is stopped while the event goes in
-"$client" peer "$dom" "$port" "$gref" "$PT_PID_hv" "$log" ||
+"$client" peer "$dom" "$port" "$gref" "$hv_pid" "$log" ||
 	pt_fail "event/grant exchange with the guest failed"
 pt_wait_for 30 grep -q 'PVIO-TICK 2' "$log" || pt_fail "guest did not go on after the exchange"
 
@@ -96,4 +100,7 @@ qpid2=$("$client" info "$dom2" | sed 's/.*pid=//')
 ! "$client" info "$dom2" >/dev/null || pt_fail "domain $dom2 still listed after destroy"
 pt_wait_for 5 sh -c "! kill -0 $qpid2" || pt_fail "QEMU $qpid2 survived destroy"
 grep -a "pvio-hv" "$PT_RUNDIR/hv.log" | tail -n 12
+# the first VM died with its QEMU: its monitor removed its store nodes
+pt_wait_for 10 sh -c "! pvio store ls /local/domain/$dom" || pt_fail "store nodes of domain $dom left after QEMU was killed"
+
 pt_pass

@@ -328,6 +328,7 @@ static void bus_start_fn(struct work_struct *w)
 	}
 	bus_watching = true;
 	pr_info("pvio_core: bus watching %s\n", bus_devdir);
+	pvio_control_start();
 }
 
 int pvio_bus_probe_devices(void)
@@ -349,6 +350,7 @@ static int bus_unregister_one(struct device *dev, void *data)
 void pvio_bus_remove_devices(void)
 {
 	cancel_delayed_work_sync(&bus_start_work);
+	pvio_control_stop();
 	if (bus_watching)
 		pvio_store_watch_del(&bus_dev_watch);
 	bus_watching = false;

@@ -56,4 +56,8 @@ void pvio_bus_unregister(void);
 int pvio_bus_probe_devices(void);
 void pvio_bus_remove_devices(void);
 
+/* pvio_core_control.c: control/shutdown requests (started with the bus) */
+void pvio_control_start(void);
+void pvio_control_stop(void);
+
 #endif /* PVIO_CORE_INTERNAL_H */

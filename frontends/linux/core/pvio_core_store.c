@@ -6,6 +6,11 @@
  * completing the request or queueing watch events for an ordered
  * workqueue. The store is a peer: ring indices and lengths are checked and
  * a broken ring stops the client instead of overrunning.
+ *
+ * A restarted pvio-store asks for a reconnection (connection =
+ * XENSTORE_RECONNECT): the reader drops the half messages of both rings,
+ * answers CONNECTED, and a work item resends the request in flight and
+ * re-registers every watch (their first events fire again).
  */
 #include <linux/kernel.h>
 #include <linux/list.h>
@@ -32,6 +37,9 @@ static pvio_evtchn_port_t store_port;
 static bool store_broken;
 static DECLARE_WAIT_QUEUE_HEAD(store_wq);
 static DEFINE_MUTEX(store_req_mutex);	/* one request in flight */
+static DEFINE_MUTEX(store_write_mutex);	/* one message written at a time */
+static DEFINE_SPINLOCK(store_ring_lock);	/* request indices vs a reset */
+static unsigned int store_gen;		/* bumped by each reconnection */
 static u32 store_req_id;
 
 /* the reader's partial message, and the reply handed to the requester */
@@ -43,7 +51,12 @@ static struct {
 static struct xsd_sockmsg store_reply_hdr;
 static char *store_reply_body;
 static bool store_reply_ready;
+static char *store_inflight;		/* the request awaiting its reply */
+static size_t store_inflight_len;
+static unsigned int store_inflight_gen;	/* written in full in this gen */
 static DEFINE_SPINLOCK(store_reply_lock);
+static void store_resend_fn(struct work_struct *w);
+static DECLARE_WORK(store_resend_work, store_resend_fn);
 
 static void store_rx_work_fn(struct work_struct *w);
 static DECLARE_WORK(store_rx_work, store_rx_work_fn);
@@ -81,7 +94,11 @@ static int store_req_space(u32 *prod)
 	return XENSTORE_RING_SIZE - (*prod - cons);
 }
 
-static int store_write(const void *data, size_t len)
+/*
+ * Write one message (under store_write_mutex). -EAGAIN: the store asked
+ * for a reconnection meanwhile and the message is to be sent again.
+ */
+static int store_write(const void *data, size_t len, unsigned int gen)
 {
 	const char *p = data;
 
@@ -91,14 +108,23 @@ static int store_write(const void *data, size_t len)
 		long t;
 
 		t = wait_event_timeout(store_wq, store_broken ||
+				       READ_ONCE(store_gen) != gen ||
 				       store_req_space(&prod) != 0,
 				       STORE_TIMEOUT);
 		if (store_broken)
 			return -EIO;
+		if (READ_ONCE(store_gen) != gen)
+			return -EAGAIN;
 		if (!t)
 			return -ETIMEDOUT;
+		spin_lock(&store_ring_lock);
+		if (store_gen != gen) {
+			spin_unlock(&store_ring_lock);
+			return -EAGAIN;
+		}
 		space = store_req_space(&prod);
 		if (space < 0) {
+			spin_unlock(&store_ring_lock);
 			store_fail("request index");
 			return -EIO;
 		}
@@ -110,11 +136,114 @@ static int store_write(const void *data, size_t len)
 		/* data before the index that publishes it */
 		virt_wmb();
 		WRITE_ONCE(store_intf->req_prod, prod + chunk);
+		spin_unlock(&store_ring_lock);
 		pvio_evtchn_notify(store_port);
 		p += chunk;
 		len -= chunk;
 	}
 	return 0;
+}
+
+/* pvio-store restarted: drop half messages, say CONNECTED, resend. */
+static void store_reconnect(void)
+{
+	spin_lock(&store_ring_lock);
+	store_gen++;
+	WRITE_ONCE(store_intf->req_prod, READ_ONCE(store_intf->req_cons));
+	WRITE_ONCE(store_intf->rsp_cons, READ_ONCE(store_intf->rsp_prod));
+	store_rx.have = 0;
+	/* indices reset before we say so */
+	virt_mb();
+	WRITE_ONCE(store_intf->connection, XENSTORE_CONNECTED);
+	spin_unlock(&store_ring_lock);
+	pr_info("pvio_core: store restarted, reconnecting\n");
+	pvio_evtchn_notify(store_port);
+	wake_up_all(&store_wq);
+	schedule_work(&store_resend_work);
+}
+
+static void store_watch_token(struct pvio_store_watch *w, char *buf,
+			      size_t len);
+
+/* Send a message again after a reconnection; req_id 0 answers are dropped. */
+static int store_resend_one(const void *msg, size_t len, unsigned int gen)
+{
+	int ret = store_write(msg, len, gen);
+
+	if (ret && ret != -EAGAIN)
+		pr_warn("pvio_core: store resend failed: %d\n", ret);
+	return ret;
+}
+
+static void store_resend_fn(struct work_struct *w)
+{
+	struct pvio_store_watch *sw;
+	unsigned int gen, n = 0, i;
+	char *req = NULL, **msgs;
+	size_t req_len = 0;
+
+	mutex_lock(&store_write_mutex);
+	gen = READ_ONCE(store_gen);
+	spin_lock(&store_reply_lock);
+	if (store_inflight && !store_reply_ready && store_inflight_gen != gen) {
+		req = kmemdup(store_inflight, store_inflight_len, GFP_ATOMIC);
+		req_len = store_inflight_len;
+	}
+	spin_unlock(&store_reply_lock);
+	if (req) {
+		int ret = store_resend_one(req, req_len, gen);
+
+		kfree(req);
+		if (ret)
+			goto out;
+		spin_lock(&store_reply_lock);
+		store_inflight_gen = gen;
+		spin_unlock(&store_reply_lock);
+	}
+
+	/* XS_WATCH path token, one message per watch, built under the lock */
+	spin_lock(&store_watch_lock);
+	list_for_each_entry(sw, &store_watches, list)
+		n++;
+	msgs = kcalloc(n + 1, sizeof(*msgs), GFP_ATOMIC);
+	i = 0;
+	list_for_each_entry(sw, &store_watches, list) {
+		struct xsd_sockmsg hdr = { .type = XS_WATCH };
+		size_t plen = strlen(sw->path) + 1;
+		char token[32];
+		size_t tlen;
+
+		if (!msgs)
+			break;
+		store_watch_token(sw, token, sizeof(token));
+		tlen = strlen(token) + 1;
+		hdr.len = plen + tlen;
+		if (hdr.len > XENSTORE_PAYLOAD_MAX)
+			continue;
+		msgs[i] = kmalloc(sizeof(hdr) + hdr.len, GFP_ATOMIC);
+		if (!msgs[i])
+			continue;
+		memcpy(msgs[i], &hdr, sizeof(hdr));
+		memcpy(msgs[i] + sizeof(hdr), sw->path, plen);
+		memcpy(msgs[i] + sizeof(hdr) + plen, token, tlen);
+		i++;
+	}
+	spin_unlock(&store_watch_lock);
+	if (!msgs) {
+		pr_warn("pvio_core: out of memory: watches not re-registered\n");
+		goto out;
+	}
+	for (n = 0; n < i; n++) {
+		struct xsd_sockmsg *h = (struct xsd_sockmsg *)msgs[n];
+
+		if (store_resend_one(msgs[n], sizeof(*h) + h->len, gen))
+			break;
+	}
+	for (n = 0; n < i; n++)
+		kfree(msgs[n]);
+	kfree(msgs);
+out:
+	mutex_unlock(&store_write_mutex);
 }
 
 static void store_queue_event(void)
@@ -167,9 +296,14 @@ static void store_rx_work_fn(struct work_struct *w)
 	char *dst = (char *)&store_rx;
 
 	while (!store_broken) {
-		u32 prod = READ_ONCE(store_intf->rsp_prod);
-		u32 cons = READ_ONCE(store_intf->rsp_cons);
-		u32 want, chunk, off;
+		u32 prod, cons, want, chunk, off;
+
+		if (READ_ONCE(store_intf->connection) == XENSTORE_RECONNECT) {
+			store_reconnect();
+			continue;
+		}
+		prod = READ_ONCE(store_intf->rsp_prod);
+		cons = READ_ONCE(store_intf->rsp_cons);
 
 		if (prod - cons > XENSTORE_RING_SIZE) {
 			store_fail("response index");
@@ -234,8 +368,8 @@ static char *store_talk(u32 type, const struct kvec *iov, unsigned int nr,
 			unsigned int *rlen)
 {
 	struct xsd_sockmsg hdr = { .type = type };
-	char *body;
-	unsigned int i;
+	char *body, *msg, *p;
+	unsigned int i, gen;
 	int ret;
 
 	if (!store_intf)
@@ -244,15 +378,35 @@ static char *store_talk(u32 type, const struct kvec *iov, unsigned int nr,
 		hdr.len += iov[i].iov_len;
 	if (hdr.len > XENSTORE_PAYLOAD_MAX)
 		return ERR_PTR(-E2BIG);
+	/* one block, kept until answered: a reconnection sends it again */
+	msg = kmalloc(sizeof(hdr) + hdr.len, GFP_KERNEL);
+	if (!msg)
+		return ERR_PTR(-ENOMEM);
 
 	mutex_lock(&store_req_mutex);
 	spin_lock(&store_reply_lock);
 	hdr.req_id = ++store_req_id;
+	if (!hdr.req_id)
+		hdr.req_id = ++store_req_id;	/* 0 is for resent watches */
 	store_reply_ready = false;
+	memcpy(msg, &hdr, sizeof(hdr));
+	for (i = 0, p = msg + sizeof(hdr); i < nr; p += iov[i].iov_len, i++)
+		memcpy(p, iov[i].iov_base, iov[i].iov_len);
+	store_inflight = msg;
+	store_inflight_len = sizeof(hdr) + hdr.len;
+	store_inflight_gen = READ_ONCE(store_gen) - 1;	/* not sent yet */
 	spin_unlock(&store_reply_lock);
-	ret = store_write(&hdr, sizeof(hdr));
-	for (i = 0; !ret && i < nr; i++)
-		ret = store_write(iov[i].iov_base, iov[i].iov_len);
+	mutex_lock(&store_write_mutex);
+	gen = READ_ONCE(store_gen);
+	ret = store_write(msg, sizeof(hdr) + hdr.len, gen);
+	if (!ret) {
+		spin_lock(&store_reply_lock);
+		store_inflight_gen = gen;
+		spin_unlock(&store_reply_lock);
+	}
+	mutex_unlock(&store_write_mutex);
+	if (ret == -EAGAIN)
+		ret = 0;	/* the reconnection resends it */
 	if (!ret) {
 		wait_event_timeout(store_wq, store_broken ||
 				   READ_ONCE(store_reply_ready),
@@ -261,6 +415,7 @@ static char *store_talk(u32 type, const struct kvec *iov, unsigned int nr,
 			ret = store_broken ? -EIO : -ETIMEDOUT;
 	}
 	spin_lock(&store_reply_lock);
+	store_inflight = NULL;
 	body = store_reply_body;
 	store_reply_body = NULL;
 	if (!ret && !store_reply_ready)
@@ -270,6 +425,8 @@ static char *store_talk(u32 type, const struct kvec *iov, unsigned int nr,
 	hdr = store_reply_hdr;
 	spin_unlock(&store_reply_lock);
 	mutex_unlock(&store_req_mutex);
+	/* a resend may hold its own copy, never this block */
+	kfree(msg);
 
 	if (ret) {
 		kfree(body);
@@ -517,6 +674,7 @@ void pvio_store_exit(void)
 		return;
 	pvio_evtchn_unbind_handler(store_port);
 	cancel_work_sync(&store_rx_work);
+	cancel_work_sync(&store_resend_work);
 	destroy_workqueue(store_watch_wq);
 	list_for_each_entry_safe(ev, tmp, &store_events, list)
 		kfree(ev);

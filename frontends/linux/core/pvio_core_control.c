@@ -1,0 +1,79 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Shutdown requests from the toolstack, as Xen guests take them: dom0
+ * writes "poweroff", "halt" or "reboot" to /local/domain/<self>/control/
+ * shutdown; we clear the node (acknowledging it) and start an orderly
+ * power-off or reboot (the kernel's poweroff_cmd/reboot_cmd, forced if
+ * that helper cannot run). We advertise control/feature-poweroff and
+ * control/feature-reboot so the toolstack knows to ask this way.
+ */
+#include <linux/kernel.h>
+#include <linux/reboot.h>
+#include <linux/slab.h>
+#include <linux/string.h>
+#include "pvio_core_internal.h"
+
+static char control_path[80];
+static char control_dir[64];
+static struct pvio_store_watch control_watch;
+static bool control_watching;
+
+static void control_feature(const char *key)
+{
+	char path[96];
+
+	snprintf(path, sizeof(path), "%s/%s", control_dir, key);
+	if (pvio_store_write(path, "1"))
+		pr_warn("pvio_core: cannot write %s\n", path);
+}
+
+static void control_cb(struct pvio_store_watch *w, const char *path)
+{
+	char *v = pvio_store_read(control_path, NULL);
+
+	if (IS_ERR(v))
+		return;
+	if (!*v) {
+		kfree(v);
+		return;
+	}
+	/* acknowledge first, so that a second request is seen as new */
+	pvio_store_write(control_path, "");
+	if (!strcmp(v, "poweroff") || !strcmp(v, "halt")) {
+		pr_info("pvio_core: shutdown requested: %s\n", v);
+		orderly_poweroff(true);
+	} else if (!strcmp(v, "reboot")) {
+		pr_info("pvio_core: reboot requested\n");
+		orderly_reboot();
+	} else {
+		pr_warn("pvio_core: unsupported shutdown request '%.32s'\n", v);
+	}
+	kfree(v);
+}
+
+void pvio_control_start(void)
+{
+	int ret;
+
+	snprintf(control_dir, sizeof(control_dir), "/local/domain/%u/control",
+		 pvio_domid());
+	snprintf(control_path, sizeof(control_path), "%s/shutdown",
+		 control_dir);
+	control_watch.path = control_path;
+	control_watch.cb = control_cb;
+	ret = pvio_store_watch_add(&control_watch);
+	if (ret) {
+		pr_warn("pvio_core: cannot watch %s: %d\n", control_path, ret);
+		return;
+	}
+	control_watching = true;
+	control_feature("feature-poweroff");
+	control_feature("feature-reboot");
+}
+
+void pvio_control_stop(void)
+{
+	if (control_watching)
+		pvio_store_watch_del(&control_watch);
+	control_watching = false;
+}
