@@ -3,9 +3,10 @@
 # A VM with a pvio vif made by `pvio create` (vif=[...]): pvio_netfront
 # brings up eth0 with the MAC and MTU from the store; the guest pings
 # dom0's bridge address (small, 100 quick ones, 8000-byte fragmented) and
-# runs iperf3 both ways against a server in the bridge's namespace. The
-# guest's counters and the backend's statistics must agree that traffic
-# flowed, and the console must show no kernel report.
+# runs iperf3 both ways against a server in the bridge's namespace. Then
+# rmmod pvio_netfront while iperf3 sends (eth0 goes away), insmod again:
+# the vif connects afresh and pings. The console must show no kernel
+# report.
 set -eu
 . "$PVIO_TOP/tests/lib/pvio-test.sh"
 . "$PVIO_TOP/tests/guest/guest-lib.sh"
@@ -44,6 +45,23 @@ grep -E 'sender|receiver' /tmp/rx.out
 echo "PVIO-TEST: rx \$(grep receiver /tmp/rx.out | awk '{print \$7, \$8}')"
 grep receiver /tmp/rx.out | awk '{ if (\$8 != "Mbits/sec" || \$7 < 50) exit 1 }' || exit 10
 cat /proc/net/dev | grep eth0
+# module unload with traffic in flight, then load again: a fresh connect
+iperf3 -c 10.99.0.1 -t 30 -f m >/dev/null 2>&1 &
+sleep 2
+rmmod pvio_netfront || exit 11
+ip link show eth0 >/dev/null 2>&1 && exit 12
+echo "PVIO-TEST: unloaded under traffic"
+kill \$! 2>/dev/null; wait \$! 2>/dev/null
+insmod /pvio/modules/pvio_netfront.ko || exit 13
+i=0
+while ! ip link show eth0 >/dev/null 2>&1 && [ \$i -lt 300 ]; do sleep 0.1; i=\$((i + 1)); done
+ip addr add 10.99.0.2/24 dev eth0
+ip link set eth0 up
+i=0
+until ping -c 1 -W 1 10.99.0.1 >/dev/null 2>&1; do
+	i=\$((i + 1)); [ \$i -lt 60 ] || exit 14
+done
+echo "PVIO-TEST: reloaded, link up after \$i tries"
 exit 0
 SCRIPT
 gt_image "$PT_RUNDIR/test.sh" "$PT_RUNDIR/initrd"

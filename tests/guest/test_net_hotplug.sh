@@ -3,8 +3,8 @@
 # Hot attach and detach of a pvio vif in a running VM, and a backend
 # restart under it:
 #  1. the VM boots with vif 0 on bridge A and pings dom0 over it;
-#  2. `pvio network-attach` adds vif 1 on bridge B: eth1 appears in the
-#     guest, pings and carries an iperf3 run;
+#  2. `pvio network-attach` adds vif 1 (mtu=9000) on bridge B: eth1
+#     appears in the guest with MTU 9000, pings and carries an iperf3 run;
 #  3. with iperf3 still sending on eth1, `pvio network-detach` removes it:
 #     eth1 goes away (unregister_netdev with traffic in flight), eth0 still
 #     works, and no TAP, backend node or store node of vif 1 remains;
@@ -41,6 +41,7 @@ wait_for 600 pingok 10.97.0.1 || die 3
 say "eth0 ok"
 # 2. hot attach
 wait_for 600 ip link show eth1 || die 4
+[ "$(cat /sys/class/net/eth1/mtu)" = 9000 ] || die 12
 ip addr add 10.96.0.2/24 dev eth1
 ip link set eth1 up
 wait_for 300 pingok 10.96.0.1 || die 5
@@ -79,7 +80,7 @@ gfail() { echo "--- guest console"; tail -n 40 "$log"; pt_fail "$@"; }
 wait_mark() { pt_wait_for "$1" grep -aq "PVIO-TEST: $2\|PVIO-GUEST-RESULT" "$log" || gfail "no '$2' from the guest"; grep -aq "PVIO-TEST: $2" "$log" || gfail "guest failed before '$2'"; }
 
 wait_mark 120 "eth0 ok"
-pvio network-attach "$dom" "bridge=$brb" || pt_fail "network-attach failed"
+pvio network-attach "$dom" "bridge=$brb,mtu=9000" || pt_fail "network-attach failed"
 gn_bridge_ip "$brb" 10.96.0.1/24
 gn_iperf_server 10.96.0.1
 wait_mark 150 "eth1 busy"
