@@ -16,6 +16,7 @@
 #include "pvio/libpvio.h"
 #include "pvio/xenbus.h"
 #include "pvio_cmd.h"
+#include "pvio_domstore.h"
 #include "xlcfg/xlcfg.h"
 
 #define VBD_DETACH_TIMEOUT_MS	10000
@@ -54,19 +55,6 @@ int xlcfg_domain_resolve(const char *rundir, const char *name,
 	free(list);
 	if (rc)
 		fprintf(stderr, "pvio: no domain '%s'\n", name);
-	return rc;
-}
-
-static int store_open(const char *rundir, struct xs_handle **xs)
-{
-	char sock[512];
-	int rc;
-
-	snprintf(sock, sizeof(sock), "%s/store.sock", pvio_rundir(rundir));
-	rc = xs_open(sock, xs);
-	if (rc)
-		fprintf(stderr, "pvio: cannot reach the store at %s: %s\n", sock,
-			strerror(-rc));
 	return rc;
 }
 
@@ -232,7 +220,7 @@ static int disk_attach(const char *rundir, uint16_t domid, const char *spec)
 		 d.vdev_num);
 	snprintf(a.be, sizeof(a.be), "/local/domain/0/backend/vbd/%u/%u", domid,
 		 d.vdev_num);
-	rc = store_open(rundir, &xs);
+	rc = pvio_domstore_open(rundir, &xs);
 	if (rc)
 		return rc;
 	rc = xs_transaction_run(xs, attach_txn, &a);
@@ -318,7 +306,7 @@ static int disk_detach_all(const char *rundir, uint16_t domid)
 	struct xs_handle *xs;
 	char **names;
 	unsigned int n;
-	int rc = store_open(rundir, &xs);
+	int rc = pvio_domstore_open(rundir, &xs);
 
 	if (rc)
 		return rc;
@@ -390,7 +378,7 @@ static int run_detach(int argc, char **argv)
 	}
 	if (xlcfg_domain_resolve(pvio_opt_rundir, argv[1], &domid))
 		return 1;
-	if (store_open(pvio_opt_rundir, &xs))
+	if (pvio_domstore_open(pvio_opt_rundir, &xs))
 		return 1;
 	rc = vbd_remove(xs, domid, vdev, VBD_DETACH_TIMEOUT_MS, false);
 	xs_close(xs);
@@ -424,7 +412,7 @@ static int run_list(int argc, char **argv)
 		return pvio_cmd_usage(&list_cmd);
 	if (xlcfg_domain_resolve(pvio_opt_rundir, argv[1], &domid))
 		return 1;
-	if (store_open(pvio_opt_rundir, &xs))
+	if (pvio_domstore_open(pvio_opt_rundir, &xs))
 		return 1;
 	rc = list_vbds(xs, domid, &names, &n);
 	if (rc) {
