@@ -18,7 +18,7 @@
 
 #define BLKFRONT_MAX_QUEUES		4
 #define BLKFRONT_MAX_RING_ORDER		4
-#define BLKFRONT_MAX_RING_PAGES		(1u << BLKFRONT_MAX_RING_ORDER)
+#define BLKFRONT_MAX_RING_PAGES		BIT(BLKFRONT_MAX_RING_ORDER)
 /* one indirect page holds 512 segments; we never ask for more */
 #define BLKFRONT_MAX_INDIRECT_SEGS	256
 #define BLKFRONT_SHADOW_FREE_END	0xffffffffu

@@ -574,9 +574,10 @@ int blkfront_queue_setup(struct blkfront_info *info, struct blkfront_queue *q)
 	q->nr_ents = blkif_ring_ents((size_t)pages * PAGE_SIZE);
 	pvio_front_ring_init(&q->ring, q->ring_mem, q->nr_ents);
 	for (i = 0; i < pages; i++) {
-		ret = pvio_gnttab_grant_access(be,
-			pvio_page_to_gfn(virt_to_page((char *)q->ring_mem +
-						      i * PAGE_SIZE)), false);
+		struct page *pg = virt_to_page((char *)q->ring_mem +
+					       i * PAGE_SIZE);
+
+		ret = pvio_gnttab_grant_access(be, pvio_page_to_gfn(pg), false);
 		if (ret < 0)
 			goto err;
 		q->ring_ref[i] = ret;
@@ -601,8 +602,9 @@ int blkfront_queue_setup(struct blkfront_info *info, struct blkfront_queue *q)
 			if (!q->ind_page[i])
 				goto err;
 			/* the backend only reads segment lists */
-			ret = pvio_gnttab_grant_access(be,
-					pvio_page_to_gfn(q->ind_page[i]), true);
+			unsigned long gfn = pvio_page_to_gfn(q->ind_page[i]);
+
+			ret = pvio_gnttab_grant_access(be, gfn, true);
 			if (ret < 0)
 				goto err;
 			q->ind_gref[i] = ret;

@@ -121,8 +121,8 @@ static void disk_apply_limits(struct blkfront_info *info)
 		rq->limits.discard_granularity = info->discard_granularity;
 		rq->limits.discard_alignment = info->discard_alignment;
 		if (info->discard_secure)
-			blk_queue_max_secure_erase_sectors(rq,
-						UINT_MAX >> SECTOR_SHIFT);
+			blk_queue_max_secure_erase_sectors(rq, UINT_MAX >>
+							   SECTOR_SHIFT);
 	} else {
 		blk_queue_max_discard_sectors(rq, 0);
 		blk_queue_max_secure_erase_sectors(rq, 0);
@@ -337,7 +337,7 @@ static int rings_offer(struct blkfront_info *info)
 err:
 	pr_err("%s: cannot offer rings to %s: %d\n", info->name,
 	       info->pdev->otherend, ret);
-	rings_teardown(info, info->disk != NULL);
+	rings_teardown(info, !!info->disk);
 	info->conn = BLKFRONT_IDLE;
 	return ret;
 }

@@ -50,7 +50,7 @@ static bool end_grant(int ref, bool may_sleep)
 			return ret == 0;
 		if (!may_sleep)
 			break;
-		msleep(10);
+		usleep_range(10000, 20000);
 	}
 	pr_warn_ratelimited("pvio_netfront: grant %d still in use by the backend, page leaked\n",
 			    ref);
@@ -200,8 +200,10 @@ netdev_tx_t netfront_start_xmit(struct sk_buff *skb, struct net_device *dev)
 
 	/* grants first: running out of refs then costs only this packet */
 	for (i = 0; i < n; i++) {
-		refs[i] = pvio_gnttab_grant_access(info->pdev->otherend_id,
-					pvio_page_to_gfn(pieces[i].page), true);
+		unsigned long gfn = pvio_page_to_gfn(pieces[i].page);
+
+		refs[i] = pvio_gnttab_grant_access(info->pdev->otherend_id, gfn,
+						   true);
 		if (refs[i] < 0) {
 			while (i--)
 				end_grant(refs[i], false);
@@ -672,7 +674,8 @@ static void queue_free(struct netfront_queue *q)
 		pvio_evtchn_unbind_handler(q->tx_port);
 	if (q->rx_bound && q->rx_port != q->tx_port)
 		pvio_evtchn_unbind_handler(q->rx_port);
-	q->tx_bound = q->rx_bound = false;
+	q->tx_bound = false;
+	q->rx_bound = false;
 	if (q->napi_added) {
 		netif_napi_del(&q->napi);
 		q->napi_added = false;
@@ -682,7 +685,8 @@ static void queue_free(struct netfront_queue *q)
 		pvio_evtchn_close(q->tx_port);
 	if (q->rx_port && q->rx_port != q->tx_port)
 		pvio_evtchn_close(q->rx_port);
-	q->tx_port = q->rx_port = 0;
+	q->tx_port = 0;
+	q->rx_port = 0;
 
 	/* packets in flight: their answers will never come */
 	spin_lock_bh(&q->tx_lock);
@@ -720,7 +724,8 @@ static int queue_init(struct netfront_info *info, struct netfront_queue *q,
 	timer_setup(&q->rx_refill_timer, rx_refill_timer_fn, 0);
 	q->st = &info->stats[id];
 	tx_slots_init(q);
-	q->tx_ring_gref = q->rx_ring_gref = NETFRONT_NO_GREF;
+	q->tx_ring_gref = NETFRONT_NO_GREF;
+	q->rx_ring_gref = NETFRONT_NO_GREF;
 	for (i = 0; i < NETFRONT_RX_RING_SIZE; i++)
 		q->rx_grefs[i] = NETFRONT_NO_GREF;
 
@@ -828,7 +833,8 @@ void netfront_queues_destroy(struct netfront_info *info)
 			pvio_evtchn_unbind_handler(q->tx_port);
 		if (q->rx_bound && q->rx_port != q->tx_port)
 			pvio_evtchn_unbind_handler(q->rx_port);
-		q->tx_bound = q->rx_bound = false;
+		q->tx_bound = false;
+	q->rx_bound = false;
 		netfront_queue_stop(q);
 	}
 	synchronize_net();
