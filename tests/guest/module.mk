@@ -33,6 +33,10 @@ GUEST_TESTS += tests/guest/test_bench_guest.sh
 GUEST_TESTS += tests/guest/test_blk_fs.sh
 GUEST_TESTS += tests/guest/test_blk_restart.sh
 GUEST_TESTS += tests/guest/test_blk_hotplug.sh
+# a hostile backend in front of pvio_blkfront
+GUEST_TESTS += tests/guest/test_blk_hostile_backend.sh
+TEST_PROGRAMS += blk_evil_backend
+blk_evil_backend_SRCS := tests/guest/blk_evil_backend.c
 
 # pvio_netfront (frontends/linux/netfront): a VM's pvio vif end to end
 GUEST_TESTS += tests/guest/test_net_basic.sh
