@@ -1,6 +1,7 @@
 # Helpers for guest (QEMU) tests; source after tests/lib/pvio-test.sh.
 #
-#   gt_init                   skip (77) unless qemu and the kernel image exist;
+#   gt_init [MODULE...]       skip (77) unless qemu and the kernel image exist;
+#                             fail unless pvio_core.ko and each MODULE.ko are built;
 #                             sets GT_KERNEL, GT_ACCEL
 #   gt_image SCRIPT OUT       the initramfs with SCRIPT as /pvio/test.sh
 #   gt_qemu_plain LOG INITRD [QEMU ARGS...]
@@ -53,8 +54,11 @@ gt_accel() {
 
 gt_init() {
 	command -v qemu-system-x86_64 >/dev/null || pt_skip "qemu-system-x86_64 not installed"
-	[ -f "$PVIO_TOP/build/modules/pvio_core.ko" ] ||
-		pt_fail "build/modules/pvio_core.ko missing: run make modules"
+	local m
+	for m in pvio_core "$@"; do
+		[ -f "$PVIO_TOP/build/modules/$m.ko" ] ||
+			pt_fail "build/modules/$m.ko missing: run make modules"
+	done
 	GT_KERNEL=$("$PVIO_TOP/scripts/guest-kernel") || pt_fail "scripts/guest-kernel failed"
 	GT_ACCEL=$(gt_accel)
 	export GT_KERNEL GT_ACCEL

@@ -14,9 +14,7 @@ set -eu
 . "$PVIO_TOP/tests/lib/pvio-test.sh"
 . "$PVIO_TOP/tests/guest/guest-lib.sh"
 pt_init
-gt_init
-[ -f "$PVIO_TOP/build/modules/pvio_blkfront.ko" ] ||
-	pt_fail "build/modules/pvio_blkfront.ko missing: run make modules"
+gt_init pvio_blkfront
 evil=$PVIO_TOP/build/tests/blk_evil_backend
 [ -x "$evil" ] || pt_fail "$evil missing: run make"
 gt_stack_up

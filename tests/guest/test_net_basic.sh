@@ -12,7 +12,7 @@ set -eu
 . "$PVIO_TOP/tests/guest/guest-lib.sh"
 . "$PVIO_TOP/tests/guest/net-lib.sh"
 pt_init
-gt_init
+gt_init pvio_netfront
 gn_stack_up
 br=br$PT_ID
 mac=00:16:3e:5a:01:02

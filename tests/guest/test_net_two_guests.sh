@@ -9,7 +9,7 @@ set -eu
 . "$PVIO_TOP/tests/guest/guest-lib.sh"
 . "$PVIO_TOP/tests/guest/net-lib.sh"
 pt_init
-gt_init
+gt_init pvio_netfront
 gn_stack_up
 br=br$PT_ID
 
