@@ -199,7 +199,9 @@ static inline bool pvio_front_final_check(struct pvio_front_ring *r)
 /*
  * PVIO_RING_DEFINE(name, req_type, rsp_type) declares union name_sring_entry
  * and typed slot accessors: name_front_req(r, idx), name_front_rsp(r, idx),
- * name_back_req(r, idx), name_back_rsp(r, idx), and name_ring_ents(bytes).
+ * name_back_req(r, idx), name_back_rsp(r, idx), and name_ring_ents(bytes);
+ * name_front_copy_rsp(r, idx, out) reads a response slot exactly once (the
+ * peer may rewrite it at any time: validate the copy, never the slot).
  */
 #define PVIO_RING_DEFINE(name, req_t, rsp_t)				\
 union name##_sring_entry {						\
@@ -221,6 +223,11 @@ static inline rsp_t *name##_front_rsp(struct pvio_front_ring *r,	\
 {									\
 	return (rsp_t *)pvio_ring_slot(r->sring, r->nr_ents,		\
 			sizeof(union name##_sring_entry), idx);		\
+}									\
+static inline void name##_front_copy_rsp(struct pvio_front_ring *r,	\
+					  uint32_t idx, rsp_t *out)	\
+{									\
+	*out = *(volatile rsp_t *)name##_front_rsp(r, idx);		\
 }									\
 static inline req_t *name##_back_req(struct pvio_back_ring *r,		\
 				      uint32_t idx)			\

@@ -487,10 +487,7 @@ void blkfront_queue_poll(struct blkfront_queue *q)
 		while (q->ring.rsp_cons != rp) {
 			struct blkif_response rsp;
 
-			/* copied once: the backend may rewrite the slot */
-			memcpy(&rsp,
-			       blkif_front_rsp(&q->ring, q->ring.rsp_cons),
-			       sizeof(rsp));
+			blkif_front_copy_rsp(&q->ring, q->ring.rsp_cons, &rsp);
 			q->ring.rsp_cons++;
 			if (!rsp_handle(q, &rsp, &done, &push))
 				goto out;

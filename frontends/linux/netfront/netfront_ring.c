@@ -292,7 +292,9 @@ static void tx_complete(struct netfront_queue *q, int budget)
 		goto out;
 	}
 	for (cons = q->tx.rsp_cons; cons != prod; cons++) {
-		struct netif_tx_response r = *netif_tx_front_rsp(&q->tx, cons);
+		struct netif_tx_response r;
+
+		netif_tx_front_copy_rsp(&q->tx, cons, &r);
 
 		if (r.status == XEN_NETIF_RSP_NULL)
 			continue;	/* answer to an extra info slot */
@@ -382,6 +384,7 @@ static u32 rx_parse(struct netfront_queue *q, u32 prod, struct rx_packet *p)
 {
 	u32 i = q->rx.rsp_cons;
 	unsigned int extras = 0;
+	union netif_rx_slot slot;
 	struct netif_rx_response r;
 	bool more;
 
@@ -391,7 +394,8 @@ static u32 rx_parse(struct netfront_queue *q, u32 prod, struct rx_packet *p)
 	p->gso_type = XEN_NETIF_GSO_TYPE_NONE;
 	p->bad = false;
 
-	r = netif_rx_front_rsp(&q->rx, i++)->rsp;
+	netif_rx_front_copy_rsp(&q->rx, i++, &slot);
+	r = slot.rsp;
 	p->flags = r.flags;
 	more = r.flags & NETRXF_more_data;
 	for (;;) {
@@ -414,7 +418,8 @@ static u32 rx_parse(struct netfront_queue *q, u32 prod, struct rx_packet *p)
 			do {
 				if (i == prod)
 					return 0;
-				ex = netif_rx_front_rsp(&q->rx, i++)->extra;
+				netif_rx_front_copy_rsp(&q->rx, i++, &slot);
+				ex = slot.extra;
 				if (++extras > NETFRONT_RX_MAX_EXTRAS ||
 				    ex.type == XEN_NETIF_EXTRA_TYPE_NONE ||
 				    ex.type >= XEN_NETIF_EXTRA_TYPE_MAX) {
@@ -435,7 +440,8 @@ static u32 rx_parse(struct netfront_queue *q, u32 prod, struct rx_packet *p)
 			break;
 		if (i == prod)
 			return 0;
-		r = netif_rx_front_rsp(&q->rx, i++)->rsp;
+		netif_rx_front_copy_rsp(&q->rx, i++, &slot);
+		r = slot.rsp;
 		more = r.flags & NETRXF_more_data;
 	}
 	if (!p->ndata || p->total < ETH_HLEN)
