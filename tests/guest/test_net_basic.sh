@@ -72,8 +72,9 @@ dom=$(gt_vm_create "$PT_RUNDIR/vm.cfg")
 echo "domain $dom"
 gn_bridge_ip "$br" 10.99.0.1/24
 gn_iperf_server 10.99.0.1
-ip -n "$GN_NS" -d link show "vif$dom.0" | grep -q "master $br" ||
-	pt_fail "vif$dom.0 is not on $br"
+# netback makes the TAP and bridges it when it sees the vif: wait for it
+vif_on_bridge() { ip -n "$GN_NS" -d link show "vif$dom.0" | grep -q "master $br"; }
+pt_wait_for 30 vif_on_bridge || pt_fail "vif$dom.0 is not on $br"
 
 gt_vm_wait_result "$dom" 170
 log=$(gt_vm_console "$dom")
