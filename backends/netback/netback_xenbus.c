@@ -433,6 +433,17 @@ fail:
 	return ret;
 }
 
+/* Take the TAP off its bridge and delete it (idempotent). */
+static void vif_unplug(struct netback_vif *vif)
+{
+	if (vif->hotplugged)
+		netback_hotplug(vif, "offline");
+	vif->hotplugged = false;
+	if (vif->tap_fd0 >= 0)
+		close(vif->tap_fd0);
+	vif->tap_fd0 = -1;
+}
+
 void netback_vif_destroy(struct netback_vif *vif)
 {
 	struct netback *nb = vif->nb;
@@ -440,10 +451,7 @@ void netback_vif_destroy(struct netback_vif *vif)
 
 	vif_disconnect(vif);
 	xs_unwatch(nb->xs, vif->fedir, vif->token);
-	if (vif->hotplugged)
-		netback_hotplug(vif, "offline");
-	if (vif->tap_fd0 >= 0)
-		close(vif->tap_fd0);
+	vif_unplug(vif);
 	for (p = &nb->vifs; *p; p = &(*p)->next)
 		if (*p == vif) {
 			*p = vif->next;
@@ -508,6 +516,8 @@ static void vif_step(struct netback_vif *vif)
 		    fe == XenbusStateInitialising || fe == XenbusStateInitWait ||
 		    (vif->state == XenbusStateClosing &&
 		     now_ms() - vif->closing_since_ms > NETBACK_CLOSE_TIMEOUT_MS)) {
+			/* Closed tells the toolstack the TAP is already gone */
+			vif_unplug(vif);
 			vif_switch(vif, XenbusStateClosed);
 		} else if (vif->state != XenbusStateClosing) {
 			vif_switch(vif, XenbusStateClosing);
