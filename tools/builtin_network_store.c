@@ -166,12 +166,43 @@ static int attach_txn(struct xs_handle *xs, xs_transaction_t t, void *arg)
 	return ret;
 }
 
-int netvif_attach(struct xs_handle *xs, uint16_t domid, const struct netspec *ns,
-		  int *devid)
+/*
+ * The MTU of the overlay whose bridge is @bridge (`pvio network-overlay`
+ * records it under /tool/pvio/overlay/NAME), or 0 if @bridge is none.
+ */
+static unsigned int overlay_mtu(struct xs_handle *xs, const char *bridge)
 {
+	char path[96], *val = NULL;
+	unsigned long v;
+	size_t len;
+
+	if (strlen(bridge) >= NETSPEC_IFNAMSIZ)
+		return 0;
+	snprintf(path, sizeof(path), "/tool/pvio/overlay/%.15s/mtu", bridge);
+	if (xs_read(xs, XS_TXN_NULL, path, &val, &len))
+		return 0;
+	v = strtoul(val, NULL, 10);
+	free(val);
+	return v >= 68 && v <= 9000 ? (unsigned int)v : 0;
+}
+
+int netvif_attach(struct xs_handle *xs, uint16_t domid,
+		  const struct netspec *spec, int *devid)
+{
+	struct netspec nsc = *spec, *ns = &nsc;
 	struct attach_ctx c = { .domid = domid, .ns = ns, .devid = ns->devid };
+	unsigned int omtu = overlay_mtu(xs, ns->bridge);
 	uint8_t mac[6];
 	int ret;
+
+	/* on a bridge that spans hosts, frames must fit the encapsulation */
+	if (omtu && ns->mtu > omtu) {
+		fprintf(stderr, "network-attach: mtu %u exceeds %u, the MTU of overlay %s (VXLAN takes 50 bytes of the underlay's)\n",
+			ns->mtu, omtu, ns->bridge);
+		return -EINVAL;
+	}
+	if (omtu && !ns->mtu)
+		ns->mtu = omtu;
 
 	if (domid == 0 || domid >= PVIO_DOMID_FIRST_RESERVED) {
 		fprintf(stderr, "network-attach: bad domain %u\n", domid);

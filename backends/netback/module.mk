@@ -29,6 +29,8 @@ pvio-netfront-tap_SRCS := frontends/user/netfront_tap_main.c \
 pvio_SRCS += tools/builtin_network.c tools/builtin_network_spec.c \
 	tools/builtin_bench.c \
 	tools/builtin_network_store.c
+# pvio network-overlay: bridges that span hosts over VXLAN
+pvio_SRCS += tools/builtin_network_overlay.c
 
 INTEGRATION_TESTS += tests/integration/net_ping.sh tests/integration/net_transfer.sh \
 	tests/integration/net_mtu_isolation.sh
@@ -37,7 +39,8 @@ TEST_PROGRAMS += net_hostile
 net_hostile_SRCS := tests/integration/net_hostile.c tools/builtin_network_spec.c \
 	tools/builtin_network_store.c
 INTEGRATION_TESTS += tests/integration/net_hostile.sh tests/integration/net_restart.sh \
-	tests/integration/net_multiqueue.sh tests/integration/net_cli.sh
+	tests/integration/net_multiqueue.sh tests/integration/net_cli.sh \
+	tests/integration/net_overlay.sh
 
 # fuzz harness of the network parsers; without libFuzzer it runs a smoke
 # campaign as a unit test
