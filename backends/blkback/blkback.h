@@ -79,21 +79,41 @@ int blkback_req_indirect(struct blkback_req_desc *d, void *const *pages,
 
 struct blkback_cqe {
 	uint64_t tag;
-	int64_t res;		/* bytes, or -errno */
+	int64_t res;		/* bytes (0 for flush and discard), or -errno */
 };
 
 struct blkback_engine;
+struct blkback_disk;
 
+/*
+ * How a queue thread does I/O on its disk's backing store. One engine
+ * instance per queue, used by that queue's thread only; a store that needs
+ * state shared by the queues of a disk (a connection's parameters, an open
+ * image) keeps it in disk->engine_ctx.
+ */
 struct blkback_engine_ops {
 	const char *name;
-	/* Room for @depth operations in flight. */
-	int (*init)(struct blkback_engine *e, unsigned int depth);
+	/* Room for @depth operations in flight, for queue @queue of @disk. */
+	int (*init)(struct blkback_engine *e, struct blkback_disk *disk,
+		    unsigned int queue, unsigned int depth);
 	void (*fini)(struct blkback_engine *e);
-	/* Queue one operation (sent by submit). 0, or -EAGAIN when full. */
+	/*
+	 * Queue one operation (sent by submit). 0, or -EAGAIN when full.
+	 * @fd is the file the disk's store opened (engines of network
+	 * stores ignore it). @tag is below @depth and names one operation
+	 * at a time.
+	 */
 	int (*prep_rw)(struct blkback_engine *e, int fd, bool write,
 		       const struct iovec *iov, unsigned int iovcnt,
 		       uint64_t offset, uint64_t tag);
 	int (*prep_flush)(struct blkback_engine *e, int fd, uint64_t tag);
+	/*
+	 * Optional: discard @len bytes at @offset asynchronously (completes
+	 * with 0, or -EOPNOTSUPP if the store cannot). Without it the
+	 * store's synchronous discard runs in the queue thread.
+	 */
+	int (*prep_discard)(struct blkback_engine *e, uint64_t offset,
+			    uint64_t len, uint64_t tag);
 	/* Send what was queued: count sent or -errno. */
 	int (*submit)(struct blkback_engine *e);
 	/* Collect up to @max completions without blocking: count or -errno. */
@@ -112,6 +132,16 @@ struct blkback_engine_ops {
 	unsigned int (*take_wakes)(struct blkback_engine *e);
 	/* Optional: completions are waiting (no system call). */
 	bool (*ready)(struct blkback_engine *e);
+	/*
+	 * Optional, for stores that can become unreachable: the queue is
+	 * stopping. Give up the operations that cannot finish now (every one
+	 * if @force) and write their tags to @tags: their requests are
+	 * dropped unanswered, for the frontend to re-issue once it
+	 * reconnects. Nothing given up is touched by the engine afterwards.
+	 * Count, or -errno.
+	 */
+	int (*abandon)(struct blkback_engine *e, uint64_t *tags,
+		       unsigned int max, bool force);
 };
 #define BLKBACK_WAKE_EVTCHN	1u
 #define BLKBACK_WAKE_STOP	2u
@@ -126,6 +156,49 @@ extern const struct blkback_engine_ops blkback_engine_uring;
 extern const struct blkback_engine_ops blkback_engine_aio;
 /* "uring" or "aio"; NULL if unknown. */
 const struct blkback_engine_ops *blkback_engine_find(const char *name);
+
+/* ---- backing stores (blkback_backing.c and one file per kind) ---- */
+
+/*
+ * A kind of backing store: a local file or device, an NBD export, a Ceph
+ * RBD image, an image in one of QEMU's formats. open() reads the disk's
+ * params (and format), fills disk->lim, disk->max_queues,
+ * disk->discard_granularity and picks disk->engine_ops.
+ */
+struct blkback_store_ops {
+	const char *name;
+	/* 0 or -errno, with a message for a person in disk->open_why. */
+	int (*open)(struct blkback_disk *disk, bool readonly,
+		    uint32_t want_sector_size);
+	void (*close)(struct blkback_disk *disk);
+	/* Optional synchronous discard (when the engine has none): 0 or -errno. */
+	int (*discard)(struct blkback_disk *disk, uint64_t sector,
+		       uint64_t nr_sectors);
+};
+
+extern const struct blkback_store_ops blkback_store_file;
+#ifdef PVIO_HAVE_LIBNBD
+extern const struct blkback_store_ops blkback_store_nbd;
+extern const struct blkback_store_ops blkback_store_qdisk;
+extern const struct blkback_engine_ops blkback_engine_nbd;
+#endif
+#ifdef PVIO_HAVE_LIBRBD
+extern const struct blkback_store_ops blkback_store_rbd;
+extern const struct blkback_engine_ops blkback_engine_rbd;
+#endif
+/* One of QEMU's image formats a qdisk can open ("qcow2", "vmdk", ...). */
+bool blkback_format_known(const char *format);
+/*
+ * The store for @params with format @format ("" = raw) and backend type
+ * @type ("" = phy/file): nbd:// and nbd+unix:// URIs, rbd:pool/image,
+ * images in a QEMU format or with type qdisk, else a file or device.
+ * NULL (with a message in @why) if that kind is not built in or the
+ * format is unknown.
+ */
+const struct blkback_store_ops *blkback_store_select(const char *params,
+						     const char *format,
+						     const char *type,
+						     char *why, size_t whylen);
 
 /* ---- disks, queues, requests (blkback_ring.c, blkback_xenbus.c) ---- */
 
@@ -217,6 +290,14 @@ struct blkback_disk {
 
 	/* backing store */
 	char params[512];
+	char format[16];		/* "raw", "qcow2", ... */
+	char type[16];			/* backend type: "phy", "file", "qdisk" */
+	const struct blkback_store_ops *store;
+	void *store_priv;		/* the store's own state */
+	void *engine_ctx;		/* what the queues' engines share */
+	unsigned int max_queues;	/* what the store can serve in parallel */
+	char open_why[160];		/* why open failed, for the error node */
+	char export_uri[256];		/* NBD URI served from, shown as pvio-export */
 	int fd;
 	int fd_buffered;		/* same file without O_DIRECT, or -1 */
 	bool direct;			/* fd is O_DIRECT */
@@ -270,7 +351,7 @@ void blkback_xenbus_stop(struct blkback_ctx *ctx);
 /* A queue found its ring broken: disconnect the disk (from any thread). */
 void blkback_disk_broken(struct blkback_disk *disk, const char *why);
 
-/* blkback_backing.c: open and probe the backing store of @disk. */
+/* blkback_backing.c: open and probe a file or device as @disk's store. */
 int blkback_backing_open(struct blkback_disk *disk, bool readonly,
 			 uint32_t want_sector_size);
 void blkback_backing_close(struct blkback_disk *disk);

@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: MIT
 /*
- * blkback backing store: opens a raw image file or a block device (O_DIRECT
- * when it allows it), probes size, sector size and O_DIRECT alignment,
- * discards ranges, and picks the I/O engine for a disk.
+ * blkback backing stores: picks the kind of store a disk's params name,
+ * and is the "file" store itself: opens a raw image file or a block device
+ * (O_DIRECT when it allows it), probes size, sector size and O_DIRECT
+ * alignment, discards ranges; its I/O runs on io_uring or libaio.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -19,6 +20,76 @@
 #ifndef STATX_DIOALIGN
 #define STATX_DIOALIGN 0x00002000U
 #endif
+
+/* QEMU's image formats that qemu-storage-daemon opens for a qdisk. */
+static const char *const qemu_formats[] = {
+	"raw", "qcow2", "qcow", "vmdk", "vhdx", "vpc", "vhd", "qed", "luks",
+	"vdi", "parallels", "dmg", "bochs", "cloop",
+};
+
+bool blkback_format_known(const char *format)
+{
+	for (unsigned int i = 0; i < sizeof(qemu_formats) / sizeof(*qemu_formats); i++)
+		if (!strcmp(format, qemu_formats[i]))
+			return true;
+	return false;
+}
+
+static bool has_prefix(const char *s, const char *p)
+{
+	return !strncmp(s, p, strlen(p));
+}
+
+const struct blkback_store_ops *blkback_store_select(const char *params,
+						     const char *format,
+						     const char *type,
+						     char *why, size_t whylen)
+{
+	bool raw = !*format || !strcmp(format, "raw");
+
+	if (has_prefix(params, "nbd://") || has_prefix(params, "nbd+unix://") ||
+	    has_prefix(params, "nbds://") || has_prefix(params, "nbds+unix://") ||
+	    has_prefix(params, "nbd+vsock://") || has_prefix(params, "nbds+vsock://")) {
+		if (!raw) {
+			snprintf(why, whylen, "format %s over NBD: the export must be raw",
+				 format);
+			return NULL;
+		}
+#ifdef PVIO_HAVE_LIBNBD
+		return &blkback_store_nbd;
+#else
+		snprintf(why, whylen, "NBD targets need pvio-blkback built with libnbd");
+		return NULL;
+#endif
+	}
+	if (has_prefix(params, "rbd:")) {
+		if (!raw) {
+			snprintf(why, whylen, "format %s on RBD: the image must be raw",
+				 format);
+			return NULL;
+		}
+#ifdef PVIO_HAVE_LIBRBD
+		return &blkback_store_rbd;
+#else
+		snprintf(why, whylen, "RBD targets need pvio-blkback built with librbd");
+		return NULL;
+#endif
+	}
+	if (!raw && !blkback_format_known(format)) {
+		snprintf(why, whylen, "unknown image format '%s'", format);
+		return NULL;
+	}
+	if (!raw || !strcmp(type, "qdisk")) {
+#ifdef PVIO_HAVE_LIBNBD
+		return &blkback_store_qdisk;
+#else
+		snprintf(why, whylen, "format %s needs pvio-blkback built with libnbd (qemu-storage-daemon exports it over NBD)",
+			 raw ? "raw (qdisk)" : format);
+		return NULL;
+#endif
+	}
+	return &blkback_store_file;
+}
 
 const struct blkback_engine_ops *blkback_engine_find(const char *name)
 {
@@ -89,6 +160,8 @@ int blkback_backing_open(struct blkback_disk *disk, bool readonly,
 		lbs = want_sector_size;
 	if (lbs != 512 && lbs != 4096) {
 		close(fd);
+		snprintf(disk->open_why, sizeof(disk->open_why),
+			 "sector size %d (512 or 4096)", lbs);
 		return -EINVAL;
 	}
 	disk->fd = fd;
@@ -105,6 +178,7 @@ int blkback_backing_open(struct blkback_disk *disk, bool readonly,
 		}
 	}
 	disk->dio_align = disk->direct ? dio_alignment(fd, disk->blockdev) : 1;
+	disk->max_queues = BLKBACK_MAX_QUEUES;
 	disk->lim.sector_size = lbs;
 	disk->lim.sectors = (bytes / lbs) * (lbs >> BLKIF_SECTOR_SHIFT);
 	disk->lim.readonly = readonly;
@@ -144,3 +218,21 @@ int blkback_backing_discard(struct blkback_disk *disk, uint64_t sector,
 		return -errno;
 	return 0;
 }
+
+static int file_open(struct blkback_disk *disk, bool readonly,
+		     uint32_t want_sector_size)
+{
+	int rc = blkback_backing_open(disk, readonly, want_sector_size);
+
+	if (rc && !disk->open_why[0])
+		snprintf(disk->open_why, sizeof(disk->open_why), "opening %.100s: %s",
+			 disk->params, strerror(-rc));
+	return rc;
+}
+
+const struct blkback_store_ops blkback_store_file = {
+	.name = "file",
+	.open = file_open,
+	.close = blkback_backing_close,
+	.discard = blkback_backing_discard,
+};

@@ -26,7 +26,8 @@ struct aio_priv {
 	struct io_event *events;
 };
 
-static int aio_init(struct blkback_engine *e, unsigned int depth)
+static int aio_init(struct blkback_engine *e, struct blkback_disk *disk,
+		    unsigned int queue, unsigned int depth)
 {
 	struct aio_priv *p = calloc(1, sizeof(*p));
 	int rc;

@@ -25,7 +25,8 @@ struct uring_priv {
 	unsigned int fired;	/* BLKBACK_WAKE_* seen by reap */
 };
 
-static int uring_init(struct blkback_engine *e, unsigned int depth)
+static int uring_init(struct blkback_engine *e, struct blkback_disk *disk,
+		      unsigned int queue, unsigned int depth)
 {
 	struct uring_priv *p = calloc(1, sizeof(*p));
 	int rc;

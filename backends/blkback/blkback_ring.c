@@ -497,7 +497,16 @@ static void req_start(struct blkback_queue *q, struct blkback_req *r)
 	}
 	switch (r->d.op) {
 	case BLKIF_OP_DISCARD:
-		rc = blkback_backing_discard(q->disk, r->d.sector, r->d.nr_sectors);
+		if (ops->prep_discard) {
+			rc = ops->prep_discard(&q->engine,
+					       r->d.sector << BLKIF_SECTOR_SHIFT,
+					       r->d.nr_sectors << BLKIF_SECTOR_SHIFT,
+					       req_tag(q, r));
+			break;
+		}
+		rc = q->disk->store->discard ?
+		     q->disk->store->discard(q->disk, r->d.sector,
+					     r->d.nr_sectors) : -EOPNOTSUPP;
 		if (rc == -EOPNOTSUPP)
 			r->status = BLKIF_RSP_EOPNOTSUPP;
 		else if (rc)
@@ -658,11 +667,47 @@ static void reap(struct blkback_queue *q)
 			} else if (q->cqes[i].res < 0) {
 				r->status = BLKIF_RSP_ERROR;
 			}
+			if (q->cqes[i].res == -EOPNOTSUPP &&
+			    r->d.op == BLKIF_OP_DISCARD)
+				r->status = BLKIF_RSP_EOPNOTSUPP;
 			req_answer(q, r);
 		}
 		if (resubmit)
 			ops->submit(&q->engine);
 		if ((unsigned int)n < q->ring.nr_ents)
+			break;
+	}
+}
+
+/*
+ * The queue is stopping with I/O in flight that the store may never
+ * finish (an NBD server gone): drop those requests unanswered, as if the
+ * backend had died, so that the frontend re-issues them after it
+ * reconnects. After BLKBACK_STOP_GRACE_NS even I/O the store still holds.
+ */
+#define BLKBACK_STOP_GRACE_NS	(10ull * 1000000000ull)
+
+static void queue_abandon(struct blkback_queue *q, bool force)
+{
+	uint64_t tags[64];
+	int n;
+
+	while ((n = q->engine.ops->abandon(&q->engine, tags, 64, force)) > 0) {
+		for (int i = 0; i < n; i++) {
+			struct blkback_req *r;
+
+			if (tags[i] >= q->ring.nr_ents)
+				continue;
+			r = &q->reqs[tags[i]];
+			q->io_inflight--;
+			req_unmap(q, r);
+			if (r == q->barrier)
+				q->barrier = NULL;
+			req_put(q, r);
+		}
+		blkback_log("%s: queue %u: %d request(s) left for the frontend to re-issue",
+			    q->disk->be_path, q->index, n);
+		if (n < 64)
 			break;
 	}
 }
@@ -704,6 +749,7 @@ static void *queue_thread(void *arg)
 		{ .fd = q->stop_fd, .events = POLLIN },
 	};
 	bool stopping = false;
+	uint64_t stop_ns = 0;
 
 	if (!ops->wait)
 		pfd[1].fd = ops->event_fd(&q->engine);
@@ -716,6 +762,11 @@ static void *queue_thread(void *arg)
 				blkback_log("%s: submit failed", q->disk->be_path);
 		}
 		reap(q);
+		if (stopping && q->io_inflight && ops->abandon) {
+			if (!stop_ns)
+				stop_ns = mono_ns();
+			queue_abandon(q, mono_ns() - stop_ns > BLKBACK_STOP_GRACE_NS);
+		}
 		ring_publish(q);
 		if (stopping && q->io_inflight == 0)
 			break;
@@ -798,7 +849,7 @@ int blkback_queue_start(struct blkback_queue *q)
 	}
 	q->engine.ops = q->disk->engine_ops;
 	/* each request holds at most one engine operation at a time */
-	rc = q->engine.ops->init(&q->engine, n);
+	rc = q->engine.ops->init(&q->engine, q->disk, q->index, n);
 	if (rc)
 		return rc;
 	q->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);

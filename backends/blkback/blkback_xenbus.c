@@ -80,7 +80,7 @@ static int write_key(struct blkback_ctx *ctx, xs_transaction_t t,
 static int write_key(struct blkback_ctx *ctx, xs_transaction_t t,
 		     const char *dir, const char *key, const char *fmt, ...)
 {
-	char path[600], val[128];
+	char path[600], val[600];
 	va_list ap;
 
 	snprintf(path, sizeof(path), "%s/%s", dir, key);
@@ -271,10 +271,10 @@ static int disk_connect(struct blkback_disk *disk)
 	char proto[32] = "";
 	int rc = 0;
 
-	if (nq < 1 || nq > BLKBACK_MAX_QUEUES) {
+	if (nq < 1 || nq > disk->max_queues) {
 		xenbus_dev_fatal(ctx->xs, disk->be_path, -EINVAL,
 				 "frontend asks for %lld queues (1..%u)", nq,
-				 BLKBACK_MAX_QUEUES);
+				 disk->max_queues);
 		return -EINVAL;
 	}
 	if (order < 0 || order > BLKBACK_MAX_RING_ORDER) {
@@ -317,6 +317,7 @@ static int disk_connect(struct blkback_disk *disk)
 		    disk->be_path, disk->nr_queues, order,
 		    disk->persistent ? "persistent" : "per-request",
 		    disk->engine_ops->name,
+		    disk->store != &blkback_store_file ? disk->store->name :
 		    disk->direct ? "O_DIRECT" : "buffered");
 	return 0;
 err:
@@ -338,7 +339,7 @@ static int features_txn(struct xs_handle *h, xs_transaction_t t, void *arg)
 	rc |= write_key(ctx, t, disk->be_path, "feature-max-indirect-segments", "%u",
 		  BLKBACK_MAX_INDIRECT_SEGS);
 	rc |= write_key(ctx, t, disk->be_path, "multi-queue-max-queues", "%u",
-		  BLKBACK_MAX_QUEUES);
+		  disk->max_queues);
 	rc |= write_key(ctx, t, disk->be_path, "max-ring-page-order", "%u",
 		  BLKBACK_MAX_RING_ORDER);
 	rc |= write_key(ctx, t, disk->be_path, "feature-flush-cache", "1");
@@ -359,16 +360,48 @@ static int features_txn(struct xs_handle *h, xs_transaction_t t, void *arg)
 		  (unsigned long long)disk->lim.sectors);
 	rc |= write_key(ctx, t, disk->be_path, "info", "%u",
 		  ro ? PVIO_VDISK_READONLY : 0);
+	if (disk->export_uri[0])
+		rc |= write_key(ctx, t, disk->be_path, "pvio-export", "%s",
+				disk->export_uri);
 	rc |= write_key(ctx, t, disk->be_path, "hotplug-status", "connected");
 	return rc ? -EIO : 0;
 }
 
 /* ---- open: read the toolstack's keys, advertise features ---- */
 
+/*
+ * The image format: the `format` key, else a "fmt:" prefix of params as
+ * libxl writes it for qdisk ("qcow2:/path"; "aio:" means raw); the prefix
+ * is taken off params.
+ */
+static void disk_format(struct blkback_disk *disk)
+{
+	char *colon = strchr(disk->params, ':');
+	char fmt[16];
+	size_t n;
+
+	if (read_str(disk->ctx, disk->be_path, "format", disk->format,
+		     sizeof(disk->format)) || !disk->format[0])
+		strcpy(disk->format, "raw");
+	if (!colon || disk->params[0] == '/')
+		return;
+	n = (size_t)(colon - disk->params);
+	if (n >= sizeof(fmt))
+		return;
+	memcpy(fmt, disk->params, n);
+	fmt[n] = 0;
+	if (!strcmp(fmt, "aio") || !strcmp(fmt, "file"))
+		strcpy(fmt, "raw");
+	else if (!blkback_format_known(fmt))
+		return;	/* a URI scheme (nbd:, rbd:), not a format */
+	memmove(disk->params, colon + 1, strlen(colon + 1) + 1);
+	strcpy(disk->format, fmt);
+}
+
 static int disk_open(struct blkback_disk *disk)
 {
 	struct blkback_ctx *ctx = disk->ctx;
-	char mode[8] = "w", engine[16] = "", type[16] = "";
+	char mode[8] = "w", engine[16] = "", btype[16] = "";
 	long long v;
 	bool ro;
 	int rc;
@@ -385,12 +418,31 @@ static int disk_open(struct blkback_disk *disk)
 		return -EAGAIN;
 	read_str(ctx, disk->be_path, "mode", mode, sizeof(mode));
 	read_str(ctx, disk->be_path, "pvio-engine", engine, sizeof(engine));
-	read_str(ctx, disk->be_path, "type", type, sizeof(type));
+	read_str(ctx, disk->be_path, "type", disk->type, sizeof(disk->type));
+	/* libxl's backendtype (phy, qdisk) wins over the older type key */
+	if (!read_str(ctx, disk->be_path, "backendtype", btype, sizeof(btype)) &&
+	    btype[0])
+		snprintf(disk->type, sizeof(disk->type), "%s", btype);
+	disk_format(disk);
 	ro = mode[0] == 'r';
+	disk->store = blkback_store_select(disk->params, disk->format,
+					   disk->type, disk->open_why,
+					   sizeof(disk->open_why));
+	if (!disk->store) {
+		xenbus_dev_fatal(ctx->xs, disk->be_path, -EINVAL, "%s: %s",
+				 disk->params, disk->open_why);
+		return -EINVAL;
+	}
 	disk->engine_ops = blkback_engine_find(engine);
 	if (!disk->engine_ops) {
 		xenbus_dev_fatal(ctx->xs, disk->be_path, -EINVAL,
 				 "unknown pvio-engine '%s' (uring or aio)", engine);
+		return -EINVAL;
+	}
+	if (engine[0] && disk->store != &blkback_store_file) {
+		xenbus_dev_fatal(ctx->xs, disk->be_path, -EINVAL,
+				 "pvio-engine '%s' applies to files and devices, not to %s disks",
+				 engine, disk->store->name);
 		return -EINVAL;
 	}
 	v = read_int(ctx, disk->be_path, "pvio-sector-size", 0);
@@ -399,10 +451,13 @@ static int disk_open(struct blkback_disk *disk)
 				 "pvio-sector-size %lld (512 or 4096)", v);
 		return -EINVAL;
 	}
-	rc = blkback_backing_open(disk, ro, (uint32_t)v);
+	disk->open_why[0] = 0;
+	disk->max_queues = BLKBACK_MAX_QUEUES;
+	rc = disk->store->open(disk, ro, (uint32_t)v);
 	if (rc) {
-		xenbus_dev_fatal(ctx->xs, disk->be_path, rc, "opening %s: %s",
-				 disk->params, strerror(-rc));
+		xenbus_dev_fatal(ctx->xs, disk->be_path, rc, "%s",
+				 disk->open_why[0] ? disk->open_why :
+				 strerror(-rc));
 		return rc;
 	}
 	if (read_int(ctx, disk->be_path, "discard-enable", 1) == 0)
@@ -410,14 +465,16 @@ static int disk_open(struct blkback_disk *disk)
 
 	rc = xs_transaction_run(ctx->xs, features_txn, disk);
 	if (rc) {
-		blkback_backing_close(disk);
+		disk->store->close(disk);
 		return rc == -ENOENT ? -EAGAIN : rc;
 	}
 	disk->opened = true;
-	blkback_log("%s: %s, %llu sectors of %u bytes, %s%s", disk->be_path,
-		    disk->params, (unsigned long long)disk->lim.sectors,
+	blkback_log("%s: %s (%s, %s store), %llu sectors of %u bytes, %s%s",
+		    disk->be_path, disk->params, disk->format, disk->store->name,
+		    (unsigned long long)disk->lim.sectors,
 		    disk->lim.sector_size, ro ? "read-only" : "read-write",
-		    disk->direct ? "" : " (buffered)");
+		    disk->store != &blkback_store_file || disk->direct ?
+		    "" : " (buffered)");
 	return 0;
 }
 
@@ -430,7 +487,8 @@ static void disk_free(struct blkback_disk *disk)
 		snprintf(path, sizeof(path), "%s/state", disk->fe_path);
 		xs_unwatch(disk->ctx->xs, path, "fe");
 	}
-	blkback_backing_close(disk);
+	if (disk->store)
+		disk->store->close(disk);
 	free(disk);
 }
 

@@ -72,7 +72,9 @@ static void run_engine(const struct blkback_engine_ops *ops)
 	assert_int_equal(disk.lim.sectors, 2048);
 	assert_int_equal(disk.lim.sector_size, 512);
 	assert_true(disk.dio_align >= 1 && disk.dio_align <= 4096);
-	assert_int_equal(ops->init(&e, 16), 0);
+	assert_int_equal(ops->init(&e, &disk, 0, 16), 0);
+	/* as the queue thread: the eventfd exists before any I/O completes */
+	assert_true(ops->event_fd(&e) >= 0);
 
 	assert_int_equal(posix_memalign((void **)&buf, 4096, 3 * 4096), 0);
 	assert_int_equal(posix_memalign((void **)&back, 4096, 3 * 4096), 0);
@@ -149,12 +151,49 @@ static void test_backing(void **state)
 	assert_null(blkback_engine_find("spdk"));
 }
 
+/* Which kind of store a disk's params, format and backend type name. */
+static void test_store_select(void **state)
+{
+	char why[160];
+
+	assert_ptr_equal(blkback_store_select("/var/tmp/d.img", "", "", why,
+					      sizeof(why)), &blkback_store_file);
+	assert_ptr_equal(blkback_store_select("/dev/sdb", "raw", "phy", why,
+					      sizeof(why)), &blkback_store_file);
+	why[0] = 0;
+	assert_null(blkback_store_select("/var/tmp/d.img", "qcow3", "", why,
+					 sizeof(why)));
+	assert_non_null(strstr(why, "qcow3"));
+#ifdef PVIO_HAVE_LIBNBD
+	assert_ptr_equal(blkback_store_select("nbd://127.0.0.1:10809/e", "", "",
+					      why, sizeof(why)), &blkback_store_nbd);
+	assert_ptr_equal(blkback_store_select("nbd+unix:///e?socket=/run/s", "raw",
+					      "", why, sizeof(why)),
+			 &blkback_store_nbd);
+	assert_null(blkback_store_select("nbd://h/e", "qcow2", "", why,
+					 sizeof(why)));
+	assert_ptr_equal(blkback_store_select("/var/tmp/d.qcow2", "qcow2", "",
+					      why, sizeof(why)),
+			 &blkback_store_qdisk);
+	assert_ptr_equal(blkback_store_select("/var/tmp/d.img", "raw", "qdisk",
+					      why, sizeof(why)),
+			 &blkback_store_qdisk);
+#endif
+#ifdef PVIO_HAVE_LIBRBD
+	assert_ptr_equal(blkback_store_select("rbd:pool/img", "", "", why,
+					      sizeof(why)), &blkback_store_rbd);
+#endif
+	assert_true(blkback_format_known("vmdk"));
+	assert_false(blkback_format_known("nbd"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_uring),
 		cmocka_unit_test(test_aio),
 		cmocka_unit_test(test_backing),
+		cmocka_unit_test(test_store_select),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
