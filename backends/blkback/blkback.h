@@ -28,6 +28,8 @@
 #define BLKBACK_MAX_SEGS \
 	(BLKBACK_MAX_INDIRECT_SEGS > BLKIF_MAX_SEGMENTS_PER_REQUEST ? \
 	 BLKBACK_MAX_INDIRECT_SEGS : BLKIF_MAX_SEGMENTS_PER_REQUEST)
+/* A network store unreachable this long fails requests (pvio-reconnect-timeout). */
+#define BLKBACK_RECONNECT_TIMEOUT_S	60
 #define BLKBACK_MAX_INDIRECT_PAGES \
 	((BLKBACK_MAX_INDIRECT_SEGS + BLKIF_SEGS_PER_INDIRECT_FRAME - 1) / \
 	 BLKIF_SEGS_PER_INDIRECT_FRAME)
@@ -174,6 +176,8 @@ struct blkback_store_ops {
 	/* Optional synchronous discard (when the engine has none): 0 or -errno. */
 	int (*discard)(struct blkback_disk *disk, uint64_t sector,
 		       uint64_t nr_sectors);
+	/* Optional: once a second from the control thread (supervision). */
+	void (*tick)(struct blkback_disk *disk);
 };
 
 extern const struct blkback_store_ops blkback_store_file;
@@ -181,6 +185,10 @@ extern const struct blkback_store_ops blkback_store_file;
 extern const struct blkback_store_ops blkback_store_nbd;
 extern const struct blkback_store_ops blkback_store_qdisk;
 extern const struct blkback_engine_ops blkback_engine_nbd;
+/* The NBD store on @uri (qdisk serves its image through it). */
+int blkback_nbd_open_uri(struct blkback_disk *disk, const char *uri,
+			 bool readonly, uint32_t want_sector_size);
+void blkback_nbd_close(struct blkback_disk *disk);
 #endif
 #ifdef PVIO_HAVE_LIBRBD
 extern const struct blkback_store_ops blkback_store_rbd;
@@ -296,6 +304,7 @@ struct blkback_disk {
 	void *store_priv;		/* the store's own state */
 	void *engine_ctx;		/* what the queues' engines share */
 	unsigned int max_queues;	/* what the store can serve in parallel */
+	unsigned int reconnect_timeout_ms; /* network stores: then fail I/O */
 	char open_why[160];		/* why open failed, for the error node */
 	char export_uri[256];		/* NBD URI served from, shown as pvio-export */
 	int fd;
@@ -335,6 +344,7 @@ struct blkback_ctx {
 	struct blkback_disk *disks;
 	int verbose;
 	unsigned int spin_us;		/* poll the ring this long before sleeping */
+	unsigned int reconnect_timeout_s; /* default of pvio-reconnect-timeout */
 };
 
 /* blkback_ring.c */

@@ -34,7 +34,12 @@ static void *signal_thread(void *arg)
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: pvio-blkback [--rundir DIR] [-v] [--spin-us N]\n");
+	fprintf(f, "usage: pvio-blkback [--rundir DIR] [-v] [--spin-us N] [--reconnect-timeout S]\n"
+		"  --reconnect-timeout S  a network store (NBD, RBD) unreachable for S\n"
+		"                         seconds fails requests until it is back\n"
+		"                         (default %u; 0: wait forever; per disk:\n"
+		"                         backend key pvio-reconnect-timeout)\n",
+		BLKBACK_RECONNECT_TIMEOUT_S);
 }
 
 int main(int argc, char **argv)
@@ -43,6 +48,7 @@ int main(int argc, char **argv)
 		{ "rundir", required_argument, NULL, 'r' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "spin-us", required_argument, NULL, 's' },
+		{ "reconnect-timeout", required_argument, NULL, 't' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -52,7 +58,8 @@ int main(int argc, char **argv)
 	sigset_t set;
 	int c, rc;
 
-	while ((c = getopt_long(argc, argv, "r:vs:h", opts, NULL)) != -1) {
+	ctx.reconnect_timeout_s = BLKBACK_RECONNECT_TIMEOUT_S;
+	while ((c = getopt_long(argc, argv, "r:vs:t:h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'r':
 			ctx.rundir = optarg;
@@ -62,6 +69,9 @@ int main(int argc, char **argv)
 			break;
 		case 's':
 			ctx.spin_us = (unsigned int)atoi(optarg);
+			break;
+		case 't':
+			ctx.reconnect_timeout_s = (unsigned int)atoi(optarg);
 			break;
 		case 'h':
 			usage(stdout);

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <time.h>
 
 #include "pvio/xenbus.h"
 #include "blkback.h"
@@ -402,7 +403,7 @@ static int disk_open(struct blkback_disk *disk)
 {
 	struct blkback_ctx *ctx = disk->ctx;
 	char mode[8] = "w", engine[16] = "", btype[16] = "";
-	long long v;
+	long long v, tmo;
 	bool ro;
 	int rc;
 
@@ -451,6 +452,15 @@ static int disk_open(struct blkback_disk *disk)
 				 "pvio-sector-size %lld (512 or 4096)", v);
 		return -EINVAL;
 	}
+	tmo = read_int(ctx, disk->be_path, "pvio-reconnect-timeout",
+		       ctx->reconnect_timeout_s);
+	if (tmo < 0 || tmo > 86400) {
+		xenbus_dev_fatal(ctx->xs, disk->be_path, -EINVAL,
+				 "pvio-reconnect-timeout %lld (0..86400 s, 0 = wait forever)",
+				 tmo);
+		return -EINVAL;
+	}
+	disk->reconnect_timeout_ms = (unsigned int)tmo * 1000;
 	disk->open_why[0] = 0;
 	disk->max_queues = BLKBACK_MAX_QUEUES;
 	rc = disk->store->open(disk, ro, (uint32_t)v);
@@ -666,12 +676,29 @@ int blkback_xenbus_start(struct blkback_ctx *ctx)
 	return xs_watch(ctx->xs, BE_ROOT, "be", watch_cb, ctx);
 }
 
+/* Stores that supervise something (a qemu-storage-daemon) look at it. */
+static void tick(struct blkback_ctx *ctx)
+{
+	for (struct blkback_disk *d = ctx->disks; d; d = d->next)
+		if (d->opened && d->store && d->store->tick)
+			d->store->tick(d);
+}
+
 void blkback_xenbus_run(struct blkback_ctx *ctx)
 {
+	time_t last_tick = time(NULL);
+
 	pthread_mutex_lock(&ctx->lock);
 	while (!ctx->quit) {
 		struct timespec ts;
 
+		if (time(NULL) != last_tick) {
+			last_tick = time(NULL);
+			pthread_mutex_unlock(&ctx->lock);
+			tick(ctx);
+			pthread_mutex_lock(&ctx->lock);
+			continue;
+		}
 		if (!ctx->rescan) {
 			clock_gettime(CLOCK_REALTIME, &ts);
 			ts.tv_sec += 1;

@@ -3,6 +3,16 @@ BLKBACK_CORE_SRCS := backends/blkback/blkback_validate.c \
 	backends/blkback/blkback_backing.c \
 	backends/blkback/blkback_engine_uring.c \
 	backends/blkback/blkback_engine_aio.c
+BLKBACK_LDLIBS := -luring -laio
+
+# Optional stores, compiled in when their library is there (Debian:
+# libnbd-dev for NBD and qdisk, librbd-dev for Ceph RBD).
+ifeq ($(shell pkg-config --exists libnbd 2>/dev/null && echo y),y)
+CFLAGS += -DPVIO_HAVE_LIBNBD
+BLKBACK_CORE_SRCS += backends/blkback/blkback_engine_nbd.c \
+	backends/blkback/blkback_qdisk.c
+BLKBACK_LDLIBS += $(shell pkg-config --libs libnbd)
+endif
 
 TEST_PROGRAMS += test_blkback_validate
 test_blkback_validate_SRCS := tests/unit/test_blkback_validate.c \
@@ -12,7 +22,7 @@ UNIT_TESTS += $(TESTDIR)/test_blkback_validate
 
 TEST_PROGRAMS += test_blkback_engine
 test_blkback_engine_SRCS := tests/unit/test_blkback_engine.c $(BLKBACK_CORE_SRCS)
-test_blkback_engine_LDLIBS := -lcmocka -luring -laio
+test_blkback_engine_LDLIBS := -lcmocka $(BLKBACK_LDLIBS)
 UNIT_TESTS += $(TESTDIR)/test_blkback_engine
 
 PROGRAMS += pvio-blkback
@@ -20,7 +30,7 @@ pvio-blkback_SRCS := $(BLKBACK_CORE_SRCS) \
 	backends/blkback/blkback_ring.c \
 	backends/blkback/blkback_xenbus.c \
 	backends/blkback/blkback_main.c
-pvio-blkback_LDLIBS := -luring -laio
+pvio-blkback_LDLIBS := $(BLKBACK_LDLIBS)
 
 TEST_PROGRAMS += blk_test blk_hostile
 blk_test_SRCS := tests/integration/blk_test.c
