@@ -63,6 +63,7 @@ struct attach_arg {
 	pvio_domid_t domid;
 	char fe[128], be[128];
 	const char *target;
+	bool qdisk;		/* served by a qemu-storage-daemon */
 	bool in_use;
 };
 
@@ -131,8 +132,17 @@ static int attach_txn(struct xs_handle *h, xs_transaction_t t, void *arg)
 		rc = wr(h, t, a->be, "frontend-id", num);
 	if (!rc)
 		rc = wr(h, t, a->be, "params", a->target);
+	/*
+	 * format and backendtype as libxl has them; type says which kind of
+	 * backend serves the disk: QEMU formats go through a qdisk
+	 */
 	if (!rc)
-		rc = wr(h, t, a->be, "type", d->type);
+		rc = wr(h, t, a->be, "type", a->qdisk ? "qdisk" : d->type);
+	if (!rc)
+		rc = wr(h, t, a->be, "format", d->format);
+	if (!rc && (d->backendtype[0] || a->qdisk))
+		rc = wr(h, t, a->be, "backendtype",
+			a->qdisk ? "qdisk" : d->backendtype);
 	if (!rc)
 		rc = wr(h, t, a->be, "mode", d->readonly ? "r" : "w");
 	if (!rc)
@@ -194,6 +204,18 @@ static int disk_attach(const char *rundir, uint16_t domid, const char *spec)
 		fprintf(stderr, "pvio: empty cdrom drives are not supported\n");
 		return -EINVAL;
 	}
+	a.qdisk = strcmp(d.format, "raw") || !strcmp(d.backendtype, "qdisk");
+	if (xlcfg_disk_is_network(d.target)) {
+		/* an NBD export or an RBD image: the backend connects to it */
+		if (a.qdisk && strcmp(d.format, "raw")) {
+			fprintf(stderr, "pvio: %s: a network disk must be raw (format %s given)\n",
+				d.target, d.format);
+			return -EINVAL;
+		}
+		a.qdisk = false;
+		snprintf(target, sizeof(target), "%s", d.target);
+		goto write;
+	}
 	if (stat(d.target, &st)) {
 		rc = -errno;
 		fprintf(stderr, "pvio: disk target %s: %s\n", d.target,
@@ -214,6 +236,7 @@ static int disk_attach(const char *rundir, uint16_t domid, const char *spec)
 			strerror(errno));
 		return rc;
 	}
+write:
 	a.d = &d;
 	a.target = target;
 	snprintf(a.fe, sizeof(a.fe), "/local/domain/%u/device/vbd/%u", domid,

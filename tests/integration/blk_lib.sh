@@ -12,7 +12,7 @@ blk_setup() {
 }
 
 blk_start_back() {
-	pt_daemon blkback pvio-blkback --rundir "$PT_RUNDIR" -v
+	pt_daemon blkback pvio-blkback --rundir "$PT_RUNDIR" -v ${BLK_VERBOSE:-}
 	# ready once it watches the store: give it a moment
 	sleep 0.2
 }

@@ -13,6 +13,9 @@
  *   restart    writes for --seconds while the test kills and restarts the
  *              backend: every acknowledged write is on the file, every
  *              request completes
+ *   outage     writes for --seconds while the test kills and restarts the
+ *              backend's store (an NBD server): the same, and the backend
+ *              hid it (the frontend never had to reconnect)
  *   sectors4k  a 4096-byte-sector disk: 4 KiB I/O works, data checks out
  *
  * Exit 0 pass, 1 fail.
@@ -39,6 +42,7 @@ static struct {
 	unsigned int expect_queues, expect_sector;
 	int expect_persistent, expect_indirect;
 	uint32_t seed;
+	bool no_file;
 } opt = { .o = { .ring_order = -1 }, .seconds = 5, .expect_persistent = -1,
 	  .expect_indirect = -1, .seed = 1 };
 
@@ -143,9 +147,13 @@ static void verify_stack(void)
 
 static void verify_file(void)
 {
-	int fd = open(opt.file, O_RDONLY);
+	int fd;
 	uint8_t buf[SECT * 64];
 
+	/* an image in another format: only the stack can read it */
+	if (opt.no_file)
+		return;
+	fd = open(opt.file, O_RDONLY);
 	if (fd < 0)
 		FAIL("open %s: %s", opt.file, strerror(errno));
 	for (uint64_t s = 0; s < nsect; s += 64) {
@@ -435,6 +443,19 @@ static void mode_restart(void)
 		FAIL("the backend was never restarted");
 }
 
+static void mode_outage(void)
+{
+	write_load(8, 32, opt.seconds * 1000, 0, 1);
+	do_flush();
+	blkfront_get_info(bf, &info);
+	verify_stack();
+	verify_file();
+	printf("outage: %llu writes acknowledged and verified, %llu frontend reconnect(s)\n",
+	       (unsigned long long)nr_acked, (unsigned long long)info.reconnects);
+	if (info.reconnects)
+		FAIL("the backend disconnected the frontend");
+}
+
 static void mode_sectors4k(void)
 {
 	if (info.sector_size != 4096)
@@ -461,6 +482,7 @@ int main(int argc, char **argv)
 		{ "expect-sector", required_argument, NULL, 'S' },
 		{ "expect-persistent", required_argument, NULL, 'E' },
 		{ "expect-indirect", required_argument, NULL, 'N' },
+		{ "no-file-check", no_argument, NULL, 'F' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct pvio_dom *d;
@@ -480,6 +502,7 @@ int main(int argc, char **argv)
 		case 'S': opt.expect_sector = atoi(optarg); break;
 		case 'E': opt.expect_persistent = atoi(optarg); break;
 		case 'N': opt.expect_indirect = atoi(optarg); break;
+		case 'F': opt.no_file = true; break;
 		default: return 2;
 		}
 	}
@@ -526,6 +549,8 @@ int main(int argc, char **argv)
 		mode_flush();
 	else if (!strcmp(opt.mode, "restart"))
 		mode_restart();
+	else if (!strcmp(opt.mode, "outage"))
+		mode_outage();
 	else if (!strcmp(opt.mode, "sectors4k"))
 		mode_sectors4k();
 	else

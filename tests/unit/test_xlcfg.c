@@ -178,6 +178,47 @@ static void test_disk_keys(void **state)
 	assert_string_equal(d.backendtype, "phy");
 }
 
+/* QEMU formats and network targets (qdisk, NBD, RBD). */
+static void test_disk_formats(void **state)
+{
+	struct xlcfg_disk d;
+	char err[128];
+
+	assert_int_equal(xlcfg_disk_parse("/v/g.qcow2,qcow2,xvda,rw", &d, err,
+					  sizeof(err)), 0);
+	assert_string_equal(d.format, "qcow2");
+	assert_string_equal(d.target, "/v/g.qcow2");
+	assert_int_equal(xlcfg_disk_parse("tap:qcow2:/v/g.qcow2,,xvdb,rw", &d,
+					  err, sizeof(err)), 0);
+	assert_string_equal(d.format, "qcow2");
+	assert_string_equal(d.target, "/v/g.qcow2");
+	assert_int_equal(xlcfg_disk_parse("qcow2:/v/g.qcow2,,xvdb,rw", &d, err,
+					  sizeof(err)), 0);
+	assert_string_equal(d.format, "qcow2");
+	assert_int_equal(xlcfg_disk_parse("tap:vhd:/v/g.vhd,,xvdb,rw", &d, err,
+					  sizeof(err)), 0);
+	assert_string_equal(d.format, "vhd");
+	assert_string_equal(d.target, "/v/g.vhd");
+	assert_int_equal(xlcfg_disk_parse(
+		"vdev=xvdc,format=vmdk,backendtype=qdisk,target=/v/a.vmdk", &d,
+		err, sizeof(err)), 0);
+	assert_string_equal(d.format, "vmdk");
+	assert_string_equal(d.backendtype, "qdisk");
+	assert_int_equal(xlcfg_disk_parse(
+		"vdev=xvdd,target=nbd+unix:///e?socket=/run/n.sock", &d, err,
+		sizeof(err)), 0);
+	assert_string_equal(d.target, "nbd+unix:///e?socket=/run/n.sock");
+	assert_true(xlcfg_disk_is_network(d.target));
+	assert_int_equal(xlcfg_disk_parse("nbd://10.0.0.1:10809/exp,raw,xvde,rw",
+					  &d, err, sizeof(err)), 0);
+	assert_string_equal(d.target, "nbd://10.0.0.1:10809/exp");
+	assert_int_equal(xlcfg_disk_parse("vdev=xvdf,target=rbd:rbd/img:id=admin",
+					  &d, err, sizeof(err)), 0);
+	assert_string_equal(d.target, "rbd:rbd/img:id=admin");
+	assert_true(xlcfg_disk_is_network(d.target));
+	assert_false(xlcfg_disk_is_network("/var/tmp/rbd:x"));
+}
+
 static void disk_error(const char *spec, const char *msg)
 {
 	struct xlcfg_disk d;
@@ -193,7 +234,7 @@ static void test_disk_errors(void **state)
 	disk_error("", "empty");
 	disk_error("/a.img", "no vdev");
 	disk_error("/a.img,raw,xvda,rw,extra", "too many positional");
-	disk_error("/a.img,qcow2,xvda,rw", "format 'qcow2' not supported");
+	disk_error("/a.img,qcow3,xvda,rw", "format 'qcow3' not supported");
 	disk_error("/a.img,raw,vda,rw", "bad vdev 'vda'");
 	disk_error("/a.img,raw,xvda,rx", "bad access 'rx'");
 	disk_error("vdev=xvda,colour=blue,target=/a", "unknown key 'colour'");
@@ -212,6 +253,7 @@ int main(void)
 		cmocka_unit_test(test_vdev),
 		cmocka_unit_test(test_disk_positional),
 		cmocka_unit_test(test_disk_keys),
+		cmocka_unit_test(test_disk_formats),
 		cmocka_unit_test(test_disk_errors),
 	};
 

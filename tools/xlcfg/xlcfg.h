@@ -46,8 +46,9 @@ int xlcfg_get_int(const struct xlcfg *cfg, const char *key, long long *v);
 /* ---- disk specifications (xlcfg_disk.c) ---- */
 
 struct xlcfg_disk {
-	char target[512];	/* backing file or device ("" for an empty cdrom) */
-	char format[16];	/* "raw" */
+	char target[512];	/* backing file or device, NBD URI, rbd:pool/image
+				 * ("" for an empty cdrom) */
+	char format[16];	/* "raw", "qcow2", "vhd", ... (not raw: a qdisk) */
 	char vdev[32];		/* as written: xvda, sdb, hda, 51712 */
 	uint32_t vdev_num;	/* Xen virtual device number */
 	bool readonly;
@@ -65,6 +66,8 @@ struct xlcfg_disk {
 /* Parse an xl disk spec. -EINVAL with a message in @err on a bad spec. */
 int xlcfg_disk_parse(const char *spec, struct xlcfg_disk *d, char *err,
 		     size_t errlen);
+/* An NBD URI or an rbd: image, not a path of this host. */
+bool xlcfg_disk_is_network(const char *target);
 /* xvda / xvdb3 / sdc / hda / 51712 -> virtual device number. */
 int xlcfg_vdev_parse(const char *name, uint32_t *num);
 

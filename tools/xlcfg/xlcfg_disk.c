@@ -159,16 +159,36 @@ static int set_vdev(struct xlcfg_disk *d, const char *v, char *err,
 	return 0;
 }
 
+/*
+ * Image formats: raw is served directly; the others by a
+ * qemu-storage-daemon that blkback starts for the disk (backendtype qdisk).
+ */
+static const char *const disk_formats[] = {
+	"raw", "qcow2", "qcow", "vhd", "vpc", "vmdk", "vhdx", "qed", "luks",
+	"vdi", "parallels",
+};
+
 static int set_format(struct xlcfg_disk *d, const char *v, char *err,
 		      size_t errlen)
 {
 	if (!*v)
 		return 0;
-	if (strcmp(v, "raw"))
-		return derr(err, errlen,
-			    "disk spec: format '%s' not supported (raw only)", v);
-	strcpy(d->format, v);
-	return 0;
+	for (unsigned int i = 0; i < sizeof(disk_formats) / sizeof(*disk_formats); i++) {
+		if (strcmp(v, disk_formats[i]))
+			continue;
+		strcpy(d->format, v);
+		return 0;
+	}
+	return derr(err, errlen,
+		    "disk spec: format '%s' not supported (raw, qcow2, qcow, vhd, vmdk, vhdx, qed, luks, vdi, parallels)",
+		    v);
+}
+
+bool xlcfg_disk_is_network(const char *target)
+{
+	return !strncmp(target, "nbd://", 6) || !strncmp(target, "nbd+unix://", 11) ||
+	       !strncmp(target, "nbds://", 7) || !strncmp(target, "nbds+unix://", 12) ||
+	       !strncmp(target, "rbd:", 4);
 }
 
 static int set_engine(struct xlcfg_disk *d, const char *v)
@@ -182,21 +202,40 @@ static int set_engine(struct xlcfg_disk *d, const char *v)
 	return 0;
 }
 
-/* Legacy target prefixes: phy:, file:, raw:, aio:, tap:aio:, tap2:... */
+/*
+ * Legacy target prefixes: phy:, file:, raw:, aio:, tap:aio:, tap2:...,
+ * and the format ones (qcow2:, tap:qcow2:, vhd:, ...), which xl serves
+ * through QEMU (a qdisk).
+ */
 static int set_target(struct xlcfg_disk *d, const char *v, char *err,
 		      size_t errlen)
 {
-	static const char *const prefixes[] = {
-		"tap2:tapdisk:aio:", "tap:tapdisk:aio:", "tap:aio:", "tap2:aio:",
-		"tapdisk:aio:", "aio:", "file:", "raw:", "phy:",
+	static const struct {
+		const char *prefix;
+		const char *format;	/* NULL: leaves the format as is */
+	} prefixes[] = {
+		{ "tap2:tapdisk:aio:", NULL }, { "tap:tapdisk:aio:", NULL },
+		{ "tap:aio:", NULL }, { "tap2:aio:", NULL },
+		{ "tapdisk:aio:", NULL }, { "aio:", NULL }, { "file:", NULL },
+		{ "raw:", NULL }, { "phy:", NULL },
+		{ "tap2:tapdisk:qcow2:", "qcow2" }, { "tap:tapdisk:qcow2:", "qcow2" },
+		{ "tap2:qcow2:", "qcow2" }, { "tap:qcow2:", "qcow2" },
+		{ "qcow2:", "qcow2" },
+		{ "tap2:tapdisk:qcow:", "qcow" }, { "tap:qcow:", "qcow" },
+		{ "qcow:", "qcow" },
+		{ "tap2:tapdisk:vhd:", "vhd" }, { "tap2:vhd:", "vhd" },
+		{ "tap:vhd:", "vhd" }, { "vhd:", "vhd" },
+		{ "qed:", "qed" }, { "vmdk:", "vmdk" }, { "vhdx:", "vhdx" },
 	};
 
 	for (unsigned int i = 0; i < sizeof(prefixes) / sizeof(*prefixes); i++) {
-		size_t n = strlen(prefixes[i]);
+		size_t n = strlen(prefixes[i].prefix);
 
-		if (!strncmp(v, prefixes[i], n)) {
-			if (!strcmp(prefixes[i], "phy:"))
+		if (!strncmp(v, prefixes[i].prefix, n)) {
+			if (!strcmp(prefixes[i].prefix, "phy:"))
 				strcpy(d->type, "phy");
+			if (prefixes[i].format)
+				strcpy(d->format, prefixes[i].format);
 			v += n;
 			break;
 		}
