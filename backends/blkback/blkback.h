@@ -193,6 +193,21 @@ void blkback_nbd_close(struct blkback_disk *disk);
 #ifdef PVIO_HAVE_LIBRBD
 extern const struct blkback_store_ops blkback_store_rbd;
 extern const struct blkback_engine_ops blkback_engine_rbd;
+/* rbd:pool[/namespace]/image[@snap][:opt=value...], as QEMU spells it. */
+struct blkback_rbd_target {
+	char pool[128];
+	char ns[128];
+	char image[256];
+	char snap[128];
+	char conf[256];		/* conf= */
+	char id[64];		/* id=, the client name without "client." */
+	char keys[8][64];	/* any other option, for rados_conf_set */
+	char vals[8][128];
+	unsigned int nr_opts;
+};
+/* 0, or -EINVAL with a message for a person in @why. */
+int blkback_rbd_parse(const char *target, struct blkback_rbd_target *t,
+		      char *why, size_t whylen);
 #endif
 /* One of QEMU's image formats a qdisk can open ("qcow2", "vmdk", ...). */
 bool blkback_format_known(const char *format);

@@ -13,6 +13,11 @@ BLKBACK_CORE_SRCS += backends/blkback/blkback_engine_nbd.c \
 	backends/blkback/blkback_qdisk.c
 BLKBACK_LDLIBS += $(shell pkg-config --libs libnbd)
 endif
+ifeq ($(shell test -f /usr/include/rbd/librbd.h && echo y),y)
+CFLAGS += -DPVIO_HAVE_LIBRBD
+BLKBACK_CORE_SRCS += backends/blkback/blkback_engine_rbd.c
+BLKBACK_LDLIBS += -lrbd -lrados
+endif
 
 TEST_PROGRAMS += test_blkback_validate
 test_blkback_validate_SRCS := tests/unit/test_blkback_validate.c \
@@ -31,6 +36,11 @@ pvio-blkback_SRCS := $(BLKBACK_CORE_SRCS) \
 	backends/blkback/blkback_xenbus.c \
 	backends/blkback/blkback_main.c
 pvio-blkback_LDLIBS := $(BLKBACK_LDLIBS)
+
+# NBD servers in another netns, QEMU formats through qemu-storage-daemon
+INTEGRATION_TESTS += tests/integration/blk_nbd.sh tests/integration/blk_qdisk.sh
+# Ceph RBD: a cluster per test, in its own tier (make check-ceph)
+CEPH_TESTS += tests/integration/blk_rbd.sh
 
 TEST_PROGRAMS += blk_test blk_hostile
 blk_test_SRCS := tests/integration/blk_test.c

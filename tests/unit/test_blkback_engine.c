@@ -187,6 +187,41 @@ static void test_store_select(void **state)
 	assert_false(blkback_format_known("nbd"));
 }
 
+#ifdef PVIO_HAVE_LIBRBD
+/* QEMU's rbd: target syntax. */
+static void test_rbd_parse(void **state)
+{
+	struct blkback_rbd_target t;
+	char why[160];
+
+	assert_int_equal(blkback_rbd_parse("rbd:rbd/disk1", &t, why, sizeof(why)), 0);
+	assert_string_equal(t.pool, "rbd");
+	assert_string_equal(t.image, "disk1");
+	assert_string_equal(t.snap, "");
+	assert_int_equal(t.nr_opts, 0);
+	assert_int_equal(blkback_rbd_parse(
+		"rbd:p/ns1/img@s1:conf=/etc/c\\:x.conf:id=bob:rbd_cache=false",
+		&t, why, sizeof(why)), 0);
+	assert_string_equal(t.pool, "p");
+	assert_string_equal(t.ns, "ns1");
+	assert_string_equal(t.image, "img");
+	assert_string_equal(t.snap, "s1");
+	assert_string_equal(t.conf, "/etc/c:x.conf");
+	assert_string_equal(t.id, "bob");
+	assert_int_equal(t.nr_opts, 1);
+	assert_string_equal(t.keys[0], "rbd_cache");
+	assert_string_equal(t.vals[0], "false");
+	assert_int_equal(blkback_rbd_parse("rbd:poolonly", &t, why, sizeof(why)),
+			 -EINVAL);
+	assert_int_equal(blkback_rbd_parse("rbd:p/", &t, why, sizeof(why)), -EINVAL);
+	assert_int_equal(blkback_rbd_parse("rbd:p/i:novalue", &t, why, sizeof(why)),
+			 -EINVAL);
+	assert_int_equal(blkback_rbd_parse("rbd:p/a/b/c", &t, why, sizeof(why)),
+			 -EINVAL);
+	assert_int_equal(blkback_rbd_parse("nbd://x", &t, why, sizeof(why)), -EINVAL);
+}
+#endif
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -194,6 +229,9 @@ int main(void)
 		cmocka_unit_test(test_aio),
 		cmocka_unit_test(test_backing),
 		cmocka_unit_test(test_store_select),
+#ifdef PVIO_HAVE_LIBRBD
+		cmocka_unit_test(test_rbd_parse),
+#endif
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
