@@ -9,6 +9,7 @@
 #   UNIT_TESTS        paths of unit tests to run (binaries, scripts)
 #   INTEGRATION_TESTS paths of integration tests to run
 #   GUEST_TESTS       paths of guest (QEMU) tests to run
+#   CEPH_TESTS        tests that start a Ceph cluster (make check-ceph)
 #   FUZZ_TARGETS      libFuzzer harnesses (built by `make fuzz` with clang)
 
 .DEFAULT_GOAL := all
@@ -34,6 +35,7 @@ TEST_PROGRAMS :=
 UNIT_TESTS :=
 INTEGRATION_TESTS :=
 GUEST_TESTS :=
+CEPH_TESTS :=
 FUZZ_TARGETS :=
 
 include $(sort $(wildcard */module.mk */*/module.mk))
@@ -60,7 +62,7 @@ $(foreach p,$(TEST_PROGRAMS),$(eval $(call program_rule,$(p),$(TESTDIR))))
 
 ALL_BINS := $(addprefix $(BINDIR)/,$(PROGRAMS)) $(addprefix $(TESTDIR)/,$(TEST_PROGRAMS))
 
-.PHONY: guest-prep all deps check check-unit check-integration check-guest modules demo clean fuzz
+.PHONY: guest-prep all deps check check-unit check-integration check-guest check-ceph modules demo clean fuzz
 all: $(LIBPVIO) $(ALL_BINS)
 
 deps:
@@ -79,6 +81,12 @@ check-integration: all
 	tests/run-tests $(INTEGRATION_TESTS)
 check-guest: all modules guest-prep
 	tests/run-tests $(GUEST_TESTS)
+# Ceph RBD disks: each test starts a single-node cluster (scripts/ceph-cluster)
+check-ceph: deps
+	$(MAKE) all
+	$(MAKE) modules
+	$(MAKE) guest-prep
+	tests/run-tests $(CEPH_TESTS)
 
 # The guest kernel (downloaded once) and the cached initramfs, made before
 # the guest tests so that no test's time limit includes them.
