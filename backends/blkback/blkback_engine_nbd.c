@@ -101,6 +101,7 @@ struct nbd_queue {
 	struct nbd_op *ops;	/* depth of them, indexed by tag */
 	unsigned int depth;
 	struct op_list pending, replied, done;
+	char why[160];		/* what libnbd said when the link failed */
 };
 
 static uint64_t now_ns(void)
@@ -447,7 +448,16 @@ static void link_lost(struct nbd_queue *nq, const char *why,
 	}
 	blkback_log("%s: queue %u: lost %s (%s); %u request(s) to send again",
 		    nq->disk->be_path, nq->index, nq->ex->uri, why, resend);
+	if (nq->disk->ctx && nq->disk->ctx->verbose > 1) {
+		unsigned int st[5] = { 0 };
+
+		for (unsigned int i = 0; i < nq->depth; i++)
+			st[nq->ops[i].state]++;
+		nq_debug(nq, "ops: free %u pending %u sent %u replied %u done %u",
+			 st[0], st[1], st[2], st[3], st[4]);
+	}
 	link_close(nq);
+	nq->why[0] = 0;
 	if (!nq->down_since)
 		nq->down_since = now_ns();
 	nq->backoff_ms = NBD_BACKOFF_MIN_MS;
@@ -661,7 +671,8 @@ static void process_replied(struct nbd_queue *nq)
 		op_finish(nq, op, op->err);
 	}
 	if (dead && nq->link != LINK_DOWN)
-		link_lost(nq, nbd_why(), resend);
+		link_lost(nq, nq->why[0] ? nq->why : "the server went away",
+			  resend);
 }
 
 static struct nbd_op *op_take(struct nbd_queue *nq, uint64_t tag,
@@ -788,10 +799,14 @@ static int nbd_reap(struct blkback_engine *e, struct blkback_cqe *out,
 		if (ev[i].data.u64 == WATCH_TIMER) {
 			on_timer(nq);
 		} else if (ev[i].data.u64 == WATCH_SOCK && nq->h) {
+			int rc = 0;
+
 			if (ev[i].events & (EPOLLIN | EPOLLHUP | EPOLLERR))
-				nbd_aio_notify_read(nq->h);
-			if (nq->h && (ev[i].events & EPOLLOUT))
-				nbd_aio_notify_write(nq->h);
+				rc = nbd_aio_notify_read(nq->h);
+			if (!rc && (ev[i].events & EPOLLOUT))
+				rc = nbd_aio_notify_write(nq->h);
+			if (rc)
+				snprintf(nq->why, sizeof(nq->why), "%s", nbd_why());
 		}
 	}
 	check_connecting(nq);

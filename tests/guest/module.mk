@@ -33,6 +33,12 @@ GUEST_TESTS += tests/guest/test_bench_guest.sh
 GUEST_TESTS += tests/guest/test_blk_fs.sh
 GUEST_TESTS += tests/guest/test_blk_restart.sh
 GUEST_TESTS += tests/guest/test_blk_hotplug.sh
+# disks beyond one host: a qcow2 overlay through qemu-storage-daemon, an
+# NBD export on another host whose server is killed during fio verify
+GUEST_TESTS += tests/guest/test_blk_qcow2.sh
+GUEST_TESTS += tests/guest/test_blk_nbd.sh
+# a Ceph RBD image (make check-ceph: the test starts a cluster)
+CEPH_TESTS += tests/guest/test_blk_rbd.sh
 # a hostile backend in front of pvio_blkfront
 GUEST_TESTS += tests/guest/test_blk_hostile_backend.sh
 TEST_PROGRAMS += blk_evil_backend
