@@ -48,3 +48,5 @@ blk_evil_backend_SRCS := tests/guest/blk_evil_backend.c
 GUEST_TESTS += tests/guest/test_net_basic.sh
 GUEST_TESTS += tests/guest/test_net_hotplug.sh
 GUEST_TESTS += tests/guest/test_net_two_guests.sh
+# two hosts (netns, a stack each) joined by a VXLAN overlay, a VM on each
+GUEST_TESTS += tests/guest/test_net_overlay.sh
