@@ -49,7 +49,7 @@ static int parse_size(const char *s, uint64_t *out)
 	return 0;
 }
 
-static const char *rw_name(enum blkbench_rw rw)
+const char *blkbench_rw_name(enum blkbench_rw rw)
 {
 	static const char *const n[] = { "read", "write", "randread",
 					 "randwrite", "randrw" };
@@ -273,27 +273,34 @@ static double terse_pct(char **f, int n, int first, const char *key)
 	return 0;
 }
 
-static int run_fio(const struct blkbench_opts *o, struct blkbench_result *res)
+int blkbench_fio(const struct blkbench_fio_job *j, struct blkbench_result *res)
 {
-	char cmd[2048], line[16384];
+	char cmd[3072], line[16384], timing[96] = "";
 	char *f[200];
 	int n = 0;
 	FILE *p;
 
 	memset(res, 0, sizeof(*res));
-	snprintf(cmd, sizeof(cmd),
-		 "fio --name=pvio-bench --filename='%s' --rw=%s --bs=%u --iodepth=%u "
-		 "--numjobs=%u --ioengine=io_uring --direct=1 --runtime=%u --time_based "
-		 "--size=%llu --group_reporting --minimal --terse-version=3 2>/dev/null",
-		 o->file, rw_name(o->rw), o->bs, o->iodepth, o->queues, o->runtime,
-		 (unsigned long long)(o->size / o->queues));
+	if (j->runtime)
+		snprintf(timing, sizeof(timing), "--runtime=%u --time_based",
+			 j->runtime);
+	if ((size_t)snprintf(cmd, sizeof(cmd),
+		 "fio --name=pvio-bench %s --rw=%s --bs=%u --iodepth=%u "
+		 "--numjobs=%u %s --size=%llu --group_reporting --minimal "
+		 "--terse-version=3 2>/dev/null",
+		 j->engine_args, j->rw, j->bs, j->iodepth, j->numjobs, timing,
+		 (unsigned long long)j->size) >= sizeof(cmd))
+		return -E2BIG;
 	p = popen(cmd, "r");
 	if (!p)
 		return -errno;
-	if (!fgets(line, sizeof(line), p)) {
-		pclose(p);
-		return -ENOENT;
-	}
+	/* engines may chat on stdout first ("connected to NBD server") */
+	do {
+		if (!fgets(line, sizeof(line), p)) {
+			pclose(p);
+			return -ENOENT;
+		}
+	} while (strncmp(line, "3;", 2));
 	pclose(p);
 	for (char *s = strtok(line, ";\n"); s && n < 200; s = strtok(NULL, ";\n"))
 		f[n++] = s;
@@ -309,8 +316,22 @@ static int run_fio(const struct blkbench_opts *o, struct blkbench_result *res)
 		res->lat_p50_us = terse_pct(f, n, 58, "50.000000%=");
 		res->lat_p99_us = terse_pct(f, n, 58, "99.000000%=");
 	}
-	res->valid = true;
-	return 0;
+	res->valid = res->iops > 0;
+	return res->valid ? 0 : -EIO;
+}
+
+static int run_fio(const struct blkbench_opts *o, struct blkbench_result *res)
+{
+	char args[PATH_MAX + 64];
+	struct blkbench_fio_job j = {
+		.engine_args = args, .rw = blkbench_rw_name(o->rw), .bs = o->bs,
+		.iodepth = o->iodepth, .numjobs = o->queues,
+		.runtime = o->runtime, .size = o->size / o->queues,
+	};
+
+	snprintf(args, sizeof(args), "--ioengine=io_uring --direct=1 --filename='%s'",
+		 o->file);
+	return blkbench_fio(&j, res);
 }
 
 /* ---- output ---- */
@@ -347,12 +368,15 @@ int blkbench_main(int argc, char **argv)
 		{ "no-fio", no_argument, NULL, 'F' },
 		{ "only", required_argument, NULL, 'O' },
 		{ "spin-us", required_argument, NULL, 'S' },
+		{ "disk", required_argument, NULL, 'D' },
+		{ "round-seconds", required_argument, NULL, 'R' },
+		{ "no-prefill", no_argument, NULL, 'P' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct blkbench_opts o = { .rw = BB_RANDREAD, .bs = 4096, .iodepth = 32,
 				   .queues = 1, .runtime = 10, .size = 1ull << 30,
 				   .file = "/var/tmp/pvio-bench-blk.img",
-				   .engine = "uring" };
+				   .engine = "uring", .prefill = true };
 	struct blkbench_result pv, na, fi;
 	const char *rundir;
 	bool json = false, fio = true;
@@ -365,7 +389,7 @@ int blkbench_main(int argc, char **argv)
 		switch (c) {
 		case 'r':
 			for (v = 0; v <= BB_RANDRW; v++)
-				if (!strcmp(optarg, rw_name((enum blkbench_rw)v)))
+				if (!strcmp(optarg, blkbench_rw_name((enum blkbench_rw)v)))
 					break;
 			if (v > BB_RANDRW) {
 				fprintf(stderr, "bench blk: --rw read|write|randread|randwrite|randrw\n");
@@ -426,6 +450,19 @@ int blkbench_main(int argc, char **argv)
 		case 'S':
 			o.spin_us = (unsigned int)atoi(optarg);
 			break;
+		case 'D':
+			o.disk_spec = optarg;
+			break;
+		case 'R':
+			o.round_seconds = (unsigned int)atoi(optarg);
+			if (o.round_seconds < 1 || o.round_seconds > 60) {
+				fprintf(stderr, "bench blk: --round-seconds 1..60\n");
+				return 2;
+			}
+			break;
+		case 'P':
+			o.prefill = false;
+			break;
 		case 'O':
 			/* profiling aid: run one target only */
 			only = optarg;
@@ -441,6 +478,18 @@ int blkbench_main(int argc, char **argv)
 		return 2;
 	}
 	o.size -= o.size % o.bs;
+	if (o.disk_spec) {
+		rundir = ensure_daemons(pvio_opt_rundir);
+		if (!rundir) {
+			fprintf(stderr, "bench blk: could not start pvio-hv/pvio-store/pvio-blkback\n");
+			stop_daemons();
+			return 1;
+		}
+		setenv("PVIO_RUNDIR", rundir, 1);
+		rc = blkbench_disk_run(&o, rundir, json);
+		stop_daemons();
+		return rc;
+	}
 	rc = prepare_file(o.file, o.size, json);
 	if (rc) {
 		fprintf(stderr, "bench blk: preparing %s: %s\n", o.file, strerror(-rc));
@@ -462,7 +511,7 @@ int blkbench_main(int argc, char **argv)
 	}
 	if (!json)
 		fprintf(stderr, "bench blk: %s bs=%u iodepth=%u queues=%u runtime=%us engine=%s file=%s\n",
-			rw_name(o.rw), o.bs, o.iodepth, o.queues, o.runtime,
+			blkbench_rw_name(o.rw), o.bs, o.iodepth, o.queues, o.runtime,
 			o.engine, o.file);
 	rc = run_targets(&o, rundir, only, &pv, &na);
 	stop_daemons();
@@ -483,7 +532,7 @@ int blkbench_main(int argc, char **argv)
 		       na.iops ? pv.iops / na.iops : 0, na.mbps ? pv.mbps / na.mbps : 0,
 		       na.lat_p50_us ? pv.lat_p50_us / na.lat_p50_us : 0);
 		printf("\"config\": {\"rw\": \"%s\", \"bs\": %u, \"iodepth\": %u, \"queues\": %u, \"runtime\": %u, \"engine\": \"%s\"}}\n",
-		       rw_name(o.rw), o.bs, o.iodepth, o.queues, o.runtime, o.engine);
+		       blkbench_rw_name(o.rw), o.bs, o.iodepth, o.queues, o.runtime, o.engine);
 	} else {
 		printf("%-8s %12s %10s %12s %12s\n", "target", "IOPS", "MB/s",
 		       "p50 (us)", "p99 (us)");

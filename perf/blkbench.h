@@ -21,6 +21,9 @@ struct blkbench_opts {
 	uint64_t size;		/* bytes of the file used */
 	const char *file;
 	const char *engine;	/* blkback engine: uring or aio */
+	const char *disk_spec;	/* --disk: an xl disk spec instead of file */
+	unsigned int round_seconds;	/* --disk: seconds per round and path */
+	bool prefill;		/* --disk: write the measured range first */
 	unsigned int spin_us;	/* blkfront polling before sleeping */
 };
 
@@ -66,11 +69,32 @@ int blkbench_pvio_open(const struct blkbench_opts *o, const char *rundir,
 		       struct blkbench_pvio **out,
 		       const struct blkbench_target **tg);
 void blkbench_pvio_close(struct blkbench_pvio *p);
+unsigned int blkbench_pvio_domid(struct blkbench_pvio *p);
+uint64_t blkbench_pvio_bytes(struct blkbench_pvio *p);
 
 #define BLKBENCH_USAGE \
 	"blk [--rw read|write|randread|randwrite|randrw] [--bs SIZE] " \
 	"[--iodepth N] [--queues N] [--runtime S] [--size SIZE] " \
-	"[--file PATH] [--engine uring|aio] [--json] [--no-fio]"
+	"[--file PATH] [--engine uring|aio] [--json] [--no-fio]\n" \
+	"       [--disk XL-DISK-SPEC [--round-seconds S] [--no-prefill]]"
+
+/* A fio run: engine arguments, workload; @runtime 0 = until @size is done. */
+struct blkbench_fio_job {
+	const char *engine_args;	/* --ioengine=... and its target */
+	const char *rw;
+	uint32_t bs;
+	unsigned int iodepth, numjobs, runtime;
+	uint64_t size;			/* per job */
+};
+/* Run fio and read its terse output into @res: 0 or -errno. */
+int blkbench_fio(const struct blkbench_fio_job *j, struct blkbench_result *res);
+const char *blkbench_rw_name(enum blkbench_rw rw);
+
+/*
+ * `pvio bench blk --disk SPEC` (blkbench_disk.c): pvio on any xl disk spec
+ * against the same store read without pvio, in alternating rounds.
+ */
+int blkbench_disk_run(struct blkbench_opts *o, const char *rundir, bool json);
 
 /* `pvio bench blk ARGS`: argv[0] is "blk"; returns the exit status. */
 int blkbench_main(int argc, char **argv);

@@ -189,7 +189,18 @@ struct blkbench_pvio {
 	struct pvio_devclass *disk;
 	const char *rundir;
 	bool attached;
+	uint64_t bytes;		/* the disk's size */
 };
+
+unsigned int blkbench_pvio_domid(struct blkbench_pvio *bp)
+{
+	return pvio_dom_id(bp->d);
+}
+
+uint64_t blkbench_pvio_bytes(struct blkbench_pvio *bp)
+{
+	return bp->bytes;
+}
 
 void blkbench_pvio_close(struct blkbench_pvio *bp)
 {
@@ -221,7 +232,7 @@ int blkbench_pvio_open(const struct blkbench_opts *o, const char *rundir,
 	struct blkbench_pvio *bp = calloc(1, sizeof(*bp));
 	uint64_t mem = (64ull << 20) + 2ull * o->queues * o->iodepth * o->bs;
 	struct blkfront_info info;
-	char name[64], spec[600], sock[512];
+	char name[64], spec[1200], sock[512];
 	int rc;
 
 	if (!bp)
@@ -242,8 +253,14 @@ int blkbench_pvio_open(const struct blkbench_opts *o, const char *rundir,
 		bp->d = NULL;
 		goto err;
 	}
-	snprintf(spec, sizeof(spec), "vdev=xvda,engine=%s,target=%s",
-		 o->engine, o->file);
+	if (o->disk_spec)
+		/* any xl disk spec; the frontend looks for xvda */
+		snprintf(spec, sizeof(spec), "%s%s",
+			 strstr(o->disk_spec, "vdev=") ? "" : "vdev=xvda,",
+			 o->disk_spec);
+	else
+		snprintf(spec, sizeof(spec), "vdev=xvda,engine=%s,target=%s",
+			 o->engine, o->file);
 	rc = bp->disk->attach(rundir, pvio_dom_id(bp->d), spec);
 	if (rc)
 		goto err;
@@ -265,6 +282,7 @@ int blkbench_pvio_open(const struct blkbench_opts *o, const char *rundir,
 		goto err;
 	}
 	blkfront_get_info(bp->p.bf, &info);
+	bp->bytes = info.sectors * 512;
 	if (info.nr_queues < o->queues) {
 		fprintf(stderr, "bench blk: the backend offers %u queues\n",
 			info.nr_queues);

@@ -53,7 +53,8 @@ INTEGRATION_TESTS += tests/integration/blk_integrity.sh \
 LIBPVIO_SRCS += frontends/user/blkfront_ring.c frontends/user/blkfront_xenbus.c
 
 # pvio bench blk (perf/blkbench*): generator, native and pvio targets, fio
-pvio_SRCS += perf/blkbench.c perf/blkbench_gen.c perf/blkbench_targets.c
+pvio_SRCS += perf/blkbench.c perf/blkbench_gen.c perf/blkbench_targets.c \
+	perf/blkbench_disk.c
 pvio_LDLIBS += -luring
 
 # fuzz harness of the block parsers; without libFuzzer it runs a smoke campaign
