@@ -13,7 +13,9 @@ test_xs_client_SRCS := tests/integration/test_xs_client.c
 test_xs_domain_SRCS := tests/integration/test_xs_domain.c
 
 INTEGRATION_TESTS += tests/integration/blk_integrity.sh \
-	tests/integration/blk_features.sh tests/integration/blk_restart.sh \
+	tests/integration/blk_multiqueue.sh tests/integration/blk_flush.sh \
+	tests/integration/blk_discard.sh tests/integration/blk_readonly.sh \
+	tests/integration/blk_sector4k.sh tests/integration/blk_restart.sh \
 	tests/integration/blk_hostile.sh tests/integration/blk_attach.sh
 INTEGRATION_TESTS += tests/integration/net_ping.sh \
 	tests/integration/net_transfer.sh tests/integration/net_mtu_isolation.sh \
