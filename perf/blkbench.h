@@ -96,7 +96,4 @@ const char *blkbench_rw_name(enum blkbench_rw rw);
  */
 int blkbench_disk_run(struct blkbench_opts *o, const char *rundir, bool json);
 
-/* `pvio bench blk ARGS`: argv[0] is "blk"; returns the exit status. */
-int blkbench_main(int argc, char **argv);
-
 #endif /* PVIO_PERF_BLKBENCH_H */
