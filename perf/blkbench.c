@@ -479,7 +479,7 @@ int blkbench_main(const char *opt_rundir, int argc, char **argv)
 	}
 	o.size -= o.size % o.bs;
 	if (o.disk_spec) {
-		rundir = ensure_daemons(pvio_opt_rundir);
+		rundir = ensure_daemons(opt_rundir);
 		if (!rundir) {
 			fprintf(stderr, "bench blk: could not start pvio-hv/pvio-store/pvio-blkback\n");
 			stop_daemons();

@@ -5,5 +5,6 @@ pvio-perf-ring_SRCS := perf/ring_throughput.c perf/perf_hv.c
 pvio-perf-store_SRCS := perf/store_bench.c
 
 # `pvio bench blk` runs inside the toolstack (pvio/bench.h)
-pvio_SRCS += perf/blkbench.c perf/blkbench_gen.c perf/blkbench_targets.c
+pvio_SRCS += perf/blkbench.c perf/blkbench_gen.c perf/blkbench_targets.c \
+	perf/blkbench_disk.c
 pvio_LDLIBS += -luring

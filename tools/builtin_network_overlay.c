@@ -23,7 +23,7 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 
-#include "builtin_network.h"
+#include "pvio/vif.h"
 #include "pvio/libpvio.h"
 #include "pvio/xenbus.h"
 #include "pvio_cmd.h"

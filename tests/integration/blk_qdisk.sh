@@ -4,7 +4,8 @@
 # per disk and serves its NBD export). A qcow2 overlay on a qcow2 backing
 # file takes an integrity run on 2 queues: the backing file is untouched,
 # `qemu-img check` is clean, the daemon, its socket and pid file are gone
-# once the disk is. vmdk, vhdx, vhd (vpc), qed take an integrity run each.
+# once the disk is. vmdk, vhdx, vhd (vpc), qed take a features run each
+# (1 MiB written and read back through every queue).
 # A file that is not qcow2 opened as qcow2 is refused with QEMU's message.
 # A raw qdisk whose daemon is killed -9 during writes: blkback starts it
 # again and every acknowledged write is on the file. blkback killed -9:
@@ -30,7 +31,7 @@ no_daemon_left() {	# (its log stays, for a person to read)
 
 # qcow2 overlay on a qcow2 backing file with data in it (zeroes: blk_test
 # wants a disk that reads zero where it has not written)
-qemu-img create -q -f qcow2 "$v-base.qcow2" 64M || pt_fail "qemu-img create"
+qemu-img create -q -f qcow2 "$v-base.qcow2" 32M || pt_fail "qemu-img create"
 qemu-io -f qcow2 -c "write -P 0 0 8M" "$v-base.qcow2" >/dev/null ||
 	pt_fail "qemu-io on the base image"
 qemu-img create -q -f qcow2 -b "$v-base.qcow2" -F qcow2 "$v-top.qcow2" ||
@@ -51,9 +52,9 @@ qemu-img map --output=json "$v-top.qcow2" | grep -q '"depth": 0, .*"data": true'
 for fmt in vmdk vhdx vhd qed; do
 	qfmt=$fmt
 	[ $fmt = vhd ] && qfmt=vpc
-	qemu-img create -q -f "$qfmt" "$v-f.$fmt" 32M || pt_fail "qemu-img create $fmt"
+	qemu-img create -q -f "$qfmt" "$v-f.$fmt" 16M || pt_fail "qemu-img create $fmt"
 	blk_run "q-$fmt" "'vdev=xvda,format=$fmt,target=$v-f.$fmt'" "$BLK_TEST" \
-		--file "$v-f.$fmt" --no-file-check integrity ||
+		--file "$v-f.$fmt" --no-file-check features ||
 		pt_fail "integrity on a $fmt image"
 	qemu-img check -q -f "$qfmt" "$v-f.$fmt" 2>/dev/null
 	rc=$?
@@ -73,10 +74,10 @@ pt_wait_for 10 no_daemon_left || pt_fail "a failed open left a daemon"
 # raw qdisk, daemon killed -9 during writes: restarted, nothing lost
 blk_zero "$v-raw.img"
 blk_run q-kill "'vdev=xvda,backendtype=qdisk,target=$v-raw.img'" "$BLK_TEST" \
-	--file "$v-raw.img" --seconds 5 outage >"$PT_RUNDIR/kill.out" 2>&1 &
+	--file "$v-raw.img" --seconds 4 outage >"$PT_RUNDIR/kill.out" 2>&1 &
 prog=$!
 pt_wait_for 10 has_daemon || pt_fail "no daemon for the raw qdisk"
-sleep 1.5
+sleep 1
 kill -9 $(qsd_pids)
 wait $prog
 rc=$?
@@ -88,7 +89,7 @@ grep -q "reconnected to nbd+unix" "$PT_RUNDIR/blkback.log" || pt_fail "no reconn
 
 # blkback killed -9 with a qdisk attached: the daemon goes with it
 blk_run q-hold "'vdev=xvda,format=qcow2,target=$v-top.qcow2'" "$BLK_TEST" \
-	--file "$v-top.qcow2" --no-file-check --seconds 4 outage >/dev/null 2>&1 &
+	--file "$v-top.qcow2" --no-file-check --seconds 3 outage >/dev/null 2>&1 &
 prog=$!
 pt_wait_for 10 has_daemon || pt_fail "no daemon for the qcow2 disk"
 kill -9 "$PT_PID_blkback"

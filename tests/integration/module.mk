@@ -17,10 +17,16 @@ INTEGRATION_TESTS += tests/integration/blk_integrity.sh \
 	tests/integration/blk_discard.sh tests/integration/blk_readonly.sh \
 	tests/integration/blk_sector4k.sh tests/integration/blk_restart.sh \
 	tests/integration/blk_hostile.sh tests/integration/blk_attach.sh
+# disks beyond one host: NBD servers in another netns, QEMU formats through
+# qemu-storage-daemon; Ceph RBD starts a cluster per test, in its own tier
+# (make check-ceph)
+INTEGRATION_TESTS += tests/integration/blk_nbd.sh tests/integration/blk_qdisk.sh
+CEPH_TESTS += tests/integration/blk_rbd.sh
 INTEGRATION_TESTS += tests/integration/net_ping.sh \
 	tests/integration/net_transfer.sh tests/integration/net_mtu_isolation.sh \
 	tests/integration/net_hostile.sh tests/integration/net_restart.sh \
-	tests/integration/net_multiqueue.sh tests/integration/net_cli.sh
+	tests/integration/net_multiqueue.sh tests/integration/net_cli.sh \
+	tests/integration/net_overlay.sh
 INTEGRATION_TESTS += tests/integration/hv_grants.sh \
 	tests/integration/hv_evtchn.sh tests/integration/hv_cleanup.sh \
 	tests/integration/hv_garbage.sh tests/integration/hv_cli.sh \
