@@ -53,7 +53,7 @@ echo "PVIO-TEST: ok"
 exit 0
 SCRIPT
 gt_image "$PT_RUNDIR/test.sh" "$PT_RUNDIR/initrd"
-gt_vm_cfg "$PT_RUNDIR/vm.cfg" "nbd-$PT_ID" "$PT_RUNDIR/initrd" 384 2 \
+gt_vm_cfg "$PT_RUNDIR/vm.cfg" "nbd-$PT_ID" "$PT_RUNDIR/initrd" 384 1 \
 	"disk = [ 'vdev=xvda,target=nbd://10.79.0.2:$port/' ]"
 dom=$(gt_vm_create "$PT_RUNDIR/vm.cfg")
 [ -n "$dom" ] || pt_fail "pvio create printed no domid"
