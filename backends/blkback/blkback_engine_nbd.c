@@ -75,6 +75,7 @@ struct nbd_op {
 	void *bounce;
 	const struct iovec *iov;	/* the request's, stable while in flight */
 	unsigned int iovcnt;
+	bool listed;		/* on one of the queue's lists */
 	struct nbd_op *next;
 };
 
@@ -112,8 +113,25 @@ static uint64_t now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
+/*
+ * An op is on at most one list (pending, replied or done) at a time;
+ * putting it on a second is a bug that would corrupt both: it is logged
+ * and refused.
+ */
+static bool list_check(struct nbd_op *op)
+{
+	if (!op->listed)
+		return true;
+	blkback_log("nbd: operation %p queued twice (state %u): bug", (void *)op,
+		    op->state);
+	return false;
+}
+
 static void list_push(struct op_list *l, struct nbd_op *op)
 {
+	if (!list_check(op))
+		return;
+	op->listed = true;
 	op->next = NULL;
 	if (l->tail)
 		l->tail->next = op;
@@ -131,12 +149,16 @@ static struct nbd_op *list_pop(struct op_list *l)
 		if (!l->head)
 			l->tail = NULL;
 		op->next = NULL;
+		op->listed = false;
 	}
 	return op;
 }
 
 static void list_push_front(struct op_list *l, struct nbd_op *op)
 {
+	if (!list_check(op))
+		return;
+	op->listed = true;
 	op->next = l->head;
 	l->head = op;
 	if (!l->tail)
@@ -489,6 +511,7 @@ static void check_down_timeout(struct nbd_queue *nq)
 }
 
 static int submit_pending(struct nbd_queue *nq);
+static void process_replied(struct nbd_queue *nq);
 
 static void link_up(struct nbd_queue *nq)
 {
@@ -601,8 +624,17 @@ static int op_issue(struct nbd_queue *nq, struct nbd_op *op)
 		break;
 	}
 	if (cookie == -1) {
+		int err = nbd_get_errno() ? nbd_get_errno() : EIO;
+
+		/*
+		 * The connection died while libnbd tried to send it: libnbd
+		 * has failed it through the callback already, and it is on
+		 * the replied list, to be sent again from there.
+		 */
+		if (op->state == OP_REPLIED)
+			return -EINPROGRESS;
 		op->state = OP_PENDING;
-		return -(nbd_get_errno() ? nbd_get_errno() : EIO);
+		return -err;
 	}
 	return 0;
 }
@@ -625,6 +657,11 @@ static int submit_pending(struct nbd_queue *nq)
 		if (!rc) {
 			sent++;
 			continue;
+		}
+		if (rc == -EINPROGRESS) {
+			/* failed by the callback: process_replied takes it */
+			process_replied(nq);
+			break;
 		}
 		if (transport_error(-rc) || nbd_aio_is_dead(nq->h) == 1 ||
 		    nbd_aio_is_closed(nq->h) == 1) {
@@ -650,14 +687,19 @@ static void process_replied(struct nbd_queue *nq)
 	struct nbd_op *op;
 
 	while ((op = list_pop(&nq->replied))) {
-		if (op->err && (dead || transport_error(op->err))) {
+		/* failed by a connection that is gone already */
+		bool stale = op->gen != nq->gen || !nq->h;
+
+		if (op->err && (stale || dead || transport_error(op->err))) {
 			/*
 			 * no answer from the server (or "shutting down"):
-			 * send it again, on a new connection
+			 * send it again, on a new connection; an error of
+			 * the live connection means it is going
 			 */
 			op->state = OP_PENDING;
 			list_push(&nq->pending, op);
-			dead = true;
+			if (!stale)
+				dead = true;
 			resend++;
 			continue;
 		}

@@ -242,8 +242,9 @@ static int qdisk_start(struct blkback_disk *disk, struct qdisk *qd)
 		if (fd >= 0)
 			dup2(fd, 0);
 		/* none of blkback's sockets, rings or eventfds */
-		for (int f = 3; f < 1024; f++)
-			close(f);
+		if (close_range(3, ~0u, 0))
+			for (int f = 3; f < 4096; f++)
+				close(f);
 		{
 			sigset_t all;
 

@@ -132,7 +132,10 @@ kill "$PT_PID_blkback"
 wait "$PT_PID_blkback" 2>/dev/null
 start_back --reconnect-timeout 2
 nbdkit_start
-( sleep 1; nbdkit_kill ) &
+# the server goes once the disk is connected and the writes run
+conn=$(grep -c ": connected:" "$PT_RUNDIR/blkback.log")
+( pt_wait_for 30 sh -c "[ \$(grep -c ': connected:' '$PT_RUNDIR/blkback.log') -gt $conn ]"
+  sleep 1; nbdkit_kill ) &
 killer=$!
 blk_zero "$img"
 removed=$(grep -c "51712: removed" "$PT_RUNDIR/blkback.log")
