@@ -7,7 +7,8 @@
 # server wanting 4 KiB blocks gives 4096-byte sectors; qemu-storage-daemon
 # carries an integrity run too. nbdkit killed -9 twice during writes and
 # restarted: every acknowledged write is on the file and the frontend never
-# saw it (blkback reconnected and sent again what was unanswered). A
+# saw it (blkback reconnected and sent again what was unanswered); the same
+# with reads in flight, each read checked as it completes. A
 # read-only export refuses a read-write attach with a message and serves
 # access=ro. With the server gone for good, requests fail after
 # --reconnect-timeout, the disk is still removed and blkback lives on.
@@ -88,6 +89,25 @@ cat "$PT_RUNDIR/outage.out"
 n=$(grep -c "reconnected to" "$PT_RUNDIR/blkback.log")
 [ "$n" -ge 2 ] || pt_fail "blkback reconnected $n time(s), want 2 or more"
 grep "lost\|reconnected" "$PT_RUNDIR/blkback.log" | head -n 8
+
+# the same while reads run (single- and multi-page, 8 in flight per queue)
+nr=$(grep -c "reconnected to" "$PT_RUNDIR/blkback.log")
+blk_zero "$img"
+blk_run n-outage-read "'vdev=xvda,target=$uri'" "$BLK_TEST" --file "$img" \
+	--queues 2 --seconds 5 outage-read >"$PT_RUNDIR/outage-read.out" 2>&1 &
+prog=$!
+for k in 1 2; do
+	sleep 1.2
+	nbdkit_kill
+	sleep 0.3
+	nbdkit_start
+done
+wait $prog
+rc=$?
+cat "$PT_RUNDIR/outage-read.out"
+[ $rc -eq 0 ] || pt_fail "reads across NBD server restarts (rc $rc)"
+n=$(grep -c "reconnected to" "$PT_RUNDIR/blkback.log")
+[ "$n" -ge $((nr + 2)) ] || pt_fail "blkback reconnected $((n - nr)) time(s) during reads, want 2 or more"
 
 # read-only export
 nbdkit_kill

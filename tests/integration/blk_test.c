@@ -16,6 +16,8 @@
  *   outage     writes for --seconds while the test kills and restarts the
  *              backend's store (an NBD server): the same, and the backend
  *              hid it (the frontend never had to reconnect)
+ *   outage-read  the same while reads run (single- and multi-page, many in
+ *              flight on every queue), each checked as it completes
  *   sectors4k  a 4096-byte-sector disk: 4 KiB I/O works, data checks out
  *
  * Exit 0 pass, 1 fail.
@@ -137,8 +139,11 @@ static void verify_stack_range(uint64_t s, uint64_t n, uint8_t *buf)
 static void verify_stack(void)
 {
 	uint64_t chunk = 2048;	/* 1 MiB */
-	uint8_t *buf = blkfront_alloc(bf, chunk * SECT);
+	/* granted buffers are never given back: one for every call */
+	static uint8_t *buf;
 
+	if (!buf)
+		buf = blkfront_alloc(bf, chunk * SECT);
 	if (!buf)
 		FAIL("alloc");
 	for (uint64_t s = 0; s < nsect; s += chunk)
@@ -290,6 +295,99 @@ static void write_load(unsigned int depth, unsigned int max_sect, int ms,
 		}
 	}
 	free(w);
+}
+
+/*
+ * Keep @depth reads of up to @max_sect sectors in flight per queue for @ms
+ * milliseconds, each checked against the stamps when it completes (no
+ * writes run meanwhile). Half the buffers pre-granted, half bounced.
+ */
+static uint64_t read_load(unsigned int depth, unsigned int max_sect, int ms)
+{
+	unsigned int nq = info.nr_queues, total = depth * nq;
+	struct wio *w = calloc(total, sizeof(*w));
+	struct timespec t0, t;
+	uint64_t reads = 0;
+	bool stop = false;
+
+	if (!w)
+		FAIL("memory");
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (unsigned int i = 0; i < total; i++) {
+		w[i].cap = (size_t)max_sect * SECT + 4096;
+		if (i % 2 == 0) {
+			w[i].buf = blkfront_alloc(bf, w[i].cap);
+		} else {
+			w[i].buf = aligned_alloc(4096, w[i].cap + 4096);
+			if (w[i].buf && info.sector_size == 512)
+				w[i].buf += 512;
+		}
+		if (!w[i].buf)
+			FAIL("buffer");
+	}
+	for (;;) {
+		bool any = false;
+
+		for (unsigned int i = 0; i < total && !stop; i++) {
+			uint64_t n = 1 + rnd() % max_sect, s;
+
+			if (w[i].active)
+				continue;
+			if (info.sector_size == 4096)
+				n = (n + 7) / 8 * 8;
+			if (n > nsect)
+				n = nsect;
+			s = rnd() % (nsect - n + 1);
+			if (info.sector_size == 4096)
+				s -= s % 8;
+			memset(&w[i].io, 0, sizeof(w[i].io));
+			w[i].io.op = BLKFRONT_OP_READ;
+			w[i].io.offset = s * SECT;
+			w[i].io.len = n * SECT;
+			w[i].io.buf = w[i].buf;
+			w[i].io.user_data = (uintptr_t)&w[i];
+			w[i].active = true;
+			if (blkfront_submit(bf, i % nq, &w[i].io))
+				FAIL("submit");
+		}
+		for (unsigned int q = 0; q < nq; q++) {
+			struct blkfront_io *done[64];
+			int n = blkfront_complete(bf, q, done, 64,
+						  nq == 1 ? 100 : 0);
+
+			if (n < 0)
+				FAIL("complete: %d", n);
+			for (int i = 0; i < n; i++) {
+				struct wio *r = (struct wio *)(uintptr_t)
+						done[i]->user_data;
+				uint64_t s = r->io.offset / SECT;
+
+				if (r->io.status)
+					FAIL("read %llu+%zu: status %d",
+					     (unsigned long long)s,
+					     r->io.len / SECT, r->io.status);
+				for (uint64_t k = 0; k < r->io.len / SECT; k++)
+					check_sector(r->buf + k * SECT, s + k,
+						     "read");
+				r->active = false;
+				reads++;
+			}
+		}
+		clock_gettime(CLOCK_MONOTONIC, &t);
+		if ((t.tv_sec - t0.tv_sec) * 1000 +
+		    (t.tv_nsec - t0.tv_nsec) / 1000000 >= ms)
+			stop = true;
+		if (!stop)
+			continue;
+		for (unsigned int i = 0; i < total; i++)
+			any |= w[i].active;
+		if (!any)
+			break;
+		if ((t.tv_sec - t0.tv_sec) * 1000 > ms + 30000)
+			FAIL("reads still in flight 30 s after the end");
+	}
+	free(w);
+	return reads;
 }
 
 static void do_flush(void)
@@ -456,6 +554,24 @@ static void mode_outage(void)
 		FAIL("the backend disconnected the frontend");
 }
 
+/* outage, reading: the store goes away while reads run */
+static void mode_outage_read(void)
+{
+	uint64_t reads;
+
+	/* data to read, everywhere: the whole disk in 64-sector writes */
+	write_load(8, 64, 0, nsect / 32, 1);
+	do_flush();
+	/* 1..128 sectors: single-page, multi-page and indirect reads */
+	reads = read_load(8, 128, opt.seconds * 1000);
+	verify_stack();
+	blkfront_get_info(bf, &info);
+	printf("outage-read: %llu reads verified, %llu frontend reconnect(s)\n",
+	       (unsigned long long)reads, (unsigned long long)info.reconnects);
+	if (info.reconnects)
+		FAIL("the backend disconnected the frontend");
+}
+
 static void mode_sectors4k(void)
 {
 	if (info.sector_size != 4096)
@@ -551,6 +667,8 @@ int main(int argc, char **argv)
 		mode_restart();
 	else if (!strcmp(opt.mode, "outage"))
 		mode_outage();
+	else if (!strcmp(opt.mode, "outage-read"))
+		mode_outage_read();
 	else if (!strcmp(opt.mode, "sectors4k"))
 		mode_sectors4k();
 	else
