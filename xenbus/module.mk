@@ -27,6 +27,8 @@ INTEGRATION_TESTS += tests/integration/store_xen_tools.sh \
 # free of merge conflicts between components).
 PROGRAMS += pvio-perf-store
 pvio-perf-store_SRCS := perf/store_bench.c
+PROGRAMS += pvio-perf-store-latency
+pvio-perf-store-latency_SRCS := perf/store_latency.c
 
 TEST_PROGRAMS += test_xs_domain
 test_xs_domain_SRCS := tests/integration/test_xs_domain.c
