@@ -5,6 +5,12 @@
  * per-domain mapping of the granter's RAM, fetched once and cached; a
  * read-only map points into a PROT_READ view. dom0 copies locally on the
  * granter's shared entry (no hv round trip); domains copy through hv.
+ *
+ * A view counts what points into it: each live grant map (taken when the
+ * map succeeds, given back when its unmap does) and each local copy while
+ * it runs. A view of a domain that is gone (pvio_hv_forget_dead) or was
+ * replaced by a new incarnation of its domid is unmapped as soon as that
+ * count is zero, so the memory of dead domains is not kept.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -19,9 +25,6 @@
 #define MAP_BATCH	(HV_PAYLOAD_MAX / (sizeof(struct pvio_gnttab_map_op) + 8))
 #define UNMAP_BATCH	(HV_PAYLOAD_MAX / sizeof(struct pvio_gnttab_unmap_op))
 #define EAGAIN_TRIES	200
-
-static struct lp_ram *retired;	/* stale views kept mapped: pages may be in use */
-static pthread_mutex_t retired_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static void ram_unmap(struct lp_ram *r)
 {
@@ -81,34 +84,115 @@ static struct lp_ram *ram_fetch(struct pvio_hv *hv, pvio_domid_t domid, int *err
 	return r;
 }
 
+/* Unlink and unmap @r (ram_lock held). */
+static void ram_drop_locked(struct pvio_hv *hv, struct lp_ram *r)
+{
+	struct lp_ram **p;
+
+	for (p = &hv->rams; *p; p = &(*p)->next) {
+		if (*p == r) {
+			*p = r->next;
+			break;
+		}
+	}
+	ram_unmap(r);
+}
+
 struct lp_ram *lp_ram_get(struct pvio_hv *hv, pvio_domid_t domid,
 			  uint64_t serial_hint, int *err)
 {
-	struct lp_ram *r, **p;
+	struct lp_ram *r;
 
 	pthread_mutex_lock(&hv->ram_lock);
-	for (p = &hv->rams; (r = *p); p = &r->next)
-		if (r->domid == domid)
+	for (r = hv->rams; r; r = r->next)
+		if (r->domid == domid && !r->dead)
 			break;
 	if (r && (serial_hint == 0 || r->serial == serial_hint)) {
+		r->users++;
 		pthread_mutex_unlock(&hv->ram_lock);
 		return r;
 	}
 	if (r) {
-		/* another incarnation of this domid: retire the old view */
-		*p = r->next;
-		pthread_mutex_lock(&retired_lock);
-		r->next = retired;
-		retired = r;
-		pthread_mutex_unlock(&retired_lock);
+		/* another incarnation of this domid: the old view goes */
+		r->dead = true;
+		if (!r->users)
+			ram_drop_locked(hv, r);
 	}
 	r = ram_fetch(hv, domid, err);
 	if (r) {
+		r->users = 1;
 		r->next = hv->rams;
 		hv->rams = r;
 	}
 	pthread_mutex_unlock(&hv->ram_lock);
 	return r;
+}
+
+void lp_ram_put(struct pvio_hv *hv, struct lp_ram *r)
+{
+	pthread_mutex_lock(&hv->ram_lock);
+	if (r->users && !--r->users && r->dead)
+		ram_drop_locked(hv, r);
+	pthread_mutex_unlock(&hv->ram_lock);
+}
+
+/* A grant map at @addr went away: its view has one user less. */
+static void ram_put_addr(struct pvio_hv *hv, const void *addr)
+{
+	const uint8_t *a = addr;
+	struct lp_ram *r;
+
+	pthread_mutex_lock(&hv->ram_lock);
+	for (r = hv->rams; r; r = r->next) {
+		size_t bytes = r->nr_pages * PVIO_PAGE_SIZE;
+
+		if ((r->rw && a >= r->rw && a < r->rw + bytes) ||
+		    (a >= r->ro && a < r->ro + bytes))
+			break;
+	}
+	if (r && r->users && !--r->users && r->dead)
+		ram_drop_locked(hv, r);
+	pthread_mutex_unlock(&hv->ram_lock);
+}
+
+int pvio_hv_forget_dead(struct pvio_hv *hv)
+{
+	struct pvio_domain_info *v;
+	struct lp_ram *r, *next;
+	unsigned int n;
+	int ret, dropped = 0;
+
+	ret = pvio_domain_list(hv, &v, &n);
+	if (ret < 0)
+		return ret;
+	pthread_mutex_lock(&hv->ram_lock);
+	for (r = hv->rams; r; r = next) {
+		next = r->next;
+		if (!pvio_domain_gone(hv, v, n, r->domid))
+			continue;
+		r->dead = true;
+		if (!r->users) {
+			ram_drop_locked(hv, r);
+			dropped++;
+		}
+	}
+	pthread_mutex_unlock(&hv->ram_lock);
+	free(v);
+	return dropped;
+}
+
+void pvio_hv_ram_stats(struct pvio_hv *hv, unsigned int *views,
+		       unsigned int *dead)
+{
+	struct lp_ram *r;
+
+	*views = *dead = 0;
+	pthread_mutex_lock(&hv->ram_lock);
+	for (r = hv->rams; r; r = r->next) {
+		(*views)++;
+		*dead += r->dead;
+	}
+	pthread_mutex_unlock(&hv->ram_lock);
 }
 
 void lp_ram_drop_all(struct pvio_hv *hv)
@@ -165,9 +249,12 @@ static int map_batch(struct pvio_hv *hv, struct pvio_gnt_map *ops, unsigned int 
 		if (r && o.frame < r->nr_pages && (ops[i].readonly || r->rw)) {
 			const uint8_t *base = ops[i].readonly ? r->ro : r->rw;
 
+			/* the view's reference now belongs to this map */
 			ops[i].addr = (void *)(base + o.frame * PVIO_PAGE_SIZE);
 			continue;
 		}
+		if (r)
+			lp_ram_put(hv, r);
 		/* mapped in hv but not reachable here: give it back */
 		{
 			struct pvio_gnttab_unmap_op u = { .handle = o.handle };
@@ -229,6 +316,8 @@ int pvio_gnttab_unmap(struct pvio_hv *hv, struct pvio_gnt_map *ops, unsigned int
 		for (unsigned int i = 0; i < k; i++) {
 			ops[done + i].status = req[i].status;
 			if (req[i].status == GNTST_okay) {
+				if (ops[done + i].addr)
+					ram_put_addr(hv, ops[done + i].addr);
 				ops[done + i].addr = NULL;
 				ops[done + i].handle = 0;
 			}
@@ -239,7 +328,8 @@ int pvio_gnttab_unmap(struct pvio_hv *hv, struct pvio_gnt_map *ops, unsigned int
 }
 
 /* dom0: copy on the granter's shared entry, with no hv round trip. */
-static int16_t copy_local(struct pvio_hv *hv, struct pvio_gnt_copy *op)
+static int16_t copy_view(struct pvio_hv *hv, struct pvio_gnt_copy *op,
+			 struct lp_ram **rp)
 {
 	struct pvio_grant_entry_v1 *e;
 	struct lp_ram *r;
@@ -253,12 +343,13 @@ static int16_t copy_local(struct pvio_hv *hv, struct pvio_gnt_copy *op)
 		return GNTST_bad_copy_arg;
 	if (op->dom == 0 || op->dom >= PVIO_DOMID_FIRST_RESERVED)
 		return GNTST_bad_domain;
-	r = lp_ram_get(hv, op->dom, 0, &err);
+	r = *rp = lp_ram_get(hv, op->dom, 0, &err);
 	if (!r || !r->rw)
 		return GNTST_bad_domain;
 	if (op->ref >= r->nr_gnt_frames * PVIO_GNTTAB_ENTRIES_PER_FRAME) {
 		/* the table may have been registered after we cached the view */
-		r = lp_ram_get(hv, op->dom, UINT64_MAX, &err);
+		lp_ram_put(hv, r);
+		r = *rp = lp_ram_get(hv, op->dom, UINT64_MAX, &err);
 		if (!r || !r->rw)
 			return GNTST_bad_domain;
 		if (op->ref >= r->nr_gnt_frames * PVIO_GNTTAB_ENTRIES_PER_FRAME)
@@ -289,6 +380,17 @@ static int16_t copy_local(struct pvio_hv *hv, struct pvio_gnt_copy *op)
 		memcpy(op->buf, page + op->offset, op->len);
 	gnttab_entry_unpin(e, taken);
 	return GNTST_okay;
+}
+
+/* The copy holds a reference on the view while it runs. */
+static int16_t copy_local(struct pvio_hv *hv, struct pvio_gnt_copy *op)
+{
+	struct lp_ram *r = NULL;
+	int16_t st = copy_view(hv, op, &r);
+
+	if (r)
+		lp_ram_put(hv, r);
+	return st;
 }
 
 /* Domains: through hv, as many ops per message as fit. */

@@ -130,6 +130,12 @@ int pvio_domain_info(struct pvio_hv *hv, pvio_domid_t domid,
 int pvio_domain_list(struct pvio_hv *hv, struct pvio_domain_info **out,
 		     unsigned int *n);
 /*
+ * With a list from pvio_domain_list: is @domid gone? (No round trip unless
+ * the list may have been cut short by the size of a reply.)
+ */
+bool pvio_domain_gone(struct pvio_hv *hv, const struct pvio_domain_info *v,
+		      unsigned int n, pvio_domid_t domid);
+/*
  * dom0: map domain @domid's platform region (PVIO_PLATFORM_SIZE bytes,
  * shared, read-write; e.g. its store ring at PVIO_PLATFORM_OFF_STORE).
  * munmap(*region, PVIO_PLATFORM_SIZE) when done.
@@ -187,6 +193,16 @@ struct pvio_gnt_map {
  */
 int pvio_gnttab_map(struct pvio_hv *hv, struct pvio_gnt_map *ops, unsigned int n);
 int pvio_gnttab_unmap(struct pvio_hv *hv, struct pvio_gnt_map *ops, unsigned int n);
+/*
+ * Domains that are gone: unmap this connection's views of their RAM that
+ * no grant map uses any more; the others go when their last map is
+ * unmapped. Call it when the store fires @releaseDomain. Returns the
+ * number of views unmapped, or -errno.
+ */
+int pvio_hv_forget_dead(struct pvio_hv *hv);
+/* This connection's views of other domains' RAM (mapped; of them dead). */
+void pvio_hv_ram_stats(struct pvio_hv *hv, unsigned int *views,
+		       unsigned int *dead);
 
 /*
  * Grant copy between a local buffer and a foreign grant, as Xen's
