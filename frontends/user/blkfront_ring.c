@@ -375,6 +375,32 @@ void blkfront_reissue(struct blkfront_queue *q)
 	blkfront_dispatch(q);
 }
 
+void blkfront_fail_all(struct blkfront_queue *q, int err)
+{
+	struct blkfront_io *io;
+
+	for (uint32_t id = 0; q->shadow && id < q->bf->ring_entries; id++) {
+		io = q->shadow[id].io;
+		if (!io)
+			continue;
+		if (!io->status)
+			io->status = err;
+		shadow_put(q, id);
+		if (--io->parts == 0 && io->done_off == io->len &&
+		    q->pend_head != io)
+			io_done(q, io);
+	}
+	while ((io = q->pend_head)) {
+		q->pend_head = io->next;
+		if (!io->status)
+			io->status = err;
+		/* its parts on the ring were failed above */
+		if (!io->parts)
+			io_done(q, io);
+	}
+	q->pend_tail = NULL;
+}
+
 /* ---- the API ---- */
 
 static int io_check(struct blkfront *bf, const struct blkfront_io *io)
@@ -448,6 +474,8 @@ int blkfront_queue_io(struct blkfront *bf, unsigned int queue,
 	if (rc)
 		return rc;
 	q = &bf->queue[queue];
+	if (__atomic_load_n(&bf->removed, __ATOMIC_ACQUIRE))
+		return -ENODEV;
 	io->status = 0;
 	io->done_off = 0;
 	io->parts = 0;
@@ -535,6 +563,8 @@ int blkfront_complete(struct blkfront *bf, unsigned int queue,
 		pthread_mutex_unlock(&q->lock);
 		if (n || timeout_ms == 0)
 			break;
+		if (__atomic_load_n(&bf->removed, __ATOMIC_ACQUIRE))
+			return -ENODEV;	/* nothing will ever complete */
 		if (bf->spin_ns && spin_for_response(q, bf->spin_ns))
 			continue;
 		rc = epoll_wait(q->epfd, &ev, 1, timeout_ms);
