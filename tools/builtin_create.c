@@ -266,6 +266,73 @@ static pid_t spawn(const char *program, pvio_domid_t domid, const char *rundir,
 	_exit(127);
 }
 
+/*
+ * A process domain without -F: a detached monitor process (xl keeps one
+ * per domain too) starts the program as its child and, when the program
+ * ends however it ends, destroys the domain if the program left it behind
+ * and removes its devices and store nodes, so that nothing of a domain
+ * whose program exited stays. The monitor holds no connection while it
+ * waits. 0 once the program runs, or -errno.
+ */
+static int process_monitor(const char *program, pvio_domid_t domid,
+			   const char *rundir, const char *log)
+{
+	int sync[2];
+	pid_t pid;
+	char c = 0;
+
+	if (pipe2(sync, O_CLOEXEC) < 0)
+		return -errno;
+	fflush(NULL);
+	pid = fork();
+	if (pid < 0) {
+		close(sync[0]);
+		close(sync[1]);
+		return -errno;
+	}
+	if (pid == 0) {
+		struct pvio_hv *hv;
+		pid_t prog;
+		int nul = open("/dev/null", O_RDWR | O_CLOEXEC);
+
+		close(sync[0]);
+		setsid();
+		signal(SIGHUP, SIG_IGN);
+		if (nul >= 0) {
+			dup2(nul, 0);
+			dup2(nul, 1);
+			dup2(nul, 2);
+		}
+		/* a second fork: the caller need not reap us */
+		pid = fork();
+		if (pid != 0)
+			_exit(pid < 0 ? 1 : 0);
+		prog = spawn(program, domid, rundir, log);
+		c = prog > 0;
+		if (write(sync[1], &c, 1) < 0 || prog < 0)
+			_exit(1);
+		close(sync[1]);
+		while (waitpid(prog, NULL, 0) < 0 && errno == EINTR)
+			;
+		/* the program is gone: so is whatever it did not tear down */
+		if (!pvio_hv_open(rundir, &hv)) {
+			pvio_domain_destroy(hv, domid);
+			pvio_hv_close(hv);
+		}
+		pvio_domstore_cleanup(rundir, domid);
+		_exit(0);
+	}
+	close(sync[1]);
+	while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+		;
+	if (read(sync[0], &c, 1) != 1 || !c) {
+		close(sync[0]);
+		return -ECHILD;
+	}
+	close(sync[0]);
+	return 0;
+}
+
 static int run_create(int argc, char **argv)
 {
 	struct pvio_domain_config dc;
@@ -369,8 +436,21 @@ static int run_create(int argc, char **argv)
 		pid_t pid;
 
 		snprintf(log, sizeof(log), "%s/%s.log", rundir, dc.name);
+		if (!foreground) {
+			rc = process_monitor(xlcfg_get_string(cfg, "program"),
+					     domid, rundir, log);
+			if (rc) {
+				fprintf(stderr, "pvio: starting domain %u: %s\n",
+					domid, strerror(-rc));
+				goto err_dom;
+			}
+			printf("Started domain %s (id=%u), log %s\n", dc.name,
+			       domid, log);
+			xlcfg_free(cfg);
+			return 0;
+		}
 		pid = spawn(xlcfg_get_string(cfg, "program"), domid, rundir,
-			    foreground ? NULL : log);
+			    NULL);
 		if (pid < 0) {
 			fprintf(stderr, "pvio: fork: %s\n", strerror(errno));
 			goto err_dom;

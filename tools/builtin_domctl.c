@@ -9,8 +9,10 @@
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <poll.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "pvio/hypercall.h"
@@ -61,10 +63,50 @@ int pvio_domain_resolve(struct pvio_hv *hv, const char *arg, pvio_domid_t *domid
 	return ret;
 }
 
+/* Wait until process @pid is gone, at most @ms; true if it is. */
+static bool wait_exit(int pidfd, pid_t pid, int ms)
+{
+	struct pollfd p = { .fd = pidfd, .events = POLLIN };
+
+	if (pidfd >= 0)
+		return poll(&p, 1, ms) > 0;
+	for (int i = 0; i < ms / 10; i++) {
+		if (kill(pid, 0) < 0)
+			return true;
+		usleep(10000);
+	}
+	return kill(pid, 0) < 0;
+}
+
 /*
- * As xl destroy: the devices go first (backends see their frontend
- * vanish), then a process domain's process is stopped (SIGTERM, then
- * SIGKILL), then hv forgets the domain.
+ * Stop a process domain's program: SIGTERM (SIGCONT for a paused one),
+ * SIGKILL if it is still there after a second. Waits until it is gone:
+ * its domain going away first is not enough, the program must not be
+ * left running.
+ */
+static void stop_program(pid_t pid)
+{
+	int pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+
+	kill(pid, SIGTERM);
+	kill(pid, SIGCONT);
+	if (!wait_exit(pidfd, pid, 1000)) {
+		kill(pid, SIGKILL);
+		if (!wait_exit(pidfd, pid, 5000))
+			fprintf(stderr, "pvio: process %d of the domain does "
+				"not go away\n", (int)pid);
+	}
+	if (pidfd >= 0)
+		close(pidfd);
+}
+
+/*
+ * As xl destroy: the devices go first (each backend lets go of its
+ * frontend), then a process domain's program is stopped, then hv forgets
+ * the domain and its store nodes go. A domain that already ended (its
+ * program exited) leaves nothing to destroy but may have left store nodes:
+ * they are removed and that is said. Returns 0, 1 (ended already, cleaned
+ * up) or -errno.
  */
 static int domain_destroy(struct pvio_hv *hv, pvio_domid_t id)
 {
@@ -72,30 +114,22 @@ static int domain_destroy(struct pvio_hv *hv, pvio_domid_t id)
 	struct pvio_domain_info info;
 	int ret = pvio_domain_info(hv, id, &info);
 
-	if (ret == -ESRCH)
+	if (ret == -ESRCH) {
 		/* gone already: whatever it left in the store goes too */
-		pvio_domstore_cleanup(rundir, id);
+		ret = pvio_domstore_cleanup(rundir, id);
+		return ret > 0 ? 1 : -ESRCH;
+	}
 	if (ret < 0)
 		return ret;
 	for (struct pvio_devclass *dc = pvio_devclass_first(); dc; dc = dc->next)
 		if (dc->detach_all)
 			dc->detach_all(rundir, id);
-	if (info.type == PVIO_DOMTYPE_PROCESS && info.pid > 0 && info.pid != getpid()) {
-		kill(info.pid, SIGTERM);
-		kill(info.pid, SIGCONT);	/* a paused one must run to die */
-		for (int i = 0; i < 50 && kill(info.pid, 0) == 0; i++) {
-			if (pvio_domain_info(hv, id, &info) == -ESRCH) {
-				/* gone with its process */
-				pvio_domstore_cleanup(rundir, id);
-				return 0;
-			}
-			usleep(20000);
-		}
-		kill(info.pid, SIGKILL);
-	}
+	if (info.type == PVIO_DOMTYPE_PROCESS && info.pid > 0 &&
+	    info.pid != getpid())
+		stop_program(info.pid);
 	ret = pvio_domain_destroy(hv, id);
 	if (ret == -ESRCH)
-		ret = 0;
+		ret = 0;	/* gone with its program */
 	/* its /local/domain/N, /vm path and any backend dir left over */
 	if (!ret)
 		pvio_domstore_cleanup(rundir, id);
@@ -119,6 +153,11 @@ static int domctl(const struct pvio_cmd *cmd, int argc, char **argv)
 	}
 	if (!strcmp(cmd->name, "destroy")) {
 		ret = id == 0 ? -EPERM : domain_destroy(hv, id);
+		if (ret == 1) {
+			printf("pvio destroy %s: the domain had already ended; "
+			       "removed what it left in the store\n", argv[1]);
+			ret = 0;
+		}
 	} else if (!strcmp(cmd->name, "pause")) {
 		ret = pvio_domain_pause(hv, id);
 	} else {
