@@ -33,7 +33,8 @@ pvio_SRCS += tools/builtin_network.c tools/builtin_network_spec.c \
 INTEGRATION_TESTS += tests/integration/net_ping.sh tests/integration/net_transfer.sh \
 	tests/integration/net_mtu_isolation.sh
 
-TEST_PROGRAMS += net_hostile
+TEST_PROGRAMS += net_hostile net_test
+net_test_SRCS := tests/integration/net_test.c
 net_hostile_SRCS := tests/integration/net_hostile.c tools/builtin_network_spec.c \
 	tools/builtin_network_store.c
 INTEGRATION_TESTS += tests/integration/net_hostile.sh tests/integration/net_restart.sh \

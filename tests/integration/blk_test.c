@@ -15,6 +15,14 @@
  *              request completes
  *   sectors4k  a 4096-byte-sector disk: 4 KiB I/O works, data checks out
  *
+ * --hold: keep the disk open after the check until a signal ends us (a
+ * running domain to destroy). --go FILE: wait for FILE to exist before
+ * connecting (many domains created first, then started together); --go-io
+ * FILE: once connected, wait for FILE before the check (so that the
+ * connects of many domains are timed apart from their I/O). The time from
+ * start (or from --go's FILE) to a connected disk is printed as
+ * "connect: MS ms".
+ *
  * Exit 0 pass, 1 fail.
  */
 #include <errno.h>
@@ -33,7 +41,8 @@
 #define SECT	512u
 
 static struct {
-	const char *mode, *file, *vdev;
+	const char *mode, *file, *vdev, *go, *go_io;
+	bool hold;
 	struct blkfront_opts o;
 	int seconds;
 	unsigned int expect_queues, expect_sector;
@@ -461,10 +470,14 @@ int main(int argc, char **argv)
 		{ "expect-sector", required_argument, NULL, 'S' },
 		{ "expect-persistent", required_argument, NULL, 'E' },
 		{ "expect-indirect", required_argument, NULL, 'N' },
+		{ "hold", no_argument, NULL, 'H' },
+		{ "go", required_argument, NULL, 'G' },
+		{ "go-io", required_argument, NULL, 'J' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct pvio_dom *d;
 	struct xs_handle *xs;
+	struct timespec t0, t1;
 	int c, rc;
 
 	while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
@@ -480,6 +493,9 @@ int main(int argc, char **argv)
 		case 'S': opt.expect_sector = atoi(optarg); break;
 		case 'E': opt.expect_persistent = atoi(optarg); break;
 		case 'N': opt.expect_indirect = atoi(optarg); break;
+		case 'H': opt.hold = true; break;
+		case 'G': opt.go = optarg; break;
+		case 'J': opt.go_io = optarg; break;
 		default: return 2;
 		}
 	}
@@ -492,6 +508,9 @@ int main(int argc, char **argv)
 	rnd_state = 0x1234567ull ^ opt.seed;
 	setvbuf(stdout, NULL, _IOLBF, 0);
 
+	while (opt.go && access(opt.go, F_OK))
+		usleep(20000);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
 	rc = pvio_dom_attach(NULL, PVIO_DOMID_SELF, &d);
 	if (rc)
 		FAIL("attach: %s", strerror(-rc));
@@ -507,6 +526,11 @@ int main(int argc, char **argv)
 	rc = blkfront_open(d, xs, opt.vdev, &opt.o, &bf);
 	if (rc)
 		FAIL("blkfront_open: %s", strerror(-rc));
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	printf("connect: %.1f ms\n", (t1.tv_sec - t0.tv_sec) * 1e3 +
+	       (t1.tv_nsec - t0.tv_nsec) / 1e6);
+	while (opt.go_io && access(opt.go_io, F_OK))
+		usleep(20000);
 	blkfront_get_info(bf, &info);
 	nsect = info.sectors;
 	gen = calloc(nsect, sizeof(*gen));
@@ -530,6 +554,11 @@ int main(int argc, char **argv)
 		mode_sectors4k();
 	else
 		FAIL("unknown mode %s", opt.mode);
+	if (opt.hold) {
+		printf("holding the disk\n");
+		for (;;)
+			pause();	/* until a signal ends us */
+	}
 	blkfront_close(bf);
 	xs_close(xs);
 	pvio_dom_detach(d);
