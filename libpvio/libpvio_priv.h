@@ -6,7 +6,7 @@
 #include <pthread.h>
 
 #include "pvio/libpvio.h"
-#include "hv_proto.h"
+#include "pvio/hv_proto.h"
 
 /*
  * A foreign domain's RAM as this client sees it (cached per domain). It
@@ -98,6 +98,8 @@ int lp_connect(const char *rundir, struct pvio_hv **out);
 struct lp_ram *lp_ram_get(struct pvio_hv *hv, pvio_domid_t domid,
 			  uint64_t serial_hint, int *err);
 void lp_ram_put(struct pvio_hv *hv, struct lp_ram *r);
+/* A grant map at @addr was unmapped: its view has one user less. */
+void lp_ram_put_addr(struct pvio_hv *hv, const void *addr);
 void lp_ram_drop_all(struct pvio_hv *hv);
 void lp_ports_close_all(struct pvio_hv *hv);
 
