@@ -60,6 +60,7 @@ struct blkfront_queue {
 	int wake_fd;			/* in epfd: readable once the disk is gone */
 	bool live;			/* ring usable: backend connected */
 	bool ring_released;		/* the backend let go: grants ended */
+	bool broken;			/* the backend broke the ring protocol */
 	uint32_t ring_ended;		/* bit i: ring_ref[i] ended */
 
 	struct blkfront_shadow *shadow;	/* ring_entries of them */

@@ -143,6 +143,7 @@ static void queue_teardown(struct blkfront_queue *q)
 	}
 	q->ring_released = false;
 	q->ring_ended = 0;
+	q->broken = false;	/* the next ring starts clean */
 }
 
 /*

@@ -14,6 +14,10 @@
  *              backend: every acknowledged write is on the file, every
  *              request completes
  *   sectors4k  a 4096-byte-sector disk: 4 KiB I/O works, data checks out
+ *   hostile    against tests/guest/blk_evil_backend: every bad answer is
+ *              rejected (unknown status -> EIO, protocol breaks counted,
+ *              unanswered reads re-issued after the backend restarts) and
+ *              an honest read still works at the end
  *
  * --hold: keep the disk open after the check until a signal ends us (a
  * running domain to destroy). --go FILE: wait for FILE to exist before
@@ -456,6 +460,104 @@ static void mode_sectors4k(void)
 	       (unsigned long long)nr_acked);
 }
 
+/* Wait for @io, collecting whatever else completes meanwhile. */
+static int wait_for(struct blkfront_io *io, int ms, unsigned int *eio)
+{
+	struct timespec t0, t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (;;) {
+		struct blkfront_io *done[16];
+		int n = blkfront_complete(bf, 0, done, 16, 100);
+
+		if (n < 0)
+			return n;
+		for (int i = 0; i < n; i++) {
+			if (done[i] == io)
+				return io->status;
+			if (done[i]->status == -EIO)
+				(*eio)++;
+		}
+		clock_gettime(CLOCK_MONOTONIC, &t);
+		if ((t.tv_sec - t0.tv_sec) * 1000 +
+		    (t.tv_nsec - t0.tv_nsec) / 1000000 > ms)
+			return -ETIMEDOUT;
+	}
+}
+
+/*
+ * The disk is served by tests/guest/blk_evil_backend: honest below 32 MiB,
+ * the next bad answer for each request beyond (unknown status, id out of
+ * range, double completion, wrong operation, rsp_prod jump, then silence).
+ */
+static void mode_hostile(void)
+{
+	static struct blkfront_io ios[48], honest;
+	const uint64_t evil_first = 32ull << 20;
+	unsigned int eio = 0, n = 0;
+	uint8_t *buf = blkfront_alloc(bf, 49 * 4096);
+	int rc;
+
+	if (!buf)
+		FAIL("no buffer");
+	memset(&honest, 0, sizeof(honest));
+	honest.op = BLKFRONT_OP_READ;
+	honest.offset = 16 * 4096;
+	honest.len = 4096;
+	honest.buf = buf + 48 * 4096;
+	rc = io_sync(&honest, 0);
+	if (rc)
+		FAIL("honest read: %s", strerror(-rc));
+	printf("hostile: honest read ok\n");
+	/* one read beyond 32 MiB at a time meets the next bad answer */
+	while (n < 48) {
+		struct blkfront_io *done[16];
+		int k;
+
+		blkfront_get_info(bf, &info);
+		if (info.protocol_errors >= 4 && info.bad_status >= 1 && eio)
+			break;
+		memset(&ios[n], 0, sizeof(ios[n]));
+		ios[n].op = BLKFRONT_OP_READ;
+		ios[n].offset = evil_first + n * 4096;
+		ios[n].len = 4096;
+		ios[n].buf = buf + n * 4096;
+		rc = blkfront_submit(bf, 0, &ios[n]);
+		if (rc)
+			FAIL("submit: %s", strerror(-rc));
+		n++;
+		for (int t = 0; t < 5; t++) {
+			k = blkfront_complete(bf, 0, done, 16, 100);
+			if (k < 0)
+				FAIL("complete: %s", strerror(-k));
+			for (int i = 0; i < k; i++) {
+				if (done[i]->status == -EIO)
+					eio++;
+				else if (done[i]->status && done[i]->status != -EOPNOTSUPP)
+					FAIL("read failed with %s",
+					     strerror(-done[i]->status));
+			}
+		}
+	}
+	blkfront_get_info(bf, &info);
+	printf("hostile: %u reads beyond 32 MiB: %llu protocol errors, "
+	       "%llu unknown statuses (%u reads failed with EIO), %llu "
+	       "backend restarts\n", n,
+	       (unsigned long long)info.protocol_errors,
+	       (unsigned long long)info.bad_status, eio,
+	       (unsigned long long)info.reconnects);
+	if (info.protocol_errors < 4 || info.bad_status < 1 || !eio)
+		FAIL("not every bad answer was met and rejected");
+	/* the backend now never answers beyond 32 MiB: honest reads go on */
+	honest.offset = 24 * 4096;
+	rc = blkfront_submit(bf, 0, &honest);
+	if (!rc)
+		rc = wait_for(&honest, 20000, &eio);
+	if (rc)
+		FAIL("honest read after the attack: %s", strerror(-rc));
+	printf("hostile: honest read after the attack ok\n");
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option lo[] = {
@@ -552,6 +654,8 @@ int main(int argc, char **argv)
 		mode_restart();
 	else if (!strcmp(opt.mode, "sectors4k"))
 		mode_sectors4k();
+	else if (!strcmp(opt.mode, "hostile"))
+		mode_hostile();
 	else
 		FAIL("unknown mode %s", opt.mode);
 	if (opt.hold) {

@@ -18,7 +18,8 @@ INTEGRATION_TESTS += tests/integration/blk_integrity.sh \
 	tests/integration/blk_discard.sh tests/integration/blk_readonly.sh \
 	tests/integration/blk_sector4k.sh tests/integration/blk_restart.sh \
 	tests/integration/blk_hostile.sh tests/integration/blk_attach.sh \
-	tests/integration/scale_connect.sh
+	tests/integration/scale_connect.sh \
+	tests/integration/blk_hostile_backend.sh
 INTEGRATION_TESTS += tests/integration/net_ping.sh \
 	tests/integration/net_transfer.sh tests/integration/net_mtu_isolation.sh \
 	tests/integration/net_hostile.sh tests/integration/net_restart.sh \
