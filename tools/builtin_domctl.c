@@ -3,8 +3,8 @@
  * Domain control verbs: pvio destroy|pause|unpause DOM and
  * pvio shutdown|reboot [-w] DOM (DOM: an id or a name). destroy also removes
  * the domain's devices and stops a process domain's process, as xl destroy
- * does; shutdown and reboot ask the domain (a process gets SIGTERM, a VM an
- * ACPI request), -w waits until it is gone.
+ * does, without asking the domain; shutdown and reboot ask the domain (a
+ * process gets SIGTERM, a VM an ACPI request), -w waits until it is gone.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -101,12 +101,14 @@ static void stop_program(pid_t pid)
 }
 
 /*
- * As xl destroy: the devices go first (each backend lets go of its
- * frontend), then a process domain's program is stopped, then hv forgets
- * the domain and its store nodes go. A domain that already ended (its
- * program exited) leaves nothing to destroy but may have left store nodes:
- * they are removed and that is said. Returns 0, 1 (ended already, cleaned
- * up) or -errno.
+ * As xl destroy, without asking the domain anything: its store nodes and
+ * device dirs go first (each backend drops the devices whose dirs went, no
+ * Closing handshake; the domain, unprivileged, cannot write them back),
+ * then a process domain's program is stopped and hv forgets the domain
+ * (its monitor, waking up, finds nothing left to remove). A domain that
+ * already ended (its program exited) leaves nothing to destroy but may
+ * have left store nodes: they are removed and that is said. Returns 0, 1
+ * (ended already, cleaned up) or -errno.
  */
 static int domain_destroy(struct pvio_hv *hv, pvio_domid_t id)
 {
@@ -121,18 +123,14 @@ static int domain_destroy(struct pvio_hv *hv, pvio_domid_t id)
 	}
 	if (ret < 0)
 		return ret;
-	for (struct pvio_devclass *dc = pvio_devclass_first(); dc; dc = dc->next)
-		if (dc->detach_all)
-			dc->detach_all(rundir, id);
+	/* its /local/domain/N, /vm path and every backend dir */
+	pvio_domstore_remove_live(rundir, id);
 	if (info.type == PVIO_DOMTYPE_PROCESS && info.pid > 0 &&
 	    info.pid != getpid())
 		stop_program(info.pid);
 	ret = pvio_domain_destroy(hv, id);
 	if (ret == -ESRCH)
 		ret = 0;	/* gone with its program */
-	/* its /local/domain/N, /vm path and any backend dir left over */
-	if (!ret)
-		pvio_domstore_cleanup(rundir, id);
 	return ret;
 }
 
