@@ -23,7 +23,8 @@ INTEGRATION_TESTS += tests/integration/blk_integrity.sh \
 INTEGRATION_TESTS += tests/integration/net_ping.sh \
 	tests/integration/net_transfer.sh tests/integration/net_mtu_isolation.sh \
 	tests/integration/net_hostile.sh tests/integration/net_restart.sh \
-	tests/integration/net_multiqueue.sh tests/integration/net_cli.sh
+	tests/integration/net_multiqueue.sh tests/integration/net_cli.sh \
+	tests/integration/net_hostile_backend.sh
 INTEGRATION_TESTS += tests/integration/hv_grants.sh \
 	tests/integration/hv_evtchn.sh tests/integration/hv_cleanup.sh \
 	tests/integration/hv_garbage.sh tests/integration/hv_cli.sh \

@@ -7,6 +7,12 @@
  *
  *   net_test --ip A.B.C.D --peer A.B.C.D [--devid N] [--hold] [--go FILE]
  *
+ * --hostile: the vif is served by tests/guest/net_evil_backend; ARP
+ * requests go out until every bad answer was met: the bad tx and rx
+ * responses counted as errors, each ring protocol break survived by a
+ * reconnect, the valid frame it sends at the end received, and sending
+ * still works.
+ *
  * --hold keeps the vif open afterwards until a signal ends us; --go FILE
  * waits for FILE to exist before connecting, --go-io FILE for FILE before
  * the ARP exchange. Prints "connect: MS ms" (start
@@ -74,8 +80,11 @@ int main(int argc, char **argv)
 		{ "hold", no_argument, NULL, 'H' },
 		{ "go", required_argument, NULL, 'G' },
 		{ "go-io", required_argument, NULL, 'J' },
+		{ "hostile", no_argument, NULL, 'X' },
 		{ NULL, 0, NULL, 0 },
 	};
+	bool hostile = false;
+	unsigned long rx_frames = 0;
 	const char *go = NULL, *go_io = NULL;
 	struct in_addr ip = { 0 }, peer = { 0 };
 	unsigned int devid = 0;
@@ -104,6 +113,7 @@ int main(int argc, char **argv)
 		case 'H': hold = true; break;
 		case 'G': go = optarg; break;
 		case 'J': go_io = optarg; break;
+		case 'X': hostile = true; break;
 		default: return 2;
 		}
 	}
@@ -132,6 +142,59 @@ int main(int argc, char **argv)
 		usleep(20000);
 	netfront_mac(nf, mac);
 	clock_gettime(CLOCK_MONOTONIC, &tc);
+	if (hostile) {
+		struct netfront_stats st;
+		struct iovec iov = { frame, 0 };
+		int sent = 0;
+
+		/* a packet every 20 ms for at most 60 s */
+		while (ms_since(&tc) < 60000) {
+			struct pollfd p = { .fd = netfront_fd(nf, 0),
+					    .events = POLLIN };
+			int len;
+
+			netfront_get_stats(nf, &st);
+			if (st.tx_errors >= 2 && st.rx_errors >= 3 &&
+			    st.reconnects >= 4 && rx_frames)
+				break;
+			iov.iov_len = arp_request(frame, mac, ip, peer);
+			rc = netfront_send(nf, 0, NULL, &iov, 1);
+			if (rc && rc != -EAGAIN && rc != -ENOTCONN)
+				FAIL("send: %s", strerror(-rc));
+			if (poll(&p, 1, 20) > 0)
+				netfront_ack(nf, 0);
+			while ((len = netfront_recv(nf, 0, &vh, frame,
+						    sizeof(frame))) > 0)
+				rx_frames++;
+			usleep(20000);
+		}
+		netfront_get_stats(nf, &st);
+		printf("hostile: tx %llu (errors %llu), rx %llu frames (errors "
+		       "%llu), %llu reconnects\n",
+		       (unsigned long long)st.tx_packets,
+		       (unsigned long long)st.tx_errors,
+		       (unsigned long long)rx_frames,
+		       (unsigned long long)st.rx_errors,
+		       (unsigned long long)st.reconnects);
+		if (st.tx_errors < 2 || st.rx_errors < 3 || st.reconnects < 4 ||
+		    !rx_frames)
+			FAIL("not every bad answer was met and counted");
+		/* the backend is honest now: sending still works */
+		for (int tries = 0; tries < 50 && sent < 3; tries++) {
+			iov.iov_len = arp_request(frame, mac, ip, peer);
+			if (!netfront_send(nf, 0, NULL, &iov, 1))
+				sent++;
+			else
+				usleep(20000);
+		}
+		if (sent < 3)
+			FAIL("cannot send after the attack");
+		printf("hostile: sending works after the attack\n");
+		netfront_close(nf);
+		xs_close(xs);
+		pvio_dom_detach(d);
+		return 0;
+	}
 	/* ask every 100 ms for 20 s: the peer answers once the TAP is bridged */
 	for (int tries = 0; !ok && tries < 200; tries++) {
 		struct pollfd p = { .fd = netfront_fd(nf, 0), .events = POLLIN };
