@@ -468,7 +468,8 @@ int blkfront_open(struct pvio_dom *d, struct xs_handle *xs, const char *vdev,
 	bf->dom = d;
 	bf->hv = pvio_dom_hv(d);
 	bf->xs = xs;
-	bf->timeout_ms = o->timeout_ms > 0 ? o->timeout_ms : 10000;
+	/* a backend setting up hundreds of disks at once takes its time */
+	bf->timeout_ms = o->timeout_ms > 0 ? o->timeout_ms : 60000;
 	bf->spin_ns = (uint64_t)o->spin_us * 1000;
 	pthread_mutex_init(&bf->regions_lock, NULL);
 	pthread_mutex_init(&bf->ctl_lock, NULL);

@@ -60,7 +60,7 @@ struct blkfront_opts {
 	int ring_order;			/* -1: the backend's maximum */
 	bool no_persistent;		/* do not ask for persistent grants */
 	bool no_indirect;		/* never use INDIRECT requests */
-	int timeout_ms;			/* connect timeout, 0: 10 s */
+	int timeout_ms;			/* connect timeout, 0: 60 s */
 	unsigned int spin_us;		/* poll this long before sleeping (0: never) */
 };
 
