@@ -14,6 +14,12 @@
  *              backend: every acknowledged write is on the file, every
  *              request completes
  *   sectors4k  a 4096-byte-sector disk: 4 KiB I/O works, data checks out
+ *   soak       for --seconds: rounds of random writes with pauses, each
+ *              round's data verified through the stack; the whole disk
+ *              verified through the stack and on the file at the end
+ *              (backend restarts meanwhile are survived). With --vif
+ *              IP,PEER the domain's vif 0 carries ARP traffic to PEER at
+ *              the same time (answers needed in the last fifth too)
  *   hostile    against tests/guest/blk_evil_backend: every bad answer is
  *              rejected (unknown status -> EIO, protocol breaks counted,
  *              unanswered reads re-issued after the backend restarts) and
@@ -38,14 +44,20 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <arpa/inet.h>
+#include <poll.h>
+#include <pthread.h>
+
 #include "pvio/blkfront.h"
+#include "pvio/netfront.h"
 #include "pvio/libpvio.h"
 #include "pvio/xenbus.h"
+#include "net_arp.h"
 
 #define SECT	512u
 
 static struct {
-	const char *mode, *file, *vdev, *go, *go_io;
+	const char *mode, *file, *vdev, *go, *go_io, *vif;
 	bool hold;
 	struct blkfront_opts o;
 	int seconds;
@@ -146,8 +158,10 @@ static void verify_stack_range(uint64_t s, uint64_t n, uint8_t *buf)
 static void verify_stack(void)
 {
 	uint64_t chunk = 2048;	/* 1 MiB */
-	uint8_t *buf = blkfront_alloc(bf, chunk * SECT);
+	static uint8_t *buf;	/* granted once: verified again and again */
 
+	if (!buf)
+		buf = blkfront_alloc(bf, chunk * SECT);
 	if (!buf)
 		FAIL("alloc");
 	for (uint64_t s = 0; s < nsect; s += chunk)
@@ -241,12 +255,28 @@ static void write_load(unsigned int depth, unsigned int max_sect, int ms,
 		       uint64_t count, unsigned int align)
 {
 	unsigned int nq = info.nr_queues, total = depth * nq;
-	struct wio *w = calloc(total, sizeof(*w));
+	/* buffers are made once per shape and kept: granted memory stays */
+	static struct { struct wio *w; unsigned int total, sect; } pool[4];
+	struct wio *w = NULL;
 	struct timespec t0, t;
-	bool stop = false;
+	bool stop = false, fresh = false;
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	for (unsigned int i = 0; i < total; i++) {
+	for (unsigned int k = 0; k < 4 && !w; k++) {
+		if (!pool[k].w) {
+			pool[k].w = calloc(total, sizeof(*w));
+			if (!pool[k].w)
+				FAIL("memory");
+			pool[k].total = total;
+			pool[k].sect = max_sect;
+			fresh = true;
+		}
+		if (pool[k].total == total && pool[k].sect == max_sect)
+			w = pool[k].w;
+	}
+	if (!w)
+		FAIL("write_load: too many buffer shapes");
+	for (unsigned int i = 0; fresh && i < total; i++) {
 		w[i].cap = (size_t)max_sect * SECT + 4096;
 		if (i % 2 == 0) {
 			w[i].buf = blkfront_alloc(bf, w[i].cap);
@@ -259,6 +289,8 @@ static void write_load(unsigned int depth, unsigned int max_sect, int ms,
 		if (!w[i].buf)
 			FAIL("buffer");
 	}
+	struct timespec last = t0;
+
 	for (;;) {
 		for (unsigned int i = 0; i < total && !stop; i++) {
 			if (w[i].active)
@@ -277,8 +309,13 @@ static void write_load(unsigned int depth, unsigned int max_sect, int ms,
 				FAIL("complete: %d", n);
 			for (int i = 0; i < n; i++)
 				wio_done((struct wio *)(uintptr_t)done[i]->user_data);
+			if (n > 0)
+				clock_gettime(CLOCK_MONOTONIC, &last);
 		}
 		clock_gettime(CLOCK_MONOTONIC, &t);
+		/* a backend restart takes seconds; a domain whose hv is gone, forever */
+		if (t.tv_sec - last.tv_sec > 60)
+			FAIL("no write completed for 60 s");
 		if ((ms && (t.tv_sec - t0.tv_sec) * 1000 +
 			   (t.tv_nsec - t0.tv_nsec) / 1000000 >= ms) ||
 		    (count && nr_writes >= count))
@@ -294,7 +331,6 @@ static void write_load(unsigned int depth, unsigned int max_sect, int ms,
 				FAIL("writes still in flight 30 s after the end");
 		}
 	}
-	free(w);
 }
 
 static void do_flush(void)
@@ -460,6 +496,112 @@ static void mode_sectors4k(void)
 	       (unsigned long long)nr_acked);
 }
 
+/* --vif: ARP traffic on vif 0 while the disk works */
+static struct pvio_dom *dom;
+static struct xs_handle *dom_xs;
+static struct {
+	struct in_addr ip, peer;
+	unsigned long sent, answered, late;
+	uint64_t reconnects;
+	const char *err;
+} tr;
+
+static double secs_since(const struct timespec *t0)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (t.tv_sec - t0->tv_sec) + (t.tv_nsec - t0->tv_nsec) / 1e9;
+}
+
+static void *traffic_thread(void *arg)
+{
+	static uint8_t frame[65536 + 64];
+	struct virtio_net_hdr vh;
+	struct netfront_stats st;
+	struct netfront *nf;
+	struct timespec t0;
+	uint8_t mac[6];
+	int rc;
+
+	rc = netfront_open(dom, dom_xs, 0, NULL, 20000, &nf);
+	if (rc) {
+		tr.err = "netfront_open failed";
+		return NULL;
+	}
+	netfront_mac(nf, mac);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	while (secs_since(&t0) < opt.seconds) {
+		struct pollfd p = { .fd = netfront_fd(nf, 0), .events = POLLIN };
+		struct iovec iov = { frame, arp_request(frame, mac, tr.ip,
+							 tr.peer) };
+		int len;
+
+		if (!netfront_send(nf, 0, NULL, &iov, 1))
+			tr.sent++;
+		if (poll(&p, 1, 50) > 0)
+			netfront_ack(nf, 0);
+		while ((len = netfront_recv(nf, 0, &vh, frame,
+					    sizeof(frame))) > 0) {
+			if (!arp_reply(frame, len, tr.ip, tr.peer))
+				continue;
+			tr.answered++;
+			tr.late += secs_since(&t0) > opt.seconds * 0.8;
+		}
+		usleep(50000);
+	}
+	netfront_get_stats(nf, &st);
+	tr.reconnects = st.reconnects;
+	netfront_close(nf);
+	return NULL;
+}
+
+static void mode_soak(void)
+{
+	struct timespec t0, t;
+	unsigned int rounds = 0;
+	pthread_t net;
+	char spec[64], *comma;
+
+	if (opt.vif) {
+		snprintf(spec, sizeof(spec), "%s", opt.vif);
+		comma = strchr(spec, ',');
+		if (!comma)
+			FAIL("--vif IP,PEER");
+		*comma = 0;
+		if (inet_pton(AF_INET, spec, &tr.ip) != 1 ||
+		    inet_pton(AF_INET, comma + 1, &tr.peer) != 1)
+			FAIL("--vif IP,PEER");
+		if (pthread_create(&net, NULL, traffic_thread, NULL))
+			FAIL("thread");
+	}
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	do {
+		write_load(2, 64, 0, nr_writes + 64, 1);
+		verify_stack();
+		rounds++;
+		usleep(100000 + (unsigned int)(rnd() % 400000));
+		clock_gettime(CLOCK_MONOTONIC, &t);
+	} while (t.tv_sec - t0.tv_sec < opt.seconds);
+	do_flush();
+	verify_stack();
+	verify_file();
+	blkfront_get_info(bf, &info);
+	printf("soak: %u rounds, %llu writes verified, %llu reconnect(s)\n",
+	       rounds, (unsigned long long)nr_acked,
+	       (unsigned long long)info.reconnects);
+	if (!opt.vif)
+		return;
+	pthread_join(net, NULL);
+	if (tr.err)
+		FAIL("vif: %s", tr.err);
+	printf("traffic: %lu sent, %lu answered (%lu in the last fifth), "
+	       "%llu reconnects\n", tr.sent, tr.answered, tr.late,
+	       (unsigned long long)tr.reconnects);
+	if (!tr.late)
+		FAIL("vif: no answer at the end");
+}
+
 /* Wait for @io, collecting whatever else completes meanwhile. */
 static int wait_for(struct blkfront_io *io, int ms, unsigned int *eio)
 {
@@ -575,6 +717,7 @@ int main(int argc, char **argv)
 		{ "hold", no_argument, NULL, 'H' },
 		{ "go", required_argument, NULL, 'G' },
 		{ "go-io", required_argument, NULL, 'J' },
+		{ "vif", required_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct pvio_dom *d;
@@ -598,6 +741,7 @@ int main(int argc, char **argv)
 		case 'H': opt.hold = true; break;
 		case 'G': opt.go = optarg; break;
 		case 'J': opt.go_io = optarg; break;
+		case 'V': opt.vif = optarg; break;
 		default: return 2;
 		}
 	}
@@ -617,6 +761,7 @@ int main(int argc, char **argv)
 	if (rc)
 		FAIL("attach: %s", strerror(-rc));
 	/* as a guest would: through this domain's own store ring */
+	dom = d;
 	rc = xs_open_domain(d, &xs);
 	if (rc) {
 		fprintf(stderr, "note: no store ring (%s), using the socket\n",
@@ -625,6 +770,7 @@ int main(int argc, char **argv)
 	}
 	if (rc)
 		FAIL("store: %s", strerror(-rc));
+	dom_xs = xs;
 	rc = blkfront_open(d, xs, opt.vdev, &opt.o, &bf);
 	if (rc)
 		FAIL("blkfront_open: %s", strerror(-rc));
@@ -656,6 +802,8 @@ int main(int argc, char **argv)
 		mode_sectors4k();
 	else if (!strcmp(opt.mode, "hostile"))
 		mode_hostile();
+	else if (!strcmp(opt.mode, "soak"))
+		mode_soak();
 	else
 		FAIL("unknown mode %s", opt.mode);
 	if (opt.hold) {

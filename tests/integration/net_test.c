@@ -13,6 +13,10 @@
  * reconnect, the valid frame it sends at the end received, and sending
  * still works.
  *
+ * --traffic SECONDS: ask for the peer's MAC every 50 ms for that long
+ * (backend restarts meanwhile are survived), counting the answers; passes
+ * when answers came in the last fifth of the time too.
+ *
  * --hold keeps the vif open afterwards until a signal ends us; --go FILE
  * waits for FILE to exist before connecting, --go-io FILE for FILE before
  * the ARP exchange. Prints "connect: MS ms" (start
@@ -32,6 +36,7 @@
 #include "pvio/libpvio.h"
 #include "pvio/netfront.h"
 #include "pvio/xenbus.h"
+#include "net_arp.h"
 
 #define FAIL(...) do { fprintf(stderr, "FAIL: " __VA_ARGS__); \
 	fprintf(stderr, "\n"); exit(1); } while (0)
@@ -44,33 +49,6 @@ static double ms_since(const struct timespec *t0)
 	return (t.tv_sec - t0->tv_sec) * 1e3 + (t.tv_nsec - t0->tv_nsec) / 1e6;
 }
 
-/* An ARP request for @peer from @mac/@ip: 42 bytes of Ethernet + ARP. */
-static size_t arp_request(uint8_t *f, const uint8_t mac[6], struct in_addr ip,
-			  struct in_addr peer)
-{
-	static const uint8_t hdr[8] = { 0, 1, 8, 0, 6, 4, 0, 1 };
-
-	memset(f, 0xff, 6);
-	memcpy(f + 6, mac, 6);
-	f[12] = 0x08;
-	f[13] = 0x06;
-	memcpy(f + 14, hdr, 8);
-	memcpy(f + 22, mac, 6);
-	memcpy(f + 28, &ip, 4);
-	memset(f + 32, 0, 6);
-	memcpy(f + 38, &peer, 4);
-	return 42;
-}
-
-/* Is @f an ARP reply from @peer to @ip? */
-static bool arp_reply(const uint8_t *f, int len, struct in_addr ip,
-		      struct in_addr peer)
-{
-	return len >= 42 && f[12] == 0x08 && f[13] == 0x06 && f[20] == 0 &&
-	       f[21] == 2 && !memcmp(f + 28, &peer, 4) &&
-	       !memcmp(f + 38, &ip, 4);
-}
-
 int main(int argc, char **argv)
 {
 	static const struct option lo[] = {
@@ -81,9 +59,11 @@ int main(int argc, char **argv)
 		{ "go", required_argument, NULL, 'G' },
 		{ "go-io", required_argument, NULL, 'J' },
 		{ "hostile", no_argument, NULL, 'X' },
+		{ "traffic", required_argument, NULL, 'T' },
 		{ NULL, 0, NULL, 0 },
 	};
 	bool hostile = false;
+	int traffic_s = 0;
 	unsigned long rx_frames = 0;
 	const char *go = NULL, *go_io = NULL;
 	struct in_addr ip = { 0 }, peer = { 0 };
@@ -114,6 +94,7 @@ int main(int argc, char **argv)
 		case 'G': go = optarg; break;
 		case 'J': go_io = optarg; break;
 		case 'X': hostile = true; break;
+		case 'T': traffic_s = atoi(optarg); break;
 		default: return 2;
 		}
 	}
@@ -142,6 +123,46 @@ int main(int argc, char **argv)
 		usleep(20000);
 	netfront_mac(nf, mac);
 	clock_gettime(CLOCK_MONOTONIC, &tc);
+	if (traffic_s > 0) {
+		struct iovec iov = { frame, 0 };
+		unsigned long sent = 0, replies = 0, late = 0;
+		struct netfront_stats st;
+
+		while (ms_since(&tc) < traffic_s * 1000.0) {
+			struct pollfd p = { .fd = netfront_fd(nf, 0),
+					    .events = POLLIN };
+			int len;
+
+			iov.iov_len = arp_request(frame, mac, ip, peer);
+			if (!netfront_send(nf, 0, NULL, &iov, 1))
+				sent++;
+			if (poll(&p, 1, 50) > 0)
+				netfront_ack(nf, 0);
+			while ((len = netfront_recv(nf, 0, &vh, frame,
+						    sizeof(frame))) > 0) {
+				if (!arp_reply(frame, len, ip, peer))
+					continue;
+				replies++;
+				late += ms_since(&tc) > traffic_s * 800.0;
+			}
+			usleep(50000);
+		}
+		netfront_get_stats(nf, &st);
+		printf("traffic: %lu sent, %lu answered (%lu in the last "
+		       "fifth), %llu reconnects\n", sent, replies, late,
+		       (unsigned long long)st.reconnects);
+		if (!late)
+			FAIL("no answer at the end");
+		if (hold) {
+			printf("holding the vif\n");
+			for (;;)
+				pause();
+		}
+		netfront_close(nf);
+		xs_close(xs);
+		pvio_dom_detach(d);
+		return 0;
+	}
 	if (hostile) {
 		struct netfront_stats st;
 		struct iovec iov = { frame, 0 };
