@@ -146,14 +146,50 @@ static long long read_int(struct netback_vif *vif, const char *dir,
 	return v;
 }
 
-static void write_key(struct netback_vif *vif, const char *key,
-		      unsigned long long v)
-{
-	char path[192];
+/* Keys of the backend dir: a number, or a string when @s is set. */
+struct be_key {
+	char key[64];
+	const char *s;
+	unsigned long long v;
+};
 
-	if (snprintf(path, sizeof(path), "%s/%s", vif->bedir, key) <
-	    (int)sizeof(path))
-		xs_printf(vif->nb->xs, XS_TXN_NULL, path, "%llu", v);
+struct be_keys_arg {
+	struct netback_vif *vif;
+	const struct be_key *k;
+	unsigned int n;
+};
+
+/*
+ * The toolstack may remove the vif's dir at any moment (detach, destroy):
+ * the keys go in one transaction that first checks the dir is still there,
+ * so that a removed vif is never recreated (statistics included).
+ */
+static int be_keys_txn(struct xs_handle *h, xs_transaction_t t, void *arg)
+{
+	struct be_keys_arg *a = arg;
+	char path[192];
+	int rc;
+
+	snprintf(path, sizeof(path), "%s/frontend-id", a->vif->bedir);
+	rc = xs_read(h, t, path, NULL, NULL);
+	for (unsigned int i = 0; !rc && i < a->n; i++) {
+		if (snprintf(path, sizeof(path), "%s/%s", a->vif->bedir,
+			     a->k[i].key) >= (int)sizeof(path))
+			continue;
+		if (a->k[i].s)
+			rc = xs_printf(h, t, path, "%s", a->k[i].s);
+		else
+			rc = xs_printf(h, t, path, "%llu", a->k[i].v);
+	}
+	return rc;
+}
+
+static void write_keys(struct netback_vif *vif, const struct be_key *k,
+		       unsigned int n)
+{
+	struct be_keys_arg a = { vif, k, n };
+
+	xs_transaction_run(vif->nb->xs, be_keys_txn, &a);
 }
 
 static bool ifname_ok(const char *s)
@@ -265,22 +301,22 @@ static struct netback_vif *vif_probe(struct netback *nb, uint16_t domid,
 				 vif->script, vif->ifname, vif->bridge);
 	}
 	{
-		char path[160];
+		const struct be_key k[] = {
+			{ "hotplug-status", vif->hotplugged ? "connected" :
+			  "error", 0 },
+			{ "feature-sg", NULL, 1 },
+			{ "feature-gso-tcpv4", NULL, 1 },
+			{ "feature-gso-tcpv6", NULL, 1 },
+			{ "feature-ipv6-csum-offload", NULL, 1 },
+			{ "feature-rx-copy", NULL, 1 },
+			{ "feature-rx-flip", NULL, 0 },
+			{ "feature-split-event-channels", NULL, 1 },
+			{ "feature-ctrl-ring", NULL, 0 },
+			{ "multi-queue-max-queues", NULL, nb->max_queues },
+		};
 
-		snprintf(path, sizeof(path), "%s/hotplug-status", vif->bedir);
-		xs_printf(nb->xs, XS_TXN_NULL, path, "%s",
-			  vif->hotplugged ? "connected" : "error");
+		write_keys(vif, k, sizeof(k) / sizeof(k[0]));
 	}
-
-	write_key(vif, "feature-sg", 1);
-	write_key(vif, "feature-gso-tcpv4", 1);
-	write_key(vif, "feature-gso-tcpv6", 1);
-	write_key(vif, "feature-ipv6-csum-offload", 1);
-	write_key(vif, "feature-rx-copy", 1);
-	write_key(vif, "feature-rx-flip", 0);
-	write_key(vif, "feature-split-event-channels", 1);
-	write_key(vif, "feature-ctrl-ring", 0);
-	write_key(vif, "multi-queue-max-queues", nb->max_queues);
 
 	ret = xs_watch(nb->xs, vif->fedir, vif->token, netback_watch_cb, nb);
 	if (ret)
@@ -540,23 +576,30 @@ void netback_publish_stats(struct netback_vif *vif)
 	if (!memcmp(cur, vif->stats_published, sizeof(cur)))
 		return;
 	memcpy(vif->stats_published, cur, sizeof(cur));
-	write_key(vif, "statistics/tx-packets", cur[1]);
-	write_key(vif, "statistics/tx-bytes", atomic_load(&st->tx_bytes));
-	write_key(vif, "statistics/tx-dropped", cur[0]);
-	write_key(vif, "statistics/rx-packets", cur[2]);
-	write_key(vif, "statistics/rx-bytes", atomic_load(&st->rx_bytes));
-	write_key(vif, "statistics/rx-dropped", atomic_load(&st->rx_dropped));
-	write_key(vif, "statistics/tx-host-dropped",
-		  atomic_load(&st->tx_host_dropped));
-	for (unsigned int e = 1; e < NETIF_TX_NR_ERR; e++) {
-		uint64_t v = atomic_load(&st->tx_err[e]);
-		char key[64];
+	{
+		struct be_key k[7 + NETIF_TX_NR_ERR] = {
+			{ "statistics/tx-packets", NULL, cur[1] },
+			{ "statistics/tx-bytes", NULL, atomic_load(&st->tx_bytes) },
+			{ "statistics/tx-dropped", NULL, cur[0] },
+			{ "statistics/rx-packets", NULL, cur[2] },
+			{ "statistics/rx-bytes", NULL, atomic_load(&st->rx_bytes) },
+			{ "statistics/rx-dropped", NULL,
+			  atomic_load(&st->rx_dropped) },
+			{ "statistics/tx-host-dropped", NULL,
+			  atomic_load(&st->tx_host_dropped) },
+		};
+		unsigned int n = 7;
 
-		if (!v)
-			continue;
-		snprintf(key, sizeof(key), "statistics/tx-error-%s",
-			 netif_tx_err_name(e));
-		write_key(vif, key, v);
+		for (unsigned int e = 1; e < NETIF_TX_NR_ERR; e++) {
+			uint64_t v = atomic_load(&st->tx_err[e]);
+
+			if (!v)
+				continue;
+			snprintf(k[n].key, sizeof(k[n].key),
+				 "statistics/tx-error-%s", netif_tx_err_name(e));
+			k[n++].v = v;
+		}
+		write_keys(vif, k, n);
 	}
 }
 
