@@ -524,7 +524,7 @@ static void *traffic_thread(void *arg)
 	uint8_t mac[6];
 	int rc;
 
-	rc = netfront_open(dom, dom_xs, 0, NULL, 20000, &nf);
+	rc = netfront_open(dom, dom_xs, 0, NULL, 60000, &nf);
 	if (rc) {
 		tr.err = "netfront_open failed";
 		return NULL;

@@ -115,7 +115,7 @@ int main(int argc, char **argv)
 		rc = xs_open(NULL, &xs);
 	if (rc)
 		FAIL("store: %s", strerror(-rc));
-	rc = netfront_open(d, xs, devid, NULL, 20000, &nf);
+	rc = netfront_open(d, xs, devid, NULL, 60000, &nf);
 	if (rc)
 		FAIL("netfront_open: %s", strerror(-rc));
 	printf("connect: %.1f ms\n", ms_since(&t0));
