@@ -162,6 +162,13 @@ int pvio_dom_attach(const char *rundir, pvio_domid_t domid, struct pvio_dom **ou
 int pvio_dom_create_self(const char *rundir, const char *name, uint64_t mem_bytes,
 			 struct pvio_dom **out);
 void pvio_dom_detach(struct pvio_dom *d);
+/*
+ * End this process (exit status 3, a line on stderr) as soon as its domain
+ * is gone: destroyed, or hv itself gone. Without it a process domain only
+ * learns it from the -ECONNRESET of its next hv call, and one waiting on
+ * its rings would wait for ever. 0 or -errno.
+ */
+int pvio_dom_exit_with_domain(struct pvio_dom *d);
 struct pvio_hv *pvio_dom_hv(struct pvio_dom *d);
 pvio_domid_t pvio_dom_id(const struct pvio_dom *d);
 struct pvio_shared_info *pvio_dom_shared_info(struct pvio_dom *d);

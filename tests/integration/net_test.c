@@ -110,6 +110,8 @@ int main(int argc, char **argv)
 	rc = pvio_dom_attach(NULL, PVIO_DOMID_SELF, &d);
 	if (rc)
 		FAIL("attach: %s", strerror(-rc));
+	/* a test program does not outlive its domain */
+	pvio_dom_exit_with_domain(d);
 	rc = xs_open_domain(d, &xs);
 	if (rc)
 		rc = xs_open(NULL, &xs);
