@@ -51,6 +51,13 @@ struct hv_domain_ops {
 	 */
 	int (*evtchn_direct)(struct hv_domain *d, pvio_evtchn_port_t port,
 			     int *plat_fd, int *vector_fd);
+	/*
+	 * optional: run a QMP command given as JSON text (HV_OP_DOMAIN_QMP);
+	 * *reply is malloc'd JSON text ({"return"} or {"error"}), also with
+	 * -EIO. 0 or -errno.
+	 */
+	int (*qmp)(struct hv_domain *d, const char *json, size_t len,
+		   char **reply);
 };
 
 extern const struct hv_domain_ops hv_process_ops;

@@ -290,6 +290,44 @@ static void handle_domctl(struct hv_client *c, const struct hv_msg_hdr *h,
 	hv_client_send(c, h, ret, NULL, 0, NULL, 0);
 }
 
+static void handle_qmp(struct hv_client *c, const struct hv_msg_hdr *h,
+		       const void *p, size_t len)
+{
+	struct hv_domid_arg a;
+	struct hv_domain *d;
+	char *reply = NULL;
+	int ret;
+
+	if (!is_dom0(c)) {
+		hv_client_send(c, h, -EPERM, NULL, 0, NULL, 0);
+		return;
+	}
+	if (len <= sizeof(a) || len - sizeof(a) > HV_QMP_TEXT_MAX) {
+		hv_client_send(c, h, -EINVAL, NULL, 0, NULL, 0);
+		return;
+	}
+	memcpy(&a, p, sizeof(a));
+	d = a.domid < PVIO_DOMID_FIRST_RESERVED ?
+	    hv_domain_get((pvio_domid_t)a.domid) : NULL;
+	if (!d) {
+		hv_client_send(c, h, -ESRCH, NULL, 0, NULL, 0);
+		return;
+	}
+	if (!d->ops->qmp) {
+		hv_client_send(c, h, -EOPNOTSUPP, NULL, 0, NULL, 0);
+		return;
+	}
+	ret = d->ops->qmp(d, (const char *)p + sizeof(a), len - sizeof(a),
+			  &reply);
+	if (reply && strlen(reply) > HV_PAYLOAD_MAX) {
+		free(reply);
+		reply = NULL;
+		ret = -E2BIG;
+	}
+	hv_client_send(c, h, ret, reply, reply ? strlen(reply) : 0, NULL, 0);
+	free(reply);
+}
+
 static void handle_get_ram(struct hv_client *c, const struct hv_msg_hdr *h,
 			   const void *p, size_t len)
 {
@@ -507,6 +545,9 @@ static bool handle_msg(struct hv_client *c, struct hv_msg_hdr *h, void *p,
 	case HV_OP_DOMAIN_LIST:
 	case HV_OP_GET_PLATFORM:
 		handle_domctl(c, h, p, len);
+		break;
+	case HV_OP_DOMAIN_QMP:
+		handle_qmp(c, h, p, len);
 		break;
 	case HV_OP_ATTACH:
 		handle_attach(c, h, p, len, fd);

@@ -60,6 +60,7 @@ enum hv_op {
 	HV_OP_EVTCHN_UNMASK,	/* hv_evtchn_arg(port) */
 	HV_OP_EVTCHN_STATUS,	/* pvio_evtchn_status -> same, filled */
 	HV_OP_EVTCHN_SEND,	/* hv_evtchn_arg(port): slow path, hv writes the fd */
+	HV_OP_DOMAIN_QMP,	/* hv_domid_arg + JSON command -> JSON reply */
 	HV_OP_COUNT
 };
 
@@ -68,6 +69,15 @@ struct hv_domid_arg {
 	uint32_t arg;
 };
 PVIO_ABI_CHECK_SIZE(struct hv_domid_arg, 8);
+
+/*
+ * HV_OP_DOMAIN_QMP (dom0 only, VMs): the payload is a hv_domid_arg (arg
+ * unused) then a QMP command as JSON text, {"execute": CMD} with an
+ * optional "arguments" object and nothing else (hv adds its own id). The
+ * reply payload is JSON text: {"return": ...} with ret 0, or
+ * {"error": {"desc": ...}} with ret -EIO; other -errno without payload.
+ */
+#define HV_QMP_TEXT_MAX	(HV_PAYLOAD_MAX - sizeof(struct hv_domid_arg) - 1)
 
 struct hv_attach_reply {
 	uint64_t nr_pages;

@@ -302,3 +302,28 @@ int pvio_domain_map_platform(struct pvio_hv *hv, pvio_domid_t domid,
 		*region = p;
 	return ret;
 }
+
+int pvio_domain_qmp(struct pvio_hv *hv, pvio_domid_t domid, const char *json,
+		    char **reply)
+{
+	struct hv_domid_arg a = { .domid = domid };
+	size_t tl = strlen(json), len;
+	char *rep;
+	int ret;
+
+	*reply = NULL;
+	if (!tl || tl > HV_QMP_TEXT_MAX)
+		return -EINVAL;
+	rep = malloc(HV_PAYLOAD_MAX + 1);
+	if (!rep)
+		return -ENOMEM;
+	ret = lp_call(hv, HV_OP_DOMAIN_QMP, &a, sizeof(a), json, tl, -1, rep,
+		      HV_PAYLOAD_MAX, &len, NULL, NULL);
+	if ((ret == 0 || ret == -EIO) && len > 0) {
+		rep[len] = 0;
+		*reply = rep;
+		return ret;
+	}
+	free(rep);
+	return ret ? ret : -EPROTO;
+}

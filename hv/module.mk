@@ -27,3 +27,9 @@ LIBPVIO_SRCS += hv/libpvio_dm_args.c
 TEST_PROGRAMS += hv_dm_args
 hv_dm_args_SRCS := tests/integration/hv_dm_args.c
 INTEGRATION_TESTS += tests/integration/create_dm_args.sh
+
+# hv's QMP client against QEMU and against a hostile peer
+TEST_PROGRAMS += qmp_client
+qmp_client_SRCS := tests/integration/qmp_client.c hv/hv_qmp.c
+qmp_client_LDLIBS := -ljansson
+INTEGRATION_TESTS += tests/integration/qmp_client.sh

@@ -137,6 +137,15 @@ int pvio_domain_list(struct pvio_hv *hv, struct pvio_domain_info **out,
 int pvio_domain_map_platform(struct pvio_hv *hv, pvio_domid_t domid,
 			     void **region);
 
+/*
+ * dom0, VMs: run one QMP command in the domain's QEMU through hv. @json is
+ * {"execute": "CMD"} with an optional "arguments" object. 0 with *@reply
+ * the JSON text {"return": ...}; -EIO with *@reply {"error": {"desc":
+ * ...}}; else -errno and *@reply NULL. free(*@reply).
+ */
+int pvio_domain_qmp(struct pvio_hv *hv, pvio_domid_t domid, const char *json,
+		    char **reply);
+
 /* ---- this process as a domain ---- */
 
 /*

@@ -5,16 +5,19 @@ GUEST_TESTS += tests/guest/test_vm_platform.sh
 
 # pvio-hv's VM units, also linked alone by the platform contract test.
 HV_VM_SRCS := hv/hv_ivshmem.c hv/hv_qmp.c hv/hv_vm_launch.c
+HV_VM_LDLIBS := -ljansson
 # Marking a VM's events pending: hv and libpvio (dom0 notifies VMs itself).
 LIBPVIO_SRCS += hv/hv_vm_platform.c
 
 TEST_PROGRAMS += test_vm_platform
 test_vm_platform_SRCS := tests/guest/test_vm_platform.c \
 	tests/guest/test_vm_platform_store.c $(HV_VM_SRCS)
+test_vm_platform_LDLIBS := $(HV_VM_LDLIBS)
 
 # VM domains in pvio-hv (hv/module.mk, included before this file, sets
 # pvio-hv_SRCS; the VM type adds its files here).
 pvio-hv_SRCS += $(HV_VM_SRCS) hv/hv_vm.c
+pvio-hv_LDLIBS += $(HV_VM_LDLIBS)
 
 GUEST_TESTS += tests/guest/test_vm_domain.sh
 GUEST_TESTS += tests/guest/test_vm_create.sh
