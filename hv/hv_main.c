@@ -122,6 +122,7 @@ static void client_drop(struct hv_client *c)
 
 		d->client = NULL;
 		c->dom = NULL;
+		d->conn_lost = true;
 		hv_domain_kill(d);
 	}
 	free(c);
@@ -220,8 +221,11 @@ static void handle_domctl(struct hv_client *c, const struct hv_msg_hdr *h,
 			return;
 		}
 		hv_dom0_fill_info(&v[n++]);
-		while (n < max && (d = hv_domain_next(&it)))
+		while (n < max && (d = hv_domain_next(&it))) {
+			if (d->ops->refresh)
+				d->ops->refresh(d);
 			hv_domain_fill_info(d, &v[n++]);
+		}
 		hv_client_send(c, h, (int)n, v, n * sizeof(*v), NULL, 0);
 		free(v);
 		return;
@@ -277,6 +281,8 @@ static void handle_domctl(struct hv_client *c, const struct hv_msg_hdr *h,
 	case HV_OP_DOMAIN_INFO: {
 		struct pvio_domain_info info;
 
+		if (d->ops->refresh)
+			d->ops->refresh(d);
 		hv_domain_fill_info(d, &info);
 		hv_client_send(c, h, 0, &info, sizeof(info), NULL, 0);
 		return;
@@ -326,6 +332,32 @@ static void handle_qmp(struct hv_client *c, const struct hv_msg_hdr *h,
 	}
 	hv_client_send(c, h, ret, reply, reply ? strlen(reply) : 0, NULL, 0);
 	free(reply);
+}
+
+static void handle_set_process(struct hv_client *c, const struct hv_msg_hdr *h,
+			       const void *p, size_t len, int fd)
+{
+	struct hv_domid_arg a;
+	struct hv_domain *d;
+	int ret;
+
+	if (!is_dom0(c) || need_arg(len, sizeof(a)) || fd < 0) {
+		if (fd >= 0)
+			close(fd);
+		hv_client_send(c, h, is_dom0(c) ? -EINVAL : -EPERM, NULL, 0,
+			       NULL, 0);
+		return;
+	}
+	memcpy(&a, p, sizeof(a));
+	d = a.domid < PVIO_DOMID_FIRST_RESERVED ?
+	    hv_domain_get((pvio_domid_t)a.domid) : NULL;
+	if (!d) {
+		close(fd);
+		hv_client_send(c, h, -ESRCH, NULL, 0, NULL, 0);
+		return;
+	}
+	ret = hv_domain_set_process(d, (pid_t)a.arg, fd);
+	hv_client_send(c, h, ret, NULL, 0, NULL, 0);
 }
 
 static void handle_get_ram(struct hv_client *c, const struct hv_msg_hdr *h,
@@ -549,6 +581,9 @@ static bool handle_msg(struct hv_client *c, struct hv_msg_hdr *h, void *p,
 	case HV_OP_DOMAIN_QMP:
 		handle_qmp(c, h, p, len);
 		break;
+	case HV_OP_DOMAIN_SET_PROCESS:
+		handle_set_process(c, h, p, len, fd);
+		break;
 	case HV_OP_ATTACH:
 		handle_attach(c, h, p, len, fd);
 		break;
@@ -637,8 +672,9 @@ static void client_readable(struct hv_client *c)
 		client_drop(c);
 		return;
 	}
-	/* only ATTACH carries an fd; anything else sent along is dropped */
-	if (nfds > 0 && h.op == HV_OP_ATTACH) {
+	/* only ATTACH and SET_PROCESS carry an fd; others are dropped */
+	if (nfds > 0 && (h.op == HV_OP_ATTACH ||
+			 h.op == HV_OP_DOMAIN_SET_PROCESS)) {
 		fd = fds[0];
 		fds[0] = -1;
 	}
@@ -646,7 +682,8 @@ static void client_readable(struct hv_client *c)
 		if (fds[i] >= 0)
 			close(fds[i]);
 	ok = handle_msg(c, &h, buf + sizeof(h), h.len, fd);
-	if (fd >= 0 && (!c->dom || c->dom->ram_fd != fd))
+	/* SET_PROCESS took its fd (kept or closed) */
+	if (fd >= 0 && h.op == HV_OP_ATTACH && (!c->dom || c->dom->ram_fd != fd))
 		close(fd);
 	if (!ok)
 		client_drop(c);
@@ -798,6 +835,8 @@ int main(int argc, char **argv)
 		}
 	}
 out:
+	/* nothing of ours outlives hv: programs, QEMUs */
+	hv_domain_kill_all();
 	unlink(path);
 	return 0;
 }

@@ -61,6 +61,7 @@ enum hv_op {
 	HV_OP_EVTCHN_STATUS,	/* pvio_evtchn_status -> same, filled */
 	HV_OP_EVTCHN_SEND,	/* hv_evtchn_arg(port): slow path, hv writes the fd */
 	HV_OP_DOMAIN_QMP,	/* hv_domid_arg + JSON command -> JSON reply */
+	HV_OP_DOMAIN_SET_PROCESS, /* hv_domid_arg(arg = pid) + fd pidfd */
 	HV_OP_COUNT
 };
 
@@ -77,6 +78,16 @@ PVIO_ABI_CHECK_SIZE(struct hv_domid_arg, 8);
  * reply payload is JSON text: {"return": ...} with ret 0, or
  * {"error": {"desc": ...}} with ret -EIO; other -errno without payload.
  */
+/*
+ * HV_OP_DOMAIN_SET_PROCESS (dom0 only, process domains): the toolstack
+ * spawned the domain's program as process group arg (a group leader) and
+ * hands hv a pidfd of it, before the program attaches. hv then shows the
+ * pid, stops the whole group when the domain is destroyed (SIGTERM, then
+ * SIGKILL after a grace period) or when hv exits, and destroys a domain
+ * whose program exits without ever attaching.
+ */
+#define HV_PROCESS_GRACE_MS	2000
+
 #define HV_QMP_TEXT_MAX	(HV_PAYLOAD_MAX - sizeof(struct hv_domid_arg) - 1)
 
 struct hv_attach_reply {

@@ -39,6 +39,7 @@ struct hv_vm {
 	pid_t pid;
 	int pidfd;
 	struct hv_watch *w_conn, *w_doorbell, *w_exit, *w_qmp;
+	bool vcpus_stale;		/* CPU hotplug happened: recount */
 	/* receive eventfds of the VM's bound ports, watched for delivery */
 	struct hv_watch **w_port;
 };
@@ -188,7 +189,7 @@ static void vm_doorbell(void *arg, uint32_t events)
 
 	if (!hv_ivshmem_doorbell_ack(vm->ivs))
 		return;
-	done = hv_vm_hcall_scan(vm->d->plat, vm->d->cfg.vcpus, vm_hcall, vm);
+	done = hv_vm_hcall_scan(vm->d->plat, vm->d->cfg.max_vcpus, vm_hcall, vm);
 	/* wake the waiter: slot i waits on vector i (0 if it has none) */
 	for (i = 0; i < PVIO_MAX_VCPUS; i++)
 		if (done & (1u << i))
@@ -265,6 +266,8 @@ static void vm_qmp_event(void *arg, json_t *ev)
 
 	hv_log("domain %u (%s): QMP event %s%s%s", d->domid, d->cfg.name,
 	       name, reason ? " " : "", reason ? reason : "");
+	if (!strcmp(name, "DEVICE_DELETED") || !strcmp(name, "ACPI_DEVICE_OST"))
+		vm->vcpus_stale = true;	/* maybe a vCPU went (vcpu-set) */
 	if (!strcmp(name, "GUEST_PANICKED")) {
 		d->state |= PVIO_DOMSTATE_CRASHED;
 		d->shutdown_reason = PVIO_SHUTDOWN_CRASH;
@@ -390,7 +393,28 @@ static int vm_qmp_raw(struct hv_domain *d, const char *text, size_t len,
 	if (!*reply)
 		return -ENOMEM;
 	vm_refresh_state(vm);
+	vm->vcpus_stale = true;	/* the command may have added a vCPU */
 	return r;
+}
+
+/* Online vCPUs as QEMU counts them, after CPU hotplug (vcpu-set). */
+static void vm_refresh(struct hv_domain *d)
+{
+	struct hv_vm *vm = vm_of(d);
+	pid_t tids[PVIO_MAX_VCPUS];
+	int n;
+
+	if (!vm || !vm->vcpus_stale || !vm->qmp)
+		return;
+	vm->vcpus_stale = false;
+	n = hv_qmp_vcpu_tids(vm->qmp, tids, PVIO_MAX_VCPUS);
+	if (n > 0) {
+		unsigned int online = 0;
+
+		for (int i = 0; i < n; i++)
+			online += tids[i] > 0;
+		d->cfg.vcpus = online;
+	}
 }
 
 static void vm_free(struct hv_vm *vm)
@@ -503,7 +527,7 @@ static int vm_start(struct hv_domain *d)
 	snprintf(sock, sizeof(sock), "%s/ivshmem.sock", vm->dir);
 	snprintf(qmp, sizeof(qmp), "%s/qmp.sock", vm->dir);
 	snprintf(log, sizeof(log), "%s/console.log", vm->dir);
-	ret = hv_ivshmem_open(sock, d->plat_fd, d->cfg.vcpus, &vm->ivs);
+	ret = hv_ivshmem_open(sock, d->plat_fd, d->cfg.max_vcpus, &vm->ivs);
 	if (ret)
 		goto err;
 	l.kernel = d->cfg.kernel;
@@ -511,7 +535,8 @@ static int vm_start(struct hv_domain *d)
 	l.cmdline = d->cfg.cmdline;
 	l.mem_bytes = d->cfg.mem_bytes;
 	l.vcpus = d->cfg.vcpus;
-	l.vectors = d->cfg.vcpus;
+	l.max_vcpus = d->cfg.max_vcpus;
+	l.vectors = d->cfg.max_vcpus;
 	l.ram_fd = d->ram_fd;
 	l.ivshmem_sock = sock;
 	l.qmp_sock = qmp;
@@ -625,6 +650,7 @@ static const struct hv_domain_ops vm_ops = {
 	.evtchn_closed = vm_evtchn_closed,
 	.evtchn_direct = vm_evtchn_direct,
 	.qmp = vm_qmp_raw,
+	.refresh = vm_refresh,
 };
 
 const struct hv_domain_ops *hv_vm_ops = &vm_ops;

@@ -64,6 +64,7 @@ struct hv_vm_launch {
 	const char *cmdline;	/* appended to the console setting */
 	uint64_t mem_bytes;
 	unsigned int vcpus;
+	unsigned int max_vcpus;	/* hotpluggable up to this (0: vcpus) */
 	unsigned int vectors;	/* of the platform device */
 	int ram_fd;		/* the guest RAM (memfd), inherited by QEMU */
 	const char *ivshmem_sock;

@@ -327,3 +327,12 @@ int pvio_domain_qmp(struct pvio_hv *hv, pvio_domid_t domid, const char *json,
 	free(rep);
 	return ret ? ret : -EPROTO;
 }
+
+int pvio_domain_set_process(struct pvio_hv *hv, pvio_domid_t domid, pid_t pid,
+			    int pidfd)
+{
+	struct hv_domid_arg a = { .domid = domid, .arg = (uint32_t)pid };
+
+	return lp_call(hv, HV_OP_DOMAIN_SET_PROCESS, &a, sizeof(a), NULL, 0,
+		       pidfd, NULL, 0, NULL, NULL, NULL);
+}

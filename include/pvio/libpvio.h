@@ -84,6 +84,12 @@ struct pvio_domain_config {
 	 * (-device, -drive, -netdev, -blockdev); "" for none.
 	 */
 	char dm_args[2048];
+	/*
+	 * VM only: vCPUs the guest may have (CPU hotplug, xl's maxvcpus);
+	 * 0 = vcpus. The VM starts with vcpus of them.
+	 */
+	uint32_t max_vcpus;
+	uint32_t pad;
 };
 
 /* At most this many words in pvio_domain_config.dm_args. */
@@ -110,7 +116,7 @@ struct pvio_domain_info {
 	uint16_t store_port;
 	uint32_t type;
 	uint32_t state;		/* PVIO_DOMSTATE_* */
-	uint32_t vcpus;
+	uint32_t vcpus;		/* online (VM: as last set by vcpu-set) */
 	uint32_t shutdown_reason; /* PVIO_SHUTDOWN_*, valid with SHUTDOWN */
 	int32_t pid;		/* process domain or QEMU pid, 0 if none yet */
 	uint64_t mem_bytes;
@@ -145,6 +151,16 @@ int pvio_domain_map_platform(struct pvio_hv *hv, pvio_domid_t domid,
  */
 int pvio_domain_qmp(struct pvio_hv *hv, pvio_domid_t domid, const char *json,
 		    char **reply);
+
+/*
+ * dom0, process domains: the domain's program was spawned as @pid, which
+ * leads its own process group; @pidfd (pidfd_open of it) is passed to hv
+ * (the caller keeps its copy). hv then stops the group when the domain is
+ * destroyed or hv exits, and destroys the domain if the program exits
+ * without attaching. 0 or -errno.
+ */
+int pvio_domain_set_process(struct pvio_hv *hv, pvio_domid_t domid, pid_t pid,
+			    int pidfd);
 
 /* ---- this process as a domain ---- */
 
