@@ -109,10 +109,54 @@ static int vif_detach_all(const char *rundir, uint16_t domid)
 	return ret;
 }
 
+static json_t *opt_str(const char *s)
+{
+	return *s ? json_string(s) : json_null();
+}
+
+static int vif_describe(const char *spec, json_t **out, char *err,
+			size_t errlen)
+{
+	struct netspec ns;
+	char mac[18];
+	int ret = netspec_parse(spec, &ns, err, errlen);
+
+	*out = NULL;
+	if (ret)
+		return ret;
+	netspec_format_mac(ns.mac, mac);
+	*out = json_pack("{s:o, s:s, s:o, s:s, s:o, s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:o}",
+			 "mac", ns.mac_set ? json_string(mac) : json_null(),
+			 "bridge", ns.bridge,
+			 "ip", opt_str(ns.ip),
+			 "script", ns.script,
+			 "model", opt_str(ns.model),
+			 "type", ns.type,
+			 "vifname", opt_str(ns.vifname),
+			 "mtu", ns.mtu ? json_integer(ns.mtu) : json_null(),
+			 "devid", ns.devid >= 0 ? json_integer(ns.devid) :
+						  json_null(),
+			 "rate", ns.rate[0] ? json_pack("{s:s, s:I, s:i}",
+				"spec", ns.rate,
+				"bytes-per-interval", (json_int_t)ns.rate_bytes,
+				"interval-us", (int)ns.rate_usec) : json_null(),
+			 "gatewaydev", opt_str(ns.gatewaydev),
+			 "trusted", ns.trusted < 0 ? json_null() :
+				    json_boolean(ns.trusted),
+			 "backend", opt_str(ns.backend));
+	if (!*out)
+		return -ENOMEM;
+	ret = netspec_check(&ns, err, errlen);
+	if (ret)
+		json_object_set_new(*out, "refused", json_string(err));
+	return ret;
+}
+
 static struct pvio_devclass vif_class = {
 	.cfg_key = "vif",
 	.attach = vif_attach,
 	.detach_all = vif_detach_all,
+	.describe = vif_describe,
 };
 PVIO_DEVCLASS(vif_class)
 

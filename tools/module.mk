@@ -2,3 +2,4 @@
 # to pvio_SRCS from their own module.mk (always with +=).
 PROGRAMS += pvio
 pvio_SRCS += tools/pvio_main.c
+pvio_LDLIBS += -ljansson

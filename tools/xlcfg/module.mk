@@ -7,4 +7,5 @@ TEST_PROGRAMS += test_xlcfg
 test_xlcfg_SRCS := tests/unit/test_xlcfg.c $(XLCFG_SRCS)
 test_xlcfg_LDLIBS := -lcmocka
 UNIT_TESTS += $(TESTDIR)/test_xlcfg
-pvio_SRCS += tools/builtin_block.c tools/builtin_create.c tools/domain_store.c
+pvio_SRCS += tools/builtin_block.c tools/builtin_create.c tools/domain_store.c \
+	tools/create_config.c
