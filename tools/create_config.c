@@ -385,6 +385,15 @@ static int boot_fill(struct create_cfg *cc, const struct xlcfg *cfg)
 		}
 		return 0;
 	}
+	if (!bl && !kernel && !strcmp(cc->type, "hvm")) {
+		/*
+		 * xl boots an HVM guest from its disk through firmware; pvio
+		 * boots guests directly, so it reads the disk's own GRUB
+		 * config, as pygrub does.
+		 */
+		cerr(cc, "an hvm guest without kernel= boots its first disk's GRUB entry here (bootloader = \"pygrub\")");
+		bl = "pygrub";
+	}
 	if (bl) {
 		base = strrchr(bl, '/');
 		base = base ? base + 1 : bl;
