@@ -75,6 +75,7 @@ struct hv_domain {
 	uint32_t shutdown_reason;
 	uint32_t store_port;		/* VM: store ring port hv allocated */
 	pid_t pid;
+	uint64_t created_ms;		/* CLOCK_MONOTONIC at creation */
 	/* process domain spawned by the toolstack: its group and pidfd */
 	pid_t pgid;
 	int proc_pidfd;			/* -1 if none */
@@ -120,6 +121,8 @@ int hv_domain_create(const struct pvio_domain_config *cfg, pvio_domid_t *out);
 void hv_domain_kill(struct hv_domain *d);
 /* HV_OP_DOMAIN_SET_PROCESS: takes @pidfd (closed on error). 0 or -errno. */
 int hv_domain_set_process(struct hv_domain *d, pid_t pid, int pidfd);
+/* A new name (unique, as at creation): 0 or -errno. */
+int hv_domain_rename(struct hv_domain *d, const char *name);
 /* hv is exiting: stop every domain, process groups included. */
 void hv_domain_kill_all(void);
 int hv_domain_attach(struct hv_client *c, pvio_domid_t domid, int ram_fd,

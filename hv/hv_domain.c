@@ -314,6 +314,14 @@ static bool str_ok(const char *s, size_t max, bool need_nonempty)
 	return end && (!need_nonempty || end != s);
 }
 
+static uint64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
 static bool name_ok(const char *n)
 {
 	if (!str_ok(n, 64, true))
@@ -423,6 +431,7 @@ int hv_domain_create(const struct pvio_domain_config *cfg, pvio_domid_t *out)
 	d->ram_fd = -1;
 	d->plat_fd = -1;
 	d->proc_pidfd = -1;
+	d->created_ms = mono_ms();
 	ret = evtchn_table_init(&d->evtchn);
 	if (ret == 0)
 		ret = platform_create(d);
@@ -490,6 +499,20 @@ int hv_domain_attach(struct hv_client *c, pvio_domid_t domid, int ram_fd,
 	return 0;
 }
 
+int hv_domain_rename(struct hv_domain *d, const char *name)
+{
+	struct hv_domain *o;
+
+	if (!name_ok(name))
+		return -EINVAL;
+	for (pvio_domid_t it = 0; (o = hv_domain_next(&it));)
+		if (o != d && !strcmp(o->cfg.name, name))
+			return -EEXIST;
+	hv_log("domain %u: renamed from %s to %s", d->domid, d->cfg.name, name);
+	snprintf(d->cfg.name, sizeof(d->cfg.name), "%s", name);
+	return 0;
+}
+
 void hv_domain_kill(struct hv_domain *d)
 {
 	pvio_domid_t id = d->domid;
@@ -553,6 +576,7 @@ void hv_domain_fill_info(const struct hv_domain *d, struct pvio_domain_info *i)
 	i->pid = d->pid;
 	i->mem_bytes = d->cfg.mem_bytes;
 	i->cpu_time_ns = d->pid > 0 ? proc_cpu_ns(d->pid) : 0;
+	i->uptime_ms = mono_ms() - d->created_ms;
 	memcpy(i->name, d->cfg.name, sizeof(i->name));
 	i->name[sizeof(i->name) - 1] = 0;
 }
@@ -570,6 +594,7 @@ void hv_dom0_fill_info(struct pvio_domain_info *i)
 	i->pid = getpid();
 	if (sysinfo(&si) == 0)
 		i->mem_bytes = (uint64_t)si.totalram * si.mem_unit;
+	i->uptime_ms = (uint64_t)si.uptime * 1000;
 	if (clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts) == 0)
 		i->cpu_time_ns = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 	snprintf(i->name, sizeof(i->name), "Domain-0");

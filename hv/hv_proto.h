@@ -62,6 +62,8 @@ enum hv_op {
 	HV_OP_EVTCHN_SEND,	/* hv_evtchn_arg(port): slow path, hv writes the fd */
 	HV_OP_DOMAIN_QMP,	/* hv_domid_arg + JSON command -> JSON reply */
 	HV_OP_DOMAIN_SET_PROCESS, /* hv_domid_arg(arg = pid) + fd pidfd */
+	HV_OP_DMESG,		/* hv_domid_arg(arg = 1: clear) -> hv's log text */
+	HV_OP_DOMAIN_RENAME,	/* hv_rename_arg */
 	HV_OP_COUNT
 };
 
@@ -87,6 +89,14 @@ PVIO_ABI_CHECK_SIZE(struct hv_domid_arg, 8);
  * whose program exits without ever attaching.
  */
 #define HV_PROCESS_GRACE_MS	2000
+
+/* HV_OP_DMESG: the last of hv's log (a ring of this many bytes). */
+#define HV_DMESG_SIZE		(48u * 1024)
+
+struct hv_rename_arg {
+	uint32_t domid;
+	char name[64];		/* NUL-terminated */
+};
 
 #define HV_QMP_TEXT_MAX	(HV_PAYLOAD_MAX - sizeof(struct hv_domid_arg) - 1)
 

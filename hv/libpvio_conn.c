@@ -336,3 +336,34 @@ int pvio_domain_set_process(struct pvio_hv *hv, pvio_domid_t domid, pid_t pid,
 	return lp_call(hv, HV_OP_DOMAIN_SET_PROCESS, &a, sizeof(a), NULL, 0,
 		       pidfd, NULL, 0, NULL, NULL, NULL);
 }
+
+int pvio_hv_dmesg(struct pvio_hv *hv, bool clear, char **text)
+{
+	struct hv_domid_arg a = { .arg = clear };
+	char *buf = malloc(HV_PAYLOAD_MAX + 1);
+	size_t len;
+	int ret;
+
+	if (!buf)
+		return -ENOMEM;
+	ret = lp_call(hv, HV_OP_DMESG, &a, sizeof(a), NULL, 0, -1, buf,
+		      HV_PAYLOAD_MAX, &len, NULL, NULL);
+	if (ret < 0) {
+		free(buf);
+		return ret;
+	}
+	buf[len] = 0;
+	*text = buf;
+	return 0;
+}
+
+int pvio_domain_rename(struct pvio_hv *hv, pvio_domid_t domid,
+		       const char *name)
+{
+	struct hv_rename_arg a = { .domid = domid };
+
+	if (strlen(name) >= sizeof(a.name))
+		return -ENAMETOOLONG;
+	strcpy(a.name, name);
+	return lp_simple(hv, HV_OP_DOMAIN_RENAME, &a, sizeof(a), NULL, 0);
+}

@@ -20,7 +20,8 @@ UNIT_TESTS += $(TESTDIR)/test_evtchn_table
 
 # CLI verbs: daemon lifecycle and domain control
 pvio_SRCS += tools/builtin_up.c tools/builtin_down.c tools/builtin_list.c \
-	tools/builtin_info.c tools/builtin_domctl.c
+	tools/builtin_info.c tools/builtin_domctl.c tools/builtin_domain.c \
+	tools/builtin_top.c
 
 # device_model_args: the check hv and the toolstack share, its refusals
 LIBPVIO_SRCS += hv/libpvio_dm_args.c
@@ -33,3 +34,4 @@ TEST_PROGRAMS += qmp_client
 qmp_client_SRCS := tests/integration/qmp_client.c hv/hv_qmp.c
 qmp_client_LDLIBS := -ljansson
 INTEGRATION_TESTS += tests/integration/qmp_client.sh
+INTEGRATION_TESTS += tests/integration/cli_verbs.sh

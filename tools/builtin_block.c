@@ -566,10 +566,11 @@ static int run_list(int argc, char **argv)
 		xs_close(xs);
 		return 1;
 	}
-	printf("%-8s %-3s %-7s %-5s %-6s %-8s %-6s %s\n", "Vdev", "BE", "handle",
-	       "state", "evt-ch", "ring-ref", "dev", "BE-path / params");
+	/* xl's layout, which scripts parse */
+	printf("%-5s %-3s %-6s %-5s %-6s %-8s %-30s\n", "Vdev", "BE", "handle",
+	       "state", "evt-ch", "ring-ref", "BE-path");
 	for (unsigned int i = 0; i < n; i++) {
-		char be[128], fe[128], st[16], evt[16], ref[16], dev[32], params[256];
+		char be[128], fe[128], st[16], evt[16], ref[16];
 
 		snprintf(be, sizeof(be), "/local/domain/0/backend/vbd/%u/%s",
 			 domid, names[i]);
@@ -581,10 +582,8 @@ static int run_list(int argc, char **argv)
 		if (rd(xs, fe, "ring-ref", ref, sizeof(ref)) &&
 		    rd(xs, fe, "ring-ref0", ref, sizeof(ref)))
 			rd(xs, fe, "queue-0/ring-ref", ref, sizeof(ref));
-		rd(xs, be, "dev", dev, sizeof(dev));
-		rd(xs, be, "params", params, sizeof(params));
-		printf("%-8s %-3d %-7d %-5s %-6s %-8s %-6s %s %s\n", names[i], 0,
-		       0, st, evt, ref, dev, be, params);
+		printf("%-5s %-3d %-6s %-5s %-6s %-8s %-30s\n", names[i], 0,
+		       names[i], st, evt, ref, be);
 	}
 	xs_free_list(names, n);
 	xs_close(xs);

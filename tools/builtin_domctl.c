@@ -61,6 +61,29 @@ int pvio_domain_resolve(struct pvio_hv *hv, const char *arg, pvio_domid_t *domid
 	return ret;
 }
 
+int pvio_domain_resolve_name(struct pvio_hv *hv, const char *name,
+			     pvio_domid_t *domid)
+{
+	struct pvio_domain_info *v;
+	unsigned int n;
+	int ret = pvio_domain_list(hv, &v, &n);
+
+	if (ret < 0) {
+		fprintf(stderr, "pvio: cannot list domains: %s\n", strerror(-ret));
+		return ret;
+	}
+	ret = -ENOENT;
+	for (unsigned int i = 0; i < n; i++)
+		if (!strncmp(v[i].name, name, sizeof(v[i].name))) {
+			*domid = v[i].domid;
+			ret = 0;
+		}
+	free(v);
+	if (ret)
+		fprintf(stderr, "pvio: no domain named '%s'\n", name);
+	return ret;
+}
+
 /*
  * As xl destroy: the devices go first (backends see their frontend
  * vanish), then a process domain's process is stopped (SIGTERM, then

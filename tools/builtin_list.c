@@ -47,7 +47,8 @@ static int list_run(int argc, char **argv)
 		pvio_hv_close(hv);
 		return 1;
 	}
-	printf("%-40s %5s %5s %5s     %s  %8s\n", "Name", "ID", "Mem", "VCPUs",
+	/* xl's header, tabs included */
+	printf("%-40s %5s %5s %5s\t%s\t%s\n", "Name", "ID", "Mem", "VCPUs",
 	       "State", "Time(s)");
 	if (argc == 1) {
 		for (unsigned int i = 0; i < n; i++)

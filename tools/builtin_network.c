@@ -288,12 +288,13 @@ static int run_list(int argc, char **argv)
 		xs_close(xs);
 		return 1;
 	}
-	printf("%-4s %-3s %-18s %-6s %-5s %-8s %-12s %-10s %s\n", "Idx", "BE",
-	       "Mac Addr.", "handle", "state", "evt-ch", "tx-/rx-ring", "bridge",
+	/* xl's layout, which scripts parse */
+	printf("%-3s %-2s %-17s %-6s %-5s %-6s %5s/%-5s %-30s\n", "Idx", "BE",
+	       "Mac Addr.", "handle", "state", "evt-ch", "tx-", "rx-ring-ref",
 	       "BE-path");
 	for (unsigned int i = 0; i < n; i++) {
 		char fe[128], be[128], mac[32], handle[16], state[16], ev[32],
-			tx[16], rx[16], br[32], rings[40];
+			tx[16], rx[16];
 
 		snprintf(fe, sizeof(fe), "/local/domain/%u/device/vif/%d", domid,
 			 ids[i]);
@@ -307,10 +308,8 @@ static int run_list(int argc, char **argv)
 			read_key(xs, fe, "event-channel-tx", ev, sizeof(ev));
 		read_key(xs, fe, "tx-ring-ref", tx, sizeof(tx));
 		read_key(xs, fe, "rx-ring-ref", rx, sizeof(rx));
-		read_key(xs, be, "bridge", br, sizeof(br));
-		snprintf(rings, sizeof(rings), "%s/%s", tx, rx);
-		printf("%-4d %-3d %-18s %-6s %-5s %-8s %-12s %-10s %s\n", ids[i], 0,
-		       mac, handle, state, ev, rings, br, be);
+		printf("%-3d %-2d %-17s %-6s %-5s %-6s %5s/%-11s %-30s\n", ids[i],
+		       0, mac, handle, state, ev, tx, rx, be);
 	}
 	free(ids);
 	xs_close(xs);

@@ -122,6 +122,7 @@ struct pvio_domain_info {
 	uint64_t mem_bytes;
 	uint64_t cpu_time_ns;
 	char name[64];
+	uint64_t uptime_ms;	/* since the domain was created */
 };
 
 int pvio_domain_create(struct pvio_hv *hv, const struct pvio_domain_config *cfg,
@@ -161,6 +162,15 @@ int pvio_domain_qmp(struct pvio_hv *hv, pvio_domid_t domid, const char *json,
  */
 int pvio_domain_set_process(struct pvio_hv *hv, pvio_domid_t domid, pid_t pid,
 			    int pidfd);
+
+/*
+ * dom0: hv's log (its ring, timestamped lines) into *@text (malloc'd,
+ * NUL-terminated); @clear empties the ring after reading. 0 or -errno.
+ */
+int pvio_hv_dmesg(struct pvio_hv *hv, bool clear, char **text);
+/* dom0: give domain @domid the name @name (unique). 0 or -errno. */
+int pvio_domain_rename(struct pvio_hv *hv, pvio_domid_t domid,
+		       const char *name);
 
 /* ---- this process as a domain ---- */
 
