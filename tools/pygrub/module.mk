@@ -13,3 +13,4 @@ TEST_PROGRAMS += fuzz_pygrub
 fuzz_pygrub_SRCS := tests/fuzz/fuzz_pygrub.c $(PYGRUB_SRCS)
 FUZZ_TARGETS += fuzz_pygrub
 UNIT_TESTS += tests/unit/fuzz_pygrub.sh
+GUEST_TESTS += tests/guest/test_vm_pygrub.sh
