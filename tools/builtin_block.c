@@ -240,8 +240,9 @@ static int disk_describe(const char *spec, json_t **out, char *err,
 static int block_script_run(const char *rundir, const char *script,
 			    const char *be, const char *action)
 {
-	char path[PATH_MAX], exe[PATH_MAX], sock[PATH_MAX];
-	const char *dirs[4] = { getenv("PVIO_SCRIPT_DIR"), NULL,
+	char path[PATH_MAX + 300], exe[PATH_MAX + 32], inst[PATH_MAX + 64];
+	char sock[PATH_MAX];
+	const char *dirs[5] = { getenv("PVIO_SCRIPT_DIR"), NULL, NULL,
 				"/etc/pvio/scripts", "/etc/xen/scripts" };
 	int status = -1;
 	ssize_t n;
@@ -251,14 +252,17 @@ static int block_script_run(const char *rundir, const char *script,
 	if (script[0] == '/') {
 		snprintf(path, sizeof(path), "%s", script);
 	} else if (!strchr(script, '/')) {
-		n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+		n = readlink("/proc/self/exe", exe, PATH_MAX - 1);
 		if (n > 0) {
+			/* the build tree's scripts/, or PREFIX/lib/pvio/scripts */
 			exe[n] = 0;
 			*strrchr(exe, '/') = 0;
+			snprintf(inst, sizeof(inst), "%s/../lib/pvio/scripts", exe);
 			strncat(exe, "/../../scripts", sizeof(exe) - strlen(exe) - 1);
 			dirs[1] = exe;
+			dirs[2] = inst;
 		}
-		for (unsigned int i = 0; i < 4; i++) {
+		for (unsigned int i = 0; i < 5; i++) {
 			if (!dirs[i])
 				continue;
 			snprintf(path, sizeof(path), "%s/%s", dirs[i], script);
