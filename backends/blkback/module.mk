@@ -27,7 +27,8 @@ blk_test_SRCS := tests/integration/blk_test.c
 blk_hostile_SRCS := tests/integration/blk_hostile.c
 INTEGRATION_TESTS += tests/integration/blk_integrity.sh \
 	tests/integration/blk_features.sh tests/integration/blk_restart.sh \
-	tests/integration/blk_hostile.sh tests/integration/blk_attach.sh
+	tests/integration/blk_hostile.sh tests/integration/blk_attach.sh \
+	tests/integration/blk_script.sh
 
 # user-space blkfront library (frontends/user/blkfront_*)
 LIBPVIO_SRCS += frontends/user/blkfront_ring.c frontends/user/blkfront_xenbus.c
