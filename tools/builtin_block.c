@@ -490,6 +490,10 @@ static int run_attach(int argc, char **argv)
 	char *spec;
 	size_t len = 0;
 	int rc;
+	int opt_rc = pvio_args_plain(&attach_cmd, &argc, &argv);
+
+	if (opt_rc >= 0)
+		return opt_rc;
 
 	if (argc < 3)
 		return pvio_cmd_usage(&attach_cmd);
@@ -517,6 +521,10 @@ static int run_detach(int argc, char **argv)
 	pvio_domid_t domid;
 	uint32_t vdev;
 	int rc;
+	int opt_rc = pvio_args_plain(&detach_cmd, &argc, &argv);
+
+	if (opt_rc >= 0)
+		return opt_rc;
 
 	if (argc != 3)
 		return pvio_cmd_usage(&detach_cmd);
@@ -556,6 +564,10 @@ static int run_list(int argc, char **argv)
 	char **names;
 	unsigned int n;
 	int rc;
+	int opt_rc = pvio_args_plain(&list_cmd, &argc, &argv);
+
+	if (opt_rc >= 0)
+		return opt_rc;
 
 	if (argc != 2)
 		return pvio_cmd_usage(&list_cmd);

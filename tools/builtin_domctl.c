@@ -130,6 +130,10 @@ static int domctl(const struct pvio_cmd *cmd, int argc, char **argv)
 	struct pvio_hv *hv;
 	pvio_domid_t id;
 	int ret;
+	int opt_rc = pvio_args_plain(cmd, &argc, &argv);
+
+	if (opt_rc >= 0)
+		return opt_rc;
 
 	if (argc != 2)
 		return pvio_cmd_usage(cmd);
@@ -196,12 +200,19 @@ static int shutdown_cmd_run(const struct pvio_cmd *cmd, uint32_t reason,
 	pvio_domid_t id;
 	int ret;
 
-	if (argc == 3 && !strcmp(argv[1], "-w")) {
+	static const struct option opts[] = {
+		{ "wait", no_argument, NULL, 'w' }, { NULL, 0, NULL, 0 },
+	};
+	int o, code = 0;
+
+	while ((o = pvio_getopt(cmd, argc, argv, "w", opts, &code)) != -1) {
+		if (o == -2)
+			return code;
 		wait = true;
-		argv++;
-		argc--;
 	}
-	if (argc != 2 || argv[1][0] == '-')
+	argc -= optind - 1;
+	argv += optind - 1;
+	if (argc != 2)
 		return pvio_cmd_usage(cmd);
 	if (pvio_cli_connect(&hv) < 0)
 		return 1;

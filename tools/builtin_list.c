@@ -35,6 +35,10 @@ static int list_run(int argc, char **argv)
 	struct pvio_hv *hv;
 	unsigned int n;
 	int ret, rc = 0;
+	int opt_rc = pvio_args_plain(&list_cmd, &argc, &argv);
+
+	if (opt_rc >= 0)
+		return opt_rc;
 
 	for (int i = 1; i < argc; i++)
 		if (argv[i][0] == '-')

@@ -171,6 +171,10 @@ static int run_attach(int argc, char **argv)
 	char err[256], mac[18], spec[4096] = "";
 	uint16_t domid;
 	int ret, devid;
+	int opt_rc = pvio_args_plain(&cmd_network_attach, &argc, &argv);
+
+	if (opt_rc >= 0)
+		return opt_rc;
 
 	if (argc < 2)
 		return pvio_cmd_usage(&cmd_network_attach);
@@ -219,6 +223,10 @@ static int run_detach(int argc, char **argv)
 	uint16_t domid;
 	uint8_t mac[6];
 	int devid, ret;
+	int opt_rc = pvio_args_plain(&cmd_network_detach, &argc, &argv);
+
+	if (opt_rc >= 0)
+		return opt_rc;
 
 	if (argc != 3)
 		return pvio_cmd_usage(&cmd_network_detach);
@@ -277,6 +285,10 @@ static int run_list(int argc, char **argv)
 	uint16_t domid;
 	unsigned int n;
 	int *ids;
+	int opt_rc = pvio_args_plain(&cmd_network_list, &argc, &argv);
+
+	if (opt_rc >= 0)
+		return opt_rc;
 
 	if (argc != 2)
 		return pvio_cmd_usage(&cmd_network_list);

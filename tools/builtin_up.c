@@ -294,6 +294,10 @@ static int up_run(int argc, char **argv)
 {
 	const char *rundir = pvio_rundir(pvio_opt_rundir);
 	char bindir[PATH_MAX];
+	int opt_rc = pvio_args_plain(&up_cmd, &argc, &argv);
+
+	if (opt_rc >= 0)
+		return opt_rc;
 
 	if (argc != 1)
 		return pvio_cmd_usage(&up_cmd);

@@ -189,6 +189,10 @@ static int vcpu_list_run(int argc, char **argv)
 	struct pvio_hv *hv;
 	unsigned int n, i;
 	int ret;
+	int opt_rc = pvio_args_plain(&cmd_vcpu_list, &argc, &argv);
+
+	if (opt_rc >= 0)
+		return opt_rc;
 
 	if (argc > 2)
 		return pvio_cmd_usage(&cmd_vcpu_list);
@@ -222,6 +226,10 @@ static int vcpu_pin_run(int argc, char **argv)
 	char *end;
 	unsigned long idx;
 	int ret, n;
+	int opt_rc = pvio_args_plain(&cmd_vcpu_pin, &argc, &argv);
+
+	if (opt_rc >= 0)
+		return opt_rc;
 
 	if (argc != 4)
 		return pvio_cmd_usage(&cmd_vcpu_pin);

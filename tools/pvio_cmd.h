@@ -25,6 +25,12 @@ void pvio_cmd_register(struct pvio_cmd *cmd);
 int pvio_cmd_usage(const struct pvio_cmd *cmd);
 /* Print the verb's usage, help line and options to stdout; returns 0. */
 int pvio_cmd_help(const struct pvio_cmd *cmd);
+/*
+ * For a verb without options of its own: getopt_long (--help, and a bad
+ * option is an error), then *@argv is shifted so that (*argv)[1] is the
+ * first operand. -1 to go on, else the exit code to return.
+ */
+int pvio_args_plain(const struct pvio_cmd *cmd, int *argc, char ***argv);
 /* Run verb @name with @argv (argv[0] the verb): its exit status. */
 int pvio_cmd_run(const char *name, int argc, char **argv);
 /*

@@ -92,6 +92,18 @@ int pvio_getopt(const struct pvio_cmd *cmd, int argc, char **argv,
 	return o;
 }
 
+int pvio_args_plain(const struct pvio_cmd *cmd, int *argc, char ***argv)
+{
+	int o, code = 0;
+
+	while ((o = pvio_getopt(cmd, *argc, *argv, "", NULL, &code)) != -1)
+		if (o == -2)
+			return code;
+	*argc -= optind - 1;
+	*argv += optind - 1;
+	return -1;
+}
+
 void pvio_devclass_register(struct pvio_devclass *dc)
 {
 	dc->next = devclasses;
