@@ -27,6 +27,9 @@ static void wake(struct blkback_ctx *ctx)
 static void watch_cb(struct xs_handle *h, const char *path, const char *token,
 		     void *arg)
 {
+	/* our own statistics/ writes change nothing to act on */
+	if (strstr(path, "/statistics/"))
+		return;
 	wake(arg);
 }
 
@@ -632,12 +635,31 @@ int blkback_xenbus_start(struct blkback_ctx *ctx)
  * (rd_req, wr_req, rd_sect, wr_sect, f_req, ds_req): what `pvio top` and
  * block-list read. Written when they changed, at most once a second.
  */
-static void stats_publish(struct blkback_ctx *ctx)
+struct stats_arg {
+	struct blkback_disk *disk;
+	const uint64_t *sum;
+};
+
+static int stats_txn(struct xs_handle *h, xs_transaction_t t, void *arg)
 {
 	static const char *const names[BLKBACK_NR_STATS] = {
 		"rd_req", "wr_req", "rd_sect", "wr_sect", "f_req", "ds_req",
 	};
+	struct stats_arg *a = arg;
+	int rc = dir_alive(a->disk->ctx, t, a->disk->be_path);
 
+	for (unsigned int s = 0; !rc && s < BLKBACK_NR_STATS; s++) {
+		char key[32];
+
+		snprintf(key, sizeof(key), "statistics/%s", names[s]);
+		rc = write_key(a->disk->ctx, t, a->disk->be_path, key, "%llu",
+			       (unsigned long long)a->sum[s]);
+	}
+	return rc;
+}
+
+static void stats_publish(struct blkback_ctx *ctx)
+{
 	for (struct blkback_disk *d = ctx->disks; d; d = d->next) {
 		uint64_t sum[BLKBACK_NR_STATS] = { 0 };
 
@@ -650,13 +672,9 @@ static void stats_publish(struct blkback_ctx *ctx)
 		if (!memcmp(sum, d->st_published, sizeof(sum)))
 			continue;
 		memcpy(d->st_published, sum, sizeof(sum));
-		for (unsigned int s = 0; s < BLKBACK_NR_STATS; s++) {
-			char key[32];
-
-			snprintf(key, sizeof(key), "statistics/%s", names[s]);
-			write_key(ctx, XS_TXN_NULL, d->be_path, key, "%llu",
-				  (unsigned long long)sum[s]);
-		}
+		/* never recreate a dir the toolstack removed */
+		xs_transaction_run(ctx->xs, stats_txn,
+				   &(struct stats_arg){ .disk = d, .sum = sum });
 	}
 }
 
