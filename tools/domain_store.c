@@ -22,6 +22,7 @@
 
 #include "pvio/libpvio.h"
 #include "pvio/xenbus.h"
+#include "pvio_cmd.h"
 #include "pvio_domstore.h"
 
 #define MONITOR_POLL_MS	1000
@@ -307,6 +308,10 @@ static void __attribute__((noreturn)) monitor_run(const char *rundir,
 	else
 		monitor_log("domain %u is gone: removing its devices and store nodes",
 			    domid);
+	/* each class's own detach: backends close, block scripts' remove */
+	for (struct pvio_devclass *dc = pvio_devclass_first(); dc; dc = dc->next)
+		if (dc->detach_all)
+			dc->detach_all(rundir, domid);
 	if (xs) {
 		xs_unwatch(xs, "@releaseDomain", "pvio-monitor");
 		if (pvio_domstore_remove(xs, domid))

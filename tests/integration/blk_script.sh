@@ -6,7 +6,8 @@
 # params with Xen's own xenstore-read and answers physical-device-path,
 # which pvio-blkback then serves; SCRIPT remove runs at detach. A script
 # that fails (hotplug-error, non-zero exit) fails the create, leaving no
-# domain, device dir or program.
+# domain, device dir or program. A domain in the background gets its
+# remove from its monitor when it ends.
 . "$(dirname "$0")/../lib/pvio-test.sh"
 . "$(dirname "$0")/blk_lib.sh"
 command -v xenstore-read >/dev/null || pt_skip "xenstore-utils missing"
@@ -41,6 +42,22 @@ grep -q "^add vbd backend block-testvol /local/domain/0/backend/vbd/[0-9]*/51712
 	pt_fail "add: $(cat "$log")"
 grep -q "^remove vbd .* vol-a$" "$log" || pt_fail "no remove at teardown: $(cat "$log")"
 [ ! -e "$PT_RUNDIR/volumes/vol-a" ] || pt_fail "remove did not run to the end"
+
+# in the background: the domain's monitor runs remove when it ends
+: >"$log"
+cat >"$PT_RUNDIR/bg.cfg" <<CFG
+name = "bg-$PT_ID"
+type = "process"
+memory = 64
+program = "$BLK_TEST --file $PT_RUNDIR/volumes/vol-b integrity"
+disk = [ 'script=block-testvol,vdev=xvda,target=vol-b' ]
+CFG
+pvio create "$PT_RUNDIR/bg.cfg" >"$PT_RUNDIR/out" 2>&1 || pt_fail "background create: $(cat "$PT_RUNDIR/out")"
+pt_wait_for 30 grep -q "^remove vbd .* vol-b$" "$log" ||
+	pt_fail "the monitor did not run remove: $(cat "$log"; cat "$PT_RUNDIR"/vm-*/monitor.log)"
+grep -q "writes verified" "$PT_RUNDIR/bg-$PT_ID.log" || pt_fail "bg: $(cat "$PT_RUNDIR/bg-$PT_ID.log")"
+pt_wait_for 10 sh -c "! xenstore-ls /local/domain/0/backend/vbd 2>/dev/null | grep -q ." ||
+	pt_fail "the vbd dir was left"
 
 # a failing script: the create fails and leaves nothing
 : >"$log"
