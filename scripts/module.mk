@@ -40,6 +40,3 @@ uninstall:
 		$(DESTDIR)$(PREFIX)/share/man/man5/pvio.cfg.5 \
 		$(DESTDIR)$(PREFIX)/share/bash-completion/completions/pvio
 	-rmdir $(DESTDIR)$(PREFIX)/lib/pvio/scripts $(DESTDIR)$(PREFIX)/lib/pvio
-
-# the install, and the stack run from it
-INTEGRATION_TESTS += tests/integration/install.sh
