@@ -120,6 +120,9 @@ gt_vm_wait_result "$dom" 60
 qemu=$(awk 'NR == 2' <(pvio list) >/dev/null; cat "$PT_RUNDIR/hv.log" | sed -n "s/.*domain $dom ($name): QEMU pid \([0-9]*\).*/\1/p")
 gt_vm_wait_gone "$dom" 20 || pt_fail "domain $dom still listed after power-off"
 [ -n "$qemu" ] && kill -0 "$qemu" 2>/dev/null && pt_fail "QEMU $qemu survived its domain"
+# the domain's monitor detaches its devices, then goes with its pid file
+pt_wait_for 20 sh -c "! test -e $PT_RUNDIR/vm-$dom/monitor.pid" ||
+	pt_fail "the monitor of domain $dom did not finish"
 left=$(cd "$PT_RUNDIR/vm-$dom" && ls | grep -v '\.log\(\.qemu\)\?$' || true)
 [ -z "$left" ] || pt_fail "left in vm-$dom: $left"
 pt_pass
