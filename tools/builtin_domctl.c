@@ -14,6 +14,7 @@
 #include <string.h>
 #include <sys/syscall.h>
 #include <unistd.h>
+#include <limits.h>
 
 #include "pvio/hypercall.h"
 #include "pvio/xenbus.h"
@@ -63,6 +64,29 @@ int pvio_domain_resolve(struct pvio_hv *hv, const char *arg, pvio_domid_t *domid
 	return ret;
 }
 
+int pvio_domain_resolve_name(struct pvio_hv *hv, const char *name,
+			     pvio_domid_t *domid)
+{
+	struct pvio_domain_info *v;
+	unsigned int n;
+	int ret = pvio_domain_list(hv, &v, &n);
+
+	if (ret < 0) {
+		fprintf(stderr, "pvio: cannot list domains: %s\n", strerror(-ret));
+		return ret;
+	}
+	ret = -ENOENT;
+	for (unsigned int i = 0; i < n; i++)
+		if (!strncmp(v[i].name, name, sizeof(v[i].name))) {
+			*domid = v[i].domid;
+			ret = 0;
+		}
+	free(v);
+	if (ret)
+		fprintf(stderr, "pvio: no domain named '%s'\n", name);
+	return ret;
+}
+
 /* Wait until process @pid is gone, at most @ms; true if it is. */
 static bool wait_exit(int pidfd, pid_t pid, int ms)
 {
@@ -79,36 +103,73 @@ static bool wait_exit(int pidfd, pid_t pid, int ms)
 }
 
 /*
- * Stop a process domain's program: SIGTERM (SIGCONT for a paused one),
- * SIGKILL if it is still there after a second. Waits until it is gone:
- * its domain going away first is not enough, the program must not be
- * left running.
+ * Stop a process domain's program and wait until it is gone (true): hv
+ * stops a spawned program's process group too, this covers a process that
+ * attached on its own. SIGTERM (SIGCONT for a paused one), SIGKILL if it
+ * is still there after a second.
  */
-static void stop_program(pid_t pid)
+static bool program_stop(pid_t pid)
 {
 	int pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+	bool gone;
 
+	if (pidfd < 0 && errno == ESRCH)
+		return true;
 	kill(pid, SIGTERM);
 	kill(pid, SIGCONT);
-	if (!wait_exit(pidfd, pid, 1000)) {
+	gone = wait_exit(pidfd, pid, 1000);
+	if (!gone) {
 		kill(pid, SIGKILL);
-		if (!wait_exit(pidfd, pid, 5000))
-			fprintf(stderr, "pvio: process %d of the domain does "
-				"not go away\n", (int)pid);
+		gone = wait_exit(pidfd, pid, 5000);
 	}
 	if (pidfd >= 0)
 		close(pidfd);
+	return gone;
+}
+
+/* The domain's monitor (pvio create left one): let it finish its cleanup. */
+static void monitor_wait(const char *rundir, pvio_domid_t id, int ms)
+{
+	char path[PATH_MAX + 64];
+	long pid = 0;
+	FILE *f;
+	int pidfd;
+
+	snprintf(path, sizeof(path), "%s/vm-%u/monitor.pid", rundir, id);
+	f = fopen(path, "r");
+	if (!f)
+		return;
+	if (fscanf(f, "%ld", &pid) != 1)
+		pid = 0;
+	fclose(f);
+	if (pid <= 1)
+		return;
+	pidfd = (int)syscall(SYS_pidfd_open, (pid_t)pid, 0);
+	if (pidfd < 0)
+		return;
+	wait_exit(pidfd, (pid_t)pid, ms);
+	close(pidfd);
+}
+
+static int devices_detach(const char *rundir, pvio_domid_t id)
+{
+	for (struct pvio_devclass *dc = pvio_devclass_first(); dc; dc = dc->next)
+		if (dc->detach_all)
+			dc->detach_all(rundir, id);
+	/* its /local/domain/N, /vm path and any backend dir left over */
+	return pvio_domstore_cleanup(rundir, id);
 }
 
 /*
- * As xl destroy, without asking the domain anything: its store nodes and
- * device dirs go first (each backend drops the devices whose dirs went, no
- * Closing handshake; the domain, unprivileged, cannot write them back),
- * then a process domain's program is stopped and hv forgets the domain
- * (its monitor, waking up, finds nothing left to remove). A domain that
- * already ended (its program exited) leaves nothing to destroy but may
- * have left store nodes: they are removed and that is said. Returns 0, 1
- * (ended already, cleaned up) or -errno.
+ * As xl destroy, without asking the domain anything: hv destroys it first
+ * (a spawned program's process group is stopped), so that each backend
+ * finds its frontend dead (@releaseDomain) and closes at once, without a
+ * handshake nobody would answer. The domain's monitor then detaches its
+ * devices through their classes (block scripts' remove runs) and removes
+ * its store nodes; that is waited for, and done here if there is no
+ * monitor. A domain that already ended (its program exited) may have left
+ * nodes: they are removed and that is said. Returns 0, 1 (ended already,
+ * cleaned up) or -errno.
  */
 static int domain_destroy(struct pvio_hv *hv, pvio_domid_t id)
 {
@@ -117,21 +178,26 @@ static int domain_destroy(struct pvio_hv *hv, pvio_domid_t id)
 	int ret = pvio_domain_info(hv, id, &info);
 
 	if (ret == -ESRCH) {
-		/* gone already: whatever it left in the store goes too */
-		ret = pvio_domstore_cleanup(rundir, id);
+		/* gone already: whatever it left goes too */
+		monitor_wait(rundir, id, 5000);
+		ret = devices_detach(rundir, id);
 		return ret > 0 ? 1 : -ESRCH;
 	}
 	if (ret < 0)
 		return ret;
-	/* its /local/domain/N, /vm path and every backend dir */
-	pvio_domstore_remove_live(rundir, id);
-	if (info.type == PVIO_DOMTYPE_PROCESS && info.pid > 0 &&
-	    info.pid != getpid())
-		stop_program(info.pid);
 	ret = pvio_domain_destroy(hv, id);
 	if (ret == -ESRCH)
-		ret = 0;	/* gone with its program */
-	return ret;
+		ret = 0;	/* gone with its program meanwhile */
+	if (ret < 0)
+		return ret;
+	/* the program must not be left running */
+	if (info.type == PVIO_DOMTYPE_PROCESS && info.pid > 0 &&
+	    info.pid != getpid() && !program_stop(info.pid))
+		fprintf(stderr, "pvio: process %d of domain %u does not go away\n",
+			(int)info.pid, id);
+	monitor_wait(rundir, id, 15000);
+	devices_detach(rundir, id);
+	return 0;
 }
 
 static int domctl(const struct pvio_cmd *cmd, int argc, char **argv)
@@ -139,6 +205,10 @@ static int domctl(const struct pvio_cmd *cmd, int argc, char **argv)
 	struct pvio_hv *hv;
 	pvio_domid_t id;
 	int ret;
+	int opt_rc = pvio_args_plain(cmd, &argc, &argv);
+
+	if (opt_rc >= 0)
+		return opt_rc;
 
 	if (argc != 2)
 		return pvio_cmd_usage(cmd);
@@ -210,12 +280,19 @@ static int shutdown_cmd_run(const struct pvio_cmd *cmd, uint32_t reason,
 	pvio_domid_t id;
 	int ret;
 
-	if (argc == 3 && !strcmp(argv[1], "-w")) {
+	static const struct option opts[] = {
+		{ "wait", no_argument, NULL, 'w' }, { NULL, 0, NULL, 0 },
+	};
+	int o, code = 0;
+
+	while ((o = pvio_getopt(cmd, argc, argv, "w", opts, &code)) != -1) {
+		if (o == -2)
+			return code;
 		wait = true;
-		argv++;
-		argc--;
 	}
-	if (argc != 2 || argv[1][0] == '-')
+	argc -= optind - 1;
+	argv += optind - 1;
+	if (argc != 2)
 		return pvio_cmd_usage(cmd);
 	if (pvio_cli_connect(&hv) < 0)
 		return 1;
