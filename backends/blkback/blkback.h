@@ -129,13 +129,45 @@ const struct blkback_engine_ops *blkback_engine_find(const char *name);
 
 /* ---- disks, queues, requests (blkback_ring.c, blkback_xenbus.c) ---- */
 
-/* A grant kept mapped for the life of a connection. */
-struct blkback_pgrant {
-	uint32_t gref;		/* key; BLKBACK_PGRANT_FREE if slot unused */
-	pvio_grant_handle_t handle;
-	void *addr;
+/* ---- persistent grants (blkback_pgrant.c) ---- */
+
+enum blkback_pgrant_state {
+	BLKBACK_PGRANT_EMPTY = 0,	/* no mapping; gref, addr unused */
+	BLKBACK_PGRANT_USED,		/* gref is mapped at addr */
 };
-#define BLKBACK_PGRANT_FREE	0xffffffffu
+
+/* A grant kept mapped for the life of a connection: one table slot. */
+struct blkback_pgrant {
+	void *addr;
+	uint32_t gref;		/* the key, any value the frontend chose */
+	pvio_grant_handle_t handle;
+	uint8_t state;		/* enum blkback_pgrant_state */
+};
+
+/* Open addressing, linear probing, at most half full. */
+struct blkback_pgrant_table {
+	struct blkback_pgrant *slot;
+	uint32_t nr_slots;	/* 1 << bits */
+	uint32_t nr_used;
+	uint32_t max;		/* entries allowed */
+	uint32_t mult;		/* hash key, odd, random per table */
+	unsigned int bits;
+};
+
+/* An empty table for at most @max entries: 0 or -ENOMEM. */
+int blkback_pgrant_init(struct blkback_pgrant_table *t, unsigned int max);
+/* Free the table (its mappings must have been cleared first). */
+void blkback_pgrant_fini(struct blkback_pgrant_table *t);
+/* The mapping of @gref if kept: true and *@addr, *@handle. */
+bool blkback_pgrant_find(const struct blkback_pgrant_table *t, uint32_t gref,
+			 void **addr, pvio_grant_handle_t *handle);
+/* Keep a mapping: 0, -EEXIST (already kept), -ENOSPC (full), -ENOMEM. */
+int blkback_pgrant_add(struct blkback_pgrant_table *t, uint32_t gref,
+		       void *addr, pvio_grant_handle_t handle);
+/* Call @fn on every kept mapping (to unmap it), then empty the table. */
+void blkback_pgrant_clear(struct blkback_pgrant_table *t,
+			  void (*fn)(void *arg, const struct blkback_pgrant *g),
+			  void *arg);
 
 /* One segment of a request, after mapping. */
 struct blkback_seg {
@@ -195,12 +227,18 @@ struct blkback_queue {
 	struct blkback_req *held;	/* a barrier waiting for earlier requests */
 	struct blkback_req *barrier;	/* a barrier in flight: the ring waits */
 	struct pvio_gnt_map *map_ops;	/* scratch for batched maps */
+	bool *map_kept;			/* per op: kept as a persistent grant */
 	unsigned int map_cap;
 	struct blkback_cqe *cqes;	/* scratch for reaping */
 
-	struct blkback_pgrant *pgrants;	/* data pages, open-addressed by gref */
-	struct blkback_pgrant *pgrants_ro; /* indirect pages, mapped read-only */
-	unsigned int nr_pgrants;
+	/*
+	 * Persistent grants (feature-persistent only): data pages mapped
+	 * writable, indirect pages read-only, in two tables so that a page
+	 * granted read-only is never reached through a writable mapping.
+	 * Fresh for every connection of the queue.
+	 */
+	struct blkback_pgrant_table pgrants;
+	struct blkback_pgrant_table pgrants_ro;
 
 	/* statistics (dump) */
 	uint64_t nr_reqs, nr_errors, nr_maps, nr_buffered;

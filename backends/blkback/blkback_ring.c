@@ -18,7 +18,6 @@
 #define RING_BATCH	32	/* requests taken per pass before mapping */
 /* I/O in flight above which the backend does not ask to be notified */
 #define BLKBACK_LAZY_INFLIGHT	4
-#define PGRANT_SLOTS	(2 * BLKBACK_MAX_PGRANTS)	/* hash, power of two */
 
 static struct pvio_hv *queue_hv(struct blkback_queue *q)
 {
@@ -66,95 +65,42 @@ static void ring_copy_to(struct blkback_queue *q, size_t off, const void *buf,
 	}
 }
 
-/* ---- persistent grants: open addressing keyed by gref ---- */
+/* ---- persistent grants (tables in blkback_pgrant.c) ---- */
 
-static unsigned int pgrant_hash(uint32_t gref)
-{
-	return (gref * 2654435761u) & (PGRANT_SLOTS - 1);
-}
-
-/*
- * Two tables: data pages (mapped writable) and indirect pages (mapped
- * read-only), so that a page the frontend granted read-only can never be
- * reached through a writable mapping.
- */
-static struct blkback_pgrant *pgrant_find(struct blkback_queue *q, bool ro,
-					  uint32_t gref)
-{
-	struct blkback_pgrant *tab = ro ? q->pgrants_ro : q->pgrants;
-	unsigned int i = pgrant_hash(gref);
-
-	if (!tab)
-		return NULL;
-	for (unsigned int n = 0; n < PGRANT_SLOTS; n++) {
-		struct blkback_pgrant *g = &tab[(i + n) & (PGRANT_SLOTS - 1)];
-
-		if (g->gref == gref)
-			return g;
-		if (g->gref == BLKBACK_PGRANT_FREE)
-			return NULL;
-	}
-	return NULL;
-}
-
-/* Keep a mapping; false if the table is full (the caller unmaps later). */
-static bool pgrant_add(struct blkback_queue *q, bool ro, uint32_t gref,
-		       void *addr, pvio_grant_handle_t handle)
-{
-	struct blkback_pgrant *tab = ro ? q->pgrants_ro : q->pgrants;
-	unsigned int i = pgrant_hash(gref);
-
-	if (!tab || q->nr_pgrants >= BLKBACK_MAX_PGRANTS ||
-	    gref == BLKBACK_PGRANT_FREE)
-		return false;
-	for (unsigned int n = 0; n < PGRANT_SLOTS; n++) {
-		struct blkback_pgrant *g = &tab[(i + n) & (PGRANT_SLOTS - 1)];
-
-		if (g->gref == gref)
-			return false;	/* mapped twice in one batch */
-		if (g->gref == BLKBACK_PGRANT_FREE) {
-			g->gref = gref;
-			g->addr = addr;
-			g->handle = handle;
-			q->nr_pgrants++;
-			return true;
-		}
-	}
-	return false;
-}
-
-static void pgrant_release(struct blkback_queue *q, struct blkback_pgrant *tab)
-{
+struct unmap_batch {
+	struct blkback_queue *q;
 	struct pvio_gnt_map op[64];
-	unsigned int n = 0;
+	unsigned int n;
+};
 
-	if (!tab)
-		return;
-	for (unsigned int i = 0; i < PGRANT_SLOTS; i++) {
-		struct blkback_pgrant *g = &tab[i];
+static void unmap_batch_flush(struct unmap_batch *b)
+{
+	if (b->n)
+		pvio_gnttab_unmap(queue_hv(b->q), b->op, b->n);
+	b->n = 0;
+}
 
-		if (g->gref == BLKBACK_PGRANT_FREE)
-			continue;
-		memset(&op[n], 0, sizeof(op[n]));
-		op[n].dom = q->disk->fe_domid;
-		op[n].ref = g->gref;
-		op[n].addr = g->addr;
-		op[n].handle = g->handle;
-		g->gref = BLKBACK_PGRANT_FREE;
-		if (++n == 64) {
-			pvio_gnttab_unmap(queue_hv(q), op, n);
-			n = 0;
-		}
-	}
-	if (n)
-		pvio_gnttab_unmap(queue_hv(q), op, n);
+static void unmap_kept(void *arg, const struct blkback_pgrant *g)
+{
+	struct unmap_batch *b = arg;
+	struct pvio_gnt_map *op = &b->op[b->n++];
+
+	memset(op, 0, sizeof(*op));
+	op->dom = b->q->disk->fe_domid;
+	op->ref = g->gref;
+	op->addr = g->addr;
+	op->handle = g->handle;
+	if (b->n == 64)
+		unmap_batch_flush(b);
 }
 
 void blkback_queue_release_grants(struct blkback_queue *q)
 {
-	pgrant_release(q, q->pgrants);
-	pgrant_release(q, q->pgrants_ro);
-	q->nr_pgrants = 0;
+	struct unmap_batch b = { .q = q };
+
+	blkback_pgrant_clear(&q->pgrants, unmap_kept, &b);
+	blkback_pgrant_clear(&q->pgrants_ro, unmap_kept, &b);
+	unmap_batch_flush(&b);
 }
 
 /* ---- request lifecycle: free -> busy -> answered -> free ---- */
@@ -270,6 +216,7 @@ static int map_batch(struct blkback_queue *q, struct pvio_gnt_map *ops,
 static int map_ops_reserve(struct blkback_queue *q, unsigned int n)
 {
 	struct pvio_gnt_map *t;
+	bool *k;
 
 	if (n <= q->map_cap)
 		return 0;
@@ -277,8 +224,20 @@ static int map_ops_reserve(struct blkback_queue *q, unsigned int n)
 	if (!t)
 		return -ENOMEM;
 	q->map_ops = t;
+	k = realloc(q->map_kept, n * sizeof(*k));
+	if (!k)
+		return -ENOMEM;
+	q->map_kept = k;
 	q->map_cap = n;
 	return 0;
+}
+
+/* Keep a fresh mapping persistently if the disk allows: true if kept. */
+static bool pgrant_keep(struct blkback_queue *q, struct blkback_pgrant_table *t,
+			const struct pvio_gnt_map *op)
+{
+	return q->disk->persistent &&
+	       blkback_pgrant_add(t, op->ref, op->addr, op->handle) == 0;
 }
 
 /*
@@ -308,9 +267,14 @@ static void batch_indirect(struct blkback_queue *q, struct blkback_req **batch,
 		if (r->status != BLKIF_RSP_OKAY)
 			continue;
 		for (unsigned int j = 0; j < r->d.nr_indirect; j++) {
-			if (pgrant_find(q, true, r->d.indirect_grefs[j]))
+			void *addr;
+			pvio_grant_handle_t h;
+
+			if (blkback_pgrant_find(&q->pgrants_ro,
+						r->d.indirect_grefs[j], &addr, &h))
 				continue;
 			memset(&q->map_ops[k], 0, sizeof(q->map_ops[k]));
+			q->map_kept[k] = false;
 			q->map_ops[k].dom = q->disk->fe_domid;
 			q->map_ops[k].ref = r->d.indirect_grefs[j];
 			q->map_ops[k].readonly = 1;
@@ -328,13 +292,12 @@ static void batch_indirect(struct blkback_queue *q, struct blkback_req **batch,
 		if (r->status != BLKIF_RSP_OKAY || !r->d.nr_indirect)
 			continue;
 		for (unsigned int j = 0; j < r->d.nr_indirect; j++) {
-			struct blkback_pgrant *g = pgrant_find(q, true,
-							       r->d.indirect_grefs[j]);
+			pvio_grant_handle_t h;
 
-			if (g) {
-				pages[j] = g->addr;
+			if (blkback_pgrant_find(&q->pgrants_ro,
+						r->d.indirect_grefs[j],
+						&pages[j], &h))
 				continue;
-			}
 			/* the op of this page, in the order they were listed */
 			struct pvio_gnt_map *op = &q->map_ops[k++];
 
@@ -344,9 +307,8 @@ static void batch_indirect(struct blkback_queue *q, struct blkback_req **batch,
 				continue;
 			}
 			pages[j] = op->addr;
-			if (q->disk->persistent &&
-			    pgrant_add(q, true, op->ref, op->addr, op->handle))
-				op->ref = BLKBACK_PGRANT_FREE;	/* kept */
+			if (pgrant_keep(q, &q->pgrants_ro, op))
+				q->map_kept[k - 1] = true;
 		}
 		if (ok)
 			r->status = blkback_req_indirect(&r->d, pages,
@@ -360,7 +322,7 @@ static void batch_indirect(struct blkback_queue *q, struct blkback_req **batch,
 
 		for (unsigned int i = 0; i < k; i++) {
 			if (q->map_ops[i].status == GNTST_okay &&
-			    q->map_ops[i].ref != BLKBACK_PGRANT_FREE)
+			    !q->map_kept[i])
 				q->map_ops[u++] = q->map_ops[i];
 		}
 		if (u)
@@ -389,15 +351,11 @@ static void batch_map(struct blkback_queue *q, struct blkback_req **batch,
 		if (r->status != BLKIF_RSP_OKAY)
 			continue;
 		for (unsigned int j = 0; j < r->d.nr_segs; j++) {
-			struct blkback_pgrant *g = pgrant_find(q, false,
-							       r->d.seg[j].gref);
-
 			r->seg[j].transient = false;
-			if (g) {
-				r->seg[j].page = g->addr;
-				r->seg[j].handle = g->handle;
+			if (blkback_pgrant_find(&q->pgrants, r->d.seg[j].gref,
+						&r->seg[j].page,
+						&r->seg[j].handle))
 				continue;
-			}
 			r->seg[j].page = NULL;
 			memset(&q->map_ops[k], 0, sizeof(q->map_ops[k]));
 			q->map_ops[k].dom = q->disk->fe_domid;
@@ -431,8 +389,7 @@ static void batch_map(struct blkback_queue *q, struct blkback_req **batch,
 			}
 			r->seg[j].page = op->addr;
 			r->seg[j].handle = op->handle;
-			if (!q->disk->persistent ||
-			    !pgrant_add(q, false, op->ref, op->addr, op->handle))
+			if (!pgrant_keep(q, &q->pgrants, op))
 				r->seg[j].transient = true;
 		}
 	}
@@ -786,15 +743,14 @@ int blkback_queue_start(struct blkback_queue *q)
 	q->io_inflight = 0;
 	q->held = NULL;
 	q->barrier = NULL;
+	/* fresh tables for this connection: nothing of an earlier one */
 	if (q->disk->persistent) {
-		q->pgrants = malloc(PGRANT_SLOTS * sizeof(*q->pgrants));
-		q->pgrants_ro = malloc(PGRANT_SLOTS * sizeof(*q->pgrants_ro));
-		if (!q->pgrants || !q->pgrants_ro)
-			return -ENOMEM;
-		for (unsigned int i = 0; i < PGRANT_SLOTS; i++) {
-			q->pgrants[i].gref = BLKBACK_PGRANT_FREE;
-			q->pgrants_ro[i].gref = BLKBACK_PGRANT_FREE;
-		}
+		rc = blkback_pgrant_init(&q->pgrants, BLKBACK_MAX_PGRANTS);
+		if (!rc)
+			rc = blkback_pgrant_init(&q->pgrants_ro,
+						 BLKBACK_MAX_PGRANTS);
+		if (rc)
+			return rc;
 	}
 	q->engine.ops = q->disk->engine_ops;
 	/* each request holds at most one engine operation at a time */
@@ -829,15 +785,15 @@ void blkback_queue_stop(struct blkback_queue *q)
 		close(q->stop_fd);
 	q->stop_fd = -1;
 	blkback_queue_release_grants(q);
-	free(q->pgrants);
-	q->pgrants = NULL;
-	free(q->pgrants_ro);
-	q->pgrants_ro = NULL;
+	blkback_pgrant_fini(&q->pgrants);
+	blkback_pgrant_fini(&q->pgrants_ro);
 	free(q->reqs);
 	q->reqs = NULL;
 	free(q->cqes);
 	q->cqes = NULL;
 	free(q->map_ops);
 	q->map_ops = NULL;
+	free(q->map_kept);
+	q->map_kept = NULL;
 	q->map_cap = 0;
 }

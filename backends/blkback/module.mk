@@ -10,6 +10,12 @@ test_blkback_validate_SRCS := tests/unit/test_blkback_validate.c \
 test_blkback_validate_LDLIBS := -lcmocka
 UNIT_TESTS += $(TESTDIR)/test_blkback_validate
 
+TEST_PROGRAMS += test_blkback_pgrant
+test_blkback_pgrant_SRCS := tests/unit/test_blkback_pgrant.c \
+	backends/blkback/blkback_pgrant.c
+test_blkback_pgrant_LDLIBS := -lcmocka
+UNIT_TESTS += $(TESTDIR)/test_blkback_pgrant
+
 TEST_PROGRAMS += test_blkback_engine
 test_blkback_engine_SRCS := tests/unit/test_blkback_engine.c $(BLKBACK_CORE_SRCS)
 test_blkback_engine_LDLIBS := -lcmocka -luring -laio
@@ -17,7 +23,7 @@ UNIT_TESTS += $(TESTDIR)/test_blkback_engine
 
 PROGRAMS += pvio-blkback
 pvio-blkback_SRCS := $(BLKBACK_CORE_SRCS) \
-	backends/blkback/blkback_ring.c \
+	backends/blkback/blkback_ring.c backends/blkback/blkback_pgrant.c \
 	backends/blkback/blkback_xenbus.c \
 	backends/blkback/blkback_main.c
 pvio-blkback_LDLIBS := -luring -laio
