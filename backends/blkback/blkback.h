@@ -169,12 +169,23 @@ void blkback_pgrant_clear(struct blkback_pgrant_table *t,
 			  void (*fn)(void *arg, const struct blkback_pgrant *g),
 			  void *arg);
 
+/* Where a segment's page comes from; NONE whenever the request is free. */
+enum blkback_seg_state {
+	BLKBACK_SEG_NONE = 0,	/* not mapped (page unused) */
+	BLKBACK_SEG_PENDING,	/* map op @op of the batch under way */
+	BLKBACK_SEG_KEPT,	/* a persistent grant: the table owns it */
+	BLKBACK_SEG_TRANSIENT,	/* mapped for this request: unmap at answer */
+};
+
 /* One segment of a request, after mapping. */
 struct blkback_seg {
-	void *page;		/* mapped guest page */
+	void *page;		/* mapped guest page (KEPT, TRANSIENT) */
 	pvio_grant_handle_t handle;
-	bool transient;		/* mapped for this request only: unmap at end */
+	uint32_t op;		/* PENDING: index in the queue's map_ops */
+	uint8_t state;		/* enum blkback_seg_state */
 };
+/* blkback_req.ind_op[] of an indirect page found in the persistent table */
+#define BLKBACK_NO_OP		UINT32_MAX
 
 enum blkback_req_stage {
 	BLKBACK_STAGE_IO = 0,	/* data read/written */
@@ -185,6 +196,9 @@ enum blkback_req_stage {
 struct blkback_req {
 	struct blkback_req_desc d;
 	struct blkback_seg seg[BLKBACK_MAX_SEGS];
+	/* indirect pages while the batch maps them */
+	void *ind_page[BLKIF_MAX_INDIRECT_PAGES_PER_REQUEST];
+	uint32_t ind_op[BLKIF_MAX_INDIRECT_PAGES_PER_REQUEST];
 	struct iovec iov[BLKBACK_MAX_SEGS];
 	unsigned int iovcnt;
 	size_t bytes;		/* data length */

@@ -143,16 +143,18 @@ static void req_unmap(struct blkback_queue *q, struct blkback_req *r)
 	unsigned int n = 0;
 
 	for (unsigned int i = 0; i < r->d.nr_segs; i++) {
-		if (!r->seg[i].transient || !r->seg[i].page)
-			continue;
-		memset(&op[n], 0, sizeof(op[n]));
-		op[n].dom = q->disk->fe_domid;
-		op[n].ref = r->d.seg[i].gref;
-		op[n].addr = r->seg[i].page;
-		op[n].handle = r->seg[i].handle;
-		n++;
-		r->seg[i].page = NULL;
-		r->seg[i].transient = false;
+		struct blkback_seg *sg = &r->seg[i];
+
+		if (sg->state == BLKBACK_SEG_TRANSIENT) {
+			memset(&op[n], 0, sizeof(op[n]));
+			op[n].dom = q->disk->fe_domid;
+			op[n].ref = r->d.seg[i].gref;
+			op[n].addr = sg->page;
+			op[n].handle = sg->handle;
+			n++;
+		}
+		sg->page = NULL;
+		sg->state = BLKBACK_SEG_NONE;
 	}
 	if (n)
 		pvio_gnttab_unmap(queue_hv(q), op, n);
@@ -194,23 +196,17 @@ static void ring_publish(struct blkback_queue *q)
 /* ---- mapping ---- */
 
 /*
- * Map the grefs listed in @ops (filled with ref/readonly); one hv round
- * trip for the whole batch, growing the scratch array as needed.
+ * Map the grefs listed in @ops (filled with ref/readonly) in one hv round
+ * trip. Each op's status says whether it was mapped, also when the batch
+ * failed part way (the ops it did map are okay and get unmapped as usual).
  */
-static int map_batch(struct blkback_queue *q, struct pvio_gnt_map *ops,
-		     unsigned int n)
+static void map_batch(struct blkback_queue *q, struct pvio_gnt_map *ops,
+		      unsigned int n)
 {
-	int rc;
-
 	if (!n)
-		return 0;
-	rc = pvio_gnttab_map(queue_hv(q), ops, n);
+		return;
+	pvio_gnttab_map(queue_hv(q), ops, n);
 	q->nr_maps += n;
-	if (rc < 0) {
-		for (unsigned int i = 0; i < n; i++)
-			ops[i].status = GNTST_general_error;
-	}
-	return rc;
 }
 
 static int map_ops_reserve(struct blkback_queue *q, unsigned int n)
@@ -232,6 +228,20 @@ static int map_ops_reserve(struct blkback_queue *q, unsigned int n)
 	return 0;
 }
 
+/* Append a map op for @gref; its index. Room was reserved. */
+static uint32_t map_op_add(struct blkback_queue *q, uint32_t *k, uint32_t gref,
+			   bool readonly)
+{
+	struct pvio_gnt_map *op = &q->map_ops[*k];
+
+	memset(op, 0, sizeof(*op));
+	op->dom = q->disk->fe_domid;
+	op->ref = gref;
+	op->readonly = readonly;
+	q->map_kept[*k] = false;
+	return (*k)++;
+}
+
 /* Keep a fresh mapping persistently if the disk allows: true if kept. */
 static bool pgrant_keep(struct blkback_queue *q, struct blkback_pgrant_table *t,
 			const struct pvio_gnt_map *op)
@@ -243,11 +253,17 @@ static bool pgrant_keep(struct blkback_queue *q, struct blkback_pgrant_table *t,
 /*
  * Copy the segment lists of the INDIRECT requests of a batch out of their
  * indirect pages (mapped read-only, or kept if persistent) and validate.
+ *
+ * Every map op belongs to exactly one page of one request (ind_op[]), also
+ * when several requests name the same gref: the first op of a gref may be
+ * kept persistently, every other one is transient. All transient ops are
+ * unmapped before returning, whatever became of their request.
  */
 static void batch_indirect(struct blkback_queue *q, struct blkback_req **batch,
 			   unsigned int nb)
 {
-	unsigned int n = 0, k = 0;
+	unsigned int n = 0;
+	uint32_t k = 0;
 
 	for (unsigned int i = 0; i < nb; i++)
 		if (batch[i]->status == BLKIF_RSP_OKAY)
@@ -260,81 +276,78 @@ static void batch_indirect(struct blkback_queue *q, struct blkback_req **batch,
 				batch[i]->status = BLKIF_RSP_ERROR;
 		return;
 	}
-	/* everything not kept persistently, in one round trip */
+	/* persistent pages now, an op for every other one */
 	for (unsigned int i = 0; i < nb; i++) {
 		struct blkback_req *r = batch[i];
 
 		if (r->status != BLKIF_RSP_OKAY)
 			continue;
 		for (unsigned int j = 0; j < r->d.nr_indirect; j++) {
-			void *addr;
 			pvio_grant_handle_t h;
 
-			if (blkback_pgrant_find(&q->pgrants_ro,
-						r->d.indirect_grefs[j], &addr, &h))
-				continue;
-			memset(&q->map_ops[k], 0, sizeof(q->map_ops[k]));
-			q->map_kept[k] = false;
-			q->map_ops[k].dom = q->disk->fe_domid;
-			q->map_ops[k].ref = r->d.indirect_grefs[j];
-			q->map_ops[k].readonly = 1;
-			k++;
+			r->ind_page[j] = NULL;
+			r->ind_op[j] = BLKBACK_NO_OP;
+			if (!blkback_pgrant_find(&q->pgrants_ro,
+						 r->d.indirect_grefs[j],
+						 &r->ind_page[j], &h))
+				r->ind_op[j] = map_op_add(q, &k,
+							  r->d.indirect_grefs[j],
+							  true);
 		}
 	}
 	map_batch(q, q->map_ops, k);
 
-	k = 0;
 	for (unsigned int i = 0; i < nb; i++) {
 		struct blkback_req *r = batch[i];
-		void *pages[BLKIF_MAX_INDIRECT_PAGES_PER_REQUEST];
 		bool ok = true;
 
 		if (r->status != BLKIF_RSP_OKAY || !r->d.nr_indirect)
 			continue;
 		for (unsigned int j = 0; j < r->d.nr_indirect; j++) {
-			pvio_grant_handle_t h;
+			struct pvio_gnt_map *op;
 
-			if (blkback_pgrant_find(&q->pgrants_ro,
-						r->d.indirect_grefs[j],
-						&pages[j], &h))
+			if (r->ind_op[j] == BLKBACK_NO_OP)
 				continue;
-			/* the op of this page, in the order they were listed */
-			struct pvio_gnt_map *op = &q->map_ops[k++];
-
+			op = &q->map_ops[r->ind_op[j]];
 			if (op->status != GNTST_okay) {
 				ok = false;
-				pages[j] = NULL;
 				continue;
 			}
-			pages[j] = op->addr;
-			if (pgrant_keep(q, &q->pgrants_ro, op))
-				q->map_kept[k - 1] = true;
+			r->ind_page[j] = op->addr;
+			q->map_kept[r->ind_op[j]] =
+				pgrant_keep(q, &q->pgrants_ro, op);
 		}
 		if (ok)
-			r->status = blkback_req_indirect(&r->d, pages,
+			r->status = blkback_req_indirect(&r->d, r->ind_page,
 							 &q->disk->lim);
 		else
 			r->status = BLKIF_RSP_ERROR;
+		memset(r->ind_page, 0, sizeof(r->ind_page));
 	}
 	/* drop the transient indirect maps: their contents are copied */
 	{
-		unsigned int u = 0;
+		uint32_t u = 0;
 
-		for (unsigned int i = 0; i < k; i++) {
+		for (uint32_t i = 0; i < k; i++)
 			if (q->map_ops[i].status == GNTST_okay &&
 			    !q->map_kept[i])
 				q->map_ops[u++] = q->map_ops[i];
-		}
 		if (u)
 			pvio_gnttab_unmap(queue_hv(q), q->map_ops, u);
 	}
 }
 
-/* Map the data pages of a batch: one round trip for every missing gref. */
+/*
+ * Map the data pages of a batch: one round trip for every gref not kept.
+ * Each op belongs to one segment (PENDING with its index); a segment ends
+ * KEPT (the table owns the mapping) or TRANSIENT (req_unmap drops it when
+ * the request is answered, whatever its status).
+ */
 static void batch_map(struct blkback_queue *q, struct blkback_req **batch,
 		      unsigned int nb)
 {
-	unsigned int n = 0, k = 0;
+	unsigned int n = 0;
+	uint32_t k = 0;
 
 	for (unsigned int i = 0; i < nb; i++)
 		if (batch[i]->status == BLKIF_RSP_OKAY)
@@ -346,51 +359,50 @@ static void batch_map(struct blkback_queue *q, struct blkback_req **batch,
 	}
 	for (unsigned int i = 0; i < nb; i++) {
 		struct blkback_req *r = batch[i];
-		bool ro = r->d.op != BLKIF_OP_READ;
+		/* a kept grant serves reads and writes alike */
+		bool ro = r->d.op != BLKIF_OP_READ && !q->disk->persistent;
 
 		if (r->status != BLKIF_RSP_OKAY)
 			continue;
 		for (unsigned int j = 0; j < r->d.nr_segs; j++) {
-			r->seg[j].transient = false;
+			struct blkback_seg *sg = &r->seg[j];
+
 			if (blkback_pgrant_find(&q->pgrants, r->d.seg[j].gref,
-						&r->seg[j].page,
-						&r->seg[j].handle))
+						&sg->page, &sg->handle)) {
+				sg->state = BLKBACK_SEG_KEPT;
 				continue;
-			r->seg[j].page = NULL;
-			memset(&q->map_ops[k], 0, sizeof(q->map_ops[k]));
-			q->map_ops[k].dom = q->disk->fe_domid;
-			q->map_ops[k].ref = r->d.seg[j].gref;
-			/* a kept grant serves reads and writes alike */
-			q->map_ops[k].readonly = ro && !q->disk->persistent;
-			k++;
+			}
+			sg->state = BLKBACK_SEG_PENDING;
+			sg->op = map_op_add(q, &k, r->d.seg[j].gref, ro);
 		}
 	}
 	map_batch(q, q->map_ops, k);
 
-	k = 0;
 	for (unsigned int i = 0; i < nb; i++) {
 		struct blkback_req *r = batch[i];
 
 		if (r->status != BLKIF_RSP_OKAY)
 			continue;
 		for (unsigned int j = 0; j < r->d.nr_segs; j++) {
+			struct blkback_seg *sg = &r->seg[j];
 			struct pvio_gnt_map *op;
 
-			if (r->seg[j].page)
+			if (sg->state != BLKBACK_SEG_PENDING)
 				continue;
-			op = &q->map_ops[k++];
+			op = &q->map_ops[sg->op];
 			if (op->status != GNTST_okay) {
 				if (q->disk->ctx->verbose)
 					blkback_log("%s: queue %u: map of gref %u failed: %d",
 						    q->disk->be_path, q->index,
 						    op->ref, op->status);
+				sg->state = BLKBACK_SEG_NONE;
 				r->status = BLKIF_RSP_ERROR;
 				continue;
 			}
-			r->seg[j].page = op->addr;
-			r->seg[j].handle = op->handle;
-			if (!pgrant_keep(q, &q->pgrants, op))
-				r->seg[j].transient = true;
+			sg->page = op->addr;
+			sg->handle = op->handle;
+			sg->state = pgrant_keep(q, &q->pgrants, op) ?
+				    BLKBACK_SEG_KEPT : BLKBACK_SEG_TRANSIENT;
 		}
 	}
 }

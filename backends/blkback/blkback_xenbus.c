@@ -219,9 +219,10 @@ static int queue_connect(struct blkback_disk *disk, struct blkback_queue *q,
 	}
 	q->remote_port = (pvio_evtchn_port_t)v;
 
+	/* keep every page that did map: the disconnect unmaps exactly those */
 	rc = pvio_gnttab_map(ctx->hv, op, pages);
 	for (unsigned int i = 0; i < pages; i++) {
-		if (rc == 0 && op[i].status == GNTST_okay) {
+		if (op[i].status == GNTST_okay) {
 			q->ring_page_addr[i] = op[i].addr;
 			q->ring_handle[i] = op[i].handle;
 		} else if (rc == 0) {
