@@ -127,6 +127,53 @@ extern const struct blkback_engine_ops blkback_engine_aio;
 /* "uring" or "aio"; NULL if unknown. */
 const struct blkback_engine_ops *blkback_engine_find(const char *name);
 
+/* ---- per frontend domain (blkback_front.c) ---- */
+
+/*
+ * What one frontend domain may hold across all its disks and queues
+ * (pvio-blkback options; defaults below). The mappings blkback holds for
+ * a domain are at most max_ring_pages + max_pgrants + max_segs, under
+ * hv's cap per (client, granting domain).
+ */
+struct blkback_dom_limits {
+	unsigned int max_pgrants;	/* persistent grants; then per request */
+	unsigned int max_reqs;		/* requests in flight; then wait */
+	unsigned int max_segs;		/* pages those may map; then wait */
+	unsigned int max_ring_pages;	/* ring pages; then connect refused */
+};
+#define BLKBACK_DOM_MAX_PGRANTS		8192
+#define BLKBACK_DOM_MAX_REQS		2048
+#define BLKBACK_DOM_MAX_SEGS		16384
+#define BLKBACK_DOM_MAX_RING_PAGES	256
+/* A single request needs this much of max_segs: the smallest allowed. */
+#define BLKBACK_REQ_MAX_PAGES \
+	(BLKBACK_MAX_SEGS + BLKIF_MAX_INDIRECT_PAGES_PER_REQUEST)
+
+struct blkback_front {
+	pvio_domid_t domid;
+	unsigned int refs;		/* disks using it (control thread) */
+	const struct blkback_dom_limits *lim;
+	/* held now; atomics (blkback_front_take/give) */
+	unsigned int nr_pgrants;
+	unsigned int nr_reqs;
+	unsigned int nr_segs;
+	unsigned int nr_ring_pages;
+	/* times a limit was reached (statistics, atomics) */
+	unsigned int nr_throttled;
+	unsigned int nr_pgrant_full;
+	struct blkback_front *next;
+};
+
+struct blkback_ctx;
+/* The accounting of @domid, created on first use; NULL on ENOMEM. */
+struct blkback_front *blkback_front_get(struct blkback_ctx *ctx,
+					pvio_domid_t domid);
+void blkback_front_put(struct blkback_ctx *ctx, struct blkback_front *f);
+/* Add @n to *@counter unless it would pass @max: true if added. */
+bool blkback_front_take(unsigned int *counter, unsigned int n,
+			unsigned int max);
+void blkback_front_give(unsigned int *counter, unsigned int n);
+
 /* ---- disks, queues, requests (blkback_ring.c, blkback_xenbus.c) ---- */
 
 /* ---- persistent grants (blkback_pgrant.c) ---- */
@@ -207,6 +254,8 @@ struct blkback_req {
 	uint8_t stage;
 	bool flush_after;
 	int16_t status;
+	bool reserved;		/* counted against the domain's limits */
+	uint32_t resv_segs;	/* of the domain's max_segs, held till answered */
 	struct blkback_req *next_free;
 };
 
@@ -226,6 +275,7 @@ struct blkback_queue {
 	void *ring_addr;		/* contiguous view of the ring pages */
 	void *ring_page_addr[BLKBACK_MAX_RING_PAGES];
 	struct pvio_back_ring ring;
+	unsigned int ring_pages_counted;	/* against the domain's limit */
 
 	/* event channel */
 	pvio_evtchn_port_t remote_port;
@@ -239,6 +289,7 @@ struct blkback_queue {
 	unsigned int inflight;		/* requests taken off the ring, unanswered */
 	unsigned int io_inflight;	/* engine operations outstanding */
 	struct blkback_req *held;	/* a barrier waiting for earlier requests */
+	bool throttled;			/* the domain's in-flight limit was hit */
 	struct blkback_req *barrier;	/* a barrier in flight: the ring waits */
 	struct pvio_gnt_map *map_ops;	/* scratch for batched maps */
 	bool *map_kept;			/* per op: kept as a persistent grant */
@@ -279,6 +330,7 @@ struct blkback_disk {
 	uint32_t discard_granularity;
 
 	/* connection */
+	struct blkback_front *front;	/* accounting of fe_domid, once opened */
 	int be_state;			/* what we last wrote */
 	bool persistent;
 	unsigned int nr_queues;
@@ -304,6 +356,8 @@ struct blkback_ctx {
 	bool rescan;
 	bool quit;
 	struct blkback_disk *disks;
+	struct blkback_front *fronts;	/* per frontend domain (control thread) */
+	struct blkback_dom_limits dom_lim;
 	int verbose;
 	unsigned int spin_us;		/* poll the ring this long before sleeping */
 };

@@ -97,10 +97,13 @@ static void unmap_kept(void *arg, const struct blkback_pgrant *g)
 void blkback_queue_release_grants(struct blkback_queue *q)
 {
 	struct unmap_batch b = { .q = q };
+	unsigned int n = q->pgrants.nr_used + q->pgrants_ro.nr_used;
 
 	blkback_pgrant_clear(&q->pgrants, unmap_kept, &b);
 	blkback_pgrant_clear(&q->pgrants_ro, unmap_kept, &b);
 	unmap_batch_flush(&b);
+	if (n)
+		blkback_front_give(&q->disk->front->nr_pgrants, n);
 }
 
 /* ---- request lifecycle: free -> busy -> answered -> free ---- */
@@ -119,8 +122,52 @@ static struct blkback_req *req_get(struct blkback_queue *q)
 	r->stage = BLKBACK_STAGE_IO;
 	r->flush_after = false;
 	r->status = BLKIF_RSP_OKAY;
+	r->reserved = false;
+	r->resv_segs = 0;
 	q->inflight++;
 	return r;
+}
+
+/*
+ * Count a request taken off the ring against its domain's limits: one
+ * request, and every page it may map (data and indirect). False if the
+ * domain is at a limit: the request stays on the ring until some of the
+ * domain's requests are answered.
+ */
+static bool req_reserve(struct blkback_queue *q, struct blkback_req *r)
+{
+	struct blkback_front *f = q->disk->front;
+	uint32_t pages = r->status == BLKIF_RSP_OKAY ?
+			 (uint32_t)r->d.nr_segs + r->d.nr_indirect : 0;
+
+	if (!blkback_front_take(&f->nr_reqs, 1, f->lim->max_reqs))
+		goto full;
+	if (!blkback_front_take(&f->nr_segs, pages, f->lim->max_segs)) {
+		blkback_front_give(&f->nr_reqs, 1);
+		goto full;
+	}
+	r->reserved = true;
+	r->resv_segs = pages;
+	return true;
+full:
+	/* the first time only: a log line per request would be a flood */
+	if (!q->throttled &&
+	    __atomic_add_fetch(&f->nr_throttled, 1, __ATOMIC_RELAXED) == 1)
+		blkback_log("domain %u at its in-flight limit (%u requests, %u pages): its requests wait",
+			    f->domid, f->lim->max_reqs, f->lim->max_segs);
+	return false;
+}
+
+static void req_release(struct blkback_queue *q, struct blkback_req *r)
+{
+	struct blkback_front *f = q->disk->front;
+
+	if (!r->reserved)
+		return;
+	blkback_front_give(&f->nr_reqs, 1);
+	blkback_front_give(&f->nr_segs, r->resv_segs);
+	r->reserved = false;
+	r->resv_segs = 0;
 }
 
 static void req_put(struct blkback_queue *q, struct blkback_req *r)
@@ -130,6 +177,7 @@ static void req_put(struct blkback_queue *q, struct blkback_req *r)
 			    q->index);
 		return;
 	}
+	req_release(q, r);
 	r->busy = false;
 	r->next_free = q->free_reqs;
 	q->free_reqs = r;
@@ -242,12 +290,28 @@ static uint32_t map_op_add(struct blkback_queue *q, uint32_t *k, uint32_t gref,
 	return (*k)++;
 }
 
-/* Keep a fresh mapping persistently if the disk allows: true if kept. */
+/*
+ * Keep a fresh mapping persistently if the disk allows and its domain has
+ * room for one more persistent grant: true if kept.
+ */
 static bool pgrant_keep(struct blkback_queue *q, struct blkback_pgrant_table *t,
 			const struct pvio_gnt_map *op)
 {
-	return q->disk->persistent &&
-	       blkback_pgrant_add(t, op->ref, op->addr, op->handle) == 0;
+	struct blkback_front *f = q->disk->front;
+
+	if (!q->disk->persistent)
+		return false;
+	if (!blkback_front_take(&f->nr_pgrants, 1, f->lim->max_pgrants)) {
+		if (__atomic_add_fetch(&f->nr_pgrant_full, 1,
+				       __ATOMIC_RELAXED) == 1)
+			blkback_log("domain %u holds %u persistent grants, its limit: further pages are mapped per request",
+				    f->domid, f->lim->max_pgrants);
+		return false;
+	}
+	if (blkback_pgrant_add(t, op->ref, op->addr, op->handle) == 0)
+		return true;
+	blkback_front_give(&f->nr_pgrants, 1);
+	return false;
 }
 
 /*
@@ -531,6 +595,7 @@ static bool ring_pass(struct blkback_queue *q)
 	struct blkback_req *batch[RING_BATCH];
 	unsigned int nb = 0, segs = 0;
 
+	q->throttled = false;
 	if (q->held) {
 		if (q->inflight > 1)
 			return true;
@@ -563,8 +628,14 @@ static bool ring_pass(struct blkback_queue *q)
 		/* copy once: the frontend may rewrite the slot under us */
 		ring_copy_from(q, ring_entry_off(q, q->ring.req_cons), &copy,
 			       sizeof(copy));
-		q->ring.req_cons++;
 		r->status = blkback_req_parse(&copy, &q->disk->lim, &r->d);
+		if (!req_reserve(q, r)) {
+			/* its domain is at a limit: leave it on the ring */
+			req_put(q, r);
+			q->throttled = true;
+			break;
+		}
+		q->ring.req_cons++;
 		if (r->status == BLKIF_RSP_OKAY &&
 		    r->d.op == BLKIF_OP_WRITE_BARRIER) {
 			/* what came before runs first; the barrier waits */
@@ -651,7 +722,7 @@ static bool spin_until(struct blkback_queue *q)
 	uint64_t end;
 
 	if (!us || !q->engine.ops->ready || !q->free_reqs || q->held ||
-	    q->barrier)
+	    q->barrier || q->throttled)
 		return false;
 	end = mono_ns() + us * 1000ull;
 	do {
@@ -661,6 +732,18 @@ static bool spin_until(struct blkback_queue *q)
 		__builtin_ia32_pause();
 	} while (mono_ns() < end);
 	return false;
+}
+
+/*
+ * How long the queue thread may sleep: throttled, it looks at the ring
+ * again soon, since the requests that free its domain's budget may be
+ * another queue's.
+ */
+static int queue_sleep_ms(struct blkback_queue *q, bool stopping)
+{
+	if (stopping)
+		return 100;
+	return q->throttled ? 1 : -1;
 }
 
 static void *queue_thread(void *arg)
@@ -699,7 +782,8 @@ static void *queue_thread(void *arg)
 			 * the frontend saves a notification (a cross-CPU wakeup)
 			 * per batch.
 			 */
-			if (!q->held && !q->barrier && q->free_reqs) {
+			if (!q->held && !q->barrier && q->free_reqs &&
+			    !q->throttled) {
 				if (q->io_inflight >= BLKBACK_LAZY_INFLIGHT) {
 					if (pvio_back_unconsumed(&q->ring))
 						continue;
@@ -719,7 +803,7 @@ static void *queue_thread(void *arg)
 			unsigned int w;
 
 			if (ops->wait(&q->engine, q->evtchn_fd, q->stop_fd,
-				      stopping ? 100 : -1) < 0)
+				      queue_sleep_ms(q, stopping)) < 0)
 				break;
 			reap(q);
 			w = ops->take_wakes(&q->engine);
@@ -729,7 +813,8 @@ static void *queue_thread(void *arg)
 				stopping = true;
 			continue;
 		}
-		if (poll(pfd, 3, stopping ? 100 : -1) < 0 && errno != EINTR)
+		if (poll(pfd, 3, queue_sleep_ms(q, stopping)) < 0 &&
+		    errno != EINTR)
 			break;
 		if (pfd[0].revents & POLLIN)
 			pvio_evtchn_ack(queue_hv(q), q->port);
@@ -790,9 +875,21 @@ void blkback_queue_stop(struct blkback_queue *q)
 		pthread_join(q->thread, NULL);
 		q->thread_started = false;
 	}
-	/* requests still held (a barrier) are never answered: the ring goes */
 	if (q->engine.priv)
 		q->engine.ops->fini(&q->engine);
+	/*
+	 * Requests never answered (a held barrier; anything in flight if the
+	 * thread left early) give back their mappings and their domain's
+	 * budget: the ring goes with them.
+	 */
+	for (unsigned int i = 0; q->reqs && i < q->ring.nr_ents; i++) {
+		if (!q->reqs[i].busy)
+			continue;
+		req_unmap(q, &q->reqs[i]);
+		req_put(q, &q->reqs[i]);
+	}
+	q->held = NULL;
+	q->barrier = NULL;
 	if (q->stop_fd > 0)
 		close(q->stop_fd);
 	q->stop_fd = -1;

@@ -24,6 +24,7 @@ UNIT_TESTS += $(TESTDIR)/test_blkback_engine
 PROGRAMS += pvio-blkback
 pvio-blkback_SRCS := $(BLKBACK_CORE_SRCS) \
 	backends/blkback/blkback_ring.c backends/blkback/blkback_pgrant.c \
+	backends/blkback/blkback_front.c \
 	backends/blkback/blkback_xenbus.c \
 	backends/blkback/blkback_main.c
 pvio-blkback_LDLIBS := -luring -laio
