@@ -369,6 +369,7 @@ void hv_domain_fill_info(const struct hv_domain *d, struct pvio_domain_info *i)
 	i->cpu_time_ns = d->pid > 0 ? proc_cpu_ns(d->pid) : 0;
 	memcpy(i->name, d->cfg.name, sizeof(i->name));
 	i->name[sizeof(i->name) - 1] = 0;
+	i->nr_grant_maps = d->nr_mapped;
 }
 
 void hv_dom0_fill_info(struct pvio_domain_info *i)

@@ -116,6 +116,8 @@ struct pvio_domain_info {
 	uint64_t mem_bytes;
 	uint64_t cpu_time_ns;
 	char name[64];
+	uint32_t nr_grant_maps;	/* live mappings of its grants, all mappers */
+	uint32_t pad;
 };
 
 int pvio_domain_create(struct pvio_hv *hv, const struct pvio_domain_config *cfg,
