@@ -31,7 +31,7 @@ pvio-blkback_LDLIBS := -luring -laio
 
 TEST_PROGRAMS += blk_test blk_hostile
 blk_test_SRCS := tests/integration/blk_test.c
-blk_hostile_SRCS := tests/integration/blk_hostile.c
+blk_hostile_SRCS := tests/integration/blk_hostile.c tests/integration/blk_raw.c
 INTEGRATION_TESTS += tests/integration/blk_integrity.sh \
 	tests/integration/blk_features.sh tests/integration/blk_restart.sh \
 	tests/integration/blk_hostile.sh tests/integration/blk_attach.sh
