@@ -29,12 +29,17 @@ pvio-blkback_SRCS := $(BLKBACK_CORE_SRCS) \
 	backends/blkback/blkback_main.c
 pvio-blkback_LDLIBS := -luring -laio
 
-TEST_PROGRAMS += blk_test blk_hostile
+TEST_PROGRAMS += blk_test blk_hostile blk_attack
+blk_attack_SRCS := tests/integration/blk_attack.c tests/integration/blk_raw.c
 blk_test_SRCS := tests/integration/blk_test.c
 blk_hostile_SRCS := tests/integration/blk_hostile.c tests/integration/blk_raw.c
 INTEGRATION_TESTS += tests/integration/blk_integrity.sh \
 	tests/integration/blk_features.sh tests/integration/blk_restart.sh \
-	tests/integration/blk_hostile.sh tests/integration/blk_attach.sh
+	tests/integration/blk_hostile.sh tests/integration/blk_attach.sh \
+	tests/integration/blk_attack_stale.sh \
+	tests/integration/blk_attack_stale_ind.sh \
+	tests/integration/blk_attack_dupind.sh \
+	tests/integration/blk_attack_flood.sh
 
 # user-space blkfront library (frontends/user/blkfront_*)
 LIBPVIO_SRCS += frontends/user/blkfront_ring.c frontends/user/blkfront_xenbus.c
