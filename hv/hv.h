@@ -147,6 +147,13 @@ void hv_gnttab_client_gone(struct hv_client *c);
 void hv_gnttab_domain_gone(struct hv_domain *d);
 
 /* hv_evtchn.c */
+/*
+ * Ports a domain other than dom0 may have open at once (Xen's default
+ * max_event_channels for a domU is 1023). Each open port holds one or two
+ * of hv's fds, so this bounds what one domain takes of hv's fd limit;
+ * dom0's backends share dom0's table of PVIO_EVTCHN_MAX_PORTS.
+ */
+#define HV_EVTCHN_DOMU_MAX_OPEN		1024
 extern unsigned int hv_nr_ports;
 int hv_evtchn_op(struct hv_client *c, const struct hv_msg_hdr *h,
 		 const void *payload, size_t len);

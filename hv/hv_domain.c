@@ -35,7 +35,7 @@ void hv_domain_init(void)
 	dom0.ram_fd = -1;
 	dom0.plat_fd = -1;
 	snprintf(dom0.cfg.name, sizeof(dom0.cfg.name), "Domain-0");
-	if (evtchn_table_init(&dom0.evtchn) < 0) {
+	if (evtchn_table_init(&dom0.evtchn, PVIO_EVTCHN_MAX_PORTS - 1) < 0) {
 		fprintf(stderr, "pvio-hv: out of memory\n");
 		exit(1);
 	}
@@ -237,7 +237,7 @@ int hv_domain_create(const struct pvio_domain_config *cfg, pvio_domid_t *out)
 	d->ops = cfg->type == PVIO_DOMTYPE_VM ? hv_vm_ops : &hv_process_ops;
 	d->ram_fd = -1;
 	d->plat_fd = -1;
-	ret = evtchn_table_init(&d->evtchn);
+	ret = evtchn_table_init(&d->evtchn, HV_EVTCHN_DOMU_MAX_OPEN);
 	if (ret == 0)
 		ret = platform_create(d);
 	if (ret < 0) {

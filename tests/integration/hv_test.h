@@ -57,5 +57,6 @@ int test_garbage(void);
 int test_storm(unsigned int rounds);
 int test_release(void);
 int test_map_caps(void);
+int test_port_cap(void);
 
 #endif
