@@ -54,3 +54,13 @@ fuzz_blk_SRCS := tests/fuzz/fuzz_blk.c backends/blkback/blkback_validate.c \
 	tools/xlcfg/xlcfg.c tools/xlcfg/xlcfg_disk.c
 UNIT_TESTS += $(TESTDIR)/fuzz_blk
 FUZZ_TARGETS += fuzz_blk
+
+# fuzz harness of the whole ring pass over simulated guest memory; without
+# libFuzzer it runs a smoke campaign as a unit test
+TEST_PROGRAMS += fuzz_blkback_ring
+fuzz_blkback_ring_SRCS := tests/fuzz/fuzz_blkback_ring.c tests/fuzz/fuzz_guest.c \
+	backends/blkback/blkback_ring.c backends/blkback/blkback_pgrant.c \
+	backends/blkback/blkback_front.c backends/blkback/blkback_validate.c \
+	grant/gnttab_entry.c
+UNIT_TESTS += $(TESTDIR)/fuzz_blkback_ring
+FUZZ_TARGETS += fuzz_blkback_ring
