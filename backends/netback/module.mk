@@ -46,3 +46,13 @@ fuzz_net_SRCS := tests/fuzz/fuzz_net.c backends/netback/netback_validate.c \
 	tools/builtin_network_spec.c
 UNIT_TESTS += $(TESTDIR)/fuzz_net
 FUZZ_TARGETS += fuzz_net
+
+# fuzz harness of the tx and rx passes over simulated guest memory; without
+# libFuzzer it runs a smoke campaign as a unit test
+TEST_PROGRAMS += fuzz_netback_ring
+fuzz_netback_ring_SRCS := tests/fuzz/fuzz_netback_ring.c tests/fuzz/fuzz_guest.c \
+	backends/netback/netback_tx.c backends/netback/netback_rx.c \
+	backends/netback/netback_validate.c backends/netback/netback_queue.c \
+	frontends/user/netfront_offload.c grant/gnttab_entry.c
+UNIT_TESTS += $(TESTDIR)/fuzz_netback_ring
+FUZZ_TARGETS += fuzz_netback_ring
