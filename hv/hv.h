@@ -95,9 +95,26 @@ struct hv_domain {
 	struct evtchn_table evtchn;
 };
 
-/* hv_main.c */
+/* hv_client.c */
 extern uint64_t hv_nr_hypercalls;
 extern const char *hv_rundir;
+struct epoll_event;
+/*
+ * The loop: an epoll set, listening on @sock_path if not NULL. Returns the
+ * listening fd (0 without one) or -errno.
+ */
+int hv_loop_init(const char *sock_path);
+/* Another fd of the caller's in the loop; its events come back with @tag. */
+int hv_loop_add(int fd, void *tag);
+int hv_loop_wait(struct epoll_event *evs, int max);
+/* Handle an event of hv's own (listening socket, client, watch). */
+void hv_loop_dispatch(int lfd, void *tag, uint32_t events);
+/* A connection on @fd (accepted, non-blocking) as a new dom0 client. */
+struct hv_client *hv_client_new(int fd);
+/* Take one request off the client's socket and answer it (or drop it). */
+void hv_client_readable(struct hv_client *c);
+/* The connection goes, and everything it held (its domain too). */
+void hv_client_drop(struct hv_client *c);
 int hv_client_send(struct hv_client *c, const struct hv_msg_hdr *req, int ret,
 		   const void *payload, size_t len, const int *fds, int nfds);
 void hv_client_detach_domain(struct hv_client *c);
