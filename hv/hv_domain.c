@@ -212,7 +212,10 @@ int hv_domain_create(const struct pvio_domain_config *cfg, pvio_domid_t *out)
 		return -EINVAL;
 	if (cfg->type == PVIO_DOMTYPE_VM && !hv_vm_ops)
 		return -EOPNOTSUPP;
-	for (pvio_domid_t it = 0; (d = hv_domain_next(&it));)
+	/* names are unique; stop once every live domain was seen */
+	tries = 0;
+	for (pvio_domid_t it = 0; tries < nr_domains &&
+	     (d = hv_domain_next(&it)); tries++)
 		if (!strcmp(d->cfg.name, cfg->name))
 			return -EEXIST;
 	if (nr_domains >= HV_MAX_DOMAINS)
