@@ -115,6 +115,8 @@ struct hv_client *hv_client_new(int fd);
 void hv_client_readable(struct hv_client *c);
 /* The connection goes, and everything it held (its domain too). */
 void hv_client_drop(struct hv_client *c);
+/* @c is still one of hv's connections (not dropped). */
+bool hv_client_alive(const struct hv_client *c);
 int hv_client_send(struct hv_client *c, const struct hv_msg_hdr *req, int ret,
 		   const void *payload, size_t len, const int *fds, int nfds);
 void hv_client_detach_domain(struct hv_client *c);
@@ -203,6 +205,14 @@ int64_t hv_evtchn_domain_op(struct hv_domain *d, uint32_t op, uint64_t a1,
 int hv_evtchn_send(struct hv_domain *d, uint32_t port);
 /* The receive eventfd of @port of @d (written by its peer), -1 if none. */
 int hv_evtchn_recv_fd(struct hv_domain *d, uint32_t port);
+
+/* hv_vm.c */
+struct hv_vm_hcall;
+/*
+ * Execute one hypercall a VM domain @d put in a slot of its platform
+ * region (already copied out of the slot): the return value for the slot.
+ */
+int64_t hv_vm_hcall(struct hv_domain *d, const struct hv_vm_hcall *hc);
 
 /* hv_store.c */
 void hv_store_release(pvio_domid_t domid);

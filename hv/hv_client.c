@@ -636,6 +636,14 @@ static int listen_socket(const char *path)
 	return fd;
 }
 
+bool hv_client_alive(const struct hv_client *c)
+{
+	for (const struct hv_client *x = clients; x; x = x->next)
+		if (x == c)
+			return true;
+	return false;
+}
+
 struct hv_client *hv_client_new(int fd)
 {
 	struct hv_client *c;

@@ -27,3 +27,15 @@ LIBPVIO_SRCS += hv/libpvio_dm_args.c
 TEST_PROGRAMS += hv_dm_args
 hv_dm_args_SRCS := tests/integration/hv_dm_args.c
 INTEGRATION_TESTS += tests/integration/create_dm_args.sh
+
+# fuzz harnesses of hv as domains reach it: the control protocol of a
+# process domain, and a VM's hypercall slots; without libFuzzer they run
+# smoke campaigns as unit tests. (= not :=, HV_VM_SRCS comes later.)
+FUZZ_HV_SRCS = tests/fuzz/fuzz_hv_world.c hv/hv_client.c hv/hv_domain.c \
+	hv/hv_gnttab.c hv/hv_evtchn.c hv/hv_store.c hv/evtchn_table.c \
+	hv/hv_vm.c $(HV_VM_SRCS)
+TEST_PROGRAMS += fuzz_hv_proto fuzz_vm_slot
+fuzz_hv_proto_SRCS = tests/fuzz/fuzz_hv_proto.c $(FUZZ_HV_SRCS)
+fuzz_vm_slot_SRCS = tests/fuzz/fuzz_vm_slot.c $(FUZZ_HV_SRCS)
+UNIT_TESTS += $(TESTDIR)/fuzz_hv_proto $(TESTDIR)/fuzz_vm_slot
+FUZZ_TARGETS += fuzz_hv_proto fuzz_vm_slot
