@@ -64,3 +64,13 @@ fuzz_blkback_ring_SRCS := tests/fuzz/fuzz_blkback_ring.c tests/fuzz/fuzz_guest.c
 	grant/gnttab_entry.c
 UNIT_TESTS += $(TESTDIR)/fuzz_blkback_ring
 FUZZ_TARGETS += fuzz_blkback_ring
+
+# fuzz harness of the user-space frontends' response handling (blkfront and
+# netfront rings written by a hostile backend); without libFuzzer it runs a
+# smoke campaign as a unit test
+TEST_PROGRAMS += fuzz_front_rsp
+fuzz_front_rsp_SRCS := tests/fuzz/fuzz_front_rsp.c \
+	frontends/user/blkfront_ring.c frontends/user/netfront_ring.c \
+	frontends/user/netfront_offload.c
+UNIT_TESTS += $(TESTDIR)/fuzz_front_rsp
+FUZZ_TARGETS += fuzz_front_rsp
