@@ -38,3 +38,10 @@ FUZZ_TARGETS += fuzz_store
 TEST_PROGRAMS += fuzz_store
 UNIT_TESTS += $(TESTDIR)/fuzz_store
 fuzz_store_SRCS := tests/fuzz/fuzz_store.c $(STORE_CORE_SRCS)
+
+# fuzz harness of recovery from a corrupt or truncated snapshot and log;
+# without libFuzzer it runs a smoke campaign as a unit test
+FUZZ_TARGETS += fuzz_store_log
+TEST_PROGRAMS += fuzz_store_log
+UNIT_TESTS += $(TESTDIR)/fuzz_store_log
+fuzz_store_log_SRCS := tests/fuzz/fuzz_store_log.c $(STORE_CORE_SRCS)
