@@ -8,3 +8,10 @@ test_xlcfg_SRCS := tests/unit/test_xlcfg.c $(XLCFG_SRCS)
 test_xlcfg_LDLIBS := -lcmocka
 UNIT_TESTS += $(TESTDIR)/test_xlcfg
 pvio_SRCS += tools/builtin_block.c tools/builtin_create.c tools/domain_store.c
+
+# fuzz harness of the config and disk-spec parsers; without libFuzzer it
+# runs a smoke campaign as a unit test
+TEST_PROGRAMS += fuzz_xlcfg
+fuzz_xlcfg_SRCS := tests/fuzz/fuzz_xlcfg.c $(XLCFG_SRCS)
+UNIT_TESTS += $(TESTDIR)/fuzz_xlcfg
+FUZZ_TARGETS += fuzz_xlcfg
