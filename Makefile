@@ -25,7 +25,8 @@ WARN    := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
 	   -Wmissing-prototypes -Wpointer-arith -Wformat=2 -Wundef -Wvla \
 	   -Wno-unused-parameter -Wno-missing-field-initializers
 CFLAGS  ?= -O2 -g
-CFLAGS  += -std=gnu11 $(WARN) -Iinclude -D_GNU_SOURCE -pthread -MMD -MP
+CFLAGS  += -std=gnu11 $(WARN) -Iinclude -D_GNU_SOURCE -pthread -MMD -MP \
+	   $(EXTRA_CFLAGS)
 LDLIBS  := -pthread
 
 LIBPVIO_SRCS :=
@@ -60,7 +61,7 @@ $(foreach p,$(TEST_PROGRAMS),$(eval $(call program_rule,$(p),$(TESTDIR))))
 
 ALL_BINS := $(addprefix $(BINDIR)/,$(PROGRAMS)) $(addprefix $(TESTDIR)/,$(TEST_PROGRAMS))
 
-.PHONY: guest-prep all deps check check-unit check-integration check-guest modules demo clean fuzz
+.PHONY: guest-prep all deps check check-unit check-integration check-guest modules demo clean fuzz check-asan
 all: $(LIBPVIO) $(ALL_BINS)
 
 deps:
@@ -79,6 +80,20 @@ check-integration: all
 	tests/run-tests $(INTEGRATION_TESTS)
 check-guest: all modules guest-prep
 	tests/run-tests $(GUEST_TESTS)
+
+# Sanitizer tier: the daemons, the library and every test program built
+# with ASan and UBSan in $(ASAN_BUILD)/, then the unit tests (fuzz smoke
+# campaigns included) and the integration tests run against them. A
+# sanitizer report in a test's output or in a daemon's log fails the test.
+ASAN_BUILD ?= build-asan
+ASAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer \
+	      -fno-sanitize-recover=undefined
+asan_path = $(patsubst $(TESTDIR)/%,$(ASAN_BUILD)/tests/%,$(1))
+check-asan: deps
+	$(MAKE) BUILD=$(ASAN_BUILD) EXTRA_CFLAGS="$(ASAN_FLAGS)" all
+	ASAN_OPTIONS=detect_leaks=0 UBSAN_OPTIONS=print_stacktrace=1 \
+		PVIO_BUILD_DIR=$(ASAN_BUILD) tests/run-tests \
+		$(call asan_path,$(UNIT_TESTS) $(INTEGRATION_TESTS))
 
 # The guest kernel (downloaded once) and the cached initramfs, made before
 # the guest tests so that no test's time limit includes them.
