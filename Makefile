@@ -3,7 +3,8 @@
 # Each directory contributes a fragment `<dir>/module.mk` that appends to the
 # variables below; this file only holds the shared rules.
 #
-#   LIBPVIO_SRCS      sources of build/lib/libpvio.a (every client links it)
+#   LIBPVIO_SRCS      sources of build/lib/libpvio.a (every client links it;
+#                     its manifest is libpvio/module.mk)
 #   PROGRAMS          binaries installed in build/bin; NAME_SRCS, NAME_LDLIBS
 #   TEST_PROGRAMS     test binaries built in build/tests; NAME_SRCS, NAME_LDLIBS
 #   UNIT_TESTS        paths of unit tests to run (binaries, scripts)
@@ -25,11 +26,10 @@ WARN    := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
 	   -Wmissing-prototypes -Wpointer-arith -Wformat=2 -Wundef -Wvla \
 	   -Wno-unused-parameter -Wno-missing-field-initializers
 CFLAGS  ?= -O2 -g
-CFLAGS  += -std=gnu11 $(WARN) -Iinclude -D_GNU_SOURCE -pthread -MMD -MP \
+CFLAGS  += -std=gnu11 $(WARN) -Iinclude -Iring -D_GNU_SOURCE -pthread -MMD -MP \
 	   $(EXTRA_CFLAGS)
 LDLIBS  := -pthread
 
-LIBPVIO_SRCS :=
 PROGRAMS :=
 TEST_PROGRAMS :=
 UNIT_TESTS :=
@@ -127,7 +127,7 @@ FUZZ_RUNS ?=
 FUZZ_CC ?= clang
 FUZZ_DIR := $(BUILD)/fuzz
 FUZZ_CFLAGS := -g -O1 -fno-omit-frame-pointer -DPVIO_LIBFUZZER -std=gnu11 \
-	       -Iinclude -D_GNU_SOURCE -pthread -Wall -Wno-unused-parameter \
+	       -Iinclude -Iring -D_GNU_SOURCE -pthread -Wall -Wno-unused-parameter \
 	       -Wno-missing-field-initializers -MMD -MP
 FUZZ_SAN := -fsanitize=address,undefined -fno-sanitize-recover=undefined
 fuzzobj = $(patsubst %.c,$(FUZZ_DIR)/obj/%.o,$(1))

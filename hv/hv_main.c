@@ -88,6 +88,8 @@ int main(int argc, char **argv)
 		}
 	}
 out:
+	/* nothing of ours outlives hv: programs, QEMUs */
+	hv_domain_kill_all();
 	unlink(path);
 	return 0;
 }

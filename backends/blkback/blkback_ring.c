@@ -401,7 +401,7 @@ static void batch_indirect(struct blkback_queue *q, struct blkback_req **batch,
 				pgrant_keep(q, &q->pgrants_ro, op);
 		}
 		if (ok)
-			r->status = blkback_req_indirect(&r->d, r->ind_page,
+			r->status = blkif_req_indirect(&r->d, r->ind_page,
 							 &q->disk->lim);
 		else
 			r->status = BLKIF_RSP_ERROR;
@@ -537,6 +537,34 @@ static uint64_t req_tag(struct blkback_queue *q, struct blkback_req *r)
 	return r->tag;
 }
 
+/* One more for statistics/: this thread is the only writer. */
+static void stat_add(struct blkback_queue *q, enum blkback_stat s, uint64_t n)
+{
+	__atomic_store_n(&q->st[s], q->st[s] + n, __ATOMIC_RELAXED);
+}
+
+static void req_count(struct blkback_queue *q, const struct blkback_req *r)
+{
+	switch (r->d.op) {
+	case BLKIF_OP_READ:
+		stat_add(q, BLKBACK_ST_RD_REQ, 1);
+		stat_add(q, BLKBACK_ST_RD_SECT, r->d.nr_sectors);
+		break;
+	case BLKIF_OP_WRITE:
+		stat_add(q, BLKBACK_ST_WR_REQ, 1);
+		stat_add(q, BLKBACK_ST_WR_SECT, r->d.nr_sectors);
+		break;
+	case BLKIF_OP_FLUSH_DISKCACHE:
+	case BLKIF_OP_WRITE_BARRIER:
+		stat_add(q, BLKBACK_ST_F_REQ, 1);
+		if (r->d.nr_segs) {
+			stat_add(q, BLKBACK_ST_WR_REQ, 1);
+			stat_add(q, BLKBACK_ST_WR_SECT, r->d.nr_sectors);
+		}
+		break;
+	}
+}
+
 /* Hand a validated, mapped request to the engine (or finish it now). */
 static void req_start(struct blkback_queue *q, struct blkback_req *r)
 {
@@ -549,6 +577,7 @@ static void req_start(struct blkback_queue *q, struct blkback_req *r)
 	}
 	switch (r->d.op) {
 	case BLKIF_OP_DISCARD:
+		stat_add(q, BLKBACK_ST_DS_REQ, 1);
 		rc = blkback_backing_discard(q->disk, r->d.sector, r->d.nr_sectors);
 		if (rc == -EOPNOTSUPP)
 			r->status = BLKIF_RSP_EOPNOTSUPP;
@@ -588,6 +617,7 @@ static void req_start(struct blkback_queue *q, struct blkback_req *r)
 	}
 	q->io_inflight++;
 	q->nr_reqs++;
+	req_count(q, r);
 }
 
 /* ---- the ring pass ---- */
@@ -652,7 +682,7 @@ static bool ring_pass(struct blkback_queue *q)
 		/* copy once: the frontend may rewrite the slot under us */
 		ring_copy_from(q, ring_entry_off(q, q->ring.req_cons), &copy,
 			       sizeof(copy));
-		r->status = blkback_req_parse(&copy, &q->disk->lim, &r->d);
+		r->status = blkif_req_parse(&copy, &q->disk->lim, &r->d);
 		if (!req_reserve(q, r)) {
 			/* its domain is at a limit: leave it on the ring */
 			req_put(q, r);

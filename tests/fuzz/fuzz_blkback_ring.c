@@ -245,7 +245,7 @@ static void connect(struct fg_dom *d, bool persistent, uint32_t sector_size)
 	disk.fd = disk.fd_buffered = -1;
 	disk.engine_ops = &sim_engine;
 	disk.persistent = persistent;
-	disk.lim = (struct blkback_limits){
+	disk.lim = (struct blkif_limits){
 		.sectors = DISK_SECTORS, .sector_size = sector_size,
 		.max_indirect_segs = BLKBACK_MAX_INDIRECT_SEGS,
 		.discard = true,

@@ -113,7 +113,7 @@ static void tap_drain(void)
 
 		if (n < 0)
 			return;
-		if (n < NETBACK_VNET_HDR_LEN + NETBACK_ETH_HLEN ||
+		if (n < NETBACK_VNET_HDR_LEN + NETIF_ETH_HLEN ||
 		    n > NETBACK_VNET_HDR_LEN + XEN_NETIF_MAX_TX_SIZE)
 			fg_finding("netback wrote a frame of %zd bytes to the TAP", n);
 		nr_tx_frames++;

@@ -26,7 +26,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "../../xenbus/store.h"
+#include "../../xenbus/store/store.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

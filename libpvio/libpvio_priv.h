@@ -1,0 +1,94 @@
+/* SPDX-License-Identifier: MIT */
+/* libpvio internals shared by its files (not installed). */
+#ifndef PVIO_LIBPVIO_PRIV_H
+#define PVIO_LIBPVIO_PRIV_H
+
+#include <pthread.h>
+
+#include "pvio/libpvio.h"
+#include "pvio/hv_proto.h"
+
+/* A foreign domain's RAM as this client sees it (cached per domain). */
+struct lp_ram {
+	pvio_domid_t domid;
+	uint64_t serial;
+	uint64_t nr_pages;
+	uint8_t *rw;			/* NULL if the fd is read-only */
+	const uint8_t *ro;
+	uint32_t nr_gnt_frames;
+	uint64_t gnt_gfn[PVIO_GNTTAB_MAX_FRAMES];
+	struct lp_ram *next;
+};
+
+/* A local event-channel port. */
+struct lp_port {
+	int poll_fd;			/* hv's epoll set for this end */
+	int recv_fd;			/* our eventfd, -1 until known */
+	int send_fd;			/* the peer's eventfd, -1 until known */
+	uint32_t gen;			/* generation of recv_fd */
+	uint32_t seen;			/* wait saw gen ready: gen + 1, else 0 */
+	/* dom0 bound to a VM: mark vm_port pending here, then send_fd */
+	void *vm_plat;			/* the VM's platform region, or NULL */
+	uint32_t vm_port;
+};
+
+struct pvio_hv {
+	int fd;
+	pthread_mutex_t lock;		/* one request/reply at a time */
+	uint32_t seq;
+	pvio_domid_t domid;
+	struct pvio_dom *dom;
+
+	pthread_mutex_t ram_lock;
+	struct lp_ram *rams;
+
+	/*
+	 * Read-held on the data path (notify, wait, ack: one syscall each),
+	 * write-held to change a port's fds. A port struct, once allocated,
+	 * lives until the connection closes (a closed port has poll_fd -1),
+	 * so a thread still waiting on a port another thread closed does not
+	 * touch freed memory.
+	 */
+	pthread_rwlock_t port_lock;
+	struct lp_port *ports[PVIO_EVTCHN_MAX_PORTS];
+};
+
+struct pvio_dom {
+	struct pvio_hv *hv;
+	pvio_domid_t domid;
+	int ram_fd;
+	uint8_t *ram;
+	uint64_t nr_pages;
+	void *plat;
+
+	pthread_mutex_t page_lock;
+	uint64_t *page_map;		/* bit set = page in use */
+
+	pthread_mutex_t gnt_lock;
+	struct pvio_grant_entry_v1 *gnt;	/* the table, in our own RAM */
+	uint32_t nr_refs;
+	uint32_t *gnt_next;		/* free list threaded through refs */
+	uint32_t gnt_free;		/* head, UINT32_MAX if empty */
+};
+
+/*
+ * One request/reply. @data/@data_len is a second payload part sent after
+ * @req. On return *@rep_len holds the reply payload size and @fds the
+ * received fds (*@nfds of them; the caller owns them). Returns the reply's
+ * ret, or -errno if the exchange failed.
+ */
+int lp_call(struct pvio_hv *hv, uint32_t op, const void *req, size_t req_len,
+	    const void *data, size_t data_len, int send_fd,
+	    void *rep, size_t rep_max, size_t *rep_len, int *fds, int *nfds);
+/* lp_call without fds, with an exact-or-less reply size. */
+int lp_simple(struct pvio_hv *hv, uint32_t op, const void *req, size_t req_len,
+	      void *rep, size_t rep_max);
+int lp_connect(const char *rundir, struct pvio_hv **out);
+
+/* RAM view of a foreign domain; NULL and *err on failure. */
+struct lp_ram *lp_ram_get(struct pvio_hv *hv, pvio_domid_t domid,
+			  uint64_t serial_hint, int *err);
+void lp_ram_drop_all(struct pvio_hv *hv);
+void lp_ports_close_all(struct pvio_hv *hv);
+
+#endif /* PVIO_LIBPVIO_PRIV_H */
