@@ -1,6 +1,6 @@
 /*
  * Fuzz harness of netback's ring passes (netback_tx.c, netback_rx.c with
- * netback_validate.c and the checksum helpers): the tx pass (slots copied
+ * ring/netif_tx.c and the checksum helpers): the tx pass (slots copied
  * once, validated, payload grant-copied behind a vnet header, written to
  * the TAP, every slot answered) and the rx pass (a frame from the TAP,
  * checked, grant-copied into posted pages, answered), over simulated
