@@ -75,7 +75,7 @@ void hv_domain_init(void)
 	dom0.ram_fd = -1;
 	dom0.plat_fd = -1;
 	snprintf(dom0.cfg.name, sizeof(dom0.cfg.name), "Domain-0");
-	if (evtchn_table_init(&dom0.evtchn) < 0) {
+	if (evtchn_table_init(&dom0.evtchn, PVIO_EVTCHN_MAX_PORTS - 1) < 0) {
 		fprintf(stderr, "pvio-hv: out of memory\n");
 		exit(1);
 	}
@@ -441,7 +441,10 @@ int hv_domain_create(const struct pvio_domain_config *cfg, pvio_domid_t *out)
 		return -EINVAL;
 	if (cfg->type == PVIO_DOMTYPE_VM && !hv_vm_ops)
 		return -EOPNOTSUPP;
-	for (pvio_domid_t it = 0; (d = hv_domain_next(&it));)
+	/* names are unique; stop once every live domain was seen */
+	tries = 0;
+	for (pvio_domid_t it = 0; tries < nr_domains &&
+	     (d = hv_domain_next(&it)); tries++)
 		if (!strcmp(d->cfg.name, cfg->name))
 			return -EEXIST;
 	if (nr_domains >= HV_MAX_DOMAINS)
@@ -471,7 +474,7 @@ int hv_domain_create(const struct pvio_domain_config *cfg, pvio_domid_t *out)
 	d->plat_fd = -1;
 	d->proc_pidfd = -1;
 	d->created_ms = mono_ms();
-	ret = evtchn_table_init(&d->evtchn);
+	ret = evtchn_table_init(&d->evtchn, HV_EVTCHN_DOMU_MAX_OPEN);
 	if (ret == 0)
 		ret = platform_create(d);
 	if (ret < 0) {
@@ -618,6 +621,7 @@ void hv_domain_fill_info(const struct hv_domain *d, struct pvio_domain_info *i)
 	i->uptime_ms = mono_ms() - d->created_ms;
 	memcpy(i->name, d->cfg.name, sizeof(i->name));
 	i->name[sizeof(i->name) - 1] = 0;
+	i->nr_grant_maps = d->nr_mapped;
 }
 
 void hv_dom0_fill_info(struct pvio_domain_info *i)

@@ -130,7 +130,7 @@ static int vm_evtchn_direct(struct hv_domain *d, pvio_evtchn_port_t port,
 
 /* ---- hypercalls ---- */
 
-static int64_t vm_gnttab_setup(struct hv_vm *vm, const struct hv_vm_hcall *hc)
+static int64_t vm_gnttab_setup(struct hv_domain *d, const struct hv_vm_hcall *hc)
 {
 	uint64_t gfn[PVIO_GNTTAB_MAX_FRAMES];
 	void *p;
@@ -141,14 +141,11 @@ static int64_t vm_gnttab_setup(struct hv_vm *vm, const struct hv_vm_hcall *hc)
 		return -EFAULT;
 	/* copy once out of guest-writable memory, then validate */
 	memcpy(gfn, p, hc->arg[0] * sizeof(gfn[0]));
-	return hv_gnttab_setup(vm->d, gfn, (uint32_t)hc->arg[0]);
+	return hv_gnttab_setup(d, gfn, (uint32_t)hc->arg[0]);
 }
 
-static int64_t vm_hcall(void *ctx, const struct hv_vm_hcall *hc)
+int64_t hv_vm_hcall(struct hv_domain *d, const struct hv_vm_hcall *hc)
 {
-	struct hv_vm *vm = ctx;
-	struct hv_domain *d = vm->d;
-
 	hv_nr_hypercalls++;
 	switch (hc->op) {
 	case PVIO_HC_VERSION:
@@ -159,7 +156,7 @@ static int64_t vm_hcall(void *ctx, const struct hv_vm_hcall *hc)
 		return hv_evtchn_domain_op(d, (uint32_t)hc->arg[0], hc->arg[1],
 					   hc->arg[2]);
 	case PVIO_HC_GNTTAB_SETUP:
-		return vm_gnttab_setup(vm, hc);
+		return vm_gnttab_setup(d, hc);
 	case PVIO_HC_SCHED_SHUTDOWN:
 		if (hc->arg[0] > PVIO_SHUTDOWN_CRASH)
 			return -EINVAL;
@@ -170,6 +167,13 @@ static int64_t vm_hcall(void *ctx, const struct hv_vm_hcall *hc)
 		return -EPERM;
 	}
 	return -ENOSYS;
+}
+
+static int64_t vm_hcall(void *ctx, const struct hv_vm_hcall *hc)
+{
+	struct hv_vm *vm = ctx;
+
+	return hv_vm_hcall(vm->d, hc);
 }
 
 static void vm_send(void *ctx, uint32_t port)

@@ -221,8 +221,7 @@ static int remove_txn(struct xs_handle *h, xs_transaction_t t, void *arg)
 	return rc;
 }
 
-static int remove_nodes(struct xs_handle *xs, pvio_domid_t domid,
-			bool release)
+int pvio_domstore_remove(struct xs_handle *xs, pvio_domid_t domid)
 {
 	struct remove_arg a = { .domid = domid };
 	int rc;
@@ -231,28 +230,8 @@ static int remove_nodes(struct xs_handle *xs, pvio_domid_t domid,
 		return -EPERM;
 	rc = xs_transaction_run(xs, remove_txn, &a);
 	/* hv releases a dead domain itself; this covers a store restarted since */
-	if (release)
-		xs_release_domain(xs, domid);
+	xs_release_domain(xs, domid);
 	return rc < 0 ? rc : (int)a.found;
-}
-
-int pvio_domstore_remove(struct xs_handle *xs, pvio_domid_t domid)
-{
-	return remove_nodes(xs, domid, true);
-}
-
-int pvio_domstore_remove_live(const char *rundir, pvio_domid_t domid)
-{
-	char sock[PATH_MAX];
-	struct xs_handle *xs;
-	int rc;
-
-	snprintf(sock, sizeof(sock), "%s/store.sock", pvio_rundir(rundir));
-	if (access(sock, F_OK) < 0 || xs_open(sock, &xs))
-		return -ENOTCONN;
-	rc = remove_nodes(xs, domid, false);
-	xs_close(xs);
-	return rc;
 }
 
 int pvio_domstore_cleanup(const char *rundir, pvio_domid_t domid)

@@ -43,12 +43,6 @@ int pvio_domstore_make(struct xs_handle *xs, const struct pvio_domstore *ds);
 int pvio_domstore_remove(struct xs_handle *xs, pvio_domid_t domid);
 /* Same, opening the store of @rundir; quiet if there is none. */
 int pvio_domstore_cleanup(const char *rundir, pvio_domid_t domid);
-/*
- * The nodes of a domain that is still alive and about to be destroyed: no
- * XS_RELEASE (hv sends it once the domain is really gone, and that is
- * when @releaseDomain must fire).
- */
-int pvio_domstore_remove_live(const char *rundir, pvio_domid_t domid);
 
 /*
  * Fork a monitor that waits (an @releaseDomain watch, and hv's domain

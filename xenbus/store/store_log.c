@@ -179,8 +179,8 @@ static bool wbuf_reserve(struct wbuf *w, size_t n)
 
 static void put_bytes(struct wbuf *w, const void *p, size_t n)
 {
-	if (!wbuf_reserve(w, n))
-		return;
+	if (!n || !wbuf_reserve(w, n))
+		return;	/* nothing (a node without a value has none to copy) */
 	memcpy(w->b + w->len, p, n);
 	w->len += n;
 }
