@@ -5,6 +5,10 @@
  * per-domain mapping of the granter's RAM, fetched once and cached; a
  * read-only map points into a PROT_READ view. dom0 copies locally on the
  * granter's shared entry (no hv round trip); domains copy through hv.
+ *
+ * Each successful map holds a reference on its view, given back when its
+ * unmap succeeds; a local copy holds one while it runs (libpvio_ram.c
+ * unmaps the views of dead domains once nothing holds them).
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -64,9 +68,12 @@ static int map_batch(struct pvio_hv *hv, struct pvio_gnt_map *ops, unsigned int 
 		if (r && o.frame < r->nr_pages && (ops[i].readonly || r->rw)) {
 			const uint8_t *base = ops[i].readonly ? r->ro : r->rw;
 
+			/* the view's reference now belongs to this map */
 			ops[i].addr = (void *)(base + o.frame * PVIO_PAGE_SIZE);
 			continue;
 		}
+		if (r)
+			lp_ram_put(hv, r);
 		/* mapped in hv but not reachable here: give it back */
 		{
 			struct pvio_gnttab_unmap_op u = { .handle = o.handle };
@@ -82,6 +89,13 @@ static int map_batch(struct pvio_hv *hv, struct pvio_gnt_map *ops, unsigned int 
 int pvio_gnttab_map(struct pvio_hv *hv, struct pvio_gnt_map *ops, unsigned int n)
 {
 	unsigned int done = 0;
+
+	/* what is never sent reads as not mapped, even if we stop early */
+	for (unsigned int i = 0; i < n; i++) {
+		ops[i].status = GNTST_general_error;
+		ops[i].handle = 0;
+		ops[i].addr = NULL;
+	}
 
 	while (done < n) {
 		unsigned int k = n - done < MAP_BATCH ? n - done : (unsigned int)MAP_BATCH;
@@ -128,6 +142,8 @@ int pvio_gnttab_unmap(struct pvio_hv *hv, struct pvio_gnt_map *ops, unsigned int
 		for (unsigned int i = 0; i < k; i++) {
 			ops[done + i].status = req[i].status;
 			if (req[i].status == GNTST_okay) {
+				if (ops[done + i].addr)
+					lp_ram_put_addr(hv, ops[done + i].addr);
 				ops[done + i].addr = NULL;
 				ops[done + i].handle = 0;
 			}
@@ -138,7 +154,8 @@ int pvio_gnttab_unmap(struct pvio_hv *hv, struct pvio_gnt_map *ops, unsigned int
 }
 
 /* dom0: copy on the granter's shared entry, with no hv round trip. */
-static int16_t copy_local(struct pvio_hv *hv, struct pvio_gnt_copy *op)
+static int16_t copy_view(struct pvio_hv *hv, struct pvio_gnt_copy *op,
+			 struct lp_ram **rp)
 {
 	struct pvio_grant_entry_v1 *e;
 	struct lp_ram *r;
@@ -152,12 +169,13 @@ static int16_t copy_local(struct pvio_hv *hv, struct pvio_gnt_copy *op)
 		return GNTST_bad_copy_arg;
 	if (op->dom == 0 || op->dom >= PVIO_DOMID_FIRST_RESERVED)
 		return GNTST_bad_domain;
-	r = lp_ram_get(hv, op->dom, 0, &err);
+	r = *rp = lp_ram_get(hv, op->dom, 0, &err);
 	if (!r || !r->rw)
 		return GNTST_bad_domain;
 	if (op->ref >= r->nr_gnt_frames * PVIO_GNTTAB_ENTRIES_PER_FRAME) {
 		/* the table may have been registered after we cached the view */
-		r = lp_ram_get(hv, op->dom, UINT64_MAX, &err);
+		lp_ram_put(hv, r);
+		r = *rp = lp_ram_get(hv, op->dom, UINT64_MAX, &err);
 		if (!r || !r->rw)
 			return GNTST_bad_domain;
 		if (op->ref >= r->nr_gnt_frames * PVIO_GNTTAB_ENTRIES_PER_FRAME)
@@ -188,6 +206,17 @@ static int16_t copy_local(struct pvio_hv *hv, struct pvio_gnt_copy *op)
 		memcpy(op->buf, page + op->offset, op->len);
 	gnttab_entry_unpin(e, taken);
 	return GNTST_okay;
+}
+
+/* The copy holds a reference on the view while it runs. */
+static int16_t copy_local(struct pvio_hv *hv, struct pvio_gnt_copy *op)
+{
+	struct lp_ram *r = NULL;
+	int16_t st = copy_view(hv, op, &r);
+
+	if (r)
+		lp_ram_put(hv, r);
+	return st;
 }
 
 /* Domains: through hv, as many ops per message as fit. */

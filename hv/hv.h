@@ -17,6 +17,12 @@
 
 struct hv_domain;
 
+/* Live mappings one client holds of one granting domain's grants. */
+struct hv_map_count {
+	pvio_domid_t granter;
+	uint32_t nr;			/* > 0: an entry at 0 is removed */
+};
+
 /* One connection on hv.sock. */
 struct hv_client {
 	int fd;
@@ -24,6 +30,9 @@ struct hv_client {
 	struct hv_domain *dom;		/* attached domain, NULL for dom0 */
 	pvio_domid_t domid;		/* 0 or dom->domid */
 	unsigned int nr_maps;		/* live grant mappings held */
+	/* the same, per granting domain (only domains it maps from) */
+	struct hv_map_count *map_count;
+	unsigned int nr_map_count, map_count_cap;
 	struct hv_client *next;
 };
 
@@ -51,6 +60,15 @@ struct hv_domain_ops {
 	 */
 	int (*evtchn_direct)(struct hv_domain *d, pvio_evtchn_port_t port,
 			     int *plat_fd, int *vector_fd);
+	/*
+	 * optional: run a QMP command given as JSON text (HV_OP_DOMAIN_QMP);
+	 * *reply is malloc'd JSON text ({"return"} or {"error"}), also with
+	 * -EIO. 0 or -errno.
+	 */
+	int (*qmp)(struct hv_domain *d, const char *json, size_t len,
+		   char **reply);
+	/* optional: bring what info reports up to date (VM: vCPU count) */
+	void (*refresh)(struct hv_domain *d);
 };
 
 extern const struct hv_domain_ops hv_process_ops;
@@ -66,6 +84,12 @@ struct hv_domain {
 	uint32_t shutdown_reason;
 	uint32_t store_port;		/* VM: store ring port hv allocated */
 	pid_t pid;
+	uint64_t created_ms;		/* CLOCK_MONOTONIC at creation */
+	/* process domain spawned by the toolstack: its group and pidfd */
+	pid_t pgid;
+	int proc_pidfd;			/* -1 if none */
+	bool conn_lost;			/* dying because its process left */
+	struct hv_watch *w_proc;
 	struct hv_client *client;	/* process domain: its connection */
 	void *type_data;		/* per-type state (VM) */
 
@@ -81,13 +105,33 @@ struct hv_domain {
 	uint64_t gnt_gfn[PVIO_GNTTAB_MAX_FRAMES];
 	uint32_t *pin_rd;		/* mappings/copies reading, per ref */
 	uint32_t *pin_wr;		/* writable mappings, per ref */
+	uint32_t nr_mapped;		/* live mappings of its grants, all clients */
 
 	struct evtchn_table evtchn;
 };
 
-/* hv_main.c */
+/* hv_client.c */
 extern uint64_t hv_nr_hypercalls;
 extern const char *hv_rundir;
+struct epoll_event;
+/*
+ * The loop: an epoll set, listening on @sock_path if not NULL. Returns the
+ * listening fd (0 without one) or -errno.
+ */
+int hv_loop_init(const char *sock_path);
+/* Another fd of the caller's in the loop; its events come back with @tag. */
+int hv_loop_add(int fd, void *tag);
+int hv_loop_wait(struct epoll_event *evs, int max);
+/* Handle an event of hv's own (listening socket, client, watch). */
+void hv_loop_dispatch(int lfd, void *tag, uint32_t events);
+/* A connection on @fd (accepted, non-blocking) as a new dom0 client. */
+struct hv_client *hv_client_new(int fd);
+/* Take one request off the client's socket and answer it (or drop it). */
+void hv_client_readable(struct hv_client *c);
+/* The connection goes, and everything it held (its domain too). */
+void hv_client_drop(struct hv_client *c);
+/* @c is still one of hv's connections (not dropped). */
+bool hv_client_alive(const struct hv_client *c);
 int hv_client_send(struct hv_client *c, const struct hv_msg_hdr *req, int ret,
 		   const void *payload, size_t len, const int *fds, int nfds);
 void hv_client_detach_domain(struct hv_client *c);
@@ -104,6 +148,12 @@ void hv_watch_del(struct hv_watch *w);
 struct hv_domain *hv_domain_get(pvio_domid_t domid);
 int hv_domain_create(const struct pvio_domain_config *cfg, pvio_domid_t *out);
 void hv_domain_kill(struct hv_domain *d);
+/* HV_OP_DOMAIN_SET_PROCESS: takes @pidfd (closed on error). 0 or -errno. */
+int hv_domain_set_process(struct hv_domain *d, pid_t pid, int pidfd);
+/* A new name (unique, as at creation): 0 or -errno. */
+int hv_domain_rename(struct hv_domain *d, const char *name);
+/* hv is exiting: stop every domain, process groups included. */
+void hv_domain_kill_all(void);
 int hv_domain_attach(struct hv_client *c, pvio_domid_t domid, int ram_fd,
 		     struct hv_attach_reply *rep);
 void hv_domain_fill_info(const struct hv_domain *d, struct pvio_domain_info *i);
@@ -114,6 +164,18 @@ struct hv_domain *hv_dom0(void);
 void hv_domain_init(void);
 
 /* hv_gnttab.c */
+/*
+ * Mapping caps. Per client and granting domain: a backend serving many
+ * domains is never starved by one of them (blkback and netback bound what
+ * they map for a domain well below it). Per client: room for that cap
+ * times 256 domains for dom0's backends, a single domain's worth for a
+ * process domain (an untrusted client). hv's table as a whole is capped
+ * too, so that its memory stays bounded whoever connects.
+ */
+#define HV_MAX_MAPS_PER_GRANTER		32768u
+#define HV_MAX_MAPS_DOM0_CLIENT		(256u * HV_MAX_MAPS_PER_GRANTER)
+#define HV_MAX_MAPS_DOMU_CLIENT		HV_MAX_MAPS_PER_GRANTER
+#define HV_MAX_MAPS			(1u << 24)
 extern unsigned int hv_nr_maps;
 int hv_gnttab_setup(struct hv_domain *d, const uint64_t *gfn, uint32_t n);
 void hv_gnttab_map(struct hv_client *c, struct pvio_gnttab_map_op *op);
@@ -125,6 +187,13 @@ void hv_gnttab_client_gone(struct hv_client *c);
 void hv_gnttab_domain_gone(struct hv_domain *d);
 
 /* hv_evtchn.c */
+/*
+ * Ports a domain other than dom0 may have open at once (Xen's default
+ * max_event_channels for a domU is 1023). Each open port holds one or two
+ * of hv's fds, so this bounds what one domain takes of hv's fd limit;
+ * dom0's backends share dom0's table of PVIO_EVTCHN_MAX_PORTS.
+ */
+#define HV_EVTCHN_DOMU_MAX_OPEN		1024
 extern unsigned int hv_nr_ports;
 int hv_evtchn_op(struct hv_client *c, const struct hv_msg_hdr *h,
 		 const void *payload, size_t len);
@@ -157,6 +226,14 @@ int64_t hv_evtchn_domain_op(struct hv_domain *d, uint32_t op, uint64_t a1,
 int hv_evtchn_send(struct hv_domain *d, uint32_t port);
 /* The receive eventfd of @port of @d (written by its peer), -1 if none. */
 int hv_evtchn_recv_fd(struct hv_domain *d, uint32_t port);
+
+/* hv_vm.c */
+struct hv_vm_hcall;
+/*
+ * Execute one hypercall a VM domain @d put in a slot of its platform
+ * region (already copied out of the slot): the return value for the slot.
+ */
+int64_t hv_vm_hcall(struct hv_domain *d, const struct hv_vm_hcall *hc);
 
 /* hv_store.c */
 void hv_store_release(pvio_domid_t domid);

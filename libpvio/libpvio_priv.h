@@ -8,11 +8,17 @@
 #include "pvio/libpvio.h"
 #include "pvio/hv_proto.h"
 
-/* A foreign domain's RAM as this client sees it (cached per domain). */
+/*
+ * A foreign domain's RAM as this client sees it (cached per domain). It
+ * stays mapped while anything points into it (live grant maps, a copy
+ * running) and goes once the domain is gone and nothing does.
+ */
 struct lp_ram {
 	pvio_domid_t domid;
 	uint64_t serial;
 	uint64_t nr_pages;
+	unsigned long users;		/* live maps into it, copies running */
+	bool dead;			/* domain gone or replaced: unmap at 0 */
 	uint8_t *rw;			/* NULL if the fd is read-only */
 	const uint8_t *ro;
 	uint32_t nr_gnt_frames;
@@ -85,9 +91,15 @@ int lp_simple(struct pvio_hv *hv, uint32_t op, const void *req, size_t req_len,
 	      void *rep, size_t rep_max);
 int lp_connect(const char *rundir, struct pvio_hv **out);
 
-/* RAM view of a foreign domain; NULL and *err on failure. */
+/*
+ * RAM view of a foreign domain, with a reference the caller gives back
+ * with lp_ram_put; NULL and *err on failure.
+ */
 struct lp_ram *lp_ram_get(struct pvio_hv *hv, pvio_domid_t domid,
 			  uint64_t serial_hint, int *err);
+void lp_ram_put(struct pvio_hv *hv, struct lp_ram *r);
+/* A grant map at @addr was unmapped: its view has one user less. */
+void lp_ram_put_addr(struct pvio_hv *hv, const void *addr);
 void lp_ram_drop_all(struct pvio_hv *hv);
 void lp_ports_close_all(struct pvio_hv *hv);
 

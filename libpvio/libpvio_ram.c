@@ -3,9 +3,13 @@
  * libpvio: views of foreign domains' RAM. hv hands a dom0 client the fd of a
  * domain's RAM once; the client maps it (read-write where allowed, and a
  * PROT_READ view) and caches the mapping per domain, so that mapping a grant
- * is pointer arithmetic once hv has validated it. A view of an earlier
- * incarnation of a domid is retired, not unmapped: pages of it may still be
- * in use by a caller.
+ * is pointer arithmetic once hv has validated it.
+ *
+ * A view counts what points into it: each live grant map (taken when the
+ * map succeeds, given back when its unmap does) and each local copy while
+ * it runs. A view of a domain that is gone (pvio_hv_forget_dead) or was
+ * replaced by a new incarnation of its domid is unmapped as soon as that
+ * count is zero, so the memory of dead domains is not kept.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -14,9 +18,6 @@
 #include <unistd.h>
 
 #include "libpvio_priv.h"
-
-static struct lp_ram *retired;	/* stale views kept mapped: pages may be in use */
-static pthread_mutex_t retired_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static void ram_unmap(struct lp_ram *r)
 {
@@ -76,34 +77,114 @@ static struct lp_ram *ram_fetch(struct pvio_hv *hv, pvio_domid_t domid, int *err
 	return r;
 }
 
+/* Unlink and unmap @r (ram_lock held). */
+static void ram_drop_locked(struct pvio_hv *hv, struct lp_ram *r)
+{
+	struct lp_ram **p;
+
+	for (p = &hv->rams; *p; p = &(*p)->next) {
+		if (*p == r) {
+			*p = r->next;
+			break;
+		}
+	}
+	ram_unmap(r);
+}
+
 struct lp_ram *lp_ram_get(struct pvio_hv *hv, pvio_domid_t domid,
 			  uint64_t serial_hint, int *err)
 {
-	struct lp_ram *r, **p;
+	struct lp_ram *r;
 
 	pthread_mutex_lock(&hv->ram_lock);
-	for (p = &hv->rams; (r = *p); p = &r->next)
-		if (r->domid == domid)
+	for (r = hv->rams; r; r = r->next)
+		if (r->domid == domid && !r->dead)
 			break;
 	if (r && (serial_hint == 0 || r->serial == serial_hint)) {
+		r->users++;
 		pthread_mutex_unlock(&hv->ram_lock);
 		return r;
 	}
 	if (r) {
-		/* another incarnation of this domid: retire the old view */
-		*p = r->next;
-		pthread_mutex_lock(&retired_lock);
-		r->next = retired;
-		retired = r;
-		pthread_mutex_unlock(&retired_lock);
+		/* another incarnation of this domid: the old view goes */
+		r->dead = true;
+		if (!r->users)
+			ram_drop_locked(hv, r);
 	}
 	r = ram_fetch(hv, domid, err);
 	if (r) {
+		r->users = 1;
 		r->next = hv->rams;
 		hv->rams = r;
 	}
 	pthread_mutex_unlock(&hv->ram_lock);
 	return r;
+}
+
+void lp_ram_put(struct pvio_hv *hv, struct lp_ram *r)
+{
+	pthread_mutex_lock(&hv->ram_lock);
+	if (r->users && !--r->users && r->dead)
+		ram_drop_locked(hv, r);
+	pthread_mutex_unlock(&hv->ram_lock);
+}
+
+void lp_ram_put_addr(struct pvio_hv *hv, const void *addr)
+{
+	const uint8_t *a = addr;
+	struct lp_ram *r;
+
+	pthread_mutex_lock(&hv->ram_lock);
+	for (r = hv->rams; r; r = r->next) {
+		size_t bytes = r->nr_pages * PVIO_PAGE_SIZE;
+
+		if ((r->rw && a >= r->rw && a < r->rw + bytes) ||
+		    (a >= r->ro && a < r->ro + bytes))
+			break;
+	}
+	if (r && r->users && !--r->users && r->dead)
+		ram_drop_locked(hv, r);
+	pthread_mutex_unlock(&hv->ram_lock);
+}
+
+int pvio_hv_forget_dead(struct pvio_hv *hv)
+{
+	struct pvio_domain_info *v;
+	struct lp_ram *r, *next;
+	unsigned int n;
+	int ret, dropped = 0;
+
+	ret = pvio_domain_list(hv, &v, &n);
+	if (ret < 0)
+		return ret;
+	pthread_mutex_lock(&hv->ram_lock);
+	for (r = hv->rams; r; r = next) {
+		next = r->next;
+		if (!pvio_domain_gone(hv, v, n, r->domid))
+			continue;
+		r->dead = true;
+		if (!r->users) {
+			ram_drop_locked(hv, r);
+			dropped++;
+		}
+	}
+	pthread_mutex_unlock(&hv->ram_lock);
+	free(v);
+	return dropped;
+}
+
+void pvio_hv_ram_stats(struct pvio_hv *hv, unsigned int *views,
+		       unsigned int *dead)
+{
+	struct lp_ram *r;
+
+	*views = *dead = 0;
+	pthread_mutex_lock(&hv->ram_lock);
+	for (r = hv->rams; r; r = r->next) {
+		(*views)++;
+		*dead += r->dead;
+	}
+	pthread_mutex_unlock(&hv->ram_lock);
 }
 
 void lp_ram_drop_all(struct pvio_hv *hv)

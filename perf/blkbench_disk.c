@@ -31,10 +31,10 @@ struct disk_plan {
 	struct xlcfg_disk d;
 	enum native_kind kind;
 	bool qdisk;
-	char uri[600];			/* NBD */
+	char uri[1024];			/* NBD */
 	char pool[128], image[256];	/* RBD */
 	char conf[256], id[64];
-	char engine_args[1200];
+	char engine_args[1600];
 	const char *native_name;
 };
 

@@ -84,6 +84,12 @@ struct pvio_domain_config {
 	 * (-device, -drive, -netdev, -blockdev); "" for none.
 	 */
 	char dm_args[2048];
+	/*
+	 * VM only: vCPUs the guest may have (CPU hotplug, xl's maxvcpus);
+	 * 0 = vcpus. The VM starts with vcpus of them.
+	 */
+	uint32_t max_vcpus;
+	uint32_t pad;
 };
 
 /* At most this many words in pvio_domain_config.dm_args. */
@@ -110,12 +116,15 @@ struct pvio_domain_info {
 	uint16_t store_port;
 	uint32_t type;
 	uint32_t state;		/* PVIO_DOMSTATE_* */
-	uint32_t vcpus;
+	uint32_t vcpus;		/* online (VM: as last set by vcpu-set) */
 	uint32_t shutdown_reason; /* PVIO_SHUTDOWN_*, valid with SHUTDOWN */
 	int32_t pid;		/* process domain or QEMU pid, 0 if none yet */
 	uint64_t mem_bytes;
 	uint64_t cpu_time_ns;
 	char name[64];
+	uint64_t uptime_ms;	/* since the domain was created */
+	uint32_t nr_grant_maps;	/* live mappings of its grants, all mappers */
+	uint32_t pad;
 };
 
 int pvio_domain_create(struct pvio_hv *hv, const struct pvio_domain_config *cfg,
@@ -130,6 +139,12 @@ int pvio_domain_info(struct pvio_hv *hv, pvio_domid_t domid,
 int pvio_domain_list(struct pvio_hv *hv, struct pvio_domain_info **out,
 		     unsigned int *n);
 /*
+ * With a list from pvio_domain_list: is @domid gone? (No round trip unless
+ * the list may have been cut short by the size of a reply.)
+ */
+bool pvio_domain_gone(struct pvio_hv *hv, const struct pvio_domain_info *v,
+		      unsigned int n, pvio_domid_t domid);
+/*
  * dom0: map domain @domid's platform region (PVIO_PLATFORM_SIZE bytes,
  * shared, read-write; e.g. its store ring at PVIO_PLATFORM_OFF_STORE).
  * munmap(*region, PVIO_PLATFORM_SIZE) when done.
@@ -142,6 +157,34 @@ int pvio_domain_map_platform(struct pvio_hv *hv, pvio_domid_t domid,
  * bit and upcall_pending). True if the caller must raise the vCPU's vector.
  */
 bool pvio_platform_set_pending(void *plat, unsigned int vcpu, uint32_t port);
+
+/*
+ * dom0, VMs: run one QMP command in the domain's QEMU through hv. @json is
+ * {"execute": "CMD"} with an optional "arguments" object. 0 with *@reply
+ * the JSON text {"return": ...}; -EIO with *@reply {"error": {"desc":
+ * ...}}; else -errno and *@reply NULL. free(*@reply).
+ */
+int pvio_domain_qmp(struct pvio_hv *hv, pvio_domid_t domid, const char *json,
+		    char **reply);
+
+/*
+ * dom0, process domains: the domain's program was spawned as @pid, which
+ * leads its own process group; @pidfd (pidfd_open of it) is passed to hv
+ * (the caller keeps its copy). hv then stops the group when the domain is
+ * destroyed or hv exits, and destroys the domain if the program exits
+ * without attaching. 0 or -errno.
+ */
+int pvio_domain_set_process(struct pvio_hv *hv, pvio_domid_t domid, pid_t pid,
+			    int pidfd);
+
+/*
+ * dom0: hv's log (its ring, timestamped lines) into *@text (malloc'd,
+ * NUL-terminated); @clear empties the ring after reading. 0 or -errno.
+ */
+int pvio_hv_dmesg(struct pvio_hv *hv, bool clear, char **text);
+/* dom0: give domain @domid the name @name (unique). 0 or -errno. */
+int pvio_domain_rename(struct pvio_hv *hv, pvio_domid_t domid,
+		       const char *name);
 
 /* ---- this process as a domain ---- */
 
@@ -156,6 +199,13 @@ int pvio_dom_attach(const char *rundir, pvio_domid_t domid, struct pvio_dom **ou
 int pvio_dom_create_self(const char *rundir, const char *name, uint64_t mem_bytes,
 			 struct pvio_dom **out);
 void pvio_dom_detach(struct pvio_dom *d);
+/*
+ * End this process (exit status 3, a line on stderr) as soon as its domain
+ * is gone: destroyed, or hv itself gone. Without it a process domain only
+ * learns it from the -ECONNRESET of its next hv call, and one waiting on
+ * its rings would wait for ever. 0 or -errno.
+ */
+int pvio_dom_exit_with_domain(struct pvio_dom *d);
 struct pvio_hv *pvio_dom_hv(struct pvio_dom *d);
 pvio_domid_t pvio_dom_id(const struct pvio_dom *d);
 struct pvio_shared_info *pvio_dom_shared_info(struct pvio_dom *d);
@@ -189,10 +239,22 @@ struct pvio_gnt_map {
 };
 /*
  * Map a batch in one hv round trip. Returns 0 if the batch was processed
- * (check each status) or -errno if it could not be sent.
+ * (check each status) or -errno if it could not all be sent. Either way
+ * an op is mapped exactly when its status is GNTST_okay (ops never sent
+ * read GNTST_general_error), and only those need an unmap.
  */
 int pvio_gnttab_map(struct pvio_hv *hv, struct pvio_gnt_map *ops, unsigned int n);
 int pvio_gnttab_unmap(struct pvio_hv *hv, struct pvio_gnt_map *ops, unsigned int n);
+/*
+ * Domains that are gone: unmap this connection's views of their RAM that
+ * no grant map uses any more; the others go when their last map is
+ * unmapped. Call it when the store fires @releaseDomain. Returns the
+ * number of views unmapped, or -errno.
+ */
+int pvio_hv_forget_dead(struct pvio_hv *hv);
+/* This connection's views of other domains' RAM (mapped; of them dead). */
+void pvio_hv_ram_stats(struct pvio_hv *hv, unsigned int *views,
+		       unsigned int *dead);
 
 /*
  * Grant copy between a local buffer and a foreign grant, as Xen's

@@ -58,7 +58,7 @@ exit 0
 SCRIPT
 gt_image "$PT_RUNDIR/test.sh" "$PT_RUNDIR/initrd"
 gt_vm_cfg "$PT_RUNDIR/vm.cfg" "qcow-$PT_ID" "$PT_RUNDIR/initrd" 384 1 \
-	"disk = [ 'tap:qcow2:$PT_RUNDIR/top.qcow2,,xvda,rw' ]"
+	"disk = [ 'tap:qcow2:$PT_RUNDIR/top.qcow2,xvda,rw' ]"
 dom=$(gt_vm_create "$PT_RUNDIR/vm.cfg")
 [ -n "$dom" ] || pt_fail "pvio create printed no domid"
 [ "$(pvio store read "/local/domain/0/backend/vbd/$dom/51712/format")" = qcow2 ] ||
