@@ -83,6 +83,13 @@ int pvio_gnttab_map(struct pvio_hv *hv, struct pvio_gnt_map *ops, unsigned int n
 {
 	unsigned int done = 0;
 
+	/* what is never sent reads as not mapped, even if we stop early */
+	for (unsigned int i = 0; i < n; i++) {
+		ops[i].status = GNTST_general_error;
+		ops[i].handle = 0;
+		ops[i].addr = NULL;
+	}
+
 	while (done < n) {
 		unsigned int k = n - done < MAP_BATCH ? n - done : (unsigned int)MAP_BATCH;
 		int ret = map_batch(hv, ops + done, k);

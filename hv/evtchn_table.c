@@ -5,7 +5,7 @@
 
 #include "evtchn_table.h"
 
-int evtchn_table_init(struct evtchn_table *t)
+int evtchn_table_init(struct evtchn_table *t, uint32_t max_open)
 {
 	t->port = calloc(PVIO_EVTCHN_MAX_PORTS, sizeof(*t->port));
 	if (!t->port)
@@ -15,6 +15,8 @@ int evtchn_table_init(struct evtchn_table *t)
 		t->port[i].recv_fd = -1;
 	}
 	t->nr_open = 0;
+	t->max_open = max_open < PVIO_EVTCHN_MAX_PORTS ? max_open :
+		      PVIO_EVTCHN_MAX_PORTS - 1;
 	return 0;
 }
 
@@ -37,6 +39,8 @@ struct evtchn_port *evtchn_lookup(const struct evtchn_table *t, uint32_t port)
 
 int evtchn_alloc(struct evtchn_table *t, uint16_t remote, void *owner)
 {
+	if (t->nr_open >= t->max_open)
+		return -ENOSPC;
 	for (uint32_t p = 1; p < PVIO_EVTCHN_MAX_PORTS; p++) {
 		struct evtchn_port *e = &t->port[p];
 

@@ -30,13 +30,18 @@ struct evtchn_port {
 struct evtchn_table {
 	struct evtchn_port *port;	/* PVIO_EVTCHN_MAX_PORTS entries */
 	uint32_t nr_open;
+	uint32_t max_open;		/* ports open at once, at most */
 };
 
-int evtchn_table_init(struct evtchn_table *t);
+/* An empty table allowing @max_open open ports (< PVIO_EVTCHN_MAX_PORTS). */
+int evtchn_table_init(struct evtchn_table *t, uint32_t max_open);
 void evtchn_table_free(struct evtchn_table *t);
 /* The port if it is open (not closed) and in range, else NULL. */
 struct evtchn_port *evtchn_lookup(const struct evtchn_table *t, uint32_t port);
-/* Lowest free port >= 1, now unbound and offered to @remote; or -ENOSPC. */
+/*
+ * Lowest free port >= 1, now unbound and offered to @remote; -ENOSPC when
+ * none is free or max_open are open.
+ */
 int evtchn_alloc(struct evtchn_table *t, uint16_t remote, void *owner);
 /* 0 if @binder may bind @rport of @rt (unbound, offered to @binder). */
 int evtchn_bind_check(const struct evtchn_table *rt, uint32_t rport,

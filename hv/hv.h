@@ -17,6 +17,12 @@
 
 struct hv_domain;
 
+/* Live mappings one client holds of one granting domain's grants. */
+struct hv_map_count {
+	pvio_domid_t granter;
+	uint32_t nr;			/* > 0: an entry at 0 is removed */
+};
+
 /* One connection on hv.sock. */
 struct hv_client {
 	int fd;
@@ -24,6 +30,9 @@ struct hv_client {
 	struct hv_domain *dom;		/* attached domain, NULL for dom0 */
 	pvio_domid_t domid;		/* 0 or dom->domid */
 	unsigned int nr_maps;		/* live grant mappings held */
+	/* the same, per granting domain (only domains it maps from) */
+	struct hv_map_count *map_count;
+	unsigned int nr_map_count, map_count_cap;
 	struct hv_client *next;
 };
 
@@ -81,6 +90,7 @@ struct hv_domain {
 	uint64_t gnt_gfn[PVIO_GNTTAB_MAX_FRAMES];
 	uint32_t *pin_rd;		/* mappings/copies reading, per ref */
 	uint32_t *pin_wr;		/* writable mappings, per ref */
+	uint32_t nr_mapped;		/* live mappings of its grants, all clients */
 
 	struct evtchn_table evtchn;
 };
@@ -114,6 +124,18 @@ struct hv_domain *hv_dom0(void);
 void hv_domain_init(void);
 
 /* hv_gnttab.c */
+/*
+ * Mapping caps. Per client and granting domain: a backend serving many
+ * domains is never starved by one of them (blkback and netback bound what
+ * they map for a domain well below it). Per client: room for that cap
+ * times 256 domains for dom0's backends, a single domain's worth for a
+ * process domain (an untrusted client). hv's table as a whole is capped
+ * too, so that its memory stays bounded whoever connects.
+ */
+#define HV_MAX_MAPS_PER_GRANTER		32768u
+#define HV_MAX_MAPS_DOM0_CLIENT		(256u * HV_MAX_MAPS_PER_GRANTER)
+#define HV_MAX_MAPS_DOMU_CLIENT		HV_MAX_MAPS_PER_GRANTER
+#define HV_MAX_MAPS			(1u << 24)
 extern unsigned int hv_nr_maps;
 int hv_gnttab_setup(struct hv_domain *d, const uint64_t *gfn, uint32_t n);
 void hv_gnttab_map(struct hv_client *c, struct pvio_gnttab_map_op *op);
@@ -125,6 +147,13 @@ void hv_gnttab_client_gone(struct hv_client *c);
 void hv_gnttab_domain_gone(struct hv_domain *d);
 
 /* hv_evtchn.c */
+/*
+ * Ports a domain other than dom0 may have open at once (Xen's default
+ * max_event_channels for a domU is 1023). Each open port holds one or two
+ * of hv's fds, so this bounds what one domain takes of hv's fd limit;
+ * dom0's backends share dom0's table of PVIO_EVTCHN_MAX_PORTS.
+ */
+#define HV_EVTCHN_DOMU_MAX_OPEN		1024
 extern unsigned int hv_nr_ports;
 int hv_evtchn_op(struct hv_client *c, const struct hv_msg_hdr *h,
 		 const void *payload, size_t len);

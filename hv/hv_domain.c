@@ -35,7 +35,7 @@ void hv_domain_init(void)
 	dom0.ram_fd = -1;
 	dom0.plat_fd = -1;
 	snprintf(dom0.cfg.name, sizeof(dom0.cfg.name), "Domain-0");
-	if (evtchn_table_init(&dom0.evtchn) < 0) {
+	if (evtchn_table_init(&dom0.evtchn, PVIO_EVTCHN_MAX_PORTS - 1) < 0) {
 		fprintf(stderr, "pvio-hv: out of memory\n");
 		exit(1);
 	}
@@ -237,7 +237,7 @@ int hv_domain_create(const struct pvio_domain_config *cfg, pvio_domid_t *out)
 	d->ops = cfg->type == PVIO_DOMTYPE_VM ? hv_vm_ops : &hv_process_ops;
 	d->ram_fd = -1;
 	d->plat_fd = -1;
-	ret = evtchn_table_init(&d->evtchn);
+	ret = evtchn_table_init(&d->evtchn, HV_EVTCHN_DOMU_MAX_OPEN);
 	if (ret == 0)
 		ret = platform_create(d);
 	if (ret < 0) {
@@ -369,6 +369,7 @@ void hv_domain_fill_info(const struct hv_domain *d, struct pvio_domain_info *i)
 	i->cpu_time_ns = d->pid > 0 ? proc_cpu_ns(d->pid) : 0;
 	memcpy(i->name, d->cfg.name, sizeof(i->name));
 	i->name[sizeof(i->name) - 1] = 0;
+	i->nr_grant_maps = d->nr_mapped;
 }
 
 void hv_dom0_fill_info(struct pvio_domain_info *i)

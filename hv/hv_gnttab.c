@@ -13,8 +13,6 @@
 #include "hv.h"
 #include "../grant/gnttab_entry.h"
 
-#define HV_MAX_MAPS		(1u << 20)
-
 struct hv_map {
 	struct hv_client *client;	/* the mapper, NULL if the slot is free */
 	uint64_t serial;		/* granter incarnation */
@@ -67,6 +65,78 @@ int hv_gnttab_setup(struct hv_domain *d, const uint64_t *gfn, uint32_t n)
 	memcpy(d->gnt_gfn, gfn, n * sizeof(*gfn));
 	d->nr_gnt_frames = n;
 	return 0;
+}
+
+/* ---- per (client, granter) counts ---- */
+
+static struct hv_map_count *count_find(struct hv_client *c, pvio_domid_t g)
+{
+	for (unsigned int i = 0; i < c->nr_map_count; i++)
+		if (c->map_count[i].granter == g)
+			return &c->map_count[i];
+	return NULL;
+}
+
+/* The count of @g in @c, added at 0 if absent; NULL on ENOMEM. */
+static struct hv_map_count *count_get(struct hv_client *c, pvio_domid_t g)
+{
+	struct hv_map_count *e = count_find(c, g);
+
+	if (e)
+		return e;
+	if (c->nr_map_count == c->map_count_cap) {
+		unsigned int n = c->map_count_cap ? c->map_count_cap * 2 : 4;
+		struct hv_map_count *t = realloc(c->map_count, n * sizeof(*t));
+
+		if (!t)
+			return NULL;
+		c->map_count = t;
+		c->map_count_cap = n;
+	}
+	e = &c->map_count[c->nr_map_count++];
+	e->granter = g;
+	e->nr = 0;
+	return e;
+}
+
+/* One mapping of @g's grants by @c went away. */
+static void count_drop(struct hv_client *c, pvio_domid_t g)
+{
+	struct hv_map_count *e = count_find(c, g);
+
+	if (!e || !e->nr) {
+		hv_log("client pid %d: no mapping of domain %u left to drop",
+		       (int)c->pid, g);
+		return;
+	}
+	if (--e->nr == 0)
+		*e = c->map_count[--c->nr_map_count];
+}
+
+static unsigned int client_cap(const struct hv_client *c)
+{
+	return c->dom ? HV_MAX_MAPS_DOMU_CLIENT : HV_MAX_MAPS_DOM0_CLIENT;
+}
+
+/* A mapping of @g's grants by @c is live: count it everywhere. */
+static void count_live(struct hv_client *c, struct hv_domain *g,
+		       struct hv_map_count *e)
+{
+	e->nr++;
+	c->nr_maps++;
+	g->nr_mapped++;
+	hv_nr_maps++;
+}
+
+/* A live mapping of domain @granter (NULL if gone) by @c ended. */
+static void count_dead(struct hv_client *c, pvio_domid_t granter,
+		       struct hv_domain *g)
+{
+	count_drop(c, granter);
+	c->nr_maps--;
+	if (g && g->nr_mapped)
+		g->nr_mapped--;
+	hv_nr_maps--;
 }
 
 static int map_alloc(void)
@@ -140,6 +210,7 @@ static struct hv_domain *granter_of(struct hv_client *c, uint32_t dom,
 void hv_gnttab_map(struct hv_client *c, struct pvio_gnttab_map_op *op)
 {
 	bool write = !(op->flags & GNTMAP_readonly);
+	struct hv_map_count *cnt;
 	struct hv_domain *g;
 	uint16_t share = 0;
 	uint32_t frame = 0;
@@ -154,7 +225,13 @@ void hv_gnttab_map(struct hv_client *c, struct pvio_gnttab_map_op *op)
 		op->status = st;
 		return;
 	}
-	if (c->nr_maps >= HV_MAX_MAPS / 4) {
+	/* this client's caps first: its own, then its share of @g */
+	if (c->nr_maps >= client_cap(c)) {
+		op->status = GNTST_no_device_space;
+		return;
+	}
+	cnt = count_get(c, g->domid);
+	if (!cnt || cnt->nr >= HV_MAX_MAPS_PER_GRANTER) {
 		op->status = GNTST_no_device_space;
 		return;
 	}
@@ -166,7 +243,7 @@ void hv_gnttab_map(struct hv_client *c, struct pvio_gnttab_map_op *op)
 			      NULL, &frame);
 	if (st != GNTST_okay) {
 		op->status = st;
-		return;
+		goto unused;
 	}
 	/* count the pin first, so that a failure below unpins exactly once */
 	g->pin_rd[op->ref]++;
@@ -175,13 +252,13 @@ void hv_gnttab_map(struct hv_client *c, struct pvio_gnttab_map_op *op)
 	if (frame >= g->nr_pages) {
 		unpin(g, op->ref, write);
 		op->status = GNTST_bad_page;
-		return;
+		goto unused;
 	}
 	i = map_alloc();
 	if (i < 0) {
 		unpin(g, op->ref, write);
 		op->status = GNTST_no_device_space;
-		return;
+		goto unused;
 	}
 	maps[i].client = c;
 	maps[i].serial = g->serial;
@@ -189,11 +266,15 @@ void hv_gnttab_map(struct hv_client *c, struct pvio_gnttab_map_op *op)
 	maps[i].granter = g->domid;
 	maps[i].write = write;
 	maps[i].live = 1;
-	c->nr_maps++;
-	hv_nr_maps++;
+	count_live(c, g, cnt);
 	op->handle = (uint32_t)i + 1;
 	op->frame = frame;
 	op->status = GNTST_okay;
+	return;
+unused:
+	/* a count added for this op alone goes again */
+	if (!cnt->nr)
+		*cnt = c->map_count[--c->nr_map_count];
 }
 
 static void release(uint32_t i)
@@ -203,10 +284,11 @@ static void release(uint32_t i)
 	if (m->live) {
 		struct hv_domain *g = hv_domain_get(m->granter);
 
-		if (g && g->serial == m->serial)
+		if (g && g->serial != m->serial)
+			g = NULL;	/* another incarnation of the domid */
+		if (g)
 			unpin(g, m->ref, m->write);
-		m->client->nr_maps--;
-		hv_nr_maps--;
+		count_dead(m->client, m->granter, g);
 	}
 	map_free(i);
 }
@@ -261,12 +343,9 @@ int16_t hv_gnttab_copy(struct hv_client *c, const struct hv_copy_op *op,
 
 bool hv_gnttab_client_maps(struct hv_client *c, pvio_domid_t granter)
 {
-	if (!c->nr_maps)
-		return false;
-	for (uint32_t i = 0; i < nr_slots; i++)
-		if (maps[i].client == c && maps[i].live && maps[i].granter == granter)
-			return true;
-	return false;
+	const struct hv_map_count *e = count_find(c, granter);
+
+	return e && e->nr;
 }
 
 void hv_gnttab_client_gone(struct hv_client *c)
@@ -274,6 +353,10 @@ void hv_gnttab_client_gone(struct hv_client *c)
 	for (uint32_t i = 0; i < nr_slots; i++)
 		if (maps[i].client == c)
 			release(i);
+	free(c->map_count);
+	c->map_count = NULL;
+	c->nr_map_count = 0;
+	c->map_count_cap = 0;
 }
 
 void hv_gnttab_domain_gone(struct hv_domain *d)
@@ -291,7 +374,6 @@ void hv_gnttab_domain_gone(struct hv_domain *d)
 		 */
 		unpin(d, m->ref, m->write);
 		m->live = 0;
-		m->client->nr_maps--;
-		hv_nr_maps--;
+		count_dead(m->client, m->granter, d);
 	}
 }

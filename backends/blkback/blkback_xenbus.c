@@ -142,6 +142,10 @@ static void queue_unmap(struct blkback_disk *disk, struct blkback_queue *q)
 	}
 	if (n)
 		pvio_gnttab_unmap(ctx->hv, op, n);
+	if (q->ring_pages_counted)
+		blkback_front_give(&disk->front->nr_ring_pages,
+				   q->ring_pages_counted);
+	q->ring_pages_counted = 0;
 	if (q->port_bound)
 		pvio_evtchn_close(ctx->hv, q->port);
 	q->port_bound = false;
@@ -157,6 +161,8 @@ static void disk_disconnect(struct blkback_disk *disk)
 		blkback_log("%s: disconnected", disk->be_path);
 	disk->connected = false;
 	disk->nr_queues = 0;
+	blkback_front_put(disk->ctx, disk->front);
+	disk->front = NULL;
 }
 
 /* Map the ring and bind the event channel of queue @q from @dir. */
@@ -202,9 +208,21 @@ static int queue_connect(struct blkback_disk *disk, struct blkback_queue *q,
 	}
 	q->remote_port = (pvio_evtchn_port_t)v;
 
+	/* the domain's ring pages, all disks together, are bounded */
+	if (!blkback_front_take(&disk->front->nr_ring_pages, pages,
+				disk->front->lim->max_ring_pages)) {
+		xenbus_dev_fatal(ctx->xs, disk->be_path, -ENOSPC,
+				 "domain %u has %u ring pages mapped: %u more pass its limit of %u",
+				 disk->fe_domid, disk->front->nr_ring_pages,
+				 pages, disk->front->lim->max_ring_pages);
+		return -ENOSPC;
+	}
+	q->ring_pages_counted = pages;
+
+	/* keep every page that did map: the disconnect unmaps exactly those */
 	rc = pvio_gnttab_map(ctx->hv, op, pages);
 	for (unsigned int i = 0; i < pages; i++) {
-		if (rc == 0 && op[i].status == GNTST_okay) {
+		if (op[i].status == GNTST_okay) {
 			q->ring_page_addr[i] = op[i].addr;
 			q->ring_handle[i] = op[i].handle;
 		} else if (rc == 0) {
@@ -274,6 +292,12 @@ static int disk_connect(struct blkback_disk *disk)
 	}
 	disk->persistent = read_int(ctx, disk->fe_path, "feature-persistent", 0) == 1;
 	disk->nr_queues = 0;
+	disk->front = blkback_front_get(ctx, disk->fe_domid);
+	if (!disk->front) {
+		xenbus_dev_fatal(ctx->xs, disk->be_path, -ENOMEM,
+				 "accounting of domain %u", disk->fe_domid);
+		return -ENOMEM;
+	}
 	for (unsigned int i = 0; i < nq; i++) {
 		char dir[300];
 

@@ -7,7 +7,8 @@ BLKBACK_LDLIBS := -luring -laio
 
 PROGRAMS += pvio-blkback
 pvio-blkback_SRCS := $(BLKBACK_CORE_SRCS) \
-	backends/blkback/blkback_ring.c \
+	backends/blkback/blkback_ring.c backends/blkback/blkback_pgrant.c \
+	backends/blkback/blkback_front.c \
 	backends/blkback/blkback_xenbus.c \
 	backends/blkback/blkback_main.c
 pvio-blkback_LDLIBS := $(BLKBACK_LDLIBS)

@@ -380,6 +380,14 @@ int blkfront_open(struct pvio_dom *d, struct xs_handle *xs, const char *vdev,
 	}
 	bf->be_domid = (pvio_domid_t)v;
 
+	/*
+	 * Start from Initialising, as a frontend does when it probes: after
+	 * an earlier close both ends sit in Closed, and the backend offers
+	 * the disk again (InitWait) only once it sees a new handshake begin.
+	 */
+	rc = xenbus_switch_state(xs, bf->fe_path, XenbusStateInitialising);
+	if (rc)
+		goto err;
 	st = xenbus_wait_state(xs, bf->be_path,
 			       XENBUS_STATE_BIT(XenbusStateInitWait),
 			       bf->timeout_ms);

@@ -116,6 +116,8 @@ struct pvio_domain_info {
 	uint64_t mem_bytes;
 	uint64_t cpu_time_ns;
 	char name[64];
+	uint32_t nr_grant_maps;	/* live mappings of its grants, all mappers */
+	uint32_t pad;
 };
 
 int pvio_domain_create(struct pvio_hv *hv, const struct pvio_domain_config *cfg,
@@ -189,7 +191,9 @@ struct pvio_gnt_map {
 };
 /*
  * Map a batch in one hv round trip. Returns 0 if the batch was processed
- * (check each status) or -errno if it could not be sent.
+ * (check each status) or -errno if it could not all be sent. Either way
+ * an op is mapped exactly when its status is GNTST_okay (ops never sent
+ * read GNTST_general_error), and only those need an unmap.
  */
 int pvio_gnttab_map(struct pvio_hv *hv, struct pvio_gnt_map *ops, unsigned int n);
 int pvio_gnttab_unmap(struct pvio_hv *hv, struct pvio_gnt_map *ops, unsigned int n);

@@ -13,6 +13,8 @@
  *   restart    writes for --seconds while the test kills and restarts the
  *              backend: every acknowledged write is on the file, every
  *              request completes
+ *   load       writes for --seconds (an honest domain beside an attacker):
+ *              every one acknowledged, verified on the stack and the file
  *   sectors4k  a 4096-byte-sector disk: 4 KiB I/O works, data checks out
  *
  * Exit 0 pass, 1 fail.
@@ -435,6 +437,16 @@ static void mode_restart(void)
 		FAIL("the backend was never restarted");
 }
 
+static void mode_load(void)
+{
+	write_load(8, 32, opt.seconds * 1000, 0, 1);
+	do_flush();
+	verify_stack();
+	verify_file();
+	printf("load: %llu writes in %d s acknowledged and verified\n",
+	       (unsigned long long)nr_acked, opt.seconds);
+}
+
 static void mode_sectors4k(void)
 {
 	if (info.sector_size != 4096)
@@ -526,6 +538,8 @@ int main(int argc, char **argv)
 		mode_flush();
 	else if (!strcmp(opt.mode, "restart"))
 		mode_restart();
+	else if (!strcmp(opt.mode, "load"))
+		mode_load();
 	else if (!strcmp(opt.mode, "sectors4k"))
 		mode_sectors4k();
 	else

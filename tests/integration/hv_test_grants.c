@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "hv_test.h"
+#include "../../hv/hv.h"
 
 int test_grants(void)
 {
@@ -237,3 +238,80 @@ int test_threads(void)
 	return failures ? 1 : 0;
 }
 
+
+/* ---- mapping caps: per (client, granting domain), per client ---- */
+
+static unsigned int dom_maps(struct pvio_hv *h0, pvio_domid_t dom)
+{
+	struct pvio_domain_info info;
+
+	MUST(pvio_domain_info(h0, dom, &info) == 0, "info of %u", dom);
+	return info.nr_grant_maps;
+}
+
+/*
+ * A dom0 client (a backend) maps one domain's grant until hv's cap per
+ * (client, granter) refuses: that domain alone is refused, another
+ * domain's grants and another client's maps of the first still work, and
+ * every count goes back to zero after the unmaps.
+ */
+int test_map_caps(void)
+{
+	const unsigned int cap = HV_MAX_MAPS_PER_GRANTER;
+	struct pvio_dom *a = new_dom("ca"), *b = new_dom("cb");
+	pvio_domid_t ida = pvio_dom_id(a), idb = pvio_dom_id(b);
+	uint8_t *pa = pvio_dom_alloc_pages(a, 1), *pb = pvio_dom_alloc_pages(b, 1);
+	struct pvio_gnt_map *m = calloc(cap, sizeof(*m)), extra, mb, m1;
+	struct pvio_hv *h0, *h1;
+	pvio_grant_ref_t ra, rb;
+	unsigned int ok = 0;
+	struct pvio_hv_stats st0;
+
+	MUST(m && pa && pb, "memory");
+	MUST(pvio_hv_open(NULL, &h0) == 0 && pvio_hv_open(NULL, &h1) == 0,
+	     "dom0 open");
+	st0 = stats(h0);
+	MUST(pvio_gnttab_grant(a, 0, pvio_dom_gfn(a, pa), false, &ra) == 0, "grant a");
+	MUST(pvio_gnttab_grant(b, 0, pvio_dom_gfn(b, pb), false, &rb) == 0, "grant b");
+	for (unsigned int i = 0; i < cap; i++)
+		m[i] = (struct pvio_gnt_map){ .dom = ida, .ref = ra,
+					      .readonly = i & 1 };
+	MUST(pvio_gnttab_map(h0, m, cap) == 0, "map %u", cap);
+	for (unsigned int i = 0; i < cap; i++)
+		ok += m[i].status == GNTST_okay;
+	CHECK(ok == cap, "%u of %u maps under the cap", ok, cap);
+	CHECK(dom_maps(h0, ida) == cap, "a's maps: %u", dom_maps(h0, ida));
+
+	/* one more of a: refused, for this client and this granter only */
+	CHECK(map1(h0, ida, ra, true, &extra) == GNTST_no_device_space,
+	      "map over the cap: %d", extra.status);
+	CHECK(map1(h0, idb, rb, false, &mb) == GNTST_okay,
+	      "another domain's grant refused: %d", mb.status);
+	CHECK(map1(h1, ida, ra, false, &m1) == GNTST_okay,
+	      "another client refused: %d", m1.status);
+	CHECK(dom_maps(h0, ida) == cap + 1, "a's maps: %u", dom_maps(h0, ida));
+	CHECK(dom_maps(h0, idb) == 1, "b's maps: %u", dom_maps(h0, idb));
+
+	/* after one unmap, one map fits again */
+	CHECK(unmap1(h0, &m[0]) == GNTST_okay, "unmap");
+	CHECK(map1(h0, ida, ra, false, &m[0]) == GNTST_okay, "map after unmap: %d",
+	      m[0].status);
+
+	MUST(pvio_gnttab_unmap(h0, m, cap) == 0, "unmap all");
+	for (unsigned int i = 0; i < cap; i++)
+		CHECK(m[i].status == GNTST_okay, "unmap %u: %d", i, m[i].status);
+	CHECK(unmap1(h0, &mb) == GNTST_okay, "unmap b");
+	CHECK(unmap1(h1, &m1) == GNTST_okay, "unmap 2nd client");
+	CHECK(dom_maps(h0, ida) == 0 && dom_maps(h0, idb) == 0,
+	      "maps left: a %u b %u", dom_maps(h0, ida), dom_maps(h0, idb));
+	CHECK(stats(h0).nr_maps == st0.nr_maps, "nr_maps %u, was %u",
+	      stats(h0).nr_maps, st0.nr_maps);
+	CHECK(pvio_gnttab_flags(a, ra) == GTF_permit_access, "pins left: %#x",
+	      pvio_gnttab_flags(a, ra));
+	free(m);
+	pvio_hv_close(h1);
+	pvio_hv_close(h0);
+	pvio_dom_detach(b);
+	pvio_dom_detach(a);
+	return failures ? 1 : 0;
+}

@@ -17,8 +17,8 @@ static void test_alloc_bind_close(void **state)
 	int owner;
 	int pa, pb;
 
-	assert_int_equal(evtchn_table_init(&a), 0);
-	assert_int_equal(evtchn_table_init(&b), 0);
+	assert_int_equal(evtchn_table_init(&a, PVIO_EVTCHN_MAX_PORTS - 1), 0);
+	assert_int_equal(evtchn_table_init(&b, PVIO_EVTCHN_MAX_PORTS - 1), 0);
 	pa = evtchn_alloc(&a, 2, &owner);	/* dom 1 offers to dom 2 */
 	assert_int_equal(pa, 1);		/* port 0 is never used */
 	assert_int_equal(a.port[pa].state, EVTCHNSTAT_unbound);
@@ -56,7 +56,7 @@ static void test_loopback_and_reuse(void **state)
 	struct evtchn_table t;
 	int p1, p2, p3;
 
-	assert_int_equal(evtchn_table_init(&t), 0);
+	assert_int_equal(evtchn_table_init(&t, PVIO_EVTCHN_MAX_PORTS - 1), 0);
 	p1 = evtchn_alloc(&t, 4, NULL);		/* dom 4 offers to itself */
 	assert_int_equal(evtchn_bind_check(&t, (uint32_t)p1, 4), 0);
 	p2 = evtchn_alloc(&t, 4, NULL);
@@ -75,7 +75,7 @@ static void test_exhaustion(void **state)
 	struct evtchn_table t;
 	unsigned int n = 0;
 
-	assert_int_equal(evtchn_table_init(&t), 0);
+	assert_int_equal(evtchn_table_init(&t, PVIO_EVTCHN_MAX_PORTS - 1), 0);
 	while (evtchn_alloc(&t, 1, NULL) > 0)
 		n++;
 	assert_int_equal(n, PVIO_EVTCHN_MAX_PORTS - 1);
@@ -87,12 +87,30 @@ static void test_exhaustion(void **state)
 	evtchn_table_free(&t);
 }
 
+/* A table allowing fewer open ports refuses the one past its limit only. */
+static void test_max_open(void **state)
+{
+	struct evtchn_table t;
+	unsigned int n = 0;
+
+	assert_int_equal(evtchn_table_init(&t, 16), 0);
+	while (evtchn_alloc(&t, 1, NULL) > 0)
+		n++;
+	assert_int_equal(n, 16);
+	assert_int_equal(evtchn_alloc(&t, 1, NULL), -ENOSPC);
+	assert_int_equal(evtchn_close(&t, 0, 5, NULL), 0);
+	assert_int_equal(evtchn_alloc(&t, 1, NULL), 5);
+	assert_int_equal(evtchn_alloc(&t, 1, NULL), -ENOSPC);
+	evtchn_table_free(&t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_alloc_bind_close),
 		cmocka_unit_test(test_loopback_and_reuse),
 		cmocka_unit_test(test_exhaustion),
+		cmocka_unit_test(test_max_open),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
