@@ -197,6 +197,13 @@ struct pvio_gnt_map {
  */
 int pvio_gnttab_map(struct pvio_hv *hv, struct pvio_gnt_map *ops, unsigned int n);
 int pvio_gnttab_unmap(struct pvio_hv *hv, struct pvio_gnt_map *ops, unsigned int n);
+/*
+ * dom0 validates and pins grants itself, on the granter's entry with the
+ * pin tables hv shares (the default: no hv round trip per map, unmap or
+ * copy). Off, this connection's later maps and copies go through hv (for
+ * tests and comparisons; $PVIO_GNTTAB_LOCAL=0 turns it off at connect).
+ */
+void pvio_gnttab_set_local(struct pvio_hv *hv, bool on);
 
 /*
  * Grant copy between a local buffer and a foreign grant, as Xen's
