@@ -103,6 +103,9 @@ struct hv_domain {
 
 /* hv_main.c */
 extern uint64_t hv_nr_hypercalls;
+extern uint64_t hv_nr_relayed;	/* events hv passed on for a VM */
+/* VMs notify dom0 clients without hv (PVIO_EVTCHN_DIRECT=0: off) */
+extern bool hv_evtchn_direct_on;
 extern const char *hv_rundir;
 int hv_client_send(struct hv_client *c, const struct hv_msg_hdr *req, int ret,
 		   const void *payload, size_t len, const int *fds, int nfds);
@@ -203,6 +206,11 @@ int64_t hv_evtchn_domain_op(struct hv_domain *d, uint32_t op, uint64_t a1,
 int hv_evtchn_send(struct hv_domain *d, uint32_t port);
 /* The receive eventfd of @port of @d (written by its peer), -1 if none. */
 int hv_evtchn_recv_fd(struct hv_domain *d, uint32_t port);
+/*
+ * The receive eventfd of the dom0 end (a client's) bound to @port of @d:
+ * what the peer's notifications write. -1 if the port has no such peer.
+ */
+int hv_evtchn_dom0_peer_fd(struct hv_domain *d, uint32_t port);
 
 /* hv_store.c */
 void hv_store_release(pvio_domid_t domid);

@@ -50,6 +50,7 @@ struct pvio_hv_stats {
 	uint32_t nr_maps;	/* live grant mappings, all domains */
 	uint64_t nr_hypercalls;
 	uint64_t uptime_ms;
+	uint64_t nr_relayed;	/* events hv passed on for VMs (not direct) */
 };
 int pvio_hv_stats(struct pvio_hv *hv, struct pvio_hv_stats *st);
 
