@@ -62,6 +62,15 @@ struct hv_domain_ops {
 	 */
 	int (*evtchn_direct)(struct hv_domain *d, pvio_evtchn_port_t port,
 			     int *plat_fd, int *vector_fd);
+	/*
+	 * optional: run a QMP command given as JSON text (HV_OP_DOMAIN_QMP);
+	 * *reply is malloc'd JSON text ({"return"} or {"error"}), also with
+	 * -EIO. 0 or -errno.
+	 */
+	int (*qmp)(struct hv_domain *d, const char *json, size_t len,
+		   char **reply);
+	/* optional: bring what info reports up to date (VM: vCPU count) */
+	void (*refresh)(struct hv_domain *d);
 };
 
 extern const struct hv_domain_ops hv_process_ops;
@@ -77,6 +86,12 @@ struct hv_domain {
 	uint32_t shutdown_reason;
 	uint32_t store_port;		/* VM: store ring port hv allocated */
 	pid_t pid;
+	uint64_t created_ms;		/* CLOCK_MONOTONIC at creation */
+	/* process domain spawned by the toolstack: its group and pidfd */
+	pid_t pgid;
+	int proc_pidfd;			/* -1 if none */
+	bool conn_lost;			/* dying because its process left */
+	struct hv_watch *w_proc;
 	struct hv_client *client;	/* process domain: its connection */
 	void *type_data;		/* per-type state (VM) */
 
@@ -101,12 +116,31 @@ struct hv_domain {
 	struct evtchn_table evtchn;
 };
 
-/* hv_main.c */
+/* hv_client.c */
 extern uint64_t hv_nr_hypercalls;
 extern uint64_t hv_nr_relayed;	/* events hv passed on for a VM */
 /* VMs notify dom0 clients without hv (PVIO_EVTCHN_DIRECT=0: off) */
 extern bool hv_evtchn_direct_on;
 extern const char *hv_rundir;
+struct epoll_event;
+/*
+ * The loop: an epoll set, listening on @sock_path if not NULL. Returns the
+ * listening fd (0 without one) or -errno.
+ */
+int hv_loop_init(const char *sock_path);
+/* Another fd of the caller's in the loop; its events come back with @tag. */
+int hv_loop_add(int fd, void *tag);
+int hv_loop_wait(struct epoll_event *evs, int max);
+/* Handle an event of hv's own (listening socket, client, watch). */
+void hv_loop_dispatch(int lfd, void *tag, uint32_t events);
+/* A connection on @fd (accepted, non-blocking) as a new dom0 client. */
+struct hv_client *hv_client_new(int fd);
+/* Take one request off the client's socket and answer it (or drop it). */
+void hv_client_readable(struct hv_client *c);
+/* The connection goes, and everything it held (its domain too). */
+void hv_client_drop(struct hv_client *c);
+/* @c is still one of hv's connections (not dropped). */
+bool hv_client_alive(const struct hv_client *c);
 int hv_client_send(struct hv_client *c, const struct hv_msg_hdr *req, int ret,
 		   const void *payload, size_t len, const int *fds, int nfds);
 void hv_client_detach_domain(struct hv_client *c);
@@ -123,6 +157,12 @@ void hv_watch_del(struct hv_watch *w);
 struct hv_domain *hv_domain_get(pvio_domid_t domid);
 int hv_domain_create(const struct pvio_domain_config *cfg, pvio_domid_t *out);
 void hv_domain_kill(struct hv_domain *d);
+/* HV_OP_DOMAIN_SET_PROCESS: takes @pidfd (closed on error). 0 or -errno. */
+int hv_domain_set_process(struct hv_domain *d, pid_t pid, int pidfd);
+/* A new name (unique, as at creation): 0 or -errno. */
+int hv_domain_rename(struct hv_domain *d, const char *name);
+/* hv is exiting: stop every domain, process groups included. */
+void hv_domain_kill_all(void);
 int hv_domain_attach(struct hv_client *c, pvio_domid_t domid, int ram_fd,
 		     struct hv_attach_reply *rep);
 void hv_domain_fill_info(const struct hv_domain *d, struct pvio_domain_info *i);
@@ -211,6 +251,14 @@ int hv_evtchn_recv_fd(struct hv_domain *d, uint32_t port);
  * what the peer's notifications write. -1 if the port has no such peer.
  */
 int hv_evtchn_dom0_peer_fd(struct hv_domain *d, uint32_t port);
+
+/* hv_vm.c */
+struct hv_vm_hcall;
+/*
+ * Execute one hypercall a VM domain @d put in a slot of its platform
+ * region (already copied out of the slot): the return value for the slot.
+ */
+int64_t hv_vm_hcall(struct hv_domain *d, const struct hv_vm_hcall *hc);
 
 /* hv_store.c */
 void hv_store_release(pvio_domid_t domid);

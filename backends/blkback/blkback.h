@@ -211,12 +211,20 @@ struct blkback_req {
 	uint8_t stage;
 	bool flush_after;
 	int16_t status;
+	uint32_t tag;		/* index in the queue's reqs[] (engine tag) */
 	bool reserved;		/* counted against the domain's limits */
 	uint32_t resv_segs;	/* of the domain's max_segs, held till answered */
 	struct blkback_req *next_free;
 };
 
 struct blkback_disk;
+
+/* requests and sectors by kind, published under statistics/ */
+enum blkback_stat {
+	BLKBACK_ST_RD_REQ, BLKBACK_ST_WR_REQ, BLKBACK_ST_RD_SECT,
+	BLKBACK_ST_WR_SECT, BLKBACK_ST_F_REQ, BLKBACK_ST_DS_REQ,
+	BLKBACK_NR_STATS
+};
 
 struct blkback_queue {
 	struct blkback_disk *disk;
@@ -241,8 +249,9 @@ struct blkback_queue {
 	int evtchn_fd;
 
 	struct blkback_engine engine;
-	struct blkback_req *reqs;	/* ring.nr_ents of them */
-	struct blkback_req *free_reqs;
+	struct blkback_req **reqs;	/* ring.nr_ents slots, filled when used */
+	struct blkback_req *free_reqs;	/* answered ones, to reuse first */
+	unsigned int reqs_fresh;	/* reqs[reqs_fresh..] never used yet */
 	unsigned int inflight;		/* requests taken off the ring, unanswered */
 	unsigned int io_inflight;	/* engine operations outstanding */
 	struct blkback_req *held;	/* a barrier waiting for earlier requests */
@@ -264,6 +273,11 @@ struct blkback_queue {
 
 	/* statistics (dump) */
 	uint64_t nr_reqs, nr_errors, nr_maps, nr_buffered;
+	/*
+	 * statistics/ in the store, as Linux blkback's sysfs has them:
+	 * written by this queue's thread only, read by the xenbus thread
+	 */
+	uint64_t st[BLKBACK_NR_STATS];
 	volatile bool broken;		/* ring protocol violated */
 };
 
@@ -293,6 +307,7 @@ struct blkback_disk {
 	unsigned int nr_queues;
 	struct blkback_queue queue[BLKBACK_MAX_QUEUES];
 	bool connected;
+	uint64_t st_published[BLKBACK_NR_STATS];
 	bool opened;			/* backing store open, features written */
 	bool seen;			/* found by the last scan */
 	bool watching;			/* watch on the frontend state set */
@@ -320,7 +335,18 @@ struct blkback_ctx {
 };
 
 /* blkback_ring.c */
+/* Set a connected queue up (requests, tables, engine), no thread: 0/-errno. */
+int blkback_queue_init(struct blkback_queue *q);
+/* blkback_queue_init, then the queue's thread. */
 int blkback_queue_start(struct blkback_queue *q);
+/*
+ * One turn of a queue: take what the ring holds (if @take) and submit it,
+ * reap completions, publish answers. What the queue thread runs before it
+ * sleeps (and the fuzz harness drives directly). False once the frontend
+ * broke the ring (the disk is being disconnected).
+ */
+bool blkback_queue_turn(struct blkback_queue *q, bool take);
+/* Stop the thread (if any), drop every request, mapping and buffer. */
 void blkback_queue_stop(struct blkback_queue *q);
 /* Release every persistent grant of the queue. */
 void blkback_queue_release_grants(struct blkback_queue *q);

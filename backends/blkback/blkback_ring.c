@@ -108,13 +108,32 @@ void blkback_queue_release_grants(struct blkback_queue *q)
 
 /* ---- request lifecycle: free -> busy -> answered -> free ---- */
 
+/* A request slot is free (on the free list, or never used yet). */
+static bool req_available(const struct blkback_queue *q)
+{
+	return q->free_reqs || q->reqs_fresh < q->ring.nr_ents;
+}
+
 static struct blkback_req *req_get(struct blkback_queue *q)
 {
 	struct blkback_req *r = q->free_reqs;
 
-	if (!r)
+	/*
+	 * Slots never used are allocated in order when first needed: a
+	 * queue's requests (about 12 KiB each) cost memory only once used,
+	 * not for every entry of a large ring.
+	 */
+	if (r) {
+		q->free_reqs = r->next_free;
+	} else if (q->reqs_fresh < q->ring.nr_ents) {
+		r = calloc(1, sizeof(*r));
+		if (!r)
+			return NULL;
+		r->tag = q->reqs_fresh;
+		q->reqs[q->reqs_fresh++] = r;
+	} else {
 		return NULL;
-	q->free_reqs = r->next_free;
+	}
 	r->busy = true;
 	r->iovcnt = 0;
 	r->bytes = 0;
@@ -515,7 +534,35 @@ static int req_fd(struct blkback_queue *q, struct blkback_req *r)
 
 static uint64_t req_tag(struct blkback_queue *q, struct blkback_req *r)
 {
-	return (uint64_t)(r - q->reqs);
+	return r->tag;
+}
+
+/* One more for statistics/: this thread is the only writer. */
+static void stat_add(struct blkback_queue *q, enum blkback_stat s, uint64_t n)
+{
+	__atomic_store_n(&q->st[s], q->st[s] + n, __ATOMIC_RELAXED);
+}
+
+static void req_count(struct blkback_queue *q, const struct blkback_req *r)
+{
+	switch (r->d.op) {
+	case BLKIF_OP_READ:
+		stat_add(q, BLKBACK_ST_RD_REQ, 1);
+		stat_add(q, BLKBACK_ST_RD_SECT, r->d.nr_sectors);
+		break;
+	case BLKIF_OP_WRITE:
+		stat_add(q, BLKBACK_ST_WR_REQ, 1);
+		stat_add(q, BLKBACK_ST_WR_SECT, r->d.nr_sectors);
+		break;
+	case BLKIF_OP_FLUSH_DISKCACHE:
+	case BLKIF_OP_WRITE_BARRIER:
+		stat_add(q, BLKBACK_ST_F_REQ, 1);
+		if (r->d.nr_segs) {
+			stat_add(q, BLKBACK_ST_WR_REQ, 1);
+			stat_add(q, BLKBACK_ST_WR_SECT, r->d.nr_sectors);
+		}
+		break;
+	}
 }
 
 /* Hand a validated, mapped request to the engine (or finish it now). */
@@ -530,6 +577,7 @@ static void req_start(struct blkback_queue *q, struct blkback_req *r)
 	}
 	switch (r->d.op) {
 	case BLKIF_OP_DISCARD:
+		stat_add(q, BLKBACK_ST_DS_REQ, 1);
 		rc = blkback_backing_discard(q->disk, r->d.sector, r->d.nr_sectors);
 		if (rc == -EOPNOTSUPP)
 			r->status = BLKIF_RSP_EOPNOTSUPP;
@@ -569,6 +617,7 @@ static void req_start(struct blkback_queue *q, struct blkback_req *r)
 	}
 	q->io_inflight++;
 	q->nr_reqs++;
+	req_count(q, r);
 }
 
 /* ---- the ring pass ---- */
@@ -622,9 +671,14 @@ static bool ring_pass(struct blkback_queue *q)
 			blkback_disk_broken(q->disk, why);
 			return false;
 		}
-		if (q->ring.req_cons == rp || !q->free_reqs)
+		if (q->ring.req_cons == rp || !req_available(q))
 			break;
 		r = req_get(q);
+		if (!r) {
+			/* out of memory for a new slot: look again shortly */
+			q->throttled = true;
+			break;
+		}
 		/* copy once: the frontend may rewrite the slot under us */
 		ring_copy_from(q, ring_entry_off(q, q->ring.req_cons), &copy,
 			       sizeof(copy));
@@ -669,7 +723,9 @@ static void reap(struct blkback_queue *q)
 
 			if (q->cqes[i].tag >= q->ring.nr_ents)
 				continue;
-			r = &q->reqs[q->cqes[i].tag];
+			r = q->reqs[q->cqes[i].tag];
+			if (!r || !r->busy)
+				continue;	/* not ours: the engine misbehaved */
 			q->io_inflight--;
 			if (r->stage == BLKBACK_STAGE_IO) {
 				if (q->cqes[i].res != (int64_t)r->bytes) {
@@ -721,7 +777,7 @@ static bool spin_until(struct blkback_queue *q)
 	unsigned int us = q->disk->ctx->spin_us;
 	uint64_t end;
 
-	if (!us || !q->engine.ops->ready || !q->free_reqs || q->held ||
+	if (!us || !q->engine.ops->ready || !req_available(q) || q->held ||
 	    q->barrier || q->throttled)
 		return false;
 	end = mono_ns() + us * 1000ull;
@@ -746,6 +802,22 @@ static int queue_sleep_ms(struct blkback_queue *q, bool stopping)
 	return q->throttled ? 1 : -1;
 }
 
+bool blkback_queue_turn(struct blkback_queue *q, bool take)
+{
+	const struct blkback_engine_ops *ops = q->engine.ops;
+	bool ok = true;
+
+	if (take) {
+		ok = ring_pass(q);
+		/* with wait(), the submit rides on the wait call */
+		if (!ops->wait && ops->submit(&q->engine) < 0)
+			blkback_log("%s: submit failed", q->disk->be_path);
+	}
+	reap(q);
+	ring_publish(q);
+	return ok;
+}
+
 static void *queue_thread(void *arg)
 {
 	struct blkback_queue *q = arg;
@@ -760,15 +832,8 @@ static void *queue_thread(void *arg)
 	if (!ops->wait)
 		pfd[1].fd = ops->event_fd(&q->engine);
 	for (;;) {
-		if (!stopping) {
-			if (!ring_pass(q))
-				stopping = true;
-			/* with wait(), the submit rides on the wait call */
-			if (!ops->wait && ops->submit(&q->engine) < 0)
-				blkback_log("%s: submit failed", q->disk->be_path);
-		}
-		reap(q);
-		ring_publish(q);
+		if (!blkback_queue_turn(q, !stopping))
+			stopping = true;
 		if (stopping && q->io_inflight == 0)
 			break;
 		if (!stopping) {
@@ -782,7 +847,7 @@ static void *queue_thread(void *arg)
 			 * the frontend saves a notification (a cross-CPU wakeup)
 			 * per batch.
 			 */
-			if (!q->held && !q->barrier && q->free_reqs &&
+			if (!q->held && !q->barrier && req_available(q) &&
 			    !q->throttled) {
 				if (q->io_inflight >= BLKBACK_LAZY_INFLIGHT) {
 					if (pvio_back_unconsumed(&q->ring))
@@ -824,7 +889,7 @@ static void *queue_thread(void *arg)
 	return NULL;
 }
 
-int blkback_queue_start(struct blkback_queue *q)
+int blkback_queue_init(struct blkback_queue *q)
 {
 	unsigned int n = q->ring.nr_ents;
 	int rc;
@@ -833,9 +898,8 @@ int blkback_queue_start(struct blkback_queue *q)
 	q->cqes = calloc(n, sizeof(*q->cqes));
 	if (!q->reqs || !q->cqes)
 		return -ENOMEM;
-	for (unsigned int i = 0; i < n; i++)
-		q->reqs[i].next_free = i + 1 < n ? &q->reqs[i + 1] : NULL;
-	q->free_reqs = &q->reqs[0];
+	q->free_reqs = NULL;
+	q->reqs_fresh = 0;
 	q->inflight = 0;
 	q->io_inflight = 0;
 	q->held = NULL;
@@ -851,7 +915,13 @@ int blkback_queue_start(struct blkback_queue *q)
 	}
 	q->engine.ops = q->disk->engine_ops;
 	/* each request holds at most one engine operation at a time */
-	rc = q->engine.ops->init(&q->engine, n);
+	return q->engine.ops->init(&q->engine, n);
+}
+
+int blkback_queue_start(struct blkback_queue *q)
+{
+	int rc = blkback_queue_init(q);
+
 	if (rc)
 		return rc;
 	q->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
@@ -882,12 +952,16 @@ void blkback_queue_stop(struct blkback_queue *q)
 	 * thread left early) give back their mappings and their domain's
 	 * budget: the ring goes with them.
 	 */
-	for (unsigned int i = 0; q->reqs && i < q->ring.nr_ents; i++) {
-		if (!q->reqs[i].busy)
+	for (unsigned int i = 0; q->reqs && i < q->reqs_fresh; i++) {
+		if (!q->reqs[i]->busy)
 			continue;
-		req_unmap(q, &q->reqs[i]);
-		req_put(q, &q->reqs[i]);
+		req_unmap(q, q->reqs[i]);
+		req_put(q, q->reqs[i]);
 	}
+	for (unsigned int i = 0; q->reqs && i < q->reqs_fresh; i++)
+		free(q->reqs[i]);
+	q->reqs_fresh = 0;
+	q->free_reqs = NULL;
 	q->held = NULL;
 	q->barrier = NULL;
 	if (q->stop_fd > 0)

@@ -60,6 +60,10 @@ enum hv_op {
 	HV_OP_EVTCHN_UNMASK,	/* hv_evtchn_arg(port) */
 	HV_OP_EVTCHN_STATUS,	/* pvio_evtchn_status -> same, filled */
 	HV_OP_EVTCHN_SEND,	/* hv_evtchn_arg(port): slow path, hv writes the fd */
+	HV_OP_DOMAIN_QMP,	/* hv_domid_arg + JSON command -> JSON reply */
+	HV_OP_DOMAIN_SET_PROCESS, /* hv_domid_arg(arg = pid) + fd pidfd */
+	HV_OP_DMESG,		/* hv_domid_arg(arg = 1: clear) -> hv's log text */
+	HV_OP_DOMAIN_RENAME,	/* hv_rename_arg */
 	HV_OP_GNTTAB_LOCAL,	/* hv_domid_arg -> hv_gnttab_local_reply + fds pin, own (dom0) */
 	HV_OP_COUNT
 };
@@ -69,6 +73,33 @@ struct hv_domid_arg {
 	uint32_t arg;
 };
 PVIO_ABI_CHECK_SIZE(struct hv_domid_arg, 8);
+
+/*
+ * HV_OP_DOMAIN_QMP (dom0 only, VMs): the payload is a hv_domid_arg (arg
+ * unused) then a QMP command as JSON text, {"execute": CMD} with an
+ * optional "arguments" object and nothing else (hv adds its own id). The
+ * reply payload is JSON text: {"return": ...} with ret 0, or
+ * {"error": {"desc": ...}} with ret -EIO; other -errno without payload.
+ */
+/*
+ * HV_OP_DOMAIN_SET_PROCESS (dom0 only, process domains): the toolstack
+ * spawned the domain's program as process group arg (a group leader) and
+ * hands hv a pidfd of it, before the program attaches. hv then shows the
+ * pid, stops the whole group when the domain is destroyed (SIGTERM, then
+ * SIGKILL after a grace period) or when hv exits, and destroys a domain
+ * whose program exits without ever attaching.
+ */
+#define HV_PROCESS_GRACE_MS	2000
+
+/* HV_OP_DMESG: the last of hv's log (a ring of this many bytes). */
+#define HV_DMESG_SIZE		(48u * 1024)
+
+struct hv_rename_arg {
+	uint32_t domid;
+	char name[64];		/* NUL-terminated */
+};
+
+#define HV_QMP_TEXT_MAX	(HV_PAYLOAD_MAX - sizeof(struct hv_domid_arg) - 1)
 
 struct hv_attach_reply {
 	uint64_t nr_pages;

@@ -14,7 +14,7 @@
 pgrants=512 segs=264 ringpages=16
 blk_setup --max-persistent-grants $pgrants --max-inflight-segments $segs \
 	--max-inflight-requests 64 --max-ring-pages $ringpages
-ATTACK=$PVIO_TOP/build/tests/blk_attack
+ATTACK=$PVIO_BUILD/tests/blk_attack
 sync=$PT_RUNDIR/sync
 mkdir -p "$sync"
 

@@ -10,7 +10,7 @@
 . "$(dirname "$0")/../lib/pvio-test.sh"
 . "$(dirname "$0")/blk_lib.sh"
 blk_setup
-ATTACK=$PVIO_TOP/build/tests/blk_attack
+ATTACK=$PVIO_BUILD/tests/blk_attack
 sync=$PT_RUNDIR/sync
 mkdir -p "$sync"
 

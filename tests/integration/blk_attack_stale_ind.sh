@@ -8,7 +8,7 @@
 . "$(dirname "$0")/../lib/pvio-test.sh"
 . "$(dirname "$0")/blk_lib.sh"
 blk_setup
-ATTACK=$PVIO_TOP/build/tests/blk_attack
+ATTACK=$PVIO_BUILD/tests/blk_attack
 
 himg=$(blk_image honest 32)
 aimg=/var/tmp/pvio-blk-$PT_ID-attacker.img

@@ -8,7 +8,7 @@ blk_setup() {
 	pt_start_hv
 	pt_start_store
 	blk_start_back "$@"
-	BLK_TEST=$PVIO_TOP/build/tests/blk_test
+	BLK_TEST=$PVIO_BUILD/tests/blk_test
 	[ -x "$BLK_TEST" ] || pt_fail "build/tests/blk_test missing"
 }
 
@@ -72,7 +72,7 @@ blk_fill() {
 
 # blk_dom_maps NAME: live mappings of the grants of domain NAME-$PT_ID.
 blk_dom_maps() {
-	"$PVIO_TOP/build/tests/blk_attack" maps "$1-$PT_ID"
+	"$PVIO_BUILD/tests/blk_attack" maps "$1-$PT_ID"
 }
 
 # blk_total_maps: live grant mappings in hv, all domains.

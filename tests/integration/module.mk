@@ -17,8 +17,10 @@ INTEGRATION_TESTS += tests/integration/blk_integrity.sh \
 	tests/integration/blk_multiqueue.sh tests/integration/blk_flush.sh \
 	tests/integration/blk_discard.sh tests/integration/blk_readonly.sh \
 	tests/integration/blk_sector4k.sh tests/integration/blk_restart.sh \
-	tests/integration/blk_hostile.sh tests/integration/blk_attach.sh \
-	tests/integration/blk_attack_stale.sh \
+	tests/integration/blk_hostile.sh tests/integration/blk_attach.sh
+# the four grant failures of blkback: stale persistent slot, the same as an
+# indirect page, duplicate indirect pages in a batch, a shared cap used up
+INTEGRATION_TESTS += tests/integration/blk_attack_stale.sh \
 	tests/integration/blk_attack_stale_ind.sh \
 	tests/integration/blk_attack_dupind.sh \
 	tests/integration/blk_attack_flood.sh
@@ -33,3 +35,12 @@ INTEGRATION_TESTS += tests/integration/hv_grants.sh \
 INTEGRATION_TESTS += $(TESTDIR)/test_xs_client \
 	tests/integration/store_xen_tools.sh tests/integration/store_hostile.sh \
 	tests/integration/store_durability.sh tests/integration/store_domain.sh
+
+# the toolstack: hv's QMP client, the xl verbs and process lifecycles,
+# block hotplug scripts, make install into a DESTDIR
+TEST_PROGRAMS += qmp_client
+qmp_client_SRCS = tests/integration/qmp_client.c hv/hv_qmp.c
+qmp_client_LDLIBS = $(HV_VM_LDLIBS)
+INTEGRATION_TESTS += tests/integration/qmp_client.sh \
+	tests/integration/cli_verbs.sh tests/integration/blk_script.sh \
+	tests/integration/install.sh

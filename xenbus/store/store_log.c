@@ -91,8 +91,8 @@ static bool buf_reserve(struct store_log *l, size_t n)
 
 static void put_bytes(struct store_log *l, const void *p, size_t n)
 {
-	if (!buf_reserve(l, n))
-		return;
+	if (!n || !buf_reserve(l, n))
+		return;	/* nothing (a node without a value has none to copy) */
 	memcpy(l->buf + l->len, p, n);
 	l->len += n;
 }
