@@ -8,6 +8,10 @@
  * hv. A mapped page is addressed inside a per-domain mapping of the
  * granter's RAM, fetched once and cached; a read-only map points into a
  * PROT_READ view.
+ *
+ * Each successful map holds a reference on its view, given back when its
+ * unmap succeeds; a local copy holds one while it runs (libpvio_ram.c
+ * unmaps the views of dead domains once nothing holds them).
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -68,9 +72,12 @@ static int map_batch(struct pvio_hv *hv, struct pvio_gnt_map *ops, unsigned int 
 		if (r && o.frame < r->nr_pages && (ops[i].readonly || r->rw)) {
 			const uint8_t *base = ops[i].readonly ? r->ro : r->rw;
 
+			/* the view's reference now belongs to this map */
 			ops[i].addr = (void *)(base + o.frame * PVIO_PAGE_SIZE);
 			continue;
 		}
+		if (r)
+			lp_ram_put(hv, r);
 		/* mapped in hv but not reachable here: give it back */
 		{
 			struct pvio_gnttab_unmap_op u = { .handle = o.handle };
@@ -116,7 +123,8 @@ static bool view_stale(const struct lp_ram *r)
 }
 
 /*
- * The view of @dom to pin a grant of in: up to date (a new incarnation of
+ * The view of @dom to pin a grant of in, with a reference the caller gives
+ * back (lp_ram_put) or hands to a map: up to date (a new incarnation of
  * the domid, or frames registered again, are fetched). NULL and *@st if
  * the domain is gone; a view without tables (r->pin NULL) means "ask hv".
  */
@@ -131,13 +139,20 @@ static struct lp_ram *local_view(struct pvio_hv *hv, pvio_domid_t dom,
 		return NULL;
 	r = lp_ram_get(hv, dom, 0, &err);
 	if (r && r->pin && view_stale(r)) {
-		if (__atomic_load_n(&pin_hdr(r)->dead, __ATOMIC_ACQUIRE))
+		if (__atomic_load_n(&pin_hdr(r)->dead, __ATOMIC_ACQUIRE)) {
+			lp_ram_put(hv, r);
 			r = lp_ram_get(hv, dom, UINT64_MAX, &err);
-		else if (lp_ram_refresh(hv, r) < 0)
+		} else if (lp_ram_refresh(hv, r) < 0) {
+			lp_ram_put(hv, r);
 			r = NULL;
+		}
 	}
-	if (!r || !r->rw ||
-	    (r->pin && __atomic_load_n(&pin_hdr(r)->dead, __ATOMIC_ACQUIRE)))
+	if (r && (!r->rw ||
+		  (r->pin && __atomic_load_n(&pin_hdr(r)->dead, __ATOMIC_ACQUIRE)))) {
+		lp_ram_put(hv, r);
+		r = NULL;
+	}
+	if (!r)
 		return NULL;
 	*st = GNTST_okay;
 	return r;
@@ -187,8 +202,10 @@ static bool local_map(struct pvio_hv *hv, struct pvio_gnt_map *op)
 	int16_t st;
 
 	r = local_view(hv, op->dom, &st);
-	if (r && !r->pin)
+	if (r && !r->pin) {
+		lp_ram_put(hv, r);
 		return false;
+	}
 	if (!r)
 		goto out;
 	p = view_ref(r, op->ref);
@@ -208,10 +225,14 @@ static bool local_map(struct pvio_hv *hv, struct pvio_gnt_map *op)
 		__atomic_sub_fetch(&oh->nr, 1, __ATOMIC_ACQ_REL);
 		goto out;
 	}
+	/* the view's reference now belongs to this map */
 	op->addr = (void *)((op->readonly ? r->ro : r->rw) +
 			    (uint64_t)frame * PVIO_PAGE_SIZE);
 	op->handle = local_handle(r, op->ref, write);
+	r = NULL;
 out:
+	if (r)
+		lp_ram_put(hv, r);
 	op->status = st;
 	return true;
 }
@@ -233,28 +254,25 @@ static int16_t local_unmap(struct pvio_hv *hv, pvio_grant_handle_t handle)
 	} else {
 		st = gnttab_pin_unmap(&p, r->owner, write, true);
 	}
-	if (st == GNTST_okay)
+	if (st == GNTST_okay) {
 		__atomic_sub_fetch(&own_hdr(r)->nr, 1, __ATOMIC_ACQ_REL);
+		lp_ram_put(hv, r);	/* the map's reference */
+	}
 	return st;
 }
 
 #define COPY_VIA_HV	INT16_MAX	/* no local tables for this domain */
 
 /* dom0: copy on the granter's shared entry, holding the ref's lock. */
-static int16_t copy_local(struct pvio_hv *hv, struct pvio_gnt_copy *op)
+static int16_t copy_view(struct pvio_hv *hv, struct pvio_gnt_copy *op,
+			 struct lp_ram *r)
 {
 	struct gnttab_pin_hold hold;
 	struct gnttab_pin_ref p;
-	struct lp_ram *r;
 	uint32_t frame = 0;
 	uint8_t *page;
 	int16_t st;
 
-	if ((uint32_t)op->offset + op->len > PVIO_PAGE_SIZE)
-		return GNTST_bad_copy_arg;
-	r = local_view(hv, op->dom, &st);
-	if (!r)
-		return st;
 	if (!r->pin)
 		return COPY_VIA_HV;
 	p = view_ref(r, op->ref);
@@ -271,6 +289,22 @@ static int16_t copy_local(struct pvio_hv *hv, struct pvio_gnt_copy *op)
 		memcpy(op->buf, page + op->offset, op->len);
 	gnttab_pin_copy_end(&p, &hold);
 	return GNTST_okay;
+}
+
+/* The copy holds a reference on the view while it runs. */
+static int16_t copy_local(struct pvio_hv *hv, struct pvio_gnt_copy *op)
+{
+	struct lp_ram *r;
+	int16_t st;
+
+	if ((uint32_t)op->offset + op->len > PVIO_PAGE_SIZE)
+		return GNTST_bad_copy_arg;
+	r = local_view(hv, op->dom, &st);
+	if (!r)
+		return st;
+	st = copy_view(hv, op, r);
+	lp_ram_put(hv, r);
+	return st;
 }
 
 /* Through hv, in batches; @ops are all to be sent. */
@@ -367,6 +401,8 @@ int pvio_gnttab_unmap(struct pvio_hv *hv, struct pvio_gnt_map *ops, unsigned int
 		for (unsigned int i = 0; i < k; i++) {
 			idx[i]->status = req[i].status;
 			if (req[i].status == GNTST_okay) {
+				if (idx[i]->addr)
+					lp_ram_put_addr(hv, idx[i]->addr);
 				idx[i]->addr = NULL;
 				idx[i]->handle = 0;
 			}

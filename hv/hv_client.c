@@ -741,6 +741,13 @@ void hv_client_readable(struct hv_client *c)
 	n = recvmsg(c->fd, &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
 	if (n < 0 && (errno == EAGAIN || errno == EINTR))
 		return;
+	/*
+	 * A failed recvmsg (ECONNRESET from a client killed mid-send) leaves
+	 * msg_controllen as we set it and the buffer uninitialised: there is
+	 * no control data to look at.
+	 */
+	if (n < 0)
+		msg.msg_controllen = 0;
 	for (struct cmsghdr *cm1 = CMSG_FIRSTHDR(&msg); cm1; cm1 = CMSG_NXTHDR(&msg, cm1)) {
 		if (cm1->cmsg_level == SOL_SOCKET && cm1->cmsg_type == SCM_RIGHTS) {
 			size_t k = (cm1->cmsg_len - CMSG_LEN(0)) / sizeof(int);

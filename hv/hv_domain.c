@@ -5,6 +5,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,8 +33,45 @@ static unsigned int nr_domains;
 static pvio_domid_t next_domid = 1;
 static uint64_t next_serial = 1;
 
+/*
+ * The rotation of domain ids goes on across restarts of hv: after a crash,
+ * what the dead domains left behind (store nodes, a toolstack monitor
+ * that cleans up when its program ends) must not meet a new domain with
+ * the same id. The next id lives in RUNDIR/hv.next-domid.
+ */
+static void next_domid_load(void)
+{
+	char path[PATH_MAX];
+	unsigned long v;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/hv.next-domid", hv_rundir);
+	f = fopen(path, "re");
+	if (!f)
+		return;
+	if (fscanf(f, "%lu", &v) == 1 && v >= 1 && v < PVIO_DOMID_FIRST_RESERVED)
+		next_domid = (pvio_domid_t)v;
+	fclose(f);
+}
+
+static void next_domid_save(void)
+{
+	char path[PATH_MAX], val[16];
+	int fd, n;
+
+	snprintf(path, sizeof(path), "%s/hv.next-domid", hv_rundir);
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return;
+	n = snprintf(val, sizeof(val), "%u\n", next_domid);
+	if (write(fd, val, (size_t)n) != n)
+		hv_log("cannot save the next domain id in %s", path);
+	close(fd);
+}
+
 void hv_domain_init(void)
 {
+	next_domid_load();
 	dom0.domid = 0;
 	dom0.ram_fd = -1;
 	dom0.pin_fd = -1;
@@ -423,6 +461,7 @@ int hv_domain_create(const struct pvio_domain_config *cfg, pvio_domid_t *out)
 			return -ENOSPC;
 	}
 	next_domid = (unsigned int)id + 1 >= PVIO_DOMID_FIRST_RESERVED ? 1 : id + 1;
+	next_domid_save();
 
 	d = calloc(1, sizeof(*d));
 	if (!d)

@@ -281,6 +281,20 @@ int pvio_domain_list(struct pvio_hv *hv, struct pvio_domain_info **out,
 	return 0;
 }
 
+bool pvio_domain_gone(struct pvio_hv *hv, const struct pvio_domain_info *v,
+		      unsigned int n, pvio_domid_t domid)
+{
+	struct pvio_domain_info info;
+
+	for (unsigned int i = 0; i < n; i++)
+		if (v[i].domid == domid)
+			return false;
+	/* a full reply may have left domains out: ask about this one */
+	if (n >= HV_PAYLOAD_MAX / sizeof(*v))
+		return pvio_domain_info(hv, domid, &info) == -ESRCH;
+	return true;
+}
+
 int pvio_domain_map_platform(struct pvio_hv *hv, pvio_domid_t domid,
 			     void **region)
 {

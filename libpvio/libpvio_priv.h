@@ -8,11 +8,17 @@
 #include "pvio/libpvio.h"
 #include "pvio/hv_proto.h"
 
-/* A foreign domain's RAM as this client sees it (cached per domain). */
+/*
+ * A foreign domain's RAM as this client sees it (cached per domain). It
+ * stays mapped while anything points into it (live grant maps, a copy
+ * running) and goes once the domain is gone and nothing does.
+ */
 struct lp_ram {
 	pvio_domid_t domid;
 	uint64_t serial;
 	uint64_t nr_pages;
+	unsigned long users;		/* live maps into it, copies running */
+	bool dead;			/* domain gone or replaced: unmap at 0 */
 	uint8_t *rw;			/* NULL if the fd is read-only */
 	const uint8_t *ro;
 	uint32_t nr_gnt_frames;
@@ -62,6 +68,8 @@ struct pvio_hv {
 	struct lp_ram *rams;
 	bool no_local;			/* dom0: map and copy through hv only */
 	uint32_t nr_local_views;
+	uint32_t *local_free;		/* indices of dropped views, to reuse */
+	uint32_t nr_local_free;
 	struct lp_ram **local_views[LP_LOCAL_VIEWS / LP_LOCAL_CHUNK];
 
 	/*
@@ -107,12 +115,21 @@ int lp_simple(struct pvio_hv *hv, uint32_t op, const void *req, size_t req_len,
 	      void *rep, size_t rep_max);
 int lp_connect(const char *rundir, struct pvio_hv **out);
 
-/* RAM view of a foreign domain; NULL and *err on failure. */
+/*
+ * RAM view of a foreign domain, with a reference the caller gives back
+ * with lp_ram_put; NULL and *err on failure.
+ */
 struct lp_ram *lp_ram_get(struct pvio_hv *hv, pvio_domid_t domid,
 			  uint64_t serial_hint, int *err);
+void lp_ram_put(struct pvio_hv *hv, struct lp_ram *r);
+/* A grant map at @addr was unmapped: its view has one user less. */
+void lp_ram_put_addr(struct pvio_hv *hv, const void *addr);
 /* Fetch the grant frames of @r again (its pin table's generation moved). */
 int lp_ram_refresh(struct pvio_hv *hv, struct lp_ram *r);
-/* The view of a local handle's index (never freed while @hv is open). */
+/*
+ * The view of a local handle's index: the handle of a live map holds a
+ * reference on its view, so the view is there as long as the map is.
+ */
 static inline struct lp_ram *lp_local_view(struct pvio_hv *hv, uint32_t idx)
 {
 	struct lp_ram **c;

@@ -5,9 +5,14 @@
  * PROT_READ view) and caches the mapping per domain, so that mapping a grant
  * is pointer arithmetic once the grant is validated. A dom0 client also
  * gets the domain's pin table and its own table for it (grant/gnttab_pin.h)
- * so that it validates and pins grants itself. A view of an earlier
- * incarnation of a domid is retired, not unmapped: pages of it may still be
- * in use by a caller.
+ * so that it validates and pins grants itself.
+ *
+ * A view counts what points into it: each live grant map (taken when the
+ * map succeeds, given back when its unmap does) and each local copy while
+ * it runs. A view of a domain that is gone (pvio_hv_forget_dead) or was
+ * replaced by a new incarnation of its domid is unmapped as soon as that
+ * count is zero, so the memory of dead domains is not kept; its index for
+ * local handles is then free for another view.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -17,9 +22,6 @@
 
 #include "libpvio_priv.h"
 #include "../grant/gnttab_pin.h"
-
-static struct lp_ram *retired;	/* stale views kept mapped: pages may be in use */
-static pthread_mutex_t retired_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static void local_unmap(struct lp_ram *r)
 {
@@ -168,6 +170,13 @@ static void local_index(struct pvio_hv *hv, struct lp_ram *r)
 
 	if (!r->pin)
 		return;
+	if (hv->nr_local_free) {
+		i = hv->local_free[--hv->nr_local_free];
+		r->local_idx = i;
+		c = &hv->local_views[i / LP_LOCAL_CHUNK];
+		__atomic_store_n(&(*c)[i % LP_LOCAL_CHUNK], r, __ATOMIC_RELEASE);
+		return;
+	}
 	if (i >= LP_LOCAL_VIEWS) {
 		local_unmap(r);
 		return;
@@ -217,35 +226,130 @@ int lp_ram_refresh(struct pvio_hv *hv, struct lp_ram *r)
 	return 0;
 }
 
+/*
+ * Unlink and unmap @r (ram_lock held); its local index, if it has one,
+ * is free again. Nothing points into it: every map of it was unmapped.
+ */
+static void ram_drop_locked(struct pvio_hv *hv, struct lp_ram *r)
+{
+	struct lp_ram **p;
+
+	for (p = &hv->rams; *p; p = &(*p)->next) {
+		if (*p == r) {
+			*p = r->next;
+			break;
+		}
+	}
+	if (r->pin && r->local_idx < hv->nr_local_views) {
+		struct lp_ram **c = hv->local_views[r->local_idx / LP_LOCAL_CHUNK];
+
+		if (!hv->local_free)
+			hv->local_free = calloc(LP_LOCAL_VIEWS,
+						sizeof(*hv->local_free));
+		/* without room to remember it, the index stays unused */
+		__atomic_store_n(&c[r->local_idx % LP_LOCAL_CHUNK], NULL,
+				 __ATOMIC_RELEASE);
+		if (hv->local_free)
+			hv->local_free[hv->nr_local_free++] = r->local_idx;
+	}
+	ram_unmap(r);
+}
+
 struct lp_ram *lp_ram_get(struct pvio_hv *hv, pvio_domid_t domid,
 			  uint64_t serial_hint, int *err)
 {
-	struct lp_ram *r, **p;
+	struct lp_ram *r;
 
 	pthread_mutex_lock(&hv->ram_lock);
-	for (p = &hv->rams; (r = *p); p = &r->next)
-		if (r->domid == domid)
+	for (r = hv->rams; r; r = r->next)
+		if (r->domid == domid && !r->dead)
 			break;
 	if (r && (serial_hint == 0 || r->serial == serial_hint)) {
+		r->users++;
 		pthread_mutex_unlock(&hv->ram_lock);
 		return r;
 	}
 	if (r) {
-		/* another incarnation of this domid: retire the old view */
-		*p = r->next;
-		pthread_mutex_lock(&retired_lock);
-		r->next = retired;
-		retired = r;
-		pthread_mutex_unlock(&retired_lock);
+		/* another incarnation of this domid: the old view goes */
+		r->dead = true;
+		if (!r->users)
+			ram_drop_locked(hv, r);
 	}
 	r = ram_fetch(hv, domid, err);
 	if (r) {
 		local_index(hv, r);
+		r->users = 1;
 		r->next = hv->rams;
 		hv->rams = r;
 	}
 	pthread_mutex_unlock(&hv->ram_lock);
 	return r;
+}
+
+void lp_ram_put(struct pvio_hv *hv, struct lp_ram *r)
+{
+	pthread_mutex_lock(&hv->ram_lock);
+	if (r->users && !--r->users && r->dead)
+		ram_drop_locked(hv, r);
+	pthread_mutex_unlock(&hv->ram_lock);
+}
+
+void lp_ram_put_addr(struct pvio_hv *hv, const void *addr)
+{
+	const uint8_t *a = addr;
+	struct lp_ram *r;
+
+	pthread_mutex_lock(&hv->ram_lock);
+	for (r = hv->rams; r; r = r->next) {
+		size_t bytes = r->nr_pages * PVIO_PAGE_SIZE;
+
+		if ((r->rw && a >= r->rw && a < r->rw + bytes) ||
+		    (a >= r->ro && a < r->ro + bytes))
+			break;
+	}
+	if (r && r->users && !--r->users && r->dead)
+		ram_drop_locked(hv, r);
+	pthread_mutex_unlock(&hv->ram_lock);
+}
+
+int pvio_hv_forget_dead(struct pvio_hv *hv)
+{
+	struct pvio_domain_info *v;
+	struct lp_ram *r, *next;
+	unsigned int n;
+	int ret, dropped = 0;
+
+	ret = pvio_domain_list(hv, &v, &n);
+	if (ret < 0)
+		return ret;
+	pthread_mutex_lock(&hv->ram_lock);
+	for (r = hv->rams; r; r = next) {
+		next = r->next;
+		if (!pvio_domain_gone(hv, v, n, r->domid))
+			continue;
+		r->dead = true;
+		if (!r->users) {
+			ram_drop_locked(hv, r);
+			dropped++;
+		}
+	}
+	pthread_mutex_unlock(&hv->ram_lock);
+	free(v);
+	return dropped;
+}
+
+void pvio_hv_ram_stats(struct pvio_hv *hv, unsigned int *views,
+		       unsigned int *dead)
+{
+	struct lp_ram *r;
+
+	*views = *dead = 0;
+	pthread_mutex_lock(&hv->ram_lock);
+	for (r = hv->rams; r; r = r->next) {
+		(*views)++;
+		*dead += r->dead;
+	}
+	pthread_mutex_unlock(&hv->ram_lock);
 }
 
 void lp_ram_drop_all(struct pvio_hv *hv)
@@ -256,4 +360,11 @@ void lp_ram_drop_all(struct pvio_hv *hv)
 		hv->rams = r->next;
 		ram_unmap(r);
 	}
+	for (unsigned int i = 0; i < LP_LOCAL_VIEWS / LP_LOCAL_CHUNK; i++) {
+		free(hv->local_views[i]);
+		hv->local_views[i] = NULL;
+	}
+	free(hv->local_free);
+	hv->local_free = NULL;
+	hv->nr_local_views = hv->nr_local_free = 0;
 }

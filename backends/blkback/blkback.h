@@ -311,6 +311,7 @@ struct blkback_disk {
 	bool opened;			/* backing store open, features written */
 	bool seen;			/* found by the last scan */
 	bool watching;			/* watch on the frontend state set */
+	char fe_token[32];		/* that watch's token: "fe D V" */
 	char broken_why[128];		/* set by a queue thread */
 	volatile bool broken;
 
@@ -318,14 +319,26 @@ struct blkback_disk {
 	struct blkback_disk *next;
 };
 
+/*
+ * Something changed for the control thread to look at: a disk (dom, vdev),
+ * every disk of a domain (vdev < 0), or everything (dom < 0).
+ */
+struct blkback_event {
+	long dom;
+	long vdev;
+	struct blkback_event *next;
+};
+
 /* The daemon. */
 struct blkback_ctx {
 	const char *rundir;
 	struct pvio_hv *hv;
 	struct xs_handle *xs;
-	pthread_mutex_t lock;		/* disks list and every state change */
+	pthread_mutex_t lock;		/* the event list and quit */
 	pthread_cond_t cond;
-	bool rescan;
+	struct blkback_event *events;	/* pending, deduplicated */
+	bool rescan_all;		/* look at every dir */
+	bool released;			/* @releaseDomain fired */
 	bool quit;
 	struct blkback_disk *disks;
 	struct blkback_front *fronts;	/* per frontend domain (control thread) */

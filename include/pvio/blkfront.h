@@ -60,7 +60,7 @@ struct blkfront_opts {
 	int ring_order;			/* -1: the backend's maximum */
 	bool no_persistent;		/* do not ask for persistent grants */
 	bool no_indirect;		/* never use INDIRECT requests */
-	int timeout_ms;			/* connect timeout, 0: 10 s */
+	int timeout_ms;			/* connect timeout, 0: 60 s */
 	unsigned int spin_us;		/* poll this long before sleeping (0: never) */
 };
 
@@ -77,6 +77,14 @@ struct blkfront_info {
 	unsigned int ring_entries;
 	unsigned int max_indirect_segs;	/* 0: direct requests only */
 	uint64_t reconnects;		/* backend restarts survived */
+	/*
+	 * Responses that broke the ring protocol (id out of range or idle,
+	 * operation not the request's, rsp_prod beyond the requests): the
+	 * queue stops using its ring until the backend restarts, and what
+	 * was not answered is re-issued then. Each is logged on stderr.
+	 */
+	uint64_t protocol_errors;
+	uint64_t bad_status;		/* unknown response status: I/O error */
 };
 
 /*

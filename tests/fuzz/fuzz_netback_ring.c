@@ -51,6 +51,18 @@ static struct pvio_front_ring tx, rx;	/* the frontend's views */
 static struct pvio_gnt_map rings[2];
 static uint8_t frame[NETBACK_VNET_HDR_LEN + NETBACK_PKT_MAX + 512];
 static uint64_t nr_tx_frames, nr_rx_delivered;
+static unsigned int nr_vif_changed;
+
+/*
+ * The harness is netback's control thread: a queue that finds the vif
+ * broken (vif.fatal set) calls this to have it torn down; the story stops
+ * at the next pass, as the control thread would stop the queue.
+ */
+void netback_vif_changed(struct netback_vif *v)
+{
+	if (v == &vif)
+		nr_vif_changed++;
+}
 
 /* ---- setup and teardown of one vif queue ---- */
 
@@ -73,6 +85,7 @@ static void queue_up(uint8_t features, uint8_t rate)
 		fg_finding("cannot map the rings");
 
 	memset(&vif, 0, sizeof(vif));
+	nr_vif_changed = 0;
 	vif.nb = &nb;
 	vif.domid = ATT_DOM;
 	snprintf(vif.ifname, sizeof(vif.ifname), "fuzz0");
@@ -338,6 +351,9 @@ static void story(struct in *in)
 			break;
 		}
 	}
+	/* a queue that went fatal told the control thread */
+	if (atomic_load(&vif.fatal) && !nr_vif_changed)
+		abort();
 	queue_down();
 }
 
