@@ -33,6 +33,8 @@ struct hv_client {
 	/* the same, per granting domain (only domains it maps from) */
 	struct hv_map_count *map_count;
 	unsigned int nr_map_count, map_count_cap;
+	/* dom0 mapping locally: its lock owner id in pin tables, or 0 */
+	uint16_t pin_owner;
 	struct hv_client *next;
 };
 
@@ -100,18 +102,25 @@ struct hv_domain {
 	int plat_fd;
 	void *plat;
 
-	/* grant table: frames of its RAM, and hv's pin counts per ref */
+	/*
+	 * grant table: frames of its RAM, and the pin table (grant/gnttab_pin.h)
+	 * shared with the dom0 clients that map its grants locally, created
+	 * with the first use
+	 */
 	uint32_t nr_gnt_frames;
 	uint64_t gnt_gfn[PVIO_GNTTAB_MAX_FRAMES];
-	uint32_t *pin_rd;		/* mappings/copies reading, per ref */
-	uint32_t *pin_wr;		/* writable mappings, per ref */
-	uint32_t nr_mapped;		/* live mappings of its grants, all clients */
+	int pin_fd;
+	void *pin;
+	uint32_t nr_mapped;		/* hv's live mappings of its grants */
 
 	struct evtchn_table evtchn;
 };
 
 /* hv_client.c */
 extern uint64_t hv_nr_hypercalls;
+extern uint64_t hv_nr_relayed;	/* events hv passed on for a VM */
+/* VMs notify dom0 clients without hv (PVIO_EVTCHN_DIRECT=0: off) */
+extern bool hv_evtchn_direct_on;
 extern const char *hv_rundir;
 struct epoll_event;
 /*
@@ -183,7 +192,18 @@ void hv_gnttab_unmap(struct hv_client *c, struct pvio_gnttab_unmap_op *op);
 int16_t hv_gnttab_copy(struct hv_client *c, const struct hv_copy_op *op,
 		       void *buf);
 bool hv_gnttab_client_maps(struct hv_client *c, pvio_domid_t granter);
+/*
+ * dom0 maps @granter's grants locally: its pin table and @c's own table
+ * for it (2 fds, borrowed), created on first use. 0 or -errno.
+ */
+int hv_gnttab_local(struct hv_client *c, pvio_domid_t granter,
+		    struct hv_gnttab_local_reply *rep, int fds[2]);
+/* Live mappings, hv's and local ones: all, and of @d's grants. */
+unsigned int hv_gnttab_nr_maps(void);
+unsigned int hv_gnttab_domain_maps(const struct hv_domain *d);
 void hv_gnttab_client_gone(struct hv_client *c);
+/* @d is dying: no more local maps of it (before hv_gnttab_domain_gone) */
+void hv_gnttab_domain_dying(struct hv_domain *d);
 void hv_gnttab_domain_gone(struct hv_domain *d);
 
 /* hv_evtchn.c */
@@ -226,6 +246,11 @@ int64_t hv_evtchn_domain_op(struct hv_domain *d, uint32_t op, uint64_t a1,
 int hv_evtchn_send(struct hv_domain *d, uint32_t port);
 /* The receive eventfd of @port of @d (written by its peer), -1 if none. */
 int hv_evtchn_recv_fd(struct hv_domain *d, uint32_t port);
+/*
+ * The receive eventfd of the dom0 end (a client's) bound to @port of @d:
+ * what the peer's notifications write. -1 if the port has no such peer.
+ */
+int hv_evtchn_dom0_peer_fd(struct hv_domain *d, uint32_t port);
 
 /* hv_vm.c */
 struct hv_vm_hcall;

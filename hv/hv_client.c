@@ -23,6 +23,8 @@
 #include "hv.h"
 
 uint64_t hv_nr_hypercalls;
+uint64_t hv_nr_relayed;
+bool hv_evtchn_direct_on = true;
 const char *hv_rundir;
 static struct hv_client *clients;
 static int epfd = -1;
@@ -482,6 +484,27 @@ static void handle_gnttab(struct hv_client *c, const struct hv_msg_hdr *h,
 			  void *p, size_t len)
 {
 	switch (h->op) {
+	case HV_OP_GNTTAB_LOCAL: {
+		struct hv_gnttab_local_reply r;
+		struct hv_domid_arg a;
+		int fds[2], ret;
+
+		if (!is_dom0(c)) {
+			hv_client_send(c, h, -EPERM, NULL, 0, NULL, 0);
+			return;
+		}
+		if (need_arg(len, sizeof(a)) ||
+		    (memcpy(&a, p, sizeof(a)), a.domid >= PVIO_DOMID_FIRST_RESERVED)) {
+			hv_client_send(c, h, -EINVAL, NULL, 0, NULL, 0);
+			return;
+		}
+		ret = hv_gnttab_local(c, (pvio_domid_t)a.domid, &r, fds);
+		if (ret)
+			hv_client_send(c, h, ret, NULL, 0, NULL, 0);
+		else
+			hv_client_send(c, h, 0, &r, sizeof(r), fds, 2);
+		return;
+	}
 	case HV_OP_GNTTAB_SETUP: {
 		struct hv_gnttab_setup s;
 		int ret;
@@ -606,8 +629,9 @@ static void handle_stats(struct hv_client *c, const struct hv_msg_hdr *h)
 		.version = PVIO_HV_VERSION_MAJOR << 16 | PVIO_HV_VERSION_MINOR,
 		.nr_domains = hv_domain_count(),
 		.nr_ports = hv_nr_ports,
-		.nr_maps = hv_nr_maps,
+		.nr_maps = hv_gnttab_nr_maps(),
 		.nr_hypercalls = hv_nr_hypercalls,
+		.nr_relayed = hv_nr_relayed,
 		.uptime_ms = now_ms() - start_ms,
 	};
 
@@ -673,6 +697,7 @@ static bool handle_msg(struct hv_client *c, struct hv_msg_hdr *h, void *p,
 	case HV_OP_GNTTAB_MAP:
 	case HV_OP_GNTTAB_UNMAP:
 	case HV_OP_GNTTAB_COPY:
+	case HV_OP_GNTTAB_LOCAL:
 		handle_gnttab(c, h, p, len);
 		break;
 	case HV_OP_EVTCHN_ALLOC_UNBOUND:

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "hv.h"
+#include "../grant/gnttab_pin.h"
 
 #define HV_MAX_DOMAINS		1024
 #define HV_MIN_MEM		(1ull << 20)
@@ -73,6 +74,7 @@ void hv_domain_init(void)
 	next_domid_load();
 	dom0.domid = 0;
 	dom0.ram_fd = -1;
+	dom0.pin_fd = -1;
 	dom0.plat_fd = -1;
 	snprintf(dom0.cfg.name, sizeof(dom0.cfg.name), "Domain-0");
 	if (evtchn_table_init(&dom0.evtchn, PVIO_EVTCHN_MAX_PORTS - 1) < 0) {
@@ -410,8 +412,10 @@ static void domain_free(struct hv_domain *d)
 		munmap(d->ram, d->nr_pages * PVIO_PAGE_SIZE);
 	if (d->ram_fd >= 0)
 		close(d->ram_fd);
-	free(d->pin_rd);
-	free(d->pin_wr);
+	if (d->pin)
+		munmap(d->pin, GNTTAB_PIN_BYTES);
+	if (d->pin_fd >= 0)
+		close(d->pin_fd);
 	evtchn_table_free(&d->evtchn);
 	free(d);
 }
@@ -472,6 +476,7 @@ int hv_domain_create(const struct pvio_domain_config *cfg, pvio_domid_t *out)
 	d->ops = cfg->type == PVIO_DOMTYPE_VM ? hv_vm_ops : &hv_process_ops;
 	d->ram_fd = -1;
 	d->plat_fd = -1;
+	d->pin_fd = -1;
 	d->proc_pidfd = -1;
 	d->created_ms = mono_ms();
 	ret = evtchn_table_init(&d->evtchn, HV_EVTCHN_DOMU_MAX_OPEN);
@@ -562,6 +567,7 @@ void hv_domain_kill(struct hv_domain *d)
 	if (d->state & PVIO_DOMSTATE_DYING)
 		return;
 	d->state |= PVIO_DOMSTATE_DYING;
+	hv_gnttab_domain_dying(d);
 	/* peers first: their ports and their mappings of our pages */
 	hv_evtchn_domain_gone(d);
 	hv_gnttab_domain_gone(d);
@@ -621,7 +627,7 @@ void hv_domain_fill_info(const struct hv_domain *d, struct pvio_domain_info *i)
 	i->uptime_ms = mono_ms() - d->created_ms;
 	memcpy(i->name, d->cfg.name, sizeof(i->name));
 	i->name[sizeof(i->name) - 1] = 0;
-	i->nr_grant_maps = d->nr_mapped;
+	i->nr_grant_maps = hv_gnttab_domain_maps(d);
 }
 
 void hv_dom0_fill_info(struct pvio_domain_info *i)

@@ -390,6 +390,17 @@ int hv_evtchn_send(struct hv_domain *d, uint32_t port)
 	return 0;
 }
 
+int hv_evtchn_dom0_peer_fd(struct hv_domain *d, uint32_t port)
+{
+	struct evtchn_port *e = evtchn_lookup(&d->evtchn, port), *p;
+
+	if (!e || e->state != EVTCHNSTAT_interdomain || e->remote_dom != 0)
+		return -1;
+	p = hv_evtchn_peer(e);
+	/* a port of dom0 that hv owns itself (none today) gets no shortcut */
+	return p && p->owner != hv_dom0() ? p->recv_fd : -1;
+}
+
 int hv_evtchn_recv_fd(struct hv_domain *d, uint32_t port)
 {
 	struct evtchn_port *e = evtchn_lookup(&d->evtchn, port);

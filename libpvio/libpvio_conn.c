@@ -30,6 +30,7 @@ int lp_connect(const char *rundir, struct pvio_hv **out)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	struct pvio_hv *hv;
+	const char *local;
 	int fd;
 
 	if ((size_t)snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/%s",
@@ -50,6 +51,8 @@ int lp_connect(const char *rundir, struct pvio_hv **out)
 		return -ENOMEM;
 	}
 	hv->fd = fd;
+	local = getenv("PVIO_GNTTAB_LOCAL");
+	hv->no_local = local && !strcmp(local, "0");
 	pthread_mutex_init(&hv->lock, NULL);
 	pthread_mutex_init(&hv->ram_lock, NULL);
 	pthread_rwlock_init(&hv->port_lock, NULL);

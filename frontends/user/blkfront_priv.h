@@ -71,6 +71,8 @@ struct blkfront_queue {
 	struct blkfront_io *pend_head, *pend_tail;
 	struct blkfront_io *done_head, *done_tail;
 	unsigned int inflight;		/* submitted, not yet collected */
+
+	struct blkfront_stats stats;	/* under lock */
 };
 
 struct blkfront {

@@ -285,9 +285,15 @@ static bool io_put_part(struct blkfront_queue *q, struct blkfront_io *io)
 /* Publish what is on the ring; notify only if the backend asked. */
 static void ring_kick(struct blkfront_queue *q)
 {
-	if (q->live && !q->broken && q->ring.req_prod_pvt != q->ring.sring->req_prod &&
-	    pvio_front_push(&q->ring))
+	uint32_t old = q->ring.sring->req_prod;
+
+	if (!q->live || q->broken || q->ring.req_prod_pvt == old)
+		return;
+	q->stats.reqs += q->ring.req_prod_pvt - old;
+	if (pvio_front_push(&q->ring)) {
 		pvio_evtchn_notify(q->bf->hv, q->port);
+		q->stats.notifies++;
+	}
 }
 
 /* Put waiting I/O on the ring; publish it unless the caller batches. */
@@ -391,6 +397,7 @@ void blkfront_reap(struct blkfront_queue *q)
 				*blkif_front_rsp(&q->ring, q->ring.rsp_cons);
 
 			q->ring.rsp_cons++;
+			q->stats.rsps++;
 			if (!rsp_handle(q, &rsp))
 				return;
 		}
@@ -605,16 +612,23 @@ int blkfront_complete(struct blkfront *bf, unsigned int queue,
 			break;
 		if (__atomic_load_n(&bf->removed, __ATOMIC_ACQUIRE))
 			return -ENODEV;	/* nothing will ever complete */
-		if (bf->spin_ns && spin_for_response(q, bf->spin_ns))
+		if (bf->spin_ns && spin_for_response(q, bf->spin_ns)) {
+			q->stats.spins++;
 			continue;
+		}
 		rc = epoll_wait(q->epfd, &ev, 1, timeout_ms);
 		if (rc < 0 && errno != EINTR)
 			return -errno;
 		if (rc > 0) {
 			/* consume the event; the next reap sees what it announced */
 			pthread_mutex_lock(&q->lock);
-			if (q->live && q->evtchn_fd >= 0)
-				pvio_evtchn_ack(bf->hv, q->port);
+			q->stats.sleeps++;
+			if (q->live && q->evtchn_fd >= 0) {
+				int got = pvio_evtchn_ack(bf->hv, q->port);
+
+				if (got > 0)
+					q->stats.events += (uint64_t)got;
+			}
 			pthread_mutex_unlock(&q->lock);
 		}
 		if (rc == 0 && timeout_ms > 0)
@@ -628,6 +642,17 @@ int blkfront_complete(struct blkfront *bf, unsigned int queue,
 		io->cb(io);
 	}
 	return (int)n;
+}
+
+void blkfront_get_stats(struct blkfront *bf, unsigned int queue,
+			struct blkfront_stats *st)
+{
+	memset(st, 0, sizeof(*st));
+	if (queue >= bf->info.nr_queues)
+		return;
+	pthread_mutex_lock(&bf->queue[queue].lock);
+	*st = bf->queue[queue].stats;
+	pthread_mutex_unlock(&bf->queue[queue].lock);
 }
 
 int blkfront_fd(struct blkfront *bf, unsigned int queue)

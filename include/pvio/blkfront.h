@@ -120,6 +120,22 @@ void blkfront_kick(struct blkfront *bf, unsigned int queue);
 int blkfront_complete(struct blkfront *bf, unsigned int queue,
 		      struct blkfront_io **done, unsigned int max,
 		      int timeout_ms);
+/*
+ * What a queue cost in notifications and sleeps, since it was opened: the
+ * backend's notifications are counted as the events received (an eventfd
+ * sums every write, so none is lost to coalescing).
+ */
+struct blkfront_stats {
+	uint64_t reqs;			/* ring requests published */
+	uint64_t rsps;			/* responses taken */
+	uint64_t notifies;		/* notifications to the backend */
+	uint64_t events;		/* notifications from the backend */
+	uint64_t sleeps;		/* waits that went to sleep */
+	uint64_t spins;			/* waits a spin ended (no sleep) */
+};
+void blkfront_get_stats(struct blkfront *bf, unsigned int queue,
+			struct blkfront_stats *st);
+
 /* Readable when @queue may have completions (stable across reconnects). */
 int blkfront_fd(struct blkfront *bf, unsigned int queue);
 /* Submitted and not yet collected on @queue. */

@@ -50,6 +50,7 @@ struct pvio_hv_stats {
 	uint32_t nr_maps;	/* live grant mappings, all domains */
 	uint64_t nr_hypercalls;
 	uint64_t uptime_ms;
+	uint64_t nr_relayed;	/* events hv passed on for VMs (not direct) */
 };
 int pvio_hv_stats(struct pvio_hv *hv, struct pvio_hv_stats *st);
 
@@ -245,6 +246,13 @@ struct pvio_gnt_map {
  */
 int pvio_gnttab_map(struct pvio_hv *hv, struct pvio_gnt_map *ops, unsigned int n);
 int pvio_gnttab_unmap(struct pvio_hv *hv, struct pvio_gnt_map *ops, unsigned int n);
+/*
+ * dom0 validates and pins grants itself, on the granter's entry with the
+ * pin tables hv shares (the default: no hv round trip per map, unmap or
+ * copy). Off, this connection's later maps and copies go through hv (for
+ * tests and comparisons; $PVIO_GNTTAB_LOCAL=0 turns it off at connect).
+ */
+void pvio_gnttab_set_local(struct pvio_hv *hv, bool on);
 /*
  * Domains that are gone: unmap this connection's views of their RAM that
  * no grant map uses any more; the others go when their last map is

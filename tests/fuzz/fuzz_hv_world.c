@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "fuzz_hv_world.h"
+#include "../../grant/gnttab_pin.h"
 
 struct fh_dom fh_honest;
 static unsigned int base_ports;
@@ -164,14 +165,17 @@ void fh_check_clean(void)
 	struct pvio_grant_entry_v1 *gnt =
 		(struct pvio_grant_entry_v1 *)fh_honest.ram;
 
-	if (hv_nr_maps)
-		fh_finding("%u mappings left", hv_nr_maps);
+	if (hv_gnttab_nr_maps())
+		fh_finding("%u mappings left", hv_gnttab_nr_maps());
 	if (hv_nr_ports != base_ports)
 		fh_finding("%u ports open, %u before", hv_nr_ports, base_ports);
 	if (hv_domain_count() != 1)
 		fh_finding("%u domains left", hv_domain_count());
+	const uint64_t *pins = fh_honest.d->pin ?
+			       gnttab_pin_words(fh_honest.d->pin) : NULL;
+
 	for (uint32_t r = 0; r < 2 * FH_HONEST_REFS; r++)
-		if (fh_honest.d->pin_rd[r] || fh_honest.d->pin_wr[r] ||
+		if ((pins && (GNTTAB_PIN_RD(pins[r]) || GNTTAB_PIN_WR(pins[r]))) ||
 		    (gnt[r].flags & (GTF_reading | GTF_writing)))
 			fh_finding("honest ref %u still pinned", r);
 }

@@ -14,7 +14,7 @@ GUEST_TESTS += tests/guest/test_boot_plain.sh tests/guest/test_vm_platform.sh \
 	tests/guest/test_blk_hotplug.sh tests/guest/test_blk_hostile_backend.sh \
 	tests/guest/test_net_basic.sh tests/guest/test_net_hotplug.sh \
 	tests/guest/test_net_two_guests.sh tests/guest/test_vm_pygrub.sh \
-	tests/guest/test_net_hostile_backend.sh
+	tests/guest/test_net_hostile_backend.sh tests/guest/test_evtchn_direct.sh
 # disks beyond one host: a qcow2 overlay through qemu-storage-daemon, an
 # NBD export on another host whose server is killed during fio verify;
 # two hosts joined by a VXLAN overlay with a VM on each

@@ -137,6 +137,8 @@ int main(int argc, char **argv)
 		return test_threads();
 	if (!strcmp(argv[1], "portcap"))
 		return test_port_cap();
+	if (!strcmp(argv[1], "local"))
+		return test_local();
 	if (!strcmp(argv[1], "caps"))
 		return test_map_caps();
 	if (!strcmp(argv[1], "release"))
