@@ -41,7 +41,7 @@ while [ ! -b /dev/xvda ] && [ $i -lt 300 ]; do sleep 0.1; i=$((i + 1)); done
 [ -b /dev/xvda ] || { dmesg | tail -n 20; exit 1; }
 echo "PVIO-TEST: fio start"
 fio --name=nbd --filename=/dev/xvda --ioengine=libaio --direct=1 \
-	--rw=randwrite --bsrange=4k-64k --iodepth=16 --size=64M \
+	--rw=randwrite --bsrange=4k-64k --iodepth=16 --size=128M \
 	--verify=crc32c --do_verify=1 --verify_fatal=1 --minimal >/tmp/fio.out 2>&1
 rc=$?
 echo "PVIO-TEST: fio rc=$rc"
@@ -62,7 +62,7 @@ echo "domain $dom, console $log"
 pt_wait_for 120 grep -aq "PVIO-TEST: fio start\|PVIO-GUEST-RESULT" "$log" ||
 	pt_fail "the guest did not start fio"
 for k in $(seq 1 ${NBD_KILLS:-2}); do
-	sleep 2
+	sleep 1
 	grep -aq "PVIO-TEST: fio rc" "$log" && { echo "fio done before kill $k"; break; }
 	kill -9 "$PT_PID_nbdkit"
 	wait "$PT_PID_nbdkit" 2>/dev/null || true
