@@ -31,6 +31,8 @@ static void ram_unmap(struct lp_ram *r)
 		munmap(r->rw, bytes);
 	if (r->ro)
 		munmap((void *)r->ro, bytes);
+	if (r->dirty)
+		munmap(r->dirty, lp_dirty_bytes(r->nr_pages));
 	free(r);
 }
 
@@ -48,7 +50,7 @@ static struct lp_ram *ram_fetch(struct pvio_hv *hv, pvio_domid_t domid, int *err
 		*err = ret;
 		return NULL;
 	}
-	if (nfds != 1 || len != sizeof(rep) || rep.nr_pages == 0 ||
+	if (nfds < 1 || nfds > 2 || len != sizeof(rep) || rep.nr_pages == 0 ||
 	    rep.nr_gnttab_frames > PVIO_GNTTAB_MAX_FRAMES) {
 		for (int i = 0; i < nfds; i++)
 			close(fds[i]);
@@ -57,7 +59,8 @@ static struct lp_ram *ram_fetch(struct pvio_hv *hv, pvio_domid_t domid, int *err
 	}
 	r = calloc(1, sizeof(*r));
 	if (!r) {
-		close(fds[0]);
+		for (int i = 0; i < nfds; i++)
+			close(fds[i]);
 		*err = -ENOMEM;
 		return NULL;
 	}
@@ -75,8 +78,23 @@ static struct lp_ram *ram_fetch(struct pvio_hv *hv, pvio_domid_t domid, int *err
 	if (r->ro == MAP_FAILED) {
 		r->ro = NULL;
 		*err = -errno;
+		if (nfds == 2)
+			close(fds[1]);
 		ram_unmap(r);
 		return NULL;
+	}
+	if (nfds == 2) {
+		/* a VM's dirty log: our writes into it must be seen there */
+		void *dl = mmap(NULL, lp_dirty_bytes(r->nr_pages),
+				PROT_READ | PROT_WRITE, MAP_SHARED, fds[1], 0);
+
+		close(fds[1]);
+		r->dirty = dl == MAP_FAILED ? NULL : dl;
+		if (!r->dirty) {
+			*err = -errno;
+			ram_unmap(r);
+			return NULL;
+		}
 	}
 	return r;
 }
@@ -283,10 +301,12 @@ static int16_t copy_local(struct pvio_hv *hv, struct pvio_gnt_copy *op)
 		return GNTST_bad_page;
 	}
 	page = r->rw + (uint64_t)frame * PVIO_PAGE_SIZE;
-	if (op->to_grant)
+	if (op->to_grant) {
 		memcpy(page + op->offset, op->buf, op->len);
-	else
+		lp_ram_dirty(r, frame);
+	} else {
 		memcpy(op->buf, page + op->offset, op->len);
+	}
 	gnttab_entry_unpin(e, taken);
 	return GNTST_okay;
 }

@@ -51,6 +51,8 @@ struct hv_domain_ops {
 	 */
 	int (*evtchn_direct)(struct hv_domain *d, pvio_evtchn_port_t port,
 			     int *plat_fd, int *vector_fd);
+	/* optional: PVIO_SUSPEND_* from dom0 (VM save and migration) */
+	int (*suspend_ctl)(struct hv_domain *d, uint32_t how);
 };
 
 extern const struct hv_domain_ops hv_process_ops;
@@ -75,6 +77,12 @@ struct hv_domain {
 	uint64_t nr_pages;
 	int plat_fd;
 	void *plat;
+	/*
+	 * VM: log of frames written by dom0 (grant maps, copies), shared
+	 * with dom0 clients through HV_OP_GET_RAM; -1/NULL if none.
+	 */
+	int dirty_fd;
+	uint64_t *dirty;
 
 	/* grant table: frames of its RAM, and hv's pin counts per ref */
 	uint32_t nr_gnt_frames;
@@ -123,6 +131,20 @@ int16_t hv_gnttab_copy(struct hv_client *c, const struct hv_copy_op *op,
 bool hv_gnttab_client_maps(struct hv_client *c, pvio_domid_t granter);
 void hv_gnttab_client_gone(struct hv_client *c);
 void hv_gnttab_domain_gone(struct hv_domain *d);
+/* Log every frame of @d that a live mapping may write. */
+void hv_gnttab_dirty_sync(struct hv_domain *d);
+/* Size of a dirty log of @nr_pages frames (whole pages, for mmap). */
+static inline uint64_t hv_dirty_bytes(uint64_t nr_pages)
+{
+	return (nr_pages + 4096 * 8 - 1) / (4096 * 8) * 4096;
+}
+/* Log a write to frame @frame of @d (no-op without a dirty log). */
+static inline void hv_dirty_mark(struct hv_domain *d, uint64_t frame)
+{
+	if (d->dirty && frame < d->nr_pages)
+		__atomic_fetch_or(&d->dirty[frame / 64], 1ull << (frame % 64),
+				  __ATOMIC_RELAXED);
+}
 
 /* hv_evtchn.c */
 extern unsigned int hv_nr_ports;

@@ -34,6 +34,7 @@ void hv_domain_init(void)
 	dom0.domid = 0;
 	dom0.ram_fd = -1;
 	dom0.plat_fd = -1;
+	dom0.dirty_fd = -1;
 	snprintf(dom0.cfg.name, sizeof(dom0.cfg.name), "Domain-0");
 	if (evtchn_table_init(&dom0.evtchn) < 0) {
 		fprintf(stderr, "pvio-hv: out of memory\n");
@@ -185,6 +186,10 @@ static void domain_free(struct hv_domain *d)
 		munmap(d->ram, d->nr_pages * PVIO_PAGE_SIZE);
 	if (d->ram_fd >= 0)
 		close(d->ram_fd);
+	if (d->dirty)
+		munmap(d->dirty, hv_dirty_bytes(d->nr_pages));
+	if (d->dirty_fd >= 0)
+		close(d->dirty_fd);
 	free(d->pin_rd);
 	free(d->pin_wr);
 	evtchn_table_free(&d->evtchn);
@@ -237,6 +242,7 @@ int hv_domain_create(const struct pvio_domain_config *cfg, pvio_domid_t *out)
 	d->ops = cfg->type == PVIO_DOMTYPE_VM ? hv_vm_ops : &hv_process_ops;
 	d->ram_fd = -1;
 	d->plat_fd = -1;
+	d->dirty_fd = -1;
 	ret = evtchn_table_init(&d->evtchn);
 	if (ret == 0)
 		ret = platform_create(d);

@@ -19,6 +19,7 @@ struct hv_map {
 	struct hv_client *client;	/* the mapper, NULL if the slot is free */
 	uint64_t serial;		/* granter incarnation */
 	uint32_t ref;
+	uint32_t frame;			/* the page mapped (dirty log) */
 	pvio_domid_t granter;
 	uint8_t write;
 	uint8_t live;			/* 0 once the granter died */
@@ -186,6 +187,7 @@ void hv_gnttab_map(struct hv_client *c, struct pvio_gnttab_map_op *op)
 	maps[i].client = c;
 	maps[i].serial = g->serial;
 	maps[i].ref = op->ref;
+	maps[i].frame = frame;
 	maps[i].granter = g->domid;
 	maps[i].write = write;
 	maps[i].live = 1;
@@ -203,8 +205,12 @@ static void release(uint32_t i)
 	if (m->live) {
 		struct hv_domain *g = hv_domain_get(m->granter);
 
-		if (g && g->serial == m->serial)
+		if (g && g->serial == m->serial) {
+			/* what was written through the map is in the log */
+			if (m->write)
+				hv_dirty_mark(g, m->frame);
 			unpin(g, m->ref, m->write);
+		}
 		m->client->nr_maps--;
 		hv_nr_maps--;
 	}
@@ -251,12 +257,25 @@ int16_t hv_gnttab_copy(struct hv_client *c, const struct hv_copy_op *op,
 		return GNTST_bad_page;
 	}
 	page = g->ram + (uint64_t)frame * PVIO_PAGE_SIZE;
-	if (op->to_grant)
+	if (op->to_grant) {
 		memcpy(page + op->offset, buf, op->len);
-	else
+		hv_dirty_mark(g, frame);
+	} else {
 		memcpy(buf, page + op->offset, op->len);
+	}
 	gnttab_entry_unpin(e, taken);
 	return GNTST_okay;
+}
+
+void hv_gnttab_dirty_sync(struct hv_domain *d)
+{
+	for (uint32_t i = 0; i < nr_slots; i++) {
+		const struct hv_map *m = &maps[i];
+
+		if (m->client && m->live && m->write && m->granter == d->domid &&
+		    m->serial == d->serial)
+			hv_dirty_mark(d, m->frame);
+	}
 }
 
 bool hv_gnttab_client_maps(struct hv_client *c, pvio_domid_t granter)

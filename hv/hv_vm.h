@@ -83,9 +83,11 @@ struct hv_vm_launch {
 	int ram_fd;		/* the guest RAM (memfd), inherited by QEMU */
 	const char *ivshmem_sock;
 	const char *qmp_sock;
+	const char *migrate_qmp_sock;	/* a second monitor, for migration */
 	const char *console_log;
 	const char *dm_args;	/* extra words, '\n'-separated; NULL or "" */
 	bool start_paused;
+	bool incoming;		/* wait for a migration stream (-incoming defer) */
 };
 
 /*

@@ -149,12 +149,26 @@ char **hv_vm_argv(const struct hv_vm_launch *l)
 	r |= argv_add(argv, &n, "-chardev");
 	r |= argv_add(argv, &n, "socket,path=%s,id=pvio", l->ivshmem_sock);
 	r |= argv_add(argv, &n, "-device");
-	r |= argv_add(argv, &n, "ivshmem-doorbell,chardev=pvio,vectors=%u",
-		      l->vectors);
+	/*
+	 * master=on: the platform region is migrated with the guest's RAM
+	 * (a peer ivshmem device would block migration).
+	 */
+	r |= argv_add(argv, &n, "ivshmem-doorbell,chardev=pvio,vectors=%u,"
+		      "master=on", l->vectors);
 	r |= argv_add(argv, &n, "-qmp");
 	r |= argv_add(argv, &n, "unix:%s,server=on,wait=off", l->qmp_sock);
-	if (l->start_paused)
+	if (l->migrate_qmp_sock && *l->migrate_qmp_sock) {
+		/* hv holds the first monitor; the toolstack migrates here */
+		r |= argv_add(argv, &n, "-qmp");
+		r |= argv_add(argv, &n, "unix:%s,server=on,wait=off",
+			      l->migrate_qmp_sock);
+	}
+	if (l->start_paused || l->incoming)
 		r |= argv_add(argv, &n, "-S");
+	if (l->incoming) {
+		r |= argv_add(argv, &n, "-incoming");
+		r |= argv_add(argv, &n, "defer");
+	}
 	if (l->dm_args && *l->dm_args) {
 		if (pvio_dm_args_check(l->dm_args, strlen(l->dm_args) + 1, NULL))
 			r |= -EINVAL;

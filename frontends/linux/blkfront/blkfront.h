@@ -78,6 +78,8 @@ struct blkfront_info {
 	struct mutex mutex;		/* the state machine */
 	struct work_struct state_work;
 	bool removing;
+	bool suspended;			/* save/migration: the state is ours */
+	bool resuming;			/* reconnecting after a suspend */
 	bool dead;			/* no backend will come: fail I/O */
 	enum blkfront_conn conn;
 
@@ -155,6 +157,8 @@ void blkfront_queue_teardown(struct blkfront_info *info,
 			     struct blkfront_queue *q, bool requeue);
 void blkfront_queue_unbind(struct blkfront_queue *q);
 void blkfront_queue_go_live(struct blkfront_queue *q);
+/* Requests of @q awaiting their response. */
+unsigned int blkfront_queue_inflight(struct blkfront_queue *q);
 void blkfront_queue_poll(struct blkfront_queue *q);
 
 #endif /* PVIO_BLKFRONT_H */

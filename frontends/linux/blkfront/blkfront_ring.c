@@ -714,3 +714,16 @@ void blkfront_queue_go_live(struct blkfront_queue *q)
 	q->live = true;
 	spin_unlock_irqrestore(&q->lock, flags);
 }
+
+unsigned int blkfront_queue_inflight(struct blkfront_queue *q)
+{
+	unsigned int i, n = 0;
+	unsigned long flags;
+
+	spin_lock_irqsave(&q->lock, flags);
+	if (q->shadow)
+		for (i = 0; i < q->nr_ents; i++)
+			n += q->shadow[i].rq != NULL;
+	spin_unlock_irqrestore(&q->lock, flags);
+	return n;
+}

@@ -359,6 +359,85 @@ void pvio_bus_remove_devices(void)
 	mutex_unlock(&bus_mutex);
 }
 
+static int bus_suspend_one(struct device *dev, void *data)
+{
+	struct pvio_device *pd = to_pvio_device(dev);
+	struct pvio_frontend_driver *drv;
+	int ret;
+
+	if (!dev->driver)
+		return 0;
+	drv = to_pvio_frontend_driver(dev->driver);
+	if (!drv->suspend)
+		return 0;
+	ret = drv->suspend(pd);
+	if (ret)
+		dev_warn(dev, "suspend: %d (in-flight I/O kept for re-issue)\n",
+			 ret);
+	return 0;
+}
+
+static int bus_resume_one(struct device *dev, void *data)
+{
+	struct pvio_device *pd = to_pvio_device(dev);
+	struct pvio_frontend_driver *drv;
+
+	if (!dev->driver)
+		return 0;
+	drv = to_pvio_frontend_driver(dev->driver);
+	if (drv->resume)
+		drv->resume(pd, *(bool *)data);
+	return 0;
+}
+
+void pvio_bus_suspend(void)
+{
+	/* no device comes or goes until we are resumed */
+	mutex_lock(&bus_mutex);
+	bus_for_each_dev(&pvio_bus_type, NULL, NULL, bus_suspend_one);
+}
+
+void pvio_bus_resume(bool new_host)
+{
+	bus_for_each_dev(&pvio_bus_type, NULL, &new_host, bus_resume_one);
+	mutex_unlock(&bus_mutex);
+}
+
+/* A device's paths on this host (called with bus_mutex held). */
+static int bus_rebase_one(struct device *dev, void *data)
+{
+	struct pvio_device *pd = to_pvio_device(dev);
+	char path[192];
+	char *s;
+
+	snprintf(pd->nodename, sizeof(pd->nodename), "%s/%s/%u", bus_devdir,
+		 pd->type, pd->devid);
+	snprintf(path, sizeof(path), "%s/backend", pd->nodename);
+	s = pvio_store_read(path, NULL);
+	if (IS_ERR(s)) {
+		/* not here: the bus scan drops it once it watches again */
+		pr_warn("pvio_core: %s has no backend on this host\n",
+			pd->nodename);
+		return 0;
+	}
+	strscpy(pd->otherend, s, sizeof(pd->otherend));
+	kfree(s);
+	snprintf(path, sizeof(path), "%s/backend-id", pd->nodename);
+	pd->otherend_id = pvio_store_read_ull(path, 0);
+	snprintf(pd->otherend_state_path, sizeof(pd->otherend_state_path),
+		 "%s/state", pd->otherend);
+	pr_info("pvio_core: device %s (backend %s, domain %u)\n",
+		pd->nodename, pd->otherend, pd->otherend_id);
+	return 0;
+}
+
+void pvio_bus_rebase(void)
+{
+	snprintf(bus_devdir, sizeof(bus_devdir), "/local/domain/%u/device",
+		 pvio_domid());
+	bus_for_each_dev(&pvio_bus_type, NULL, NULL, bus_rebase_one);
+}
+
 int pvio_bus_register(void)
 {
 	return bus_register(&pvio_bus_type);

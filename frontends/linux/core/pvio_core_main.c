@@ -195,6 +195,7 @@ static void pvio_remove(struct pci_dev *pdev)
 
 	if (pvio_plat != p || p->pdev != pdev)
 		return;
+	pvio_suspend_exit();
 	pvio_bus_remove_devices();
 	pvio_store_exit();
 	pvio_gnttab_exit();
