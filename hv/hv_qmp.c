@@ -197,6 +197,58 @@ void hv_qmp_close(struct hv_qmp *q)
 	free(q);
 }
 
+int hv_qmp_execute(struct hv_qmp *q, const char *json, char *reply,
+		   size_t max, char *err, size_t errlen)
+{
+	char *line;
+	int ret;
+
+	line = malloc(QMP_LINE_MAX);
+	if (!line)
+		return -ENOMEM;
+	ret = qmp_transact(q, json, line, QMP_LINE_MAX, err, errlen);
+	if (!ret && reply && max)
+		snprintf(reply, max, "%s", line);
+	free(line);
+	return ret;
+}
+
+int hv_qmp_getfd(struct hv_qmp *q, int fd, const char *name)
+{
+	char json[128], buf[1];
+	union {
+		char b[CMSG_SPACE(sizeof(int))];
+		struct cmsghdr align;
+	} cm;
+	struct iovec iov;
+	struct msghdr msg = { 0 };
+	struct cmsghdr *c;
+	int ret;
+
+	if (strlen(name) > 32 || strpbrk(name, "\"\\\n"))
+		return -EINVAL;
+	snprintf(json, sizeof(json),
+		 "{\"execute\": \"getfd\", \"arguments\": {\"fdname\": \"%s\"}}\n",
+		 name);
+	/* the fd rides on the first byte of the command */
+	buf[0] = json[0];
+	iov.iov_base = buf;
+	iov.iov_len = 1;
+	msg.msg_iov = &iov;
+	msg.msg_iovlen = 1;
+	msg.msg_control = cm.b;
+	msg.msg_controllen = sizeof(cm.b);
+	c = CMSG_FIRSTHDR(&msg);
+	c->cmsg_level = SOL_SOCKET;
+	c->cmsg_type = SCM_RIGHTS;
+	c->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(c), &fd, sizeof(int));
+	if (sendmsg(q->fd, &msg, MSG_NOSIGNAL) != 1)
+		return -errno;
+	ret = hv_qmp_execute(q, json + 1, NULL, 0, NULL, 0);
+	return ret;
+}
+
 int hv_qmp_command(struct hv_qmp *q, const char *cmd, char *err, size_t errlen)
 {
 	char json[128];

@@ -65,6 +65,15 @@ void hv_qmp_close(struct hv_qmp *q);
  * Asynchronous events met while waiting are skipped.
  */
 int hv_qmp_command(struct hv_qmp *q, const char *cmd, char *err, size_t errlen);
+/*
+ * Send one JSON command line (with its newline) and return its reply line
+ * in @reply (if not NULL): 0, -EIO on an error reply (description in
+ * @err), or -errno.
+ */
+int hv_qmp_execute(struct hv_qmp *q, const char *json, char *reply,
+		   size_t max, char *err, size_t errlen);
+/* Pass @fd to QEMU as @name (getfd), e.g. for "migrate fd:NAME". */
+int hv_qmp_getfd(struct hv_qmp *q, int fd, const char *name);
 /* Thread ids of the vCPUs (query-cpus-fast): count, or -errno. */
 int hv_qmp_vcpu_tids(struct hv_qmp *q, pid_t *tids, unsigned int max);
 /* Paused ("stop") or running, from query-status: 1 running, 0 not, -errno. */

@@ -378,6 +378,9 @@ int pvio_domain_map_memory(struct pvio_hv *hv, pvio_domid_t domid,
 	m->ram = ram;
 	m->nr_pages = rep.nr_pages;
 	m->dirty = dl;
+	m->nr_gnt_frames = rep.nr_gnttab_frames > PVIO_GNTTAB_MAX_FRAMES ?
+			   0 : rep.nr_gnttab_frames;
+	memcpy(m->gnt_gfn, rep.gnttab_gfn, sizeof(m->gnt_gfn));
 	return 0;
 }
 

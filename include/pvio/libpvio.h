@@ -175,6 +175,9 @@ struct pvio_domain_memory {
 	uint8_t *ram;		/* nr_pages * 4096 bytes, shared, writable */
 	uint64_t nr_pages;
 	uint64_t *dirty;	/* (nr_pages + 63) / 64 words */
+	/* the guest's grant table frames (backends write their flags) */
+	uint32_t nr_gnt_frames;
+	uint64_t gnt_gfn[PVIO_GNTTAB_MAX_FRAMES];
 };
 int pvio_domain_map_memory(struct pvio_hv *hv, pvio_domid_t domid,
 			   struct pvio_domain_memory *m);

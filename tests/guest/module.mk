@@ -42,3 +42,6 @@ blk_evil_backend_SRCS := tests/guest/blk_evil_backend.c
 GUEST_TESTS += tests/guest/test_net_basic.sh
 GUEST_TESTS += tests/guest/test_net_hotplug.sh
 GUEST_TESTS += tests/guest/test_net_two_guests.sh
+
+# save, restore, live migration (tools/builtin_migrate.c); QMP client shared
+pvio_SRCS += tools/builtin_migrate.c tools/migrate_core.c hv/hv_qmp.c
