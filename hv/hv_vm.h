@@ -16,12 +16,13 @@
 /* ---- hv_ivshmem.c: the ivshmem server side of one VM ---- */
 
 /*
- * hv is peer PVIO_HV_PEER with one vector: the guest's doorbell to (0, 0)
- * signals hv's doorbell eventfd. The guest is HV_IVSHMEM_GUEST_PEER with
+ * hv is peer PVIO_HV_PEER with one vector: the guest's doorbell to (1, 0)
+ * signals hv's doorbell eventfd. The guest is HV_IVSHMEM_GUEST_PEER (0:
+ * QEMU lets only peer 0 be the master that migrates the region) with
  * @vectors vectors; writing vector v's eventfd raises the guest's MSI-X
  * vector v.
  */
-#define HV_IVSHMEM_GUEST_PEER	1
+#define HV_IVSHMEM_GUEST_PEER	0
 #define HV_IVSHMEM_MAX_VECTORS	(PVIO_MAX_VCPUS + 4)
 
 struct hv_ivshmem;

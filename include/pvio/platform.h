@@ -32,7 +32,7 @@
 #define PVIO_PCI_VENDOR		0x1af4		/* ivshmem */
 #define PVIO_PCI_DEVICE		0x1110
 #define PVIO_PLATFORM_BAR	2
-#define PVIO_HV_PEER		0		/* doorbell target of hypercalls */
+#define PVIO_HV_PEER		1		/* doorbell target of hypercalls */
 
 #define PVIO_PLATFORM_OFF_SHARED	0x0000
 #define PVIO_PLATFORM_OFF_HCALL		0x1000

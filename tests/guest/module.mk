@@ -19,6 +19,7 @@ pvio-hv_SRCS += $(HV_VM_SRCS) hv/hv_vm.c
 GUEST_TESTS += tests/guest/test_vm_domain.sh
 GUEST_TESTS += tests/guest/test_vm_create.sh
 GUEST_TESTS += tests/guest/test_vm_teardown.sh
+GUEST_TESTS += tests/guest/test_save_restore.sh
 TEST_PROGRAMS += vm_client
 vm_client_SRCS := tests/guest/vm_client.c
 
