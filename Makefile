@@ -3,7 +3,8 @@
 # Each directory contributes a fragment `<dir>/module.mk` that appends to the
 # variables below; this file only holds the shared rules.
 #
-#   LIBPVIO_SRCS      sources of build/lib/libpvio.a (every client links it)
+#   LIBPVIO_SRCS      sources of build/lib/libpvio.a (every client links it;
+#                     its manifest is libpvio/module.mk)
 #   PROGRAMS          binaries installed in build/bin; NAME_SRCS, NAME_LDLIBS
 #   TEST_PROGRAMS     test binaries built in build/tests; NAME_SRCS, NAME_LDLIBS
 #   UNIT_TESTS        paths of unit tests to run (binaries, scripts)
@@ -25,10 +26,9 @@ WARN    := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
 	   -Wmissing-prototypes -Wpointer-arith -Wformat=2 -Wundef -Wvla \
 	   -Wno-unused-parameter -Wno-missing-field-initializers
 CFLAGS  ?= -O2 -g
-CFLAGS  += -std=gnu11 $(WARN) -Iinclude -D_GNU_SOURCE -pthread -MMD -MP
+CFLAGS  += -std=gnu11 $(WARN) -Iinclude -Iring -D_GNU_SOURCE -pthread -MMD -MP
 LDLIBS  := -pthread
 
-LIBPVIO_SRCS :=
 PROGRAMS :=
 TEST_PROGRAMS :=
 UNIT_TESTS :=
@@ -107,7 +107,7 @@ demo: deps
 FUZZ_SECONDS ?= 60
 FUZZ_CC ?= clang
 FUZZ_FLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -DPVIO_LIBFUZZER \
-	      -std=gnu11 -Iinclude -D_GNU_SOURCE -pthread
+	      -std=gnu11 -Iinclude -Iring -D_GNU_SOURCE -pthread
 fuzz:
 	@mkdir -p $(BUILD)/fuzz
 	$(foreach t,$(FUZZ_TARGETS),\

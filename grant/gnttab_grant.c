@@ -5,7 +5,7 @@
  */
 #include <errno.h>
 
-#include "../hv/libpvio_priv.h"
+#include "../libpvio/libpvio_priv.h"
 #include "gnttab_entry.h"
 
 #define GNT_INUSE	(UINT32_MAX - 1)

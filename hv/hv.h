@@ -12,7 +12,7 @@
 
 #include "pvio/hypercall.h"
 #include "pvio/libpvio.h"
-#include "hv_proto.h"
+#include "pvio/hv_proto.h"
 #include "evtchn_table.h"
 
 struct hv_domain;

@@ -55,7 +55,7 @@ static struct hv_vm *vm_of(struct hv_domain *d)
 
 static void vm_deliver(struct hv_vm *vm, uint32_t port)
 {
-	if (hv_vm_set_pending(vm->d->plat, 0, port))
+	if (pvio_platform_set_pending(vm->d->plat, 0, port))
 		hv_ivshmem_raise(vm->ivs, 0);
 }
 

@@ -10,7 +10,6 @@
 #include <string.h>
 
 #include "pvio/hypercall.h"
-#include "hv_vm.h"
 #include "hv_vm_platform.h"
 
 void hv_vm_platform_init(void *plat, uint16_t domid, uint16_t nr_vcpus,
@@ -159,27 +158,4 @@ unsigned int hv_vm_send_scan(void *plat, hv_vm_send_fn fn, void *ctx)
 		}
 	}
 	return n;
-}
-
-bool hv_vm_set_pending(void *plat, unsigned int vcpu, uint32_t port)
-{
-	struct pvio_shared_info *sh = plat;
-	unsigned int w = port / 64;
-	uint64_t bit = 1ull << (port % 64);
-	struct pvio_vcpu_info *vi;
-	uint64_t old;
-
-	if (port == 0 || port >= PVIO_EVTCHN_MAX_PORTS)
-		return false;
-	if (vcpu >= PVIO_MAX_VCPUS)
-		vcpu = 0;
-	vi = &sh->vcpu[vcpu];
-	old = __atomic_fetch_or(&sh->evtchn_pending[w], bit, __ATOMIC_SEQ_CST);
-	if (old & bit)
-		return false;	/* already pending: the guest was told */
-	if (__atomic_load_n(&sh->evtchn_mask[w], __ATOMIC_SEQ_CST) & bit)
-		return false;	/* masked: the guest looks when it unmasks */
-	__atomic_fetch_or(&vi->pending_sel, 1ull << w, __ATOMIC_SEQ_CST);
-	__atomic_store_n(&vi->upcall_pending, 1, __ATOMIC_SEQ_CST);
-	return true;
 }

@@ -57,11 +57,4 @@ int hv_vm_hcall_arg(const struct hv_vm_hcall *hc, uint64_t off, uint64_t len,
 typedef void (*hv_vm_send_fn)(void *ctx, uint32_t port);
 unsigned int hv_vm_send_scan(void *plat, hv_vm_send_fn fn, void *ctx);
 
-/*
- * Mark @port pending in the guest's shared info (2-level: pending bit, then
- * if unmasked the selector bit of @vcpu and upcall_pending). Returns true
- * if the caller must raise the vCPU's vector.
- */
-bool hv_vm_set_pending(void *plat, unsigned int vcpu, uint32_t port);
-
 #endif /* PVIO_HV_VM_PLATFORM_H */

@@ -1,29 +1,10 @@
-# pvio-hv (the hypervisor daemon) and the client half of libpvio.
+# pvio-hv, the hypervisor daemon. HV_VM_SRCS (QEMU VMs: launch, QMP,
+# ivshmem server, platform region) and HV_EVTCHN_SRCS are also driven by
+# tests on their own.
+HV_VM_SRCS := hv/hv_ivshmem.c hv/hv_qmp.c hv/hv_vm_launch.c \
+	hv/hv_vm_platform.c
+HV_EVTCHN_SRCS := hv/evtchn_table.c
+
 PROGRAMS += pvio-hv
 pvio-hv_SRCS := hv/hv_main.c hv/hv_domain.c hv/hv_gnttab.c hv/hv_evtchn.c \
-	hv/hv_store.c hv/evtchn_table.c
-LIBPVIO_SRCS += hv/libpvio_conn.c hv/libpvio_dom.c hv/libpvio_evtchn.c
-
-
-TEST_PROGRAMS += hv_test
-hv_test_SRCS := tests/integration/hv_test_main.c tests/integration/hv_test_grants.c \
-	tests/integration/hv_test_evtchn.c tests/integration/hv_test_cleanup.c \
-	tests/integration/hv_test_hostile.c
-INTEGRATION_TESTS += tests/integration/hv_grants.sh tests/integration/hv_evtchn.sh \
-	tests/integration/hv_cleanup.sh tests/integration/hv_garbage.sh \
-	tests/integration/hv_cli.sh tests/integration/hv_store_release.sh
-
-TEST_PROGRAMS += test_evtchn_table
-test_evtchn_table_SRCS := tests/unit/test_evtchn_table.c hv/evtchn_table.c
-test_evtchn_table_LDLIBS := -lcmocka
-UNIT_TESTS += $(TESTDIR)/test_evtchn_table
-
-# CLI verbs: daemon lifecycle and domain control
-pvio_SRCS += tools/builtin_up.c tools/builtin_down.c tools/builtin_list.c \
-	tools/builtin_info.c tools/builtin_domctl.c
-
-# device_model_args: the check hv and the toolstack share, its refusals
-LIBPVIO_SRCS += hv/libpvio_dm_args.c
-TEST_PROGRAMS += hv_dm_args
-hv_dm_args_SRCS := tests/integration/hv_dm_args.c
-INTEGRATION_TESTS += tests/integration/create_dm_args.sh
+	hv/hv_store.c hv/hv_vm.c $(HV_EVTCHN_SRCS) $(HV_VM_SRCS)

@@ -2,10 +2,17 @@
 # Runs inside the benchmark guest as /pvio/test.sh (perf/bench-guest
 # substitutes the @...@ values). Measures the pvio disk and NIC and, in the
 # same guest, virtio-blk and virtio-net; prints every figure on the console
-# as "PVIO-BENCH: <what> <path> key=value" for the host to parse. A device
-# that is missing is reported as such, never measured on something else.
+# as "PVIO-BENCH: <kind> <path> <what> key=value..." for the host to parse.
+# A device that is missing is reported as such, never measured on something
+# else.
 R=@RUNTIME@
 ROUNDS=@ROUNDS@
+DO_BLK=@DO_BLK@
+DO_NET=@DO_NET@
+DO_RX=@DO_RX@
+DO_QD1=@DO_QD1@
+DO_PERSIST=@DO_PERSIST@
+STREAMS=@STREAMS@
 PV_MAC=@PV_MAC@
 VIO_MAC=@VIO_MAC@
 PV_IP=@PV_IP@
@@ -15,8 +22,9 @@ VIO_HOST=@VIO_HOST@
 
 mark() { echo "PVIO-BENCH: $*"; }
 
-modprobe virtio_pci && modprobe virtio_blk && modprobe virtio_net ||
-	mark "note virtio modules did not load"
+modprobe virtio_pci
+[ "$DO_BLK" = 1 ] && { modprobe virtio_blk || mark "note virtio_blk did not load"; }
+[ "$DO_NET" = 1 ] && { modprobe virtio_net || mark "note virtio_net did not load"; }
 
 # devices show up asynchronously: wait a little for each (pvio's come
 # through the store, after the backends connected)
@@ -35,20 +43,33 @@ iface_by_mac() {
 	done
 	return 1
 }
-wait_for 50 "[ -b /dev/vda ]"
-wait_for 50 "iface_by_mac $VIO_MAC"
-# the pvio frontends get longer, but only if they are there at all
-grep -q blkfront /proc/modules && wait_for 100 "[ -b /dev/xvda ]"
-grep -q netfront /proc/modules && wait_for 100 "iface_by_mac $PV_MAC"
+if [ "$DO_BLK" = 1 ]; then
+	wait_for 50 "[ -b /dev/vda ]"
+	grep -q blkfront /proc/modules && wait_for 100 "[ -b /dev/xvda ]"
+fi
+if [ "$DO_NET" = 1 ]; then
+	wait_for 50 "iface_by_mac $VIO_MAC"
+	grep -q netfront /proc/modules && wait_for 100 "iface_by_mac $PV_MAC"
+fi
 
-# ---- block: fio 4 KiB random read QD32, 128 KiB sequential read QD16
-blk() {
+# ---- block ----
+# fio terse v3: 7 read KiB/s, 8 read IOPS, 18-20 the completion latency
+# percentiles asked for ("50.000000%=USEC"...)
+fio_run() { # fio_run DEV RW BS QD -> "iops kibps p50 p99 p99.9"
+	timeout $((R + 60)) fio --minimal --name=b --filename="$1" --direct=1 \
+		--ioengine=libaio --readonly --rw="$2" --bs="$3" --iodepth="$4" \
+		--runtime="$R" --time_based --ramp_time=1 \
+		--percentile_list=50:99:99.9 2>/dev/null | tail -n 1 |
+		awk -F';' '{ for (i = 18; i <= 20; i++) sub(/.*=/, "", $i);
+			     print $8, $7, $18, $19, $20 }'
+}
+blk() { # blk LABEL DEV
 	name=$1 dev=$2
 	if [ ! -b "$dev" ]; then
 		why="no $dev in the guest"
-		if [ $name = pvio ] && ! grep -q blkfront /proc/modules; then
+		if [ "$name" != virtio ] && ! grep -q blkfront /proc/modules; then
 			why="$why: no pvio blkfront module loaded"
-		elif [ $name = pvio ]; then
+		elif [ "$name" != virtio ]; then
 			dmesg | grep -iE 'pvio|blkfront|xvd' | tail -n 8 |
 				sed 's/^/PVIO-BENCH-LOG: /'
 		fi
@@ -56,20 +77,19 @@ blk() {
 		return
 	fi
 	mark "blk $name begin $dev $(cat /sys/block/${dev#/dev/}/size) sectors"
-	line=$(fio --minimal --name=rr --filename="$dev" --direct=1 --ioengine=libaio \
-		--rw=randread --bs=4k --iodepth=32 --runtime="$R" --time_based \
-		--ramp_time=1 2>/dev/null | tail -n 1)
-	# terse v3: field 8 = read IOPS, 7 = read bandwidth in KiB/s
-	iops=$(echo "$line" | awk -F';' '{ print $8 }')
-	line=$(fio --minimal --name=sr --filename="$dev" --direct=1 --ioengine=libaio \
-		--rw=read --bs=128k --iodepth=16 --runtime="$R" --time_based \
-		--ramp_time=1 2>/dev/null | tail -n 1)
-	kib=$(echo "$line" | awk -F';' '{ print $7 }')
-	mark "blk $name result iops=${iops:-0} kibps=${kib:-0}"
+	set -- $(fio_run "$dev" randread 4k 32)
+	[ $# -eq 5 ] || { mark "blk $name missing fio failed on $dev"; return; }
+	mark "blk $name rand4k iops=$1 kibps=$2 p50=$3 p99=$4 p999=$5"
+	set -- $(fio_run "$dev" read 128k 16)
+	[ $# -eq 5 ] && mark "blk $name seq128k iops=$1 kibps=$2 p50=$3 p99=$4 p999=$5"
+	if [ "$DO_QD1" = 1 ]; then
+		set -- $(fio_run "$dev" randread 4k 1)
+		[ $# -eq 5 ] && mark "blk $name qd1 iops=$1 kibps=$2 p50=$3 p99=$4 p999=$5"
+	fi
 }
 
-# ---- network: iperf3 TCP from the guest to the bridge address, one NIC
-# per subnet; ARP answers only on the NIC that owns the address, so the
+# ---- network: iperf3 TCP between the guest and the bridge address, one
+# NIC per subnet; ARP answers only on the NIC that owns the address, so the
 # host's replies come back the same way
 for f in /proc/sys/net/ipv4/conf/*/arp_ignore; do echo 1 >"$f"; done
 for f in /proc/sys/net/ipv4/conf/*/arp_announce; do echo 2 >"$f"; done
@@ -97,56 +117,85 @@ net_setup() {
 		return
 	fi
 	echo "$dev" >/tmp/net-$name.dev
+	mark "net $name nic $dev queues=$(ls -d /sys/class/net/$dev/queues/tx-* | wc -l)"
 }
-net() {
-	name=$1 addr=$2 host=$3
+net() { # net NAME ADDR HOST DIR (tx: guest to bridge, rx: bridge to guest)
+	name=$1 addr=$2 host=$3 dir=$4
 	if [ ! -f /tmp/net-$name.dev ]; then
 		mark "net $name missing $(cat /tmp/net-$name.note)"
 		return
 	fi
 	dev=$(cat /tmp/net-$name.dev)
+	rev=
+	[ "$dir" = rx ] && rev=-R
 	# the host samples the TAP counters at "begin" and "end": quiet
 	# seconds around the run keep other runs out of its sample
-	mark "net $name begin $dev"
+	mark "net $name begin $dir $dev"
 	sleep 1
-	tx0=$(cat "/sys/class/net/$dev/statistics/tx_bytes")
+	b0=$(cat "/sys/class/net/$dev/statistics/tx_bytes")
+	[ "$dir" = rx ] && b0=$(cat "/sys/class/net/$dev/statistics/rx_bytes")
 	out=$(timeout $((R + 30)) iperf3 -c "$host" -B "$addr" -t "$R" -f m \
-		--connect-timeout 5000 2>&1)
-	tx1=$(cat "/sys/class/net/$dev/statistics/tx_bytes")
+		-P "$STREAMS" $rev --connect-timeout 5000 2>&1)
+	b1=$(cat "/sys/class/net/$dev/statistics/tx_bytes")
+	[ "$dir" = rx ] && b1=$(cat "/sys/class/net/$dev/statistics/rx_bytes")
 	sleep 1
-	mark "net $name end $dev"
+	mark "net $name end $dir $dev"
 	sleep 2
-	mbit=$(echo "$out" | awk '/receiver/ { print $(NF - 2) }' | tail -n 1)
+	if [ "$STREAMS" -gt 1 ]; then
+		mbit=$(echo "$out" | awk '/SUM.*receiver/ { print $(NF - 2) }' | tail -n 1)
+	else
+		mbit=$(echo "$out" | awk '/receiver/ { print $(NF - 2) }' | tail -n 1)
+	fi
 	if [ -z "$mbit" ]; then
 		echo "$out" | tail -n 5 | sed 's/^/PVIO-BENCH-LOG: /'
 		grep "$dev" /proc/net/dev | sed 's/^/PVIO-BENCH-LOG: /'
 		dmesg | tail -n 10 | sed 's/^/PVIO-BENCH-LOG: /'
-		mark "net $name missing iperf3 failed over $dev"
+		mark "net $name missing iperf3 failed over $dev ($dir)"
 		return
 	fi
-	mark "net $name result mbitps=$mbit txbytes=$((tx1 - tx0))"
+	mark "net $name $dir mbitps=$mbit bytes=$((b1 - b0))"
 }
-net_setup pvio "$PV_MAC" "$PV_IP" "$PV_HOST"
-net_setup virtio "$VIO_MAC" "$VIO_IP" "$VIO_HOST"
+if [ "$DO_NET" = 1 ]; then
+	net_setup pvio "$PV_MAC" "$PV_IP" "$PV_HOST"
+	net_setup virtio "$VIO_MAC" "$VIO_IP" "$VIO_HOST"
+fi
 
 # ---- the rounds: pvio first in odd rounds, virtio first in even ones, so
 # that drifting load on the host hits both paths alike
-r=1
-while [ $r -le "$ROUNDS" ]; do
-	mark "round $r of $ROUNDS"
-	if [ $((r % 2)) -eq 1 ]; then order="pvio virtio"; else order="virtio pvio"; fi
-	for p in $order; do
-		if [ $p = pvio ]; then blk pvio /dev/xvda; else blk virtio /dev/vda; fi
-	done
-	for p in $order; do
-		if [ $p = pvio ]; then
-			net pvio "$PV_IP" "$PV_HOST"
-		else
-			net virtio "$VIO_IP" "$VIO_HOST"
+rounds() { # rounds PVIO-LABEL
+	r=1
+	while [ $r -le "$ROUNDS" ]; do
+		mark "round $r of $ROUNDS ($1)"
+		if [ $((r % 2)) -eq 1 ]; then order="pvio virtio"; else order="virtio pvio"; fi
+		if [ "$DO_BLK" = 1 ]; then
+			for p in $order; do
+				if [ $p = pvio ]; then blk "$1" /dev/xvda; else blk virtio /dev/vda; fi
+			done
 		fi
+		if [ "$DO_NET" = 1 ] && [ "$1" = pvio ]; then
+			for dir in tx $([ "$DO_RX" = 1 ] && echo rx); do
+				for p in $order; do
+					if [ $p = pvio ]; then
+						net pvio "$PV_IP" "$PV_HOST" $dir
+					else
+						net virtio "$VIO_IP" "$VIO_HOST" $dir
+					fi
+				done
+			done
+		fi
+		r=$((r + 1))
 	done
-	r=$((r + 1))
-done
+}
+rounds pvio
+if [ "$DO_BLK" = 1 ] && [ "$DO_PERSIST" = 1 ]; then
+	# the same disk through pvio_blkfront with persistent grants
+	if rmmod pvio_blkfront && insmod /pvio/modules/pvio_blkfront.ko persistent=1 &&
+	   wait_for 100 "[ -b /dev/xvda ]"; then
+		rounds pvio_persistent
+	else
+		mark "blk pvio_persistent missing pvio_blkfront did not reload with persistent=1"
+	fi
+fi
 dmesg | grep -i pvio | tail -n 8 | sed 's/^/PVIO-BENCH-DMESG: /'
 mark "done"
 exit 0

@@ -21,7 +21,7 @@
 
 #include "pvio/libpvio.h"
 #include "pvio/xenbus.h"
-#include "../tools/pvio_cmd.h"
+#include "pvio/bench.h"
 #include "blkbench.h"
 
 static int parse_size(const char *s, uint64_t *out)
@@ -332,7 +332,7 @@ static void table_row(const char *name, const struct blkbench_result *r)
 	       r->lat_p50_us, r->lat_p99_us);
 }
 
-int blkbench_main(int argc, char **argv)
+int blkbench_main(const char *opt_rundir, int argc, char **argv)
 {
 	static const struct option lo[] = {
 		{ "rw", required_argument, NULL, 'r' },
@@ -446,7 +446,7 @@ int blkbench_main(int argc, char **argv)
 		fprintf(stderr, "bench blk: preparing %s: %s\n", o.file, strerror(-rc));
 		return 1;
 	}
-	rundir = ensure_daemons(pvio_opt_rundir);
+	rundir = ensure_daemons(opt_rundir);
 	if (!rundir) {
 		fprintf(stderr, "bench blk: could not start pvio-hv/pvio-store/pvio-blkback\n");
 		stop_daemons();

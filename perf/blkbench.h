@@ -72,7 +72,4 @@ void blkbench_pvio_close(struct blkbench_pvio *p);
 	"[--iodepth N] [--queues N] [--runtime S] [--size SIZE] " \
 	"[--file PATH] [--engine uring|aio] [--json] [--no-fio]"
 
-/* `pvio bench blk ARGS`: argv[0] is "blk"; returns the exit status. */
-int blkbench_main(int argc, char **argv);
-
 #endif /* PVIO_PERF_BLKBENCH_H */

@@ -15,7 +15,7 @@
 #include "pvio/blkfront.h"
 #include "pvio/libpvio.h"
 #include "pvio/xenbus.h"
-#include "../tools/pvio_cmd.h"
+#include "pvio/devclass.h"
 #include "blkbench.h"
 
 /* ---- native io_uring ---- */

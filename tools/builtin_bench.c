@@ -16,7 +16,7 @@
 #include <unistd.h>
 
 #include "pvio_cmd.h"
-#include "../perf/blkbench.h"
+#include "pvio/bench.h"
 
 static struct pvio_cmd cmd_bench;
 
@@ -54,7 +54,7 @@ static int run_bench(int argc, char **argv)
 	if (strchr(argv[1], '/') || argv[1][0] == '.' || argv[1][0] == '-')
 		return pvio_cmd_usage(&cmd_bench);
 	if (!strcmp(argv[1], "blk"))
-		return blkbench_main(argc - 1, argv + 1);
+		return blkbench_main(pvio_opt_rundir, argc - 1, argv + 1);
 	if (find_bench(argv[1], path, sizeof(path))) {
 		fprintf(stderr, "pvio bench: no benchmark '%s' (looked for perf/bench-%s; set PVIO_PERF_DIR)\n",
 			argv[1], argv[1]);

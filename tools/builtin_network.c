@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "builtin_network.h"
+#include "pvio/vif.h"
 #include "pvio/libpvio.h"
 #include "pvio/xenbus.h"
 #include "pvio_cmd.h"

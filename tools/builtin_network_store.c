@@ -9,7 +9,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "builtin_network.h"
+#include "pvio/vif.h"
 #include "pvio/xenbus.h"
 
 #define VIF_MAX_DEVID	65535

@@ -35,15 +35,41 @@ static char *state_path(const char *dir)
 	return p;
 }
 
+struct switch_ctx {
+	const char *path;
+	enum xenbus_state s;
+};
+
+static int switch_txn(struct xs_handle *h, xs_transaction_t t, void *arg)
+{
+	struct switch_ctx *c = arg;
+	long long cur;
+	int rc = xs_read_int(h, t, c->path, &cur);
+
+	if (rc)
+		return rc;	/* -ENOENT: the device is being removed */
+	if (cur == (long long)c->s)
+		return 0;	/* no write, no watch fired for nothing */
+	return xs_printf(h, t, c->path, "%d", (int)c->s);
+}
+
+/*
+ * The one state switch of every user-space driver and tool. It writes only
+ * when the state node exists (checked in the same transaction), so a late
+ * switch never resurrects a device directory the toolstack has removed, and
+ * only when the value changes, so no watch fires for nothing.
+ */
 int xenbus_switch_state(struct xs_handle *h, const char *dir,
 			enum xenbus_state s)
 {
+	struct switch_ctx c = { .s = s };
 	char *p = state_path(dir);
 	int rc;
 
 	if (!p)
 		return -ENOMEM;
-	rc = xs_printf(h, XS_TXN_NULL, p, "%d", (int)s);
+	c.path = p;
+	rc = xs_transaction_run(h, switch_txn, &c);
 	free(p);
 	return rc;
 }

@@ -18,62 +18,19 @@
 #include "pvio/grant_table.h"
 #include "pvio/event_channel.h"
 
+#include "blkif_req.h"
+
 /* What the backend advertises (and therefore accepts). */
-#define BLKBACK_MAX_INDIRECT_SEGS	256
+#define BLKBACK_MAX_INDIRECT_SEGS	BLKIF_REQ_MAX_INDIRECT_SEGS
 #define BLKBACK_MAX_QUEUES		4
 #define BLKBACK_MAX_RING_ORDER		4
 #define BLKBACK_MAX_RING_PAGES		(1u << BLKBACK_MAX_RING_ORDER)
 /* Persistent grants kept mapped per queue; beyond this, map per request. */
 #define BLKBACK_MAX_PGRANTS		8192
-#define BLKBACK_MAX_SEGS \
-	(BLKBACK_MAX_INDIRECT_SEGS > BLKIF_MAX_SEGMENTS_PER_REQUEST ? \
-	 BLKBACK_MAX_INDIRECT_SEGS : BLKIF_MAX_SEGMENTS_PER_REQUEST)
+#define BLKBACK_MAX_SEGS		BLKIF_REQ_MAX_SEGS
 #define BLKBACK_MAX_INDIRECT_PAGES \
 	((BLKBACK_MAX_INDIRECT_SEGS + BLKIF_SEGS_PER_INDIRECT_FRAME - 1) / \
 	 BLKIF_SEGS_PER_INDIRECT_FRAME)
-
-/* ---- request validation (blkback_validate.c) ---- */
-
-/* The geometry a request is checked against. */
-struct blkback_limits {
-	uint64_t sectors;		/* disk size, 512-byte units */
-	uint32_t sector_size;		/* 512 or 4096 */
-	uint32_t max_indirect_segs;	/* 0: INDIRECT refused */
-	bool readonly;
-	bool discard;			/* DISCARD served */
-	bool discard_secure;
-};
-
-/* A request after validation: everything the data path needs, bounded. */
-struct blkback_req_desc {
-	uint64_t id;
-	uint8_t operation;	/* as on the wire (INDIRECT stays INDIRECT) */
-	uint8_t op;		/* effective: READ, WRITE, WRITE_BARRIER, FLUSH, DISCARD */
-	uint8_t discard_secure;
-	uint16_t nr_segs;	/* data segments */
-	uint16_t nr_indirect;	/* indirect pages to map (INDIRECT only) */
-	uint64_t sector;	/* 512-byte units */
-	uint64_t nr_sectors;	/* total length (DISCARD: the range) */
-	uint32_t indirect_grefs[BLKIF_MAX_INDIRECT_PAGES_PER_REQUEST];
-	struct blkif_request_segment seg[BLKBACK_MAX_SEGS];
-};
-
-/*
- * Validate a request copied out of the ring. Fills @d (for INDIRECT only
- * the header: segments come with blkback_req_indirect()). Returns
- * BLKIF_RSP_OKAY, BLKIF_RSP_ERROR or BLKIF_RSP_EOPNOTSUPP; @d->id and
- * @d->operation are always set so that an error can be answered.
- */
-int blkback_req_parse(const union blkif_request_any *copy,
-		      const struct blkback_limits *lim,
-		      struct blkback_req_desc *d);
-/*
- * Copy the segments of an INDIRECT request out of its mapped indirect
- * pages (each PVIO_PAGE_SIZE bytes, @d->nr_indirect of them) and validate
- * them and the resulting sector range. BLKIF_RSP_OKAY or BLKIF_RSP_ERROR.
- */
-int blkback_req_indirect(struct blkback_req_desc *d, void *const *pages,
-			 const struct blkback_limits *lim);
 
 /* ---- I/O engines (blkback_engine_*.c) ---- */
 
@@ -151,7 +108,7 @@ enum blkback_req_stage {
 
 /* An in-flight request: one per ring slot. */
 struct blkback_req {
-	struct blkback_req_desc d;
+	struct blkif_req_desc d;
 	struct blkback_seg seg[BLKBACK_MAX_SEGS];
 	struct iovec iov[BLKBACK_MAX_SEGS];
 	unsigned int iovcnt;
@@ -223,7 +180,7 @@ struct blkback_disk {
 	bool blockdev;
 	uint32_t dio_align;		/* alignment O_DIRECT needs (mem and length) */
 	const struct blkback_engine_ops *engine_ops;
-	struct blkback_limits lim;
+	struct blkif_limits lim;
 	uint32_t discard_granularity;
 
 	/* connection */

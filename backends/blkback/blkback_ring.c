@@ -349,7 +349,7 @@ static void batch_indirect(struct blkback_queue *q, struct blkback_req **batch,
 				op->ref = BLKBACK_PGRANT_FREE;	/* kept */
 		}
 		if (ok)
-			r->status = blkback_req_indirect(&r->d, pages,
+			r->status = blkif_req_indirect(&r->d, pages,
 							 &q->disk->lim);
 		else
 			r->status = BLKIF_RSP_ERROR;
@@ -595,7 +595,7 @@ static bool ring_pass(struct blkback_queue *q)
 		ring_copy_from(q, ring_entry_off(q, q->ring.req_cons), &copy,
 			       sizeof(copy));
 		q->ring.req_cons++;
-		r->status = blkback_req_parse(&copy, &q->disk->lim, &r->d);
+		r->status = blkif_req_parse(&copy, &q->disk->lim, &r->d);
 		if (r->status == BLKIF_RSP_OKAY &&
 		    r->d.op == BLKIF_OP_WRITE_BARRIER) {
 			/* what came before runs first; the barrier waits */

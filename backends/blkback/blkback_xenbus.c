@@ -109,21 +109,6 @@ static int dir_alive(struct blkback_ctx *ctx, xs_transaction_t t,
 	return rc;
 }
 
-struct state_arg {
-	struct blkback_disk *disk;
-	enum xenbus_state s;
-};
-
-static int state_txn(struct xs_handle *h, xs_transaction_t t, void *arg)
-{
-	struct state_arg *a = arg;
-	int rc = dir_alive(a->disk->ctx, t, a->disk->be_path);
-
-	if (rc)
-		return rc;
-	return write_key(a->disk->ctx, t, a->disk->be_path, "state", "%d", a->s);
-}
-
 static void set_state(struct blkback_disk *disk, enum xenbus_state s)
 {
 	if (disk->be_state == (int)s)
@@ -132,10 +117,8 @@ static void set_state(struct blkback_disk *disk, enum xenbus_state s)
 		blkback_log("%s: %s -> %s", disk->be_path,
 			    xenbus_state_name(disk->be_state),
 			    xenbus_state_name(s));
-	struct state_arg a = { disk, s };
-
 	disk->be_state = s;
-	xs_transaction_run(disk->ctx->xs, state_txn, &a);
+	xenbus_switch_state(disk->ctx->xs, disk->be_path, s);
 }
 
 /* ---- connect / disconnect ---- */

@@ -1,44 +1,13 @@
-# pvio-blkback: the block backend daemon (blk helper).
-BLKBACK_CORE_SRCS := backends/blkback/blkback_validate.c \
-	backends/blkback/blkback_backing.c \
+# pvio-blkback. BLKBACK_CORE_SRCS (backing files and I/O engines) is also
+# unit-tested on its own.
+BLKBACK_CORE_SRCS := backends/blkback/blkback_backing.c \
 	backends/blkback/blkback_engine_uring.c \
 	backends/blkback/blkback_engine_aio.c
-
-TEST_PROGRAMS += test_blkback_validate
-test_blkback_validate_SRCS := tests/unit/test_blkback_validate.c \
-	backends/blkback/blkback_validate.c
-test_blkback_validate_LDLIBS := -lcmocka
-UNIT_TESTS += $(TESTDIR)/test_blkback_validate
-
-TEST_PROGRAMS += test_blkback_engine
-test_blkback_engine_SRCS := tests/unit/test_blkback_engine.c $(BLKBACK_CORE_SRCS)
-test_blkback_engine_LDLIBS := -lcmocka -luring -laio
-UNIT_TESTS += $(TESTDIR)/test_blkback_engine
+BLKBACK_LDLIBS := -luring -laio
 
 PROGRAMS += pvio-blkback
 pvio-blkback_SRCS := $(BLKBACK_CORE_SRCS) \
 	backends/blkback/blkback_ring.c \
 	backends/blkback/blkback_xenbus.c \
 	backends/blkback/blkback_main.c
-pvio-blkback_LDLIBS := -luring -laio
-
-TEST_PROGRAMS += blk_test blk_hostile
-blk_test_SRCS := tests/integration/blk_test.c
-blk_hostile_SRCS := tests/integration/blk_hostile.c
-INTEGRATION_TESTS += tests/integration/blk_integrity.sh \
-	tests/integration/blk_features.sh tests/integration/blk_restart.sh \
-	tests/integration/blk_hostile.sh tests/integration/blk_attach.sh
-
-# user-space blkfront library (frontends/user/blkfront_*)
-LIBPVIO_SRCS += frontends/user/blkfront_ring.c frontends/user/blkfront_xenbus.c
-
-# pvio bench blk (perf/blkbench*): generator, native and pvio targets, fio
-pvio_SRCS += perf/blkbench.c perf/blkbench_gen.c perf/blkbench_targets.c
-pvio_LDLIBS += -luring
-
-# fuzz harness of the block parsers; without libFuzzer it runs a smoke campaign
-TEST_PROGRAMS += fuzz_blk
-fuzz_blk_SRCS := tests/fuzz/fuzz_blk.c backends/blkback/blkback_validate.c \
-	tools/xlcfg/xlcfg.c tools/xlcfg/xlcfg_disk.c
-UNIT_TESTS += $(TESTDIR)/fuzz_blk
-FUZZ_TARGETS += fuzz_blk
+pvio-blkback_LDLIBS := $(BLKBACK_LDLIBS)

@@ -15,7 +15,7 @@
 #include "pvio/libpvio.h"
 #include "pvio/netif.h"
 #include "pvio/xenbus.h"
-#include "netback_validate.h"
+#include "netif_tx.h"
 
 #define NETBACK_MAX_QUEUES	8
 #define NETBACK_VNET_HDR_LEN	((int)sizeof(struct virtio_net_hdr))
@@ -32,7 +32,7 @@ struct netback_stats {
 	atomic_uint_fast64_t tx_packets;	/* frontend -> TAP */
 	atomic_uint_fast64_t tx_bytes;
 	atomic_uint_fast64_t tx_dropped;	/* malformed requests, all kinds */
-	atomic_uint_fast64_t tx_err[NETBACK_TX_NR_ERR];
+	atomic_uint_fast64_t tx_err[NETIF_TX_NR_ERR];
 	atomic_uint_fast64_t tx_host_dropped;	/* TAP refused the write */
 	atomic_uint_fast64_t rx_packets;	/* TAP -> frontend */
 	atomic_uint_fast64_t rx_bytes;
@@ -57,7 +57,7 @@ struct netback_queue {
 
 	/* tx: one packet assembled at a time behind its vnet header */
 	uint8_t *tx_buf;
-	union netif_tx_slot tx_window[NETBACK_TX_WINDOW];
+	union netif_tx_slot tx_window[NETIF_TX_WINDOW];
 	int64_t credit;			/* rate limit, bytes; may dip below 0 */
 	uint64_t credit_stamp_ns;	/* last replenish */
 

@@ -125,7 +125,7 @@ int main(int argc, char **argv)
 		netback_publish_stats(vif);
 		/* frontends wait in Closed for us to come back with InitWait */
 		if (vif->state != XenbusStateUnknown)
-			netif_switch_state(nb.xs, vif->bedir, XenbusStateClosed);
+			xenbus_switch_state(nb.xs, vif->bedir, XenbusStateClosed);
 		netback_vif_destroy(vif);
 	}
 	xs_close(nb.xs);

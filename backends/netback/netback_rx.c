@@ -9,6 +9,7 @@
 
 #include "netback.h"
 #include "pvio/netfront.h"
+#include "netif_offload.h"
 
 static uint32_t rx_slots_for(struct netback_queue *q, size_t len,
 			     const struct virtio_net_hdr *h)
@@ -39,7 +40,7 @@ static int rx_check(struct netback_queue *q)
 	h->gso_type = gso;
 	if ((h->flags & VIRTIO_NET_HDR_F_NEEDS_CSUM) && !vif->fe_csum) {
 		/* this frontend cannot finish checksums: do it here */
-		if (netfront_csum_finish(q->rx_buf + NETBACK_VNET_HDR_LEN,
+		if (netif_csum_finish(q->rx_buf + NETBACK_VNET_HDR_LEN,
 					 q->rx_len, h->csum_start, h->csum_offset))
 			return -EINVAL;
 		h->flags = VIRTIO_NET_HDR_F_DATA_VALID;

@@ -12,6 +12,7 @@
 
 #include "netback.h"
 #include "pvio/netfront.h"
+#include "netif_offload.h"
 
 uint64_t netback_now_ns(void)
 {
@@ -21,7 +22,7 @@ uint64_t netback_now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
-static void tx_respond(struct netback_queue *q, const struct netback_tx_pkt *pkt,
+static void tx_respond(struct netback_queue *q, const struct netif_tx_pkt *pkt,
 		       int16_t status)
 {
 	struct netif_tx_response *r;
@@ -42,7 +43,7 @@ static void tx_respond(struct netback_queue *q, const struct netback_tx_pkt *pkt
 	}
 }
 
-static void tx_count_drop(struct netback_queue *q, enum netback_tx_err err)
+static void tx_count_drop(struct netback_queue *q, enum netif_tx_err err)
 {
 	struct netback_stats *st = &q->vif->stats;
 
@@ -51,7 +52,7 @@ static void tx_count_drop(struct netback_queue *q, enum netback_tx_err err)
 }
 
 /* Fill the vnet header from the packet's netif flags; 0 or -EINVAL. */
-static int tx_vnet_hdr(struct netback_tx_pkt *pkt, uint8_t *frame,
+static int tx_vnet_hdr(struct netif_tx_pkt *pkt, uint8_t *frame,
 		       struct virtio_net_hdr *h)
 {
 	uint16_t start, off, hlen;
@@ -60,7 +61,7 @@ static int tx_vnet_hdr(struct netback_tx_pkt *pkt, uint8_t *frame,
 	memset(h, 0, sizeof(*h));
 	h->gso_type = VIRTIO_NET_HDR_GSO_NONE;
 	if (pkt->flags & NETTXF_csum_blank) {
-		if (netfront_csum_locate(frame, pkt->len, &start, &off, &hlen,
+		if (netif_csum_locate(frame, pkt->len, &start, &off, &hlen,
 					 &proto))
 			return -EINVAL;
 		h->flags = VIRTIO_NET_HDR_F_NEEDS_CSUM;
@@ -81,8 +82,8 @@ static int tx_vnet_hdr(struct netback_tx_pkt *pkt, uint8_t *frame,
 }
 
 /* Copy the payload of a validated packet and write it to the TAP. */
-static enum netback_tx_err tx_send(struct netback_queue *q,
-				   struct netback_tx_pkt *pkt)
+static enum netif_tx_err tx_send(struct netback_queue *q,
+				   struct netif_tx_pkt *pkt)
 {
 	struct pvio_gnt_copy ops[XEN_NETBK_LEGACY_SLOTS_MAX];
 	struct virtio_net_hdr *h = (struct virtio_net_hdr *)q->tx_buf;
@@ -102,23 +103,23 @@ static enum netback_tx_err tx_send(struct netback_queue *q,
 		pos += pkt->req[i].size;
 	}
 	if (pvio_gnttab_copy(q->vif->nb->hv, ops, pkt->nr_data) < 0)
-		return NETBACK_TX_EGRANT;
+		return NETIF_TX_EGRANT;
 	for (uint32_t i = 0; i < pkt->nr_data; i++)
 		if (ops[i].status != GNTST_okay)
-			return NETBACK_TX_EGRANT;
+			return NETIF_TX_EGRANT;
 	if (tx_vnet_hdr(pkt, frame, h))
 		return pkt->gso_type != XEN_NETIF_GSO_TYPE_NONE ?
-			NETBACK_TX_EGSO : NETBACK_TX_ESIZE;
+			NETIF_TX_EGSO : NETIF_TX_ESIZE;
 	w = write(q->tap_fd, q->tx_buf, NETBACK_VNET_HDR_LEN + pkt->len);
 	if (w < 0) {
 		/* the host refused it (device down, no buffer): the host's drop,
 		 * not the frontend's error; answer OKAY as a NIC would */
 		atomic_fetch_add(&q->vif->stats.tx_host_dropped, 1);
-		return NETBACK_TX_OK;
+		return NETIF_TX_OK;
 	}
 	atomic_fetch_add(&q->vif->stats.tx_packets, 1);
 	atomic_fetch_add(&q->vif->stats.tx_bytes, pkt->len);
-	return NETBACK_TX_OK;
+	return NETIF_TX_OK;
 }
 
 /* Replenish the rate-limit credit; false if the queue must wait. */
@@ -157,7 +158,7 @@ static bool tx_credit_ok(struct netback_queue *q, int *timeout_ms)
 
 bool netback_tx_run(struct netback_queue *q, int *timeout_ms)
 {
-	struct netback_tx_pkt pkt;
+	struct netif_tx_pkt pkt;
 	unsigned int done = 0;
 	uint32_t prod;
 	bool limited = false, incomplete = false;
@@ -179,25 +180,25 @@ bool netback_tx_run(struct netback_queue *q, int *timeout_ms)
 			limited = true;
 			break;
 		}
-		n = avail < NETBACK_TX_WINDOW ? avail : NETBACK_TX_WINDOW;
+		n = avail < NETIF_TX_WINDOW ? avail : NETIF_TX_WINDOW;
 		/* one copy of the slots; everything below reads the copy */
 		for (unsigned int i = 0; i < n; i++)
 			q->tx_window[i] = *netif_tx_back_req(&q->tx,
 							     q->tx.req_cons + i);
-		used = netback_tx_parse(q->tx_window, n, &pkt);
+		used = netif_tx_parse(q->tx_window, n, &pkt);
 		if (!used) {
-			if (pkt.err == NETBACK_TX_EFATAL) {
+			if (pkt.err == NETIF_TX_EFATAL) {
 				netback_queue_fatal(q, "tx packet longer than %u slots",
-						    NETBACK_TX_WINDOW);
+						    NETIF_TX_WINDOW);
 				return false;
 			}
 			incomplete = true;	/* rest not published yet */
 			break;
 		}
 		q->tx.req_cons += used;
-		if (pkt.err == NETBACK_TX_OK)
+		if (pkt.err == NETIF_TX_OK)
 			pkt.err = tx_send(q, &pkt);
-		if (pkt.err != NETBACK_TX_OK) {
+		if (pkt.err != NETIF_TX_OK) {
 			tx_count_drop(q, pkt.err);
 			tx_respond(q, &pkt, XEN_NETIF_RSP_ERROR);
 		} else {

@@ -39,7 +39,7 @@ static void vif_switch(struct netback_vif *vif, enum xenbus_state s)
 
 	if (vif->state == s)
 		return;
-	ret = netif_switch_state(vif->nb->xs, vif->bedir, s);
+	ret = xenbus_switch_state(vif->nb->xs, vif->bedir, s);
 	if (ret && ret != -ENOENT)
 		fprintf(stderr, "netback: %s: cannot switch to %s: %s\n",
 			vif->bedir, xenbus_state_name(s), strerror(-ret));
@@ -480,14 +480,14 @@ void netback_publish_stats(struct netback_vif *vif)
 	write_key(vif, "statistics/rx-dropped", atomic_load(&st->rx_dropped));
 	write_key(vif, "statistics/tx-host-dropped",
 		  atomic_load(&st->tx_host_dropped));
-	for (unsigned int e = 1; e < NETBACK_TX_NR_ERR; e++) {
+	for (unsigned int e = 1; e < NETIF_TX_NR_ERR; e++) {
 		uint64_t v = atomic_load(&st->tx_err[e]);
 		char key[64];
 
 		if (!v)
 			continue;
 		snprintf(key, sizeof(key), "statistics/tx-error-%s",
-			 netback_tx_err_name(e));
+			 netif_tx_err_name(e));
 		write_key(vif, key, v);
 	}
 }

@@ -14,6 +14,7 @@
 #include <sys/epoll.h>
 
 #include "blkfront_priv.h"
+#include "blkif_rsp.h"
 
 #define NO_SHADOW		UINT32_MAX
 #define BOUNCE_MAX_PAGES	32
@@ -320,15 +321,16 @@ static void rsp_handle(struct blkfront_queue *q, const struct blkif_response *rs
 	struct blkfront_shadow *s;
 	struct blkfront_io *io;
 	uint64_t id = rsp->id;
+	int st;
 
 	/* the backend is a peer too: ignore ids we did not hand out */
-	if (id >= q->bf->ring_entries || !q->shadow[id].io)
+	if (!blkif_rsp_id_ok(rsp, q->bf->ring_entries) || !q->shadow[id].io)
 		return;
 	s = &q->shadow[id];
 	io = s->io;
-	if (rsp->status != BLKIF_RSP_OKAY && !io->status)
-		io->status = rsp->status == BLKIF_RSP_EOPNOTSUPP ? -EOPNOTSUPP :
-								   -EIO;
+	st = blkif_rsp_status_class(rsp->status);
+	if (st && !io->status)
+		io->status = st > 0 ? -EOPNOTSUPP : -EIO;
 	if (s->bounced && io->op == BLKFRONT_OP_READ && !rsp->status)
 		memcpy((char *)io->buf + s->io_off, s->bounce.base, s->bytes);
 	shadow_put(q, (uint32_t)id);

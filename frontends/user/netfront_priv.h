@@ -14,6 +14,7 @@
 
 #define NETFRONT_MAX_QUEUES	8
 #define NETFRONT_RING_ENTS	256	/* one-page netif rings */
+#define NETFRONT_RX_MAX_EXTRAS	3	/* extra-info slots after an rx packet */
 #define NETFRONT_SLOTS_MAX	XEN_NETBK_LEGACY_SLOTS_MAX
 /* pages for the largest frame, 65535 bytes */
 #define NETFRONT_TX_PAGES_MAX	NETFRONT_TX_BORROW

@@ -11,6 +11,8 @@
 #include <unistd.h>
 
 #include "netfront_priv.h"
+#include "netif_offload.h"
+#include "netif_rsp.h"
 
 #define RING_MASK	(NETFRONT_RING_ENTS - 1)
 
@@ -193,7 +195,8 @@ static void tx_gc(struct netfront_queue *q)
 
 		if (r.status == XEN_NETIF_RSP_NULL)
 			continue;	/* an extra info slot */
-		if (r.id >= NETFRONT_RING_ENTS || !q->tx_busy[r.id]) {
+		if (!netif_tx_rsp_id_ok(&r, NETFRONT_RING_ENTS) ||
+		    !q->tx_busy[r.id]) {
 			q->tx_errors++;
 			continue;
 		}
@@ -432,7 +435,7 @@ static unsigned int rx_chain(struct netfront_queue *q, uint32_t prod,
 				return 0;
 			s = *netif_rx_front_rsp(&q->rx, i++);
 			xmore = s.extra.flags & XEN_NETIF_EXTRA_FLAG_MORE;
-			if (i - q->rx.rsp_cons > 4)
+			if (i - q->rx.rsp_cons > 1 + NETFRONT_RX_MAX_EXTRAS)
 				*bad = true;
 		} while (xmore && !*bad);
 	}
@@ -464,7 +467,8 @@ int netfront_rx_peek(struct netfront *nf, unsigned int qi,
 	size_t total;
 	uint16_t flags0;
 	struct netif_extra_info gso = { 0 };
-	bool bad, have_gso;
+	bool bad, have_gso, in_extra;
+	unsigned int nextra;
 	int ret;
 
 	if (qi >= nf->nr_queues)
@@ -498,20 +502,30 @@ again:
 	total = 0;
 	flags0 = 0;
 	have_gso = false;
+	in_extra = false;
+	nextra = 0;
 	for (i = q->rx.rsp_cons; i != end && !bad; i++) {
 		union netif_rx_slot s = *netif_rx_front_rsp(&q->rx, i);
 
-		if (i == q->rx.rsp_cons + 1 && (flags0 & NETRXF_extra_info)) {
+		if (in_extra) {
+			/* the extras follow the first data slot */
+			if (!netif_rx_extra_ok(&s.extra, ++nextra,
+					       NETFRONT_RX_MAX_EXTRAS)) {
+				bad = true;
+				break;
+			}
 			if (s.extra.type == XEN_NETIF_EXTRA_TYPE_GSO) {
 				gso = s.extra;
 				have_gso = true;
 			}
+			in_extra = s.extra.flags & XEN_NETIF_EXTRA_FLAG_MORE;
 			continue;
 		}
-		if (i == q->rx.rsp_cons)
+		if (i == q->rx.rsp_cons) {
 			flags0 = s.rsp.flags;
-		if (s.rsp.status < 0 || niov >= max ||
-		    (uint32_t)s.rsp.offset + (uint16_t)s.rsp.status > PVIO_PAGE_SIZE) {
+			in_extra = flags0 & NETRXF_extra_info;
+		}
+		if (niov >= max || !netif_rx_rsp_data_ok(&s.rsp, PVIO_PAGE_SIZE)) {
 			bad = true;
 			break;
 		}
@@ -532,7 +546,7 @@ again:
 		uint8_t proto;
 
 		/* the headers sit in the first slot */
-		if (netfront_csum_locate(iov[0].iov_base, iov[0].iov_len, &start,
+		if (netif_csum_locate(iov[0].iov_base, iov[0].iov_len, &start,
 					 &off, &hlen, &proto)) {
 			q->rx_errors++;
 			rx_consume(q, n);

@@ -33,7 +33,7 @@
 #include "pvio/libpvio.h"
 #include "pvio/netfront.h"
 #include "pvio/xenbus.h"
-#include "../../tools/builtin_network.h"
+#include "pvio/vif.h"
 
 #define TAP_HDR		((int)sizeof(struct virtio_net_hdr))
 #define FRAME_MAX	(65536 + 64)

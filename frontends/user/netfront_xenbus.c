@@ -41,7 +41,7 @@ static void nf_switch(struct netfront *nf, enum xenbus_state s)
 {
 	if (nf->state == s)
 		return;
-	netif_switch_state(nf->xs, nf->fedir, s);
+	xenbus_switch_state(nf->xs, nf->fedir, s);
 	nf->state = s;
 }
 

@@ -191,6 +191,12 @@ int pvio_domain_dirty_sync(struct pvio_hv *hv, pvio_domid_t domid);
  */
 int pvio_domain_map_platform(struct pvio_hv *hv, pvio_domid_t domid,
 			     void **region);
+/*
+ * dom0: mark event-channel @port pending in a VM's platform region @plat
+ * for @vcpu (2-level: pending bit, then, if unmasked, the vCPU's selector
+ * bit and upcall_pending). True if the caller must raise the vCPU's vector.
+ */
+bool pvio_platform_set_pending(void *plat, unsigned int vcpu, uint32_t port);
 
 /* ---- this process as a domain ---- */
 

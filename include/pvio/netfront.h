@@ -126,27 +126,4 @@ uint32_t netfront_test_tx_page(struct netfront *nf, unsigned int q,
 void netfront_test_set_tx_prod(struct netfront *nf, unsigned int q,
 			       uint32_t prod);
 
-/* ---- helpers shared with pvio-netback ---- */
-
-/*
- * Write @dir/state = @s only if the node exists (one transaction): a device
- * the toolstack is removing must not be resurrected by a late state write.
- * 0, -ENOENT if the device is gone, or -errno.
- */
-int netif_switch_state(struct xs_handle *xs, const char *dir, int s);
-
-
-/*
- * Find the L4 checksum of an Ethernet frame (IPv4 or IPv6, TCP or UDP,
- * optionally one VLAN tag): *csum_start (from the frame start),
- * *csum_offset (from csum_start), *hdr_len (through the TCP/UDP header) and
- * the protocol. 0 or -EINVAL / -EPROTONOSUPPORT.
- */
-int netfront_csum_locate(const uint8_t *frame, size_t len, uint16_t *csum_start,
-			 uint16_t *csum_offset, uint16_t *hdr_len,
-			 uint8_t *l4proto);
-/* Finish a partial checksum in place (for a peer without csum offload). */
-int netfront_csum_finish(uint8_t *frame, size_t len, uint16_t csum_start,
-			 uint16_t csum_offset);
-
 #endif /* PVIO_NETFRONT_H */

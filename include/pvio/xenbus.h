@@ -102,7 +102,11 @@ int xs_release_domain(struct xs_handle *h, pvio_domid_t domid);
 
 /* ---- xenbus state machine ---- */
 
-/* Write @dir/state. */
+/*
+ * Write @dir/state = @s if it differs, only if the node exists (one
+ * transaction): a device the toolstack is removing is never resurrected by
+ * a late switch. 0, -ENOENT if the device is gone, or -errno.
+ */
 int xenbus_switch_state(struct xs_handle *h, const char *dir, enum xenbus_state s);
 /* Read @dir/state; XenbusStateUnknown if absent or unreadable. */
 enum xenbus_state xenbus_read_state(struct xs_handle *h, const char *dir);

@@ -21,8 +21,8 @@ static void fuzz_request(const uint8_t *data, size_t size)
 	static struct blkif_request_segment page[8][512];
 	void *pages[8];
 	union blkif_request_any req;
-	struct blkback_req_desc d;
-	struct blkback_limits lim = {
+	struct blkif_req_desc d;
+	struct blkif_limits lim = {
 		.sectors = 1 + (size ? data[0] : 0) * 977ull,
 		.sector_size = size > 1 && (data[1] & 1) ? 4096 : 512,
 		.max_indirect_segs = 256,
@@ -42,9 +42,9 @@ static void fuzz_request(const uint8_t *data, size_t size)
 	}
 	for (int i = 0; i < 8; i++)
 		pages[i] = page[i];
-	rc = blkback_req_parse(&req, &lim, &d);
+	rc = blkif_req_parse(&req, &lim, &d);
 	if (rc == BLKIF_RSP_OKAY && d.nr_indirect)
-		rc = blkback_req_indirect(&d, pages, &lim);
+		rc = blkif_req_indirect(&d, pages, &lim);
 	if (rc != BLKIF_RSP_OKAY)
 		return;
 	/* invariants of an accepted request */

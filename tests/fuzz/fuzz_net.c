@@ -11,35 +11,36 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../backends/netback/netback_validate.h"
-#include "../../tools/builtin_network.h"
+#include "netif_tx.h"
+#include "pvio/vif.h"
 #include "pvio/netfront.h"
+#include "netif_offload.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static void fuzz_tx(const uint8_t *data, size_t size)
 {
-	static union netif_tx_slot slots[NETBACK_TX_WINDOW];
-	struct netback_tx_pkt pkt;
+	static union netif_tx_slot slots[NETIF_TX_WINDOW];
+	struct netif_tx_pkt pkt;
 	unsigned int n = (unsigned int)(size / sizeof(slots[0]));
 	unsigned int used;
 	uint32_t sum = 0;
 
-	if (n > NETBACK_TX_WINDOW)
-		n = NETBACK_TX_WINDOW;
+	if (n > NETIF_TX_WINDOW)
+		n = NETIF_TX_WINDOW;
 	memcpy(slots, data, n * sizeof(slots[0]));
-	used = netback_tx_parse(slots, n, &pkt);
+	used = netif_tx_parse(slots, n, &pkt);
 	if (used > n)
 		abort();
 	if (!used)
 		return;
 	if (pkt.nr_slots != used || pkt.nr_data + pkt.nr_extras != used)
 		abort();
-	if (pkt.err != NETBACK_TX_OK)
+	if (pkt.err != NETIF_TX_OK)
 		return;
 	/* invariants of an accepted packet */
 	if (pkt.nr_data < 1 || pkt.nr_data > XEN_NETBK_LEGACY_SLOTS_MAX ||
-	    pkt.len < NETBACK_ETH_HLEN)
+	    pkt.len < NETIF_ETH_HLEN)
 		abort();
 	for (unsigned int i = 0; i < pkt.nr_data; i++) {
 		if ((uint32_t)pkt.req[i].offset + pkt.req[i].size > PVIO_PAGE_SIZE)
@@ -58,7 +59,7 @@ static void fuzz_csum(const uint8_t *data, size_t size)
 	uint16_t start, off, hlen;
 	uint8_t proto, *copy;
 
-	if (netfront_csum_locate(data, size, &start, &off, &hlen, &proto))
+	if (netif_csum_locate(data, size, &start, &off, &hlen, &proto))
 		return;
 	if (start < 14 || (size_t)start + off + 2 > size || hlen > size ||
 	    hlen < start)
@@ -67,7 +68,7 @@ static void fuzz_csum(const uint8_t *data, size_t size)
 	if (!copy)
 		return;
 	memcpy(copy, data, size);
-	if (netfront_csum_finish(copy, size, start, off))
+	if (netif_csum_finish(copy, size, start, off))
 		abort();
 	free(copy);
 }
@@ -137,7 +138,7 @@ static uint32_t rnd(void)
 
 int main(void)
 {
-	static uint8_t buf[1 + NETBACK_TX_WINDOW * 12];
+	static uint8_t buf[1 + NETIF_TX_WINDOW * 12];
 	static const char *const specs[] = {
 		"mac=00:16:3e:01:02:03,bridge=br0,rate=10Mb/s@50ms,mtu=9000",
 		"vifname=v1,ip=10.0.0.1 10.0.0.2,devid=3,script=vif-bridge",
@@ -162,7 +163,7 @@ int main(void)
 			s[2].req = (struct netif_tx_request){ 2, 0,
 				NETTXF_more_data, 2, 4096 };
 			s[3].req = (struct netif_tx_request){ 3, 0, 0, 3, 904 };
-			len = 1 + (rnd() % NETBACK_TX_WINDOW) * 12;
+			len = 1 + (rnd() % NETIF_TX_WINDOW) * 12;
 			break;
 		case 1:	/* an IPv4 TCP frame */
 			buf[0] = 1;

@@ -4,13 +4,13 @@
  * client (dom0 or an unprivileged domain, chosen by the first byte), cut
  * into arbitrary chunks, through framing, dispatch, tree, transactions and
  * watches. Build: clang -fsanitize=fuzzer,address -Iinclude -D_GNU_SOURCE
- *   tests/fuzz/fuzz_store.c xenbus/store_{core,tree,txn,watch,conn,proto,log}.c
+ *   tests/fuzz/fuzz_store.c xenbus/store/store_{core,tree,txn,watch,conn,proto,log}.c
  */
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
 
-#include "../../xenbus/store.h"
+#include "../../xenbus/store/store.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

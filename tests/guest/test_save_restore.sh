@@ -72,7 +72,7 @@ pvio save "$dom" "$PT_RUNDIR/vm.sav" || gt_fail "$log" "pvio save failed"
 pvio list | grep -q "vsr-$PT_ID" && pt_fail "pvio list still shows the saved domain"
 pvio store read "/local/domain/$dom/name" >/dev/null 2>&1 &&
 	pt_fail "/local/domain/$dom left in the store"
-pgrep -f "vm-$dom/qmp" >/dev/null && pt_fail "QEMU of domain $dom still runs"
+pgrep -f "$PT_RUNDIR/vm-$dom/qmp" >/dev/null && pt_fail "QEMU of domain $dom still runs"
 
 out=$(pvio restore "$PT_RUNDIR/vm.sav") || pt_fail "pvio restore failed: $out"
 echo "$out"

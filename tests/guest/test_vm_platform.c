@@ -23,6 +23,7 @@
 
 #include "pvio/grant_table.h"
 #include "pvio/hypercall.h"
+#include "pvio/libpvio.h"
 #include "pvio/xs_wire.h"
 #include "../../hv/hv_vm.h"
 #include "../../hv/hv_vm_platform.h"
@@ -99,7 +100,7 @@ static void harness_send(void *ctx, uint32_t port)
 		CHECK(n >= 0, "guest broke the store ring");
 		if (n > 0)
 			h->store_requests += n;
-		if (x->rsp_prod != before && hv_vm_set_pending(h->plat, 0, STORE_PORT))
+		if (x->rsp_prod != before && pvio_platform_set_pending(h->plat, 0, STORE_PORT))
 			hv_ivshmem_raise(h->ivs, 0);
 	}
 }
@@ -245,7 +246,7 @@ int main(int argc, char **argv)
 		}
 		if (h.port_offered && !h.event_sent) {
 			/* the guest may still have the port masked: fine */
-			if (hv_vm_set_pending(h.plat, 0, TEST_PORT))
+			if (pvio_platform_set_pending(h.plat, 0, TEST_PORT))
 				hv_ivshmem_raise(h.ivs, 0);
 			h.event_sent = 1;
 		}
@@ -253,7 +254,7 @@ int main(int argc, char **argv)
 		if (!h.backend_connected && stub_store_get(VBD_FE "/state") &&
 		    !strcmp(stub_store_get(VBD_FE "/state"), "1")) {
 			stub_store_write(VBD_BE "/state", "4");
-			if (hv_vm_set_pending(h.plat, 0, STORE_PORT))
+			if (pvio_platform_set_pending(h.plat, 0, STORE_PORT))
 				hv_ivshmem_raise(h.ivs, 0);
 			h.backend_connected = 1;
 		}

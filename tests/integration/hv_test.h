@@ -13,8 +13,8 @@
 
 #include "pvio/libpvio.h"
 #include "pvio/xenbus.h"
-#include "../../hv/hv_proto.h"
-#include "../../hv/libpvio_priv.h"
+#include "pvio/hv_proto.h"
+#include "../../libpvio/libpvio_priv.h"
 
 extern int failures;
 extern char uniq[32];

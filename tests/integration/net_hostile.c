@@ -17,7 +17,7 @@
 #include "pvio/libpvio.h"
 #include "pvio/netfront.h"
 #include "pvio/xenbus.h"
-#include "../../tools/builtin_network.h"
+#include "pvio/vif.h"
 
 #define FAIL(...) do { fprintf(stderr, "FAIL: " __VA_ARGS__); \
 		       fprintf(stderr, "\n"); exit(1); } while (0)

@@ -142,6 +142,7 @@ static void *state_thread(void *arg)
 	struct xs_handle *h = arg;
 
 	usleep(50000);
+	OK(xs_write(h, XS_TXN_NULL, "/test/dev/state", "1", 1));
 	OK(xenbus_switch_state(h, "/test/dev", XenbusStateInitWait));
 	usleep(20000);
 	OK(xenbus_switch_state(h, "/test/dev", XenbusStateConnected));

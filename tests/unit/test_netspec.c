@@ -9,7 +9,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "../../tools/builtin_network.h"
+#include "pvio/vif.h"
 
 static void test_defaults(void **state)
 {

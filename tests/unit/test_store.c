@@ -14,7 +14,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "../../xenbus/store.h"
+#include "../../xenbus/store/store.h"
 
 struct msg {
 	uint32_t type, req_id, tx_id, len;

@@ -31,6 +31,9 @@ static void test_accepts_devices(void **state)
 			       "-netdev\ntap,id=n0,ifname=tv0,script=no,downscript=no\n"
 			       "-device\nvirtio-net-pci,netdev=n0,mac=52:54:00:12:34:56\n"
 			       "-blockdev\nnull-co,node-name=nb"), 0);
+	/* an iothread for virtio-blk, the one object allowed */
+	assert_int_equal(check("-object\niothread,id=iot0\n"
+			       "-device\nvirtio-blk-pci,drive=vd0,iothread=iot0"), 0);
 }
 
 static void test_refuses_the_rest(void **state)
@@ -39,6 +42,8 @@ static void test_refuses_the_rest(void **state)
 		"-machine\npc",			/* hv's machine */
 		"-m\n4096",
 		"-object\nmemory-backend-ram,id=x,size=1G",
+		"-object\niothread",		/* only iothread,... */
+		"-object\nsecret,id=s,file=/etc/shadow",
 		"-kernel\n/boot/vmlinuz",
 		"-chardev\nsocket,id=c,path=/tmp/s",
 		"-qmp\nunix:/tmp/q,server=on",

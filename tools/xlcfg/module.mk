@@ -1,10 +1,3 @@
-# xl config and disk-spec parsers, the create/destroy and block-* verbs and
-# the "disk" device class (blk helper).
+# xl's configuration language: config files and disk specs.
 XLCFG_SRCS := tools/xlcfg/xlcfg.c tools/xlcfg/xlcfg_disk.c
 pvio_SRCS += $(XLCFG_SRCS)
-
-TEST_PROGRAMS += test_xlcfg
-test_xlcfg_SRCS := tests/unit/test_xlcfg.c $(XLCFG_SRCS)
-test_xlcfg_LDLIBS := -lcmocka
-UNIT_TESTS += $(TESTDIR)/test_xlcfg
-pvio_SRCS += tools/builtin_block.c tools/builtin_create.c tools/domain_store.c

@@ -12,6 +12,7 @@
 #include <linux/highmem.h>
 #include <linux/slab.h>
 #include "blkfront.h"
+#include "blkif_rsp.h"
 
 static struct blkfront_queue *hctx_to_queue(struct blk_mq_hw_ctx *hctx)
 {
@@ -432,23 +433,22 @@ static bool rsp_handle(struct blkfront_queue *q,
 		       bool *push)
 {
 	struct blkfront_shadow *sh;
+	enum blkif_rsp_verdict v;
 	struct blkfront_rq *r;
 	blk_status_t st;
 	u32 id;
 
-	if (rsp->id >= q->nr_ents) {
-		queue_broken(q, "response id out of range", rsp->id);
+	if (!blkif_rsp_id_ok(rsp, q->nr_ents)) {
+		queue_broken(q, blkif_rsp_verdict_name(BLKIF_RSP_BAD_ID),
+			     rsp->id);
 		return false;
 	}
 	id = rsp->id;
 	sh = &q->shadow[id];
-	if (!sh->rq) {
-		queue_broken(q, "response for an idle id", id);
-		return false;
-	}
-	if (rsp->operation != sh->op) {
-		queue_broken(q, "response operation differs from request",
-			     rsp->operation);
+	v = blkif_rsp_check(rsp, sh->rq != NULL, sh->op);
+	if (v != BLKIF_RSP_VALID) {
+		queue_broken(q, blkif_rsp_verdict_name(v),
+			     v == BLKIF_RSP_BAD_OP ? rsp->operation : id);
 		return false;
 	}
 	st = rsp_status(q, rsp->status);

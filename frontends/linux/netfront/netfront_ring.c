@@ -19,6 +19,7 @@
 #include <linux/delay.h>
 #include <net/ip.h>
 #include "netfront.h"
+#include "netif_rsp.h"
 
 /* ring slots a stopped tx queue needs before it is woken again */
 #define TX_WAKE_SLOTS	(NETFRONT_TX_MAX_SLOTS + 1)
@@ -298,7 +299,8 @@ static void tx_complete(struct netfront_queue *q, int budget)
 
 		if (r.status == XEN_NETIF_RSP_NULL)
 			continue;	/* answer to an extra info slot */
-		if (r.id >= NETFRONT_TX_RING_SIZE || !q->tx_slots[r.id].skb) {
+		if (!netif_tx_rsp_id_ok(&r, NETFRONT_TX_RING_SIZE) ||
+		    !q->tx_slots[r.id].skb) {
 			q->tx.rsp_cons = cons + 1;
 			queue_break(q, "tx response id", r.id, cons);
 			goto out;
@@ -400,8 +402,7 @@ static u32 rx_parse(struct netfront_queue *q, u32 prod, struct rx_packet *p)
 	more = r.flags & NETRXF_more_data;
 	for (;;) {
 		/* one data slot in r at ring position i - 1 */
-		if (r.status < 0 || r.offset >= PAGE_SIZE ||
-		    r.offset + r.status > PAGE_SIZE) {
+		if (!netif_rx_rsp_data_ok(&r, PAGE_SIZE)) {
 			p->bad = true;
 		} else if (p->ndata >= MAX_SKB_FRAGS) {
 			p->bad = true;
@@ -420,17 +421,12 @@ static u32 rx_parse(struct netfront_queue *q, u32 prod, struct rx_packet *p)
 					return 0;
 				netif_rx_front_copy_rsp(&q->rx, i++, &slot);
 				ex = slot.extra;
-				if (++extras > NETFRONT_RX_MAX_EXTRAS ||
-				    ex.type == XEN_NETIF_EXTRA_TYPE_NONE ||
-				    ex.type >= XEN_NETIF_EXTRA_TYPE_MAX) {
+				if (!netif_rx_extra_ok(&ex, ++extras,
+						       NETFRONT_RX_MAX_EXTRAS)) {
 					p->bad = true;
 					break;
 				}
 				if (ex.type == XEN_NETIF_EXTRA_TYPE_GSO) {
-					if (!ex.u.gso.size ||
-					    (ex.u.gso.type != XEN_NETIF_GSO_TYPE_TCPV4 &&
-					     ex.u.gso.type != XEN_NETIF_GSO_TYPE_TCPV6))
-						p->bad = true;
 					p->gso_size = ex.u.gso.size;
 					p->gso_type = ex.u.gso.type;
 				}

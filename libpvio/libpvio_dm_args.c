@@ -11,7 +11,7 @@
 #include "pvio/libpvio.h"
 
 static const char *const dm_options[] = {
-	"-device", "-drive", "-netdev", "-blockdev",
+	"-device", "-drive", "-netdev", "-blockdev", "-object",
 };
 
 static bool dm_option_ok(const char *w, size_t len)
@@ -22,11 +22,18 @@ static bool dm_option_ok(const char *w, size_t len)
 	return false;
 }
 
-/* A value: printable, not an option, no reference to hv's own pieces. */
-static bool dm_value_ok(const char *w, size_t len)
+/*
+ * A value: printable, not an option, no reference to hv's own pieces. The
+ * value of -object may only make an iothread (the one object a device's
+ * iothread= needs; other object types reach host files or memory).
+ */
+static bool dm_value_ok(const char *opt, const char *w, size_t len)
 {
 	char v[512];
 
+	if (!strncmp(opt, "-object\n", 8) &&
+	    (len < 9 || memcmp(w, "iothread,", 9)))
+		return false;
 	if (!len || len >= sizeof(v) || w[0] == '-')
 		return false;
 	for (size_t i = 0; i < len; i++)
@@ -40,7 +47,7 @@ static bool dm_value_ok(const char *w, size_t len)
 int pvio_dm_args_check(const char *args, size_t max, unsigned int *bad)
 {
 	const char *end = memchr(args, 0, max);
-	const char *p = args;
+	const char *p = args, *opt = args;
 	unsigned int n = 0;
 
 	if (bad)
@@ -55,8 +62,9 @@ int pvio_dm_args_check(const char *args, size_t max, unsigned int *bad)
 			*bad = n;
 		if (++n > PVIO_DM_ARGS_MAX)
 			return -EINVAL;
-		if (n % 2 ? !dm_option_ok(p, len) : !dm_value_ok(p, len))
+		if (n % 2 ? !dm_option_ok(p, len) : !dm_value_ok(opt, p, len))
 			return -EINVAL;
+		opt = p;
 		p += len + (nl ? 1 : 0);
 		if (nl && p == end) {
 			if (bad)

@@ -13,6 +13,7 @@
 #include <cmocka.h>
 
 #include "pvio/netfront.h"
+#include "netif_offload.h"
 
 static uint8_t f[2048];
 
@@ -46,14 +47,14 @@ static void test_ipv4_tcp(void **state)
 	size_t l4 = ipv4(eth(0x0800, false), IPPROTO_TCP, 6);
 
 	f[l4 + 12] = 8 << 4;	/* 32-byte TCP header */
-	assert_int_equal(netfront_csum_locate(f, l4 + 32 + 10, &start, &coff,
+	assert_int_equal(netif_csum_locate(f, l4 + 32 + 10, &start, &coff,
 					      &hlen, &proto), 0);
 	assert_int_equal(start, 14 + 24);
 	assert_int_equal(coff, 16);
 	assert_int_equal(hlen, 14 + 24 + 32);
 	assert_int_equal(proto, IPPROTO_TCP);
 	/* truncated TCP header */
-	assert_int_equal(netfront_csum_locate(f, l4 + 20, &start, &coff, &hlen,
+	assert_int_equal(netif_csum_locate(f, l4 + 20, &start, &coff, &hlen,
 					      &proto), -EINVAL);
 }
 
@@ -63,7 +64,7 @@ static void test_vlan_udp(void **state)
 	uint8_t proto;
 	size_t l4 = ipv4(eth(0x0800, true), IPPROTO_UDP, 5);
 
-	assert_int_equal(netfront_csum_locate(f, l4 + 8 + 4, &start, &coff,
+	assert_int_equal(netif_csum_locate(f, l4 + 8 + 4, &start, &coff,
 					      &hlen, &proto), 0);
 	assert_int_equal(start, 18 + 20);
 	assert_int_equal(coff, 6);
@@ -81,12 +82,12 @@ static void test_ipv6_ext(void **state)
 	f[off + 40] = IPPROTO_TCP;	/* next header after hop-by-hop */
 	f[off + 41] = 0;		/* 8 bytes */
 	f[off + 48 + 12] = 5 << 4;
-	assert_int_equal(netfront_csum_locate(f, off + 48 + 20, &start, &coff,
+	assert_int_equal(netif_csum_locate(f, off + 48 + 20, &start, &coff,
 					      &hlen, &proto), 0);
 	assert_int_equal(start, off + 48);
 	assert_int_equal(coff, 16);
 	f[off + 40] = IPPROTO_FRAGMENT;
-	assert_int_equal(netfront_csum_locate(f, off + 48 + 20, &start, &coff,
+	assert_int_equal(netif_csum_locate(f, off + 48 + 20, &start, &coff,
 					      &hlen, &proto), -EPROTONOSUPPORT);
 }
 
@@ -97,19 +98,19 @@ static void test_refused(void **state)
 	size_t l4;
 
 	eth(0x0806, false);	/* ARP */
-	assert_int_equal(netfront_csum_locate(f, 60, &start, &coff, &hlen,
+	assert_int_equal(netif_csum_locate(f, 60, &start, &coff, &hlen,
 					      &proto), -EPROTONOSUPPORT);
 	l4 = ipv4(eth(0x0800, false), IPPROTO_ICMP, 5);
-	assert_int_equal(netfront_csum_locate(f, l4 + 8, &start, &coff, &hlen,
+	assert_int_equal(netif_csum_locate(f, l4 + 8, &start, &coff, &hlen,
 					      &proto), -EPROTONOSUPPORT);
 	ipv4(eth(0x0800, false), IPPROTO_TCP, 3);	/* ihl < 5 */
-	assert_int_equal(netfront_csum_locate(f, 100, &start, &coff, &hlen,
+	assert_int_equal(netif_csum_locate(f, 100, &start, &coff, &hlen,
 					      &proto), -EINVAL);
-	assert_int_equal(netfront_csum_locate(f, 10, &start, &coff, &hlen,
+	assert_int_equal(netif_csum_locate(f, 10, &start, &coff, &hlen,
 					      &proto), -EINVAL);
 	l4 = ipv4(eth(0x0800, false), IPPROTO_UDP, 5);
 	f[14 + 6] = 0x20;	/* more fragments */
-	assert_int_equal(netfront_csum_locate(f, l4 + 8, &start, &coff, &hlen,
+	assert_int_equal(netif_csum_locate(f, l4 + 8, &start, &coff, &hlen,
 					      &proto), -EPROTONOSUPPORT);
 }
 
@@ -122,14 +123,14 @@ static void test_finish(void **state)
 	for (unsigned int i = 0; i < sizeof(b); i++)
 		b[i] = (uint8_t)(i * 7 + 3);
 	b[16] = b[17] = 0;	/* the checksum field, seeded with 0 */
-	assert_int_equal(netfront_csum_finish(b, 63, 0, 16), 0);
+	assert_int_equal(netif_csum_finish(b, 63, 0, 16), 0);
 	for (unsigned int i = 0; i + 1 < 63; i += 2)
 		sum += (uint32_t)(b[i] << 8 | b[i + 1]);
 	sum += (uint32_t)b[62] << 8;
 	while (sum >> 16)
 		sum = (sum & 0xffff) + (sum >> 16);
 	assert_int_equal(sum, 0xffff);
-	assert_int_equal(netfront_csum_finish(b, 10, 0, 16), -EINVAL);
+	assert_int_equal(netif_csum_finish(b, 10, 0, 16), -EINVAL);
 }
 
 int main(void)

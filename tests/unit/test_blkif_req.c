@@ -11,7 +11,7 @@
 
 #include "../../backends/blkback/blkback.h"
 
-static const struct blkback_limits lim512 = {
+static const struct blkif_limits lim512 = {
 	.sectors = 2048, .sector_size = 512, .max_indirect_segs = 256,
 	.discard = true,
 };
@@ -33,15 +33,15 @@ static union blkif_request_any rw(uint8_t op, uint8_t nseg, uint64_t sector)
 	return r;
 }
 
-static int parse(const union blkif_request_any *r, const struct blkback_limits *l,
-		 struct blkback_req_desc *d)
+static int parse(const union blkif_request_any *r, const struct blkif_limits *l,
+		 struct blkif_req_desc *d)
 {
-	return blkback_req_parse(r, l, d);
+	return blkif_req_parse(r, l, d);
 }
 
 static void test_rw_ok(void **state)
 {
-	struct blkback_req_desc d;
+	struct blkif_req_desc d;
 	union blkif_request_any r = rw(BLKIF_OP_READ, 11, 0);
 
 	assert_int_equal(parse(&r, &lim512, &d), BLKIF_RSP_OKAY);
@@ -61,7 +61,7 @@ static void test_rw_ok(void **state)
 
 static void test_rw_bad(void **state)
 {
-	struct blkback_req_desc d;
+	struct blkif_req_desc d;
 	union blkif_request_any r;
 
 	r = rw(BLKIF_OP_READ, 0, 0);
@@ -92,8 +92,8 @@ static void test_rw_bad(void **state)
 
 static void test_readonly(void **state)
 {
-	struct blkback_limits l = lim512;
-	struct blkback_req_desc d;
+	struct blkif_limits l = lim512;
+	struct blkif_req_desc d;
 	union blkif_request_any r;
 
 	l.readonly = true;
@@ -115,8 +115,8 @@ static void test_readonly(void **state)
 
 static void test_sector_4k(void **state)
 {
-	struct blkback_limits l = lim512;
-	struct blkback_req_desc d;
+	struct blkif_limits l = lim512;
+	struct blkif_req_desc d;
 	union blkif_request_any r;
 
 	l.sector_size = 4096;
@@ -135,8 +135,8 @@ static void test_sector_4k(void **state)
 
 static void test_discard(void **state)
 {
-	struct blkback_limits l = lim512;
-	struct blkback_req_desc d;
+	struct blkif_limits l = lim512;
+	struct blkif_req_desc d;
 	union blkif_request_any r;
 
 	memset(&r, 0, sizeof(r));
@@ -160,8 +160,8 @@ static void test_indirect(void **state)
 {
 	static struct blkif_request_segment pages[2][512];
 	void *pp[2] = { pages[0], pages[1] };
-	struct blkback_limits l = lim512;
-	struct blkback_req_desc d;
+	struct blkif_limits l = lim512;
+	struct blkif_req_desc d;
 	union blkif_request_any r;
 
 	memset(&r, 0, sizeof(r));
@@ -177,18 +177,18 @@ static void test_indirect(void **state)
 	assert_int_equal(parse(&r, &l, &d), BLKIF_RSP_OKAY);
 	assert_int_equal(d.nr_indirect, 1);
 	assert_int_equal(d.op, BLKIF_OP_WRITE);
-	assert_int_equal(blkback_req_indirect(&d, pp, &l), BLKIF_RSP_OKAY);
+	assert_int_equal(blkif_req_indirect(&d, pp, &l), BLKIF_RSP_OKAY);
 	assert_int_equal(d.nr_sectors, 2048);
 	assert_int_equal(d.seg[255].gref, 1255);
 	/* one sector too many */
 	r.indirect.sector_number = 1;
 	assert_int_equal(parse(&r, &l, &d), BLKIF_RSP_OKAY);
-	assert_int_equal(blkback_req_indirect(&d, pp, &l), BLKIF_RSP_ERROR);
+	assert_int_equal(blkif_req_indirect(&d, pp, &l), BLKIF_RSP_ERROR);
 	/* garbage in the page */
 	r.indirect.sector_number = 0;
 	pages[0][17].first_sect = 9;
 	assert_int_equal(parse(&r, &l, &d), BLKIF_RSP_OKAY);
-	assert_int_equal(blkback_req_indirect(&d, pp, &l), BLKIF_RSP_ERROR);
+	assert_int_equal(blkif_req_indirect(&d, pp, &l), BLKIF_RSP_ERROR);
 	pages[0][17].first_sect = 0;
 	/* segment counts */
 	r.indirect.nr_segments = 257;

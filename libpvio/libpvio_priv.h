@@ -6,7 +6,7 @@
 #include <pthread.h>
 
 #include "pvio/libpvio.h"
-#include "hv_proto.h"
+#include "pvio/hv_proto.h"
 
 /* A foreign domain's RAM as this client sees it (cached per domain). */
 struct lp_ram {

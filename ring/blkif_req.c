@@ -1,12 +1,12 @@
 // SPDX-License-Identifier: MIT
 /*
- * blkback request validation: every field of a request copied out of the
- * ring (and of its indirect pages) is checked here before the data path
- * acts on it. Pure functions, no I/O: unit-tested on their own.
+ * blkif request validation: every field of a request copied out of the
+ * ring (and of its indirect pages) is checked here before a data path acts
+ * on it. Pure functions, no I/O: unit-tested and fuzzed on their own.
  */
 #include <string.h>
 
-#include "blkback.h"
+#include "blkif_req.h"
 
 /* Check segments [0, n) and add up their length in 512-byte sectors. */
 static int segs_check(const struct blkif_request_segment *seg, unsigned int n,
@@ -25,7 +25,7 @@ static int segs_check(const struct blkif_request_segment *seg, unsigned int n,
 }
 
 /* The range must lie inside the disk and respect its sector size. */
-static int range_check(uint64_t sector, uint64_t nr, const struct blkback_limits *lim)
+static int range_check(uint64_t sector, uint64_t nr, const struct blkif_limits *lim)
 {
 	uint64_t per = lim->sector_size >> BLKIF_SECTOR_SHIFT;
 
@@ -42,9 +42,9 @@ static bool op_writes(uint8_t op)
 	       op == BLKIF_OP_FLUSH_DISKCACHE;
 }
 
-int blkback_req_parse(const union blkif_request_any *copy,
-		      const struct blkback_limits *lim,
-		      struct blkback_req_desc *d)
+int blkif_req_parse(const union blkif_request_any *copy,
+		      const struct blkif_limits *lim,
+		      struct blkif_req_desc *d)
 {
 	const struct blkif_request *rw = &copy->rw;
 	int rc;
@@ -107,7 +107,7 @@ int blkback_req_parse(const union blkif_request_any *copy,
 		d->op = in->indirect_op;
 		if (in->nr_segments == 0 ||
 		    in->nr_segments > lim->max_indirect_segs ||
-		    in->nr_segments > BLKBACK_MAX_SEGS)
+		    in->nr_segments > BLKIF_REQ_MAX_SEGS)
 			return BLKIF_RSP_ERROR;
 		if (d->op == BLKIF_OP_WRITE && lim->readonly)
 			return BLKIF_RSP_ERROR;
@@ -127,14 +127,14 @@ int blkback_req_parse(const union blkif_request_any *copy,
 	}
 }
 
-int blkback_req_indirect(struct blkback_req_desc *d, void *const *pages,
-			 const struct blkback_limits *lim)
+int blkif_req_indirect(struct blkif_req_desc *d, void *const *pages,
+			 const struct blkif_limits *lim)
 {
 	unsigned int per = BLKIF_SEGS_PER_INDIRECT_FRAME;
 	int rc;
 
 	if (d->operation != BLKIF_OP_INDIRECT || d->nr_indirect == 0 ||
-	    d->nr_segs == 0 || d->nr_segs > BLKBACK_MAX_SEGS ||
+	    d->nr_segs == 0 || d->nr_segs > BLKIF_REQ_MAX_SEGS ||
 	    d->nr_indirect > BLKIF_MAX_INDIRECT_PAGES_PER_REQUEST)
 		return BLKIF_RSP_ERROR;
 	/* copy once: the frontend may still be writing these pages */

@@ -1,10 +1,13 @@
+/* SPDX-License-Identifier: MIT */
 /*
- * The "vif" device class: xl's vif spec, parsed and validated before anything
- * is written, the stable default MAC, and the rate= limit in the form the
- * backend reads from the store.
+ * The "vif" device class of the toolstack (implemented in tools/): xl's vif
+ * spec, parsed and validated before anything is written, the stable default
+ * MAC, the rate= limit in the form the backend reads from the store, and
+ * attaching/detaching a vif in the store as xl does. Public so that other
+ * dom0 programs (pvio-netfront-tap --create, tests) attach vifs the same way.
  */
-#ifndef PVIO_TOOLS_BUILTIN_NETWORK_H
-#define PVIO_TOOLS_BUILTIN_NETWORK_H
+#ifndef PVIO_VIF_H
+#define PVIO_VIF_H
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -64,4 +67,4 @@ int netvif_find_mac(struct xs_handle *xs, uint16_t domid, const uint8_t mac[6]);
 /* Device ids of @domid's vifs (sorted); *ids malloc'd. */
 int netvif_list(struct xs_handle *xs, uint16_t domid, int **ids, unsigned int *n);
 
-#endif /* PVIO_TOOLS_BUILTIN_NETWORK_H */
+#endif /* PVIO_VIF_H */

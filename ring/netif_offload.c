@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /*
  * Offload helpers shared by netfront and netback: locating the L4 checksum
  * of a frame (netif's csum_blank carries no offsets, virtio_net_hdr needs
@@ -7,7 +8,7 @@
 #include <netinet/in.h>
 #include <string.h>
 
-#include "pvio/netfront.h"
+#include "netif_offload.h"
 
 #define ETH_P_IPV4	0x0800
 #define ETH_P_IPV6	0x86DD
@@ -19,7 +20,7 @@ static uint16_t get16(const uint8_t *p)
 	return (uint16_t)(p[0] << 8 | p[1]);
 }
 
-int netfront_csum_locate(const uint8_t *frame, size_t len, uint16_t *csum_start,
+int netif_csum_locate(const uint8_t *frame, size_t len, uint16_t *csum_start,
 			 uint16_t *csum_offset, uint16_t *hdr_len,
 			 uint8_t *l4proto)
 {
@@ -94,7 +95,7 @@ int netfront_csum_locate(const uint8_t *frame, size_t len, uint16_t *csum_start,
 	return 0;
 }
 
-int netfront_csum_finish(uint8_t *frame, size_t len, uint16_t csum_start,
+int netif_csum_finish(uint8_t *frame, size_t len, uint16_t csum_start,
 			 uint16_t csum_offset)
 {
 	uint64_t sum = 0;

@@ -15,7 +15,6 @@
 #include <unistd.h>
 
 #include "libpvio_priv.h"
-#include "hv_vm_platform.h"
 
 static void fd_close(int *fd)
 {
@@ -80,7 +79,7 @@ static int port_signal(struct lp_port *p)
 	static const uint64_t one = 1;
 
 	/* masked or already pending: the guest will look without a kick */
-	if (p->vm_plat && !hv_vm_set_pending(p->vm_plat, 0, p->vm_port))
+	if (p->vm_plat && !pvio_platform_set_pending(p->vm_plat, 0, p->vm_port))
 		return 0;
 	if (write(p->send_fd, &one, sizeof(one)) != sizeof(one))
 		return -errno;

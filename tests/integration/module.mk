@@ -1,0 +1,30 @@
+# Integration tests: real daemons, process domains, real files, TAP devices
+# and bridges in network namespaces the tests create.
+TEST_PROGRAMS += hv_test hv_dm_args blk_test blk_hostile net_hostile \
+	test_xs_client test_xs_domain
+hv_test_SRCS := tests/integration/hv_test_main.c \
+	tests/integration/hv_test_grants.c tests/integration/hv_test_evtchn.c \
+	tests/integration/hv_test_cleanup.c tests/integration/hv_test_hostile.c
+hv_dm_args_SRCS := tests/integration/hv_dm_args.c
+blk_test_SRCS := tests/integration/blk_test.c
+blk_hostile_SRCS := tests/integration/blk_hostile.c
+net_hostile_SRCS = tests/integration/net_hostile.c $(TOOLS_VIF_SRCS)
+test_xs_client_SRCS := tests/integration/test_xs_client.c
+test_xs_domain_SRCS := tests/integration/test_xs_domain.c
+
+INTEGRATION_TESTS += tests/integration/blk_integrity.sh \
+	tests/integration/blk_multiqueue.sh tests/integration/blk_flush.sh \
+	tests/integration/blk_discard.sh tests/integration/blk_readonly.sh \
+	tests/integration/blk_sector4k.sh tests/integration/blk_restart.sh \
+	tests/integration/blk_hostile.sh tests/integration/blk_attach.sh
+INTEGRATION_TESTS += tests/integration/net_ping.sh \
+	tests/integration/net_transfer.sh tests/integration/net_mtu_isolation.sh \
+	tests/integration/net_hostile.sh tests/integration/net_restart.sh \
+	tests/integration/net_multiqueue.sh tests/integration/net_cli.sh
+INTEGRATION_TESTS += tests/integration/hv_grants.sh \
+	tests/integration/hv_evtchn.sh tests/integration/hv_cleanup.sh \
+	tests/integration/hv_garbage.sh tests/integration/hv_cli.sh \
+	tests/integration/hv_store_release.sh tests/integration/create_dm_args.sh
+INTEGRATION_TESTS += $(TESTDIR)/test_xs_client \
+	tests/integration/store_xen_tools.sh tests/integration/store_hostile.sh \
+	tests/integration/store_durability.sh tests/integration/store_domain.sh
