@@ -58,6 +58,8 @@ void pvio_store_exit(void);
 /* Hold requests across a suspend; on a new host, start on fresh rings. */
 void pvio_store_suspend(void);
 void pvio_store_resume(bool new_host);
+/* New host: unbind the old store port (before every port is forgotten). */
+void pvio_store_forget_port(void);
 /* Register every watch again (after its path may have been rebased). */
 void pvio_store_rewatch(void);
 

@@ -647,6 +647,13 @@ void pvio_store_suspend(void)
 	mutex_lock(&store_req_mutex);
 }
 
+void pvio_store_forget_port(void)
+{
+	/* the old host's port names nothing here */
+	if (store_intf)
+		pvio_evtchn_unbind_handler(store_port);
+}
+
 void pvio_store_resume(bool new_host)
 {
 	pvio_evtchn_port_t port;
@@ -654,7 +661,6 @@ void pvio_store_resume(bool new_host)
 	if (new_host && store_intf) {
 		/* hv cleared the rings; the port is the new host's */
 		port = READ_ONCE(pvio_plat->shared->store_port);
-		pvio_evtchn_unbind_handler(store_port);
 		mutex_lock(&store_write_mutex);
 		spin_lock(&store_ring_lock);
 		store_gen++;

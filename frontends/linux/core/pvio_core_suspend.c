@@ -39,6 +39,7 @@ static void suspend_work_fn(struct work_struct *w)
 	if (r < 0)
 		pr_warn("pvio_core: suspend hypercall failed: %ld\n", r);
 	if (new_host) {
+		pvio_store_forget_port();
 		pvio_evtchn_resume();
 		r = pvio_gnttab_resume();
 		if (r)
