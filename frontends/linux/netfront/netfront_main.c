@@ -254,7 +254,8 @@ static void nf_disconnect(struct netfront_info *info)
 {
 	rtnl_lock();
 	netfront_queues_destroy(info);
-	netif_carrier_off(info->netdev);
+	if (!info->suspended)
+		netif_carrier_off(info->netdev);
 	rtnl_unlock();
 }
 
@@ -399,12 +400,12 @@ static void nf_close_backend(struct netfront_info *info)
 	    info->pdev->state != PVIO_STATE_CONNECTED)
 		return;
 	nf_switch(info, PVIO_STATE_CLOSING);
-	for (i = 0; i < 250; i++) {
+	for (i = 0; i < 2500; i++) {
 		be = pvio_bus_read_otherend_state(info->pdev);
 		if (be == PVIO_STATE_CLOSING || be == PVIO_STATE_CLOSED ||
 		    be == PVIO_STATE_UNKNOWN)
 			break;
-		msleep(20);
+		usleep_range(1000, 2000);
 	}
 }
 
