@@ -24,6 +24,7 @@
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,6 +41,17 @@
 #define MIG_SUSPEND_MS		30000
 #define MIG_STREAM_MS		300000
 #define MIG_CONNECT_MS		30000
+#define MIG_STEP_MS		60000	/* the other side answers within */
+#define MIG_BANDWIDTH		(4ull << 30)	/* bytes/s: as fast as it goes */
+#define MIG_DOWNTIME_MS		300		/* QEMU's default */
+/* the last pass: less than this to send (ms at QEMU's rate) ... */
+#define MIG_TARGET_MS		100
+#define MIG_PASS_MIN		(8ll << 20)	/* ... or less than this */
+#define MIG_PRECOPY_MS		120000	/* ... or the passes took this long */
+/* brake with this much of the last pass left (ms at QEMU's rate, bytes) */
+#define MIG_MARGIN_MS		50
+#define MIG_MARGIN_MIN		(512ll << 10)
+#define MIG_BRAKE_BW		100	/* bytes/s while the guest suspends */
 
 static struct pvio_cmd save_cmd, restore_cmd, migrate_cmd, receive_cmd;
 
@@ -84,6 +96,8 @@ static int write_all(int fd, const void *buf, size_t len)
 
 		if (n < 0 && errno == EINTR)
 			continue;
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return -ETIMEDOUT;	/* a socket's timeout */
 		if (n <= 0)
 			return n < 0 ? -errno : -EIO;
 		p += n;
@@ -101,6 +115,8 @@ static int read_all(int fd, void *buf, size_t len)
 
 		if (n < 0 && errno == EINTR)
 			continue;
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return -ETIMEDOUT;	/* a socket's timeout */
 		if (n <= 0)
 			return n < 0 ? -errno : -ECONNRESET;
 		p += n;
@@ -109,13 +125,92 @@ static int read_all(int fd, void *buf, size_t len)
 	return 0;
 }
 
+/*
+ * A save file: a 4 KiB header (magic, the lengths of the state text and of
+ * the carried store nodes, where QEMU's stream starts), the state text, the
+ * store blob, then QEMU's migration stream at a 4 KiB boundary.
+ */
+#define SAVE_MAGIC	"PVIO-SAVE 2\n"
+#define SAVE_HDR	4096
+
+struct save_hdr {
+	char magic[16];
+	uint64_t text_len;
+	uint64_t store_len;
+	uint64_t stream_off;
+};
+
+static uint64_t stream_offset(uint64_t text_len, uint64_t store_len)
+{
+	return (SAVE_HDR + text_len + store_len + 4095) & ~4095ull;
+}
+
+static int save_write_state(int fd, const char *text, const void *store,
+			    size_t store_len)
+{
+	struct save_hdr h = { .text_len = strlen(text), .store_len = store_len };
+	char *block = calloc(1, SAVE_HDR);
+	int rc;
+
+	if (!block)
+		return -ENOMEM;
+	memcpy(h.magic, SAVE_MAGIC, strlen(SAVE_MAGIC));
+	h.stream_off = stream_offset(h.text_len, h.store_len);
+	memcpy(block, &h, sizeof(h));
+	rc = write_all(fd, block, SAVE_HDR);
+	rc = rc ?: write_all(fd, text, h.text_len);
+	rc = rc ?: write_all(fd, store, store_len);
+	free(block);
+	if (!rc && lseek(fd, (off_t)h.stream_off, SEEK_SET) < 0)
+		rc = -errno;
+	return rc;
+}
+
+/* The state text and store blob of a save file; its fd left at the stream. */
+static int save_read_state(int fd, char **text, void **store,
+			   size_t *store_len)
+{
+	struct save_hdr h;
+	char *block = calloc(1, SAVE_HDR);
+	int rc;
+
+	*text = NULL;
+	*store = NULL;
+	if (!block)
+		return -ENOMEM;
+	rc = read_all(fd, block, SAVE_HDR);
+	memcpy(&h, block, sizeof(h));
+	free(block);
+	if (rc)
+		return rc;
+	if (memcmp(h.magic, SAVE_MAGIC, strlen(SAVE_MAGIC)) ||
+	    h.text_len == 0 || h.text_len >= MIG_STATE_MAX ||
+	    h.store_len > MIG_STORE_MAX ||
+	    h.stream_off != stream_offset(h.text_len, h.store_len))
+		return -EINVAL;
+	*text = calloc(1, h.text_len + 1);
+	*store = malloc(h.store_len ? h.store_len : 1);
+	if (!*text || !*store)
+		return -ENOMEM;
+	rc = read_all(fd, *text, h.text_len);
+	rc = rc ?: read_all(fd, *store, h.store_len);
+	if (!rc && strlen(*text) != h.text_len)
+		rc = -EINVAL;
+	if (!rc && lseek(fd, (off_t)h.stream_off, SEEK_SET) < 0)
+		rc = -errno;
+	*store_len = h.store_len;
+	return rc;
+}
+
 static int run_save(int argc, char **argv)
 {
 	const char *rundir = pvio_rundir(pvio_opt_rundir);
 	const char *dom = NULL, *path = NULL;
-	char *hdr = NULL;
+	char *text = NULL;
+	void *store = NULL;
+	size_t store_len = 0;
 	struct hv_qmp *q = NULL;
-	bool checkpoint = false, stopped = false;
+	bool checkpoint = false, stopped = false, suspended = false;
 	long long t0 = mig_now_ms(), qd = -1;
 	pvio_domid_t domid;
 	off_t size;
@@ -137,12 +232,9 @@ static int run_save(int argc, char **argv)
 		return pvio_cmd_usage(&save_cmd);
 	if (domain_lookup(rundir, dom, &domid))
 		return 1;
-	hdr = calloc(1, MIG_SAVE_HDR);
-	if (!hdr)
-		return 1;
-	strcpy(hdr, MIG_SAVE_MAGIC);
-	rc = mig_state_collect(rundir, domid, hdr + strlen(MIG_SAVE_MAGIC),
-			       MIG_STATE_MAX);
+	text = calloc(1, MIG_STATE_MAX);
+	rc = text ? mig_state_collect(rundir, domid, text, MIG_STATE_MAX) :
+		    -ENOMEM;
 	if (rc) {
 		fprintf(stderr, "pvio: domain %u: cannot describe it for a save: %s\n",
 			domid, strerror(-rc));
@@ -154,30 +246,31 @@ static int run_save(int argc, char **argv)
 		fprintf(stderr, "pvio: %s: %s\n", path, strerror(errno));
 		goto out;
 	}
-	rc = write_all(fd, hdr, MIG_SAVE_HDR);
-	rc = rc ?: mig_qmp_open(rundir, domid, &q);
+	rc = mig_qmp_open(rundir, domid, &q);
+	rc = rc ?: mig_suspend(rundir, domid, MIG_SUSPEND_MS);
 	if (rc)
-		goto out;
-	rc = mig_suspend(rundir, domid, MIG_SUSPEND_MS);
+		goto fail;
+	suspended = true;
+	/* the guest's own store nodes hold still while it is suspended */
+	rc = mig_store_collect(rundir, domid, &store, &store_len);
 	if (rc)
-		goto out;
-	/* suspended: nothing but QEMU writes the guest now; stop and copy */
+		fprintf(stderr, "pvio: domain %u: its store nodes: %s\n", domid,
+			strerror(-rc));
+	rc = rc ?: save_write_state(fd, text, store, store_len);
+	if (rc)
+		goto fail;
+	/* nothing but QEMU writes the guest now; stop and copy */
 	rc = mig_qmp(q, "{\"execute\": \"stop\"}");
 	stopped = !rc;
 	rc = rc ?: hv_qmp_getfd(q, fd, "pviosave");
 	rc = rc ?: mig_qmp(q, "{\"execute\": \"migrate\", \"arguments\": {\"uri\": \"fd:pviosave\"}}");
 	rc = rc ?: mig_qmp_wait(q, MIG_STREAM_MS, &qd);
-	if (rc || checkpoint) {
+	if (rc)
+		goto fail;
+	if (checkpoint) {
 		/* back to the guest on this host: its frontends reconnect */
-		if (stopped)
-			mig_qmp(q, "{\"execute\": \"cont\"}");
+		mig_qmp(q, "{\"execute\": \"cont\"}");
 		mig_cancel(rundir, domid);
-		if (rc) {
-			fprintf(stderr, "pvio: save of domain %u failed; it runs on\n",
-				domid);
-			unlink(path);
-			goto out;
-		}
 	} else {
 		hv_qmp_close(q);
 		q = NULL;
@@ -187,12 +280,21 @@ static int run_save(int argc, char **argv)
 	printf("Saved domain %u to %s (%lld MiB) in %lld ms%s\n", domid, path,
 	       (long long)(size >> 20), mig_now_ms() - t0,
 	       checkpoint ? "; it keeps running" : "");
+	goto out;
+fail:
+	if (stopped)
+		mig_source_continue(q);
+	if (suspended)
+		mig_cancel(rundir, domid);
+	fprintf(stderr, "pvio: save of domain %u failed; it runs on\n", domid);
+	unlink(path);
 out:
 	if (q)
 		hv_qmp_close(q);
 	if (fd >= 0)
 		close(fd);
-	free(hdr);
+	free(text);
+	free(store);
 	return rc ? 1 : 0;
 }
 
@@ -203,7 +305,9 @@ static int run_restore(int argc, char **argv)
 	struct hv_qmp *q = NULL;
 	pvio_domid_t domid = 0;
 	bool created = false;
-	char *hdr;
+	char *text = NULL;
+	void *store = NULL;
+	size_t store_len = 0;
 	int fd, rc;
 
 	if (argc != 2 || argv[1][0] == '-')
@@ -213,45 +317,47 @@ static int run_restore(int argc, char **argv)
 		fprintf(stderr, "pvio: %s: %s\n", argv[1], strerror(errno));
 		return 1;
 	}
-	hdr = calloc(1, MIG_SAVE_HDR + 1);
-	rc = hdr ? read_all(fd, hdr, MIG_SAVE_HDR) : -ENOMEM;
-	if (!rc && strncmp(hdr, MIG_SAVE_MAGIC, strlen(MIG_SAVE_MAGIC)))
-		rc = -EINVAL;
+	rc = save_read_state(fd, &text, &store, &store_len);
 	if (rc) {
-		fprintf(stderr, "pvio: %s is not a pvio save file\n", argv[1]);
+		fprintf(stderr, "pvio: %s is not a pvio save file (or cut short)\n",
+			argv[1]);
 		goto out;
 	}
-	rc = mig_state_create(rundir, hdr + strlen(MIG_SAVE_MAGIC), &domid);
+	rc = mig_state_create(rundir, text, &domid);
 	if (rc)
 		goto out;
 	created = true;
+	rc = store_len ? mig_store_apply(rundir, domid, store, store_len) : 0;
+	if (rc)
+		fprintf(stderr, "pvio: the saved store nodes are unusable: %s\n",
+			strerror(-rc));
 	/* the fd's offset is at QEMU's stream: QEMU reads from there */
-	rc = mig_qmp_open(rundir, domid, &q);
+	rc = rc ?: mig_qmp_open(rundir, domid, &q);
 	rc = rc ?: hv_qmp_getfd(q, fd, "pviorestore");
 	rc = rc ?: mig_qmp(q, "{\"execute\": \"migrate-incoming\", \"arguments\": {\"uri\": \"fd:pviorestore\"}}");
 	rc = rc ?: mig_qmp_wait(q, MIG_STREAM_MS, NULL);
 	rc = rc ?: mig_resume(rundir, domid);
 	if (rc)
 		goto out;
+	created = false;
+	if (mig_wait_connected(rundir, domid, MIG_CONNECT_MS))
+		fprintf(stderr, "pvio: domain %u: not every device reconnected yet\n",
+			domid);
 	rc = pvio_domstore_monitor(rundir, domid);
 	if (rc)
 		fprintf(stderr, "pvio: no monitor for domain %u: %s\n", domid,
 			strerror(-rc));
-	rc = mig_wait_connected(rundir, domid, MIG_CONNECT_MS);
-	if (rc)
-		fprintf(stderr, "pvio: domain %u: not every device reconnected yet\n",
-			domid);
 	printf("Restored domain %u from %s in %lld ms\n", domid, argv[1],
 	       mig_now_ms() - t0);
 	rc = 0;
-	created = false;
 out:
 	if (q)
 		hv_qmp_close(q);
 	if (created)
 		mig_domain_remove(rundir, domid);
 	close(fd);
-	free(hdr);
+	free(text);
+	free(store);
 	return rc ? 1 : 0;
 }
 
@@ -261,6 +367,7 @@ enum mig_msg {
 	MIG_MSG_STATE = 1,	/* source: the domain state text */
 	MIG_MSG_READY,		/* destination: "port=N" of QEMU's incoming */
 	MIG_MSG_TOPUP,		/* source: mig_topup_collect's blob */
+	MIG_MSG_STORE,		/* source: mig_store_collect's blob */
 	MIG_MSG_APPLIED,	/* destination: stream and top-up are in */
 	MIG_MSG_GO,		/* source: resume it there (no way back) */
 	MIG_MSG_DONE,		/* destination: "domid=N" running, devices up */
@@ -308,12 +415,30 @@ static int msg_recv(int fd, uint32_t *type, char **buf, size_t *len)
 	return 0;
 }
 
-/* Wait for message @want; a FAIL or anything else is an error. */
-static int msg_expect(int fd, uint32_t want, char **buf, size_t *len)
+/* Bound every read and write on the control connection by @ms. */
+static void msg_timeout(int fd, int ms)
+{
+	struct timeval tv = { .tv_sec = ms / 1000,
+			      .tv_usec = (ms % 1000) * 1000 };
+
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+}
+
+/*
+ * Wait up to @ms for message @want (a peer that hangs is a failure like
+ * one that dies); a FAIL or anything else is an error.
+ */
+static int msg_expect(int fd, uint32_t want, char **buf, size_t *len, int ms)
 {
 	uint32_t type;
-	int rc = msg_recv(fd, &type, buf, len);
+	int rc;
 
+	msg_timeout(fd, ms);
+	rc = msg_recv(fd, &type, buf, len);
+	if (rc == -ETIMEDOUT)
+		fprintf(stderr, "pvio: the other side said nothing for %d s\n",
+			ms / 1000);
 	if (rc)
 		return rc;
 	if (type == want)
@@ -354,47 +479,150 @@ static int tcp_connect(const char *host, const char *port)
 	return fd;
 }
 
-/* dirty-sync-count of a query-migrate reply (QEMU's passes over RAM). */
-static long long qmp_passes(struct hv_qmp *q, char *st, size_t stlen)
-{
-	char *reply = malloc(8192);
-	const char *p;
-	long long n = -1;
+static bool mig_verbose;
 
-	st[0] = 0;
-	if (!reply)
-		return -1;
-	if (!hv_qmp_execute(q, "{\"execute\": \"query-migrate\"}\n", reply,
-			    8192, NULL, 0)) {
-		p = strstr(reply, "\"status\": \"");
-		if (p)
-			snprintf(st, stlen, "%.*s", (int)strcspn(p + 11, "\""),
-				 p + 11);
-		p = strstr(reply, "\"dirty-sync-count\": ");
-		if (p)
-			n = atoll(p + 20);
+static void progress_log(const struct mig_progress *pr, const char *what)
+{
+	static long long last;
+
+	if (!mig_verbose || (mig_now_ms() - last < 500 && !what))
+		return;
+	last = mig_now_ms();
+	fprintf(stderr, "pvio: migrate: %s%s%s, %lld MiB sent, %lld MiB to go, pass %lld\n",
+		what ? what : "", what ? ": " : "", pr->status,
+		pr->transferred >> 20, pr->remaining >> 20, pr->syncs);
+}
+
+/*
+ * QEMU's passes over the guest's RAM while the guest runs. QEMU stops the
+ * VM and switches over by itself whenever a pass leaves less dirty RAM
+ * than its downtime limit allows, and always when a pass leaves none; the
+ * guest must have suspended by then. So the limit is 1 ms (QEMU starts
+ * pass after pass) and pvio decides which pass is the last: the first one
+ * that starts with less than MIG_TARGET_MS to send at QEMU's rate, or is
+ * not clearly smaller than the one before, or follows a pass that left so
+ * little that the next one might leave nothing (an idle guest). Shortly
+ * before that pass ends (MIG_MARGIN_MS at QEMU's rate), the migration is
+ * braked to a trickle, so that it cannot end while the guest suspends.
+ * The end of the first pass, which takes seconds, is not braked.
+ * 0 braked, -EAGAIN if QEMU switched over first (the VM is stopped),
+ * -errno.
+ */
+static int precopy_until_brake(struct hv_qmp *q, long long t_start)
+{
+	long long pass = 0, last = -1, bw = 0, t_bw = mig_now_ms();
+	long long sent_bw = 0;
+	struct mig_progress pr;
+	bool final = false;
+	int rc;
+
+	for (;;) {
+		long long t;
+
+		rc = mig_qmp_progress(q, &pr);
+		if (rc)
+			return rc;
+		progress_log(&pr, NULL);
+		if (!strcmp(pr.status, "completed"))
+			return -EAGAIN;
+		if (strcmp(pr.status, "active") && strcmp(pr.status, "setup")) {
+			fprintf(stderr, "pvio: QEMU's migration is %s%s%s\n",
+				pr.status[0] ? pr.status : "gone",
+				pr.error[0] ? ": " : "", pr.error);
+			return -EIO;
+		}
+		t = mig_now_ms();
+		/* bytes per ms QEMU sends, over the last half second or more */
+		if (t - t_bw >= 500 && pr.transferred > sent_bw) {
+			bw = (pr.transferred - sent_bw) / (t - t_bw);
+			sent_bw = pr.transferred;
+			t_bw = t;
+		}
+		if (pr.syncs > pass && pr.syncs >= 2) {
+			/* a new pass: what the last one left dirty */
+			long long left = pr.remaining;
+
+			pass = pr.syncs;
+			final = left < MIG_PASS_MIN || bw <= 0 ||
+				left <= bw * MIG_TARGET_MS ||
+				(last >= 0 && left * 10 >= last * 9) ||
+				t - t_start >= MIG_PRECOPY_MS;
+			if (mig_verbose)
+				fprintf(stderr, "pvio: migrate: pass %lld: %lld KiB dirty, %lld KiB/s%s\n",
+					pass, left >> 10, bw * 1000 >> 10,
+					final ? ", the last" : "");
+			last = left;
+		}
+		if (final && (pr.remaining <= MIG_MARGIN_MIN ||
+			      pr.remaining <= bw * MIG_MARGIN_MS))
+			break;
+		usleep(1000);
 	}
-	free(reply);
-	return n;
+	rc = mig_qmp(q, "{\"execute\": \"migrate-set-parameters\", \"arguments\": {\"max-bandwidth\": %d}}",
+		     MIG_BRAKE_BW);
+	if (!rc && mig_verbose)
+		progress_log(&pr, "braked");
+	return rc;
+}
+
+/*
+ * Ask the guest to suspend while QEMU trickles; 0 once it has, -EAGAIN if
+ * QEMU finished first, -errno (the suspend is cancelled again).
+ */
+static int suspend_during_precopy(const char *rundir, pvio_domid_t domid,
+				  struct hv_qmp *q)
+{
+	long long end = mig_now_ms() + MIG_SUSPEND_MS, next_q = 0;
+	struct mig_progress pr;
+	int rc;
+
+	rc = mig_suspend_start(rundir, domid);
+	while (!rc) {
+		rc = mig_suspended(rundir, domid);
+		if (rc == 1)
+			return 0;
+		if (rc)
+			break;
+		if (mig_now_ms() >= next_q) {
+			rc = mig_qmp_progress(q, &pr);
+			if (!rc && strcmp(pr.status, "active")) {
+				fprintf(stderr, "pvio: QEMU's migration went %s before the guest suspended\n",
+					pr.status);
+				rc = !strcmp(pr.status, "completed") ? -EAGAIN :
+								       -EIO;
+			}
+			next_q = mig_now_ms() + 20;
+		}
+		if (!rc && mig_now_ms() > end) {
+			fprintf(stderr, "pvio: domain %u did not suspend within %d ms\n",
+				domid, MIG_SUSPEND_MS);
+			rc = -ETIMEDOUT;
+		}
+		if (!rc)
+			usleep(1000);
+	}
+	return rc;
 }
 
 static int run_migrate(int argc, char **argv)
 {
 	const char *rundir = pvio_rundir(pvio_opt_rundir);
 	const char *dom = NULL, *host = NULL, *port = "8002";
-	long long t0, t_susp = 0, t_stop = 0, t_done, qd = -1;
-	char *state = NULL, *msg = NULL, st[32];
+	long long t0, t_susp = 0, t_stop = 0, t_applied = 0, t_done, qd = -1;
+	char *state = NULL, *msg = NULL;
 	struct hv_qmp *q = NULL;
-	bool suspended = false, completed = false, go = false;
+	bool suspended = false, started = false, go = false;
 	unsigned int pages = 0;
 	pvio_domid_t domid;
-	void *blob = NULL;
-	size_t len, blen = 0;
+	void *blob = NULL, *store = NULL;
+	size_t len, blen = 0, slen = 0;
 	int fd = -1, rc;
 
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--port") && i + 1 < argc)
 			port = argv[++i];
+		else if (!strcmp(argv[i], "-v"))
+			mig_verbose = true;
 		else if (argv[i][0] == '-')
 			return pvio_cmd_usage(&migrate_cmd);
 		else if (!dom)
@@ -406,8 +634,19 @@ static int run_migrate(int argc, char **argv)
 	}
 	if (!dom || !host)
 		return pvio_cmd_usage(&migrate_cmd);
+	/* it goes into QEMU's URI as it is */
+	if (!host[0] || strspn(host, "abcdefghijklmnopqrstuvwxyz"
+			       "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-") !=
+			       strlen(host) || strspn(port, "0123456789") !=
+			       strlen(port)) {
+		fprintf(stderr, "pvio: '%s' port '%s': want a host name or IPv4 address and a port number\n",
+			host, port);
+		return 1;
+	}
 	if (domain_lookup(rundir, dom, &domid))
 		return 1;
+	/* a peer that dies is an error to handle, not a signal to die of */
+	signal(SIGPIPE, SIG_IGN);
 	t0 = mig_now_ms();
 	state = calloc(1, MIG_STATE_MAX);
 	rc = state ? mig_state_collect(rundir, domid, state, MIG_STATE_MAX) :
@@ -422,65 +661,67 @@ static int run_migrate(int argc, char **argv)
 		rc = fd;
 		goto out;
 	}
+	msg_timeout(fd, MIG_STEP_MS);
 	rc = msg_send(fd, MIG_MSG_STATE, state, strlen(state));
-	rc = rc ?: msg_expect(fd, MIG_MSG_READY, &msg, &len);
+	rc = rc ?: msg_expect(fd, MIG_MSG_READY, &msg, &len, MIG_STEP_MS);
+	if (!rc && (strncmp(msg, "port=", 5) || !msg[5] || len > 10 ||
+		    strspn(msg + 5, "0123456789") != len - 5)) {
+		fprintf(stderr, "pvio: the destination answered nonsense\n");
+		rc = -EPROTO;
+	}
 	if (rc)
 		goto fail;
 	rc = mig_qmp_open(rundir, domid, &q);
-	/*
-	 * Live copy while the guest runs, but no switch-over before it
-	 * suspended (downtime-limit 0): then let QEMU finish.
-	 */
-	rc = rc ?: mig_qmp(q, "{\"execute\": \"migrate-set-parameters\", \"arguments\": {\"max-bandwidth\": 4294967296, \"downtime-limit\": 0}}");
+	/* live copy while the guest runs; no switch-over of QEMU's choosing */
+	rc = rc ?: mig_qmp(q, "{\"execute\": \"migrate-set-parameters\", \"arguments\": {\"max-bandwidth\": %llu, \"downtime-limit\": 1}}",
+			   MIG_BANDWIDTH);
 	rc = rc ?: mig_dirty_reset(rundir, domid);
 	rc = rc ?: mig_qmp(q, "{\"execute\": \"migrate\", \"arguments\": {\"uri\": \"tcp:%s:%s\"}}",
 			   host, msg + 5);
 	free(msg);
 	msg = NULL;
+	started = !rc;
+	rc = rc ?: precopy_until_brake(q, t0);
 	if (rc)
 		goto fail;
-	/* the first full pass is over once QEMU synced the dirty log twice */
-	for (;;) {
-		long long n = qmp_passes(q, st, sizeof(st));
-
-		if (strcmp(st, "active") && strcmp(st, "setup")) {
-			fprintf(stderr, "pvio: QEMU's migration is %s\n",
-				st[0] ? st : "gone");
-			rc = -EIO;
-			goto fail;
-		}
-		if (n >= 2)
-			break;
-		usleep(5000);
-	}
 	t_susp = mig_now_ms();
-	rc = mig_suspend(rundir, domid, MIG_SUSPEND_MS);
+	rc = suspend_during_precopy(rundir, domid, q);
 	if (rc)
 		goto fail;
 	suspended = true;
-	rc = mig_qmp(q, "{\"execute\": \"migrate-set-parameters\", \"arguments\": {\"downtime-limit\": 300}}");
+	/* the guest's devices are idle: let QEMU finish as it sees fit */
+	rc = mig_qmp(q, "{\"execute\": \"migrate-set-parameters\", \"arguments\": {\"max-bandwidth\": %llu, \"downtime-limit\": %d}}",
+		     MIG_BANDWIDTH, MIG_DOWNTIME_MS);
+	/* meanwhile the store nodes the guest owns (it holds them still) */
+	rc = rc ?: mig_store_collect(rundir, domid, &store, &slen);
+	rc = rc ?: msg_send(fd, MIG_MSG_STORE, store, slen);
 	rc = rc ?: mig_qmp_wait(q, MIG_STREAM_MS, &qd);
 	if (rc)
 		goto fail;
-	completed = true;
 	t_stop = mig_now_ms();
 	rc = mig_topup_collect(rundir, domid, &blob, &blen, &pages);
 	rc = rc ?: msg_send(fd, MIG_MSG_TOPUP, blob, blen);
-	rc = rc ?: msg_expect(fd, MIG_MSG_APPLIED, &msg, &len);
+	rc = rc ?: msg_expect(fd, MIG_MSG_APPLIED, &msg, &len,
+				 MIG_STEP_MS);
 	if (rc)
 		goto fail;
 	free(msg);
 	msg = NULL;
+	t_applied = mig_now_ms();
 	/* from here on the guest belongs to the destination */
 	go = true;
 	rc = msg_send(fd, MIG_MSG_GO, NULL, 0);
-	rc = rc ?: msg_expect(fd, MIG_MSG_DONE, &msg, &len);
+	rc = rc ?: msg_expect(fd, MIG_MSG_DONE, &msg, &len,
+				 MIG_STEP_MS + MIG_CONNECT_MS);
 	if (rc) {
 		fprintf(stderr, "pvio: domain %u: the destination did not confirm; the guest is left paused here\n",
 			domid);
 		goto out;
 	}
 	t_done = mig_now_ms();
+	if (mig_verbose)
+		fprintf(stderr, "pvio: migrate: suspend %lld ms, stop to applied %lld ms, resume to connected %lld ms\n",
+			t_stop - t_susp, t_applied - t_stop, t_done - t_applied);
 	hv_qmp_close(q);
 	q = NULL;
 	mig_domain_remove(rundir, domid);
@@ -490,15 +731,17 @@ static int run_migrate(int argc, char **argv)
 	rc = 0;
 	goto out;
 fail:
-	/* the guest stays here: undo whatever was started */
-	if (fd >= 0)
-		msg_send(fd, MIG_MSG_FAIL, "source gave up", 14);
-	if (q && !completed)
-		mig_qmp(q, "{\"execute\": \"migrate_cancel\"}");
-	if (q && completed)
-		mig_qmp(q, "{\"execute\": \"cont\"}");
+	/* the guest stays here: undo whatever was started, then tell */
+	if (rc == -EAGAIN)
+		fprintf(stderr, "pvio: QEMU switched over before the guest suspended\n");
+	if (q && started)
+		mig_source_continue(q);
 	if (suspended || t_susp)
 		mig_cancel(rundir, domid);
+	if (fd >= 0) {
+		msg_timeout(fd, 1000);
+		msg_send(fd, MIG_MSG_FAIL, "source gave up", 14);
+	}
 	if (!go)
 		fprintf(stderr, "pvio: migration of domain %u failed; it runs on here\n",
 			domid);
@@ -508,6 +751,7 @@ out:
 	if (fd >= 0)
 		close(fd);
 	free(blob);
+	free(store);
 	free(msg);
 	free(state);
 	return rc ? 1 : 0;
@@ -543,13 +787,14 @@ static int receive_one(const char *rundir, const char *addr, unsigned int port,
 		       int c)
 {
 	char *msg = NULL, reply[64];
+	long long t_go, t_resumed, t_conn;
 	struct hv_qmp *q = NULL;
 	pvio_domid_t domid = 0;
 	bool created = false;
 	size_t len;
 	int rc;
 
-	rc = msg_expect(c, MIG_MSG_STATE, &msg, &len);
+	rc = msg_expect(c, MIG_MSG_STATE, &msg, &len, MIG_STEP_MS);
 	rc = rc ?: mig_state_create(rundir, msg, &domid);
 	free(msg);
 	msg = NULL;
@@ -561,40 +806,52 @@ static int receive_one(const char *rundir, const char *addr, unsigned int port,
 			   addr, port + 1);
 	snprintf(reply, sizeof(reply), "port=%u", port + 1);
 	rc = rc ?: msg_send(c, MIG_MSG_READY, reply, strlen(reply));
-	rc = rc ?: msg_expect(c, MIG_MSG_TOPUP, &msg, &len);
+	rc = rc ?: msg_expect(c, MIG_MSG_STORE, &msg, &len,
+				MIG_PRECOPY_MS + MIG_SUSPEND_MS + MIG_STEP_MS);
+	rc = rc ?: mig_store_apply(rundir, domid, msg, len);
+	free(msg);
+	msg = NULL;
+	rc = rc ?: msg_expect(c, MIG_MSG_TOPUP, &msg, &len,
+				MIG_STREAM_MS);
 	/* the source sends the top-up once its QEMU is done sending */
 	rc = rc ?: mig_qmp_wait(q, MIG_STREAM_MS, NULL);
 	rc = rc ?: mig_topup_apply(rundir, domid, msg, len);
 	free(msg);
 	msg = NULL;
 	rc = rc ?: msg_send(c, MIG_MSG_APPLIED, NULL, 0);
-	rc = rc ?: msg_expect(c, MIG_MSG_GO, &msg, &len);
+	rc = rc ?: msg_expect(c, MIG_MSG_GO, &msg, &len, MIG_STEP_MS);
 	free(msg);
 	msg = NULL;
 	if (rc)
 		goto fail;
 	created = false;	/* ours now, whatever happens */
+	t_go = mig_now_ms();
 	rc = mig_resume(rundir, domid);
-	if (!rc && pvio_domstore_monitor(rundir, domid))
-		fprintf(stderr, "pvio: no monitor for domain %u\n", domid);
+	t_resumed = mig_now_ms();
 	if (!rc && mig_wait_connected(rundir, domid, MIG_CONNECT_MS))
 		fprintf(stderr, "pvio: domain %u: not every device reconnected yet\n",
 			domid);
+	t_conn = mig_now_ms();
 	snprintf(reply, sizeof(reply), "domain %u", domid);
 	if (rc)
 		msg_send(c, MIG_MSG_FAIL, "resume failed", 13);
 	else
 		msg_send(c, MIG_MSG_DONE, reply, strlen(reply));
-	printf("Received domain %u%s\n", domid, rc ? ", but it did not resume" : "");
+	if (!rc && pvio_domstore_monitor(rundir, domid))
+		fprintf(stderr, "pvio: no monitor for domain %u\n", domid);
+	printf("Received domain %u%s (resumed in %lld ms, devices connected %lld ms later)\n",
+	       domid, rc ? ", but it did not resume" : "", t_resumed - t_go,
+	       t_conn - t_resumed);
 	hv_qmp_close(q);
 	return rc;
 fail:
-	snprintf(reply, sizeof(reply), "receiver: %s", strerror(-rc));
-	msg_send(c, MIG_MSG_FAIL, reply, strlen(reply));
 	if (q)
 		hv_qmp_close(q);
 	if (created)
 		mig_domain_remove(rundir, domid);
+	snprintf(reply, sizeof(reply), "receiver: %s", strerror(-rc));
+	msg_timeout(c, 1000);
+	msg_send(c, MIG_MSG_FAIL, reply, strlen(reply));
 	fprintf(stderr, "pvio: incoming migration failed: %s\n", strerror(-rc));
 	return rc;
 }
@@ -619,6 +876,7 @@ static int run_receive(int argc, char **argv)
 	}
 	if (!port || port >= 65535)
 		return pvio_cmd_usage(&receive_cmd);
+	signal(SIGPIPE, SIG_IGN);
 	lfd = listen_on(addr, port);
 	if (lfd < 0)
 		return 1;
@@ -633,6 +891,7 @@ static int run_receive(int argc, char **argv)
 			rc = -errno;
 			break;
 		}
+		msg_timeout(c, MIG_STEP_MS);
 		rc = receive_one(rundir, addr, port, c);
 		close(c);
 		fflush(stdout);

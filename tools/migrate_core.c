@@ -331,65 +331,125 @@ int mig_qmp(struct hv_qmp *q, const char *fmt, ...)
 	return rc;
 }
 
-/* "status": "..." of a query-migrate reply. */
-static void qmp_status(const char *reply, char *st, size_t len)
+/* The number after "@key": in @reply, or -1. */
+static long long json_num(const char *reply, const char *key)
 {
-	const char *p = strstr(reply, "\"status\": \"");
+	char pat[48];
+	const char *p;
 
-	st[0] = 0;
-	if (!p)
-		return;
-	p += 11;
-	snprintf(st, len, "%.*s", (int)strcspn(p, "\""), p);
+	snprintf(pat, sizeof(pat), "\"%s\": ", key);
+	p = strstr(reply, pat);
+	return p ? atoll(p + strlen(pat)) : -1;
 }
 
-int mig_qmp_wait(struct hv_qmp *q, int timeout_ms, long long *qemu_downtime)
+/* The string after "@key": in @reply, into @out (empty if absent). */
+static void json_str(const char *reply, const char *key, char *out,
+		     size_t len)
 {
-	long long end = mig_now_ms() + timeout_ms;
-	char *reply = malloc(MIG_QMP_REPLY), st[32];
-	int rc = -ETIMEDOUT;
+	char pat[48];
+	const char *p;
 
+	out[0] = 0;
+	snprintf(pat, sizeof(pat), "\"%s\": \"", key);
+	p = strstr(reply, pat);
+	if (!p)
+		return;
+	p += strlen(pat);
+	snprintf(out, len, "%.*s", (int)strcspn(p, "\""), p);
+}
+
+int mig_qmp_progress(struct hv_qmp *q, struct mig_progress *pr)
+{
+	char *reply = malloc(MIG_QMP_REPLY);
+	int rc;
+
+	memset(pr, 0, sizeof(*pr));
 	if (!reply)
 		return -ENOMEM;
-	while (mig_now_ms() < end) {
-		rc = hv_qmp_execute(q, "{\"execute\": \"query-migrate\"}\n",
-				    reply, MIG_QMP_REPLY, NULL, 0);
-		if (rc)
-			break;
-		qmp_status(reply, st, sizeof(st));
-		if (!strcmp(st, "completed")) {
-			const char *d = strstr(reply, "\"downtime\": ");
-
-			if (qemu_downtime)
-				*qemu_downtime = d ? atoll(d + 12) : -1;
-			rc = 0;
-			break;
-		}
-		if (!strcmp(st, "failed") || !strcmp(st, "cancelled")) {
-			const char *e = strstr(reply, "\"error-desc\": \"");
-
-			fprintf(stderr, "pvio: QEMU's migration %s%s%.*s\n", st,
-				e ? ": " : "", e ? (int)strcspn(e + 15, "\"") : 0,
-				e ? e + 15 : "");
-			rc = -EIO;
-			break;
-		}
-		rc = -ETIMEDOUT;
-		usleep(5000);
+	rc = hv_qmp_execute(q, "{\"execute\": \"query-migrate\"}\n", reply,
+			    MIG_QMP_REPLY, NULL, 0);
+	if (!rc) {
+		json_str(reply, "status", pr->status, sizeof(pr->status));
+		json_str(reply, "error-desc", pr->error, sizeof(pr->error));
+		pr->remaining = json_num(reply, "remaining");
+		pr->transferred = json_num(reply, "transferred");
+		pr->syncs = json_num(reply, "dirty-sync-count");
+		pr->downtime = json_num(reply, "downtime");
+		pr->total_ms = json_num(reply, "total-time");
 	}
 	free(reply);
 	return rc;
 }
 
+bool mig_progress_final(const struct mig_progress *pr)
+{
+	return !strcmp(pr->status, "completed") ||
+	       !strcmp(pr->status, "failed") ||
+	       !strcmp(pr->status, "cancelled");
+}
+
+int mig_qmp_wait(struct hv_qmp *q, int timeout_ms, long long *qemu_downtime)
+{
+	long long end = mig_now_ms() + timeout_ms;
+	struct mig_progress pr;
+	int rc = -ETIMEDOUT;
+
+	while (mig_now_ms() < end) {
+		rc = mig_qmp_progress(q, &pr);
+		if (rc)
+			break;
+		if (!strcmp(pr.status, "completed")) {
+			if (qemu_downtime)
+				*qemu_downtime = pr.downtime;
+			return 0;
+		}
+		if (mig_progress_final(&pr)) {
+			fprintf(stderr, "pvio: QEMU's migration %s%s%s\n",
+				pr.status, pr.error[0] ? ": " : "", pr.error);
+			return -EIO;
+		}
+		rc = -ETIMEDOUT;
+		usleep(2000);
+	}
+	return rc;
+}
+
+int mig_source_continue(struct hv_qmp *q)
+{
+	char reply[512], st[32];
+	long long end = mig_now_ms() + 10000;
+	int rc;
+
+	/* a migration still under way gives the VM back by itself */
+	hv_qmp_execute(q, "{\"execute\": \"migrate_cancel\"}\n", NULL, 0,
+		       NULL, 0);
+	for (;;) {
+		rc = hv_qmp_execute(q, "{\"execute\": \"query-status\"}\n",
+				    reply, sizeof(reply), NULL, 0);
+		if (rc)
+			return rc;
+		json_str(reply, "status", st, sizeof(st));
+		if (!strcmp(st, "running"))
+			return 0;
+		/* stopped for the switch-over: wait until QEMU is done */
+		if (strcmp(st, "finish-migrate") || mig_now_ms() > end)
+			break;
+		usleep(5000);
+	}
+	rc = mig_qmp(q, "{\"execute\": \"cont\"}");
+	if (rc)
+		fprintf(stderr, "pvio: the VM did not continue (state %s)\n", st);
+	return rc;
+}
+
 /* ---- the guest's suspend ---- */
 
-int mig_suspend(const char *rundir, pvio_domid_t domid, int timeout_ms)
+int mig_suspend_start(const char *rundir, pvio_domid_t domid)
 {
-	struct pvio_domain_info info;
 	struct xs_handle *xs;
 	struct pvio_hv *hv;
 	char path[96];
-	long long feat = 0, end;
+	long long feat = 0;
 	int rc;
 
 	rc = pvio_domstore_open(rundir, &xs);
@@ -412,24 +472,52 @@ int mig_suspend(const char *rundir, pvio_domid_t domid, int timeout_ms)
 	snprintf(path, sizeof(path), "/local/domain/%u/control/shutdown", domid);
 	rc = rc ?: xs_write(xs, XS_TXN_NULL, path, "suspend", 7);
 	xs_close(xs);
-	for (end = mig_now_ms() + timeout_ms; !rc;) {
-		rc = pvio_domain_info(hv, domid, &info);
-		if (rc)
+	if (rc)
+		pvio_domain_suspend_ctl(hv, domid, PVIO_SUSPEND_CANCEL);
+	pvio_hv_close(hv);
+	return rc;
+}
+
+int mig_suspended(const char *rundir, pvio_domid_t domid)
+{
+	struct pvio_domain_info info;
+	struct pvio_hv *hv;
+	int rc;
+
+	rc = pvio_hv_open(rundir, &hv);
+	if (rc)
+		return rc;
+	rc = pvio_domain_info(hv, domid, &info);
+	pvio_hv_close(hv);
+	if (rc)
+		return rc;
+	return (info.state & PVIO_DOMSTATE_SHUTDOWN) &&
+	       info.shutdown_reason == PVIO_SHUTDOWN_SUSPEND;
+}
+
+int mig_suspend(const char *rundir, pvio_domid_t domid, int timeout_ms)
+{
+	long long end = mig_now_ms() + timeout_ms;
+	int rc;
+
+	rc = mig_suspend_start(rundir, domid);
+	while (!rc) {
+		rc = mig_suspended(rundir, domid);
+		if (rc == 1) {
+			rc = 0;
 			break;
-		if ((info.state & PVIO_DOMSTATE_SHUTDOWN) &&
-		    info.shutdown_reason == PVIO_SHUTDOWN_SUSPEND)
-			break;
-		if (mig_now_ms() > end) {
+		}
+		if (!rc && mig_now_ms() > end) {
 			fprintf(stderr, "pvio: domain %u did not suspend within %d ms\n",
 				domid, timeout_ms);
 			rc = -ETIMEDOUT;
+		}
+		if (rc) {
+			mig_cancel(rundir, domid);
 			break;
 		}
 		usleep(2000);
 	}
-	if (rc)
-		pvio_domain_suspend_ctl(hv, domid, PVIO_SUSPEND_CANCEL);
-	pvio_hv_close(hv);
 	return rc;
 }
 

@@ -12,4 +12,5 @@ pvio_SRCS += tools/pvio_main.c tools/builtin_up.c tools/builtin_down.c \
 	tools/builtin_vcpu.c tools/builtin_store.c tools/builtin_bench.c
 # save, restore, live migration: QEMU's migration stream through hv's QMP
 # client (hv/hv_qmp.c)
-pvio_SRCS += tools/builtin_migrate.c tools/migrate_core.c hv/hv_qmp.c
+pvio_SRCS += tools/builtin_migrate.c tools/migrate_core.c \
+	tools/migrate_store.c hv/hv_qmp.c
