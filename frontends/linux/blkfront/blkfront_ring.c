@@ -723,7 +723,7 @@ unsigned int blkfront_queue_inflight(struct blkfront_queue *q)
 	spin_lock_irqsave(&q->lock, flags);
 	if (q->shadow)
 		for (i = 0; i < q->nr_ents; i++)
-			n += q->shadow[i].rq != NULL;
+			n += !!q->shadow[i].rq;
 	spin_unlock_irqrestore(&q->lock, flags);
 	return n;
 }

@@ -559,7 +559,7 @@ static int blkfront_suspend(struct pvio_device *pdev)
 			}
 			if (!n || waited >= BLKFRONT_SUSPEND_WAIT_MS)
 				break;
-			msleep(2);
+			usleep_range(1000, 2000);
 			waited += 2;
 		}
 	}
@@ -567,7 +567,7 @@ static int blkfront_suspend(struct pvio_device *pdev)
 		pvio_bus_switch_state(pdev, PVIO_STATE_CLOSING);
 		for (waited = 0; !blkfront_backend_gone(pdev) &&
 		     waited < BLKFRONT_SUSPEND_WAIT_MS; waited += 2)
-			msleep(2);
+			usleep_range(1000, 2000);
 		if (!blkfront_backend_gone(pdev))
 			ret = -ETIMEDOUT;
 		rings_teardown(info, !!info->disk);

@@ -359,9 +359,29 @@ void pvio_bus_remove_devices(void)
 	mutex_unlock(&bus_mutex);
 }
 
-static int bus_suspend_one(struct device *dev, void *data)
+/*
+ * Devices suspend side by side: each one waits for its backend to answer
+ * and close, and the guest's I/O is stopped for the longest of them, not
+ * for their sum.
+ */
+struct bus_suspend_job {
+	struct work_struct work;
+	struct pvio_device *pd;
+	int ret;
+};
+
+static void bus_suspend_work(struct work_struct *w)
 {
-	struct pvio_device *pd = to_pvio_device(dev);
+	struct bus_suspend_job *j = container_of(w, struct bus_suspend_job,
+						 work);
+	struct pvio_frontend_driver *drv =
+		to_pvio_frontend_driver(j->pd->dev.driver);
+
+	j->ret = drv->suspend(j->pd);
+}
+
+static int bus_suspend_seq(struct device *dev, void *data)
+{
 	struct pvio_frontend_driver *drv;
 	int ret;
 
@@ -370,10 +390,40 @@ static int bus_suspend_one(struct device *dev, void *data)
 	drv = to_pvio_frontend_driver(dev->driver);
 	if (!drv->suspend)
 		return 0;
-	ret = drv->suspend(pd);
+	ret = drv->suspend(to_pvio_device(dev));
 	if (ret)
 		dev_warn(dev, "suspend: %d (in-flight I/O kept for re-issue)\n",
 			 ret);
+	return 0;
+}
+
+struct bus_suspend_set {
+	struct bus_suspend_job *jobs;
+	unsigned int n, max;
+};
+
+static int bus_suspend_one(struct device *dev, void *data)
+{
+	struct bus_suspend_set *set = data;
+	struct pvio_frontend_driver *drv;
+	struct bus_suspend_job *j;
+
+	if (!dev->driver)
+		return 0;
+	drv = to_pvio_frontend_driver(dev->driver);
+	if (!drv->suspend)
+		return 0;
+	if (!set->jobs) {
+		set->n++;	/* counting */
+		return 0;
+	}
+	if (set->n >= set->max)
+		return 0;
+	j = &set->jobs[set->n++];
+	j->pd = to_pvio_device(dev);
+	INIT_WORK(&j->work, bus_suspend_work);
+	if (!queue_work(system_unbound_wq, &j->work))
+		bus_suspend_work(&j->work);
 	return 0;
 }
 
@@ -392,9 +442,31 @@ static int bus_resume_one(struct device *dev, void *data)
 
 void pvio_bus_suspend(void)
 {
+	struct bus_suspend_set set = { 0 };
+	unsigned int i;
+
 	/* no device comes or goes until we are resumed */
 	mutex_lock(&bus_mutex);
-	bus_for_each_dev(&pvio_bus_type, NULL, NULL, bus_suspend_one);
+	bus_for_each_dev(&pvio_bus_type, NULL, &set, bus_suspend_one);
+	if (!set.n)
+		return;
+	set.jobs = kcalloc(set.n, sizeof(*set.jobs), GFP_KERNEL);
+	if (!set.jobs) {
+		/* one after the other, then */
+		bus_for_each_dev(&pvio_bus_type, NULL, NULL, bus_suspend_seq);
+		return;
+	}
+	set.max = set.n;
+	set.n = 0;
+	bus_for_each_dev(&pvio_bus_type, NULL, &set, bus_suspend_one);
+	for (i = 0; i < set.n; i++) {
+		flush_work(&set.jobs[i].work);
+		if (set.jobs[i].ret)
+			dev_warn(&set.jobs[i].pd->dev,
+				 "suspend: %d (in-flight I/O kept for re-issue)\n",
+				 set.jobs[i].ret);
+	}
+	kfree(set.jobs);
 }
 
 void pvio_bus_resume(bool new_host)

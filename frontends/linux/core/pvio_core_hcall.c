@@ -73,7 +73,7 @@ static long hypercall(u32 op, const u64 args[6], void *buf, size_t len,
 	/* the upcall wakes us; the short timeout covers a lost wakeup */
 	while (!pvio_hcall_done(slot)) {
 		if (!hold && time_after(jiffies, deadline)) {
-			pr_err("pvio_core: hypercall %u timed out in slot %u\n",
+			pr_err("pvio_core: call %u to hv timed out in slot %u\n",
 			       op, idx);
 			ret = -ETIMEDOUT;
 			goto out;
