@@ -319,15 +319,16 @@ static int vm_ram_create(struct hv_domain *d)
 	d->ram_fd = memfd_create(name, MFD_CLOEXEC | MFD_ALLOW_SEALING);
 	if (d->ram_fd < 0)
 		return -errno;
-	if (ftruncate(d->ram_fd, (off_t)d->cfg.mem_bytes) < 0 ||
+	/* a little more than asked for: see HV_VM_RAM_PAD */
+	if (ftruncate(d->ram_fd, (off_t)(d->cfg.mem_bytes + HV_VM_RAM_PAD)) < 0 ||
 	    fcntl(d->ram_fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW) < 0)
 		return -errno;
-	ram = mmap(NULL, d->cfg.mem_bytes, PROT_READ | PROT_WRITE, MAP_SHARED,
-		   d->ram_fd, 0);
+	ram = mmap(NULL, d->cfg.mem_bytes + HV_VM_RAM_PAD,
+		   PROT_READ | PROT_WRITE, MAP_SHARED, d->ram_fd, 0);
 	if (ram == MAP_FAILED)
 		return -errno;
 	d->ram = ram;
-	d->nr_pages = d->cfg.mem_bytes / PVIO_PAGE_SIZE;
+	d->nr_pages = (d->cfg.mem_bytes + HV_VM_RAM_PAD) / PVIO_PAGE_SIZE;
 	/* the log of dom0's writes into this RAM (migration) */
 	snprintf(name, sizeof(name), "pvio-dirty-%u", d->domid);
 	d->dirty_fd = memfd_create(name, MFD_CLOEXEC | MFD_ALLOW_SEALING);
@@ -418,7 +419,7 @@ static int vm_start(struct hv_domain *d)
 	l.kernel = d->cfg.kernel;
 	l.ramdisk = d->cfg.ramdisk;
 	l.cmdline = d->cfg.cmdline;
-	l.mem_bytes = d->cfg.mem_bytes;
+	l.mem_bytes = d->cfg.mem_bytes + HV_VM_RAM_PAD;
 	l.vcpus = d->cfg.vcpus;
 	l.vectors = d->cfg.vcpus;
 	l.ram_fd = d->ram_fd;

@@ -82,12 +82,23 @@ int hv_qmp_running(struct hv_qmp *q);
 
 /* ---- hv_vm_launch.c: the QEMU command line and process ---- */
 
+/*
+ * Bytes a VM's RAM has beyond its configured size. QEMU before 9.0 syncs
+ * the migration dirty bitmap of a RAM block a multiple of 64 pages long by
+ * whole words without resetting TCG's TLB, so that later guest stores
+ * through cached TLB entries are not logged and migration loses them
+ * (fixed upstream in "physmem: Fix migration dirty bitmap coherency with
+ * TCG memory access"). A block of another length takes QEMU's page by page
+ * path, which resets the TLB. QEMU sizes RAM in 8 KiB steps.
+ */
+#define HV_VM_RAM_PAD	8192u
+
 struct hv_vm_launch {
 	const char *qemu;	/* NULL: $PVIO_QEMU, else qemu-system-x86_64 */
 	const char *kernel;
 	const char *ramdisk;	/* may be NULL or "" */
 	const char *cmdline;	/* appended to the console setting */
-	uint64_t mem_bytes;
+	uint64_t mem_bytes;	/* the RAM memfd's size (HV_VM_RAM_PAD included) */
 	unsigned int vcpus;
 	unsigned int vectors;	/* of the platform device */
 	int ram_fd;		/* the guest RAM (memfd), inherited by QEMU */

@@ -104,7 +104,7 @@ const char *hv_vm_accel(void)
 char **hv_vm_argv(const struct hv_vm_launch *l)
 {
 	const char *qemu = l->qemu;
-	unsigned long long mib = l->mem_bytes >> 20;
+	unsigned long long kib = l->mem_bytes >> 10;
 	char **argv;
 	int n = 0, r = 0;
 
@@ -124,10 +124,10 @@ char **hv_vm_argv(const struct hv_vm_launch *l)
 	r |= argv_add(argv, &n, "-machine");
 	r |= argv_add(argv, &n, "q35,memory-backend=ram");
 	r |= argv_add(argv, &n, "-object");
-	r |= argv_add(argv, &n, "memory-backend-file,id=ram,size=%lluM,"
-		      "mem-path=/proc/self/fd/%d,share=on", mib, VM_RAM_FD);
+	r |= argv_add(argv, &n, "memory-backend-file,id=ram,size=%lluK,"
+		      "mem-path=/proc/self/fd/%d,share=on", kib, VM_RAM_FD);
 	r |= argv_add(argv, &n, "-m");
-	r |= argv_add(argv, &n, "%lluM", mib);
+	r |= argv_add(argv, &n, "%lluK", kib);
 	r |= argv_add(argv, &n, "-smp");
 	r |= argv_add(argv, &n, "%u", l->vcpus ? l->vcpus : 1);
 	r |= argv_add(argv, &n, "-nodefaults");
