@@ -48,9 +48,6 @@
 #define MIG_TARGET_MS		100
 #define MIG_PASS_MIN		(8ll << 20)	/* ... or less than this */
 #define MIG_PRECOPY_MS		120000	/* ... or the passes took this long */
-/* brake with this much of the last pass left (ms at QEMU's rate, bytes) */
-#define MIG_MARGIN_MS		50
-#define MIG_MARGIN_MIN		(512ll << 10)
 #define MIG_BRAKE_BW		100	/* bytes/s while the guest suspends */
 
 static struct pvio_cmd save_cmd, restore_cmd, migrate_cmd, receive_cmd;
@@ -500,11 +497,12 @@ static void progress_log(const struct mig_progress *pr, const char *what)
  * guest must have suspended by then. So the limit is 1 ms (QEMU starts
  * pass after pass) and pvio decides which pass is the last: the first one
  * that starts with less than MIG_TARGET_MS to send at QEMU's rate, or is
- * not clearly smaller than the one before, or follows a pass that left so
- * little that the next one might leave nothing (an idle guest). Shortly
- * before that pass ends (MIG_MARGIN_MS at QEMU's rate), the migration is
- * braked to a trickle, so that it cannot end while the guest suspends.
- * The end of the first pass, which takes seconds, is not braked.
+ * not clearly smaller than the one before, or starts with so little that
+ * the next one might find nothing dirty (an idle guest). That pass is
+ * braked to a trickle at once, so that it cannot end while the guest
+ * suspends: whatever it holds is sent after the suspend (a pass ending
+ * before the brake lands would let QEMU stop a guest that left nothing
+ * dirty). The end of the first pass, which takes seconds, is not braked.
  * 0 braked, -EAGAIN if QEMU switched over first (the VM is stopped),
  * -errno.
  */
@@ -553,8 +551,7 @@ static int precopy_until_brake(struct hv_qmp *q, long long t_start)
 					final ? ", the last" : "");
 			last = left;
 		}
-		if (final && (pr.remaining <= MIG_MARGIN_MIN ||
-			      pr.remaining <= bw * MIG_MARGIN_MS))
+		if (final)
 			break;
 		usleep(1000);
 	}
@@ -603,6 +600,7 @@ static int suspend_during_precopy(const char *rundir, pvio_domid_t domid,
 	}
 	return rc;
 }
+
 
 static int run_migrate(int argc, char **argv)
 {
