@@ -53,6 +53,15 @@ struct hv_domain_ops {
 			     int *plat_fd, int *vector_fd);
 	/* optional: PVIO_SUSPEND_* from dom0 (VM save and migration) */
 	int (*suspend_ctl)(struct hv_domain *d, uint32_t how);
+	/*
+	 * optional: run a QMP command given as JSON text (HV_OP_DOMAIN_QMP);
+	 * *reply is malloc'd JSON text ({"return"} or {"error"}), also with
+	 * -EIO. 0 or -errno.
+	 */
+	int (*qmp)(struct hv_domain *d, const char *json, size_t len,
+		   char **reply);
+	/* optional: bring what info reports up to date (VM: vCPU count) */
+	void (*refresh)(struct hv_domain *d);
 };
 
 extern const struct hv_domain_ops hv_process_ops;
@@ -68,6 +77,12 @@ struct hv_domain {
 	uint32_t shutdown_reason;
 	uint32_t store_port;		/* VM: store ring port hv allocated */
 	pid_t pid;
+	uint64_t created_ms;		/* CLOCK_MONOTONIC at creation */
+	/* process domain spawned by the toolstack: its group and pidfd */
+	pid_t pgid;
+	int proc_pidfd;			/* -1 if none */
+	bool conn_lost;			/* dying because its process left */
+	struct hv_watch *w_proc;
 	struct hv_client *client;	/* process domain: its connection */
 	void *type_data;		/* per-type state (VM) */
 
@@ -112,6 +127,12 @@ void hv_watch_del(struct hv_watch *w);
 struct hv_domain *hv_domain_get(pvio_domid_t domid);
 int hv_domain_create(const struct pvio_domain_config *cfg, pvio_domid_t *out);
 void hv_domain_kill(struct hv_domain *d);
+/* HV_OP_DOMAIN_SET_PROCESS: takes @pidfd (closed on error). 0 or -errno. */
+int hv_domain_set_process(struct hv_domain *d, pid_t pid, int pidfd);
+/* A new name (unique, as at creation): 0 or -errno. */
+int hv_domain_rename(struct hv_domain *d, const char *name);
+/* hv is exiting: stop every domain, process groups included. */
+void hv_domain_kill_all(void);
 int hv_domain_attach(struct hv_client *c, pvio_domid_t domid, int ram_fd,
 		     struct hv_attach_reply *rep);
 void hv_domain_fill_info(const struct hv_domain *d, struct pvio_domain_info *i);

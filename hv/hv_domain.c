@@ -9,7 +9,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
 #include <sys/mman.h>
+#include <sys/timerfd.h>
 #include <sys/stat.h>
 #include <sys/sysinfo.h>
 #include <time.h>
@@ -76,15 +78,187 @@ static int process_start(struct hv_domain *d)
 	return 0;
 }
 
+/* Is the process behind @pidfd still there (a zombie is not)? */
+static bool pidfd_alive(int pidfd)
+{
+	struct pollfd p = { .fd = pidfd, .events = POLLIN };
+
+	return poll(&p, 1, 0) == 0;
+}
+
+/* SIGKILL for a process group that had its grace period. */
+struct proc_reaper {
+	pid_t pgid;
+	int timerfd;
+	struct hv_watch *w;
+};
+
+static void reaper_fire(void *arg, uint32_t events)
+{
+	struct proc_reaper *r = arg;
+
+	/* ESRCH if the whole group is gone already */
+	kill(-r->pgid, SIGKILL);
+	hv_watch_del(r->w);
+	close(r->timerfd);
+	free(r);
+}
+
+static void process_group_stop(struct hv_domain *d, bool now, bool term)
+{
+	struct itimerspec its = {
+		.it_value = { .tv_sec = HV_PROCESS_GRACE_MS / 1000,
+			      .tv_nsec = (HV_PROCESS_GRACE_MS % 1000) * 1000000L },
+	};
+	struct proc_reaper *r;
+
+	if (d->pgid <= 0)
+		return;
+	if (now) {
+		kill(-d->pgid, SIGKILL);
+		return;
+	}
+	if (term) {
+		kill(-d->pgid, SIGTERM);
+		kill(-d->pgid, SIGCONT);	/* a stopped one must run to die */
+	}
+	r = calloc(1, sizeof(*r));
+	if (r) {
+		r->pgid = d->pgid;
+		r->timerfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC);
+		if (r->timerfd >= 0 && !timerfd_settime(r->timerfd, 0, &its, NULL))
+			r->w = hv_watch_add(r->timerfd, reaper_fire, r);
+		if (r->w)
+			return;
+		if (r->timerfd >= 0)
+			close(r->timerfd);
+		free(r);
+	}
+	kill(-d->pgid, SIGKILL);	/* no timer: no grace either */
+}
+
 static void process_destroy(struct hv_domain *d)
 {
 	/*
-	 * The process is not killed: it is cut off from hv (its connection
-	 * is shut down) and finds out on its next call. A paused one is let
-	 * run again so that it can.
+	 * A program the toolstack spawned (its group) is stopped: SIGTERM,
+	 * then SIGKILL after a grace period. A process that attached on its
+	 * own is only cut off from hv (its connection is shut down) and finds
+	 * out on its next call; a paused one is let run again so that it can.
 	 */
 	if (d->pid > 0 && (d->state & PVIO_DOMSTATE_PAUSED))
 		kill(d->pid, SIGCONT);
+	/*
+	 * When the process itself left (its connection closed), the group
+	 * gets time to finish on its own (the program's exit status matters
+	 * to `pvio create -F`); what remains after the grace period is
+	 * killed.
+	 */
+	if (d->proc_pidfd >= 0)
+		process_group_stop(d, false, !d->conn_lost);
+	hv_watch_del(d->w_proc);
+	d->w_proc = NULL;
+	if (d->proc_pidfd >= 0)
+		close(d->proc_pidfd);
+	d->proc_pidfd = -1;
+}
+
+/* The spawned program exited: a domain it never attached to goes too. */
+static void process_exited(void *arg, uint32_t events)
+{
+	struct hv_domain *d = arg;
+
+	hv_watch_del(d->w_proc);
+	d->w_proc = NULL;
+	if (d->client || d->ram_fd >= 0) {
+		hv_log("domain %u (%s): program pid %d exited", d->domid,
+		       d->cfg.name, (int)d->pgid);
+		return;	/* its connection's end takes the domain along */
+	}
+	hv_log("domain %u (%s): program pid %d exited without attaching",
+	       d->domid, d->cfg.name, (int)d->pgid);
+	/* stragglers of its group go too */
+	process_group_stop(d, true, false);
+	close(d->proc_pidfd);
+	d->proc_pidfd = -1;
+	hv_domain_kill(d);
+}
+
+/* The pid a pidfd refers to, from /proc/self/fdinfo. */
+static pid_t pidfd_pid(int pidfd)
+{
+	char path[64], line[128];
+	long pid = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", pidfd);
+	f = fopen(path, "r");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "Pid: %ld", &pid) == 1)
+			break;
+	fclose(f);
+	return pid > 0 ? (pid_t)pid : -1;
+}
+
+int hv_domain_set_process(struct hv_domain *d, pid_t pid, int pidfd)
+{
+	int ret = -EINVAL;
+
+	if (d->cfg.type != PVIO_DOMTYPE_PROCESS || d->proc_pidfd >= 0 ||
+	    (d->state & PVIO_DOMSTATE_DYING))
+		ret = -EBUSY;
+	else if (pid <= 1 || pidfd_pid(pidfd) != pid)
+		ret = -EINVAL;
+	else if (getpgid(pid) != pid)
+		ret = -EINVAL;	/* it must lead its own group */
+	else if (!pidfd_alive(pidfd))
+		ret = -ESRCH;
+	else
+		ret = 0;
+	if (ret) {
+		close(pidfd);
+		return ret;
+	}
+	d->proc_pidfd = pidfd;
+	d->pgid = pid;
+	if (!d->client)
+		d->pid = pid;
+	d->w_proc = hv_watch_add(pidfd, process_exited, d);
+	hv_log("domain %u (%s): program pid %d", d->domid, d->cfg.name,
+	       (int)pid);
+	return 0;
+}
+
+void hv_domain_kill_all(void)
+{
+	struct hv_domain *d;
+	pvio_domid_t it = 0;
+	int waited = 0;
+
+	/* give spawned programs their SIGTERM, and a moment, then the rest */
+	for (it = 0; (d = hv_domain_next(&it));)
+		if (d->pgid > 0) {
+			kill(-d->pgid, SIGTERM);
+			kill(-d->pgid, SIGCONT);
+		}
+	for (it = 0; (d = hv_domain_next(&it));)
+		while (d->proc_pidfd >= 0 && pidfd_alive(d->proc_pidfd) &&
+		       waited < 1000) {
+			usleep(20000);
+			waited += 20;
+		}
+	for (it = 0; (d = hv_domain_next(&it));) {
+		if (d->pgid > 0)
+			process_group_stop(d, true, false);
+		hv_watch_del(d->w_proc);
+		d->w_proc = NULL;
+		if (d->proc_pidfd >= 0)
+			close(d->proc_pidfd);
+		d->proc_pidfd = -1;
+		d->pgid = 0;
+		hv_domain_kill(d);
+	}
 }
 
 static int process_pause(struct hv_domain *d)
@@ -111,7 +285,11 @@ static int process_shutdown(struct hv_domain *d, uint32_t reason)
 {
 	d->shutdown_reason = reason;
 	d->state |= PVIO_DOMSTATE_SHUTDOWN;
-	if (d->pid > 0) {
+	if (d->pgid > 0) {
+		/* the program the toolstack spawned, and its children */
+		kill(-d->pgid, SIGTERM);
+		kill(-d->pgid, SIGCONT);
+	} else if (d->pid > 0) {
 		/* a stopped process must run to see its SIGTERM */
 		kill(d->pid, SIGTERM);
 		kill(d->pid, SIGCONT);
@@ -135,6 +313,14 @@ static bool str_ok(const char *s, size_t max, bool need_nonempty)
 	const char *end = memchr(s, 0, max);
 
 	return end && (!need_nonempty || end != s);
+}
+
+static uint64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
 static bool name_ok(const char *n)
@@ -169,7 +355,8 @@ static int platform_create(struct hv_domain *d)
 	si->magic = PVIO_PLATFORM_MAGIC;
 	si->version = PVIO_PLATFORM_VERSION;
 	si->domid = d->domid;
-	si->nr_vcpus = (uint16_t)d->cfg.vcpus;
+	/* hypercall slots and vectors exist for every possible vCPU */
+	si->nr_vcpus = (uint16_t)d->cfg.max_vcpus;
 	si->nr_pages = d->cfg.mem_bytes / PVIO_PAGE_SIZE;
 	si->region_size = PVIO_PLATFORM_SIZE;
 	/* every port starts masked until its owner unmasks it (VMs) */
@@ -210,6 +397,10 @@ int hv_domain_create(const struct pvio_domain_config *cfg, pvio_domid_t *out)
 		return -EINVAL;
 	if (cfg->type != PVIO_DOMTYPE_VM && cfg->dm_args[0])
 		return -EINVAL;	/* only a VM has a device model */
+	if (cfg->max_vcpus > PVIO_MAX_VCPUS ||
+	    (cfg->max_vcpus && cfg->max_vcpus < cfg->vcpus) ||
+	    (cfg->max_vcpus && cfg->type != PVIO_DOMTYPE_VM))
+		return -EINVAL;
 	if (cfg->vcpus > PVIO_MAX_VCPUS || cfg->mem_bytes < HV_MIN_MEM ||
 	    cfg->mem_bytes > HV_MAX_MEM || cfg->mem_bytes % PVIO_PAGE_SIZE)
 		return -EINVAL;
@@ -239,10 +430,14 @@ int hv_domain_create(const struct pvio_domain_config *cfg, pvio_domid_t *out)
 	d->cfg = *cfg;
 	if (!d->cfg.vcpus)
 		d->cfg.vcpus = 1;
+	if (!d->cfg.max_vcpus)
+		d->cfg.max_vcpus = d->cfg.vcpus;
 	d->ops = cfg->type == PVIO_DOMTYPE_VM ? hv_vm_ops : &hv_process_ops;
 	d->ram_fd = -1;
 	d->plat_fd = -1;
 	d->dirty_fd = -1;
+	d->proc_pidfd = -1;
+	d->created_ms = mono_ms();
 	ret = evtchn_table_init(&d->evtchn);
 	if (ret == 0)
 		ret = platform_create(d);
@@ -310,6 +505,20 @@ int hv_domain_attach(struct hv_client *c, pvio_domid_t domid, int ram_fd,
 	return 0;
 }
 
+int hv_domain_rename(struct hv_domain *d, const char *name)
+{
+	struct hv_domain *o;
+
+	if (!name_ok(name))
+		return -EINVAL;
+	for (pvio_domid_t it = 0; (o = hv_domain_next(&it));)
+		if (o != d && !strcmp(o->cfg.name, name))
+			return -EEXIST;
+	hv_log("domain %u: renamed from %s to %s", d->domid, d->cfg.name, name);
+	snprintf(d->cfg.name, sizeof(d->cfg.name), "%s", name);
+	return 0;
+}
+
 void hv_domain_kill(struct hv_domain *d)
 {
 	pvio_domid_t id = d->domid;
@@ -373,6 +582,7 @@ void hv_domain_fill_info(const struct hv_domain *d, struct pvio_domain_info *i)
 	i->pid = d->pid;
 	i->mem_bytes = d->cfg.mem_bytes;
 	i->cpu_time_ns = d->pid > 0 ? proc_cpu_ns(d->pid) : 0;
+	i->uptime_ms = mono_ms() - d->created_ms;
 	memcpy(i->name, d->cfg.name, sizeof(i->name));
 	i->name[sizeof(i->name) - 1] = 0;
 }
@@ -390,6 +600,7 @@ void hv_dom0_fill_info(struct pvio_domain_info *i)
 	i->pid = getpid();
 	if (sysinfo(&si) == 0)
 		i->mem_bytes = (uint64_t)si.totalram * si.mem_unit;
+	i->uptime_ms = (uint64_t)si.uptime * 1000;
 	if (clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts) == 0)
 		i->cpu_time_ns = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 	snprintf(i->name, sizeof(i->name), "Domain-0");

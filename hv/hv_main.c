@@ -26,6 +26,11 @@ const char *hv_rundir;
 static struct hv_client *clients;
 static int epfd = -1;
 
+static bool is_dom0(const struct hv_client *c)
+{
+	return c->dom == NULL && c->domid == 0;
+}
+
 /* Other fds in the loop (VM domains: QEMU sockets, doorbells, pidfds). */
 struct hv_watch {
 	int fd;
@@ -44,13 +49,69 @@ static uint64_t now_ms(void)
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
+/*
+ * hv's log: to stderr (the service manager or `pvio up` stamps it), and,
+ * with a wall-clock stamp, into a ring `pvio dmesg` reads.
+ */
+static char log_ring[HV_DMESG_SIZE];
+static size_t log_head, log_len;
+
+static void log_ring_add(const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		log_ring[(log_head + log_len) % HV_DMESG_SIZE] = s[i];
+		if (log_len < HV_DMESG_SIZE)
+			log_len++;
+		else
+			log_head = (log_head + 1) % HV_DMESG_SIZE;
+	}
+}
+
 void hv_logf(const char *fmt, ...)
 {
+	char line[1024], stamp[64];
+	struct timespec ts;
+	struct tm tm;
 	va_list ap;
+	int n;
 
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	n = vsnprintf(line, sizeof(line), fmt, ap);
 	va_end(ap);
+	if (n < 0)
+		return;
+	if ((size_t)n >= sizeof(line)) {
+		n = sizeof(line) - 1;
+		line[n - 1] = '\n';
+	}
+	fputs(line, stderr);
+	clock_gettime(CLOCK_REALTIME, &ts);
+	localtime_r(&ts.tv_sec, &tm);
+	strftime(stamp, sizeof(stamp), "[%Y-%m-%d %H:%M:%S", &tm);
+	snprintf(stamp + strlen(stamp), sizeof(stamp) - strlen(stamp),
+		 ".%03ld] ", ts.tv_nsec / 1000000);
+	log_ring_add(stamp, strlen(stamp));
+	log_ring_add(line, (size_t)n);
+}
+
+static void handle_dmesg(struct hv_client *c, const struct hv_msg_hdr *h,
+			 const void *p, size_t len)
+{
+	static char out[HV_DMESG_SIZE];
+	struct hv_domid_arg a = { 0 };
+	size_t n = log_len;
+
+	if (!is_dom0(c)) {
+		hv_client_send(c, h, -EPERM, NULL, 0, NULL, 0);
+		return;
+	}
+	if (len >= sizeof(a))
+		memcpy(&a, p, sizeof(a));
+	for (size_t i = 0; i < n; i++)
+		out[i] = log_ring[(log_head + i) % HV_DMESG_SIZE];
+	hv_client_send(c, h, 0, out, n, NULL, 0);
+	if (a.arg == 1)
+		log_head = log_len = 0;
 }
 
 int hv_client_send(struct hv_client *c, const struct hv_msg_hdr *req, int ret,
@@ -122,6 +183,7 @@ static void client_drop(struct hv_client *c)
 
 		d->client = NULL;
 		c->dom = NULL;
+		d->conn_lost = true;
 		hv_domain_kill(d);
 	}
 	free(c);
@@ -188,10 +250,6 @@ static bool watch_dispatch(void *tag, uint32_t events)
 	return true;
 }
 
-static bool is_dom0(const struct hv_client *c)
-{
-	return c->dom == NULL && c->domid == 0;
-}
 
 static int need_arg(size_t len, size_t want)
 {
@@ -220,8 +278,11 @@ static void handle_domctl(struct hv_client *c, const struct hv_msg_hdr *h,
 			return;
 		}
 		hv_dom0_fill_info(&v[n++]);
-		while (n < max && (d = hv_domain_next(&it)))
+		while (n < max && (d = hv_domain_next(&it))) {
+			if (d->ops->refresh)
+				d->ops->refresh(d);
 			hv_domain_fill_info(d, &v[n++]);
+		}
 		hv_client_send(c, h, (int)n, v, n * sizeof(*v), NULL, 0);
 		free(v);
 		return;
@@ -277,6 +338,8 @@ static void handle_domctl(struct hv_client *c, const struct hv_msg_hdr *h,
 	case HV_OP_DOMAIN_INFO: {
 		struct pvio_domain_info info;
 
+		if (d->ops->refresh)
+			d->ops->refresh(d);
 		hv_domain_fill_info(d, &info);
 		hv_client_send(c, h, 0, &info, sizeof(info), NULL, 0);
 		return;
@@ -302,6 +365,70 @@ static void handle_domctl(struct hv_client *c, const struct hv_msg_hdr *h,
 	default:
 		ret = -ENOSYS;
 	}
+	hv_client_send(c, h, ret, NULL, 0, NULL, 0);
+}
+
+static void handle_qmp(struct hv_client *c, const struct hv_msg_hdr *h,
+		       const void *p, size_t len)
+{
+	struct hv_domid_arg a;
+	struct hv_domain *d;
+	char *reply = NULL;
+	int ret;
+
+	if (!is_dom0(c)) {
+		hv_client_send(c, h, -EPERM, NULL, 0, NULL, 0);
+		return;
+	}
+	if (len <= sizeof(a) || len - sizeof(a) > HV_QMP_TEXT_MAX) {
+		hv_client_send(c, h, -EINVAL, NULL, 0, NULL, 0);
+		return;
+	}
+	memcpy(&a, p, sizeof(a));
+	d = a.domid < PVIO_DOMID_FIRST_RESERVED ?
+	    hv_domain_get((pvio_domid_t)a.domid) : NULL;
+	if (!d) {
+		hv_client_send(c, h, -ESRCH, NULL, 0, NULL, 0);
+		return;
+	}
+	if (!d->ops->qmp) {
+		hv_client_send(c, h, -EOPNOTSUPP, NULL, 0, NULL, 0);
+		return;
+	}
+	ret = d->ops->qmp(d, (const char *)p + sizeof(a), len - sizeof(a),
+			  &reply);
+	if (reply && strlen(reply) > HV_PAYLOAD_MAX) {
+		free(reply);
+		reply = NULL;
+		ret = -E2BIG;
+	}
+	hv_client_send(c, h, ret, reply, reply ? strlen(reply) : 0, NULL, 0);
+	free(reply);
+}
+
+static void handle_set_process(struct hv_client *c, const struct hv_msg_hdr *h,
+			       const void *p, size_t len, int fd)
+{
+	struct hv_domid_arg a;
+	struct hv_domain *d;
+	int ret;
+
+	if (!is_dom0(c) || need_arg(len, sizeof(a)) || fd < 0) {
+		if (fd >= 0)
+			close(fd);
+		hv_client_send(c, h, is_dom0(c) ? -EINVAL : -EPERM, NULL, 0,
+			       NULL, 0);
+		return;
+	}
+	memcpy(&a, p, sizeof(a));
+	d = a.domid < PVIO_DOMID_FIRST_RESERVED ?
+	    hv_domain_get((pvio_domid_t)a.domid) : NULL;
+	if (!d) {
+		close(fd);
+		hv_client_send(c, h, -ESRCH, NULL, 0, NULL, 0);
+		return;
+	}
+	ret = hv_domain_set_process(d, (pid_t)a.arg, fd);
 	hv_client_send(c, h, ret, NULL, 0, NULL, 0);
 }
 
@@ -533,6 +660,32 @@ static bool handle_msg(struct hv_client *c, struct hv_msg_hdr *h, void *p,
 	case HV_OP_DOMAIN_DIRTY_SYNC:
 		handle_domctl(c, h, p, len);
 		break;
+	case HV_OP_DOMAIN_QMP:
+		handle_qmp(c, h, p, len);
+		break;
+	case HV_OP_DOMAIN_SET_PROCESS:
+		handle_set_process(c, h, p, len, fd);
+		break;
+	case HV_OP_DMESG:
+		handle_dmesg(c, h, p, len);
+		break;
+	case HV_OP_DOMAIN_RENAME: {
+		struct hv_rename_arg a;
+		struct hv_domain *d;
+		int ret;
+
+		if (!is_dom0(c) || len < sizeof(a)) {
+			hv_client_send(c, h, is_dom0(c) ? -EINVAL : -EPERM, NULL,
+				       0, NULL, 0);
+			break;
+		}
+		memcpy(&a, p, sizeof(a));
+		d = a.domid < PVIO_DOMID_FIRST_RESERVED ?
+		    hv_domain_get((pvio_domid_t)a.domid) : NULL;
+		ret = d ? hv_domain_rename(d, a.name) : -ESRCH;
+		hv_client_send(c, h, ret, NULL, 0, NULL, 0);
+		break;
+	}
 	case HV_OP_ATTACH:
 		handle_attach(c, h, p, len, fd);
 		break;
@@ -621,8 +774,9 @@ static void client_readable(struct hv_client *c)
 		client_drop(c);
 		return;
 	}
-	/* only ATTACH carries an fd; anything else sent along is dropped */
-	if (nfds > 0 && h.op == HV_OP_ATTACH) {
+	/* only ATTACH and SET_PROCESS carry an fd; others are dropped */
+	if (nfds > 0 && (h.op == HV_OP_ATTACH ||
+			 h.op == HV_OP_DOMAIN_SET_PROCESS)) {
 		fd = fds[0];
 		fds[0] = -1;
 	}
@@ -630,7 +784,8 @@ static void client_readable(struct hv_client *c)
 		if (fds[i] >= 0)
 			close(fds[i]);
 	ok = handle_msg(c, &h, buf + sizeof(h), h.len, fd);
-	if (fd >= 0 && (!c->dom || c->dom->ram_fd != fd))
+	/* SET_PROCESS took its fd (kept or closed) */
+	if (fd >= 0 && h.op == HV_OP_ATTACH && (!c->dom || c->dom->ram_fd != fd))
 		close(fd);
 	if (!ok)
 		client_drop(c);
@@ -782,6 +937,8 @@ int main(int argc, char **argv)
 		}
 	}
 out:
+	/* nothing of ours outlives hv: programs, QEMUs */
+	hv_domain_kill_all();
 	unlink(path);
 	return 0;
 }

@@ -38,7 +38,8 @@ struct hv_vm {
 	struct hv_qmp *qmp;
 	pid_t pid;
 	int pidfd;
-	struct hv_watch *w_conn, *w_doorbell, *w_exit;
+	struct hv_watch *w_conn, *w_doorbell, *w_exit, *w_qmp;
+	bool vcpus_stale;		/* CPU hotplug happened: recount */
 	/* receive eventfds of the VM's bound ports, watched for delivery */
 	struct hv_watch **w_port;
 	/* the guest's suspend: held while armed (save, migration) */
@@ -202,7 +203,7 @@ static void vm_doorbell(void *arg, uint32_t events)
 
 	if (!hv_ivshmem_doorbell_ack(vm->ivs))
 		return;
-	done = hv_vm_hcall_scan(vm->d->plat, vm->d->cfg.vcpus, vm_hcall, vm);
+	done = hv_vm_hcall_scan(vm->d->plat, vm->d->cfg.max_vcpus, vm_hcall, vm);
 	/* wake the waiter: slot i waits on vector i (0 if it has none) */
 	for (i = 0; i < PVIO_MAX_VCPUS; i++)
 		if (done & (1u << i))
@@ -259,28 +260,175 @@ static void vm_exit_event(void *arg, uint32_t events)
 	hv_domain_kill(d);
 }
 
-static int vm_qmp(struct hv_vm *vm, const char *cmd)
+/* ---- QMP: one connection per VM, kept open, events logged ---- */
+
+static void vm_qmp_drop(struct hv_vm *vm)
 {
-	char err[128];
+	hv_watch_del(vm->w_qmp);
+	vm->w_qmp = NULL;
+	hv_qmp_close(vm->qmp);
+	vm->qmp = NULL;
+}
+
+static void vm_qmp_event(void *arg, json_t *ev)
+{
+	struct hv_vm *vm = arg;
+	struct hv_domain *d = vm->d;
+	const char *name = json_string_value(json_object_get(ev, "event"));
+	json_t *data = json_object_get(ev, "data");
+	const char *reason = json_string_value(json_object_get(data, "reason"));
+
+	hv_log("domain %u (%s): QMP event %s%s%s", d->domid, d->cfg.name,
+	       name, reason ? " " : "", reason ? reason : "");
+	if (!strcmp(name, "DEVICE_DELETED") || !strcmp(name, "ACPI_DEVICE_OST"))
+		vm->vcpus_stale = true;	/* maybe a vCPU went (vcpu-set) */
+	if (!strcmp(name, "GUEST_PANICKED")) {
+		d->state |= PVIO_DOMSTATE_CRASHED;
+		d->shutdown_reason = PVIO_SHUTDOWN_CRASH;
+	} else if (!strcmp(name, "SHUTDOWN") && reason &&
+		   json_is_true(json_object_get(data, "guest"))) {
+		/* the guest's own poweroff or reboot (-no-reboot ends QEMU) */
+		d->state |= PVIO_DOMSTATE_SHUTDOWN;
+		d->shutdown_reason = !strcmp(reason, "guest-reset") ?
+				     PVIO_SHUTDOWN_REBOOT :
+				     !strcmp(reason, "guest-panic") ?
+				     PVIO_SHUTDOWN_CRASH : PVIO_SHUTDOWN_POWEROFF;
+	}
+}
+
+static void vm_qmp_readable(void *arg, uint32_t events)
+{
+	struct hv_vm *vm = arg;
+
+	/* events go to vm_qmp_event; a closed connection is reopened lazily */
+	if (hv_qmp_pump(vm->qmp))
+		vm_qmp_drop(vm);
+}
+
+static int vm_qmp_open(struct hv_vm *vm)
+{
+	char path[PATH_MAX + 16];
 	int ret;
 
-	if (!vm->qmp) {
-		char path[PATH_MAX + 16];
+	if (vm->qmp)
+		return 0;
+	snprintf(path, sizeof(path), "%s/qmp.sock", vm->dir);
+	ret = hv_qmp_connect(path, 5000, &vm->qmp);
+	if (ret)
+		return ret;
+	hv_qmp_set_event_fn(vm->qmp, vm_qmp_event, vm);
+	vm->w_qmp = hv_watch_add(hv_qmp_fd(vm->qmp), vm_qmp_readable, vm);
+	if (!vm->w_qmp) {
+		vm_qmp_drop(vm);
+		return -ENOMEM;
+	}
+	return 0;
+}
 
-		snprintf(path, sizeof(path), "%s/qmp.sock", vm->dir);
-		ret = hv_qmp_connect(path, 5000, &vm->qmp);
-		if (ret)
-			return ret;
+static int vm_qmp_call(struct hv_vm *vm, const char *cmd, json_t *args,
+		       json_t **ret, char *err, size_t errlen)
+{
+	int r = vm_qmp_open(vm);
+
+	if (r) {
+		snprintf(err, errlen, "no QMP connection: %s", strerror(-r));
+		return r;
 	}
-	ret = hv_qmp_command(vm->qmp, cmd, err, sizeof(err));
-	if (ret == -EIO)
+	r = hv_qmp_call(vm->qmp, cmd, args, ret, HV_QMP_TIMEOUT_MS, err, errlen);
+	if (r && r != -EIO)
+		vm_qmp_drop(vm);	/* transport broken: reconnect next time */
+	return r;
+}
+
+static int vm_qmp(struct hv_vm *vm, const char *cmd)
+{
+	char err[256];
+	int ret = vm_qmp_call(vm, cmd, NULL, NULL, err, sizeof(err));
+
+	if (ret)
 		hv_log("domain %u: QMP %s: %s", vm->d->domid, cmd, err);
-	else if (ret) {
-		/* transport broken: reconnect next time */
-		hv_qmp_close(vm->qmp);
-		vm->qmp = NULL;
-	}
 	return ret;
+}
+
+/* Running or paused, as QEMU says (after a command that may change it). */
+static void vm_refresh_state(struct hv_vm *vm)
+{
+	struct hv_domain *d = vm->d;
+	int r = vm->qmp ? hv_qmp_running(vm->qmp) : -ENOTCONN;
+
+	if (r == 1)
+		d->state = (d->state & ~PVIO_DOMSTATE_PAUSED) |
+			   PVIO_DOMSTATE_RUNNING;
+	else if (r == 0)
+		d->state = (d->state & ~PVIO_DOMSTATE_RUNNING) |
+			   PVIO_DOMSTATE_PAUSED;
+}
+
+/*
+ * dom0's QMP pass-through (qemu-monitor-command, vcpu-set): the command
+ * is re-built from the parsed text, so only "execute" and "arguments"
+ * reach QEMU and the id is ours.
+ */
+static int vm_qmp_raw(struct hv_domain *d, const char *text, size_t len,
+		      char **reply)
+{
+	struct hv_vm *vm = vm_of(d);
+	json_error_t jerr;
+	json_t *cmd, *args, *ret = NULL, *out;
+	const char *name, *key;
+	char err[512];
+	json_t *v;
+	int r;
+
+	*reply = NULL;
+	if (!vm)
+		return -ESRCH;
+	cmd = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
+	if (!json_is_object(cmd)) {
+		json_decref(cmd);
+		return -EINVAL;
+	}
+	name = json_string_value(json_object_get(cmd, "execute"));
+	args = json_object_get(cmd, "arguments");
+	r = name && *name && (!args || json_is_object(args)) &&
+	    strcmp(name, "qmp_capabilities") ? 0 : -EINVAL;
+	json_object_foreach(cmd, key, v)
+		if (strcmp(key, "execute") && strcmp(key, "arguments"))
+			r = -EINVAL;
+	if (!r)
+		r = vm_qmp_call(vm, name, args, &ret, err, sizeof(err));
+	json_decref(cmd);
+	if (r && r != -EIO)
+		return r;
+	out = r ? json_pack("{s:{s:s}}", "error", "desc", err) :
+		  json_pack("{s:o}", "return", ret ? ret : json_object());
+	*reply = out ? json_dumps(out, JSON_COMPACT) : NULL;
+	json_decref(out);
+	if (!*reply)
+		return -ENOMEM;
+	vm_refresh_state(vm);
+	vm->vcpus_stale = true;	/* the command may have added a vCPU */
+	return r;
+}
+
+/* Online vCPUs as QEMU counts them, after CPU hotplug (vcpu-set). */
+static void vm_refresh(struct hv_domain *d)
+{
+	struct hv_vm *vm = vm_of(d);
+	pid_t tids[PVIO_MAX_VCPUS];
+	int n;
+
+	if (!vm || !vm->vcpus_stale || !vm->qmp)
+		return;
+	vm->vcpus_stale = false;
+	n = hv_qmp_vcpu_tids(vm->qmp, tids, PVIO_MAX_VCPUS);
+	if (n > 0) {
+		unsigned int online = 0;
+
+		for (int i = 0; i < n; i++)
+			online += tids[i] > 0;
+		d->cfg.vcpus = online;
+	}
 }
 
 static void vm_free(struct hv_vm *vm)
@@ -293,7 +441,7 @@ static void vm_free(struct hv_vm *vm)
 	hv_watch_del(vm->w_exit);
 	hv_watch_del(vm->w_doorbell);
 	hv_watch_del(vm->w_conn);
-	hv_qmp_close(vm->qmp);
+	vm_qmp_drop(vm);
 	hv_ivshmem_close(vm->ivs);
 	if (vm->pid > 0) {
 		kill(vm->pid, SIGKILL);
@@ -413,7 +561,7 @@ static int vm_start(struct hv_domain *d)
 	snprintf(qmp, sizeof(qmp), "%s/qmp.sock", vm->dir);
 	snprintf(mqmp, sizeof(mqmp), "%s/qmp-migrate.sock", vm->dir);
 	snprintf(log, sizeof(log), "%s/console.log", vm->dir);
-	ret = hv_ivshmem_open(sock, d->plat_fd, d->cfg.vcpus, &vm->ivs);
+	ret = hv_ivshmem_open(sock, d->plat_fd, d->cfg.max_vcpus, &vm->ivs);
 	if (ret)
 		goto err;
 	l.kernel = d->cfg.kernel;
@@ -421,7 +569,8 @@ static int vm_start(struct hv_domain *d)
 	l.cmdline = d->cfg.cmdline;
 	l.mem_bytes = d->cfg.mem_bytes + HV_VM_RAM_PAD;
 	l.vcpus = d->cfg.vcpus;
-	l.vectors = d->cfg.vcpus;
+	l.max_vcpus = d->cfg.max_vcpus;
+	l.vectors = d->cfg.max_vcpus;
 	l.ram_fd = d->ram_fd;
 	l.ivshmem_sock = sock;
 	l.qmp_sock = qmp;
@@ -457,6 +606,11 @@ static int vm_start(struct hv_domain *d)
 	}
 	/* an incoming VM runs once its state is in and it is resumed */
 	d->state = incoming ? PVIO_DOMSTATE_PAUSED : PVIO_DOMSTATE_RUNNING;
+	/* events (panics, guest shutdowns) are logged from the start */
+	ret = vm_qmp_open(vm);
+	if (ret)
+		hv_log("domain %u: QMP not reachable yet: %s", d->domid,
+		       strerror(-ret));
 	hv_log("domain %u (%s): QEMU pid %d, console %s%s", d->domid,
 	       d->cfg.name, (int)vm->pid, log,
 	       incoming ? ", waiting for its migration stream" : "");
@@ -583,6 +737,8 @@ static const struct hv_domain_ops vm_ops = {
 	.evtchn_bound = vm_evtchn_bound,
 	.evtchn_closed = vm_evtchn_closed,
 	.evtchn_direct = vm_evtchn_direct,
+	.qmp = vm_qmp_raw,
+	.refresh = vm_refresh,
 };
 
 const struct hv_domain_ops *hv_vm_ops = &vm_ops;
@@ -594,10 +750,8 @@ int hv_vm_vcpu_tids(struct hv_domain *d, pid_t *tids, unsigned int max)
 
 	if (!vm)
 		return -EINVAL;
-	if (!vm->qmp) {
-		ret = vm_qmp(vm, "query-status");
-		if (ret)
-			return ret;
-	}
+	ret = vm_qmp_open(vm);
+	if (ret)
+		return ret;
 	return hv_qmp_vcpu_tids(vm->qmp, tids, max);
 }

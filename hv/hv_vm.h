@@ -52,33 +52,9 @@ int hv_ivshmem_raise(struct hv_ivshmem *s, unsigned int vector);
 int hv_ivshmem_vector_fd(const struct hv_ivshmem *s, unsigned int vector);
 unsigned int hv_ivshmem_vectors(const struct hv_ivshmem *s);
 
-/* ---- hv_qmp.c: a QMP client ---- */
+/* ---- hv_qmp.c: a QMP client (hv_qmp.h) ---- */
 
-struct hv_qmp;
-
-/* Connect to QEMU's QMP socket (retrying up to @timeout_ms) and negotiate. */
-int hv_qmp_connect(const char *path, int timeout_ms, struct hv_qmp **out);
-void hv_qmp_close(struct hv_qmp *q);
-/*
- * Run one command (e.g. "stop", "cont", "system_powerdown",
- * "system_reset", "quit"): 0, or -EIO if QEMU answered with an error
- * (its description in @err if not NULL), -errno on a transport failure.
- * Asynchronous events met while waiting are skipped.
- */
-int hv_qmp_command(struct hv_qmp *q, const char *cmd, char *err, size_t errlen);
-/*
- * Send one JSON command line (with its newline) and return its reply line
- * in @reply (if not NULL): 0, -EIO on an error reply (description in
- * @err), or -errno.
- */
-int hv_qmp_execute(struct hv_qmp *q, const char *json, char *reply,
-		   size_t max, char *err, size_t errlen);
-/* Pass @fd to QEMU as @name (getfd), e.g. for "migrate fd:NAME". */
-int hv_qmp_getfd(struct hv_qmp *q, int fd, const char *name);
-/* Thread ids of the vCPUs (query-cpus-fast): count, or -errno. */
-int hv_qmp_vcpu_tids(struct hv_qmp *q, pid_t *tids, unsigned int max);
-/* Paused ("stop") or running, from query-status: 1 running, 0 not, -errno. */
-int hv_qmp_running(struct hv_qmp *q);
+#include "hv_qmp.h"
 
 /* ---- hv_vm_launch.c: the QEMU command line and process ---- */
 
@@ -100,6 +76,7 @@ struct hv_vm_launch {
 	const char *cmdline;	/* appended to the console setting */
 	uint64_t mem_bytes;	/* the RAM memfd's size (HV_VM_RAM_PAD included) */
 	unsigned int vcpus;
+	unsigned int max_vcpus;	/* hotpluggable up to this (0: vcpus) */
 	unsigned int vectors;	/* of the platform device */
 	int ram_fd;		/* the guest RAM (memfd), inherited by QEMU */
 	const char *ivshmem_sock;

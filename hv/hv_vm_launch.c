@@ -129,7 +129,11 @@ char **hv_vm_argv(const struct hv_vm_launch *l)
 	r |= argv_add(argv, &n, "-m");
 	r |= argv_add(argv, &n, "%lluK", kib);
 	r |= argv_add(argv, &n, "-smp");
-	r |= argv_add(argv, &n, "%u", l->vcpus ? l->vcpus : 1);
+	if (l->max_vcpus > l->vcpus)
+		r |= argv_add(argv, &n, "%u,maxcpus=%u", l->vcpus ? l->vcpus : 1,
+			      l->max_vcpus);
+	else
+		r |= argv_add(argv, &n, "%u", l->vcpus ? l->vcpus : 1);
 	r |= argv_add(argv, &n, "-nodefaults");
 	r |= argv_add(argv, &n, "-display");
 	r |= argv_add(argv, &n, "none");
@@ -191,7 +195,8 @@ int hv_vm_spawn(const struct hv_vm_launch *l, pid_t *pid)
 
 	if (!l->kernel || !*l->kernel || l->ram_fd < 0 || l->mem_bytes < (16u << 20))
 		return -EINVAL;
-	if (l->vcpus > PVIO_MAX_VCPUS || l->vectors == 0)
+	if (l->vcpus > PVIO_MAX_VCPUS || l->max_vcpus > PVIO_MAX_VCPUS ||
+	    l->vectors == 0)
 		return -EINVAL;
 	if (l->dm_args && pvio_dm_args_check(l->dm_args, strlen(l->dm_args) + 1, NULL))
 		return -EINVAL;

@@ -3,8 +3,10 @@
 # tests on their own.
 HV_VM_SRCS := hv/hv_ivshmem.c hv/hv_qmp.c hv/hv_vm_launch.c \
 	hv/hv_vm_platform.c
+HV_VM_LDLIBS := -ljansson
 HV_EVTCHN_SRCS := hv/evtchn_table.c
 
 PROGRAMS += pvio-hv
 pvio-hv_SRCS := hv/hv_main.c hv/hv_domain.c hv/hv_gnttab.c hv/hv_evtchn.c \
 	hv/hv_store.c hv/hv_vm.c $(HV_EVTCHN_SRCS) $(HV_VM_SRCS)
+pvio-hv_LDLIBS := $(HV_VM_LDLIBS)

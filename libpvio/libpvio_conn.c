@@ -392,3 +392,68 @@ void pvio_domain_unmap_memory(struct pvio_domain_memory *m)
 		munmap(m->dirty, lp_dirty_bytes(m->nr_pages));
 	memset(m, 0, sizeof(*m));
 }
+
+int pvio_domain_qmp(struct pvio_hv *hv, pvio_domid_t domid, const char *json,
+		    char **reply)
+{
+	struct hv_domid_arg a = { .domid = domid };
+	size_t tl = strlen(json), len;
+	char *rep;
+	int ret;
+
+	*reply = NULL;
+	if (!tl || tl > HV_QMP_TEXT_MAX)
+		return -EINVAL;
+	rep = malloc(HV_PAYLOAD_MAX + 1);
+	if (!rep)
+		return -ENOMEM;
+	ret = lp_call(hv, HV_OP_DOMAIN_QMP, &a, sizeof(a), json, tl, -1, rep,
+		      HV_PAYLOAD_MAX, &len, NULL, NULL);
+	if ((ret == 0 || ret == -EIO) && len > 0) {
+		rep[len] = 0;
+		*reply = rep;
+		return ret;
+	}
+	free(rep);
+	return ret ? ret : -EPROTO;
+}
+
+int pvio_domain_set_process(struct pvio_hv *hv, pvio_domid_t domid, pid_t pid,
+			    int pidfd)
+{
+	struct hv_domid_arg a = { .domid = domid, .arg = (uint32_t)pid };
+
+	return lp_call(hv, HV_OP_DOMAIN_SET_PROCESS, &a, sizeof(a), NULL, 0,
+		       pidfd, NULL, 0, NULL, NULL, NULL);
+}
+
+int pvio_hv_dmesg(struct pvio_hv *hv, bool clear, char **text)
+{
+	struct hv_domid_arg a = { .arg = clear };
+	char *buf = malloc(HV_PAYLOAD_MAX + 1);
+	size_t len;
+	int ret;
+
+	if (!buf)
+		return -ENOMEM;
+	ret = lp_call(hv, HV_OP_DMESG, &a, sizeof(a), NULL, 0, -1, buf,
+		      HV_PAYLOAD_MAX, &len, NULL, NULL);
+	if (ret < 0) {
+		free(buf);
+		return ret;
+	}
+	buf[len] = 0;
+	*text = buf;
+	return 0;
+}
+
+int pvio_domain_rename(struct pvio_hv *hv, pvio_domid_t domid,
+		       const char *name)
+{
+	struct hv_rename_arg a = { .domid = domid };
+
+	if (strlen(name) >= sizeof(a.name))
+		return -ENAMETOOLONG;
+	strcpy(a.name, name);
+	return lp_simple(hv, HV_OP_DOMAIN_RENAME, &a, sizeof(a), NULL, 0);
+}

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 
 #include "pvio/blkif.h"
 #include "pvio/libpvio.h"
@@ -147,6 +148,10 @@ static int attach_txn(struct xs_handle *h, xs_transaction_t t, void *arg)
 		rc = wr(h, t, a->be, "online", "1");
 	if (!rc)
 		rc = wr(h, t, a->be, "discard-enable", d->discard == 0 ? "0" : "1");
+	if (!rc && d->script[0])
+		rc = wr(h, t, a->be, "script", d->script);
+	if (!rc && d->direct_io_safe)
+		rc = wr(h, t, a->be, "direct-io-safe", "1");
 	if (!rc && d->engine[0])
 		rc = wr(h, t, a->be, "pvio-engine", d->engine);
 	if (!rc && d->sector_size) {
@@ -170,10 +175,136 @@ static int attach_txn(struct xs_handle *h, xs_transaction_t t, void *arg)
 	}
 	if (!rc)
 		rc = wr(h, t, a->fe, "device-type", d->cdrom ? "cdrom" : "disk");
+	if (!rc && d->trusted >= 0)
+		rc = wr(h, t, a->fe, "trusted", d->trusted ? "1" : "0");
 	if (!rc)
 		rc = wr(h, t, a->fe, "state", "1");
 	return rc;
 }
+
+static json_t *str_or_null(const char *s)
+{
+	return *s ? json_string(s) : json_null();
+}
+
+/* A parsed disk as `pvio create -n` shows it. */
+static json_t *disk_json(const struct xlcfg_disk *d)
+{
+	return json_pack("{s:s, s:s, s:s, s:i, s:s, s:s, s:o, s:o, s:o, s:o, s:o, s:b, s:o, s:o, s:i}",
+			 "target", d->target,
+			 "format", d->format,
+			 "vdev", d->vdev,
+			 "vdev-number", (int)d->vdev_num,
+			 "access", d->readonly ? "ro" : "rw",
+			 "devtype", d->cdrom ? "cdrom" : "disk",
+			 "backendtype", str_or_null(d->backendtype),
+			 "specification", str_or_null(d->specification),
+			 "backend", str_or_null(d->backend),
+			 "script", str_or_null(d->script),
+			 "discard", d->discard < 0 ? json_null() :
+				    json_boolean(d->discard),
+			 "direct-io-safe", d->direct_io_safe,
+			 "trusted", d->trusted < 0 ? json_null() :
+				    json_boolean(d->trusted),
+			 "pvio-engine", str_or_null(d->engine),
+			 "pvio-sector-size", (int)d->sector_size);
+}
+
+static int disk_describe(const char *spec, json_t **out, char *err,
+			 size_t errlen)
+{
+	struct xlcfg_disk d;
+	int rc = xlcfg_disk_parse(spec, &d, err, errlen);
+
+	*out = NULL;
+	if (rc)
+		return rc;
+	*out = disk_json(&d);
+	if (!*out)
+		return -ENOMEM;
+	rc = xlcfg_disk_check(&d, err, errlen);
+	if (rc)
+		json_object_set_new(*out, "refused", json_string(err));
+	return rc;
+}
+
+/*
+ * A block hotplug script, as libxl runs them: SCRIPT add|remove with
+ * XENBUS_TYPE=vbd, XENBUS_PATH (the backend dir), XENBUS_BASE_PATH and
+ * script in the environment; it reads "params" from the backend dir and
+ * writes "physical-device-path" (and "physical-device", major:minor in
+ * hex) there, or "hotplug-error". Found like vif scripts: an absolute
+ * path, else $PVIO_SCRIPT_DIR, the build tree's scripts/, /etc/pvio/scripts,
+ * /etc/xen/scripts. 0 or -errno (message printed).
+ */
+static int block_script_run(const char *rundir, const char *script,
+			    const char *be, const char *action)
+{
+	char path[PATH_MAX + 300], exe[PATH_MAX + 32], inst[PATH_MAX + 64];
+	char sock[PATH_MAX];
+	const char *dirs[5] = { getenv("PVIO_SCRIPT_DIR"), NULL, NULL,
+				"/etc/pvio/scripts", "/etc/xen/scripts" };
+	int status = -1;
+	ssize_t n;
+	pid_t pid;
+
+	path[0] = 0;
+	if (script[0] == '/') {
+		snprintf(path, sizeof(path), "%s", script);
+	} else if (!strchr(script, '/')) {
+		n = readlink("/proc/self/exe", exe, PATH_MAX - 1);
+		if (n > 0) {
+			/* the build tree's scripts/, or PREFIX/lib/pvio/scripts */
+			exe[n] = 0;
+			*strrchr(exe, '/') = 0;
+			snprintf(inst, sizeof(inst), "%s/../lib/pvio/scripts", exe);
+			strncat(exe, "/../../scripts", sizeof(exe) - strlen(exe) - 1);
+			dirs[1] = exe;
+			dirs[2] = inst;
+		}
+		for (unsigned int i = 0; i < 5; i++) {
+			if (!dirs[i])
+				continue;
+			snprintf(path, sizeof(path), "%s/%s", dirs[i], script);
+			if (!access(path, X_OK))
+				break;
+			path[0] = 0;
+		}
+	}
+	if (!path[0] || access(path, X_OK)) {
+		fprintf(stderr, "pvio: block script '%s' not found (an absolute path, or a name in $PVIO_SCRIPT_DIR, /etc/pvio/scripts or /etc/xen/scripts)\n",
+			script);
+		return -ENOENT;
+	}
+	pid = fork();
+	if (pid < 0)
+		return -errno;
+	if (pid == 0) {
+		snprintf(sock, sizeof(sock), "%s/store.sock", pvio_rundir(rundir));
+		setenv("script", path, 1);
+		setenv("XENBUS_TYPE", "vbd", 1);
+		setenv("XENBUS_PATH", be, 1);
+		setenv("XENBUS_BASE_PATH", "backend", 1);
+		setenv("PVIO_RUNDIR", pvio_rundir(rundir), 1);
+		/* Xen's xenstore-* tools inside the script reach our store */
+		if (!getenv("XENSTORED_PATH"))
+			setenv("XENSTORED_PATH", sock, 1);
+		execl(path, path, action, (char *)NULL);
+		_exit(127);
+	}
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	if (!WIFEXITED(status) || WEXITSTATUS(status)) {
+		fprintf(stderr, "pvio: block script %s %s for %s failed (status %d)\n",
+			path, action, be, WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+		return -EIO;
+	}
+	return 0;
+}
+
+static int vbd_remove(struct xs_handle *xs, const char *rundir,
+		      pvio_domid_t domid, uint32_t vdev, int timeout_ms,
+		      bool quiet);
 
 /* Attach one disk spec to @domid: 0 or -errno, message printed. */
 static int disk_attach(const char *rundir, uint16_t domid, const char *spec)
@@ -181,18 +312,22 @@ static int disk_attach(const char *rundir, uint16_t domid, const char *spec)
 	struct attach_arg a = { .domid = domid };
 	struct xlcfg_disk d;
 	struct xs_handle *xs;
-	char err[256], target[PATH_MAX];
+	char err[512], target[PATH_MAX];
 	struct stat st;
 	int rc;
 
 	rc = xlcfg_disk_parse(spec, &d, err, sizeof(err));
+	if (!rc)
+		rc = xlcfg_disk_check(&d, err, sizeof(err));
 	if (rc) {
 		fprintf(stderr, "pvio: %s\n", err);
 		return rc;
 	}
-	if (d.cdrom && !d.target[0]) {
-		fprintf(stderr, "pvio: empty cdrom drives are not supported\n");
-		return -EINVAL;
+	if (d.script[0]) {
+		/* the target is the script's to interpret, not a path */
+		snprintf(d.type, sizeof(d.type), "phy");
+		snprintf(target, sizeof(target), "%s", d.target);
+		goto write;
 	}
 	if (stat(d.target, &st)) {
 		rc = -errno;
@@ -205,8 +340,7 @@ static int disk_attach(const char *rundir, uint16_t domid, const char *spec)
 			d.target);
 		return -EINVAL;
 	}
-	if (S_ISBLK(st.st_mode))
-		strcpy(d.type, "phy");
+	strcpy(d.type, S_ISBLK(st.st_mode) ? "phy" : "file");
 	/* the backend resolves nothing: hand it an absolute path */
 	if (!realpath(d.target, target)) {
 		rc = -errno;
@@ -214,6 +348,7 @@ static int disk_attach(const char *rundir, uint16_t domid, const char *spec)
 			strerror(errno));
 		return rc;
 	}
+write:
 	a.d = &d;
 	a.target = target;
 	snprintf(a.fe, sizeof(a.fe), "/local/domain/%u/device/vbd/%u", domid,
@@ -224,14 +359,19 @@ static int disk_attach(const char *rundir, uint16_t domid, const char *spec)
 	if (rc)
 		return rc;
 	rc = xs_transaction_run(xs, attach_txn, &a);
-	xs_close(xs);
 	if (rc == -EEXIST && a.in_use) {
 		fprintf(stderr, "pvio: vdev %s (%u) is already in use on domain %u\n",
 			d.vdev, d.vdev_num, domid);
 	} else if (rc) {
 		fprintf(stderr, "pvio: writing the vbd dirs of domain %u: %s\n",
 			domid, strerror(-rc));
+	} else if (d.script[0]) {
+		rc = block_script_run(rundir, d.script, a.be, "add");
+		if (rc) {
+			vbd_remove(xs, rundir, domid, d.vdev_num, 3000, true);
+		}
 	}
+	xs_close(xs);
 	return rc;
 }
 
@@ -254,11 +394,12 @@ static int rm_txn(struct xs_handle *h, xs_transaction_t t, void *arg)
  * Ask the backend to let go (online = 0, state Closing as libxl does),
  * wait for Closed, then remove both dirs.
  */
-static int vbd_remove(struct xs_handle *xs, pvio_domid_t domid, uint32_t vdev,
-		      int timeout_ms, bool quiet)
+static int vbd_remove(struct xs_handle *xs, const char *rundir,
+		      pvio_domid_t domid, uint32_t vdev, int timeout_ms,
+		      bool quiet)
 {
 	struct attach_arg a = { .domid = domid };
-	char path[200];
+	char path[200], *script = NULL;
 	int st;
 
 	snprintf(a.fe, sizeof(a.fe), "/local/domain/%u/device/vbd/%u", domid, vdev);
@@ -281,6 +422,12 @@ static int vbd_remove(struct xs_handle *xs, pvio_domid_t domid, uint32_t vdev,
 		if (st < 0 && !quiet)
 			fprintf(stderr, "pvio: backend of vbd %u did not close in %d ms; removing anyway\n",
 				vdev, timeout_ms);
+	}
+	/* the hotplug script undoes its "add" once the backend let go */
+	snprintf(path, sizeof(path), "%s/script", a.be);
+	if (!xs_read(xs, XS_TXN_NULL, path, &script, NULL)) {
+		block_script_run(rundir, script, a.be, "remove");
+		free(script);
 	}
 	return xs_transaction_run(xs, rm_txn, &a);
 }
@@ -312,7 +459,7 @@ static int disk_detach_all(const char *rundir, uint16_t domid)
 		return rc;
 	rc = list_vbds(xs, domid, &names, &n);
 	for (unsigned int i = 0; !rc && i < n; i++)
-		vbd_remove(xs, domid, (uint32_t)strtoul(names[i], NULL, 10), 3000,
+		vbd_remove(xs, rundir, domid, (uint32_t)strtoul(names[i], NULL, 10), 3000,
 			   true);
 	if (!rc) {
 		char dir[64];
@@ -329,6 +476,7 @@ static struct pvio_devclass disk_class = {
 	.cfg_key = "disk",
 	.attach = disk_attach,
 	.detach_all = disk_detach_all,
+	.describe = disk_describe,
 };
 PVIO_DEVCLASS(disk_class);
 
@@ -342,6 +490,10 @@ static int run_attach(int argc, char **argv)
 	char *spec;
 	size_t len = 0;
 	int rc;
+	int opt_rc = pvio_args_plain(&attach_cmd, &argc, &argv);
+
+	if (opt_rc >= 0)
+		return opt_rc;
 
 	if (argc < 3)
 		return pvio_cmd_usage(&attach_cmd);
@@ -369,6 +521,10 @@ static int run_detach(int argc, char **argv)
 	pvio_domid_t domid;
 	uint32_t vdev;
 	int rc;
+	int opt_rc = pvio_args_plain(&detach_cmd, &argc, &argv);
+
+	if (opt_rc >= 0)
+		return opt_rc;
 
 	if (argc != 3)
 		return pvio_cmd_usage(&detach_cmd);
@@ -380,7 +536,8 @@ static int run_detach(int argc, char **argv)
 		return 1;
 	if (pvio_domstore_open(pvio_opt_rundir, &xs))
 		return 1;
-	rc = vbd_remove(xs, domid, vdev, VBD_DETACH_TIMEOUT_MS, false);
+	rc = vbd_remove(xs, pvio_opt_rundir, domid, vdev, VBD_DETACH_TIMEOUT_MS,
+			false);
 	xs_close(xs);
 	return rc ? 1 : 0;
 }
@@ -407,6 +564,10 @@ static int run_list(int argc, char **argv)
 	char **names;
 	unsigned int n;
 	int rc;
+	int opt_rc = pvio_args_plain(&list_cmd, &argc, &argv);
+
+	if (opt_rc >= 0)
+		return opt_rc;
 
 	if (argc != 2)
 		return pvio_cmd_usage(&list_cmd);
@@ -421,10 +582,11 @@ static int run_list(int argc, char **argv)
 		xs_close(xs);
 		return 1;
 	}
-	printf("%-8s %-3s %-7s %-5s %-6s %-8s %-6s %s\n", "Vdev", "BE", "handle",
-	       "state", "evt-ch", "ring-ref", "dev", "BE-path / params");
+	/* xl's layout, which scripts parse */
+	printf("%-5s %-3s %-6s %-5s %-6s %-8s %-30s\n", "Vdev", "BE", "handle",
+	       "state", "evt-ch", "ring-ref", "BE-path");
 	for (unsigned int i = 0; i < n; i++) {
-		char be[128], fe[128], st[16], evt[16], ref[16], dev[32], params[256];
+		char be[128], fe[128], st[16], evt[16], ref[16];
 
 		snprintf(be, sizeof(be), "/local/domain/0/backend/vbd/%u/%s",
 			 domid, names[i]);
@@ -436,10 +598,8 @@ static int run_list(int argc, char **argv)
 		if (rd(xs, fe, "ring-ref", ref, sizeof(ref)) &&
 		    rd(xs, fe, "ring-ref0", ref, sizeof(ref)))
 			rd(xs, fe, "queue-0/ring-ref", ref, sizeof(ref));
-		rd(xs, be, "dev", dev, sizeof(dev));
-		rd(xs, be, "params", params, sizeof(params));
-		printf("%-8s %-3d %-7d %-5s %-6s %-8s %-6s %s %s\n", names[i], 0,
-		       0, st, evt, ref, dev, be, params);
+		printf("%-5s %-3d %-6s %-5s %-6s %-8s %-30s\n", names[i], 0,
+		       names[i], st, evt, ref, be);
 	}
 	xs_free_list(names, n);
 	xs_close(xs);

@@ -47,13 +47,17 @@ static int console_run(int argc, char **argv)
 	bool follow = true;
 	pvio_domid_t dom;
 	char path[4096];
-	int fd, ret, argi = 1;
+	int fd, ret, argi, o, code = 0;
+	static const struct option opts[] = {
+		{ "no-follow", no_argument, NULL, 'n' }, { NULL, 0, NULL, 0 },
+	};
 
-	if (argc > 1 && (!strcmp(argv[1], "-n") ||
-			 !strcmp(argv[1], "--no-follow"))) {
+	while ((o = pvio_getopt(&cmd_console, argc, argv, "n", opts, &code)) != -1) {
+		if (o == -2)
+			return code;
 		follow = false;
-		argi++;
 	}
+	argi = optind;
 	if (argc != argi + 1)
 		return pvio_cmd_usage(&cmd_console);
 	if (pvio_cli_connect(&hv) < 0)

@@ -61,6 +61,29 @@ int pvio_domain_resolve(struct pvio_hv *hv, const char *arg, pvio_domid_t *domid
 	return ret;
 }
 
+int pvio_domain_resolve_name(struct pvio_hv *hv, const char *name,
+			     pvio_domid_t *domid)
+{
+	struct pvio_domain_info *v;
+	unsigned int n;
+	int ret = pvio_domain_list(hv, &v, &n);
+
+	if (ret < 0) {
+		fprintf(stderr, "pvio: cannot list domains: %s\n", strerror(-ret));
+		return ret;
+	}
+	ret = -ENOENT;
+	for (unsigned int i = 0; i < n; i++)
+		if (!strncmp(v[i].name, name, sizeof(v[i].name))) {
+			*domid = v[i].domid;
+			ret = 0;
+		}
+	free(v);
+	if (ret)
+		fprintf(stderr, "pvio: no domain named '%s'\n", name);
+	return ret;
+}
+
 /*
  * As xl destroy: the devices go first (backends see their frontend
  * vanish), then a process domain's process is stopped (SIGTERM, then
@@ -107,6 +130,10 @@ static int domctl(const struct pvio_cmd *cmd, int argc, char **argv)
 	struct pvio_hv *hv;
 	pvio_domid_t id;
 	int ret;
+	int opt_rc = pvio_args_plain(cmd, &argc, &argv);
+
+	if (opt_rc >= 0)
+		return opt_rc;
 
 	if (argc != 2)
 		return pvio_cmd_usage(cmd);
@@ -173,12 +200,19 @@ static int shutdown_cmd_run(const struct pvio_cmd *cmd, uint32_t reason,
 	pvio_domid_t id;
 	int ret;
 
-	if (argc == 3 && !strcmp(argv[1], "-w")) {
+	static const struct option opts[] = {
+		{ "wait", no_argument, NULL, 'w' }, { NULL, 0, NULL, 0 },
+	};
+	int o, code = 0;
+
+	while ((o = pvio_getopt(cmd, argc, argv, "w", opts, &code)) != -1) {
+		if (o == -2)
+			return code;
 		wait = true;
-		argv++;
-		argc--;
 	}
-	if (argc != 2 || argv[1][0] == '-')
+	argc -= optind - 1;
+	argv += optind - 1;
+	if (argc != 2)
 		return pvio_cmd_usage(cmd);
 	if (pvio_cli_connect(&hv) < 0)
 		return 1;

@@ -39,6 +39,10 @@ static int down_run(int argc, char **argv)
 {
 	const char *rundir = pvio_rundir(pvio_opt_rundir);
 	int rc = 0;
+	int opt_rc = pvio_args_plain(&down_cmd, &argc, &argv);
+
+	if (opt_rc >= 0)
+		return opt_rc;
 
 	if (argc != 1)
 		return pvio_cmd_usage(&down_cmd);

@@ -24,6 +24,10 @@ static int info_run(int argc, char **argv)
 	struct utsname u;
 	struct sysinfo si;
 	int ret;
+	int opt_rc = pvio_args_plain(&info_cmd, &argc, &argv);
+
+	if (opt_rc >= 0)
+		return opt_rc;
 
 	if (argc != 1)
 		return pvio_cmd_usage(&info_cmd);

@@ -35,6 +35,10 @@ static int list_run(int argc, char **argv)
 	struct pvio_hv *hv;
 	unsigned int n;
 	int ret, rc = 0;
+	int opt_rc = pvio_args_plain(&list_cmd, &argc, &argv);
+
+	if (opt_rc >= 0)
+		return opt_rc;
 
 	for (int i = 1; i < argc; i++)
 		if (argv[i][0] == '-')
@@ -47,7 +51,8 @@ static int list_run(int argc, char **argv)
 		pvio_hv_close(hv);
 		return 1;
 	}
-	printf("%-40s %5s %5s %5s     %s  %8s\n", "Name", "ID", "Mem", "VCPUs",
+	/* xl's header, tabs included */
+	printf("%-40s %5s %5s %5s\t%s\t%s\n", "Name", "ID", "Mem", "VCPUs",
 	       "State", "Time(s)");
 	if (argc == 1) {
 		for (unsigned int i = 0; i < n; i++)

@@ -109,10 +109,54 @@ static int vif_detach_all(const char *rundir, uint16_t domid)
 	return ret;
 }
 
+static json_t *opt_str(const char *s)
+{
+	return *s ? json_string(s) : json_null();
+}
+
+static int vif_describe(const char *spec, json_t **out, char *err,
+			size_t errlen)
+{
+	struct netspec ns;
+	char mac[18];
+	int ret = netspec_parse(spec, &ns, err, errlen);
+
+	*out = NULL;
+	if (ret)
+		return ret;
+	netspec_format_mac(ns.mac, mac);
+	*out = json_pack("{s:o, s:s, s:o, s:s, s:o, s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:o}",
+			 "mac", ns.mac_set ? json_string(mac) : json_null(),
+			 "bridge", ns.bridge,
+			 "ip", opt_str(ns.ip),
+			 "script", ns.script,
+			 "model", opt_str(ns.model),
+			 "type", ns.type,
+			 "vifname", opt_str(ns.vifname),
+			 "mtu", ns.mtu ? json_integer(ns.mtu) : json_null(),
+			 "devid", ns.devid >= 0 ? json_integer(ns.devid) :
+						  json_null(),
+			 "rate", ns.rate[0] ? json_pack("{s:s, s:I, s:i}",
+				"spec", ns.rate,
+				"bytes-per-interval", (json_int_t)ns.rate_bytes,
+				"interval-us", (int)ns.rate_usec) : json_null(),
+			 "gatewaydev", opt_str(ns.gatewaydev),
+			 "trusted", ns.trusted < 0 ? json_null() :
+				    json_boolean(ns.trusted),
+			 "backend", opt_str(ns.backend));
+	if (!*out)
+		return -ENOMEM;
+	ret = netspec_check(&ns, err, errlen);
+	if (ret)
+		json_object_set_new(*out, "refused", json_string(err));
+	return ret;
+}
+
 static struct pvio_devclass vif_class = {
 	.cfg_key = "vif",
 	.attach = vif_attach,
 	.detach_all = vif_detach_all,
+	.describe = vif_describe,
 };
 PVIO_DEVCLASS(vif_class)
 
@@ -127,6 +171,10 @@ static int run_attach(int argc, char **argv)
 	char err[256], mac[18], spec[4096] = "";
 	uint16_t domid;
 	int ret, devid;
+	int opt_rc = pvio_args_plain(&cmd_network_attach, &argc, &argv);
+
+	if (opt_rc >= 0)
+		return opt_rc;
 
 	if (argc < 2)
 		return pvio_cmd_usage(&cmd_network_attach);
@@ -175,6 +223,10 @@ static int run_detach(int argc, char **argv)
 	uint16_t domid;
 	uint8_t mac[6];
 	int devid, ret;
+	int opt_rc = pvio_args_plain(&cmd_network_detach, &argc, &argv);
+
+	if (opt_rc >= 0)
+		return opt_rc;
 
 	if (argc != 3)
 		return pvio_cmd_usage(&cmd_network_detach);
@@ -233,6 +285,10 @@ static int run_list(int argc, char **argv)
 	uint16_t domid;
 	unsigned int n;
 	int *ids;
+	int opt_rc = pvio_args_plain(&cmd_network_list, &argc, &argv);
+
+	if (opt_rc >= 0)
+		return opt_rc;
 
 	if (argc != 2)
 		return pvio_cmd_usage(&cmd_network_list);
@@ -244,12 +300,13 @@ static int run_list(int argc, char **argv)
 		xs_close(xs);
 		return 1;
 	}
-	printf("%-4s %-3s %-18s %-6s %-5s %-8s %-12s %-10s %s\n", "Idx", "BE",
-	       "Mac Addr.", "handle", "state", "evt-ch", "tx-/rx-ring", "bridge",
+	/* xl's layout, which scripts parse */
+	printf("%-3s %-2s %-17s %-6s %-5s %-6s %5s/%-5s %-30s\n", "Idx", "BE",
+	       "Mac Addr.", "handle", "state", "evt-ch", "tx-", "rx-ring-ref",
 	       "BE-path");
 	for (unsigned int i = 0; i < n; i++) {
 		char fe[128], be[128], mac[32], handle[16], state[16], ev[32],
-			tx[16], rx[16], br[32], rings[40];
+			tx[16], rx[16];
 
 		snprintf(fe, sizeof(fe), "/local/domain/%u/device/vif/%d", domid,
 			 ids[i]);
@@ -263,10 +320,8 @@ static int run_list(int argc, char **argv)
 			read_key(xs, fe, "event-channel-tx", ev, sizeof(ev));
 		read_key(xs, fe, "tx-ring-ref", tx, sizeof(tx));
 		read_key(xs, fe, "rx-ring-ref", rx, sizeof(rx));
-		read_key(xs, be, "bridge", br, sizeof(br));
-		snprintf(rings, sizeof(rings), "%s/%s", tx, rx);
-		printf("%-4d %-3d %-18s %-6s %-5s %-8s %-12s %-10s %s\n", ids[i], 0,
-		       mac, handle, state, ev, rings, br, be);
+		printf("%-3d %-2d %-17s %-6s %-5s %-6s %5s/%-11s %-30s\n", ids[i],
+		       0, mac, handle, state, ev, tx, rx, be);
 	}
 	free(ids);
 	xs_close(xs);

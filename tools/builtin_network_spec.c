@@ -189,6 +189,11 @@ static int parse_item(struct netspec *ns, char *item, char *err, size_t errlen)
 	char *end;
 	long l;
 
+	/* the two flags of xl-network-configuration(5) */
+	if (!strcmp(item, "trusted") || !strcmp(item, "untrusted")) {
+		ns->trusted = item[0] == 't';
+		return 0;
+	}
 	if (!val)
 		return spec_err(err, errlen,
 				"vif spec: '%s' is not KEY=VALUE (keys: mac, bridge, ip, rate, mtu, vifname, script, model, type, devid)",
@@ -242,17 +247,30 @@ static int parse_item(struct netspec *ns, char *item, char *err, size_t errlen)
 					"vif spec: devid=%s out of range 0..65535", val);
 		ns->devid = (int)l;
 	} else if (!strcmp(key, "rate")) {
-		if (netspec_parse_rate(val, &ns->rate_bytes, &ns->rate_usec))
+		if (netspec_parse_rate(val, &ns->rate_bytes, &ns->rate_usec) ||
+		    strlen(val) >= sizeof(ns->rate))
 			return spec_err(err, errlen,
 					"vif spec: bad rate '%s' (e.g. 10Mb/s@50ms; units B KB MB GB b Kb Mb Gb, interval s ms us)",
 					val);
+		strcpy(ns->rate, val);
 	} else if (!strcmp(key, "backend")) {
-		if (strcmp(val, "0") && strcmp(val, "Domain-0"))
+		if (!*val)
+			return spec_err(err, errlen, "vif spec: empty backend=");
+		return copy_value(ns->backend, sizeof(ns->backend), val, key,
+				  err, errlen);
+	} else if (!strcmp(key, "gatewaydev") || !strcmp(key, "netdev")) {
+		/* netdev is xl's deprecated alias */
+		if (!ifname_ok(val))
 			return spec_err(err, errlen,
-					"vif spec: backend=%s: only dom0 serves vifs", val);
+					"vif spec: bad %s '%s' (1-15 of A-Za-z0-9._-)",
+					key, val);
+		strcpy(ns->gatewaydev, val);
+	} else if (!strcmp(key, "accel")) {
+		/* xl: "the accel parameter for vifs is currently not supported" */
+		return 0;
 	} else {
 		return spec_err(err, errlen,
-				"vif spec: unknown key '%s' (keys: mac, bridge, ip, rate, mtu, vifname, script, model, type, devid, backend)",
+				"vif spec: unknown key '%s' (keys: mac, bridge, ip, rate, mtu, vifname, script, model, type, devid, backend, gatewaydev; flags trusted, untrusted)",
 				key);
 	}
 	return 0;
@@ -265,6 +283,7 @@ int netspec_parse(const char *spec, struct netspec *ns, char *err, size_t errlen
 
 	memset(ns, 0, sizeof(*ns));
 	ns->devid = -1;
+	ns->trusted = -1;
 	strcpy(ns->bridge, NETSPEC_DEFAULT_BRIDGE);
 	strcpy(ns->script, NETSPEC_DEFAULT_SCRIPT);
 	strcpy(ns->type, "vif");
@@ -293,4 +312,15 @@ int netspec_parse(const char *spec, struct netspec *ns, char *err, size_t errlen
 	}
 	free(copy);
 	return ret;
+}
+
+int netspec_check(const struct netspec *ns, char *err, size_t errlen)
+{
+	if (!ns->backend[0] || !strcmp(ns->backend, "0") ||
+	    !strcmp(ns->backend, "Domain-0"))
+		return 0;
+	snprintf(err, errlen,
+		 "vif: backend=%s: driver domains are not supported, only dom0 serves vifs",
+		 ns->backend);
+	return -EOPNOTSUPP;
 }

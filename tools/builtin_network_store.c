@@ -155,6 +155,11 @@ static int attach_txn(struct xs_handle *xs, xs_transaction_t t, void *arg)
 		ret = put(xs, t, be, "ip", ns->ip, be_perms);
 	if (!ret && ns->vifname[0])
 		ret = put(xs, t, be, "vifname", ns->vifname, be_perms);
+	if (!ret && ns->gatewaydev[0])
+		ret = put(xs, t, be, "gatewaydev", ns->gatewaydev, be_perms);
+	if (!ret && ns->trusted >= 0)
+		ret = put(xs, t, fe, "trusted", ns->trusted ? "1" : "0",
+			  fe_perms);
 	if (!ret && ns->rate_bytes) {
 		char r[64];
 
@@ -173,9 +178,16 @@ int netvif_attach(struct xs_handle *xs, uint16_t domid, const struct netspec *ns
 	uint8_t mac[6];
 	int ret;
 
+	char err[256];
+
 	if (domid == 0 || domid >= PVIO_DOMID_FIRST_RESERVED) {
 		fprintf(stderr, "network-attach: bad domain %u\n", domid);
 		return -EINVAL;
+	}
+	ret = netspec_check(ns, err, sizeof(err));
+	if (ret) {
+		fprintf(stderr, "pvio: %s\n", err);
+		return ret;
 	}
 	if (ns->mac_set) {
 		netspec_format_mac(ns->mac, c.mac);

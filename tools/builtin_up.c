@@ -130,6 +130,52 @@ static void log_tail(const char *log)
 		fprintf(stderr, "(cannot show it)\n");
 }
 
+/*
+ * A daemon's log, as a service manager would keep it: each line stamped
+ * with the wall-clock time. Reads @in until every writer is gone.
+ */
+static void __attribute__((noreturn)) log_stamper(int in, int out)
+{
+	char buf[4096], line[4096 + 64];
+	size_t have = 0;
+	bool bol = true;
+
+	for (;;) {
+		ssize_t n = read(in, buf, sizeof(buf));
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		for (ssize_t i = 0; i < n; i++) {
+			if (bol) {
+				struct timespec ts;
+				struct tm tm;
+
+				clock_gettime(CLOCK_REALTIME, &ts);
+				localtime_r(&ts.tv_sec, &tm);
+				have += strftime(line + have, sizeof(line) - have,
+						 "%Y-%m-%d %H:%M:%S", &tm);
+				have += (size_t)snprintf(line + have,
+							 sizeof(line) - have,
+							 ".%03ld ",
+							 ts.tv_nsec / 1000000);
+				bol = false;
+			}
+			line[have++] = buf[i];
+			if (buf[i] == '\n' || have >= sizeof(line) - 64) {
+				if (write(out, line, have) < 0)
+					_exit(1);
+				have = 0;
+				bol = buf[i] == '\n';
+			}
+		}
+	}
+	if (have && write(out, line, have) < 0)
+		_exit(1);
+	_exit(0);
+}
+
 static int start_one(const char *rundir, const char *bindir,
 		     const struct pvio_daemon *dm)
 {
@@ -171,10 +217,26 @@ static int start_one(const char *rundir, const char *bindir,
 	if (pid == 0) {
 		int fd = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
 		int nul = open("/dev/null", O_RDONLY);
+		int p[2];
 
 		setsid();
-		if (fd < 0 || nul < 0 || dup2(nul, 0) < 0 || dup2(fd, 1) < 0 ||
-		    dup2(fd, 2) < 0)
+		if (fd < 0 || nul < 0 || dup2(nul, 0) < 0)
+			_exit(127);
+		/* the daemon writes into a pipe; a stamper writes the log */
+		if (pipe2(p, O_CLOEXEC) == 0) {
+			pid_t lg = fork();
+
+			if (lg == 0) {
+				close(p[1]);
+				log_stamper(p[0], fd);
+			}
+			if (lg > 0) {
+				close(fd);
+				fd = p[1];
+			}
+			close(p[0]);
+		}
+		if (dup2(fd, 1) < 0 || dup2(fd, 2) < 0)
 			_exit(127);
 		setenv("PVIO_RUNDIR", rundir, 1);
 		if (!strcmp(dm->name, "store")) {
@@ -232,6 +294,10 @@ static int up_run(int argc, char **argv)
 {
 	const char *rundir = pvio_rundir(pvio_opt_rundir);
 	char bindir[PATH_MAX];
+	int opt_rc = pvio_args_plain(&up_cmd, &argc, &argv);
+
+	if (opt_rc >= 0)
+		return opt_rc;
 
 	if (argc != 1)
 		return pvio_cmd_usage(&up_cmd);

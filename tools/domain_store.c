@@ -17,10 +17,12 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 
 #include "pvio/libpvio.h"
 #include "pvio/xenbus.h"
+#include "pvio_cmd.h"
 #include "pvio_domstore.h"
 
 #define MONITOR_POLL_MS	1000
@@ -122,11 +124,14 @@ static int make_txn(struct xs_handle *h, xs_transaction_t t, void *arg)
 		rc = node(h, t, a->dom, "memory/static-max", num, ro, 2);
 	if (!rc)
 		rc = node(h, t, a->dom, "memory/target", num, ro, 2);
-	for (uint32_t c = 0; !rc && c < ds->vcpus; c++) {
+	/* as libxl: every possible vCPU, online or not */
+	for (uint32_t c = 0; !rc && c < (ds->max_vcpus > ds->vcpus ?
+					 ds->max_vcpus : ds->vcpus); c++) {
 		char key[32];
 
 		snprintf(key, sizeof(key), "cpu/%u/availability", c);
-		rc = node(h, t, a->dom, key, "online", ro, 2);
+		rc = node(h, t, a->dom, key, c < ds->vcpus ? "online" : "offline",
+			  ro, 2);
 	}
 	if (!rc && ds->store_port) {
 		snprintf(num, sizeof(num), "%u", ds->store_port);
@@ -152,7 +157,10 @@ int pvio_domstore_make(struct xs_handle *xs, const struct pvio_domstore *ds)
 			return rc;
 		}
 	}
-	make_uuid(a.uuid, sizeof(a.uuid));
+	if (ds->uuid)
+		snprintf(a.uuid, sizeof(a.uuid), "%s", ds->uuid);
+	else
+		make_uuid(a.uuid, sizeof(a.uuid));
 	snprintf(a.dom, sizeof(a.dom), "/local/domain/%u", ds->domid);
 	snprintf(a.vm, sizeof(a.vm), "/vm/%s", a.uuid);
 	rc = xs_transaction_run(xs, make_txn, &a);
@@ -300,6 +308,10 @@ static void __attribute__((noreturn)) monitor_run(const char *rundir,
 	else
 		monitor_log("domain %u is gone: removing its devices and store nodes",
 			    domid);
+	/* each class's own detach: backends close, block scripts' remove */
+	for (struct pvio_devclass *dc = pvio_devclass_first(); dc; dc = dc->next)
+		if (dc->detach_all)
+			dc->detach_all(rundir, domid);
 	if (xs) {
 		xs_unwatch(xs, "@releaseDomain", "pvio-monitor");
 		if (pvio_domstore_remove(xs, domid))
@@ -307,6 +319,14 @@ static void __attribute__((noreturn)) monitor_run(const char *rundir,
 		xs_close(xs);
 	} else {
 		pvio_domstore_cleanup(rundir, domid);
+	}
+	/* the logs stay for post-mortems; the pid file goes */
+	{
+		char pidf[PATH_MAX + 64];
+
+		snprintf(pidf, sizeof(pidf), "%s/vm-%u/monitor.pid", rundir,
+			 domid);
+		unlink(pidf);
 	}
 	_exit(0);
 }
@@ -317,6 +337,10 @@ int pvio_domstore_monitor(const char *rundir, pvio_domid_t domid)
 	pid_t pid;
 
 	snprintf(dir, sizeof(dir), "%s", pvio_rundir(rundir));
+	/* a VM's dir is hv's; a process domain's is made here */
+	snprintf(log, sizeof(log), "%s/vm-%u", dir, domid);
+	if (mkdir(log, 0700) < 0 && errno != EEXIST)
+		return -errno;
 	snprintf(log, sizeof(log), "%s/vm-%u/monitor.log", dir, domid);
 	fflush(NULL);
 	pid = fork();

@@ -24,7 +24,6 @@
 #include "pvio_cmd.h"
 #include "pvio_domstore.h"
 
-#define MIG_QMP_REPLY	8192
 
 long long mig_now_ms(void)
 {
@@ -314,71 +313,67 @@ int mig_qmp_open(const char *rundir, pvio_domid_t domid, struct hv_qmp **q)
 int mig_qmp(struct hv_qmp *q, const char *fmt, ...)
 {
 	char json[1024], err[256];
+	json_t *req, *args;
+	const char *cmd;
+	json_error_t jerr;
 	va_list ap;
 	int n, rc;
 
 	va_start(ap, fmt);
-	n = vsnprintf(json, sizeof(json) - 1, fmt, ap);
+	n = vsnprintf(json, sizeof(json), fmt, ap);
 	va_end(ap);
-	if (n < 0 || (size_t)n >= sizeof(json) - 1)
+	if (n < 0 || (size_t)n >= sizeof(json))
 		return -E2BIG;
-	strcat(json, "\n");
-	rc = hv_qmp_execute(q, json, NULL, 0, err, sizeof(err));
+	/* our own text: {"execute": CMD[, "arguments": {...}]} */
+	req = json_loads(json, 0, &jerr);
+	cmd = json_string_value(json_object_get(req, "execute"));
+	args = json_object_get(req, "arguments");
+	if (!cmd || (args && !json_is_object(args))) {
+		json_decref(req);
+		return -EINVAL;
+	}
+	rc = hv_qmp_call(q, cmd, args, NULL, 0, err, sizeof(err));
 	if (rc == -EIO)
 		fprintf(stderr, "pvio: QEMU refused %s: %s\n", json, err);
 	else if (rc)
-		fprintf(stderr, "pvio: QMP: %s\n", strerror(-rc));
+		fprintf(stderr, "pvio: QMP %s: %s\n", cmd, err);
+	json_decref(req);
 	return rc;
 }
 
-/* The number after "@key": in @reply, or -1. */
-static long long json_num(const char *reply, const char *key)
+static long long json_num(json_t *o, const char *key)
 {
-	char pat[48];
-	const char *p;
+	json_t *v = json_object_get(o, key);
 
-	snprintf(pat, sizeof(pat), "\"%s\": ", key);
-	p = strstr(reply, pat);
-	return p ? atoll(p + strlen(pat)) : -1;
+	return json_is_integer(v) ? (long long)json_integer_value(v) : -1;
 }
 
-/* The string after "@key": in @reply, into @out (empty if absent). */
-static void json_str(const char *reply, const char *key, char *out,
-		     size_t len)
+static void json_str(json_t *o, const char *key, char *out, size_t len)
 {
-	char pat[48];
-	const char *p;
+	const char *v = json_string_value(json_object_get(o, key));
 
-	out[0] = 0;
-	snprintf(pat, sizeof(pat), "\"%s\": \"", key);
-	p = strstr(reply, pat);
-	if (!p)
-		return;
-	p += strlen(pat);
-	snprintf(out, len, "%.*s", (int)strcspn(p, "\""), p);
+	snprintf(out, len, "%s", v ? v : "");
 }
 
 int mig_qmp_progress(struct hv_qmp *q, struct mig_progress *pr)
 {
-	char *reply = malloc(MIG_QMP_REPLY);
+	json_t *r = NULL, *ram;
 	int rc;
 
 	memset(pr, 0, sizeof(*pr));
-	if (!reply)
-		return -ENOMEM;
-	rc = hv_qmp_execute(q, "{\"execute\": \"query-migrate\"}\n", reply,
-			    MIG_QMP_REPLY, NULL, 0);
-	if (!rc) {
-		json_str(reply, "status", pr->status, sizeof(pr->status));
-		json_str(reply, "error-desc", pr->error, sizeof(pr->error));
-		pr->remaining = json_num(reply, "remaining");
-		pr->transferred = json_num(reply, "transferred");
-		pr->syncs = json_num(reply, "dirty-sync-count");
-		pr->downtime = json_num(reply, "downtime");
-		pr->total_ms = json_num(reply, "total-time");
-	}
-	free(reply);
-	return rc;
+	rc = hv_qmp_call(q, "query-migrate", NULL, &r, 0, NULL, 0);
+	if (rc)
+		return rc;
+	ram = json_object_get(r, "ram");
+	json_str(r, "status", pr->status, sizeof(pr->status));
+	json_str(r, "error-desc", pr->error, sizeof(pr->error));
+	pr->remaining = json_num(ram, "remaining");
+	pr->transferred = json_num(ram, "transferred");
+	pr->syncs = json_num(ram, "dirty-sync-count");
+	pr->downtime = json_num(r, "downtime");
+	pr->total_ms = json_num(r, "total-time");
+	json_decref(r);
+	return 0;
 }
 
 bool mig_progress_final(const struct mig_progress *pr)
@@ -416,19 +411,19 @@ int mig_qmp_wait(struct hv_qmp *q, int timeout_ms, long long *qemu_downtime)
 
 int mig_source_continue(struct hv_qmp *q)
 {
-	char reply[512], st[32];
 	long long end = mig_now_ms() + 10000;
+	char st[32] = "";
+	json_t *r;
 	int rc;
 
 	/* a migration still under way gives the VM back by itself */
-	hv_qmp_execute(q, "{\"execute\": \"migrate_cancel\"}\n", NULL, 0,
-		       NULL, 0);
+	hv_qmp_call(q, "migrate_cancel", NULL, NULL, 0, NULL, 0);
 	for (;;) {
-		rc = hv_qmp_execute(q, "{\"execute\": \"query-status\"}\n",
-				    reply, sizeof(reply), NULL, 0);
+		rc = hv_qmp_call(q, "query-status", NULL, &r, 0, NULL, 0);
 		if (rc)
 			return rc;
-		json_str(reply, "status", st, sizeof(st));
+		json_str(r, "status", st, sizeof(st));
+		json_decref(r);
 		if (!strcmp(st, "running"))
 			return 0;
 		/* stopped for the switch-over: wait until QEMU is done */

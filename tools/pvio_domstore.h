@@ -18,8 +18,10 @@ struct xs_handle;
 struct pvio_domstore {
 	pvio_domid_t domid;
 	const char *name;
+	const char *uuid;	/* NULL: a fresh one */
 	uint64_t mem_kib;
-	uint32_t vcpus;
+	uint32_t vcpus;		/* online */
+	uint32_t max_vcpus;	/* cpu/N for N < max_vcpus (0: vcpus) */
 	uint32_t store_port;	/* 0: no ring to introduce */
 };
 

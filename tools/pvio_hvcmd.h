@@ -31,6 +31,9 @@ bool pvio_pid_alive(pid_t pid);
  * printed) if no such domain.
  */
 int pvio_domain_resolve(struct pvio_hv *hv, const char *arg, pvio_domid_t *domid);
+/* Same, by name only (xl domid). */
+int pvio_domain_resolve_name(struct pvio_hv *hv, const char *name,
+			     pvio_domid_t *domid);
 /* Connect as dom0, printing a helpful message on failure. */
 int pvio_cli_connect(struct pvio_hv **hv);
 

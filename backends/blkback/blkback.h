@@ -123,6 +123,13 @@ struct blkback_req {
 
 struct blkback_disk;
 
+/* requests and sectors by kind, published under statistics/ */
+enum blkback_stat {
+	BLKBACK_ST_RD_REQ, BLKBACK_ST_WR_REQ, BLKBACK_ST_RD_SECT,
+	BLKBACK_ST_WR_SECT, BLKBACK_ST_F_REQ, BLKBACK_ST_DS_REQ,
+	BLKBACK_NR_STATS
+};
+
 struct blkback_queue {
 	struct blkback_disk *disk;
 	unsigned int index;
@@ -161,6 +168,11 @@ struct blkback_queue {
 
 	/* statistics (dump) */
 	uint64_t nr_reqs, nr_errors, nr_maps, nr_buffered;
+	/*
+	 * statistics/ in the store, as Linux blkback's sysfs has them:
+	 * written by this queue's thread only, read by the xenbus thread
+	 */
+	uint64_t st[BLKBACK_NR_STATS];
 	volatile bool broken;		/* ring protocol violated */
 };
 
@@ -189,6 +201,7 @@ struct blkback_disk {
 	unsigned int nr_queues;
 	struct blkback_queue queue[BLKBACK_MAX_QUEUES];
 	bool connected;
+	uint64_t st_published[BLKBACK_NR_STATS];
 	bool opened;			/* backing store open, features written */
 	bool seen;			/* found by the last scan */
 	bool watching;			/* watch on the frontend state set */

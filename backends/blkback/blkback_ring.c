@@ -485,6 +485,34 @@ static uint64_t req_tag(struct blkback_queue *q, struct blkback_req *r)
 	return (uint64_t)(r - q->reqs);
 }
 
+/* One more for statistics/: this thread is the only writer. */
+static void stat_add(struct blkback_queue *q, enum blkback_stat s, uint64_t n)
+{
+	__atomic_store_n(&q->st[s], q->st[s] + n, __ATOMIC_RELAXED);
+}
+
+static void req_count(struct blkback_queue *q, const struct blkback_req *r)
+{
+	switch (r->d.op) {
+	case BLKIF_OP_READ:
+		stat_add(q, BLKBACK_ST_RD_REQ, 1);
+		stat_add(q, BLKBACK_ST_RD_SECT, r->d.nr_sectors);
+		break;
+	case BLKIF_OP_WRITE:
+		stat_add(q, BLKBACK_ST_WR_REQ, 1);
+		stat_add(q, BLKBACK_ST_WR_SECT, r->d.nr_sectors);
+		break;
+	case BLKIF_OP_FLUSH_DISKCACHE:
+	case BLKIF_OP_WRITE_BARRIER:
+		stat_add(q, BLKBACK_ST_F_REQ, 1);
+		if (r->d.nr_segs) {
+			stat_add(q, BLKBACK_ST_WR_REQ, 1);
+			stat_add(q, BLKBACK_ST_WR_SECT, r->d.nr_sectors);
+		}
+		break;
+	}
+}
+
 /* Hand a validated, mapped request to the engine (or finish it now). */
 static void req_start(struct blkback_queue *q, struct blkback_req *r)
 {
@@ -497,6 +525,7 @@ static void req_start(struct blkback_queue *q, struct blkback_req *r)
 	}
 	switch (r->d.op) {
 	case BLKIF_OP_DISCARD:
+		stat_add(q, BLKBACK_ST_DS_REQ, 1);
 		rc = blkback_backing_discard(q->disk, r->d.sector, r->d.nr_sectors);
 		if (rc == -EOPNOTSUPP)
 			r->status = BLKIF_RSP_EOPNOTSUPP;
@@ -536,6 +565,7 @@ static void req_start(struct blkback_queue *q, struct blkback_req *r)
 	}
 	q->io_inflight++;
 	q->nr_reqs++;
+	req_count(q, r);
 }
 
 /* ---- the ring pass ---- */

@@ -27,6 +27,9 @@ static void wake(struct blkback_ctx *ctx)
 static void watch_cb(struct xs_handle *h, const char *path, const char *token,
 		     void *arg)
 {
+	/* our own statistics/ writes change nothing to act on */
+	if (strstr(path, "/statistics/"))
+		return;
 	wake(arg);
 }
 
@@ -366,6 +369,25 @@ static int disk_open(struct blkback_disk *disk)
 	if (read_str(ctx, disk->be_path, "params", disk->params,
 		     sizeof(disk->params)) || !disk->params[0])
 		return -EAGAIN;
+	/*
+	 * A block hotplug script (script=) turns params into a device and
+	 * says which in physical-device-path, or fails in hotplug-error.
+	 */
+	if (!read_str(ctx, disk->be_path, "script", type, sizeof(type))) {
+		char why[128];
+
+		if (!read_str(ctx, disk->be_path, "hotplug-error", why,
+			      sizeof(why))) {
+			xenbus_dev_fatal(ctx->xs, disk->be_path, -EIO,
+					 "block script: %s", why);
+			return -EIO;
+		}
+		if (read_str(ctx, disk->be_path, "physical-device-path",
+			     disk->params, sizeof(disk->params)) ||
+		    !disk->params[0])
+			return -EAGAIN;	/* the script is still working */
+		type[0] = 0;
+	}
 	read_str(ctx, disk->be_path, "mode", mode, sizeof(mode));
 	read_str(ctx, disk->be_path, "pvio-engine", engine, sizeof(engine));
 	read_str(ctx, disk->be_path, "type", type, sizeof(type));
@@ -591,12 +613,69 @@ int blkback_xenbus_start(struct blkback_ctx *ctx)
 	return xs_watch(ctx->xs, BE_ROOT, "be", watch_cb, ctx);
 }
 
+/*
+ * statistics/ of each connected disk, as Linux blkback's sysfs names them
+ * (rd_req, wr_req, rd_sect, wr_sect, f_req, ds_req): what `pvio top` and
+ * block-list read. Written when they changed, at most once a second.
+ */
+struct stats_arg {
+	struct blkback_disk *disk;
+	const uint64_t *sum;
+};
+
+static int stats_txn(struct xs_handle *h, xs_transaction_t t, void *arg)
+{
+	static const char *const names[BLKBACK_NR_STATS] = {
+		"rd_req", "wr_req", "rd_sect", "wr_sect", "f_req", "ds_req",
+	};
+	struct stats_arg *a = arg;
+	int rc = dir_alive(a->disk->ctx, t, a->disk->be_path);
+
+	for (unsigned int s = 0; !rc && s < BLKBACK_NR_STATS; s++) {
+		char key[32];
+
+		snprintf(key, sizeof(key), "statistics/%s", names[s]);
+		rc = write_key(a->disk->ctx, t, a->disk->be_path, key, "%llu",
+			       (unsigned long long)a->sum[s]);
+	}
+	return rc;
+}
+
+static void stats_publish(struct blkback_ctx *ctx)
+{
+	for (struct blkback_disk *d = ctx->disks; d; d = d->next) {
+		uint64_t sum[BLKBACK_NR_STATS] = { 0 };
+
+		if (!d->connected)
+			continue;
+		for (unsigned int q = 0; q < d->nr_queues; q++)
+			for (unsigned int s = 0; s < BLKBACK_NR_STATS; s++)
+				sum[s] += __atomic_load_n(&d->queue[q].st[s],
+							  __ATOMIC_RELAXED);
+		if (!memcmp(sum, d->st_published, sizeof(sum)))
+			continue;
+		memcpy(d->st_published, sum, sizeof(sum));
+		/* never recreate a dir the toolstack removed */
+		xs_transaction_run(ctx->xs, stats_txn,
+				   &(struct stats_arg){ .disk = d, .sum = sum });
+	}
+}
+
 void blkback_xenbus_run(struct blkback_ctx *ctx)
 {
+	struct timespec last = { 0 };
+
 	pthread_mutex_lock(&ctx->lock);
 	while (!ctx->quit) {
-		struct timespec ts;
+		struct timespec ts, now;
 
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		if (now.tv_sec != last.tv_sec) {
+			last = now;
+			pthread_mutex_unlock(&ctx->lock);
+			stats_publish(ctx);
+			pthread_mutex_lock(&ctx->lock);
+		}
 		if (!ctx->rescan) {
 			clock_gettime(CLOCK_REALTIME, &ts);
 			ts.tv_sec += 1;

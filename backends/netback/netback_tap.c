@@ -69,6 +69,10 @@ static int find_script(struct netback_vif *vif, char *path, size_t len)
 	if (snprintf(path, len, "%s/../../scripts/%s", vif->nb->exe_dir, name) <
 	    (int)len && !access(path, X_OK))
 		return 0;
+	/* installed: PREFIX/sbin/pvio-netback -> PREFIX/lib/pvio/scripts/ */
+	if (snprintf(path, len, "%s/../lib/pvio/scripts/%s", vif->nb->exe_dir,
+		     name) < (int)len && !access(path, X_OK))
+		return 0;
 	snprintf(path, len, "/etc/pvio/scripts/%s", name);
 	if (!access(path, X_OK))
 		return 0;

@@ -7,7 +7,10 @@
 #ifndef PVIO_DEVCLASS_H
 #define PVIO_DEVCLASS_H
 
+#include <stddef.h>
 #include <stdint.h>
+
+struct json_t;		/* jansson's */
 
 /*
  * Device classes: `pvio create` hands every entry of a config list key
@@ -19,6 +22,14 @@ struct pvio_devclass {
 	int (*attach)(const char *rundir, uint16_t domid, const char *spec);
 	/* Remove every device of this class of @domid (domain teardown). */
 	int (*detach_all)(const char *rundir, uint16_t domid);
+	/*
+	 * Parse one spec for `pvio create -n`: 0 with *@out its fields as
+	 * JSON; -EINVAL (message in @err) for a spec xl refuses; -EOPNOTSUPP
+	 * with *@out (its "refused" member says why, as @err) for one pvio
+	 * cannot serve. Optional.
+	 */
+	int (*describe)(const char *spec, struct json_t **out, char *err,
+			size_t errlen);
 	struct pvio_devclass *next;
 };
 

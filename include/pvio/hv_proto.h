@@ -64,6 +64,10 @@ enum hv_op {
 	HV_OP_DOMAIN_CONFIG,	/* hv_domid_arg -> pvio_domain_config (dom0) */
 	HV_OP_DOMAIN_SUSPEND,	/* hv_domid_arg (arg = PVIO_SUSPEND_*) (dom0) */
 	HV_OP_DOMAIN_DIRTY_SYNC, /* hv_domid_arg: log live writable maps (dom0) */
+	HV_OP_DOMAIN_QMP,	/* hv_domid_arg + JSON command -> JSON reply */
+	HV_OP_DOMAIN_SET_PROCESS, /* hv_domid_arg(arg = pid) + fd pidfd */
+	HV_OP_DMESG,		/* hv_domid_arg(arg = 1: clear) -> hv's log text */
+	HV_OP_DOMAIN_RENAME,	/* hv_rename_arg */
 	HV_OP_COUNT
 };
 
@@ -72,6 +76,33 @@ struct hv_domid_arg {
 	uint32_t arg;
 };
 PVIO_ABI_CHECK_SIZE(struct hv_domid_arg, 8);
+
+/*
+ * HV_OP_DOMAIN_QMP (dom0 only, VMs): the payload is a hv_domid_arg (arg
+ * unused) then a QMP command as JSON text, {"execute": CMD} with an
+ * optional "arguments" object and nothing else (hv adds its own id). The
+ * reply payload is JSON text: {"return": ...} with ret 0, or
+ * {"error": {"desc": ...}} with ret -EIO; other -errno without payload.
+ */
+/*
+ * HV_OP_DOMAIN_SET_PROCESS (dom0 only, process domains): the toolstack
+ * spawned the domain's program as process group arg (a group leader) and
+ * hands hv a pidfd of it, before the program attaches. hv then shows the
+ * pid, stops the whole group when the domain is destroyed (SIGTERM, then
+ * SIGKILL after a grace period) or when hv exits, and destroys a domain
+ * whose program exits without ever attaching.
+ */
+#define HV_PROCESS_GRACE_MS	2000
+
+/* HV_OP_DMESG: the last of hv's log (a ring of this many bytes). */
+#define HV_DMESG_SIZE		(48u * 1024)
+
+struct hv_rename_arg {
+	uint32_t domid;
+	char name[64];		/* NUL-terminated */
+};
+
+#define HV_QMP_TEXT_MAX	(HV_PAYLOAD_MAX - sizeof(struct hv_domid_arg) - 1)
 
 struct hv_attach_reply {
 	uint64_t nr_pages;

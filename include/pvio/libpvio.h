@@ -91,6 +91,11 @@ struct pvio_domain_config {
 	 * the domain (pvio_domain_suspend_ctl RESUME) and unpauses it.
 	 */
 	uint32_t flags;
+	/*
+	 * VM only: vCPUs the guest may have (CPU hotplug, xl's maxvcpus);
+	 * 0 = vcpus. The VM starts with vcpus of them.
+	 */
+	uint32_t max_vcpus;
 	uint32_t pad;
 };
 
@@ -120,12 +125,13 @@ struct pvio_domain_info {
 	uint16_t store_port;
 	uint32_t type;
 	uint32_t state;		/* PVIO_DOMSTATE_* */
-	uint32_t vcpus;
+	uint32_t vcpus;		/* online (VM: as last set by vcpu-set) */
 	uint32_t shutdown_reason; /* PVIO_SHUTDOWN_*, valid with SHUTDOWN */
 	int32_t pid;		/* process domain or QEMU pid, 0 if none yet */
 	uint64_t mem_bytes;
 	uint64_t cpu_time_ns;
 	char name[64];
+	uint64_t uptime_ms;	/* since the domain was created */
 };
 
 int pvio_domain_create(struct pvio_hv *hv, const struct pvio_domain_config *cfg,
@@ -197,6 +203,34 @@ int pvio_domain_map_platform(struct pvio_hv *hv, pvio_domid_t domid,
  * bit and upcall_pending). True if the caller must raise the vCPU's vector.
  */
 bool pvio_platform_set_pending(void *plat, unsigned int vcpu, uint32_t port);
+
+/*
+ * dom0, VMs: run one QMP command in the domain's QEMU through hv. @json is
+ * {"execute": "CMD"} with an optional "arguments" object. 0 with *@reply
+ * the JSON text {"return": ...}; -EIO with *@reply {"error": {"desc":
+ * ...}}; else -errno and *@reply NULL. free(*@reply).
+ */
+int pvio_domain_qmp(struct pvio_hv *hv, pvio_domid_t domid, const char *json,
+		    char **reply);
+
+/*
+ * dom0, process domains: the domain's program was spawned as @pid, which
+ * leads its own process group; @pidfd (pidfd_open of it) is passed to hv
+ * (the caller keeps its copy). hv then stops the group when the domain is
+ * destroyed or hv exits, and destroys the domain if the program exits
+ * without attaching. 0 or -errno.
+ */
+int pvio_domain_set_process(struct pvio_hv *hv, pvio_domid_t domid, pid_t pid,
+			    int pidfd);
+
+/*
+ * dom0: hv's log (its ring, timestamped lines) into *@text (malloc'd,
+ * NUL-terminated); @clear empties the ring after reading. 0 or -errno.
+ */
+int pvio_hv_dmesg(struct pvio_hv *hv, bool clear, char **text);
+/* dom0: give domain @domid the name @name (unique). 0 or -errno. */
+int pvio_domain_rename(struct pvio_hv *hv, pvio_domid_t domid,
+		       const char *name);
 
 /* ---- this process as a domain ---- */
 

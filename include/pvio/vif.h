@@ -31,6 +31,10 @@ struct netspec {
 	int devid;		/* -1 = first free */
 	uint64_t rate_bytes;	/* credit per interval, 0 = unlimited */
 	uint32_t rate_usec;	/* replenish interval */
+	char rate[64];		/* as written, "" if none */
+	char gatewaydev[NETSPEC_IFNAMSIZ]; /* for vif-route ("netdev" alias) */
+	int trusted;		/* -1 default, 0 untrusted, 1 trusted */
+	char backend[64];	/* backend domain, "" = dom0 */
 };
 
 /*
@@ -38,6 +42,11 @@ struct netspec {
  * 0 or -EINVAL with a message for a person in @err.
  */
 int netspec_parse(const char *spec, struct netspec *ns, char *err, size_t errlen);
+/*
+ * What pvio cannot serve of a parsed vif (a driver domain): -EOPNOTSUPP
+ * with the reason in @err, else 0.
+ */
+int netspec_check(const struct netspec *ns, char *err, size_t errlen);
 /* "aa:bb:cc:dd:ee:ff" (also '-' separators); unicast only. 0 or -EINVAL. */
 int netspec_parse_mac(const char *s, uint8_t mac[6]);
 /*

@@ -76,8 +76,8 @@ refuse "already in use" block-attach "$name" "$img,raw,xvdb,rw"
 refuse "bad vdev" block-attach "$name" "$img,raw,vdz,rw"
 refuse "not supported" block-attach "$name" "$img,qcow2,xvde,rw"
 refuse "No such file" block-attach "$name" "/var/tmp/nope-$PT_ID.img,raw,xvde,rw"
-refuse "bad access" block-attach "$name" "$img,raw,xvde,rx"
-refuse "unknown key" block-attach "$name" "vdev=xvde,color=red,target=$img"
+refuse "unknown access" block-attach "$name" "$img,raw,xvde,rx"
+refuse "unknown parameter" block-attach "$name" "vdev=xvde,color=red,target=$img"
 refuse "no domain" block-attach nosuchdomain-$PT_ID "$img,raw,xvde,rw"
 refuse "no vbd" block-detach "$name" xvdf
 

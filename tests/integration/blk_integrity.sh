@@ -12,7 +12,7 @@ img=$(blk_image a 64)
 blk_run integ "'$img,raw,xvda,rw'" "$BLK_TEST" --file "$img" integrity ||
 	pt_fail "integrity (uring, defaults)"
 blk_zero "$img"
-blk_run integ2 "'vdev=xvda,backendtype=aio,target=$img'" "$BLK_TEST" --file "$img" \
+blk_run integ2 "'vdev=xvda,pvio-engine=aio,target=$img'" "$BLK_TEST" --file "$img" \
 	--queues 1 --order 0 --no-persistent --no-indirect integrity ||
 	pt_fail "integrity (aio, 1 queue, order 0, no persistent, no indirect)"
 blk_zero "$img"

@@ -27,7 +27,7 @@ pt_on_exit "kill $HOLD_PID"
 read -r -t 10 domid <&"${HOLD[0]}" || pt_fail "holder did not start"
 
 pvio list >"$PT_RUNDIR/list" || pt_fail "list"
-head -1 "$PT_RUNDIR/list" | grep -qE '^Name +ID +Mem +VCPUs +State +Time\(s\)' ||
+head -1 "$PT_RUNDIR/list" | grep -qxP 'Name {40}ID   Mem VCPUs\tState\tTime\(s\)' ||
 	pt_fail "list header: $(head -1 "$PT_RUNDIR/list")"
 sed -n 2p "$PT_RUNDIR/list" | grep -qE '^Domain-0 +0 ' || pt_fail "Domain-0 not first"
 grep -qE "^$name +$domid +8 +1 +r-----" "$PT_RUNDIR/list" ||

@@ -28,3 +28,12 @@ INTEGRATION_TESTS += tests/integration/hv_grants.sh \
 INTEGRATION_TESTS += $(TESTDIR)/test_xs_client \
 	tests/integration/store_xen_tools.sh tests/integration/store_hostile.sh \
 	tests/integration/store_durability.sh tests/integration/store_domain.sh
+
+# the toolstack: hv's QMP client, the xl verbs and process lifecycles,
+# block hotplug scripts, make install into a DESTDIR
+TEST_PROGRAMS += qmp_client
+qmp_client_SRCS = tests/integration/qmp_client.c hv/hv_qmp.c
+qmp_client_LDLIBS = $(HV_VM_LDLIBS)
+INTEGRATION_TESTS += tests/integration/qmp_client.sh \
+	tests/integration/cli_verbs.sh tests/integration/blk_script.sh \
+	tests/integration/install.sh

@@ -20,7 +20,10 @@ ip netns exec "$NS_a" ping -c 3 -i 0.2 -W 2 10.77.0.2 || pt_fail "a cannot ping 
 ip netns exec "$NS_b" ping -c 3 -i 0.2 -W 2 10.77.0.1 || pt_fail "b cannot ping a"
 # large pings: fragments and multi-slot frames both ways
 ip netns exec "$NS_a" ping -c 2 -s 8000 -W 2 10.77.0.2 || pt_fail "big ping failed"
-pvio network-list "$da" | grep -q "$br" || pt_fail "network-list does not show the vif"
+# xl's columns: Idx BE Mac handle state evt-ch tx-/rx-ring-ref BE-path
+pvio network-list "$da" | awk -v d="$da" 'NR == 2 && $1 == 0 && $5 == 4 &&
+	$8 == "/local/domain/0/backend/vif/" d "/0" { ok = 1 } END { exit !ok }' ||
+	{ pvio network-list "$da"; pt_fail "network-list does not show the connected vif"; }
 # detach: the TAP and its bridge port disappear
 pvio network-detach "$da" 0 || pt_fail "network-detach failed"
 pt_wait_for 10 sh -c "! ip -n $NB_NS link show vif$da.0" || pt_fail "TAP still there after detach"

@@ -24,3 +24,15 @@ $(foreach t,test_abi test_gnttab_entry test_evtchn_table test_vm_dm_args \
 UNIT_TESTS += $(addprefix $(TESTDIR)/,test_abi test_gnttab_entry \
 	test_evtchn_table test_vm_dm_args test_blkif_req test_blkback_engine \
 	test_netif_tx test_netif_offload test_netspec test_store test_xlcfg)
+
+# pygrub on images mke2fs builds (pygrub_probe drives it); the xl corpus
+# through `pvio create -n`, and against Debian's libxlutil where libxen-dev
+# is installed (xl_oracle)
+TEST_PROGRAMS += pygrub_probe
+pygrub_probe_SRCS = tests/unit/pygrub_probe.c $(PYGRUB_SRCS)
+UNIT_TESTS += tests/unit/test_pygrub.sh tests/unit/xl_corpus.py
+ifneq ($(wildcard /usr/include/libxlutil.h),)
+TEST_PROGRAMS += xl_oracle
+xl_oracle_SRCS := tests/unit/xl_oracle.c
+xl_oracle_LDLIBS := -lxlutil -lxenlight -ljansson
+endif

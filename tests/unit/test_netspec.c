@@ -101,8 +101,9 @@ static void test_bad_specs(void **state)
 		"type=tap",
 		"colour=blue",
 		"justaword",
-		"backend=3",
+		"backend=",
 		"script=",
+		"gatewaydev=eth 0",
 	};
 	struct netspec ns;
 	char err[256];
@@ -114,6 +115,25 @@ static void test_bad_specs(void **state)
 		/* a clear message that names the problem */
 		assert_true(strncmp(err, "vif spec: ", 10) == 0);
 	}
+}
+
+/* A driver domain parses (xl accepts it) but pvio refuses to serve it. */
+static void test_backend_refused(void **state)
+{
+	struct netspec ns;
+	char err[256] = "";
+
+	assert_int_equal(netspec_parse("backend=netdom,bridge=br1,trusted", &ns,
+				       err, sizeof(err)), 0);
+	assert_string_equal(ns.backend, "netdom");
+	assert_int_equal(ns.trusted, 1);
+	assert_int_equal(netspec_check(&ns, err, sizeof(err)), -EOPNOTSUPP);
+	assert_non_null(strstr(err, "backend=netdom"));
+	assert_int_equal(netspec_parse("backend=0,netdev=eth1,untrusted", &ns,
+				       err, sizeof(err)), 0);
+	assert_string_equal(ns.gatewaydev, "eth1");
+	assert_int_equal(ns.trusted, 0);
+	assert_int_equal(netspec_check(&ns, err, sizeof(err)), 0);
 }
 
 static void test_default_mac(void **state)
@@ -162,6 +182,7 @@ int main(void)
 		cmocka_unit_test(test_rate),
 		cmocka_unit_test(test_bad_specs),
 		cmocka_unit_test(test_default_mac),
+		cmocka_unit_test(test_backend_refused),
 		cmocka_unit_test(test_format_mac),
 	};
 

@@ -72,11 +72,52 @@ static void test_cfg_errors(void **state)
 	expect_error("a = 1\nname \"x\"\n", "line 2: expected '='");
 	expect_error("disk = [ 'a', 'b'\n\n", "line 1: list not closed");
 	expect_error("disk = [ 'a' 'b' ]", "expected ',' or ']'");
-	expect_error("disk = [ ['a'] ]", "nested");
+	expect_error("disk = [ [[[[[[[[[['a']]]]]]]]]] ]", "nested deeper");
+	expect_error("name = guest\n", "'guest' is not a value");
+	expect_error("memory = 1.5\n", "only whole numbers");
+	expect_error("disk = [ 'a' ]\ndisk += 'b'\n", "a string value added to a list");
 	expect_error("x = \n", "missing value");
 	expect_error("x = 1 2\n", "unexpected '2'");
-	expect_error("= 3\n", "expected a key");
+	expect_error("= 3\n", "expected a setting name");
 	expect_error("s = \"\\q\"", "bad escape");
+}
+
+/* += appends, nested lists parse, numbers in every base, overrides */
+static void test_cfg_append(void **state)
+{
+	struct xlcfg *cfg;
+	const struct xlcfg_entry *e;
+	long long v;
+	char err[128];
+
+	assert_int_equal(xlcfg_parse("disk = [ 'a' ]\ndisk += [ 'b', 'c', ]\n"
+				     "name = \"x\"; name += \"y\"\n"
+				     "vnuma = [ [ 'pnode=0' ], [ 'pnode=1' ] ]\n"
+				     "m = 010; h = 0x10\n"
+				     "e = 'it\\'s'\n",
+				     &cfg, err, sizeof(err)), 0);
+	e = xlcfg_get(cfg, "disk");
+	assert_int_equal(e->nr_items, 3);
+	assert_string_equal(e->items[2], "c");
+	assert_string_equal(xlcfg_get_string(cfg, "name"), "xy");
+	e = xlcfg_get(cfg, "vnuma");
+	assert_int_equal(e->nr_items, 2);
+	assert_int_equal(e->nr_nested, 2);
+	assert_null(e->items[0]);
+	assert_int_equal(xlcfg_get_int(cfg, "m", &v), 0);
+	assert_int_equal(v, 8);
+	assert_int_equal(xlcfg_get_int(cfg, "h", &v), 0);
+	assert_int_equal(v, 16);
+	assert_string_equal(xlcfg_get_string(cfg, "e"), "it's");
+	assert_int_equal(xlcfg_parse_more(cfg, "memory=512; disk+=['d']",
+					  "command line", err, sizeof(err)), 0);
+	assert_int_equal(xlcfg_get_int(cfg, "memory", &v), 0);
+	assert_int_equal(v, 512);
+	assert_int_equal(xlcfg_get(cfg, "disk")->nr_items, 4);
+	assert_int_equal(xlcfg_parse_more(cfg, "memory=", "command line", err,
+					  sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "command line: missing value"));
+	xlcfg_free(cfg);
 }
 
 static void test_cfg_empty(void **state)
@@ -123,12 +164,30 @@ static void test_vdev(void **state)
 	assert_int_equal(xlcfg_vdev_parse("xvdA", &n), -EINVAL);
 	assert_int_equal(xlcfg_vdev_parse("0", &n), -EINVAL);
 	assert_int_equal(xlcfg_vdev_parse("12a", &n), -EINVAL);
+	/* xen-vbd-interface(7): dNpM and numbers in any base */
+	assert_int_equal(xlcfg_vdev_parse("d0", &n), 0);
+	assert_int_equal(n, 51712);
+	assert_int_equal(xlcfg_vdev_parse("d1p2", &n), 0);
+	assert_int_equal(n, 51730);
+	assert_int_equal(xlcfg_vdev_parse("d536p37", &n), 0);
+	assert_int_equal(n, (1u << 28) | (536 << 8) | 37);
+	assert_int_equal(xlcfg_vdev_parse("xvdtq37", &n), 0);
+	assert_int_equal(n, (1u << 28) | (536 << 8) | 37);
+	assert_int_equal(xlcfg_vdev_parse("0xca00", &n), 0);
+	assert_int_equal(n, 51712);
+	assert_int_equal(xlcfg_vdev_parse("0145000", &n), 0);
+	assert_int_equal(n, 51712);
+	assert_int_equal(xlcfg_vdev_parse("hdd", &n), 0);
+	assert_int_equal(n, (22u << 8) | 64);
+	assert_int_equal(xlcfg_vdev_parse("d1048576", &n), -EINVAL);
+	assert_int_equal(xlcfg_vdev_parse("d0p256", &n), -EINVAL);
+	assert_int_equal(xlcfg_vdev_parse("0x20000000", &n), -EINVAL);
 }
 
 static void test_disk_positional(void **state)
 {
 	struct xlcfg_disk d;
-	char err[128];
+	char err[256];
 
 	assert_int_equal(xlcfg_disk_parse("/var/lib/img/g.img,raw,xvda,rw", &d,
 					  err, sizeof(err)), 0);
@@ -137,31 +196,50 @@ static void test_disk_positional(void **state)
 	assert_string_equal(d.vdev, "xvda");
 	assert_int_equal(d.vdev_num, 51712);
 	assert_false(d.readonly);
-	assert_string_equal(d.type, "file");
 	assert_int_equal(d.discard, -1);
 
-	assert_int_equal(xlcfg_disk_parse("phy:/dev/loop0,,xvdb,r", &d, err,
+	/* the most common real form: phy: is ignored, format counts as given */
+	assert_int_equal(xlcfg_disk_parse("phy:/dev/vg0/guest,xvda,w", &d, err,
 					  sizeof(err)), 0);
-	assert_string_equal(d.target, "/dev/loop0");
-	assert_string_equal(d.type, "phy");
+	assert_string_equal(d.target, "/dev/vg0/guest");
 	assert_string_equal(d.format, "raw");
+	assert_string_equal(d.vdev, "xvda");
+	assert_false(d.readonly);
+
+	assert_int_equal(xlcfg_disk_parse("tap:qcow2:/x.qcow2,xvdb,r", &d, err,
+					  sizeof(err)), 0);
+	assert_string_equal(d.format, "qcow2");
 	assert_true(d.readonly);
-	assert_int_equal(d.vdev_num, 51728);
+	assert_int_equal(xlcfg_disk_check(&d, err, sizeof(err)), -EOPNOTSUPP);
+	assert_non_null(strstr(err, "format qcow2 is not supported"));
 
 	assert_int_equal(xlcfg_disk_parse("/x.iso,raw,hdc:cdrom,r", &d, err,
 					  sizeof(err)), 0);
 	assert_true(d.cdrom);
 	assert_int_equal(d.vdev_num, 5632);
+
+	/* xend's empty cdrom */
+	assert_int_equal(xlcfg_disk_parse(",hdc:cdrom,r", &d, err, sizeof(err)), 0);
+	assert_string_equal(d.format, "empty");
+	assert_int_equal(xlcfg_disk_check(&d, err, sizeof(err)), -EOPNOTSUPP);
+
+	assert_int_equal(xlcfg_disk_parse("iscsi:iqn.2001-04.com.example:d1,xvda,w",
+					  &d, err, sizeof(err)), 0);
+	assert_string_equal(d.script, "block-iscsi");
+	assert_string_equal(d.target, "iqn.2001-04.com.example:d1");
+
+	/* a trailing comma, an empty positional */
+	assert_int_equal(xlcfg_disk_parse("/a,,xvda,,", &d, err, sizeof(err)), 0);
 }
 
 static void test_disk_keys(void **state)
 {
 	struct xlcfg_disk d;
-	char err[128];
+	char err[256];
 
 	assert_int_equal(xlcfg_disk_parse(
-		"vdev=xvdc, access=ro, format=raw, backendtype=aio, no-discard, "
-		"sector-size=4096, target=/tmp/a,b=c.img", &d, err, sizeof(err)), 0);
+		"vdev=xvdc, access=ro, format=raw, pvio-engine=aio, no-discard, "
+		"pvio-sector-size=4096, target=/tmp/a,b=c.img", &d, err, sizeof(err)), 0);
 	assert_string_equal(d.target, "/tmp/a,b=c.img");
 	assert_string_equal(d.vdev, "xvdc");
 	assert_true(d.readonly);
@@ -169,19 +247,27 @@ static void test_disk_keys(void **state)
 	assert_int_equal(d.discard, 0);
 	assert_int_equal(d.sector_size, 4096);
 
-	assert_int_equal(xlcfg_disk_parse("/a.img,vdev=xvdd,mode=w,discard,engine=uring,backendtype=phy",
+	assert_int_equal(xlcfg_disk_parse("/a.img,vdev=xvdd,discard,engine=uring,backendtype=phy,direct-io-safe,untrusted",
 					  &d, err, sizeof(err)), 0);
 	assert_string_equal(d.target, "/a.img");
 	assert_false(d.readonly);
 	assert_int_equal(d.discard, 1);
 	assert_string_equal(d.engine, "uring");
 	assert_string_equal(d.backendtype, "phy");
+	assert_true(d.direct_io_safe);
+	assert_int_equal(d.trusted, 0);
+
+	/* a driver domain parses, and is refused by name */
+	assert_int_equal(xlcfg_disk_parse("backend=storagedom,/x,raw,xvda", &d,
+					  err, sizeof(err)), 0);
+	assert_int_equal(xlcfg_disk_check(&d, err, sizeof(err)), -EOPNOTSUPP);
+	assert_non_null(strstr(err, "backend=storagedom"));
 }
 
 static void disk_error(const char *spec, const char *msg)
 {
 	struct xlcfg_disk d;
-	char err[160] = "";
+	char err[300] = "";
 
 	assert_int_equal(xlcfg_disk_parse(spec, &d, err, sizeof(err)), -EINVAL);
 	if (!strstr(err, msg))
@@ -193,14 +279,23 @@ static void test_disk_errors(void **state)
 	disk_error("", "empty");
 	disk_error("/a.img", "no vdev");
 	disk_error("/a.img,raw,xvda,rw,extra", "too many positional");
-	disk_error("/a.img,qcow2,xvda,rw", "format 'qcow2' not supported");
+	disk_error("/a.img,raw,xvda,rw,,", "too many positional");
+	disk_error("/a.img,vmdk,xvda,rw", "unknown format 'vmdk'");
 	disk_error("/a.img,raw,vda,rw", "bad vdev 'vda'");
-	disk_error("/a.img,raw,xvda,rx", "bad access 'rx'");
-	disk_error("vdev=xvda,colour=blue,target=/a", "unknown key 'colour'");
-	disk_error("vdev=xvda,backendtype=qemu,target=/a", "bad backendtype");
+	disk_error("/a.img,raw,xvda,rx", "unknown access 'rx'");
+	disk_error("vdev=xvda,colour=blue,target=/a", "unknown parameter 'colour'");
+	disk_error("vdev=xvda,backendtype=qemu,target=/a", "unknown backendtype");
 	disk_error("vdev=xvda,sector-size=1024,target=/a", "bad sector-size");
 	disk_error("vdev=xvda,engine=spdk,target=/a", "bad engine");
 	disk_error("vdev=xvda", "no target");
+	disk_error("/x.img,raw,xvda,rw,vdev=xvdb", "vdev respecified");
+	disk_error("/a,raw,xvda,rw,format=qcow2", "format respecified");
+	disk_error("/a,raw,xvda,rw,target=/b", "target respecified");
+	disk_error("raw:/a,raw,xvda", "bad vdev 'raw'");
+	disk_error("qed:/a,xvda,w", "unknown deprecated disk prefix 'qed:'");
+	disk_error("script=block-nbd,nbd:h:1,xvda,w", "script respecified");
+	disk_error("target=/a,vdev=xvda", "no vdev");
+	disk_error("/a,raw,xvda:floppy,w", "unknown device type 'floppy'");
 }
 
 int main(void)
@@ -208,6 +303,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_cfg_basic),
 		cmocka_unit_test(test_cfg_errors),
+		cmocka_unit_test(test_cfg_append),
 		cmocka_unit_test(test_cfg_empty),
 		cmocka_unit_test(test_vdev),
 		cmocka_unit_test(test_disk_positional),
