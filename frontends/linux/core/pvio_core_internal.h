@@ -81,6 +81,7 @@ void pvio_control_rebase(void);
 
 /* pvio_core_suspend.c: control/shutdown = "suspend" */
 void pvio_suspend_request(void);
+void pvio_suspend_init(void);
 void pvio_suspend_exit(void);
 
 #endif /* PVIO_CORE_INTERNAL_H */

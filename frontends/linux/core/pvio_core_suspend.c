@@ -12,6 +12,7 @@
  * rebased on the domain id we now have. Then every frontend reconnects to
  * whatever backend the store names.
  */
+#include <linux/hrtimer.h>
 #include <linux/kernel.h>
 #include <linux/ktime.h>
 #include <linux/mutex.h>
@@ -21,6 +22,24 @@
 static DEFINE_MUTEX(suspend_mutex);
 static void suspend_work_fn(struct work_struct *w);
 static DECLARE_WORK(suspend_work, suspend_work_fn);
+
+/*
+ * From the suspend request until hv holds our suspend hypercall, a page
+ * of ours is written every 2 ms. The toolstack brakes QEMU's last pass
+ * over our RAM to a trickle while we suspend, but QEMU still switches
+ * over by itself when a pass finds nothing dirty: an idle vCPU (devices
+ * waiting for their backends, no tick) must not look like a suspended one.
+ */
+#define SUSPEND_BEAT_NS	(2 * NSEC_PER_MSEC)
+static struct hrtimer suspend_beat;
+static unsigned long suspend_beats;
+
+static enum hrtimer_restart suspend_beat_fn(struct hrtimer *t)
+{
+	WRITE_ONCE(suspend_beats, suspend_beats + 1);
+	hrtimer_forward_now(t, ns_to_ktime(SUSPEND_BEAT_NS));
+	return HRTIMER_RESTART;
+}
 
 static void suspend_work_fn(struct work_struct *w)
 {
@@ -35,6 +54,7 @@ static void suspend_work_fn(struct work_struct *w)
 	pvio_bus_suspend();
 	pvio_store_suspend();
 	r = pvio_hypercall_hold(PVIO_HC_SCHED_SHUTDOWN, args);
+	hrtimer_cancel(&suspend_beat);
 	new_host = r == 0;
 	if (r < 0)
 		pr_warn("pvio_core: suspend hypercall failed: %ld\n", r);
@@ -61,10 +81,20 @@ static void suspend_work_fn(struct work_struct *w)
 
 void pvio_suspend_request(void)
 {
-	queue_work(system_unbound_wq, &suspend_work);
+	/* a second request while one runs is the same suspend */
+	if (queue_work(system_unbound_wq, &suspend_work))
+		hrtimer_start(&suspend_beat, ns_to_ktime(SUSPEND_BEAT_NS),
+			      HRTIMER_MODE_REL);
+}
+
+void pvio_suspend_init(void)
+{
+	hrtimer_init(&suspend_beat, CLOCK_MONOTONIC, HRTIMER_MODE_REL);
+	suspend_beat.function = suspend_beat_fn;
 }
 
 void pvio_suspend_exit(void)
 {
 	cancel_work_sync(&suspend_work);
+	hrtimer_cancel(&suspend_beat);
 }
