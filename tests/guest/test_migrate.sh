@@ -63,7 +63,7 @@ while :; do
 			sed 's/^/PVIO-TEST: /'
 		seen=\$r
 	fi
-	echo "PVIO-TEST: tick \$n tx=\$(cat /sys/class/net/eth0/statistics/tx_bytes) wr=\$(awk '{print \$5}' /sys/block/xvda/stat)"
+	echo "PVIO-TEST: tick \$n tx=\$(cat /sys/class/net/eth0/statistics/tx_bytes) wr=\$(awk '{print \$5}' /sys/block/xvda/stat) inflight \$(cat /sys/block/xvda/inflight)"
 	kill -0 \$ip 2>/dev/null || { cat /tmp/iperf.log; exit 5; }
 	kill -0 \$fp 2>/dev/null || { cat /tmp/fio.log; exit 6; }
 	[ \$(dmesg | grep -c 'pvio_core: resumed on a new host') -ge 2 ] && break
@@ -80,7 +80,17 @@ kill -INT \$ip; wait \$ip
 tail -n 4 /tmp/iperf.log
 grep -qi 'error\|reset\|broken pipe\|refused' /tmp/iperf.log && exit 11
 kill -0 \$fp 2>/dev/null || { cat /tmp/fio.log; exit 12; }
-kill -INT \$fp; wait \$fp
+kill -INT \$fp
+i=0
+while kill -0 \$fp 2>/dev/null; do
+	sleep 1; i=\$((i + 1))
+	[ \$i -lt 40 ] && continue
+	# a request that never completes: say what the disk holds
+	echo "PVIO-TEST: fio does not stop; inflight \$(cat /sys/block/xvda/inflight)"
+	dmesg | grep -i 'xvda\|blkfront\|pvio' | tail -n 30 | sed 's/^/PVIO-TEST: /'
+	exit 15
+done
+wait \$fp
 grep -i 'verify\|err=\|bad' /tmp/fio.log
 grep -qi 'verify:\|bad magic\|bad header\|crc32c' /tmp/fio.log && exit 13
 grep -q 'err= 0' /tmp/fio.log || exit 14
