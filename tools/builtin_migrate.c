@@ -21,6 +21,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <getopt.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -213,20 +214,20 @@ static int run_save(int argc, char **argv)
 	off_t size;
 	int fd = -1, rc;
 
-	for (int i = 1; i < argc; i++) {
-		if (!strcmp(argv[i], "-c"))
-			checkpoint = true;
-		else if (argv[i][0] == '-')
-			return pvio_cmd_usage(&save_cmd);
-		else if (!dom)
-			dom = argv[i];
-		else if (!path)
-			path = argv[i];
-		else
-			return pvio_cmd_usage(&save_cmd);
+	static const struct option opts[] = {
+		{ "checkpoint", no_argument, NULL, 'c' }, { NULL, 0, NULL, 0 },
+	};
+	int o, code = 0;
+
+	while ((o = pvio_getopt(&save_cmd, argc, argv, "c", opts, &code)) != -1) {
+		if (o == -2)
+			return code;
+		checkpoint = true;
 	}
-	if (!dom || !path)
+	if (argc - optind != 2)
 		return pvio_cmd_usage(&save_cmd);
+	dom = argv[optind];
+	path = argv[optind + 1];
 	if (domain_lookup(rundir, dom, &domid))
 		return 1;
 	text = calloc(1, MIG_STATE_MAX);
@@ -307,7 +308,10 @@ static int run_restore(int argc, char **argv)
 	size_t store_len = 0;
 	int fd, rc;
 
-	if (argc != 2 || argv[1][0] == '-')
+	rc = pvio_args_plain(&restore_cmd, &argc, &argv);
+	if (rc >= 0)
+		return rc;
+	if (argc != 2)
 		return pvio_cmd_usage(&restore_cmd);
 	fd = open(argv[1], O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {
@@ -616,22 +620,25 @@ static int run_migrate(int argc, char **argv)
 	size_t len, blen = 0, slen = 0;
 	int fd = -1, rc;
 
-	for (int i = 1; i < argc; i++) {
-		if (!strcmp(argv[i], "--port") && i + 1 < argc)
-			port = argv[++i];
-		else if (!strcmp(argv[i], "-v"))
-			mig_verbose = true;
-		else if (argv[i][0] == '-')
-			return pvio_cmd_usage(&migrate_cmd);
-		else if (!dom)
-			dom = argv[i];
-		else if (!host)
-			host = argv[i];
+	static const struct option opts[] = {
+		{ "port", required_argument, NULL, 'p' },
+		{ "verbose", no_argument, NULL, 'v' }, { NULL, 0, NULL, 0 },
+	};
+	int o, code = 0;
+
+	while ((o = pvio_getopt(&migrate_cmd, argc, argv, "p:v", opts,
+				&code)) != -1) {
+		if (o == -2)
+			return code;
+		if (o == 'p')
+			port = optarg;
 		else
-			return pvio_cmd_usage(&migrate_cmd);
+			mig_verbose = true;
 	}
-	if (!dom || !host)
+	if (argc - optind != 2)
 		return pvio_cmd_usage(&migrate_cmd);
+	dom = argv[optind];
+	host = argv[optind + 1];
 	/* it goes into QEMU's URI as it is */
 	if (!host[0] || strspn(host, "abcdefghijklmnopqrstuvwxyz"
 			       "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-") !=
@@ -862,17 +869,29 @@ static int run_receive(int argc, char **argv)
 	bool once = false;
 	int lfd, rc = 0;
 
-	for (int i = 1; i < argc; i++) {
-		if (!strcmp(argv[i], "--listen") && i + 1 < argc)
-			addr = argv[++i];
-		else if (!strcmp(argv[i], "--port") && i + 1 < argc)
-			port = (unsigned int)strtoul(argv[++i], NULL, 10);
-		else if (!strcmp(argv[i], "--once"))
+	static const struct option opts[] = {
+		{ "listen", required_argument, NULL, 'l' },
+		{ "port", required_argument, NULL, 'p' },
+		{ "once", no_argument, NULL, '1' }, { NULL, 0, NULL, 0 },
+	};
+	int o, code = 0;
+	char *end;
+
+	while ((o = pvio_getopt(&receive_cmd, argc, argv, "l:p:", opts,
+				&code)) != -1) {
+		if (o == -2)
+			return code;
+		if (o == 'l') {
+			addr = optarg;
+		} else if (o == 'p') {
+			port = (unsigned int)strtoul(optarg, &end, 10);
+			if (*end || end == optarg)
+				port = 0;
+		} else {
 			once = true;
-		else
-			return pvio_cmd_usage(&receive_cmd);
+		}
 	}
-	if (!port || port >= 65535)
+	if (optind != argc || !port || port >= 65535)
 		return pvio_cmd_usage(&receive_cmd);
 	signal(SIGPIPE, SIG_IGN);
 	lfd = listen_on(addr, port);
@@ -916,7 +935,7 @@ PVIO_CMD(restore_cmd);
 
 static struct pvio_cmd migrate_cmd = {
 	.name = "migrate",
-	.usage = "[--port N] DOMAIN HOST   (HOST runs pvio migrate-receive)",
+	.usage = "[-v] [--port N] DOMAIN HOST   (HOST runs pvio migrate-receive; -v: progress)",
 	.help = "move a running VM to another host's pvio stack",
 	.run = run_migrate,
 };
