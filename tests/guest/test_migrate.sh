@@ -54,8 +54,17 @@ fp=\$!
 echo "PVIO-TEST: ready"
 n=0
 seen=0
+lastwr=-1 still=0
 while :; do
 	sleep 2; n=\$((n + 1))
+	# the disk stalls with requests in flight: say once what blkfront saw
+	wr=\$(awk '{print \$5}' /sys/block/xvda/stat)
+	[ "\$wr" = "\$lastwr" ] && still=\$((still + 1)) || still=0
+	lastwr=\$wr
+	if [ \$still -eq 2 ]; then
+		echo "PVIO-TEST: disk stalled, inflight \$(cat /sys/block/xvda/inflight)"
+		dmesg | grep -i 'xvda\|blkfront\|pvio\|vif\|eth0' | tail -n 40 | sed 's/^/PVIO-TEST: /'
+	fi
 	# the console is quiet: say what pvio_core said about moving
 	r=\$(dmesg | grep -c 'pvio_core: resumed on')
 	if [ \$r -gt \$seen ]; then
@@ -94,6 +103,8 @@ wait \$fp
 grep -i 'verify\|err=\|bad' /tmp/fio.log
 grep -qi 'verify:\|bad magic\|bad header\|crc32c' /tmp/fio.log && exit 13
 grep -q 'err= 0' /tmp/fio.log || exit 14
+# blkfront's timeout found a lost event (it recovered): say so
+dmesg | grep 'without its event\|backend rung again' | sed 's/^/PVIO-TEST: /'
 echo "PVIO-TEST: fio verify clean, iperf3 stream whole"
 exit 0
 SCRIPT

@@ -116,8 +116,13 @@ struct blkfront_info {
 	/* statistics */
 	atomic_long_t reissued;
 	atomic_long_t bad_responses;
+	atomic_long_t lost_events;	/* responses found by the timeout */
+	atomic_long_t renotified;	/* backend rung again by the timeout */
 	unsigned int reconnects;
 };
+
+/* blk-mq's request timeout: then the ring is looked at again */
+#define BLKFRONT_RQ_TIMEOUT_S	5
 
 /* Per-request state, in the blk-mq PDU, followed by the arrays below. */
 struct blkfront_rq {

@@ -145,6 +145,7 @@ static int disk_create(struct blkfront_info *info)
 	set->numa_node = NUMA_NO_NODE;
 	set->flags = BLK_MQ_F_SHOULD_MERGE;
 	set->cmd_size = blkfront_cmd_size(info->max_segs);
+	set->timeout = BLKFRONT_RQ_TIMEOUT_S * HZ;
 	set->driver_data = info;
 	ret = blk_mq_alloc_tag_set(set);
 	if (ret)
