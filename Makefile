@@ -26,7 +26,8 @@ WARN    := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
 	   -Wmissing-prototypes -Wpointer-arith -Wformat=2 -Wundef -Wvla \
 	   -Wno-unused-parameter -Wno-missing-field-initializers
 CFLAGS  ?= -O2 -g
-CFLAGS  += -std=gnu11 $(WARN) -Iinclude -Iring -D_GNU_SOURCE -pthread -MMD -MP
+CFLAGS  += -std=gnu11 $(WARN) -Iinclude -Iring -D_GNU_SOURCE -pthread -MMD -MP \
+	   $(EXTRA_CFLAGS)
 LDLIBS  := -pthread
 
 PROGRAMS :=
@@ -60,7 +61,7 @@ $(foreach p,$(TEST_PROGRAMS),$(eval $(call program_rule,$(p),$(TESTDIR))))
 
 ALL_BINS := $(addprefix $(BINDIR)/,$(PROGRAMS)) $(addprefix $(TESTDIR)/,$(TEST_PROGRAMS))
 
-.PHONY: guest-prep all deps check check-unit check-integration check-guest modules demo clean fuzz
+.PHONY: guest-prep all deps check check-unit check-integration check-guest modules demo clean fuzz check-asan
 all: $(LIBPVIO) $(ALL_BINS)
 
 deps:
@@ -79,6 +80,20 @@ check-integration: all
 	tests/run-tests $(INTEGRATION_TESTS)
 check-guest: all modules guest-prep
 	tests/run-tests $(GUEST_TESTS)
+
+# Sanitizer tier: the daemons, the library and every test program built
+# with ASan and UBSan in $(ASAN_BUILD)/, then the unit tests (fuzz smoke
+# campaigns included) and the integration tests run against them. A
+# sanitizer report in a test's output or in a daemon's log fails the test.
+ASAN_BUILD ?= build-asan
+ASAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer \
+	      -fno-sanitize-recover=undefined
+asan_path = $(patsubst $(TESTDIR)/%,$(ASAN_BUILD)/tests/%,$(1))
+check-asan: deps
+	$(MAKE) BUILD=$(ASAN_BUILD) EXTRA_CFLAGS="$(ASAN_FLAGS)" all
+	ASAN_OPTIONS=detect_leaks=0 UBSAN_OPTIONS=print_stacktrace=1 \
+		PVIO_BUILD_DIR=$(ASAN_BUILD) tests/run-tests \
+		$(call asan_path,$(UNIT_TESTS) $(INTEGRATION_TESTS))
 
 # The guest kernel (downloaded once) and the cached initramfs, made before
 # the guest tests so that no test's time limit includes them.
@@ -100,26 +115,48 @@ demo: deps
 	$(MAKE) modules
 	scripts/demo
 
-# libFuzzer campaigns (clang): `make fuzz` runs each harness for
-# FUZZ_SECONDS with ASan and UBSan; crashes land in build/fuzz/NAME-crashes.
-# Without libFuzzer the same harnesses run as deterministic smoke tests in
-# make check.
+# libFuzzer campaigns (clang, ASan + UBSan): `make fuzz` builds every
+# harness in $(BUILD)/fuzz and runs each (tests/fuzz/run-fuzz) for
+# FUZZ_SECONDS, or for FUZZ_RUNS executions if set; corpora stay in
+# $(BUILD)/fuzz/NAME-corpus, findings land in $(BUILD)/fuzz/NAME-crashes,
+# and one summary line per harness gives executions, cov and ft.
+# `make fuzz-build` only builds. Without libFuzzer the same harnesses run
+# as deterministic smoke tests in make check (UNIT_TESTS).
 FUZZ_SECONDS ?= 60
+FUZZ_RUNS ?=
 FUZZ_CC ?= clang
-FUZZ_FLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -DPVIO_LIBFUZZER \
-	      -std=gnu11 -Iinclude -Iring -D_GNU_SOURCE -pthread
-fuzz:
-	@mkdir -p $(BUILD)/fuzz
-	$(foreach t,$(FUZZ_TARGETS),\
-	$(FUZZ_CC) $(FUZZ_FLAGS) -o $(BUILD)/fuzz/$(t) $($(t)_SRCS) \
-		$(filter-out $($(t)_SRCS),$(LIBPVIO_SRCS)) && \
-	mkdir -p $(BUILD)/fuzz/$(t)-corpus $(BUILD)/fuzz/$(t)-crashes && \
-	$(BUILD)/fuzz/$(t) -max_total_time=$(FUZZ_SECONDS) \
-		-artifact_prefix=$(BUILD)/fuzz/$(t)-crashes/ \
-		$(BUILD)/fuzz/$(t)-corpus &&) true
+FUZZ_DIR := $(BUILD)/fuzz
+FUZZ_CFLAGS := -g -O1 -fno-omit-frame-pointer -DPVIO_LIBFUZZER -std=gnu11 \
+	       -Iinclude -Iring -D_GNU_SOURCE -pthread -Wall -Wno-unused-parameter \
+	       -Wno-missing-field-initializers -MMD -MP
+FUZZ_SAN := -fsanitize=address,undefined -fno-sanitize-recover=undefined
+fuzzobj = $(patsubst %.c,$(FUZZ_DIR)/obj/%.o,$(1))
+FUZZ_LIB := $(FUZZ_DIR)/libpvio.a
+
+$(FUZZ_DIR)/obj/%.o: %.c
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) $(FUZZ_SAN) -fsanitize=fuzzer-no-link -c -o $@ $<
+
+$(FUZZ_LIB): $(call fuzzobj,$(LIBPVIO_SRCS))
+	rm -f $@
+	$(AR) rcs $@ $^
+
+define fuzz_rule
+$(FUZZ_DIR)/$(1): $$(call fuzzobj,$$($(1)_SRCS)) $(FUZZ_LIB)
+	$(FUZZ_CC) $(FUZZ_SAN) -fsanitize=fuzzer -o $$@ \
+		$$(call fuzzobj,$$($(1)_SRCS)) $(FUZZ_LIB) $$($(1)_LDLIBS) -pthread
+endef
+$(foreach t,$(FUZZ_TARGETS),$(eval $(call fuzz_rule,$(t))))
+
+.PHONY: fuzz-build
+fuzz-build: $(addprefix $(FUZZ_DIR)/,$(FUZZ_TARGETS))
+
+fuzz: fuzz-build
+	FUZZ_SECONDS=$(FUZZ_SECONDS) FUZZ_RUNS=$(FUZZ_RUNS) \
+		tests/fuzz/run-fuzz $(FUZZ_DIR) $(FUZZ_TARGETS)
 
 clean:
 	rm -rf $(BUILD)
 	-$(MAKE) -C $(KDIR) M=$(CURDIR) clean >/dev/null 2>&1
 
--include $(shell find $(OBJDIR) -name '*.d' 2>/dev/null)
+-include $(shell find $(OBJDIR) $(FUZZ_DIR)/obj -name '*.d' 2>/dev/null)

@@ -1,10 +1,17 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * libpvio, mapping side: batched map/unmap through hv (which validates and
- * pins each entry), and grant copy. A mapped page is addressed inside a
- * per-domain mapping of the granter's RAM, fetched once and cached; a
- * read-only map points into a PROT_READ view. dom0 copies locally on the
- * granter's shared entry (no hv round trip); domains copy through hv.
+ * libpvio, mapping side: map/unmap and grant copy. A dom0 client validates
+ * and pins grants itself on the granter's shared entry, with the counts in
+ * the pin tables hv shares with it (grant/gnttab_pin.h): no hv round trip
+ * per map, unmap or copy. Domains (and dom0 with local maps turned off)
+ * map in batches through hv, which does the same checks, and copy through
+ * hv. A mapped page is addressed inside a per-domain mapping of the
+ * granter's RAM, fetched once and cached; a read-only map points into a
+ * PROT_READ view.
+ *
+ * Each successful map holds a reference on its view, given back when its
+ * unmap succeeds; a local copy holds one while it runs (libpvio_ram.c
+ * unmaps the views of dead domains once nothing holds them).
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -15,6 +22,7 @@
 
 #include "../libpvio/libpvio_priv.h"
 #include "gnttab_entry.h"
+#include "gnttab_pin.h"
 
 #define MAP_BATCH	(HV_PAYLOAD_MAX / (sizeof(struct pvio_gnttab_map_op) + 8))
 #define UNMAP_BATCH	(HV_PAYLOAD_MAX / sizeof(struct pvio_gnttab_unmap_op))
@@ -64,9 +72,12 @@ static int map_batch(struct pvio_hv *hv, struct pvio_gnt_map *ops, unsigned int 
 		if (r && o.frame < r->nr_pages && (ops[i].readonly || r->rw)) {
 			const uint8_t *base = ops[i].readonly ? r->ro : r->rw;
 
+			/* the view's reference now belongs to this map */
 			ops[i].addr = (void *)(base + o.frame * PVIO_PAGE_SIZE);
 			continue;
 		}
+		if (r)
+			lp_ram_put(hv, r);
 		/* mapped in hv but not reachable here: give it back */
 		{
 			struct pvio_gnttab_unmap_op u = { .handle = o.handle };
@@ -79,7 +90,234 @@ static int map_batch(struct pvio_hv *hv, struct pvio_gnt_map *ops, unsigned int 
 	return 0;
 }
 
-int pvio_gnttab_map(struct pvio_hv *hv, struct pvio_gnt_map *ops, unsigned int n)
+/* ---- local: dom0 on the shared tables ---- */
+
+static bool local_on(const struct pvio_hv *hv)
+{
+	return hv->domid == 0 && !hv->dom &&
+	       !__atomic_load_n(&hv->no_local, __ATOMIC_RELAXED);
+}
+
+void pvio_gnttab_set_local(struct pvio_hv *hv, bool on)
+{
+	__atomic_store_n(&hv->no_local, !on, __ATOMIC_RELAXED);
+}
+
+static const struct gnttab_pin_hdr *pin_hdr(const struct lp_ram *r)
+{
+	return r->pin;
+}
+
+static struct gnttab_own_hdr *own_hdr(const struct lp_ram *r)
+{
+	return r->own;
+}
+
+static bool view_stale(const struct lp_ram *r)
+{
+	const struct gnttab_pin_hdr *h = pin_hdr(r);
+
+	return __atomic_load_n(&h->dead, __ATOMIC_ACQUIRE) ||
+	       __atomic_load_n(&h->table_gen, __ATOMIC_ACQUIRE) !=
+	       __atomic_load_n(&r->table_gen, __ATOMIC_ACQUIRE);
+}
+
+/*
+ * The view of @dom to pin a grant of in, with a reference the caller gives
+ * back (lp_ram_put) or hands to a map: up to date (a new incarnation of
+ * the domid, or frames registered again, are fetched). NULL and *@st if
+ * the domain is gone; a view without tables (r->pin NULL) means "ask hv".
+ */
+static struct lp_ram *local_view(struct pvio_hv *hv, pvio_domid_t dom,
+				 int16_t *st)
+{
+	struct lp_ram *r;
+	int err = 0;
+
+	*st = GNTST_bad_domain;
+	if (dom == 0 || dom >= PVIO_DOMID_FIRST_RESERVED)
+		return NULL;
+	r = lp_ram_get(hv, dom, 0, &err);
+	if (r && r->pin && view_stale(r)) {
+		if (__atomic_load_n(&pin_hdr(r)->dead, __ATOMIC_ACQUIRE)) {
+			lp_ram_put(hv, r);
+			r = lp_ram_get(hv, dom, UINT64_MAX, &err);
+		} else if (lp_ram_refresh(hv, r) < 0) {
+			lp_ram_put(hv, r);
+			r = NULL;
+		}
+	}
+	if (r && (!r->rw ||
+		  (r->pin && __atomic_load_n(&pin_hdr(r)->dead, __ATOMIC_ACQUIRE)))) {
+		lp_ram_put(hv, r);
+		r = NULL;
+	}
+	if (!r)
+		return NULL;
+	*st = GNTST_okay;
+	return r;
+}
+
+/* The granter's entry of @ref in view @r; NULL if the ref has none. */
+static struct pvio_grant_entry_v1 *view_entry(const struct lp_ram *r,
+					      uint32_t ref)
+{
+	uint32_t frames = __atomic_load_n(&r->nr_gnt_frames, __ATOMIC_ACQUIRE);
+	uint64_t gfn;
+
+	if (ref >= frames * PVIO_GNTTAB_ENTRIES_PER_FRAME)
+		return NULL;
+	gfn = r->gnt_gfn[ref / PVIO_GNTTAB_ENTRIES_PER_FRAME];
+	if (gfn >= r->nr_pages)
+		return NULL;
+	return (struct pvio_grant_entry_v1 *)(r->rw + gfn * PVIO_PAGE_SIZE) +
+	       ref % PVIO_GNTTAB_ENTRIES_PER_FRAME;
+}
+
+static struct gnttab_pin_ref view_ref(const struct lp_ram *r, uint32_t ref)
+{
+	struct gnttab_pin_ref p = {
+		.pin = &gnttab_pin_words(r->pin)[ref],
+		.own = &gnttab_pin_words(r->own)[ref],
+		.entry = view_entry(r, ref),
+	};
+
+	return p;
+}
+
+static uint32_t local_handle(const struct lp_ram *r, uint32_t ref, bool write)
+{
+	return LP_LOCAL_HANDLE | r->local_idx << 16 | (write ? 1u << 15 : 0) |
+	       ref;
+}
+
+/* Map one op locally; false if it must go through hv instead. */
+static bool local_map(struct pvio_hv *hv, struct pvio_gnt_map *op)
+{
+	bool write = !op->readonly;
+	struct gnttab_pin_ref p;
+	struct gnttab_own_hdr *oh;
+	struct lp_ram *r;
+	uint32_t frame = 0;
+	int16_t st;
+
+	r = local_view(hv, op->dom, &st);
+	if (r && !r->pin) {
+		lp_ram_put(hv, r);
+		return false;
+	}
+	if (!r)
+		goto out;
+	p = view_ref(r, op->ref);
+	if (op->ref >= GNTTAB_PIN_REFS || !p.entry) {
+		st = GNTST_bad_gntref;
+		goto out;
+	}
+	oh = own_hdr(r);
+	/* hv's cap per (client, granting domain), kept by us */
+	if (__atomic_add_fetch(&oh->nr, 1, __ATOMIC_ACQ_REL) > oh->cap) {
+		__atomic_sub_fetch(&oh->nr, 1, __ATOMIC_ACQ_REL);
+		st = GNTST_no_device_space;
+		goto out;
+	}
+	st = gnttab_pin_map(&p, r->owner, 0, write, true, r->nr_pages, &frame);
+	if (st != GNTST_okay) {
+		__atomic_sub_fetch(&oh->nr, 1, __ATOMIC_ACQ_REL);
+		goto out;
+	}
+	/* the view's reference now belongs to this map */
+	op->addr = (void *)((op->readonly ? r->ro : r->rw) +
+			    (uint64_t)frame * PVIO_PAGE_SIZE);
+	op->handle = local_handle(r, op->ref, write);
+	r = NULL;
+out:
+	if (r)
+		lp_ram_put(hv, r);
+	op->status = st;
+	return true;
+}
+
+static int16_t local_unmap(struct pvio_hv *hv, pvio_grant_handle_t handle)
+{
+	uint32_t ref = handle & (GNTTAB_PIN_REFS - 1);
+	bool write = handle & (1u << 15);
+	struct lp_ram *r = lp_local_view(hv, (handle >> 16) & 0x7fff);
+	struct gnttab_pin_ref p;
+	int16_t st;
+
+	if (!r || !r->pin)
+		return GNTST_bad_handle;
+	p = view_ref(r, ref);
+	if (__atomic_load_n(&pin_hdr(r)->dead, __ATOMIC_ACQUIRE)) {
+		/* the granter is gone with its entries: only our count */
+		st = GNTST_okay;
+	} else {
+		/*
+		 * What was written through the map is in the VM's dirty log
+		 * (migration): the entry still names the page while pinned.
+		 */
+		if (write && p.entry)
+			lp_ram_dirty(r, __atomic_load_n(&p.entry->frame, __ATOMIC_RELAXED));
+		st = gnttab_pin_unmap(&p, r->owner, write, true);
+	}
+	if (st == GNTST_okay) {
+		__atomic_sub_fetch(&own_hdr(r)->nr, 1, __ATOMIC_ACQ_REL);
+		lp_ram_put(hv, r);	/* the map's reference */
+	}
+	return st;
+}
+
+#define COPY_VIA_HV	INT16_MAX	/* no local tables for this domain */
+
+/* dom0: copy on the granter's shared entry, holding the ref's lock. */
+static int16_t copy_view(struct pvio_hv *hv, struct pvio_gnt_copy *op,
+			 struct lp_ram *r)
+{
+	struct gnttab_pin_hold hold;
+	struct gnttab_pin_ref p;
+	uint32_t frame = 0;
+	uint8_t *page;
+	int16_t st;
+
+	if (!r->pin)
+		return COPY_VIA_HV;
+	p = view_ref(r, op->ref);
+	if (op->ref >= GNTTAB_PIN_REFS || !p.entry)
+		return GNTST_bad_gntref;
+	st = gnttab_pin_copy_begin(&p, r->owner, 0, op->to_grant != 0, true,
+				   r->nr_pages, &frame, &hold);
+	if (st != GNTST_okay)
+		return st;
+	page = r->rw + (uint64_t)frame * PVIO_PAGE_SIZE;
+	if (op->to_grant) {
+		memcpy(page + op->offset, op->buf, op->len);
+		lp_ram_dirty(r, frame);		/* migration sees it */
+	} else {
+		memcpy(op->buf, page + op->offset, op->len);
+	}
+	gnttab_pin_copy_end(&p, &hold);
+	return GNTST_okay;
+}
+
+/* The copy holds a reference on the view while it runs. */
+static int16_t copy_local(struct pvio_hv *hv, struct pvio_gnt_copy *op)
+{
+	struct lp_ram *r;
+	int16_t st;
+
+	if ((uint32_t)op->offset + op->len > PVIO_PAGE_SIZE)
+		return GNTST_bad_copy_arg;
+	r = local_view(hv, op->dom, &st);
+	if (!r)
+		return st;
+	st = copy_view(hv, op, r);
+	lp_ram_put(hv, r);
+	return st;
+}
+
+/* Through hv, in batches; @ops are all to be sent. */
+static int map_via_hv(struct pvio_hv *hv, struct pvio_gnt_map *ops,
+		      unsigned int n)
 {
 	unsigned int done = 0;
 
@@ -90,8 +328,8 @@ int pvio_gnttab_map(struct pvio_hv *hv, struct pvio_gnt_map *ops, unsigned int n
 		if (ret < 0)
 			return ret;
 		/*
-		 * GNTST_eagain: a dom0 local copy held the entry for a moment;
-		 * retry those ops alone, a bounded number of times.
+		 * GNTST_eagain: a local mapper held the ref's lock longer than
+		 * hv waits; retry those ops alone, a bounded number of times.
 		 */
 		for (unsigned int i = done; i < done + k; i++)
 			for (int t = 0; ops[i].status == GNTST_eagain && t < EAGAIN_TRIES; t++) {
@@ -105,20 +343,63 @@ int pvio_gnttab_map(struct pvio_hv *hv, struct pvio_gnt_map *ops, unsigned int n
 	return 0;
 }
 
+int pvio_gnttab_map(struct pvio_hv *hv, struct pvio_gnt_map *ops, unsigned int n)
+{
+	unsigned int i, first;
+	int ret = 0;
+
+	/* what is never sent reads as not mapped, even if we stop early */
+	for (i = 0; i < n; i++) {
+		ops[i].status = GNTST_general_error;
+		ops[i].handle = 0;
+		ops[i].addr = NULL;
+	}
+	if (!local_on(hv))
+		return map_via_hv(hv, ops, n);
+	/* locally, except runs of ops whose domain gave us no tables */
+	for (i = 0; i < n; i = first) {
+		for (first = i; first < n && local_map(hv, &ops[first]);)
+			first++;
+		if (first == n)
+			break;
+		for (i = first; first < n && ops[first].dom == ops[i].dom;)
+			first++;
+		ret = map_via_hv(hv, &ops[i], first - i);
+		if (ret < 0)
+			break;
+	}
+	return ret;
+}
+
 int pvio_gnttab_unmap(struct pvio_hv *hv, struct pvio_gnt_map *ops, unsigned int n)
 {
 	struct pvio_gnttab_unmap_op req[UNMAP_BATCH];
 	unsigned int done = 0;
 
+	/* local handles in place; the others go to hv in batches */
 	while (done < n) {
-		unsigned int k = n - done < UNMAP_BATCH ? n - done : (unsigned int)UNMAP_BATCH;
+		struct pvio_gnt_map *idx[UNMAP_BATCH];
+		unsigned int k = 0;
 		size_t len;
 		int ret;
 
-		for (unsigned int i = 0; i < k; i++) {
-			memset(&req[i], 0, sizeof(req[i]));
-			req[i].handle = ops[done + i].handle;
+		for (; done < n && k < UNMAP_BATCH; done++) {
+			struct pvio_gnt_map *o = &ops[done];
+
+			if (o->handle & LP_LOCAL_HANDLE) {
+				o->status = local_unmap(hv, o->handle);
+				if (o->status == GNTST_okay) {
+					o->addr = NULL;
+					o->handle = 0;
+				}
+				continue;
+			}
+			memset(&req[k], 0, sizeof(req[k]));
+			req[k].handle = o->handle;
+			idx[k++] = o;
 		}
+		if (!k)
+			break;
 		ret = lp_call(hv, HV_OP_GNTTAB_UNMAP, req, k * sizeof(req[0]), NULL,
 			      0, -1, req, sizeof(req), &len, NULL, NULL);
 		if (ret < 0)
@@ -126,70 +407,16 @@ int pvio_gnttab_unmap(struct pvio_hv *hv, struct pvio_gnt_map *ops, unsigned int
 		if (len != k * sizeof(req[0]))
 			return -EPROTO;
 		for (unsigned int i = 0; i < k; i++) {
-			ops[done + i].status = req[i].status;
+			idx[i]->status = req[i].status;
 			if (req[i].status == GNTST_okay) {
-				ops[done + i].addr = NULL;
-				ops[done + i].handle = 0;
+				if (idx[i]->addr)
+					lp_ram_put_addr(hv, idx[i]->addr);
+				idx[i]->addr = NULL;
+				idx[i]->handle = 0;
 			}
 		}
-		done += k;
 	}
 	return 0;
-}
-
-/* dom0: copy on the granter's shared entry, with no hv round trip. */
-static int16_t copy_local(struct pvio_hv *hv, struct pvio_gnt_copy *op)
-{
-	struct pvio_grant_entry_v1 *e;
-	struct lp_ram *r;
-	uint16_t taken = 0;
-	uint32_t frame = 0;
-	uint8_t *page;
-	int16_t st;
-	int err = 0;
-
-	if ((uint32_t)op->offset + op->len > PVIO_PAGE_SIZE)
-		return GNTST_bad_copy_arg;
-	if (op->dom == 0 || op->dom >= PVIO_DOMID_FIRST_RESERVED)
-		return GNTST_bad_domain;
-	r = lp_ram_get(hv, op->dom, 0, &err);
-	if (!r || !r->rw)
-		return GNTST_bad_domain;
-	if (op->ref >= r->nr_gnt_frames * PVIO_GNTTAB_ENTRIES_PER_FRAME) {
-		/* the table may have been registered after we cached the view */
-		r = lp_ram_get(hv, op->dom, UINT64_MAX, &err);
-		if (!r || !r->rw)
-			return GNTST_bad_domain;
-		if (op->ref >= r->nr_gnt_frames * PVIO_GNTTAB_ENTRIES_PER_FRAME)
-			return GNTST_bad_gntref;
-	}
-	if (r->gnt_gfn[op->ref / PVIO_GNTTAB_ENTRIES_PER_FRAME] >= r->nr_pages)
-		return GNTST_bad_gntref;
-	e = (struct pvio_grant_entry_v1 *)(r->rw +
-		r->gnt_gfn[op->ref / PVIO_GNTTAB_ENTRIES_PER_FRAME] * PVIO_PAGE_SIZE) +
-		op->ref % PVIO_GNTTAB_ENTRIES_PER_FRAME;
-	/*
-	 * Borrow the bits for the copy: set them if nobody has, so that the
-	 * granter cannot end access mid-copy; if a mapping already holds
-	 * them, they are left to it.
-	 */
-	st = gnttab_entry_pin(e, 0, op->to_grant != 0, GTF_reading | GTF_writing,
-			      &taken, &frame);
-	if (st != GNTST_okay)
-		return st;
-	if (frame >= r->nr_pages) {
-		gnttab_entry_unpin(e, taken);
-		return GNTST_bad_page;
-	}
-	page = r->rw + (uint64_t)frame * PVIO_PAGE_SIZE;
-	if (op->to_grant) {
-		memcpy(page + op->offset, op->buf, op->len);
-		lp_ram_dirty(r, frame);
-	} else {
-		memcpy(op->buf, page + op->offset, op->len);
-	}
-	gnttab_entry_unpin(e, taken);
-	return GNTST_okay;
 }
 
 /* Domains: through hv, as many ops per message as fit. */
@@ -286,14 +513,24 @@ int pvio_gnttab_copy(struct pvio_hv *hv, struct pvio_gnt_copy *ops, unsigned int
 {
 	int worst = GNTST_okay;
 
-	if (hv->domid != 0 || hv->dom) {
-		int ret = copy_remote(hv, ops, n);
-
-		if (ret < 0)
+	if (!local_on(hv)) {
+		if (copy_remote(hv, ops, n) < 0)
 			return GNTST_general_error;
-	} else {
+		/* hv found the ref locked by a local mapper for a moment */
 		for (unsigned int i = 0; i < n; i++)
+			for (int t = 0; ops[i].status == GNTST_eagain &&
+			     t < EAGAIN_TRIES; t++) {
+				short_sleep();
+				if (copy_remote(hv, &ops[i], 1) < 0)
+					return GNTST_general_error;
+			}
+	} else {
+		for (unsigned int i = 0; i < n; i++) {
 			ops[i].status = copy_local(hv, &ops[i]);
+			if (ops[i].status == COPY_VIA_HV &&
+			    copy_remote(hv, &ops[i], 1) < 0)
+				ops[i].status = GNTST_general_error;
+		}
 	}
 	/* the batch's status: okay, or the first failure */
 	for (unsigned int i = 0; i < n; i++)

@@ -2,44 +2,80 @@
 /* Event-channel port state machine of one domain (pure, unit-tested). */
 #include <errno.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "evtchn_table.h"
 
-int evtchn_table_init(struct evtchn_table *t)
+int evtchn_table_init(struct evtchn_table *t, uint32_t max_open)
 {
-	t->port = calloc(PVIO_EVTCHN_MAX_PORTS, sizeof(*t->port));
-	if (!t->port)
-		return -ENOMEM;
-	for (unsigned int i = 0; i < PVIO_EVTCHN_MAX_PORTS; i++) {
-		t->port[i].poll_fd = -1;
-		t->port[i].recv_fd = -1;
-	}
-	t->nr_open = 0;
+	memset(t, 0, sizeof(*t));
+	t->max_open = max_open < PVIO_EVTCHN_MAX_PORTS ? max_open :
+		      PVIO_EVTCHN_MAX_PORTS - 1;
 	return 0;
 }
 
 void evtchn_table_free(struct evtchn_table *t)
 {
-	free(t->port);
-	t->port = NULL;
+	for (uint32_t c = 0; c < EVTCHN_NR_CHUNKS; c++) {
+		free(t->chunk[c]);
+		t->chunk[c] = NULL;
+	}
 	t->nr_open = 0;
+}
+
+struct evtchn_port *evtchn_slot(const struct evtchn_table *t, uint32_t port)
+{
+	struct evtchn_port *c;
+
+	if (port >= PVIO_EVTCHN_MAX_PORTS)
+		return NULL;
+	c = t->chunk[port / EVTCHN_CHUNK_PORTS];
+	return c ? &c[port % EVTCHN_CHUNK_PORTS] : NULL;
 }
 
 struct evtchn_port *evtchn_lookup(const struct evtchn_table *t, uint32_t port)
 {
+	struct evtchn_port *e;
+
 	/* port 0 is never valid: Xen reserves it so 0 can mean "none" */
-	if (!t->port || port == 0 || port >= PVIO_EVTCHN_MAX_PORTS)
+	if (port == 0)
 		return NULL;
-	if (t->port[port].state == EVTCHNSTAT_closed)
+	e = evtchn_slot(t, port);
+	if (!e || e->state == EVTCHNSTAT_closed)
 		return NULL;
-	return &t->port[port];
+	return e;
+}
+
+/* The chunk holding @port, allocated closed if it was never needed. */
+static struct evtchn_port *chunk_get(struct evtchn_table *t, uint32_t c)
+{
+	struct evtchn_port *p = t->chunk[c];
+
+	if (p)
+		return p;
+	p = calloc(EVTCHN_CHUNK_PORTS, sizeof(*p));
+	if (!p)
+		return NULL;
+	for (uint32_t i = 0; i < EVTCHN_CHUNK_PORTS; i++) {
+		p[i].state = EVTCHNSTAT_closed;
+		p[i].poll_fd = -1;
+		p[i].recv_fd = -1;
+	}
+	t->chunk[c] = p;
+	return p;
 }
 
 int evtchn_alloc(struct evtchn_table *t, uint16_t remote, void *owner)
 {
+	if (t->nr_open >= t->max_open)
+		return -ENOSPC;
 	for (uint32_t p = 1; p < PVIO_EVTCHN_MAX_PORTS; p++) {
-		struct evtchn_port *e = &t->port[p];
+		struct evtchn_port *c = chunk_get(t, p / EVTCHN_CHUNK_PORTS);
+		struct evtchn_port *e;
 
+		if (!c)
+			return -ENOMEM;
+		e = &c[p % EVTCHN_CHUNK_PORTS];
 		if (e->state != EVTCHNSTAT_closed)
 			continue;
 		e->state = EVTCHNSTAT_unbound;
@@ -67,7 +103,7 @@ int evtchn_bind_check(const struct evtchn_table *rt, uint32_t rport,
 void evtchn_connect(struct evtchn_table *lt, uint16_t ldom, uint32_t lport,
 		    struct evtchn_table *rt, uint16_t rdom, uint32_t rport)
 {
-	struct evtchn_port *l = &lt->port[lport], *r = &rt->port[rport];
+	struct evtchn_port *l = evtchn_slot(lt, lport), *r = evtchn_slot(rt, rport);
 
 	l->state = EVTCHNSTAT_interdomain;
 	l->remote_dom = rdom;

@@ -27,16 +27,35 @@ struct evtchn_port {
 	int recv_fd;		/* eventfd the peer writes, -1 if none */
 };
 
+/*
+ * Ports come in chunks allocated (and fully initialised: closed, no fds)
+ * the first time one of their ports is needed: a domain with a few ports
+ * costs a chunk, not the whole range.
+ */
+#define EVTCHN_CHUNK_PORTS	64u
+#define EVTCHN_NR_CHUNKS	(PVIO_EVTCHN_MAX_PORTS / EVTCHN_CHUNK_PORTS)
+
 struct evtchn_table {
-	struct evtchn_port *port;	/* PVIO_EVTCHN_MAX_PORTS entries */
+	struct evtchn_port *chunk[EVTCHN_NR_CHUNKS];	/* NULL: all closed */
 	uint32_t nr_open;
+	uint32_t max_open;		/* ports open at once, at most */
 };
 
-int evtchn_table_init(struct evtchn_table *t);
+/* An empty table allowing @max_open open ports (< PVIO_EVTCHN_MAX_PORTS). */
+int evtchn_table_init(struct evtchn_table *t, uint32_t max_open);
 void evtchn_table_free(struct evtchn_table *t);
 /* The port if it is open (not closed) and in range, else NULL. */
 struct evtchn_port *evtchn_lookup(const struct evtchn_table *t, uint32_t port);
-/* Lowest free port >= 1, now unbound and offered to @remote; or -ENOSPC. */
+/*
+ * The slot of @port whatever its state, NULL if out of range or if its
+ * chunk was never needed (then it is closed). For ports known to be open
+ * (just allocated, or found by evtchn_lookup) it is never NULL.
+ */
+struct evtchn_port *evtchn_slot(const struct evtchn_table *t, uint32_t port);
+/*
+ * Lowest free port >= 1, now unbound and offered to @remote; -ENOSPC when
+ * none is free or max_open are open.
+ */
 int evtchn_alloc(struct evtchn_table *t, uint16_t remote, void *owner);
 /* 0 if @binder may bind @rport of @rt (unbound, offered to @binder). */
 int evtchn_bind_check(const struct evtchn_table *rt, uint32_t rport,

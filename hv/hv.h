@@ -17,6 +17,12 @@
 
 struct hv_domain;
 
+/* Live mappings one client holds of one granting domain's grants. */
+struct hv_map_count {
+	pvio_domid_t granter;
+	uint32_t nr;			/* > 0: an entry at 0 is removed */
+};
+
 /* One connection on hv.sock. */
 struct hv_client {
 	int fd;
@@ -24,6 +30,11 @@ struct hv_client {
 	struct hv_domain *dom;		/* attached domain, NULL for dom0 */
 	pvio_domid_t domid;		/* 0 or dom->domid */
 	unsigned int nr_maps;		/* live grant mappings held */
+	/* the same, per granting domain (only domains it maps from) */
+	struct hv_map_count *map_count;
+	unsigned int nr_map_count, map_count_cap;
+	/* dom0 mapping locally: its lock owner id in pin tables, or 0 */
+	uint16_t pin_owner;
 	struct hv_client *next;
 };
 
@@ -99,18 +110,45 @@ struct hv_domain {
 	int dirty_fd;
 	uint64_t *dirty;
 
-	/* grant table: frames of its RAM, and hv's pin counts per ref */
+	/*
+	 * grant table: frames of its RAM, and the pin table (grant/gnttab_pin.h)
+	 * shared with the dom0 clients that map its grants locally, created
+	 * with the first use
+	 */
 	uint32_t nr_gnt_frames;
 	uint64_t gnt_gfn[PVIO_GNTTAB_MAX_FRAMES];
-	uint32_t *pin_rd;		/* mappings/copies reading, per ref */
-	uint32_t *pin_wr;		/* writable mappings, per ref */
+	int pin_fd;
+	void *pin;
+	uint32_t nr_mapped;		/* hv's live mappings of its grants */
 
 	struct evtchn_table evtchn;
 };
 
-/* hv_main.c */
+/* hv_client.c */
 extern uint64_t hv_nr_hypercalls;
+extern uint64_t hv_nr_relayed;	/* events hv passed on for a VM */
+/* VMs notify dom0 clients without hv (PVIO_EVTCHN_DIRECT=0: off) */
+extern bool hv_evtchn_direct_on;
 extern const char *hv_rundir;
+struct epoll_event;
+/*
+ * The loop: an epoll set, listening on @sock_path if not NULL. Returns the
+ * listening fd (0 without one) or -errno.
+ */
+int hv_loop_init(const char *sock_path);
+/* Another fd of the caller's in the loop; its events come back with @tag. */
+int hv_loop_add(int fd, void *tag);
+int hv_loop_wait(struct epoll_event *evs, int max);
+/* Handle an event of hv's own (listening socket, client, watch). */
+void hv_loop_dispatch(int lfd, void *tag, uint32_t events);
+/* A connection on @fd (accepted, non-blocking) as a new dom0 client. */
+struct hv_client *hv_client_new(int fd);
+/* Take one request off the client's socket and answer it (or drop it). */
+void hv_client_readable(struct hv_client *c);
+/* The connection goes, and everything it held (its domain too). */
+void hv_client_drop(struct hv_client *c);
+/* @c is still one of hv's connections (not dropped). */
+bool hv_client_alive(const struct hv_client *c);
 int hv_client_send(struct hv_client *c, const struct hv_msg_hdr *req, int ret,
 		   const void *payload, size_t len, const int *fds, int nfds);
 void hv_client_detach_domain(struct hv_client *c);
@@ -143,6 +181,18 @@ struct hv_domain *hv_dom0(void);
 void hv_domain_init(void);
 
 /* hv_gnttab.c */
+/*
+ * Mapping caps. Per client and granting domain: a backend serving many
+ * domains is never starved by one of them (blkback and netback bound what
+ * they map for a domain well below it). Per client: room for that cap
+ * times 256 domains for dom0's backends, a single domain's worth for a
+ * process domain (an untrusted client). hv's table as a whole is capped
+ * too, so that its memory stays bounded whoever connects.
+ */
+#define HV_MAX_MAPS_PER_GRANTER		32768u
+#define HV_MAX_MAPS_DOM0_CLIENT		(256u * HV_MAX_MAPS_PER_GRANTER)
+#define HV_MAX_MAPS_DOMU_CLIENT		HV_MAX_MAPS_PER_GRANTER
+#define HV_MAX_MAPS			(1u << 24)
 extern unsigned int hv_nr_maps;
 int hv_gnttab_setup(struct hv_domain *d, const uint64_t *gfn, uint32_t n);
 void hv_gnttab_map(struct hv_client *c, struct pvio_gnttab_map_op *op);
@@ -150,7 +200,18 @@ void hv_gnttab_unmap(struct hv_client *c, struct pvio_gnttab_unmap_op *op);
 int16_t hv_gnttab_copy(struct hv_client *c, const struct hv_copy_op *op,
 		       void *buf);
 bool hv_gnttab_client_maps(struct hv_client *c, pvio_domid_t granter);
+/*
+ * dom0 maps @granter's grants locally: its pin table and @c's own table
+ * for it (2 fds, borrowed), created on first use. 0 or -errno.
+ */
+int hv_gnttab_local(struct hv_client *c, pvio_domid_t granter,
+		    struct hv_gnttab_local_reply *rep, int fds[2]);
+/* Live mappings, hv's and local ones: all, and of @d's grants. */
+unsigned int hv_gnttab_nr_maps(void);
+unsigned int hv_gnttab_domain_maps(const struct hv_domain *d);
 void hv_gnttab_client_gone(struct hv_client *c);
+/* @d is dying: no more local maps of it (before hv_gnttab_domain_gone) */
+void hv_gnttab_domain_dying(struct hv_domain *d);
 void hv_gnttab_domain_gone(struct hv_domain *d);
 /* Log every frame of @d that a live mapping may write. */
 void hv_gnttab_dirty_sync(struct hv_domain *d);
@@ -168,6 +229,13 @@ static inline void hv_dirty_mark(struct hv_domain *d, uint64_t frame)
 }
 
 /* hv_evtchn.c */
+/*
+ * Ports a domain other than dom0 may have open at once (Xen's default
+ * max_event_channels for a domU is 1023). Each open port holds one or two
+ * of hv's fds, so this bounds what one domain takes of hv's fd limit;
+ * dom0's backends share dom0's table of PVIO_EVTCHN_MAX_PORTS.
+ */
+#define HV_EVTCHN_DOMU_MAX_OPEN		1024
 extern unsigned int hv_nr_ports;
 int hv_evtchn_op(struct hv_client *c, const struct hv_msg_hdr *h,
 		 const void *payload, size_t len);
@@ -200,6 +268,19 @@ int64_t hv_evtchn_domain_op(struct hv_domain *d, uint32_t op, uint64_t a1,
 int hv_evtchn_send(struct hv_domain *d, uint32_t port);
 /* The receive eventfd of @port of @d (written by its peer), -1 if none. */
 int hv_evtchn_recv_fd(struct hv_domain *d, uint32_t port);
+/*
+ * The receive eventfd of the dom0 end (a client's) bound to @port of @d:
+ * what the peer's notifications write. -1 if the port has no such peer.
+ */
+int hv_evtchn_dom0_peer_fd(struct hv_domain *d, uint32_t port);
+
+/* hv_vm.c */
+struct hv_vm_hcall;
+/*
+ * Execute one hypercall a VM domain @d put in a slot of its platform
+ * region (already copied out of the slot): the return value for the slot.
+ */
+int64_t hv_vm_hcall(struct hv_domain *d, const struct hv_vm_hcall *hc);
 
 /* hv_store.c */
 void hv_store_release(pvio_domid_t domid);

@@ -5,6 +5,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,6 +19,7 @@
 #include <unistd.h>
 
 #include "hv.h"
+#include "../grant/gnttab_pin.h"
 
 #define HV_MAX_DOMAINS		1024
 #define HV_MIN_MEM		(1ull << 20)
@@ -31,14 +33,52 @@ static unsigned int nr_domains;
 static pvio_domid_t next_domid = 1;
 static uint64_t next_serial = 1;
 
+/*
+ * The rotation of domain ids goes on across restarts of hv: after a crash,
+ * what the dead domains left behind (store nodes, a toolstack monitor
+ * that cleans up when its program ends) must not meet a new domain with
+ * the same id. The next id lives in RUNDIR/hv.next-domid.
+ */
+static void next_domid_load(void)
+{
+	char path[PATH_MAX];
+	unsigned long v;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/hv.next-domid", hv_rundir);
+	f = fopen(path, "re");
+	if (!f)
+		return;
+	if (fscanf(f, "%lu", &v) == 1 && v >= 1 && v < PVIO_DOMID_FIRST_RESERVED)
+		next_domid = (pvio_domid_t)v;
+	fclose(f);
+}
+
+static void next_domid_save(void)
+{
+	char path[PATH_MAX], val[16];
+	int fd, n;
+
+	snprintf(path, sizeof(path), "%s/hv.next-domid", hv_rundir);
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return;
+	n = snprintf(val, sizeof(val), "%u\n", next_domid);
+	if (write(fd, val, (size_t)n) != n)
+		hv_log("cannot save the next domain id in %s", path);
+	close(fd);
+}
+
 void hv_domain_init(void)
 {
+	next_domid_load();
 	dom0.domid = 0;
 	dom0.ram_fd = -1;
+	dom0.pin_fd = -1;
 	dom0.plat_fd = -1;
 	dom0.dirty_fd = -1;
 	snprintf(dom0.cfg.name, sizeof(dom0.cfg.name), "Domain-0");
-	if (evtchn_table_init(&dom0.evtchn) < 0) {
+	if (evtchn_table_init(&dom0.evtchn, PVIO_EVTCHN_MAX_PORTS - 1) < 0) {
 		fprintf(stderr, "pvio-hv: out of memory\n");
 		exit(1);
 	}
@@ -377,8 +417,10 @@ static void domain_free(struct hv_domain *d)
 		munmap(d->dirty, hv_dirty_bytes(d->nr_pages));
 	if (d->dirty_fd >= 0)
 		close(d->dirty_fd);
-	free(d->pin_rd);
-	free(d->pin_wr);
+	if (d->pin)
+		munmap(d->pin, GNTTAB_PIN_BYTES);
+	if (d->pin_fd >= 0)
+		close(d->pin_fd);
 	evtchn_table_free(&d->evtchn);
 	free(d);
 }
@@ -408,7 +450,10 @@ int hv_domain_create(const struct pvio_domain_config *cfg, pvio_domid_t *out)
 		return -EINVAL;
 	if (cfg->type == PVIO_DOMTYPE_VM && !hv_vm_ops)
 		return -EOPNOTSUPP;
-	for (pvio_domid_t it = 0; (d = hv_domain_next(&it));)
+	/* names are unique; stop once every live domain was seen */
+	tries = 0;
+	for (pvio_domid_t it = 0; tries < nr_domains &&
+	     (d = hv_domain_next(&it)); tries++)
 		if (!strcmp(d->cfg.name, cfg->name))
 			return -EEXIST;
 	if (nr_domains >= HV_MAX_DOMAINS)
@@ -421,6 +466,7 @@ int hv_domain_create(const struct pvio_domain_config *cfg, pvio_domid_t *out)
 			return -ENOSPC;
 	}
 	next_domid = (unsigned int)id + 1 >= PVIO_DOMID_FIRST_RESERVED ? 1 : id + 1;
+	next_domid_save();
 
 	d = calloc(1, sizeof(*d));
 	if (!d)
@@ -436,9 +482,10 @@ int hv_domain_create(const struct pvio_domain_config *cfg, pvio_domid_t *out)
 	d->ram_fd = -1;
 	d->plat_fd = -1;
 	d->dirty_fd = -1;
+	d->pin_fd = -1;
 	d->proc_pidfd = -1;
 	d->created_ms = mono_ms();
-	ret = evtchn_table_init(&d->evtchn);
+	ret = evtchn_table_init(&d->evtchn, HV_EVTCHN_DOMU_MAX_OPEN);
 	if (ret == 0)
 		ret = platform_create(d);
 	if (ret < 0) {
@@ -526,6 +573,7 @@ void hv_domain_kill(struct hv_domain *d)
 	if (d->state & PVIO_DOMSTATE_DYING)
 		return;
 	d->state |= PVIO_DOMSTATE_DYING;
+	hv_gnttab_domain_dying(d);
 	/* peers first: their ports and their mappings of our pages */
 	hv_evtchn_domain_gone(d);
 	hv_gnttab_domain_gone(d);
@@ -585,6 +633,7 @@ void hv_domain_fill_info(const struct hv_domain *d, struct pvio_domain_info *i)
 	i->uptime_ms = mono_ms() - d->created_ms;
 	memcpy(i->name, d->cfg.name, sizeof(i->name));
 	i->name[sizeof(i->name) - 1] = 0;
+	i->nr_grant_maps = hv_gnttab_domain_maps(d);
 }
 
 void hv_dom0_fill_info(struct pvio_domain_info *i)

@@ -106,7 +106,7 @@ static void port_close(struct hv_domain *d, uint32_t port)
 	if (d->ops && d->ops->evtchn_closed)
 		d->ops->evtchn_closed(d, port);
 	if (pport > 0) {
-		struct evtchn_port *p = &peer->evtchn.port[pport];
+		struct evtchn_port *p = evtchn_slot(&peer->evtchn, (uint32_t)pport);
 
 		/*
 		 * No event after close: the survivor stops listening to our
@@ -126,7 +126,7 @@ static int port_new(struct hv_domain *d, void *owner, uint32_t remote)
 
 	if (port < 0)
 		return port;
-	e = &d->evtchn.port[port];
+	e = evtchn_slot(&d->evtchn, (uint32_t)port);
 	e->poll_fd = epoll_create1(EPOLL_CLOEXEC);
 	if (e->poll_fd < 0) {
 		int err = -errno;
@@ -221,8 +221,8 @@ int hv_evtchn_bind_interdomain(struct hv_domain *d, void *owner,
 	port = port_new(d, owner, rdom);
 	if (port < 0)
 		return port;
-	l = &d->evtchn.port[port];
-	re = &r->evtchn.port[rport];
+	l = evtchn_slot(&d->evtchn, (uint32_t)port);
+	re = evtchn_slot(&r->evtchn, rport);
 	if ((ret = end_plug(l)) < 0 || (ret = end_plug(re)) < 0) {
 		port_close(d, (uint32_t)port);
 		return ret;
@@ -332,14 +332,15 @@ int hv_evtchn_op(struct hv_client *c, const struct hv_msg_hdr *h,
 	case HV_OP_EVTCHN_ALLOC_UNBOUND:
 		ret = hv_evtchn_alloc_unbound(d, c, a.dom);
 		if (ret > 0) {
-			reply_fds(c, h, ret, &d->evtchn.port[ret], NULL, true);
+			reply_fds(c, h, ret, evtchn_slot(&d->evtchn, (uint32_t)ret),
+				  NULL, true);
 			return 0;
 		}
 		break;
 	case HV_OP_EVTCHN_BIND_INTERDOMAIN:
 		ret = hv_evtchn_bind_interdomain(d, c, a.dom, a.port);
 		if (ret > 0) {
-			e = &d->evtchn.port[ret];
+			e = evtchn_slot(&d->evtchn, (uint32_t)ret);
 			reply_fds(c, h, ret, e, hv_evtchn_peer(e), true);
 			return 0;
 		}
@@ -387,6 +388,17 @@ int hv_evtchn_send(struct hv_domain *d, uint32_t port)
 	    errno != EAGAIN)
 		return -errno;
 	return 0;
+}
+
+int hv_evtchn_dom0_peer_fd(struct hv_domain *d, uint32_t port)
+{
+	struct evtchn_port *e = evtchn_lookup(&d->evtchn, port), *p;
+
+	if (!e || e->state != EVTCHNSTAT_interdomain || e->remote_dom != 0)
+		return -1;
+	p = hv_evtchn_peer(e);
+	/* a port of dom0 that hv owns itself (none today) gets no shortcut */
+	return p && p->owner != hv_dom0() ? p->recv_fd : -1;
 }
 
 int hv_evtchn_recv_fd(struct hv_domain *d, uint32_t port)
@@ -438,15 +450,17 @@ void hv_evtchn_client_gone(struct hv_client *c)
 {
 	struct hv_domain *d = client_domain(c);
 
-	for (uint32_t p = 1; p < PVIO_EVTCHN_MAX_PORTS && d->evtchn.nr_open; p++)
-		if (d->evtchn.port[p].state != EVTCHNSTAT_closed &&
-		    d->evtchn.port[p].owner == c)
+	for (uint32_t p = 1; p < PVIO_EVTCHN_MAX_PORTS && d->evtchn.nr_open; p++) {
+		struct evtchn_port *e = evtchn_lookup(&d->evtchn, p);
+
+		if (e && e->owner == c)
 			port_close(d, p);
+	}
 }
 
 void hv_evtchn_domain_gone(struct hv_domain *d)
 {
 	for (uint32_t p = 1; p < PVIO_EVTCHN_MAX_PORTS && d->evtchn.nr_open; p++)
-		if (d->evtchn.port[p].state != EVTCHNSTAT_closed)
+		if (evtchn_lookup(&d->evtchn, p))
 			port_close(d, p);
 }

@@ -1,19 +1,38 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * hv's side of grant tables: registration of a domain's grant frames, map
- * and unmap with per-ref pin counts (the shared GTF_reading/GTF_writing
- * bits clear only when the last mapping holding them goes), grant copy for
+ * hv's side of grant tables: registration of a domain's grant frames, the
+ * pin tables it shares with dom0 clients that map grants themselves, map
+ * and unmap for the clients that ask hv (the shared GTF_reading/GTF_writing
+ * bits clear only when the last pin of any kind goes), grant copy for
  * clients that cannot copy locally, and cleanup when a mapper or a granter
- * goes away. Entry rules are in grant/gnttab_entry.c.
+ * goes away: hv drops every pin a dead client held, in its own table and
+ * in the pin tables. Entry rules are in grant/gnttab_entry.c, the pin
+ * protocol in grant/gnttab_pin.c.
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include "hv.h"
 #include "../grant/gnttab_entry.h"
+#include "../grant/gnttab_pin.h"
 
-#define HV_MAX_MAPS		(1u << 20)
+/* One dom0 client's own table for one granting domain (incarnation). */
+struct hv_local {
+	struct hv_client *client;
+	struct hv_domain *granter;	/* removed when the granter goes */
+	int fd;
+	void *table;			/* struct gnttab_own_hdr, then words */
+	struct hv_local *next;
+};
+
+static struct hv_local *locals;
+static uint8_t owner_used[(GNTTAB_OWNER_LAST + 1) / 8];
 
 struct hv_map {
 	struct hv_client *client;	/* the mapper, NULL if the slot is free */
@@ -43,31 +62,397 @@ static uint32_t nr_refs(const struct hv_domain *g)
 	return g->nr_gnt_frames * (uint32_t)PVIO_GNTTAB_ENTRIES_PER_FRAME;
 }
 
+/* ---- shared tables (grant/gnttab_pin.h) ---- */
+
+/* A sealed memfd of GNTTAB_PIN_BYTES, mapped: 0 or -errno. */
+static int table_create(const char *name, int *fd, void **map)
+{
+	void *m;
+
+	*fd = memfd_create(name, MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	if (*fd < 0)
+		return -errno;
+	/* sealed: a client that could shrink it would make hv fault */
+	if (ftruncate(*fd, GNTTAB_PIN_BYTES) < 0 ||
+	    fcntl(*fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW) < 0)
+		goto err;
+	m = mmap(NULL, GNTTAB_PIN_BYTES, PROT_READ | PROT_WRITE, MAP_SHARED,
+		 *fd, 0);
+	if (m == MAP_FAILED)
+		goto err;
+	*map = m;
+	return 0;
+err:
+	{
+		int e = -errno;
+
+		close(*fd);
+		*fd = -1;
+		return e;
+	}
+}
+
+static struct gnttab_pin_hdr *pin_hdr(struct hv_domain *g)
+{
+	return g->pin;
+}
+
+/* The pin table of @g, made on first use: 0 or -errno. */
+static int pin_table(struct hv_domain *g)
+{
+	char name[32];
+	struct gnttab_pin_hdr *h;
+	int ret;
+
+	if (g->pin)
+		return 0;
+	snprintf(name, sizeof(name), "pvio-pin-%u", g->domid);
+	ret = table_create(name, &g->pin_fd, &g->pin);
+	if (ret)
+		return ret;
+	h = g->pin;
+	h->magic = GNTTAB_PIN_MAGIC;
+	h->nr_refs = GNTTAB_PIN_REFS;
+	h->serial = g->serial;
+	return 0;
+}
+
+static struct gnttab_own_hdr *own_hdr(const struct hv_local *l)
+{
+	return l->table;
+}
+
+static struct gnttab_pin_ref pin_ref(struct hv_domain *g, uint32_t ref,
+				     uint64_t *own)
+{
+	struct gnttab_pin_ref p = {
+		.pin = &gnttab_pin_words(g->pin)[ref],
+		.own = own,
+		.entry = ref < nr_refs(g) ? entry_of(g, ref) : NULL,
+	};
+
+	return p;
+}
+
 int hv_gnttab_setup(struct hv_domain *d, const uint64_t *gfn, uint32_t n)
 {
-	uint32_t *rd, *wr, old = nr_refs(d);
+	int ret;
 
-	for (uint32_t r = 0; r < old; r++)
-		if (d->pin_rd[r] || d->pin_wr[r])
-			return -EBUSY;	/* frames still in use by mappers */
+	if (d->pin) {
+		const uint64_t *w = gnttab_pin_words(d->pin);
+
+		/* frames still in use by mappers (or a pin under way) */
+		for (uint32_t r = 0; r < GNTTAB_PIN_REFS; r++)
+			if (__atomic_load_n(&w[r], __ATOMIC_ACQUIRE))
+				return -EBUSY;
+	}
 	for (uint32_t i = 0; i < n; i++)
 		if (gfn[i] >= d->nr_pages)
 			return -EINVAL;
-	rd = calloc((size_t)n * PVIO_GNTTAB_ENTRIES_PER_FRAME + 1, sizeof(*rd));
-	wr = calloc((size_t)n * PVIO_GNTTAB_ENTRIES_PER_FRAME + 1, sizeof(*wr));
-	if (!rd || !wr) {
-		free(rd);
-		free(wr);
-		return -ENOMEM;
-	}
-	free(d->pin_rd);
-	free(d->pin_wr);
-	d->pin_rd = rd;
-	d->pin_wr = wr;
+	ret = pin_table(d);
+	if (ret)
+		return ret;
 	memset(d->gnt_gfn, 0, sizeof(d->gnt_gfn));
 	memcpy(d->gnt_gfn, gfn, n * sizeof(*gfn));
 	d->nr_gnt_frames = n;
+	/* local mappers refetch the frames when they see this change */
+	__atomic_add_fetch(&pin_hdr(d)->table_gen, 1, __ATOMIC_RELEASE);
 	return 0;
+}
+
+/* ---- local mappers: owner ids, own tables, dead clients ---- */
+
+static uint16_t owner_alloc(void)
+{
+	for (uint32_t o = GNTTAB_OWNER_FIRST; o <= GNTTAB_OWNER_LAST; o++)
+		if (!(owner_used[o / 8] & (1u << (o % 8)))) {
+			owner_used[o / 8] |= (uint8_t)(1u << (o % 8));
+			return (uint16_t)o;
+		}
+	return GNTTAB_OWNER_NONE;
+}
+
+static void owner_free(uint16_t o)
+{
+	owner_used[o / 8] &= (uint8_t)~(1u << (o % 8));
+}
+
+static struct hv_local *local_find(struct hv_client *c, struct hv_domain *g)
+{
+	struct hv_local *l;
+
+	for (l = locals; l; l = l->next)
+		if (l->client == c && l->granter == g)
+			return l;
+	return NULL;
+}
+
+static struct hv_local *local_of_owner(uint16_t owner, struct hv_domain *g)
+{
+	struct hv_local *l;
+
+	for (l = locals; l; l = l->next)
+		if (l->granter == g && l->client->pin_owner == owner)
+			return l;
+	return NULL;
+}
+
+static void local_free(struct hv_local *l)
+{
+	struct hv_local **p;
+
+	for (p = &locals; *p; p = &(*p)->next)
+		if (*p == l) {
+			*p = l->next;
+			break;
+		}
+	munmap(l->table, GNTTAB_PIN_BYTES);
+	close(l->fd);
+	free(l);
+}
+
+int hv_gnttab_local(struct hv_client *c, pvio_domid_t granter,
+		    struct hv_gnttab_local_reply *rep, int fds[2])
+{
+	struct hv_domain *g = granter < PVIO_DOMID_FIRST_RESERVED ?
+			      hv_domain_get(granter) : NULL;
+	struct gnttab_own_hdr *h;
+	struct hv_local *l;
+	char name[32];
+	int ret;
+
+	if (c->dom || c->domid != 0)
+		return -EPERM;
+	if (!g || !g->ram || (g->state & PVIO_DOMSTATE_DYING))
+		return -ESRCH;
+	ret = pin_table(g);
+	if (ret)
+		return ret;
+	if (!c->pin_owner) {
+		c->pin_owner = owner_alloc();
+		if (!c->pin_owner)
+			return -ENOSPC;
+	}
+	l = local_find(c, g);
+	if (!l) {
+		l = calloc(1, sizeof(*l));
+		if (!l)
+			return -ENOMEM;
+		snprintf(name, sizeof(name), "pvio-own-%u", g->domid);
+		ret = table_create(name, &l->fd, &l->table);
+		if (ret) {
+			free(l);
+			return ret;
+		}
+		l->client = c;
+		l->granter = g;
+		h = own_hdr(l);
+		h->magic = GNTTAB_OWN_MAGIC;
+		h->nr_refs = GNTTAB_PIN_REFS;
+		h->serial = g->serial;
+		h->owner = c->pin_owner;
+		h->cap = HV_MAX_MAPS_PER_GRANTER;
+		l->next = locals;
+		locals = l;
+	}
+	memset(rep, 0, sizeof(*rep));
+	rep->serial = g->serial;
+	rep->nr_refs = GNTTAB_PIN_REFS;
+	rep->owner = c->pin_owner;
+	rep->cap = own_hdr(l)->cap;
+	fds[0] = g->pin_fd;
+	fds[1] = l->fd;
+	return 0;
+}
+
+static bool client_hung_up(struct hv_client *c)
+{
+	struct pollfd p = { .fd = c->fd, .events = POLLIN | POLLRDHUP };
+
+	if (c->fd < 0)
+		return true;
+	return poll(&p, 1, 0) == 1 && (p.revents & (POLLHUP | POLLRDHUP |
+						    POLLERR | POLLNVAL));
+}
+
+/* Take @l's pins of @ref out of the totals (its client is gone). */
+static bool local_release_ref(struct hv_local *l, uint32_t ref)
+{
+	uint64_t *own = &gnttab_pin_words(l->table)[ref];
+	struct gnttab_pin_ref p = pin_ref(l->granter, ref, own);
+
+	return gnttab_pin_release_dead(&p, l->client->pin_owner,
+				       GNTTAB_OWNER_HV);
+}
+
+/*
+ * The lock of @ref of @g is held by a client whose connection hung up
+ * (its death not yet handled): release its part of the ref now.
+ */
+static bool break_dead_lock(struct hv_domain *g, uint32_t ref)
+{
+	uint64_t w = __atomic_load_n(&gnttab_pin_words(g->pin)[ref],
+				     __ATOMIC_ACQUIRE);
+	uint16_t o = GNTTAB_PIN_OWNER(w);
+	struct hv_local *l;
+
+	if (o < GNTTAB_OWNER_FIRST)
+		return false;
+	l = local_of_owner(o, g);
+	if (!l || !client_hung_up(l->client))
+		return false;
+	return local_release_ref(l, ref);
+}
+
+/* Release everything @l's client held of its granter. */
+static void local_release(struct hv_local *l)
+{
+	uint16_t o = l->client->pin_owner;
+	const uint64_t *pin = gnttab_pin_words(l->granter->pin);
+	const uint64_t *own = gnttab_pin_words(l->table);
+	unsigned int leaked = 0;
+
+	for (uint32_t r = 0; r < GNTTAB_PIN_REFS; r++) {
+		if (!__atomic_load_n(&own[r], __ATOMIC_ACQUIRE) &&
+		    GNTTAB_PIN_OWNER(__atomic_load_n(&pin[r],
+						     __ATOMIC_ACQUIRE)) != o)
+			continue;
+		for (int t = 0; !local_release_ref(l, r); t++)
+			if (t == 8 || !break_dead_lock(l->granter, r)) {
+				leaked++;
+				break;
+			}
+	}
+	if (leaked)
+		hv_log("client pid %d: %u pins of domain %u kept (lock held by another client)",
+		       (int)l->client->pid, leaked, l->granter->domid);
+}
+
+/* hv's own pins, with a brief wait for the lock (hv must not block). */
+static int16_t hv_pin(struct hv_domain *g, uint32_t ref, uint16_t mapper,
+		      bool write, uint32_t *frame)
+{
+	struct gnttab_pin_ref p = pin_ref(g, ref, NULL);
+	int16_t st = gnttab_pin_map(&p, GNTTAB_OWNER_HV, mapper, write, false,
+				    g->nr_pages, frame);
+
+	if (st == GNTST_eagain && break_dead_lock(g, ref))
+		st = gnttab_pin_map(&p, GNTTAB_OWNER_HV, mapper, write, false,
+				    g->nr_pages, frame);
+	return st;
+}
+
+/* Drop one of hv's pins: insists, a pin must not leak. */
+static void hv_unpin(struct hv_domain *g, uint32_t ref, bool write)
+{
+	struct gnttab_pin_ref p = pin_ref(g, ref, NULL);
+	int16_t st;
+
+	for (int t = 0; t < 10000; t++) {
+		st = gnttab_pin_unmap(&p, GNTTAB_OWNER_HV, write, false);
+		if (st != GNTST_eagain) {
+			if (st != GNTST_okay)
+				hv_log("domain %u ref %u: no pin of hv to drop",
+				       g->domid, ref);
+			return;
+		}
+		break_dead_lock(g, ref);
+	}
+	hv_log("domain %u ref %u: lock held too long, a pin is kept", g->domid,
+	       ref);
+}
+
+unsigned int hv_gnttab_nr_maps(void)
+{
+	unsigned int n = hv_nr_maps;
+	struct hv_local *l;
+
+	for (l = locals; l; l = l->next)
+		n += __atomic_load_n(&own_hdr(l)->nr, __ATOMIC_RELAXED);
+	return n;
+}
+
+unsigned int hv_gnttab_domain_maps(const struct hv_domain *d)
+{
+	unsigned int n = d->nr_mapped;
+	struct hv_local *l;
+
+	for (l = locals; l; l = l->next)
+		if (l->granter == d)
+			n += __atomic_load_n(&own_hdr(l)->nr, __ATOMIC_RELAXED);
+	return n;
+}
+
+/* ---- per (client, granter) counts ---- */
+
+static struct hv_map_count *count_find(struct hv_client *c, pvio_domid_t g)
+{
+	for (unsigned int i = 0; i < c->nr_map_count; i++)
+		if (c->map_count[i].granter == g)
+			return &c->map_count[i];
+	return NULL;
+}
+
+/* The count of @g in @c, added at 0 if absent; NULL on ENOMEM. */
+static struct hv_map_count *count_get(struct hv_client *c, pvio_domid_t g)
+{
+	struct hv_map_count *e = count_find(c, g);
+
+	if (e)
+		return e;
+	if (c->nr_map_count == c->map_count_cap) {
+		unsigned int n = c->map_count_cap ? c->map_count_cap * 2 : 4;
+		struct hv_map_count *t = realloc(c->map_count, n * sizeof(*t));
+
+		if (!t)
+			return NULL;
+		c->map_count = t;
+		c->map_count_cap = n;
+	}
+	e = &c->map_count[c->nr_map_count++];
+	e->granter = g;
+	e->nr = 0;
+	return e;
+}
+
+/* One mapping of @g's grants by @c went away. */
+static void count_drop(struct hv_client *c, pvio_domid_t g)
+{
+	struct hv_map_count *e = count_find(c, g);
+
+	if (!e || !e->nr) {
+		hv_log("client pid %d: no mapping of domain %u left to drop",
+		       (int)c->pid, g);
+		return;
+	}
+	if (--e->nr == 0)
+		*e = c->map_count[--c->nr_map_count];
+}
+
+static unsigned int client_cap(const struct hv_client *c)
+{
+	return c->dom ? HV_MAX_MAPS_DOMU_CLIENT : HV_MAX_MAPS_DOM0_CLIENT;
+}
+
+/* A mapping of @g's grants by @c is live: count it everywhere. */
+static void count_live(struct hv_client *c, struct hv_domain *g,
+		       struct hv_map_count *e)
+{
+	e->nr++;
+	c->nr_maps++;
+	g->nr_mapped++;
+	hv_nr_maps++;
+}
+
+/* A live mapping of domain @granter (NULL if gone) by @c ended. */
+static void count_dead(struct hv_client *c, pvio_domid_t granter,
+		       struct hv_domain *g)
+{
+	count_drop(c, granter);
+	c->nr_maps--;
+	if (g && g->nr_mapped)
+		g->nr_mapped--;
+	hv_nr_maps--;
 }
 
 static int map_alloc(void)
@@ -102,18 +487,6 @@ static void map_free(uint32_t i)
 	free_head = i;
 }
 
-/* Drop one pin of @ref; clear the shared bits nobody holds any more. */
-static void unpin(struct hv_domain *g, uint32_t ref, bool write)
-{
-	uint16_t bits = 0;
-
-	if (g->pin_rd[ref] && --g->pin_rd[ref] == 0)
-		bits |= GTF_reading;
-	if (write && g->pin_wr[ref] && --g->pin_wr[ref] == 0)
-		bits |= GTF_writing;
-	gnttab_entry_unpin(entry_of(g, ref), bits);
-}
-
 /* Common checks of a map or copy on (dom, ref); the granter or NULL. */
 static struct hv_domain *granter_of(struct hv_client *c, uint32_t dom,
 				    uint32_t ref, int16_t *st)
@@ -141,8 +514,8 @@ static struct hv_domain *granter_of(struct hv_client *c, uint32_t dom,
 void hv_gnttab_map(struct hv_client *c, struct pvio_gnttab_map_op *op)
 {
 	bool write = !(op->flags & GNTMAP_readonly);
+	struct hv_map_count *cnt;
 	struct hv_domain *g;
-	uint16_t share = 0;
 	uint32_t frame = 0;
 	int16_t st;
 	int i;
@@ -155,34 +528,27 @@ void hv_gnttab_map(struct hv_client *c, struct pvio_gnttab_map_op *op)
 		op->status = st;
 		return;
 	}
-	if (c->nr_maps >= HV_MAX_MAPS / 4) {
+	/* this client's caps first: its own, then its share of @g */
+	if (c->nr_maps >= client_cap(c)) {
 		op->status = GNTST_no_device_space;
 		return;
 	}
-	if (g->pin_rd[op->ref])
-		share |= GTF_reading;
-	if (g->pin_wr[op->ref])
-		share |= GTF_writing;
-	st = gnttab_entry_pin(entry_of(g, op->ref), c->domid, write, share,
-			      NULL, &frame);
-	if (st != GNTST_okay) {
-		op->status = st;
+	cnt = count_get(c, g->domid);
+	if (!cnt || cnt->nr >= HV_MAX_MAPS_PER_GRANTER) {
+		op->status = GNTST_no_device_space;
 		return;
 	}
-	/* count the pin first, so that a failure below unpins exactly once */
-	g->pin_rd[op->ref]++;
-	if (write)
-		g->pin_wr[op->ref]++;
-	if (frame >= g->nr_pages) {
-		unpin(g, op->ref, write);
-		op->status = GNTST_bad_page;
-		return;
-	}
+	/* a slot first, so that a pin never needs undoing */
 	i = map_alloc();
 	if (i < 0) {
-		unpin(g, op->ref, write);
 		op->status = GNTST_no_device_space;
-		return;
+		goto unused;
+	}
+	st = hv_pin(g, op->ref, c->domid, write, &frame);
+	if (st != GNTST_okay) {
+		map_free((uint32_t)i);
+		op->status = st;
+		goto unused;
 	}
 	maps[i].client = c;
 	maps[i].serial = g->serial;
@@ -191,11 +557,15 @@ void hv_gnttab_map(struct hv_client *c, struct pvio_gnttab_map_op *op)
 	maps[i].granter = g->domid;
 	maps[i].write = write;
 	maps[i].live = 1;
-	c->nr_maps++;
-	hv_nr_maps++;
+	count_live(c, g, cnt);
 	op->handle = (uint32_t)i + 1;
 	op->frame = frame;
 	op->status = GNTST_okay;
+	return;
+unused:
+	/* a count added for this op alone goes again */
+	if (!cnt->nr)
+		*cnt = c->map_count[--c->nr_map_count];
 }
 
 static void release(uint32_t i)
@@ -205,14 +575,15 @@ static void release(uint32_t i)
 	if (m->live) {
 		struct hv_domain *g = hv_domain_get(m->granter);
 
-		if (g && g->serial == m->serial) {
+		if (g && g->serial != m->serial)
+			g = NULL;	/* another incarnation of the domid */
+		if (g) {
 			/* what was written through the map is in the log */
 			if (m->write)
 				hv_dirty_mark(g, m->frame);
-			unpin(g, m->ref, m->write);
+			hv_unpin(g, m->ref, m->write);
 		}
-		m->client->nr_maps--;
-		hv_nr_maps--;
+		count_dead(m->client, m->granter, g);
 	}
 	map_free(i);
 }
@@ -234,9 +605,9 @@ void hv_gnttab_unmap(struct hv_client *c, struct pvio_gnttab_unmap_op *op)
 int16_t hv_gnttab_copy(struct hv_client *c, const struct hv_copy_op *op,
 		       void *buf)
 {
-	struct pvio_grant_entry_v1 *e;
+	struct gnttab_pin_hold hold;
+	struct gnttab_pin_ref p;
 	struct hv_domain *g;
-	uint16_t taken = 0;
 	uint32_t frame = 0;
 	uint8_t *page;
 	int16_t st;
@@ -246,16 +617,17 @@ int16_t hv_gnttab_copy(struct hv_client *c, const struct hv_copy_op *op,
 	g = granter_of(c, op->dom, op->ref, &st);
 	if (!g)
 		return st;
-	e = entry_of(g, op->ref);
-	/* a copy only borrows the bits for its duration (single-threaded hv) */
-	st = gnttab_entry_pin(e, c->domid, op->to_grant != 0,
-			      GTF_reading | GTF_writing, &taken, &frame);
+	/* the copy holds the ref's lock: no mapping can come or go meanwhile */
+	p = pin_ref(g, op->ref, NULL);
+	st = gnttab_pin_copy_begin(&p, GNTTAB_OWNER_HV, c->domid,
+				   op->to_grant != 0, false, g->nr_pages,
+				   &frame, &hold);
+	if (st == GNTST_eagain && break_dead_lock(g, op->ref))
+		st = gnttab_pin_copy_begin(&p, GNTTAB_OWNER_HV, c->domid,
+					   op->to_grant != 0, false,
+					   g->nr_pages, &frame, &hold);
 	if (st != GNTST_okay)
 		return st;
-	if (frame >= g->nr_pages) {
-		gnttab_entry_unpin(e, taken);
-		return GNTST_bad_page;
-	}
 	page = g->ram + (uint64_t)frame * PVIO_PAGE_SIZE;
 	if (op->to_grant) {
 		memcpy(page + op->offset, buf, op->len);
@@ -263,7 +635,7 @@ int16_t hv_gnttab_copy(struct hv_client *c, const struct hv_copy_op *op,
 	} else {
 		memcpy(buf, page + op->offset, op->len);
 	}
-	gnttab_entry_unpin(e, taken);
+	gnttab_pin_copy_end(&p, &hold);
 	return GNTST_okay;
 }
 
@@ -276,27 +648,65 @@ void hv_gnttab_dirty_sync(struct hv_domain *d)
 		    m->serial == d->serial)
 			hv_dirty_mark(d, m->frame);
 	}
+	/*
+	 * dom0's local maps are not in hv's table: every ref the pin table
+	 * counts write pins on may be written through a live mapping. Its
+	 * frame is the entry's (the granter may not change a pinned entry;
+	 * one that does only loses track of its own page).
+	 */
+	if (d->pin) {
+		const uint64_t *w = gnttab_pin_words(d->pin);
+		uint32_t n = nr_refs(d);
+
+		for (uint32_t ref = 0; ref < n && ref < GNTTAB_PIN_REFS; ref++)
+			if (GNTTAB_PIN_WR(__atomic_load_n(&w[ref], __ATOMIC_ACQUIRE)))
+				hv_dirty_mark(d, entry_of(d, ref)->frame);
+	}
 }
 
 bool hv_gnttab_client_maps(struct hv_client *c, pvio_domid_t granter)
 {
-	if (!c->nr_maps)
-		return false;
-	for (uint32_t i = 0; i < nr_slots; i++)
-		if (maps[i].client == c && maps[i].live && maps[i].granter == granter)
-			return true;
-	return false;
+	const struct hv_map_count *e = count_find(c, granter);
+
+	return e && e->nr;
 }
 
 void hv_gnttab_client_gone(struct hv_client *c)
 {
+	struct hv_local *l, *next;
+
 	for (uint32_t i = 0; i < nr_slots; i++)
 		if (maps[i].client == c)
 			release(i);
+	free(c->map_count);
+	c->map_count = NULL;
+	c->nr_map_count = 0;
+	c->map_count_cap = 0;
+	/* the pins it took itself, and any lock it died holding */
+	for (l = locals; l; l = next) {
+		next = l->next;
+		if (l->client != c)
+			continue;
+		local_release(l);
+		local_free(l);
+	}
+	if (c->pin_owner)
+		owner_free(c->pin_owner);
+	c->pin_owner = GNTTAB_OWNER_NONE;
+}
+
+void hv_gnttab_domain_dying(struct hv_domain *d)
+{
+	/* local mappers look here before each map: they refetch and fail */
+	if (d->pin)
+		__atomic_store_n(&pin_hdr(d)->dead, 1, __ATOMIC_RELEASE);
 }
 
 void hv_gnttab_domain_gone(struct hv_domain *d)
 {
+	struct hv_local *l, *next;
+
+	hv_gnttab_domain_dying(d);
 	for (uint32_t i = 0; i < nr_slots; i++) {
 		struct hv_map *m = &maps[i];
 
@@ -305,12 +715,16 @@ void hv_gnttab_domain_gone(struct hv_domain *d)
 			continue;
 		/*
 		 * The mapper keeps its handle (its later unmap succeeds); the
-		 * entry lives in the dead domain's memory, so clearing the bits
-		 * only keeps that memory consistent for whoever still looks.
+		 * entry and the pin table go with the dead domain's memory,
+		 * where local mappers may still hold pins: left as they are.
 		 */
-		unpin(d, m->ref, m->write);
 		m->live = 0;
-		m->client->nr_maps--;
-		hv_nr_maps--;
+		count_dead(m->client, m->granter, d);
+	}
+	/* clients keep their mappings of the tables until they drop them */
+	for (l = locals; l; l = next) {
+		next = l->next;
+		if (l->granter == d)
+			local_free(l);
 	}
 }

@@ -9,7 +9,11 @@
  * fd); -1 with the shared-memory fd; then for each peer, one message "peer
  * id + eventfd" per vector (the client's own vectors are the interrupts it
  * will deliver to its guest; another peer's are doorbell targets). A peer
- * id without an fd announces that the peer left.
+ * id without an fd announces that the peer left. Besides hv and the
+ * guest, hv announces a peer per event channel a dom0 client bound: its
+ * vector is that client's eventfd. QEMU 7.2 frees a departed peer's
+ * eventfd array but keeps the pointer, so an id must never come back
+ * after its departure (the caller hands out fresh ones).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -17,7 +21,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <linux/sockios.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -221,4 +227,36 @@ int hv_ivshmem_vector_fd(const struct hv_ivshmem *s, unsigned int vector)
 unsigned int hv_ivshmem_vectors(const struct hv_ivshmem *s)
 {
 	return s->vectors;
+}
+
+int hv_ivshmem_peer_add(struct hv_ivshmem *s, unsigned int peer, int fd)
+{
+	if (peer <= HV_IVSHMEM_GUEST_PEER || peer <= PVIO_HV_PEER ||
+	    peer > 0xffff || fd < 0)
+		return -EINVAL;
+	if (s->conn_fd < 0)
+		return -ENOTCONN;
+	return ivshmem_send(s->conn_fd, peer, fd);
+}
+
+int hv_ivshmem_peer_del(struct hv_ivshmem *s, unsigned int peer)
+{
+	if (peer <= HV_IVSHMEM_GUEST_PEER || peer <= PVIO_HV_PEER ||
+	    peer > 0xffff)
+		return -EINVAL;
+	if (s->conn_fd < 0)
+		return -ENOTCONN;
+	return ivshmem_send(s->conn_fd, peer, -1);
+}
+
+int hv_ivshmem_settled(const struct hv_ivshmem *s)
+{
+	int unread = 0;
+
+	if (s->conn_fd < 0)
+		return -ENOTCONN;
+	/* bytes sent that the peer has not read yet (AF_UNIX) */
+	if (ioctl(s->conn_fd, SIOCOUTQ, &unread) < 0)
+		return -errno;
+	return unread == 0;
 }

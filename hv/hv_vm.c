@@ -19,6 +19,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/timerfd.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -45,7 +46,22 @@ struct hv_vm {
 	/* the guest's suspend: held while armed (save, migration) */
 	bool suspend_armed;
 	int suspend_slot;		/* the slot holding it, -1 if none */
+	/*
+	 * Ports bound by a dom0 client whose eventfd QEMU was given as a
+	 * doorbell peer (peer[port], 0 if none), and those of them the guest
+	 * is not told about yet because QEMU has not read the announcement
+	 * (unsettled; the timer looks again). Peer ids are never reused.
+	 */
+	uint16_t peer[PVIO_DIRECT_PORTS];
+	uint64_t unsettled[PVIO_DIRECT_PORTS / 64];
+	uint32_t next_peer;
+	int timer_fd;
+	struct hv_watch *w_timer;
+	unsigned int settle_ticks;
 };
+
+#define SETTLE_TICK_NS		1000000		/* 1 ms */
+#define SETTLE_MAX_TICKS	5000		/* then the hv path stays */
 
 static struct hv_vm *vm_of(struct hv_domain *d)
 {
@@ -90,6 +106,89 @@ static void vm_port_unwatch(struct hv_vm *vm, uint32_t port)
 	vm->w_port[port] = NULL;
 }
 
+/* ---- notifications from the guest straight to dom0 clients ---- */
+
+static uint16_t *direct_peer(struct hv_vm *vm, uint32_t port)
+{
+	struct pvio_shared_info *sh = vm->d->plat;
+
+	return &sh->evtchn_peer[port];
+}
+
+static void timer_arm(struct hv_vm *vm)
+{
+	struct itimerspec it = { .it_value.tv_nsec = SETTLE_TICK_NS };
+
+	if (vm->timer_fd >= 0)
+		timerfd_settime(vm->timer_fd, 0, &it, NULL);
+}
+
+/* The guest stops ringing @port's peer, then QEMU forgets the peer. */
+static void direct_revoke(struct hv_vm *vm, uint32_t port)
+{
+	if (port >= PVIO_DIRECT_PORTS)
+		return;
+	__atomic_store_n(direct_peer(vm, port), 0, __ATOMIC_SEQ_CST);
+	vm->unsettled[port / 64] &= ~(1ull << (port % 64));
+	if (!vm->peer[port])
+		return;
+	/* late doorbells hit an eventfd hv no longer polls for anyone */
+	hv_ivshmem_peer_del(vm->ivs, vm->peer[port]);
+	vm->peer[port] = 0;
+}
+
+/*
+ * A dom0 client bound @port: give QEMU its eventfd as a new doorbell
+ * peer; the guest learns the peer (evtchn_peer) once QEMU has read that.
+ */
+static void direct_announce(struct hv_vm *vm, uint32_t port)
+{
+	int fd = hv_evtchn_dom0_peer_fd(vm->d, port);
+
+	direct_revoke(vm, port);
+	if (!hv_evtchn_direct_on || port >= PVIO_DIRECT_PORTS)
+		return;
+	if (vm->next_peer > PVIO_PORT_PEER_LAST) {
+		if (vm->next_peer++ == PVIO_PORT_PEER_LAST + 1)
+			hv_log("domain %u: doorbell peer ids used up: events go through hv",
+			       vm->d->domid);
+		return;
+	}
+	if (fd < 0 || !vm->ivs || vm->timer_fd < 0 ||
+	    hv_ivshmem_peer_add(vm->ivs, vm->next_peer, fd))
+		return;
+	vm->peer[port] = (uint16_t)vm->next_peer++;
+	vm->unsettled[port / 64] |= 1ull << (port % 64);
+	vm->settle_ticks = 0;
+	timer_arm(vm);
+}
+
+static void vm_settle_event(void *arg, uint32_t events)
+{
+	struct hv_vm *vm = arg;
+	uint64_t ticks;
+	int ret;
+
+	if (read(vm->timer_fd, &ticks, sizeof(ticks)) != sizeof(ticks))
+		return;
+	ret = hv_ivshmem_settled(vm->ivs);
+	if (ret == 0 && ++vm->settle_ticks < SETTLE_MAX_TICKS) {
+		timer_arm(vm);
+		return;
+	}
+	if (ret != 1)
+		hv_log("domain %u: QEMU does not read its platform socket: events keep going through hv",
+		       vm->d->domid);
+	for (uint32_t p = 0; p < PVIO_DIRECT_PORTS; p++) {
+		if (!(vm->unsettled[p / 64] & (1ull << (p % 64))))
+			continue;
+		if (ret == 1)
+			__atomic_store_n(direct_peer(vm, p), vm->peer[p],
+					 __ATOMIC_SEQ_CST);
+		vm->unsettled[p / 64] &= ~(1ull << (p % 64));
+	}
+}
+
 static void vm_evtchn_bound(struct hv_domain *d, pvio_evtchn_port_t port)
 {
 	struct hv_vm *vm = vm_of(d);
@@ -108,14 +207,17 @@ static void vm_evtchn_bound(struct hv_domain *d, pvio_evtchn_port_t port)
 	vm->w_port[port] = hv_watch_add(fd, vm_port_event, &args[port]);
 	if (!vm->w_port[port])
 		hv_log("domain %u: cannot watch port %u", d->domid, port);
+	direct_announce(vm, port);
 }
 
 static void vm_evtchn_closed(struct hv_domain *d, pvio_evtchn_port_t port)
 {
 	struct hv_vm *vm = vm_of(d);
 
-	if (vm && port < PVIO_EVTCHN_MAX_PORTS)
+	if (vm && port < PVIO_EVTCHN_MAX_PORTS) {
+		direct_revoke(vm, port);
 		vm_port_unwatch(vm, port);
+	}
 }
 
 /* dom0 signals the guest itself: events go to vCPU 0, i.e. vector 0 */
@@ -133,7 +235,7 @@ static int vm_evtchn_direct(struct hv_domain *d, pvio_evtchn_port_t port,
 
 /* ---- hypercalls ---- */
 
-static int64_t vm_gnttab_setup(struct hv_vm *vm, const struct hv_vm_hcall *hc)
+static int64_t vm_gnttab_setup(struct hv_domain *d, const struct hv_vm_hcall *hc)
 {
 	uint64_t gfn[PVIO_GNTTAB_MAX_FRAMES];
 	void *p;
@@ -144,14 +246,11 @@ static int64_t vm_gnttab_setup(struct hv_vm *vm, const struct hv_vm_hcall *hc)
 		return -EFAULT;
 	/* copy once out of guest-writable memory, then validate */
 	memcpy(gfn, p, hc->arg[0] * sizeof(gfn[0]));
-	return hv_gnttab_setup(vm->d, gfn, (uint32_t)hc->arg[0]);
+	return hv_gnttab_setup(d, gfn, (uint32_t)hc->arg[0]);
 }
 
-static int64_t vm_hcall(void *ctx, const struct hv_vm_hcall *hc)
+int64_t hv_vm_hcall(struct hv_domain *d, const struct hv_vm_hcall *hc)
 {
-	struct hv_vm *vm = ctx;
-	struct hv_domain *d = vm->d;
-
 	hv_nr_hypercalls++;
 	switch (hc->op) {
 	case PVIO_HC_VERSION:
@@ -162,13 +261,15 @@ static int64_t vm_hcall(void *ctx, const struct hv_vm_hcall *hc)
 		return hv_evtchn_domain_op(d, (uint32_t)hc->arg[0], hc->arg[1],
 					   hc->arg[2]);
 	case PVIO_HC_GNTTAB_SETUP:
-		return vm_gnttab_setup(vm, hc);
+		return vm_gnttab_setup(d, hc);
 	case PVIO_HC_SCHED_SHUTDOWN:
 		if (hc->arg[0] > PVIO_SHUTDOWN_CRASH)
 			return -EINVAL;
 		if (hc->arg[0] == PVIO_SHUTDOWN_SUSPEND) {
+			struct hv_vm *vm = vm_of(d);
+
 			/* nobody is saving us: "cancelled", carry on */
-			if (!vm->suspend_armed || vm->suspend_slot >= 0)
+			if (!vm || !vm->suspend_armed || vm->suspend_slot >= 0)
 				return 1;
 			vm->suspend_slot = (int)hc->slot;
 			d->shutdown_reason = PVIO_SHUTDOWN_SUSPEND;
@@ -186,10 +287,18 @@ static int64_t vm_hcall(void *ctx, const struct hv_vm_hcall *hc)
 	return -ENOSYS;
 }
 
+static int64_t vm_hcall(void *ctx, const struct hv_vm_hcall *hc)
+{
+	struct hv_vm *vm = ctx;
+
+	return hv_vm_hcall(vm->d, hc);
+}
+
 static void vm_send(void *ctx, uint32_t port)
 {
 	struct hv_vm *vm = ctx;
 
+	hv_nr_relayed++;
 	/* a bad port in the bitmap is the guest's problem, not ours */
 	hv_evtchn_send(vm->d, port);
 }
@@ -438,6 +547,9 @@ static void vm_free(struct hv_vm *vm)
 
 	for (p = 0; p < PVIO_EVTCHN_MAX_PORTS; p++)
 		vm_port_unwatch(vm, p);
+	hv_watch_del(vm->w_timer);
+	if (vm->timer_fd >= 0)
+		close(vm->timer_fd);
 	hv_watch_del(vm->w_exit);
 	hv_watch_del(vm->w_doorbell);
 	hv_watch_del(vm->w_conn);
@@ -538,6 +650,8 @@ static int vm_start(struct hv_domain *d)
 	vm->d = d;
 	vm->pidfd = -1;
 	vm->suspend_slot = -1;
+	vm->timer_fd = -1;
+	vm->next_peer = PVIO_PORT_PEER_FIRST;
 	d->type_data = vm;
 	snprintf(vm->dir, sizeof(vm->dir), "%s/vm-%u", hv_rundir, d->domid);
 	if (mkdir(vm->dir, 0700) < 0 && errno != EEXIST) {
@@ -600,7 +714,11 @@ static int vm_start(struct hv_domain *d)
 	vm->w_doorbell = hv_watch_add(hv_ivshmem_doorbell_fd(vm->ivs),
 				      vm_doorbell, vm);
 	vm->w_exit = hv_watch_add(vm->pidfd, vm_exit_event, vm);
-	if (!vm->w_conn || !vm->w_doorbell || !vm->w_exit) {
+	vm->timer_fd = timerfd_create(CLOCK_MONOTONIC,
+				      TFD_CLOEXEC | TFD_NONBLOCK);
+	if (vm->timer_fd >= 0)
+		vm->w_timer = hv_watch_add(vm->timer_fd, vm_settle_event, vm);
+	if (!vm->w_conn || !vm->w_doorbell || !vm->w_exit || !vm->w_timer) {
 		ret = -ENOMEM;
 		goto err;
 	}

@@ -51,6 +51,19 @@ int hv_ivshmem_raise(struct hv_ivshmem *s, unsigned int vector);
 /* The eventfd of guest vector @vector (owned by @s), -1 if out of range. */
 int hv_ivshmem_vector_fd(const struct hv_ivshmem *s, unsigned int vector);
 unsigned int hv_ivshmem_vectors(const struct hv_ivshmem *s);
+/*
+ * Announce peer @peer to QEMU with @fd as its vector 0 (the guest's
+ * doorbell to (@peer, 0) then writes @fd), or take it away: 0 or -errno
+ * (-ENOTCONN without QEMU). QEMU applies messages in order, later.
+ */
+int hv_ivshmem_peer_add(struct hv_ivshmem *s, unsigned int peer, int fd);
+int hv_ivshmem_peer_del(struct hv_ivshmem *s, unsigned int peer);
+/*
+ * 1 once QEMU has read everything sent so far (it applies each message
+ * as it reads it, holding its big lock, which the guest's doorbell writes
+ * need too), 0 if not yet, -errno.
+ */
+int hv_ivshmem_settled(const struct hv_ivshmem *s);
 
 /* ---- hv_qmp.c: a QMP client (hv_qmp.h) ---- */
 

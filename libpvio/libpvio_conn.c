@@ -30,6 +30,7 @@ int lp_connect(const char *rundir, struct pvio_hv **out)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	struct pvio_hv *hv;
+	const char *local;
 	int fd;
 
 	if ((size_t)snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/%s",
@@ -50,6 +51,8 @@ int lp_connect(const char *rundir, struct pvio_hv **out)
 		return -ENOMEM;
 	}
 	hv->fd = fd;
+	local = getenv("PVIO_GNTTAB_LOCAL");
+	hv->no_local = local && !strcmp(local, "0");
 	pthread_mutex_init(&hv->lock, NULL);
 	pthread_mutex_init(&hv->ram_lock, NULL);
 	pthread_rwlock_init(&hv->port_lock, NULL);
@@ -276,6 +279,20 @@ int pvio_domain_list(struct pvio_hv *hv, struct pvio_domain_info **out,
 	*out = v;
 	*n = (unsigned int)ret;
 	return 0;
+}
+
+bool pvio_domain_gone(struct pvio_hv *hv, const struct pvio_domain_info *v,
+		      unsigned int n, pvio_domid_t domid)
+{
+	struct pvio_domain_info info;
+
+	for (unsigned int i = 0; i < n; i++)
+		if (v[i].domid == domid)
+			return false;
+	/* a full reply may have left domains out: ask about this one */
+	if (n >= HV_PAYLOAD_MAX / sizeof(*v))
+		return pvio_domain_info(hv, domid, &info) == -ESRCH;
+	return true;
 }
 
 int pvio_domain_map_platform(struct pvio_hv *hv, pvio_domid_t domid,

@@ -6,6 +6,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +16,9 @@
 #include "libpvio_priv.h"
 
 #define GNT_INUSE	(UINT32_MAX - 1)
+
+/* Set by pvio_dom_detach: the hangup that follows is ours, not hv's. */
+static bool domain_leaving;
 
 static void dom_free(struct pvio_dom *d)
 {
@@ -204,9 +208,53 @@ void pvio_dom_detach(struct pvio_dom *d)
 {
 	if (!d)
 		return;
+	__atomic_store_n(&domain_leaving, true, __ATOMIC_RELEASE);
 	/* closing the connection is what makes hv destroy the domain */
 	pvio_hv_close(d->hv);
 	dom_free(d);
+}
+
+struct domain_watch_arg {
+	int fd;
+	pvio_domid_t domid;
+};
+
+static void *domain_watch(void *arg)
+{
+	struct domain_watch_arg w = *(struct domain_watch_arg *)arg;
+	struct pollfd p = { .fd = w.fd, .events = POLLRDHUP };
+
+	free(arg);
+	/* replies make the socket readable; only the peer's hangup wakes us */
+	while (poll(&p, 1, -1) < 0 || !(p.revents & (POLLRDHUP | POLLHUP |
+						     POLLERR)))
+		;
+	if (__atomic_load_n(&domain_leaving, __ATOMIC_ACQUIRE))
+		return NULL;
+	fprintf(stderr, "pvio: domain %u is gone (hv closed its connection)\n",
+		w.domid);
+	_exit(3);
+	return NULL;
+}
+
+int pvio_dom_exit_with_domain(struct pvio_dom *d)
+{
+	struct domain_watch_arg *w = malloc(sizeof(*w));
+	pthread_attr_t a;
+	pthread_t t;
+	int ret;
+
+	if (!w)
+		return -ENOMEM;
+	w->fd = d->hv->fd;
+	w->domid = d->domid;
+	pthread_attr_init(&a);
+	pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED);
+	ret = pthread_create(&t, &a, domain_watch, w);
+	pthread_attr_destroy(&a);
+	if (ret)
+		free(w);
+	return -ret;
 }
 
 struct pvio_hv *pvio_dom_hv(struct pvio_dom *d)

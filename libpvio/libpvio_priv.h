@@ -8,18 +8,43 @@
 #include "pvio/libpvio.h"
 #include "pvio/hv_proto.h"
 
-/* A foreign domain's RAM as this client sees it (cached per domain). */
+/*
+ * A foreign domain's RAM as this client sees it (cached per domain). It
+ * stays mapped while anything points into it (live grant maps, a copy
+ * running) and goes once the domain is gone and nothing does.
+ */
 struct lp_ram {
 	pvio_domid_t domid;
 	uint64_t serial;
 	uint64_t nr_pages;
+	unsigned long users;		/* live maps into it, copies running */
+	bool dead;			/* domain gone or replaced: unmap at 0 */
 	uint8_t *rw;			/* NULL if the fd is read-only */
 	const uint8_t *ro;
 	uint64_t *dirty;		/* VM: log of what dom0 writes, or NULL */
 	uint32_t nr_gnt_frames;
 	uint64_t gnt_gfn[PVIO_GNTTAB_MAX_FRAMES];
+	/*
+	 * dom0 mapping grants itself (grant/gnttab_pin.h): the domain's pin
+	 * table and our own table for it, or NULL (then maps go through hv).
+	 * table_gen is the pin table's generation the frames above are of.
+	 */
+	void *pin;
+	void *own;
+	uint16_t owner;
+	uint32_t table_gen;
+	uint32_t local_idx;		/* in pvio_hv.local_views */
 	struct lp_ram *next;
 };
+
+/*
+ * Views with local tables, by index: a local map's handle names its view
+ * (LP_LOCAL_HANDLE), so that the unmap finds the very tables it pinned in
+ * even after the domid got a new incarnation.
+ */
+#define LP_LOCAL_CHUNK		256
+#define LP_LOCAL_VIEWS		32768	/* 15 bits of the handle */
+#define LP_LOCAL_HANDLE		(1u << 31)	/* hv's handles are < 2^24 */
 
 /* A local event-channel port. */
 struct lp_port {
@@ -42,6 +67,11 @@ struct pvio_hv {
 
 	pthread_mutex_t ram_lock;
 	struct lp_ram *rams;
+	bool no_local;			/* dom0: map and copy through hv only */
+	uint32_t nr_local_views;
+	uint32_t *local_free;		/* indices of dropped views, to reuse */
+	uint32_t nr_local_free;
+	struct lp_ram **local_views[LP_LOCAL_VIEWS / LP_LOCAL_CHUNK];
 
 	/*
 	 * Read-held on the data path (notify, wait, ack: one syscall each),
@@ -86,9 +116,32 @@ int lp_simple(struct pvio_hv *hv, uint32_t op, const void *req, size_t req_len,
 	      void *rep, size_t rep_max);
 int lp_connect(const char *rundir, struct pvio_hv **out);
 
-/* RAM view of a foreign domain; NULL and *err on failure. */
+/*
+ * RAM view of a foreign domain, with a reference the caller gives back
+ * with lp_ram_put; NULL and *err on failure.
+ */
 struct lp_ram *lp_ram_get(struct pvio_hv *hv, pvio_domid_t domid,
 			  uint64_t serial_hint, int *err);
+void lp_ram_put(struct pvio_hv *hv, struct lp_ram *r);
+/* A grant map at @addr was unmapped: its view has one user less. */
+void lp_ram_put_addr(struct pvio_hv *hv, const void *addr);
+/* Fetch the grant frames of @r again (its pin table's generation moved). */
+int lp_ram_refresh(struct pvio_hv *hv, struct lp_ram *r);
+/*
+ * The view of a local handle's index: the handle of a live map holds a
+ * reference on its view, so the view is there as long as the map is.
+ */
+static inline struct lp_ram *lp_local_view(struct pvio_hv *hv, uint32_t idx)
+{
+	struct lp_ram **c;
+
+	if (idx >= LP_LOCAL_VIEWS)
+		return NULL;
+	c = __atomic_load_n(&hv->local_views[idx / LP_LOCAL_CHUNK],
+			    __ATOMIC_ACQUIRE);
+	return c ? __atomic_load_n(&c[idx % LP_LOCAL_CHUNK], __ATOMIC_ACQUIRE) :
+		   NULL;
+}
 void lp_ram_drop_all(struct pvio_hv *hv);
 /* Log a write by this client to frame @frame of @r (migration). */
 static inline void lp_ram_dirty(struct lp_ram *r, uint64_t frame)

@@ -63,6 +63,36 @@ fio_run() { # fio_run DEV RW BS QD -> "iops kibps p50 p99 p99.9"
 		awk -F';' '{ for (i = 18; i <= 20; i++) sub(/.*=/, "", $i);
 			     print $8, $7, $18, $19, $20 }'
 }
+# What a run cost in the guest: "reads notifies irqs" so far on DEV, with
+# the notifications pvio_core sent (to a backend, straight or through hv)
+# and the interrupts of DEV's driver (pvio's upcall vectors, or the
+# virtio-blk queue vectors)
+counts() { # counts DEV
+	r=$(awk '{ print $1 }' "/sys/block/${1#/dev/}/stat")
+	n=0
+	for f in notify_direct notify_hv; do
+		f=/sys/module/pvio_core/parameters/$f
+		[ -r "$f" ] && n=$((n + $(cat "$f")))
+	done
+	case $1 in
+	/dev/xvd*) pat='pvio' ;;
+	*) pat="$(basename "$(readlink -f "/sys/block/${1#/dev/}/device")")-req" ;;
+	esac
+	i=$(grep -E "$pat" /proc/interrupts | awk '{ for (k = 2; k <= NF && $k ~ /^[0-9]+$/; k++) t += $k } END { print t + 0 }')
+	echo "$r $n $i"
+}
+# fio_cost DEV RW BS QD WHAT LABEL: run, mark the result with its costs
+fio_cost() {
+	dev=$1 rw=$2 bs=$3 qd=$4 what=$5 name=$6
+	mark "blk $name start $what"
+	set -- $(counts "$dev")
+	r0=$1 n0=$2 i0=$3
+	set -- $(fio_run "$dev" "$rw" "$bs" "$qd")
+	[ $# -eq 5 ] || return 1
+	res="iops=$1 kibps=$2 p50=$3 p99=$4 p999=$5"
+	set -- $(counts "$dev")
+	mark "blk $name $what $res reads=$(($1 - r0)) notifies=$(($2 - n0)) irqs=$(($3 - i0))"
+}
 blk() { # blk LABEL DEV
 	name=$1 dev=$2
 	if [ ! -b "$dev" ]; then
@@ -77,15 +107,10 @@ blk() { # blk LABEL DEV
 		return
 	fi
 	mark "blk $name begin $dev $(cat /sys/block/${dev#/dev/}/size) sectors"
-	set -- $(fio_run "$dev" randread 4k 32)
-	[ $# -eq 5 ] || { mark "blk $name missing fio failed on $dev"; return; }
-	mark "blk $name rand4k iops=$1 kibps=$2 p50=$3 p99=$4 p999=$5"
-	set -- $(fio_run "$dev" read 128k 16)
-	[ $# -eq 5 ] && mark "blk $name seq128k iops=$1 kibps=$2 p50=$3 p99=$4 p999=$5"
-	if [ "$DO_QD1" = 1 ]; then
-		set -- $(fio_run "$dev" randread 4k 1)
-		[ $# -eq 5 ] && mark "blk $name qd1 iops=$1 kibps=$2 p50=$3 p99=$4 p999=$5"
-	fi
+	fio_cost "$dev" randread 4k 32 rand4k "$name" ||
+		{ mark "blk $name missing fio failed on $dev"; return; }
+	fio_cost "$dev" read 128k 16 seq128k "$name"
+	[ "$DO_QD1" = 1 ] && fio_cost "$dev" randread 4k 1 qd1 "$name"
 }
 
 # ---- network: iperf3 TCP between the guest and the bridge address, one

@@ -216,8 +216,9 @@ static const char *ensure_daemons(const char *rundir)
  */
 static int run_targets(const struct blkbench_opts *o, const char *rundir,
 		       const char *only, struct blkbench_result *pv,
-		       struct blkbench_result *na)
+		       struct blkbench_result *na, struct blkbench_cost *cost)
 {
+	uint64_t c0[4] = { 0 }, c1[4] = { 0 };
 	struct blkbench_acc apv, ana, warm;
 	struct blkbench_pvio *bp = NULL;
 	struct blkbench_native *bn = NULL;
@@ -242,6 +243,9 @@ static int run_targets(const struct blkbench_opts *o, const char *rundir,
 	}
 	if (do_na)
 		blkbench_generate(o, tna, o->runtime < 2 ? 1 : 2, &warm);
+	memset(cost, 0, sizeof(*cost));
+	if (bp)
+		blkbench_pvio_counters(bp, &c0[0], &c0[1], &c0[2], &c0[3]);
 	for (unsigned int t = 0; !rc && t < o->runtime; t += ROUND_SECONDS) {
 		if (do_pv)
 			rc = blkbench_generate(o, tpv, ROUND_SECONDS, &apv);
@@ -252,6 +256,17 @@ static int run_targets(const struct blkbench_opts *o, const char *rundir,
 		fprintf(stderr, "bench blk: I/O failed: %s\n", strerror(-rc));
 	blkbench_acc_result(&apv, pv);
 	blkbench_acc_result(&ana, na);
+	if (bp) {
+		blkbench_pvio_counters(bp, &c1[0], &c1[1], &c1[2], &c1[3]);
+		if (c1[0] > c0[0]) {
+			double reqs = (double)(c1[0] - c0[0]);
+
+			cost->fe_notify = (c1[1] - c0[1]) / reqs;
+			cost->be_notify = (c1[2] - c0[2]) / reqs;
+			cost->fe_sleep = (c1[3] - c0[3]) / reqs;
+			cost->valid = true;
+		}
+	}
 out:
 	if (bp)
 		blkbench_pvio_close(bp);
@@ -305,9 +320,11 @@ static int run_fio(const struct blkbench_opts *o, struct blkbench_result *res)
 	if (atof(f[7]) > 0) {
 		res->lat_p50_us = terse_pct(f, n, 17, "50.000000%=");
 		res->lat_p99_us = terse_pct(f, n, 17, "99.000000%=");
+		res->lat_p999_us = terse_pct(f, n, 17, "99.900000%=");
 	} else {
 		res->lat_p50_us = terse_pct(f, n, 58, "50.000000%=");
 		res->lat_p99_us = terse_pct(f, n, 58, "99.000000%=");
+		res->lat_p999_us = terse_pct(f, n, 58, "99.900000%=");
 	}
 	res->valid = true;
 	return 0;
@@ -317,9 +334,9 @@ static int run_fio(const struct blkbench_opts *o, struct blkbench_result *res)
 
 static void json_res(const char *name, const struct blkbench_result *r, bool comma)
 {
-	printf("\"%s\": {\"iops\": %.0f, \"mbps\": %.1f, \"lat_p50_us\": %.1f, \"lat_p99_us\": %.1f}%s ",
+	printf("\"%s\": {\"iops\": %.0f, \"mbps\": %.1f, \"lat_p50_us\": %.1f, \"lat_p99_us\": %.1f, \"lat_p999_us\": %.1f}%s ",
 	       name, r->iops, r->mbps, r->lat_p50_us, r->lat_p99_us,
-	       comma ? "," : "");
+	       r->lat_p999_us, comma ? "," : "");
 }
 
 static void table_row(const char *name, const struct blkbench_result *r)
@@ -328,8 +345,13 @@ static void table_row(const char *name, const struct blkbench_result *r)
 		printf("%-8s %12s\n", name, "(not run)");
 		return;
 	}
-	printf("%-8s %12.0f %10.1f %12.1f %12.1f\n", name, r->iops, r->mbps,
-	       r->lat_p50_us, r->lat_p99_us);
+	printf("%-8s %12.0f %10.1f %10.1f %10.1f %10.1f\n", name, r->iops,
+	       r->mbps, r->lat_p50_us, r->lat_p99_us, r->lat_p999_us);
+}
+
+static double ratio(double a, double b)
+{
+	return b ? a / b : 0;
 }
 
 int blkbench_main(const char *opt_rundir, int argc, char **argv)
@@ -347,6 +369,7 @@ int blkbench_main(const char *opt_rundir, int argc, char **argv)
 		{ "no-fio", no_argument, NULL, 'F' },
 		{ "only", required_argument, NULL, 'O' },
 		{ "spin-us", required_argument, NULL, 'S' },
+		{ "no-persistent", no_argument, NULL, 'P' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct blkbench_opts o = { .rw = BB_RANDREAD, .bs = 4096, .iodepth = 32,
@@ -354,6 +377,7 @@ int blkbench_main(const char *opt_rundir, int argc, char **argv)
 				   .file = "/var/tmp/pvio-bench-blk.img",
 				   .engine = "uring" };
 	struct blkbench_result pv, na, fi;
+	struct blkbench_cost cost;
 	const char *rundir;
 	bool json = false, fio = true;
 	const char *only = "";
@@ -426,6 +450,9 @@ int blkbench_main(const char *opt_rundir, int argc, char **argv)
 		case 'S':
 			o.spin_us = (unsigned int)atoi(optarg);
 			break;
+		case 'P':
+			o.no_persistent = true;
+			break;
 		case 'O':
 			/* profiling aid: run one target only */
 			only = optarg;
@@ -464,7 +491,7 @@ int blkbench_main(const char *opt_rundir, int argc, char **argv)
 		fprintf(stderr, "bench blk: %s bs=%u iodepth=%u queues=%u runtime=%us engine=%s file=%s\n",
 			rw_name(o.rw), o.bs, o.iodepth, o.queues, o.runtime,
 			o.engine, o.file);
-	rc = run_targets(&o, rundir, only, &pv, &na);
+	rc = run_targets(&o, rundir, only, &pv, &na, &cost);
 	stop_daemons();
 	if (rc) {
 		fprintf(stderr, "bench blk: %s\n", strerror(-rc));
@@ -479,20 +506,33 @@ int blkbench_main(const char *opt_rundir, int argc, char **argv)
 		json_res("pvio", &pv, true);
 		json_res("native", &na, true);
 		json_res("fio", &fi, true);
-		printf("\"ratio\": {\"iops\": %.3f, \"mbps\": %.3f, \"lat_p50\": %.3f}, ",
-		       na.iops ? pv.iops / na.iops : 0, na.mbps ? pv.mbps / na.mbps : 0,
-		       na.lat_p50_us ? pv.lat_p50_us / na.lat_p50_us : 0);
-		printf("\"config\": {\"rw\": \"%s\", \"bs\": %u, \"iodepth\": %u, \"queues\": %u, \"runtime\": %u, \"engine\": \"%s\"}}\n",
-		       rw_name(o.rw), o.bs, o.iodepth, o.queues, o.runtime, o.engine);
+		printf("\"ratio\": {\"iops\": %.3f, \"mbps\": %.3f, \"lat_p50\": %.3f, \"lat_p99\": %.3f, \"lat_p999\": %.3f}, ",
+		       ratio(pv.iops, na.iops), ratio(pv.mbps, na.mbps),
+		       ratio(pv.lat_p50_us, na.lat_p50_us),
+		       ratio(pv.lat_p99_us, na.lat_p99_us),
+		       ratio(pv.lat_p999_us, na.lat_p999_us));
+		if (cost.valid)
+			printf("\"per_request\": {\"fe_notify\": %.3f, \"be_notify\": %.3f, \"fe_sleep\": %.3f, \"pvio_reaps\": %.3f, \"native_reaps\": %.3f}, ",
+			       cost.fe_notify, cost.be_notify, cost.fe_sleep,
+			       pv.reaps_per_io, na.reaps_per_io);
+		printf("\"config\": {\"rw\": \"%s\", \"bs\": %u, \"iodepth\": %u, \"queues\": %u, \"runtime\": %u, \"engine\": \"%s\", \"persistent\": %s}}\n",
+		       rw_name(o.rw), o.bs, o.iodepth, o.queues, o.runtime, o.engine,
+		       o.no_persistent ? "false" : "true");
 	} else {
-		printf("%-8s %12s %10s %12s %12s\n", "target", "IOPS", "MB/s",
-		       "p50 (us)", "p99 (us)");
+		printf("%-8s %12s %10s %10s %10s %10s\n", "target", "IOPS", "MB/s",
+		       "p50 (us)", "p99 (us)", "p99.9 (us)");
 		table_row("pvio", &pv);
 		table_row("native", &na);
 		table_row("fio", &fi);
-		printf("ratio pvio/native: IOPS %.3f, MB/s %.3f, p50 latency %.3f\n",
-		       na.iops ? pv.iops / na.iops : 0, na.mbps ? pv.mbps / na.mbps : 0,
-		       na.lat_p50_us ? pv.lat_p50_us / na.lat_p50_us : 0);
+		printf("ratio pvio/native: IOPS %.3f, MB/s %.3f, latency p50 %.3f, p99 %.3f, p99.9 %.3f\n",
+		       ratio(pv.iops, na.iops), ratio(pv.mbps, na.mbps),
+		       ratio(pv.lat_p50_us, na.lat_p50_us),
+		       ratio(pv.lat_p99_us, na.lat_p99_us),
+		       ratio(pv.lat_p999_us, na.lat_p999_us));
+		if (cost.valid)
+			printf("per request: pvio %.3f notifies to the backend, %.3f from it, %.3f sleeps, %.3f waits; native %.3f waits (io_uring_enter)\n",
+			       cost.fe_notify, cost.be_notify, cost.fe_sleep,
+			       pv.reaps_per_io, na.reaps_per_io);
 	}
 	return 0;
 }

@@ -22,10 +22,20 @@ struct blkbench_opts {
 	const char *file;
 	const char *engine;	/* blkback engine: uring or aio */
 	unsigned int spin_us;	/* blkfront polling before sleeping */
+	bool no_persistent;	/* blkfront does not ask for persistent grants */
 };
 
 struct blkbench_result {
-	double iops, mbps, lat_p50_us, lat_p99_us;
+	double iops, mbps, lat_p50_us, lat_p99_us, lat_p999_us;
+	double reaps_per_io;	/* calls of the target's reap (each may sleep) */
+	bool valid;
+};
+
+/* Notifications and sleeps of the pvio target, per request. */
+struct blkbench_cost {
+	double fe_notify;	/* frontend -> backend */
+	double be_notify;	/* backend -> frontend */
+	double fe_sleep;	/* frontend waits that slept */
 	bool valid;
 };
 
@@ -43,7 +53,7 @@ struct blkbench_target {
 
 /* Raw counts, summed over the rounds of a target. */
 struct blkbench_acc {
-	uint64_t ios, bytes, ns;
+	uint64_t ios, bytes, ns, reaps;
 	uint32_t *hist;		/* blkbench_acc_init allocates it */
 };
 int blkbench_acc_init(struct blkbench_acc *a);
@@ -66,10 +76,15 @@ int blkbench_pvio_open(const struct blkbench_opts *o, const char *rundir,
 		       struct blkbench_pvio **out,
 		       const struct blkbench_target **tg);
 void blkbench_pvio_close(struct blkbench_pvio *p);
+/* Counters of the pvio target's queues, summed, since it was opened. */
+void blkbench_pvio_counters(struct blkbench_pvio *p, uint64_t *reqs,
+			    uint64_t *notifies, uint64_t *events,
+			    uint64_t *sleeps);
 
 #define BLKBENCH_USAGE \
 	"blk [--rw read|write|randread|randwrite|randrw] [--bs SIZE] " \
 	"[--iodepth N] [--queues N] [--runtime S] [--size SIZE] " \
-	"[--file PATH] [--engine uring|aio] [--json] [--no-fio]"
+	"[--file PATH] [--engine uring|aio] [--no-persistent] [--json] " \
+	"[--no-fio]"
 
 #endif /* PVIO_PERF_BLKBENCH_H */

@@ -23,7 +23,7 @@ struct gen_thread {
 	const struct blkbench_target *tg;
 	unsigned int index;
 	pthread_t tid;
-	uint64_t ios, bytes;
+	uint64_t ios, bytes, reaps;
 	uint64_t *start;	/* per slot, ns */
 	uint32_t *hist;
 	uint64_t rnd, seq_off;
@@ -113,6 +113,7 @@ static void *gen_thread(void *arg)
 		int n = g->tg->reap(g->tg->ctx, g->index, slots, depth, true);
 		uint64_t t = now_ns();
 
+		g->reaps++;
 		if (n < 0) {
 			g->err = n;
 			break;
@@ -159,21 +160,26 @@ void blkbench_acc_free(struct blkbench_acc *a)
 void blkbench_acc_result(struct blkbench_acc *a, struct blkbench_result *res)
 {
 	uint64_t seen = 0;
-	bool have50 = false;
+	bool have50 = false, have99 = false;
 
 	memset(res, 0, sizeof(*res));
 	if (!a->ios || !a->ns)
 		return;
 	res->iops = a->ios / (a->ns / 1e9);
 	res->mbps = a->bytes / (a->ns / 1e9) / 1e6;
+	res->reaps_per_io = (double)a->reaps / a->ios;
 	for (unsigned int b = 0; b < HIST_N; b++) {
 		seen += a->hist[b];
 		if (!have50 && seen * 2 >= a->ios) {
 			res->lat_p50_us = hist_value(b);
 			have50 = true;
 		}
-		if (seen * 100 >= a->ios * 99) {
+		if (!have99 && seen * 100 >= a->ios * 99) {
 			res->lat_p99_us = hist_value(b);
+			have99 = true;
+		}
+		if (seen * 1000 >= a->ios * 999) {
+			res->lat_p999_us = hist_value(b);
 			break;
 		}
 	}
@@ -217,6 +223,7 @@ int blkbench_generate(const struct blkbench_opts *o,
 			rc = g[i].err;
 		acc->ios += g[i].ios;
 		acc->bytes += g[i].bytes;
+		acc->reaps += g[i].reaps;
 		for (unsigned int b = 0; g[i].hist && b < HIST_N; b++)
 			acc->hist[b] += g[i].hist[b];
 		free(g[i].start);

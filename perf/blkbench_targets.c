@@ -212,12 +212,29 @@ void blkbench_pvio_close(struct blkbench_pvio *bp)
 	free(bp);
 }
 
+void blkbench_pvio_counters(struct blkbench_pvio *bp, uint64_t *reqs,
+			    uint64_t *notifies, uint64_t *events,
+			    uint64_t *sleeps)
+{
+	*reqs = *notifies = *events = *sleeps = 0;
+	for (unsigned int q = 0; q < bp->p.o->queues; q++) {
+		struct blkfront_stats st;
+
+		blkfront_get_stats(bp->p.bf, q, &st);
+		*reqs += st.reqs;
+		*notifies += st.notifies;
+		*events += st.events;
+		*sleeps += st.sleeps;
+	}
+}
+
 int blkbench_pvio_open(const struct blkbench_opts *o, const char *rundir,
 		       struct blkbench_pvio **out,
 		       const struct blkbench_target **tg)
 {
 	struct blkfront_opts bo = { .nr_queues = o->queues, .ring_order = -1,
-				    .spin_us = o->spin_us };
+				    .spin_us = o->spin_us,
+				    .no_persistent = o->no_persistent };
 	struct blkbench_pvio *bp = calloc(1, sizeof(*bp));
 	uint64_t mem = (64ull << 20) + 2ull * o->queues * o->iodepth * o->bs;
 	struct blkfront_info info;

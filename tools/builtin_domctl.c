@@ -3,15 +3,18 @@
  * Domain control verbs: pvio destroy|pause|unpause DOM and
  * pvio shutdown|reboot [-w] DOM (DOM: an id or a name). destroy also removes
  * the domain's devices and stops a process domain's process, as xl destroy
- * does; shutdown and reboot ask the domain (a process gets SIGTERM, a VM an
- * ACPI request), -w waits until it is gone.
+ * does, without asking the domain; shutdown and reboot ask the domain (a
+ * process gets SIGTERM, a VM an ACPI request), -w waits until it is gone.
  */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <poll.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <unistd.h>
+#include <limits.h>
 
 #include "pvio/hypercall.h"
 #include "pvio/xenbus.h"
@@ -84,10 +87,89 @@ int pvio_domain_resolve_name(struct pvio_hv *hv, const char *name,
 	return ret;
 }
 
+/* Wait until process @pid is gone, at most @ms; true if it is. */
+static bool wait_exit(int pidfd, pid_t pid, int ms)
+{
+	struct pollfd p = { .fd = pidfd, .events = POLLIN };
+
+	if (pidfd >= 0)
+		return poll(&p, 1, ms) > 0;
+	for (int i = 0; i < ms / 10; i++) {
+		if (kill(pid, 0) < 0)
+			return true;
+		usleep(10000);
+	}
+	return kill(pid, 0) < 0;
+}
+
 /*
- * As xl destroy: the devices go first (backends see their frontend
- * vanish), then a process domain's process is stopped (SIGTERM, then
- * SIGKILL), then hv forgets the domain.
+ * Stop a process domain's program and wait until it is gone (true): hv
+ * stops a spawned program's process group too, this covers a process that
+ * attached on its own. SIGTERM (SIGCONT for a paused one), SIGKILL if it
+ * is still there after a second.
+ */
+static bool program_stop(pid_t pid)
+{
+	int pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+	bool gone;
+
+	if (pidfd < 0 && errno == ESRCH)
+		return true;
+	kill(pid, SIGTERM);
+	kill(pid, SIGCONT);
+	gone = wait_exit(pidfd, pid, 1000);
+	if (!gone) {
+		kill(pid, SIGKILL);
+		gone = wait_exit(pidfd, pid, 5000);
+	}
+	if (pidfd >= 0)
+		close(pidfd);
+	return gone;
+}
+
+/* The domain's monitor (pvio create left one): let it finish its cleanup. */
+static void monitor_wait(const char *rundir, pvio_domid_t id, int ms)
+{
+	char path[PATH_MAX + 64];
+	long pid = 0;
+	FILE *f;
+	int pidfd;
+
+	snprintf(path, sizeof(path), "%s/vm-%u/monitor.pid", rundir, id);
+	f = fopen(path, "r");
+	if (!f)
+		return;
+	if (fscanf(f, "%ld", &pid) != 1)
+		pid = 0;
+	fclose(f);
+	if (pid <= 1)
+		return;
+	pidfd = (int)syscall(SYS_pidfd_open, (pid_t)pid, 0);
+	if (pidfd < 0)
+		return;
+	wait_exit(pidfd, (pid_t)pid, ms);
+	close(pidfd);
+}
+
+static int devices_detach(const char *rundir, pvio_domid_t id)
+{
+	for (struct pvio_devclass *dc = pvio_devclass_first(); dc; dc = dc->next)
+		if (dc->detach_all)
+			dc->detach_all(rundir, id);
+	/* its /local/domain/N, /vm path and any backend dir left over */
+	return pvio_domstore_cleanup(rundir, id);
+}
+
+/*
+ * As xl destroy, without asking the domain anything: hv destroys it first
+ * (a spawned program's process group is stopped), so that each backend
+ * finds its frontend dead (@releaseDomain) and closes at once, without a
+ * handshake nobody would answer. The domain's monitor then detaches its
+ * devices through their classes (block scripts' remove runs) and removes
+ * its store nodes; that is waited for, and done here if there is no
+ * monitor. A domain that already ended (its program exited) may have left
+ * nodes: they are removed and that is said. Returns 0, 1 (ended already,
+ * cleaned up) or -errno.
  */
 static int domain_destroy(struct pvio_hv *hv, pvio_domid_t id)
 {
@@ -95,34 +177,27 @@ static int domain_destroy(struct pvio_hv *hv, pvio_domid_t id)
 	struct pvio_domain_info info;
 	int ret = pvio_domain_info(hv, id, &info);
 
-	if (ret == -ESRCH)
-		/* gone already: whatever it left in the store goes too */
-		pvio_domstore_cleanup(rundir, id);
+	if (ret == -ESRCH) {
+		/* gone already: whatever it left goes too */
+		monitor_wait(rundir, id, 5000);
+		ret = devices_detach(rundir, id);
+		return ret > 0 ? 1 : -ESRCH;
+	}
 	if (ret < 0)
 		return ret;
-	for (struct pvio_devclass *dc = pvio_devclass_first(); dc; dc = dc->next)
-		if (dc->detach_all)
-			dc->detach_all(rundir, id);
-	if (info.type == PVIO_DOMTYPE_PROCESS && info.pid > 0 && info.pid != getpid()) {
-		kill(info.pid, SIGTERM);
-		kill(info.pid, SIGCONT);	/* a paused one must run to die */
-		for (int i = 0; i < 50 && kill(info.pid, 0) == 0; i++) {
-			if (pvio_domain_info(hv, id, &info) == -ESRCH) {
-				/* gone with its process */
-				pvio_domstore_cleanup(rundir, id);
-				return 0;
-			}
-			usleep(20000);
-		}
-		kill(info.pid, SIGKILL);
-	}
 	ret = pvio_domain_destroy(hv, id);
 	if (ret == -ESRCH)
-		ret = 0;
-	/* its /local/domain/N, /vm path and any backend dir left over */
-	if (!ret)
-		pvio_domstore_cleanup(rundir, id);
-	return ret;
+		ret = 0;	/* gone with its program meanwhile */
+	if (ret < 0)
+		return ret;
+	/* the program must not be left running */
+	if (info.type == PVIO_DOMTYPE_PROCESS && info.pid > 0 &&
+	    info.pid != getpid() && !program_stop(info.pid))
+		fprintf(stderr, "pvio: process %d of domain %u does not go away\n",
+			(int)info.pid, id);
+	monitor_wait(rundir, id, 15000);
+	devices_detach(rundir, id);
+	return 0;
 }
 
 static int domctl(const struct pvio_cmd *cmd, int argc, char **argv)
@@ -146,6 +221,11 @@ static int domctl(const struct pvio_cmd *cmd, int argc, char **argv)
 	}
 	if (!strcmp(cmd->name, "destroy")) {
 		ret = id == 0 ? -EPERM : domain_destroy(hv, id);
+		if (ret == 1) {
+			printf("pvio destroy %s: the domain had already ended; "
+			       "removed what it left in the store\n", argv[1]);
+			ret = 0;
+		}
 	} else if (!strcmp(cmd->name, "pause")) {
 		ret = pvio_domain_pause(hv, id);
 	} else {

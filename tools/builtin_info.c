@@ -56,6 +56,7 @@ static int info_run(int argc, char **argv)
 	printf("nr_event_channels      : %u\n", st.nr_ports);
 	printf("nr_grant_mappings      : %u\n", st.nr_maps);
 	printf("nr_hypercalls          : %llu\n", (unsigned long long)st.nr_hypercalls);
+	printf("nr_events_relayed      : %llu\n", (unsigned long long)st.nr_relayed);
 	return 0;
 }
 

@@ -169,20 +169,34 @@ int pvio_domstore_make(struct xs_handle *xs, const struct pvio_domstore *ds)
 	return rc;
 }
 
-static int rm_quiet(struct xs_handle *h, xs_transaction_t t, const char *path)
-{
-	int rc = xs_rm(h, t, path);
+struct remove_arg {
+	pvio_domid_t domid;
+	unsigned int found;	/* nodes that were there */
+};
 
+static int rm_quiet(struct xs_handle *h, xs_transaction_t t, const char *path,
+		    struct remove_arg *a)
+{
+	int rc;
+
+	if (xs_read(h, t, path, NULL, NULL))
+		return 0;	/* not there */
+	rc = xs_rm(h, t, path);
+	if (!rc)
+		a->found++;
 	return rc == -ENOENT ? 0 : rc;
 }
 
 static int remove_txn(struct xs_handle *h, xs_transaction_t t, void *arg)
 {
-	pvio_domid_t domid = *(pvio_domid_t *)arg;
+	struct remove_arg *a = arg;
+	pvio_domid_t domid = a->domid;
 	char path[128], *vm = NULL;
 	char **types = NULL;
 	unsigned int n = 0;
 	int rc;
+
+	a->found = 0;	/* a retried transaction counts again */
 
 	rc = xs_directory(h, t, "/local/domain/0/backend", &types, &n);
 	if (rc == -ENOENT)
@@ -190,7 +204,7 @@ static int remove_txn(struct xs_handle *h, xs_transaction_t t, void *arg)
 	for (unsigned int i = 0; !rc && i < n; i++) {
 		snprintf(path, sizeof(path), "/local/domain/0/backend/%s/%u",
 			 types[i], domid);
-		rc = rm_quiet(h, t, path);
+		rc = rm_quiet(h, t, path, a);
 	}
 	if (types)
 		xs_free_list(types, n);
@@ -198,37 +212,40 @@ static int remove_txn(struct xs_handle *h, xs_transaction_t t, void *arg)
 	/* remove only what looks like the /vm/<uuid> dir we made */
 	if (!rc && !xs_read(h, t, path, &vm, NULL)) {
 		if (!strncmp(vm, "/vm/", 4) && vm[4] && !strchr(vm + 4, '/'))
-			rc = rm_quiet(h, t, vm);
+			rc = rm_quiet(h, t, vm, a);
 		free(vm);
 	}
 	snprintf(path, sizeof(path), "/local/domain/%u", domid);
 	if (!rc)
-		rc = rm_quiet(h, t, path);
+		rc = rm_quiet(h, t, path, a);
 	return rc;
 }
 
 int pvio_domstore_remove(struct xs_handle *xs, pvio_domid_t domid)
 {
+	struct remove_arg a = { .domid = domid };
 	int rc;
 
 	if (domid == 0)
 		return -EPERM;
-	rc = xs_transaction_run(xs, remove_txn, &domid);
+	rc = xs_transaction_run(xs, remove_txn, &a);
 	/* hv releases a dead domain itself; this covers a store restarted since */
 	xs_release_domain(xs, domid);
-	return rc;
+	return rc < 0 ? rc : (int)a.found;
 }
 
-void pvio_domstore_cleanup(const char *rundir, pvio_domid_t domid)
+int pvio_domstore_cleanup(const char *rundir, pvio_domid_t domid)
 {
 	char sock[PATH_MAX];
 	struct xs_handle *xs;
+	int rc;
 
 	snprintf(sock, sizeof(sock), "%s/store.sock", pvio_rundir(rundir));
 	if (access(sock, F_OK) < 0 || xs_open(sock, &xs))
-		return;
-	pvio_domstore_remove(xs, domid);
+		return -ENOTCONN;
+	rc = pvio_domstore_remove(xs, domid);
 	xs_close(xs);
+	return rc;
 }
 
 /* ---- the monitor ---- */
@@ -314,7 +331,7 @@ static void __attribute__((noreturn)) monitor_run(const char *rundir,
 			dc->detach_all(rundir, domid);
 	if (xs) {
 		xs_unwatch(xs, "@releaseDomain", "pvio-monitor");
-		if (pvio_domstore_remove(xs, domid))
+		if (pvio_domstore_remove(xs, domid) < 0)
 			monitor_log("domain %u: store cleanup incomplete", domid);
 		xs_close(xs);
 	} else {

@@ -37,11 +37,12 @@ int pvio_domstore_make(struct xs_handle *xs, const struct pvio_domstore *ds);
 /*
  * The domain is gone (or going): remove its backend dirs under every
  * /local/domain/0/backend/<type>/N (backends drop those devices),
- * /local/domain/N, its /vm path, and XS_RELEASE it. Idempotent.
+ * /local/domain/N, its /vm path, and XS_RELEASE it. Idempotent. Returns
+ * how many of those were there (0: nothing left over), or -errno.
  */
 int pvio_domstore_remove(struct xs_handle *xs, pvio_domid_t domid);
 /* Same, opening the store of @rundir; quiet if there is none. */
-void pvio_domstore_cleanup(const char *rundir, pvio_domid_t domid);
+int pvio_domstore_cleanup(const char *rundir, pvio_domid_t domid);
 
 /*
  * Fork a monitor that waits (an @releaseDomain watch, and hv's domain

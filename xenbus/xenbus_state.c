@@ -170,12 +170,30 @@ out:
 	return rc;
 }
 
+struct fatal_arg {
+	const char *dir;
+	const char *path;
+	const char *msg;
+	int err;
+};
+
+/* Only into a dir that is still there: never recreate a removed device. */
+static int fatal_txn(struct xs_handle *h, xs_transaction_t t, void *arg)
+{
+	struct fatal_arg *a = arg;
+	int rc = xs_read(h, t, a->dir, NULL, NULL);
+
+	if (rc)
+		return rc;
+	return xs_printf(h, t, a->path, "%d %s", a->err, a->msg);
+}
+
 void xenbus_dev_fatal(struct xs_handle *h, const char *dir, int err,
 		      const char *fmt, ...)
 {
+	struct fatal_arg a = { .dir = dir };
 	char msg[512], *p;
 	va_list ap;
-	int n;
 
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
@@ -185,7 +203,9 @@ void xenbus_dev_fatal(struct xs_handle *h, const char *dir, int err,
 	fprintf(stderr, "xenbus: %s: %s (%s)\n", dir, msg, strerror(err));
 	if (asprintf(&p, "%s/error", dir) < 0)
 		return;
-	n = strlen(msg);
-	xs_printf(h, XS_TXN_NULL, p, "%d %.*s", err, n, msg);
+	a.path = p;
+	a.msg = msg;
+	a.err = err;
+	xs_transaction_run(h, fatal_txn, &a);
 	free(p);
 }

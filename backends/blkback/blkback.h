@@ -84,22 +84,112 @@ extern const struct blkback_engine_ops blkback_engine_aio;
 /* "uring" or "aio"; NULL if unknown. */
 const struct blkback_engine_ops *blkback_engine_find(const char *name);
 
+/* ---- per frontend domain (blkback_front.c) ---- */
+
+/*
+ * What one frontend domain may hold across all its disks and queues
+ * (pvio-blkback options; defaults below). The mappings blkback holds for
+ * a domain are at most max_ring_pages + max_pgrants + max_segs, under
+ * hv's cap per (client, granting domain).
+ */
+struct blkback_dom_limits {
+	unsigned int max_pgrants;	/* persistent grants; then per request */
+	unsigned int max_reqs;		/* requests in flight; then wait */
+	unsigned int max_segs;		/* pages those may map; then wait */
+	unsigned int max_ring_pages;	/* ring pages; then connect refused */
+};
+#define BLKBACK_DOM_MAX_PGRANTS		8192
+#define BLKBACK_DOM_MAX_REQS		2048
+#define BLKBACK_DOM_MAX_SEGS		16384
+#define BLKBACK_DOM_MAX_RING_PAGES	256
+/* A single request needs this much of max_segs: the smallest allowed. */
+#define BLKBACK_REQ_MAX_PAGES \
+	(BLKBACK_MAX_SEGS + BLKIF_MAX_INDIRECT_PAGES_PER_REQUEST)
+
+struct blkback_front {
+	pvio_domid_t domid;
+	unsigned int refs;		/* disks using it (control thread) */
+	const struct blkback_dom_limits *lim;
+	/* held now; atomics (blkback_front_take/give) */
+	unsigned int nr_pgrants;
+	unsigned int nr_reqs;
+	unsigned int nr_segs;
+	unsigned int nr_ring_pages;
+	/* times a limit was reached (statistics, atomics) */
+	unsigned int nr_throttled;
+	unsigned int nr_pgrant_full;
+	struct blkback_front *next;
+};
+
+struct blkback_ctx;
+/* The accounting of @domid, created on first use; NULL on ENOMEM. */
+struct blkback_front *blkback_front_get(struct blkback_ctx *ctx,
+					pvio_domid_t domid);
+void blkback_front_put(struct blkback_ctx *ctx, struct blkback_front *f);
+/* Add @n to *@counter unless it would pass @max: true if added. */
+bool blkback_front_take(unsigned int *counter, unsigned int n,
+			unsigned int max);
+void blkback_front_give(unsigned int *counter, unsigned int n);
+
 /* ---- disks, queues, requests (blkback_ring.c, blkback_xenbus.c) ---- */
 
-/* A grant kept mapped for the life of a connection. */
-struct blkback_pgrant {
-	uint32_t gref;		/* key; BLKBACK_PGRANT_FREE if slot unused */
-	pvio_grant_handle_t handle;
-	void *addr;
+/* ---- persistent grants (blkback_pgrant.c) ---- */
+
+enum blkback_pgrant_state {
+	BLKBACK_PGRANT_EMPTY = 0,	/* no mapping; gref, addr unused */
+	BLKBACK_PGRANT_USED,		/* gref is mapped at addr */
 };
-#define BLKBACK_PGRANT_FREE	0xffffffffu
+
+/* A grant kept mapped for the life of a connection: one table slot. */
+struct blkback_pgrant {
+	void *addr;
+	uint32_t gref;		/* the key, any value the frontend chose */
+	pvio_grant_handle_t handle;
+	uint8_t state;		/* enum blkback_pgrant_state */
+};
+
+/* Open addressing, linear probing, at most half full. */
+struct blkback_pgrant_table {
+	struct blkback_pgrant *slot;
+	uint32_t nr_slots;	/* 1 << bits */
+	uint32_t nr_used;
+	uint32_t max;		/* entries allowed */
+	uint32_t mult;		/* hash key, odd, random per table */
+	unsigned int bits;
+};
+
+/* An empty table for at most @max entries: 0 or -ENOMEM. */
+int blkback_pgrant_init(struct blkback_pgrant_table *t, unsigned int max);
+/* Free the table (its mappings must have been cleared first). */
+void blkback_pgrant_fini(struct blkback_pgrant_table *t);
+/* The mapping of @gref if kept: true and *@addr, *@handle. */
+bool blkback_pgrant_find(const struct blkback_pgrant_table *t, uint32_t gref,
+			 void **addr, pvio_grant_handle_t *handle);
+/* Keep a mapping: 0, -EEXIST (already kept), -ENOSPC (full), -ENOMEM. */
+int blkback_pgrant_add(struct blkback_pgrant_table *t, uint32_t gref,
+		       void *addr, pvio_grant_handle_t handle);
+/* Call @fn on every kept mapping (to unmap it), then empty the table. */
+void blkback_pgrant_clear(struct blkback_pgrant_table *t,
+			  void (*fn)(void *arg, const struct blkback_pgrant *g),
+			  void *arg);
+
+/* Where a segment's page comes from; NONE whenever the request is free. */
+enum blkback_seg_state {
+	BLKBACK_SEG_NONE = 0,	/* not mapped (page unused) */
+	BLKBACK_SEG_PENDING,	/* map op @op of the batch under way */
+	BLKBACK_SEG_KEPT,	/* a persistent grant: the table owns it */
+	BLKBACK_SEG_TRANSIENT,	/* mapped for this request: unmap at answer */
+};
 
 /* One segment of a request, after mapping. */
 struct blkback_seg {
-	void *page;		/* mapped guest page */
+	void *page;		/* mapped guest page (KEPT, TRANSIENT) */
 	pvio_grant_handle_t handle;
-	bool transient;		/* mapped for this request only: unmap at end */
+	uint32_t op;		/* PENDING: index in the queue's map_ops */
+	uint8_t state;		/* enum blkback_seg_state */
 };
+/* blkback_req.ind_op[] of an indirect page found in the persistent table */
+#define BLKBACK_NO_OP		UINT32_MAX
 
 enum blkback_req_stage {
 	BLKBACK_STAGE_IO = 0,	/* data read/written */
@@ -110,6 +200,9 @@ enum blkback_req_stage {
 struct blkback_req {
 	struct blkif_req_desc d;
 	struct blkback_seg seg[BLKBACK_MAX_SEGS];
+	/* indirect pages while the batch maps them */
+	void *ind_page[BLKIF_MAX_INDIRECT_PAGES_PER_REQUEST];
+	uint32_t ind_op[BLKIF_MAX_INDIRECT_PAGES_PER_REQUEST];
 	struct iovec iov[BLKBACK_MAX_SEGS];
 	unsigned int iovcnt;
 	size_t bytes;		/* data length */
@@ -118,6 +211,9 @@ struct blkback_req {
 	uint8_t stage;
 	bool flush_after;
 	int16_t status;
+	uint32_t tag;		/* index in the queue's reqs[] (engine tag) */
+	bool reserved;		/* counted against the domain's limits */
+	uint32_t resv_segs;	/* of the domain's max_segs, held till answered */
 	struct blkback_req *next_free;
 };
 
@@ -144,6 +240,7 @@ struct blkback_queue {
 	void *ring_addr;		/* contiguous view of the ring pages */
 	void *ring_page_addr[BLKBACK_MAX_RING_PAGES];
 	struct pvio_back_ring ring;
+	unsigned int ring_pages_counted;	/* against the domain's limit */
 
 	/* event channel */
 	pvio_evtchn_port_t remote_port;
@@ -152,19 +249,27 @@ struct blkback_queue {
 	int evtchn_fd;
 
 	struct blkback_engine engine;
-	struct blkback_req *reqs;	/* ring.nr_ents of them */
-	struct blkback_req *free_reqs;
+	struct blkback_req **reqs;	/* ring.nr_ents slots, filled when used */
+	struct blkback_req *free_reqs;	/* answered ones, to reuse first */
+	unsigned int reqs_fresh;	/* reqs[reqs_fresh..] never used yet */
 	unsigned int inflight;		/* requests taken off the ring, unanswered */
 	unsigned int io_inflight;	/* engine operations outstanding */
 	struct blkback_req *held;	/* a barrier waiting for earlier requests */
+	bool throttled;			/* the domain's in-flight limit was hit */
 	struct blkback_req *barrier;	/* a barrier in flight: the ring waits */
 	struct pvio_gnt_map *map_ops;	/* scratch for batched maps */
+	bool *map_kept;			/* per op: kept as a persistent grant */
 	unsigned int map_cap;
 	struct blkback_cqe *cqes;	/* scratch for reaping */
 
-	struct blkback_pgrant *pgrants;	/* data pages, open-addressed by gref */
-	struct blkback_pgrant *pgrants_ro; /* indirect pages, mapped read-only */
-	unsigned int nr_pgrants;
+	/*
+	 * Persistent grants (feature-persistent only): data pages mapped
+	 * writable, indirect pages read-only, in two tables so that a page
+	 * granted read-only is never reached through a writable mapping.
+	 * Fresh for every connection of the queue.
+	 */
+	struct blkback_pgrant_table pgrants;
+	struct blkback_pgrant_table pgrants_ro;
 
 	/* statistics (dump) */
 	uint64_t nr_reqs, nr_errors, nr_maps, nr_buffered;
@@ -196,6 +301,7 @@ struct blkback_disk {
 	uint32_t discard_granularity;
 
 	/* connection */
+	struct blkback_front *front;	/* accounting of fe_domid, once opened */
 	int be_state;			/* what we last wrote */
 	bool persistent;
 	unsigned int nr_queues;
@@ -205,6 +311,7 @@ struct blkback_disk {
 	bool opened;			/* backing store open, features written */
 	bool seen;			/* found by the last scan */
 	bool watching;			/* watch on the frontend state set */
+	char fe_token[32];		/* that watch's token: "fe D V" */
 	char broken_why[128];		/* set by a queue thread */
 	volatile bool broken;
 
@@ -212,22 +319,47 @@ struct blkback_disk {
 	struct blkback_disk *next;
 };
 
+/*
+ * Something changed for the control thread to look at: a disk (dom, vdev),
+ * every disk of a domain (vdev < 0), or everything (dom < 0).
+ */
+struct blkback_event {
+	long dom;
+	long vdev;
+	struct blkback_event *next;
+};
+
 /* The daemon. */
 struct blkback_ctx {
 	const char *rundir;
 	struct pvio_hv *hv;
 	struct xs_handle *xs;
-	pthread_mutex_t lock;		/* disks list and every state change */
+	pthread_mutex_t lock;		/* the event list and quit */
 	pthread_cond_t cond;
-	bool rescan;
+	struct blkback_event *events;	/* pending, deduplicated */
+	bool rescan_all;		/* look at every dir */
+	bool released;			/* @releaseDomain fired */
 	bool quit;
 	struct blkback_disk *disks;
+	struct blkback_front *fronts;	/* per frontend domain (control thread) */
+	struct blkback_dom_limits dom_lim;
 	int verbose;
 	unsigned int spin_us;		/* poll the ring this long before sleeping */
 };
 
 /* blkback_ring.c */
+/* Set a connected queue up (requests, tables, engine), no thread: 0/-errno. */
+int blkback_queue_init(struct blkback_queue *q);
+/* blkback_queue_init, then the queue's thread. */
 int blkback_queue_start(struct blkback_queue *q);
+/*
+ * One turn of a queue: take what the ring holds (if @take) and submit it,
+ * reap completions, publish answers. What the queue thread runs before it
+ * sleeps (and the fuzz harness drives directly). False once the frontend
+ * broke the ring (the disk is being disconnected).
+ */
+bool blkback_queue_turn(struct blkback_queue *q, bool take);
+/* Stop the thread (if any), drop every request, mapping and buffer. */
 void blkback_queue_stop(struct blkback_queue *q);
 /* Release every persistent grant of the queue. */
 void blkback_queue_release_grants(struct blkback_queue *q);

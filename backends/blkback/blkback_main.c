@@ -2,7 +2,7 @@
 /*
  * pvio-blkback: serves every virtual block device under
  * /local/domain/0/backend/vbd from files or block devices.
- *   pvio-blkback [--rundir DIR] [-v]
+ *   pvio-blkback [--rundir DIR] [-v] [--spin-us N] [per-domain limits]
  * Runs in the foreground until SIGTERM/SIGINT.
  */
 #include <errno.h>
@@ -34,7 +34,27 @@ static void *signal_thread(void *arg)
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: pvio-blkback [--rundir DIR] [-v] [--spin-us N]\n");
+	fprintf(f, "usage: pvio-blkback [--rundir DIR] [-v] [--spin-us N]\n"
+		"  limits per frontend domain, all its disks and queues together:\n"
+		"  [--max-persistent-grants N]  kept mappings (default %u)\n"
+		"  [--max-inflight-requests N]  requests in flight (default %u)\n"
+		"  [--max-inflight-segments N]  pages they may map (default %u, min %u)\n"
+		"  [--max-ring-pages N]         ring pages mapped (default %u)\n",
+		BLKBACK_DOM_MAX_PGRANTS, BLKBACK_DOM_MAX_REQS,
+		BLKBACK_DOM_MAX_SEGS, BLKBACK_REQ_MAX_PAGES,
+		BLKBACK_DOM_MAX_RING_PAGES);
+}
+
+/* A limit option: a number in [min, 1 << 24]. */
+static bool parse_limit(const char *arg, unsigned int min, unsigned int *out)
+{
+	char *end;
+	unsigned long v = strtoul(arg, &end, 10);
+
+	if (!*arg || *end || v < min || v > (1ul << 24))
+		return false;
+	*out = (unsigned int)v;
+	return true;
 }
 
 int main(int argc, char **argv)
@@ -43,10 +63,22 @@ int main(int argc, char **argv)
 		{ "rundir", required_argument, NULL, 'r' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "spin-us", required_argument, NULL, 's' },
+		{ "max-persistent-grants", required_argument, NULL, 'G' },
+		{ "max-inflight-requests", required_argument, NULL, 'R' },
+		{ "max-inflight-segments", required_argument, NULL, 'S' },
+		{ "max-ring-pages", required_argument, NULL, 'P' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct blkback_ctx ctx = { 0 };
+	struct blkback_ctx ctx = {
+		.dom_lim = {
+			.max_pgrants = BLKBACK_DOM_MAX_PGRANTS,
+			.max_reqs = BLKBACK_DOM_MAX_REQS,
+			.max_segs = BLKBACK_DOM_MAX_SEGS,
+			.max_ring_pages = BLKBACK_DOM_MAX_RING_PAGES,
+		},
+	};
+	bool ok = true;
 	char sock[512];
 	pthread_t sig_thread;
 	sigset_t set;
@@ -63,10 +95,30 @@ int main(int argc, char **argv)
 		case 's':
 			ctx.spin_us = (unsigned int)atoi(optarg);
 			break;
+		case 'G':
+			ok = parse_limit(optarg, 0, &ctx.dom_lim.max_pgrants);
+			break;
+		case 'R':
+			ok = parse_limit(optarg, 1, &ctx.dom_lim.max_reqs);
+			break;
+		case 'S':
+			/* less and one large request could never start */
+			ok = parse_limit(optarg, BLKBACK_REQ_MAX_PAGES,
+					 &ctx.dom_lim.max_segs);
+			break;
+		case 'P':
+			ok = parse_limit(optarg, 1, &ctx.dom_lim.max_ring_pages);
+			break;
 		case 'h':
 			usage(stdout);
 			return 0;
 		default:
+			usage(stderr);
+			return 2;
+		}
+		if (!ok) {
+			fprintf(stderr, "pvio-blkback: bad value '%s' for a limit\n",
+				optarg);
 			usage(stderr);
 			return 2;
 		}

@@ -18,7 +18,6 @@
 #define RING_BATCH	32	/* requests taken per pass before mapping */
 /* I/O in flight above which the backend does not ask to be notified */
 #define BLKBACK_LAZY_INFLIGHT	4
-#define PGRANT_SLOTS	(2 * BLKBACK_MAX_PGRANTS)	/* hash, power of two */
 
 static struct pvio_hv *queue_hv(struct blkback_queue *q)
 {
@@ -66,106 +65,75 @@ static void ring_copy_to(struct blkback_queue *q, size_t off, const void *buf,
 	}
 }
 
-/* ---- persistent grants: open addressing keyed by gref ---- */
+/* ---- persistent grants (tables in blkback_pgrant.c) ---- */
 
-static unsigned int pgrant_hash(uint32_t gref)
-{
-	return (gref * 2654435761u) & (PGRANT_SLOTS - 1);
-}
-
-/*
- * Two tables: data pages (mapped writable) and indirect pages (mapped
- * read-only), so that a page the frontend granted read-only can never be
- * reached through a writable mapping.
- */
-static struct blkback_pgrant *pgrant_find(struct blkback_queue *q, bool ro,
-					  uint32_t gref)
-{
-	struct blkback_pgrant *tab = ro ? q->pgrants_ro : q->pgrants;
-	unsigned int i = pgrant_hash(gref);
-
-	if (!tab)
-		return NULL;
-	for (unsigned int n = 0; n < PGRANT_SLOTS; n++) {
-		struct blkback_pgrant *g = &tab[(i + n) & (PGRANT_SLOTS - 1)];
-
-		if (g->gref == gref)
-			return g;
-		if (g->gref == BLKBACK_PGRANT_FREE)
-			return NULL;
-	}
-	return NULL;
-}
-
-/* Keep a mapping; false if the table is full (the caller unmaps later). */
-static bool pgrant_add(struct blkback_queue *q, bool ro, uint32_t gref,
-		       void *addr, pvio_grant_handle_t handle)
-{
-	struct blkback_pgrant *tab = ro ? q->pgrants_ro : q->pgrants;
-	unsigned int i = pgrant_hash(gref);
-
-	if (!tab || q->nr_pgrants >= BLKBACK_MAX_PGRANTS ||
-	    gref == BLKBACK_PGRANT_FREE)
-		return false;
-	for (unsigned int n = 0; n < PGRANT_SLOTS; n++) {
-		struct blkback_pgrant *g = &tab[(i + n) & (PGRANT_SLOTS - 1)];
-
-		if (g->gref == gref)
-			return false;	/* mapped twice in one batch */
-		if (g->gref == BLKBACK_PGRANT_FREE) {
-			g->gref = gref;
-			g->addr = addr;
-			g->handle = handle;
-			q->nr_pgrants++;
-			return true;
-		}
-	}
-	return false;
-}
-
-static void pgrant_release(struct blkback_queue *q, struct blkback_pgrant *tab)
-{
+struct unmap_batch {
+	struct blkback_queue *q;
 	struct pvio_gnt_map op[64];
-	unsigned int n = 0;
+	unsigned int n;
+};
 
-	if (!tab)
-		return;
-	for (unsigned int i = 0; i < PGRANT_SLOTS; i++) {
-		struct blkback_pgrant *g = &tab[i];
+static void unmap_batch_flush(struct unmap_batch *b)
+{
+	if (b->n)
+		pvio_gnttab_unmap(queue_hv(b->q), b->op, b->n);
+	b->n = 0;
+}
 
-		if (g->gref == BLKBACK_PGRANT_FREE)
-			continue;
-		memset(&op[n], 0, sizeof(op[n]));
-		op[n].dom = q->disk->fe_domid;
-		op[n].ref = g->gref;
-		op[n].addr = g->addr;
-		op[n].handle = g->handle;
-		g->gref = BLKBACK_PGRANT_FREE;
-		if (++n == 64) {
-			pvio_gnttab_unmap(queue_hv(q), op, n);
-			n = 0;
-		}
-	}
-	if (n)
-		pvio_gnttab_unmap(queue_hv(q), op, n);
+static void unmap_kept(void *arg, const struct blkback_pgrant *g)
+{
+	struct unmap_batch *b = arg;
+	struct pvio_gnt_map *op = &b->op[b->n++];
+
+	memset(op, 0, sizeof(*op));
+	op->dom = b->q->disk->fe_domid;
+	op->ref = g->gref;
+	op->addr = g->addr;
+	op->handle = g->handle;
+	if (b->n == 64)
+		unmap_batch_flush(b);
 }
 
 void blkback_queue_release_grants(struct blkback_queue *q)
 {
-	pgrant_release(q, q->pgrants);
-	pgrant_release(q, q->pgrants_ro);
-	q->nr_pgrants = 0;
+	struct unmap_batch b = { .q = q };
+	unsigned int n = q->pgrants.nr_used + q->pgrants_ro.nr_used;
+
+	blkback_pgrant_clear(&q->pgrants, unmap_kept, &b);
+	blkback_pgrant_clear(&q->pgrants_ro, unmap_kept, &b);
+	unmap_batch_flush(&b);
+	if (n)
+		blkback_front_give(&q->disk->front->nr_pgrants, n);
 }
 
 /* ---- request lifecycle: free -> busy -> answered -> free ---- */
+
+/* A request slot is free (on the free list, or never used yet). */
+static bool req_available(const struct blkback_queue *q)
+{
+	return q->free_reqs || q->reqs_fresh < q->ring.nr_ents;
+}
 
 static struct blkback_req *req_get(struct blkback_queue *q)
 {
 	struct blkback_req *r = q->free_reqs;
 
-	if (!r)
+	/*
+	 * Slots never used are allocated in order when first needed: a
+	 * queue's requests (about 12 KiB each) cost memory only once used,
+	 * not for every entry of a large ring.
+	 */
+	if (r) {
+		q->free_reqs = r->next_free;
+	} else if (q->reqs_fresh < q->ring.nr_ents) {
+		r = calloc(1, sizeof(*r));
+		if (!r)
+			return NULL;
+		r->tag = q->reqs_fresh;
+		q->reqs[q->reqs_fresh++] = r;
+	} else {
 		return NULL;
-	q->free_reqs = r->next_free;
+	}
 	r->busy = true;
 	r->iovcnt = 0;
 	r->bytes = 0;
@@ -173,8 +141,52 @@ static struct blkback_req *req_get(struct blkback_queue *q)
 	r->stage = BLKBACK_STAGE_IO;
 	r->flush_after = false;
 	r->status = BLKIF_RSP_OKAY;
+	r->reserved = false;
+	r->resv_segs = 0;
 	q->inflight++;
 	return r;
+}
+
+/*
+ * Count a request taken off the ring against its domain's limits: one
+ * request, and every page it may map (data and indirect). False if the
+ * domain is at a limit: the request stays on the ring until some of the
+ * domain's requests are answered.
+ */
+static bool req_reserve(struct blkback_queue *q, struct blkback_req *r)
+{
+	struct blkback_front *f = q->disk->front;
+	uint32_t pages = r->status == BLKIF_RSP_OKAY ?
+			 (uint32_t)r->d.nr_segs + r->d.nr_indirect : 0;
+
+	if (!blkback_front_take(&f->nr_reqs, 1, f->lim->max_reqs))
+		goto full;
+	if (!blkback_front_take(&f->nr_segs, pages, f->lim->max_segs)) {
+		blkback_front_give(&f->nr_reqs, 1);
+		goto full;
+	}
+	r->reserved = true;
+	r->resv_segs = pages;
+	return true;
+full:
+	/* the first time only: a log line per request would be a flood */
+	if (!q->throttled &&
+	    __atomic_add_fetch(&f->nr_throttled, 1, __ATOMIC_RELAXED) == 1)
+		blkback_log("domain %u at its in-flight limit (%u requests, %u pages): its requests wait",
+			    f->domid, f->lim->max_reqs, f->lim->max_segs);
+	return false;
+}
+
+static void req_release(struct blkback_queue *q, struct blkback_req *r)
+{
+	struct blkback_front *f = q->disk->front;
+
+	if (!r->reserved)
+		return;
+	blkback_front_give(&f->nr_reqs, 1);
+	blkback_front_give(&f->nr_segs, r->resv_segs);
+	r->reserved = false;
+	r->resv_segs = 0;
 }
 
 static void req_put(struct blkback_queue *q, struct blkback_req *r)
@@ -184,6 +196,7 @@ static void req_put(struct blkback_queue *q, struct blkback_req *r)
 			    q->index);
 		return;
 	}
+	req_release(q, r);
 	r->busy = false;
 	r->next_free = q->free_reqs;
 	q->free_reqs = r;
@@ -197,16 +210,18 @@ static void req_unmap(struct blkback_queue *q, struct blkback_req *r)
 	unsigned int n = 0;
 
 	for (unsigned int i = 0; i < r->d.nr_segs; i++) {
-		if (!r->seg[i].transient || !r->seg[i].page)
-			continue;
-		memset(&op[n], 0, sizeof(op[n]));
-		op[n].dom = q->disk->fe_domid;
-		op[n].ref = r->d.seg[i].gref;
-		op[n].addr = r->seg[i].page;
-		op[n].handle = r->seg[i].handle;
-		n++;
-		r->seg[i].page = NULL;
-		r->seg[i].transient = false;
+		struct blkback_seg *sg = &r->seg[i];
+
+		if (sg->state == BLKBACK_SEG_TRANSIENT) {
+			memset(&op[n], 0, sizeof(op[n]));
+			op[n].dom = q->disk->fe_domid;
+			op[n].ref = r->d.seg[i].gref;
+			op[n].addr = sg->page;
+			op[n].handle = sg->handle;
+			n++;
+		}
+		sg->page = NULL;
+		sg->state = BLKBACK_SEG_NONE;
 	}
 	if (n)
 		pvio_gnttab_unmap(queue_hv(q), op, n);
@@ -248,28 +263,23 @@ static void ring_publish(struct blkback_queue *q)
 /* ---- mapping ---- */
 
 /*
- * Map the grefs listed in @ops (filled with ref/readonly); one hv round
- * trip for the whole batch, growing the scratch array as needed.
+ * Map the grefs listed in @ops (filled with ref/readonly) in one hv round
+ * trip. Each op's status says whether it was mapped, also when the batch
+ * failed part way (the ops it did map are okay and get unmapped as usual).
  */
-static int map_batch(struct blkback_queue *q, struct pvio_gnt_map *ops,
-		     unsigned int n)
+static void map_batch(struct blkback_queue *q, struct pvio_gnt_map *ops,
+		      unsigned int n)
 {
-	int rc;
-
 	if (!n)
-		return 0;
-	rc = pvio_gnttab_map(queue_hv(q), ops, n);
+		return;
+	pvio_gnttab_map(queue_hv(q), ops, n);
 	q->nr_maps += n;
-	if (rc < 0) {
-		for (unsigned int i = 0; i < n; i++)
-			ops[i].status = GNTST_general_error;
-	}
-	return rc;
 }
 
 static int map_ops_reserve(struct blkback_queue *q, unsigned int n)
 {
 	struct pvio_gnt_map *t;
+	bool *k;
 
 	if (n <= q->map_cap)
 		return 0;
@@ -277,18 +287,66 @@ static int map_ops_reserve(struct blkback_queue *q, unsigned int n)
 	if (!t)
 		return -ENOMEM;
 	q->map_ops = t;
+	k = realloc(q->map_kept, n * sizeof(*k));
+	if (!k)
+		return -ENOMEM;
+	q->map_kept = k;
 	q->map_cap = n;
 	return 0;
+}
+
+/* Append a map op for @gref; its index. Room was reserved. */
+static uint32_t map_op_add(struct blkback_queue *q, uint32_t *k, uint32_t gref,
+			   bool readonly)
+{
+	struct pvio_gnt_map *op = &q->map_ops[*k];
+
+	memset(op, 0, sizeof(*op));
+	op->dom = q->disk->fe_domid;
+	op->ref = gref;
+	op->readonly = readonly;
+	q->map_kept[*k] = false;
+	return (*k)++;
+}
+
+/*
+ * Keep a fresh mapping persistently if the disk allows and its domain has
+ * room for one more persistent grant: true if kept.
+ */
+static bool pgrant_keep(struct blkback_queue *q, struct blkback_pgrant_table *t,
+			const struct pvio_gnt_map *op)
+{
+	struct blkback_front *f = q->disk->front;
+
+	if (!q->disk->persistent)
+		return false;
+	if (!blkback_front_take(&f->nr_pgrants, 1, f->lim->max_pgrants)) {
+		if (__atomic_add_fetch(&f->nr_pgrant_full, 1,
+				       __ATOMIC_RELAXED) == 1)
+			blkback_log("domain %u holds %u persistent grants, its limit: further pages are mapped per request",
+				    f->domid, f->lim->max_pgrants);
+		return false;
+	}
+	if (blkback_pgrant_add(t, op->ref, op->addr, op->handle) == 0)
+		return true;
+	blkback_front_give(&f->nr_pgrants, 1);
+	return false;
 }
 
 /*
  * Copy the segment lists of the INDIRECT requests of a batch out of their
  * indirect pages (mapped read-only, or kept if persistent) and validate.
+ *
+ * Every map op belongs to exactly one page of one request (ind_op[]), also
+ * when several requests name the same gref: the first op of a gref may be
+ * kept persistently, every other one is transient. All transient ops are
+ * unmapped before returning, whatever became of their request.
  */
 static void batch_indirect(struct blkback_queue *q, struct blkback_req **batch,
 			   unsigned int nb)
 {
-	unsigned int n = 0, k = 0;
+	unsigned int n = 0;
+	uint32_t k = 0;
 
 	for (unsigned int i = 0; i < nb; i++)
 		if (batch[i]->status == BLKIF_RSP_OKAY)
@@ -301,78 +359,78 @@ static void batch_indirect(struct blkback_queue *q, struct blkback_req **batch,
 				batch[i]->status = BLKIF_RSP_ERROR;
 		return;
 	}
-	/* everything not kept persistently, in one round trip */
+	/* persistent pages now, an op for every other one */
 	for (unsigned int i = 0; i < nb; i++) {
 		struct blkback_req *r = batch[i];
 
 		if (r->status != BLKIF_RSP_OKAY)
 			continue;
 		for (unsigned int j = 0; j < r->d.nr_indirect; j++) {
-			if (pgrant_find(q, true, r->d.indirect_grefs[j]))
-				continue;
-			memset(&q->map_ops[k], 0, sizeof(q->map_ops[k]));
-			q->map_ops[k].dom = q->disk->fe_domid;
-			q->map_ops[k].ref = r->d.indirect_grefs[j];
-			q->map_ops[k].readonly = 1;
-			k++;
+			pvio_grant_handle_t h;
+
+			r->ind_page[j] = NULL;
+			r->ind_op[j] = BLKBACK_NO_OP;
+			if (!blkback_pgrant_find(&q->pgrants_ro,
+						 r->d.indirect_grefs[j],
+						 &r->ind_page[j], &h))
+				r->ind_op[j] = map_op_add(q, &k,
+							  r->d.indirect_grefs[j],
+							  true);
 		}
 	}
 	map_batch(q, q->map_ops, k);
 
-	k = 0;
 	for (unsigned int i = 0; i < nb; i++) {
 		struct blkback_req *r = batch[i];
-		void *pages[BLKIF_MAX_INDIRECT_PAGES_PER_REQUEST];
 		bool ok = true;
 
 		if (r->status != BLKIF_RSP_OKAY || !r->d.nr_indirect)
 			continue;
 		for (unsigned int j = 0; j < r->d.nr_indirect; j++) {
-			struct blkback_pgrant *g = pgrant_find(q, true,
-							       r->d.indirect_grefs[j]);
+			struct pvio_gnt_map *op;
 
-			if (g) {
-				pages[j] = g->addr;
+			if (r->ind_op[j] == BLKBACK_NO_OP)
 				continue;
-			}
-			/* the op of this page, in the order they were listed */
-			struct pvio_gnt_map *op = &q->map_ops[k++];
-
+			op = &q->map_ops[r->ind_op[j]];
 			if (op->status != GNTST_okay) {
 				ok = false;
-				pages[j] = NULL;
 				continue;
 			}
-			pages[j] = op->addr;
-			if (q->disk->persistent &&
-			    pgrant_add(q, true, op->ref, op->addr, op->handle))
-				op->ref = BLKBACK_PGRANT_FREE;	/* kept */
+			r->ind_page[j] = op->addr;
+			q->map_kept[r->ind_op[j]] =
+				pgrant_keep(q, &q->pgrants_ro, op);
 		}
 		if (ok)
-			r->status = blkif_req_indirect(&r->d, pages,
+			r->status = blkif_req_indirect(&r->d, r->ind_page,
 							 &q->disk->lim);
 		else
 			r->status = BLKIF_RSP_ERROR;
+		memset(r->ind_page, 0, sizeof(r->ind_page));
 	}
 	/* drop the transient indirect maps: their contents are copied */
 	{
-		unsigned int u = 0;
+		uint32_t u = 0;
 
-		for (unsigned int i = 0; i < k; i++) {
+		for (uint32_t i = 0; i < k; i++)
 			if (q->map_ops[i].status == GNTST_okay &&
-			    q->map_ops[i].ref != BLKBACK_PGRANT_FREE)
+			    !q->map_kept[i])
 				q->map_ops[u++] = q->map_ops[i];
-		}
 		if (u)
 			pvio_gnttab_unmap(queue_hv(q), q->map_ops, u);
 	}
 }
 
-/* Map the data pages of a batch: one round trip for every missing gref. */
+/*
+ * Map the data pages of a batch: one round trip for every gref not kept.
+ * Each op belongs to one segment (PENDING with its index); a segment ends
+ * KEPT (the table owns the mapping) or TRANSIENT (req_unmap drops it when
+ * the request is answered, whatever its status).
+ */
 static void batch_map(struct blkback_queue *q, struct blkback_req **batch,
 		      unsigned int nb)
 {
-	unsigned int n = 0, k = 0;
+	unsigned int n = 0;
+	uint32_t k = 0;
 
 	for (unsigned int i = 0; i < nb; i++)
 		if (batch[i]->status == BLKIF_RSP_OKAY)
@@ -384,56 +442,50 @@ static void batch_map(struct blkback_queue *q, struct blkback_req **batch,
 	}
 	for (unsigned int i = 0; i < nb; i++) {
 		struct blkback_req *r = batch[i];
-		bool ro = r->d.op != BLKIF_OP_READ;
+		/* a kept grant serves reads and writes alike */
+		bool ro = r->d.op != BLKIF_OP_READ && !q->disk->persistent;
 
 		if (r->status != BLKIF_RSP_OKAY)
 			continue;
 		for (unsigned int j = 0; j < r->d.nr_segs; j++) {
-			struct blkback_pgrant *g = pgrant_find(q, false,
-							       r->d.seg[j].gref);
+			struct blkback_seg *sg = &r->seg[j];
 
-			r->seg[j].transient = false;
-			if (g) {
-				r->seg[j].page = g->addr;
-				r->seg[j].handle = g->handle;
+			if (blkback_pgrant_find(&q->pgrants, r->d.seg[j].gref,
+						&sg->page, &sg->handle)) {
+				sg->state = BLKBACK_SEG_KEPT;
 				continue;
 			}
-			r->seg[j].page = NULL;
-			memset(&q->map_ops[k], 0, sizeof(q->map_ops[k]));
-			q->map_ops[k].dom = q->disk->fe_domid;
-			q->map_ops[k].ref = r->d.seg[j].gref;
-			/* a kept grant serves reads and writes alike */
-			q->map_ops[k].readonly = ro && !q->disk->persistent;
-			k++;
+			sg->state = BLKBACK_SEG_PENDING;
+			sg->op = map_op_add(q, &k, r->d.seg[j].gref, ro);
 		}
 	}
 	map_batch(q, q->map_ops, k);
 
-	k = 0;
 	for (unsigned int i = 0; i < nb; i++) {
 		struct blkback_req *r = batch[i];
 
 		if (r->status != BLKIF_RSP_OKAY)
 			continue;
 		for (unsigned int j = 0; j < r->d.nr_segs; j++) {
+			struct blkback_seg *sg = &r->seg[j];
 			struct pvio_gnt_map *op;
 
-			if (r->seg[j].page)
+			if (sg->state != BLKBACK_SEG_PENDING)
 				continue;
-			op = &q->map_ops[k++];
+			op = &q->map_ops[sg->op];
 			if (op->status != GNTST_okay) {
 				if (q->disk->ctx->verbose)
 					blkback_log("%s: queue %u: map of gref %u failed: %d",
 						    q->disk->be_path, q->index,
 						    op->ref, op->status);
+				sg->state = BLKBACK_SEG_NONE;
 				r->status = BLKIF_RSP_ERROR;
 				continue;
 			}
-			r->seg[j].page = op->addr;
-			r->seg[j].handle = op->handle;
-			if (!q->disk->persistent ||
-			    !pgrant_add(q, false, op->ref, op->addr, op->handle))
-				r->seg[j].transient = true;
+			sg->page = op->addr;
+			sg->handle = op->handle;
+			sg->state = pgrant_keep(q, &q->pgrants, op) ?
+				    BLKBACK_SEG_KEPT : BLKBACK_SEG_TRANSIENT;
 		}
 	}
 }
@@ -482,7 +534,7 @@ static int req_fd(struct blkback_queue *q, struct blkback_req *r)
 
 static uint64_t req_tag(struct blkback_queue *q, struct blkback_req *r)
 {
-	return (uint64_t)(r - q->reqs);
+	return r->tag;
 }
 
 /* One more for statistics/: this thread is the only writer. */
@@ -592,6 +644,7 @@ static bool ring_pass(struct blkback_queue *q)
 	struct blkback_req *batch[RING_BATCH];
 	unsigned int nb = 0, segs = 0;
 
+	q->throttled = false;
 	if (q->held) {
 		if (q->inflight > 1)
 			return true;
@@ -618,14 +671,25 @@ static bool ring_pass(struct blkback_queue *q)
 			blkback_disk_broken(q->disk, why);
 			return false;
 		}
-		if (q->ring.req_cons == rp || !q->free_reqs)
+		if (q->ring.req_cons == rp || !req_available(q))
 			break;
 		r = req_get(q);
+		if (!r) {
+			/* out of memory for a new slot: look again shortly */
+			q->throttled = true;
+			break;
+		}
 		/* copy once: the frontend may rewrite the slot under us */
 		ring_copy_from(q, ring_entry_off(q, q->ring.req_cons), &copy,
 			       sizeof(copy));
-		q->ring.req_cons++;
 		r->status = blkif_req_parse(&copy, &q->disk->lim, &r->d);
+		if (!req_reserve(q, r)) {
+			/* its domain is at a limit: leave it on the ring */
+			req_put(q, r);
+			q->throttled = true;
+			break;
+		}
+		q->ring.req_cons++;
 		if (r->status == BLKIF_RSP_OKAY &&
 		    r->d.op == BLKIF_OP_WRITE_BARRIER) {
 			/* what came before runs first; the barrier waits */
@@ -659,7 +723,9 @@ static void reap(struct blkback_queue *q)
 
 			if (q->cqes[i].tag >= q->ring.nr_ents)
 				continue;
-			r = &q->reqs[q->cqes[i].tag];
+			r = q->reqs[q->cqes[i].tag];
+			if (!r || !r->busy)
+				continue;	/* not ours: the engine misbehaved */
 			q->io_inflight--;
 			if (r->stage == BLKBACK_STAGE_IO) {
 				if (q->cqes[i].res != (int64_t)r->bytes) {
@@ -711,8 +777,8 @@ static bool spin_until(struct blkback_queue *q)
 	unsigned int us = q->disk->ctx->spin_us;
 	uint64_t end;
 
-	if (!us || !q->engine.ops->ready || !q->free_reqs || q->held ||
-	    q->barrier)
+	if (!us || !q->engine.ops->ready || !req_available(q) || q->held ||
+	    q->barrier || q->throttled)
 		return false;
 	end = mono_ns() + us * 1000ull;
 	do {
@@ -722,6 +788,34 @@ static bool spin_until(struct blkback_queue *q)
 		__builtin_ia32_pause();
 	} while (mono_ns() < end);
 	return false;
+}
+
+/*
+ * How long the queue thread may sleep: throttled, it looks at the ring
+ * again soon, since the requests that free its domain's budget may be
+ * another queue's.
+ */
+static int queue_sleep_ms(struct blkback_queue *q, bool stopping)
+{
+	if (stopping)
+		return 100;
+	return q->throttled ? 1 : -1;
+}
+
+bool blkback_queue_turn(struct blkback_queue *q, bool take)
+{
+	const struct blkback_engine_ops *ops = q->engine.ops;
+	bool ok = true;
+
+	if (take) {
+		ok = ring_pass(q);
+		/* with wait(), the submit rides on the wait call */
+		if (!ops->wait && ops->submit(&q->engine) < 0)
+			blkback_log("%s: submit failed", q->disk->be_path);
+	}
+	reap(q);
+	ring_publish(q);
+	return ok;
 }
 
 static void *queue_thread(void *arg)
@@ -738,15 +832,8 @@ static void *queue_thread(void *arg)
 	if (!ops->wait)
 		pfd[1].fd = ops->event_fd(&q->engine);
 	for (;;) {
-		if (!stopping) {
-			if (!ring_pass(q))
-				stopping = true;
-			/* with wait(), the submit rides on the wait call */
-			if (!ops->wait && ops->submit(&q->engine) < 0)
-				blkback_log("%s: submit failed", q->disk->be_path);
-		}
-		reap(q);
-		ring_publish(q);
+		if (!blkback_queue_turn(q, !stopping))
+			stopping = true;
 		if (stopping && q->io_inflight == 0)
 			break;
 		if (!stopping) {
@@ -760,7 +847,8 @@ static void *queue_thread(void *arg)
 			 * the frontend saves a notification (a cross-CPU wakeup)
 			 * per batch.
 			 */
-			if (!q->held && !q->barrier && q->free_reqs) {
+			if (!q->held && !q->barrier && req_available(q) &&
+			    !q->throttled) {
 				if (q->io_inflight >= BLKBACK_LAZY_INFLIGHT) {
 					if (pvio_back_unconsumed(&q->ring))
 						continue;
@@ -780,7 +868,7 @@ static void *queue_thread(void *arg)
 			unsigned int w;
 
 			if (ops->wait(&q->engine, q->evtchn_fd, q->stop_fd,
-				      stopping ? 100 : -1) < 0)
+				      queue_sleep_ms(q, stopping)) < 0)
 				break;
 			reap(q);
 			w = ops->take_wakes(&q->engine);
@@ -790,7 +878,8 @@ static void *queue_thread(void *arg)
 				stopping = true;
 			continue;
 		}
-		if (poll(pfd, 3, stopping ? 100 : -1) < 0 && errno != EINTR)
+		if (poll(pfd, 3, queue_sleep_ms(q, stopping)) < 0 &&
+		    errno != EINTR)
 			break;
 		if (pfd[0].revents & POLLIN)
 			pvio_evtchn_ack(queue_hv(q), q->port);
@@ -800,7 +889,7 @@ static void *queue_thread(void *arg)
 	return NULL;
 }
 
-int blkback_queue_start(struct blkback_queue *q)
+int blkback_queue_init(struct blkback_queue *q)
 {
 	unsigned int n = q->ring.nr_ents;
 	int rc;
@@ -809,26 +898,30 @@ int blkback_queue_start(struct blkback_queue *q)
 	q->cqes = calloc(n, sizeof(*q->cqes));
 	if (!q->reqs || !q->cqes)
 		return -ENOMEM;
-	for (unsigned int i = 0; i < n; i++)
-		q->reqs[i].next_free = i + 1 < n ? &q->reqs[i + 1] : NULL;
-	q->free_reqs = &q->reqs[0];
+	q->free_reqs = NULL;
+	q->reqs_fresh = 0;
 	q->inflight = 0;
 	q->io_inflight = 0;
 	q->held = NULL;
 	q->barrier = NULL;
+	/* fresh tables for this connection: nothing of an earlier one */
 	if (q->disk->persistent) {
-		q->pgrants = malloc(PGRANT_SLOTS * sizeof(*q->pgrants));
-		q->pgrants_ro = malloc(PGRANT_SLOTS * sizeof(*q->pgrants_ro));
-		if (!q->pgrants || !q->pgrants_ro)
-			return -ENOMEM;
-		for (unsigned int i = 0; i < PGRANT_SLOTS; i++) {
-			q->pgrants[i].gref = BLKBACK_PGRANT_FREE;
-			q->pgrants_ro[i].gref = BLKBACK_PGRANT_FREE;
-		}
+		rc = blkback_pgrant_init(&q->pgrants, BLKBACK_MAX_PGRANTS);
+		if (!rc)
+			rc = blkback_pgrant_init(&q->pgrants_ro,
+						 BLKBACK_MAX_PGRANTS);
+		if (rc)
+			return rc;
 	}
 	q->engine.ops = q->disk->engine_ops;
 	/* each request holds at most one engine operation at a time */
-	rc = q->engine.ops->init(&q->engine, n);
+	return q->engine.ops->init(&q->engine, n);
+}
+
+int blkback_queue_start(struct blkback_queue *q)
+{
+	int rc = blkback_queue_init(q);
+
 	if (rc)
 		return rc;
 	q->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
@@ -852,22 +945,38 @@ void blkback_queue_stop(struct blkback_queue *q)
 		pthread_join(q->thread, NULL);
 		q->thread_started = false;
 	}
-	/* requests still held (a barrier) are never answered: the ring goes */
 	if (q->engine.priv)
 		q->engine.ops->fini(&q->engine);
+	/*
+	 * Requests never answered (a held barrier; anything in flight if the
+	 * thread left early) give back their mappings and their domain's
+	 * budget: the ring goes with them.
+	 */
+	for (unsigned int i = 0; q->reqs && i < q->reqs_fresh; i++) {
+		if (!q->reqs[i]->busy)
+			continue;
+		req_unmap(q, q->reqs[i]);
+		req_put(q, q->reqs[i]);
+	}
+	for (unsigned int i = 0; q->reqs && i < q->reqs_fresh; i++)
+		free(q->reqs[i]);
+	q->reqs_fresh = 0;
+	q->free_reqs = NULL;
+	q->held = NULL;
+	q->barrier = NULL;
 	if (q->stop_fd > 0)
 		close(q->stop_fd);
 	q->stop_fd = -1;
 	blkback_queue_release_grants(q);
-	free(q->pgrants);
-	q->pgrants = NULL;
-	free(q->pgrants_ro);
-	q->pgrants_ro = NULL;
+	blkback_pgrant_fini(&q->pgrants);
+	blkback_pgrant_fini(&q->pgrants_ro);
 	free(q->reqs);
 	q->reqs = NULL;
 	free(q->cqes);
 	q->cqes = NULL;
 	free(q->map_ops);
 	q->map_ops = NULL;
+	free(q->map_kept);
+	q->map_kept = NULL;
 	q->map_cap = 0;
 }

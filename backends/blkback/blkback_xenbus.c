@@ -6,6 +6,7 @@
  * mapping rings and binding event channels on connect.
  */
 #include <errno.h>
+#include <malloc.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,21 +17,89 @@
 
 #define BE_ROOT		"/local/domain/0/backend/vbd"
 
-static void wake(struct blkback_ctx *ctx)
+/* Queue an event for the control thread (@ctx->lock held). */
+static void event_add_locked(struct blkback_ctx *ctx, long dom, long vdev)
+{
+	struct blkback_event *e;
+
+	pthread_cond_signal(&ctx->cond);
+	if (ctx->rescan_all)
+		return;
+	for (e = ctx->events; e; e = e->next)
+		if (e->dom == dom && (e->vdev == vdev || e->vdev < 0))
+			return;		/* already covered */
+	e = dom < 0 ? NULL : malloc(sizeof(*e));
+	if (!e) {
+		/* everything (or no memory): one full look */
+		ctx->rescan_all = true;
+		return;
+	}
+	e->dom = dom;
+	e->vdev = vdev;
+	e->next = ctx->events;
+	ctx->events = e;
+}
+
+static void event_add(struct blkback_ctx *ctx, long dom, long vdev)
 {
 	pthread_mutex_lock(&ctx->lock);
-	ctx->rescan = true;
-	pthread_cond_signal(&ctx->cond);
+	event_add_locked(ctx, dom, vdev);
 	pthread_mutex_unlock(&ctx->lock);
 }
 
+/* A decimal number < @max ending at '/' or the end; NULL if not. */
+static const char *parse_num(const char *s, unsigned long max, long *out)
+{
+	char *end;
+	unsigned long v;
+
+	if (*s < '0' || *s > '9')
+		return NULL;
+	v = strtoul(s, &end, 10);
+	if (v >= max || (*end && *end != '/'))
+		return NULL;
+	*out = (long)v;
+	return end;
+}
+
+/*
+ * Watches name what changed: BE_ROOT[/D[/V[/key]]] for the backend tree
+ * (token "be"), a frontend's state for one disk (token "fe D V"). Only
+ * that disk, or that domain's dir, is looked at again.
+ */
 static void watch_cb(struct xs_handle *h, const char *path, const char *token,
 		     void *arg)
 {
+	struct blkback_ctx *ctx = arg;
+	long dom = -1, vdev = -1;
+	const char *p;
+
 	/* our own statistics/ writes change nothing to act on */
 	if (strstr(path, "/statistics/"))
 		return;
-	wake(arg);
+	if (!strncmp(token, "fe ", 3)) {
+		if (sscanf(token + 3, "%ld %ld", &dom, &vdev) != 2)
+			dom = -1;
+		event_add(ctx, dom, vdev);
+		return;
+	}
+	if (!strcmp(token, "release")) {
+		pthread_mutex_lock(&ctx->lock);
+		ctx->released = true;
+		pthread_cond_signal(&ctx->cond);
+		pthread_mutex_unlock(&ctx->lock);
+		return;
+	}
+	if (strncmp(path, BE_ROOT, strlen(BE_ROOT))) {
+		event_add(ctx, -1, -1);
+		return;
+	}
+	p = path + strlen(BE_ROOT);
+	if (*p == '/' &&
+	    (p = parse_num(p + 1, PVIO_DOMID_FIRST_RESERVED, &dom)) &&
+	    *p == '/' && !parse_num(p + 1, 1ul << 31, &vdev))
+		dom = -1;	/* not a disk dir: look at everything */
+	event_add(ctx, dom, vdev);
 }
 
 void blkback_disk_broken(struct blkback_disk *disk, const char *why)
@@ -42,8 +111,7 @@ void blkback_disk_broken(struct blkback_disk *disk, const char *why)
 		snprintf(disk->broken_why, sizeof(disk->broken_why), "%s", why);
 		disk->broken = true;
 	}
-	ctx->rescan = true;
-	pthread_cond_signal(&ctx->cond);
+	event_add_locked(ctx, disk->domid, disk->vdev);
 	pthread_mutex_unlock(&ctx->lock);
 }
 
@@ -145,6 +213,10 @@ static void queue_unmap(struct blkback_disk *disk, struct blkback_queue *q)
 	}
 	if (n)
 		pvio_gnttab_unmap(ctx->hv, op, n);
+	if (q->ring_pages_counted)
+		blkback_front_give(&disk->front->nr_ring_pages,
+				   q->ring_pages_counted);
+	q->ring_pages_counted = 0;
 	if (q->port_bound)
 		pvio_evtchn_close(ctx->hv, q->port);
 	q->port_bound = false;
@@ -160,6 +232,8 @@ static void disk_disconnect(struct blkback_disk *disk)
 		blkback_log("%s: disconnected", disk->be_path);
 	disk->connected = false;
 	disk->nr_queues = 0;
+	blkback_front_put(disk->ctx, disk->front);
+	disk->front = NULL;
 }
 
 /* Map the ring and bind the event channel of queue @q from @dir. */
@@ -205,9 +279,21 @@ static int queue_connect(struct blkback_disk *disk, struct blkback_queue *q,
 	}
 	q->remote_port = (pvio_evtchn_port_t)v;
 
+	/* the domain's ring pages, all disks together, are bounded */
+	if (!blkback_front_take(&disk->front->nr_ring_pages, pages,
+				disk->front->lim->max_ring_pages)) {
+		xenbus_dev_fatal(ctx->xs, disk->be_path, -ENOSPC,
+				 "domain %u has %u ring pages mapped: %u more pass its limit of %u",
+				 disk->fe_domid, disk->front->nr_ring_pages,
+				 pages, disk->front->lim->max_ring_pages);
+		return -ENOSPC;
+	}
+	q->ring_pages_counted = pages;
+
+	/* keep every page that did map: the disconnect unmaps exactly those */
 	rc = pvio_gnttab_map(ctx->hv, op, pages);
 	for (unsigned int i = 0; i < pages; i++) {
-		if (rc == 0 && op[i].status == GNTST_okay) {
+		if (op[i].status == GNTST_okay) {
 			q->ring_page_addr[i] = op[i].addr;
 			q->ring_handle[i] = op[i].handle;
 		} else if (rc == 0) {
@@ -277,6 +363,12 @@ static int disk_connect(struct blkback_disk *disk)
 	}
 	disk->persistent = read_int(ctx, disk->fe_path, "feature-persistent", 0) == 1;
 	disk->nr_queues = 0;
+	disk->front = blkback_front_get(ctx, disk->fe_domid);
+	if (!disk->front) {
+		xenbus_dev_fatal(ctx->xs, disk->be_path, -ENOMEM,
+				 "accounting of domain %u", disk->fe_domid);
+		return -ENOMEM;
+	}
 	for (unsigned int i = 0; i < nq; i++) {
 		char dir[300];
 
@@ -433,7 +525,7 @@ static void disk_free(struct blkback_disk *disk)
 	disk_disconnect(disk);
 	if (disk->watching) {
 		snprintf(path, sizeof(path), "%s/state", disk->fe_path);
-		xs_unwatch(disk->ctx->xs, path, "fe");
+		xs_unwatch(disk->ctx->xs, path, disk->fe_token);
 	}
 	blkback_backing_close(disk);
 	free(disk);
@@ -472,7 +564,10 @@ static void disk_step(struct blkback_disk *disk)
 		}
 		if (!disk->watching) {
 			snprintf(path, sizeof(path), "%s/state", disk->fe_path);
-			if (!xs_watch(ctx->xs, path, "fe", watch_cb, ctx))
+			snprintf(disk->fe_token, sizeof(disk->fe_token),
+				 "fe %u %u", disk->domid, disk->vdev);
+			if (!xs_watch(ctx->xs, path, disk->fe_token, watch_cb,
+				      ctx))
 				disk->watching = true;
 		}
 		set_state(disk, XenbusStateInitWait);
@@ -530,87 +625,160 @@ static void disk_step(struct blkback_disk *disk)
 	}
 }
 
-static struct blkback_disk *disk_find(struct blkback_ctx *ctx, const char *path)
+static struct blkback_disk *disk_find(struct blkback_ctx *ctx, long dom,
+				      long vdev)
 {
 	for (struct blkback_disk *d = ctx->disks; d; d = d->next)
-		if (!strcmp(d->be_path, path))
+		if (d->domid == dom && d->vdev == vdev)
 			return d;
 	return NULL;
 }
 
-static void scan(struct blkback_ctx *ctx)
+static struct blkback_disk *disk_new(struct blkback_ctx *ctx, long dom,
+				     long vdev)
 {
-	char **doms = NULL;
-	unsigned int nd = 0;
+	struct blkback_disk *d = calloc(1, sizeof(*d));
+
+	if (!d)
+		return NULL;
+	d->ctx = ctx;
+	d->domid = (pvio_domid_t)dom;
+	d->vdev = (uint32_t)vdev;
+	d->fd = -1;
+	d->fd_buffered = -1;
+	d->be_state = -1;
+	snprintf(d->be_path, sizeof(d->be_path), BE_ROOT "/%ld/%ld", dom, vdev);
+	d->next = ctx->disks;
+	ctx->disks = d;
+	return d;
+}
+
+/* The toolstack removed the disk's dir: let go of everything. */
+static void disk_remove(struct blkback_ctx *ctx, struct blkback_disk *disk)
+{
 	struct blkback_disk **pp;
 
-	for (struct blkback_disk *d = ctx->disks; d; d = d->next)
-		d->seen = false;
-	if (xs_directory(ctx->xs, XS_TXN_NULL, BE_ROOT, &doms, &nd))
-		nd = 0;
-	for (unsigned int i = 0; i < nd; i++) {
-		char dir[64], **devs = NULL;
-		unsigned int nv = 0;
-		char *end;
-		unsigned long dom = strtoul(doms[i], &end, 10);
-
-		if (*end || dom >= PVIO_DOMID_FIRST_RESERVED)
-			continue;
-		snprintf(dir, sizeof(dir), BE_ROOT "/%lu", dom);
-		if (xs_directory(ctx->xs, XS_TXN_NULL, dir, &devs, &nv))
-			continue;
-		for (unsigned int j = 0; j < nv; j++) {
-			char path[128];
-			struct blkback_disk *d;
-			unsigned long vdev = strtoul(devs[j], &end, 10);
-
-			if (*end)
-				continue;
-			snprintf(path, sizeof(path), "%s/%lu", dir, vdev);
-			d = disk_find(ctx, path);
-			if (!d) {
-				d = calloc(1, sizeof(*d));
-				if (!d)
-					continue;
-				d->ctx = ctx;
-				d->domid = (pvio_domid_t)dom;
-				d->vdev = (uint32_t)vdev;
-				d->fd = -1;
-				d->fd_buffered = -1;
-				d->be_state = -1;
-				snprintf(d->be_path, sizeof(d->be_path), "%s", path);
-				d->next = ctx->disks;
-				ctx->disks = d;
-			}
-			d->seen = true;
+	for (pp = &ctx->disks; *pp; pp = &(*pp)->next) {
+		if (*pp == disk) {
+			*pp = disk->next;
+			break;
 		}
-		xs_free_list(devs, nv);
 	}
-	xs_free_list(doms, nd);
+	blkback_log("%s: removed", disk->be_path);
+	disk_free(disk);
+	/* the queues' tables lived in per-thread arenas: give them back */
+	malloc_trim(0);
+}
 
-	/* disks whose backend dir went away: the toolstack removed them */
-	pp = &ctx->disks;
-	while (*pp) {
-		struct blkback_disk *d = *pp;
+/* One disk changed: create it, step it, or drop it if its dir is gone. */
+static void look_at_disk(struct blkback_ctx *ctx, long dom, long vdev)
+{
+	struct blkback_disk *d = disk_find(ctx, dom, vdev);
+	char path[128];
+	int rc;
 
-		if (!d->seen) {
-			*pp = d->next;
-			blkback_log("%s: removed", d->be_path);
-			disk_free(d);
-			continue;
-		}
-		pp = &d->next;
+	snprintf(path, sizeof(path), BE_ROOT "/%ld/%ld", dom, vdev);
+	rc = xs_read(ctx->xs, XS_TXN_NULL, path, NULL, NULL);
+	if (rc == -ENOENT) {
+		if (d)
+			disk_remove(ctx, d);
+		return;
 	}
-	for (struct blkback_disk *d = ctx->disks; d; d = d->next)
+	if (!d)
+		d = disk_new(ctx, dom, vdev);
+	if (d)
 		disk_step(d);
+}
+
+/* A domain's dir changed (or everything: @dom < 0): match the disks. */
+static void look_at_dir(struct blkback_ctx *ctx, long dom)
+{
+	char dir[64], **names = NULL;
+	unsigned int n = 0;
+	struct blkback_disk *d, *next;
+	long v, id;
+
+	for (d = ctx->disks; d; d = d->next)
+		d->seen = dom >= 0 && d->domid != dom;
+	if (dom < 0) {
+		if (xs_directory(ctx->xs, XS_TXN_NULL, BE_ROOT, &names, &n))
+			n = 0;
+		for (unsigned int i = 0; i < n; i++)
+			if (parse_num(names[i], PVIO_DOMID_FIRST_RESERVED, &id))
+				look_at_dir(ctx, id);
+		xs_free_list(names, n);
+		/* domains whose dir went: the loop above did not visit them */
+		for (d = ctx->disks; d; d = next) {
+			next = d->next;
+			snprintf(dir, sizeof(dir), BE_ROOT "/%u", d->domid);
+			if (xs_read(ctx->xs, XS_TXN_NULL, dir, NULL, NULL) ==
+			    -ENOENT)
+				disk_remove(ctx, d);
+		}
+		return;
+	}
+	snprintf(dir, sizeof(dir), BE_ROOT "/%ld", dom);
+	if (xs_directory(ctx->xs, XS_TXN_NULL, dir, &names, &n))
+		n = 0;
+	for (unsigned int i = 0; i < n; i++) {
+		if (!parse_num(names[i], 1ul << 31, &v))
+			continue;
+		d = disk_find(ctx, dom, v);
+		if (!d)
+			d = disk_new(ctx, dom, v);
+		if (d) {
+			d->seen = true;
+			disk_step(d);
+		}
+	}
+	xs_free_list(names, n);
+	for (d = ctx->disks; d; d = next) {
+		next = d->next;
+		if (!d->seen)
+			disk_remove(ctx, d);
+	}
+}
+
+/*
+ * @releaseDomain: a domain died. Disks whose frontend died let go of its
+ * rings and pages at once (the toolstack removes their dirs later), then
+ * the views of dead domains' memory that nothing maps any more go.
+ */
+static void domains_released(struct blkback_ctx *ctx)
+{
+	struct pvio_domain_info *v;
+	unsigned int n;
+
+	if (pvio_domain_list(ctx->hv, &v, &n) < 0)
+		return;
+	for (struct blkback_disk *d = ctx->disks; d; d = d->next) {
+		if (!d->opened || d->be_state == XenbusStateClosed ||
+		    !pvio_domain_gone(ctx->hv, v, n, d->fe_domid))
+			continue;
+		blkback_log("%s: frontend domain %u is gone", d->be_path,
+			    d->fe_domid);
+		disk_disconnect(d);
+		set_state(d, XenbusStateClosed);
+	}
+	free(v);
+	pvio_hv_forget_dead(ctx->hv);
 }
 
 int blkback_xenbus_start(struct blkback_ctx *ctx)
 {
+	int rc;
+
 	pthread_mutex_init(&ctx->lock, NULL);
 	pthread_cond_init(&ctx->cond, NULL);
-	ctx->rescan = true;
-	return xs_watch(ctx->xs, BE_ROOT, "be", watch_cb, ctx);
+	event_add(ctx, -1, -1);
+	rc = xs_watch(ctx->xs, BE_ROOT, "be", watch_cb, ctx);
+	if (rc)
+		return rc;
+	/* a dead frontend's RAM view is unmapped once nothing uses it */
+	if (xs_watch(ctx->xs, "@releaseDomain", "release", watch_cb, ctx))
+		blkback_log("no @releaseDomain watch: dead domains' memory "
+			    "stays mapped until exit");
+	return 0;
 }
 
 /*
@@ -667,6 +835,8 @@ void blkback_xenbus_run(struct blkback_ctx *ctx)
 
 	pthread_mutex_lock(&ctx->lock);
 	while (!ctx->quit) {
+		struct blkback_event *list, *e;
+		bool released, all;
 		struct timespec ts, now;
 
 		clock_gettime(CLOCK_MONOTONIC, &now);
@@ -676,15 +846,34 @@ void blkback_xenbus_run(struct blkback_ctx *ctx)
 			stats_publish(ctx);
 			pthread_mutex_lock(&ctx->lock);
 		}
-		if (!ctx->rescan) {
+		if (!ctx->events && !ctx->released && !ctx->rescan_all) {
+			/* wake once a second: statistics */
 			clock_gettime(CLOCK_REALTIME, &ts);
 			ts.tv_sec += 1;
 			pthread_cond_timedwait(&ctx->cond, &ctx->lock, &ts);
 			continue;
 		}
-		ctx->rescan = false;
+		list = ctx->events;
+		ctx->events = NULL;
+		released = ctx->released;
+		ctx->released = false;
+		all = ctx->rescan_all;
+		ctx->rescan_all = false;
 		pthread_mutex_unlock(&ctx->lock);
-		scan(ctx);
+		if (all)
+			look_at_dir(ctx, -1);
+		for (e = list; e; e = list) {
+			list = e->next;
+			if (all)
+				;	/* covered */
+			else if (e->vdev < 0)
+				look_at_dir(ctx, e->dom);
+			else
+				look_at_disk(ctx, e->dom, e->vdev);
+			free(e);
+		}
+		if (released)
+			domains_released(ctx);
 		pthread_mutex_lock(&ctx->lock);
 	}
 	pthread_mutex_unlock(&ctx->lock);
@@ -692,6 +881,7 @@ void blkback_xenbus_run(struct blkback_ctx *ctx)
 
 void blkback_xenbus_stop(struct blkback_ctx *ctx)
 {
+	xs_unwatch(ctx->xs, "@releaseDomain", "release");
 	xs_unwatch(ctx->xs, BE_ROOT, "be");
 	while (ctx->disks) {
 		struct blkback_disk *d = ctx->disks;
@@ -702,5 +892,11 @@ void blkback_xenbus_stop(struct blkback_ctx *ctx)
 			set_state(d, XenbusStateClosed);
 		}
 		disk_free(d);
+	}
+	while (ctx->events) {
+		struct blkback_event *e = ctx->events;
+
+		ctx->events = e->next;
+		free(e);
 	}
 }

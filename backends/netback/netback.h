@@ -76,6 +76,7 @@ struct netback_vif {
 	char fedir[96];
 	char token[64];
 	bool listed;			/* seen by the current scan */
+	bool marked;			/* kept by a full scan */
 
 	/* from the toolstack's keys */
 	char ifname[16];
@@ -107,19 +108,37 @@ struct netback_vif {
 	uint64_t stats_published[3];	/* tx_dropped, tx_packets, rx_packets */
 };
 
+/*
+ * What a watch said changed: a vif (dom, dev), a domain's dir (dev < 0),
+ * everything (dom < 0).
+ */
+struct netback_event {
+	long dom;
+	long dev;
+	struct netback_event *next;
+};
+
 struct netback {
 	const char *rundir;
 	struct xs_handle *xs;
 	struct pvio_hv *hv;
-	pthread_mutex_t lock;		/* vif list */
-	struct netback_vif *vifs;
+	pthread_mutex_t lock;		/* the event list */
+	struct netback_event *events;	/* pending, deduplicated */
+	bool rescan_all;
+	bool released;			/* @releaseDomain fired */
+	struct netback_vif *vifs;	/* main thread only */
 	int wake_fd;			/* eventfd: a watch fired */
 	unsigned int max_queues;
 	char exe_dir[256];		/* to find scripts/ next to the build */
 };
 
 /* netback_xenbus.c: the backend state machine, run by the main thread */
-void netback_scan(struct netback *nb);
+/* Handle what the watches reported since the last call. */
+void netback_handle_events(struct netback *nb);
+/* Once a second: vifs waiting for a frontend that does not answer. */
+void netback_tick(struct netback *nb);
+/* Any thread: have the main thread look at @vif again. */
+void netback_vif_changed(struct netback_vif *vif);
 void netback_vif_destroy(struct netback_vif *vif);
 void netback_publish_stats(struct netback_vif *vif);
 void netback_watch_cb(struct xs_handle *h, const char *path, const char *token,

@@ -85,6 +85,8 @@ int main(int argc, char **argv)
 		pvio_hv_close(nb.hv);
 		return 1;
 	}
+	pthread_mutex_init(&nb.lock, NULL);
+	nb.rescan_all = true;
 	ret = xs_watch(nb.xs, "/local/domain/0/backend/vif", "vif",
 		       netback_watch_cb, &nb);
 	if (ret) {
@@ -92,6 +94,10 @@ int main(int argc, char **argv)
 			strerror(-ret));
 		return 1;
 	}
+	/* dead frontends' rings and memory are let go of at once */
+	if (xs_watch(nb.xs, "@releaseDomain", "release", netback_watch_cb, &nb))
+		fprintf(stderr, "pvio-netback: no @releaseDomain watch: dead "
+			"domains' memory stays mapped until exit\n");
 	fprintf(stderr, "pvio-netback: serving vifs (rundir %s, %u queues max)\n",
 		nb.rundir, nb.max_queues);
 
@@ -109,15 +115,17 @@ int main(int argc, char **argv)
 		if (p[0].revents && read(nb.wake_fd, &v, sizeof(v)) < 0 &&
 		    errno != EAGAIN)
 			break;
-		netback_scan(&nb);
+		netback_handle_events(&nb);
 		now = netback_now_ns();
 		if (now - last_stats >= 1000000000ull) {
 			last_stats = now;
+			netback_tick(&nb);
 			for (struct netback_vif *vif = nb.vifs; vif; vif = vif->next)
 				netback_publish_stats(vif);
 		}
 	}
 	fprintf(stderr, "pvio-netback: shutting down\n");
+	xs_unwatch(nb.xs, "@releaseDomain", "release");
 	xs_unwatch(nb.xs, "/local/domain/0/backend/vif", "vif");
 	while (nb.vifs) {
 		struct netback_vif *vif = nb.vifs;
@@ -130,5 +138,11 @@ int main(int argc, char **argv)
 	}
 	xs_close(nb.xs);
 	pvio_hv_close(nb.hv);
+	while (nb.events) {
+		struct netback_event *e = nb.events;
+
+		nb.events = e->next;
+		free(e);
+	}
 	return 0;
 }

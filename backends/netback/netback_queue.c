@@ -17,7 +17,6 @@ void netback_queue_fatal(struct netback_queue *q, const char *fmt, ...)
 {
 	struct netback_vif *vif = q->vif;
 	va_list ap;
-	uint64_t one = 1;
 	bool was = atomic_exchange(&vif->fatal, true);
 
 	if (was)
@@ -28,8 +27,7 @@ void netback_queue_fatal(struct netback_queue *q, const char *fmt, ...)
 	fprintf(stderr, "netback: %s queue %u: %s: disconnecting\n", vif->ifname,
 		q->id, vif->fatal_msg);
 	/* the main thread tears the vif down and writes the error node */
-	if (write(vif->nb->wake_fd, &one, sizeof(one)) < 0)
-		perror("netback: wake");
+	netback_vif_changed(vif);
 }
 
 static void *queue_main(void *arg)

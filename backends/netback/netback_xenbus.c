@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <linux/if_tun.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,13 +18,78 @@
 #define NETBACK_VIF_ROOT	"/local/domain/0/backend/vif"
 #define NETBACK_CLOSE_TIMEOUT_MS 5000
 
+/* Queue an event for the main thread (nb->lock held). */
+static void event_add_locked(struct netback *nb, long dom, long dev)
+{
+	struct netback_event *e;
+
+	if (nb->rescan_all)
+		return;
+	for (e = nb->events; e; e = e->next)
+		if (e->dom == dom && (e->dev == dev || e->dev < 0))
+			return;		/* already covered */
+	e = dom < 0 ? NULL : malloc(sizeof(*e));
+	if (!e) {
+		nb->rescan_all = true;	/* everything (or no memory) */
+		return;
+	}
+	e->dom = dom;
+	e->dev = dev;
+	e->next = nb->events;
+	nb->events = e;
+}
+
+static bool parse_id(const char *s, unsigned long max, unsigned long *out);
+
+void netback_vif_changed(struct netback_vif *vif)
+{
+	struct netback *nb = vif->nb;
+	uint64_t one = 1;
+
+	pthread_mutex_lock(&nb->lock);
+	event_add_locked(nb, vif->domid, vif->devid);
+	pthread_mutex_unlock(&nb->lock);
+	if (write(nb->wake_fd, &one, sizeof(one)) < 0)
+		perror("netback: wake");
+}
+
+/*
+ * Watches say what changed: backend/vif[/D[/V[/key]]] (token "vif"), a
+ * frontend dir (token "fe:D:V"), @releaseDomain (token "release"). The
+ * main thread then looks at that vif or that domain's dir only.
+ */
 void netback_watch_cb(struct xs_handle *h, const char *path, const char *token,
 		      void *arg)
 {
 	struct netback *nb = arg;
+	unsigned long dom, dev;
+	long d = -1, v = -1;
 	uint64_t one = 1;
+	char buf[96], *p, *q;
 
-	/* every change is handled by one rescan in the main thread */
+	if (!strncmp(token, "fe:", 3)) {
+		if (sscanf(token + 3, "%lu:%lu", &dom, &dev) == 2) {
+			d = (long)dom;
+			v = (long)dev;
+		}
+	} else if (!strncmp(path, NETBACK_VIF_ROOT "/", strlen(NETBACK_VIF_ROOT) + 1)) {
+		snprintf(buf, sizeof(buf), "%s", path + strlen(NETBACK_VIF_ROOT) + 1);
+		p = strtok_r(buf, "/", &q);
+		if (p && parse_id(p, PVIO_DOMID_FIRST_RESERVED - 1, &dom)) {
+			d = (long)dom;
+			p = strtok_r(NULL, "/", &q);
+			if (p && parse_id(p, 65535, &dev))
+				v = (long)dev;
+			else if (p)
+				d = -1;
+		}
+	}
+	pthread_mutex_lock(&nb->lock);
+	if (!strcmp(token, "release"))
+		nb->released = true;
+	else
+		event_add_locked(nb, d, v);
+	pthread_mutex_unlock(&nb->lock);
 	if (write(nb->wake_fd, &one, sizeof(one)) < 0)
 		perror("netback: wake");
 }
@@ -80,14 +146,50 @@ static long long read_int(struct netback_vif *vif, const char *dir,
 	return v;
 }
 
-static void write_key(struct netback_vif *vif, const char *key,
-		      unsigned long long v)
-{
-	char path[192];
+/* Keys of the backend dir: a number, or a string when @s is set. */
+struct be_key {
+	char key[64];
+	const char *s;
+	unsigned long long v;
+};
 
-	if (snprintf(path, sizeof(path), "%s/%s", vif->bedir, key) <
-	    (int)sizeof(path))
-		xs_printf(vif->nb->xs, XS_TXN_NULL, path, "%llu", v);
+struct be_keys_arg {
+	struct netback_vif *vif;
+	const struct be_key *k;
+	unsigned int n;
+};
+
+/*
+ * The toolstack may remove the vif's dir at any moment (detach, destroy):
+ * the keys go in one transaction that first checks the dir is still there,
+ * so that a removed vif is never recreated (statistics included).
+ */
+static int be_keys_txn(struct xs_handle *h, xs_transaction_t t, void *arg)
+{
+	struct be_keys_arg *a = arg;
+	char path[192];
+	int rc;
+
+	snprintf(path, sizeof(path), "%s/frontend-id", a->vif->bedir);
+	rc = xs_read(h, t, path, NULL, NULL);
+	for (unsigned int i = 0; !rc && i < a->n; i++) {
+		if (snprintf(path, sizeof(path), "%s/%s", a->vif->bedir,
+			     a->k[i].key) >= (int)sizeof(path))
+			continue;
+		if (a->k[i].s)
+			rc = xs_printf(h, t, path, "%s", a->k[i].s);
+		else
+			rc = xs_printf(h, t, path, "%llu", a->k[i].v);
+	}
+	return rc;
+}
+
+static void write_keys(struct netback_vif *vif, const struct be_key *k,
+		       unsigned int n)
+{
+	struct be_keys_arg a = { vif, k, n };
+
+	xs_transaction_run(vif->nb->xs, be_keys_txn, &a);
 }
 
 static bool ifname_ok(const char *s)
@@ -199,22 +301,22 @@ static struct netback_vif *vif_probe(struct netback *nb, uint16_t domid,
 				 vif->script, vif->ifname, vif->bridge);
 	}
 	{
-		char path[160];
+		const struct be_key k[] = {
+			{ "hotplug-status", vif->hotplugged ? "connected" :
+			  "error", 0 },
+			{ "feature-sg", NULL, 1 },
+			{ "feature-gso-tcpv4", NULL, 1 },
+			{ "feature-gso-tcpv6", NULL, 1 },
+			{ "feature-ipv6-csum-offload", NULL, 1 },
+			{ "feature-rx-copy", NULL, 1 },
+			{ "feature-rx-flip", NULL, 0 },
+			{ "feature-split-event-channels", NULL, 1 },
+			{ "feature-ctrl-ring", NULL, 0 },
+			{ "multi-queue-max-queues", NULL, nb->max_queues },
+		};
 
-		snprintf(path, sizeof(path), "%s/hotplug-status", vif->bedir);
-		xs_printf(nb->xs, XS_TXN_NULL, path, "%s",
-			  vif->hotplugged ? "connected" : "error");
+		write_keys(vif, k, sizeof(k) / sizeof(k[0]));
 	}
-
-	write_key(vif, "feature-sg", 1);
-	write_key(vif, "feature-gso-tcpv4", 1);
-	write_key(vif, "feature-gso-tcpv6", 1);
-	write_key(vif, "feature-ipv6-csum-offload", 1);
-	write_key(vif, "feature-rx-copy", 1);
-	write_key(vif, "feature-rx-flip", 0);
-	write_key(vif, "feature-split-event-channels", 1);
-	write_key(vif, "feature-ctrl-ring", 0);
-	write_key(vif, "multi-queue-max-queues", nb->max_queues);
 
 	ret = xs_watch(nb->xs, vif->fedir, vif->token, netback_watch_cb, nb);
 	if (ret)
@@ -460,6 +562,8 @@ void netback_vif_destroy(struct netback_vif *vif)
 	fprintf(stderr, "netback: vif %u.%u (%s) removed\n", vif->domid,
 		vif->devid, vif->ifname);
 	free(vif);
+	/* the queues' buffers lived in per-thread arenas: give them back */
+	malloc_trim(0);
 }
 
 void netback_publish_stats(struct netback_vif *vif)
@@ -472,23 +576,30 @@ void netback_publish_stats(struct netback_vif *vif)
 	if (!memcmp(cur, vif->stats_published, sizeof(cur)))
 		return;
 	memcpy(vif->stats_published, cur, sizeof(cur));
-	write_key(vif, "statistics/tx-packets", cur[1]);
-	write_key(vif, "statistics/tx-bytes", atomic_load(&st->tx_bytes));
-	write_key(vif, "statistics/tx-dropped", cur[0]);
-	write_key(vif, "statistics/rx-packets", cur[2]);
-	write_key(vif, "statistics/rx-bytes", atomic_load(&st->rx_bytes));
-	write_key(vif, "statistics/rx-dropped", atomic_load(&st->rx_dropped));
-	write_key(vif, "statistics/tx-host-dropped",
-		  atomic_load(&st->tx_host_dropped));
-	for (unsigned int e = 1; e < NETIF_TX_NR_ERR; e++) {
-		uint64_t v = atomic_load(&st->tx_err[e]);
-		char key[64];
+	{
+		struct be_key k[7 + NETIF_TX_NR_ERR] = {
+			{ "statistics/tx-packets", NULL, cur[1] },
+			{ "statistics/tx-bytes", NULL, atomic_load(&st->tx_bytes) },
+			{ "statistics/tx-dropped", NULL, cur[0] },
+			{ "statistics/rx-packets", NULL, cur[2] },
+			{ "statistics/rx-bytes", NULL, atomic_load(&st->rx_bytes) },
+			{ "statistics/rx-dropped", NULL,
+			  atomic_load(&st->rx_dropped) },
+			{ "statistics/tx-host-dropped", NULL,
+			  atomic_load(&st->tx_host_dropped) },
+		};
+		unsigned int n = 7;
 
-		if (!v)
-			continue;
-		snprintf(key, sizeof(key), "statistics/tx-error-%s",
-			 netif_tx_err_name(e));
-		write_key(vif, key, v);
+		for (unsigned int e = 1; e < NETIF_TX_NR_ERR; e++) {
+			uint64_t v = atomic_load(&st->tx_err[e]);
+
+			if (!v)
+				continue;
+			snprintf(k[n].key, sizeof(k[n].key),
+				 "statistics/tx-error-%s", netif_tx_err_name(e));
+			k[n++].v = v;
+		}
+		write_keys(vif, k, n);
 	}
 }
 
@@ -588,61 +699,162 @@ static bool parse_id(const char *s, unsigned long max, unsigned long *out)
 	return !errno && !*end && *out <= max;
 }
 
-void netback_scan(struct netback *nb)
+/* Is @dir/@dev a vif (its frontend-id written)? 1, 0 (no), -ENOENT (gone). */
+static int vif_listed(struct netback *nb, unsigned long domid,
+		      unsigned long devid)
 {
-	char **doms = NULL, **devs;
-	unsigned int nd = 0, nv;
+	char spath[160], *val = NULL;
+	int rc;
+
+	/*
+	 * The toolstack writes frontend-id in the same transaction as the
+	 * rest: a dir without it is being created or removed (or is a stray
+	 * node), not a vif.
+	 */
+	snprintf(spath, sizeof(spath), NETBACK_VIF_ROOT "/%lu/%lu/frontend-id",
+		 domid, devid);
+	rc = xs_read(nb->xs, XS_TXN_NULL, spath, &val, NULL);
+	free(val);
+	return rc ? 0 : 1;
+}
+
+/* One vif changed: probe it, step it, or drop it if it is gone. */
+static void look_at_vif(struct netback *nb, unsigned long domid,
+			unsigned long devid)
+{
+	struct netback_vif *v = vif_find(nb, (uint16_t)domid,
+					 (uint32_t)devid);
+
+	if (!vif_listed(nb, domid, devid)) {
+		if (v)
+			netback_vif_destroy(v);
+		return;
+	}
+	if (!v) {
+		v = vif_probe(nb, (uint16_t)domid, (uint32_t)devid);
+		if (!v)
+			return;
+	}
+	vif_step(v);
+}
+
+/* A domain's dir changed (@domid < 0: every domain): match the vifs. */
+static void look_at_dir(struct netback *nb, long domid)
+{
+	char **names = NULL;
+	unsigned int n = 0;
 	struct netback_vif *v, *next;
+	unsigned long id;
+	char path[128];
 
 	for (v = nb->vifs; v; v = v->next)
-		v->listed = false;
-	if (xs_directory(nb->xs, XS_TXN_NULL, NETBACK_VIF_ROOT, &doms, &nd))
-		nd = 0;
-	for (unsigned int i = 0; i < nd; i++) {
-		unsigned long domid, devid;
-		char path[128];
-
-		if (!parse_id(doms[i], PVIO_DOMID_FIRST_RESERVED - 1, &domid) ||
-		    domid == 0)
-			continue;
-		snprintf(path, sizeof(path), NETBACK_VIF_ROOT "/%lu", domid);
-		if (xs_directory(nb->xs, XS_TXN_NULL, path, &devs, &nv))
-			continue;
-		for (unsigned int j = 0; j < nv; j++) {
-			char spath[160], *val = NULL;
-			size_t len;
-
-			if (!parse_id(devs[j], 65535, &devid))
+		v->listed = domid >= 0 && v->domid != domid;
+	if (domid < 0) {
+		if (xs_directory(nb->xs, XS_TXN_NULL, NETBACK_VIF_ROOT, &names, &n))
+			n = 0;
+		for (unsigned int i = 0; i < n; i++) {
+			if (!parse_id(names[i], PVIO_DOMID_FIRST_RESERVED - 1, &id) ||
+			    id == 0)
 				continue;
-			/*
-			 * The toolstack writes frontend-id in the same
-			 * transaction as the rest: a dir without it is being
-			 * created or removed (or is a stray node), not a vif.
-			 */
-			snprintf(spath, sizeof(spath), "%s/%lu/frontend-id", path,
-				 devid);
-			if (xs_read(nb->xs, XS_TXN_NULL, spath, &val, &len))
-				continue;
-			free(val);
-			v = vif_find(nb, (uint16_t)domid, (uint32_t)devid);
-			if (!v) {
-				v = vif_probe(nb, (uint16_t)domid,
-					      (uint32_t)devid);
-				if (!v)
-					continue;
-			}
-			v->listed = true;
+			look_at_dir(nb, (long)id);
+			/* keep the vifs found so far */
+			for (v = nb->vifs; v; v = v->next)
+				if (v->domid == id)
+					v->marked = v->listed;
 		}
-		xs_free_list(devs, nv);
+		if (names)
+			xs_free_list(names, n);
+		for (v = nb->vifs; v; v = next) {
+			next = v->next;
+			if (!v->marked)
+				netback_vif_destroy(v);
+			else
+				v->marked = false;
+		}
+		return;
 	}
-	if (doms)
-		xs_free_list(doms, nd);
+	snprintf(path, sizeof(path), NETBACK_VIF_ROOT "/%ld", domid);
+	if (xs_directory(nb->xs, XS_TXN_NULL, path, &names, &n))
+		n = 0;
+	for (unsigned int j = 0; j < n; j++) {
+		unsigned long devid;
 
+		if (!parse_id(names[j], 65535, &devid) ||
+		    !vif_listed(nb, (unsigned long)domid, devid))
+			continue;
+		v = vif_find(nb, (uint16_t)domid, (uint32_t)devid);
+		if (!v)
+			v = vif_probe(nb, (uint16_t)domid, (uint32_t)devid);
+		if (v) {
+			v->listed = true;
+			vif_step(v);
+		}
+	}
+	if (names)
+		xs_free_list(names, n);
 	for (v = nb->vifs; v; v = next) {
 		next = v->next;
 		if (!v->listed)
 			netback_vif_destroy(v);
-		else
-			vif_step(v);
 	}
+}
+
+/*
+ * @releaseDomain: vifs whose frontend domain died let go of its rings at
+ * once; then the views of dead domains' memory nothing maps any more go.
+ */
+static void domains_released(struct netback *nb)
+{
+	struct pvio_domain_info *info;
+	unsigned int n;
+
+	if (pvio_domain_list(nb->hv, &info, &n) < 0)
+		return;
+	for (struct netback_vif *v = nb->vifs; v; v = v->next) {
+		if (!v->connected || !pvio_domain_gone(nb->hv, info, n, v->domid))
+			continue;
+		fprintf(stderr, "netback: vif %u.%u: frontend domain is gone\n",
+			v->domid, v->devid);
+		vif_disconnect(v);
+		vif_switch(v, XenbusStateClosed);
+	}
+	free(info);
+	pvio_hv_forget_dead(nb->hv);
+}
+
+void netback_handle_events(struct netback *nb)
+{
+	struct netback_event *list, *e;
+	bool all, released;
+
+	pthread_mutex_lock(&nb->lock);
+	list = nb->events;
+	nb->events = NULL;
+	all = nb->rescan_all;
+	nb->rescan_all = false;
+	released = nb->released;
+	nb->released = false;
+	pthread_mutex_unlock(&nb->lock);
+	if (all)
+		look_at_dir(nb, -1);
+	for (e = list; e; e = list) {
+		list = e->next;
+		if (all)
+			;	/* covered */
+		else if (e->dev < 0)
+			look_at_dir(nb, e->dom);
+		else
+			look_at_vif(nb, (unsigned long)e->dom,
+				    (unsigned long)e->dev);
+		free(e);
+	}
+	if (released)
+		domains_released(nb);
+}
+
+void netback_tick(struct netback *nb)
+{
+	for (struct netback_vif *v = nb->vifs; v; v = v->next)
+		if (v->state == XenbusStateClosing)
+			vif_step(v);
 }

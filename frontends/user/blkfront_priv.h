@@ -57,7 +57,11 @@ struct blkfront_queue {
 	pvio_evtchn_port_t port;
 	int evtchn_fd;
 	int epfd;			/* stable fd for callers: wraps evtchn_fd */
+	int wake_fd;			/* in epfd: readable once the disk is gone */
 	bool live;			/* ring usable: backend connected */
+	bool ring_released;		/* the backend let go: grants ended */
+	bool broken;			/* the backend broke the ring protocol */
+	uint32_t ring_ended;		/* bit i: ring_ref[i] ended */
 
 	struct blkfront_shadow *shadow;	/* ring_entries of them */
 	uint32_t free_head;		/* shadow free list, UINT32_MAX = none */
@@ -67,6 +71,8 @@ struct blkfront_queue {
 	struct blkfront_io *pend_head, *pend_tail;
 	struct blkfront_io *done_head, *done_tail;
 	unsigned int inflight;		/* submitted, not yet collected */
+
+	struct blkfront_stats stats;	/* under lock */
 };
 
 struct blkfront {
@@ -93,6 +99,7 @@ struct blkfront {
 	bool ctl_event;
 	bool ctl_quit;
 	bool connected;
+	bool removed;			/* the toolstack removed the disk */
 	int timeout_ms;
 	uint64_t spin_ns;		/* poll before sleeping in complete() */
 };
@@ -106,6 +113,8 @@ void blkfront_dispatch(struct blkfront_queue *q);
 void blkfront_reap(struct blkfront_queue *q);
 /* After a reconnect: every unanswered request goes on the new ring (locked). */
 void blkfront_reissue(struct blkfront_queue *q);
+/* The disk is gone: every I/O not answered completes with @err (locked). */
+void blkfront_fail_all(struct blkfront_queue *q, int err);
 int blkfront_grant_pages(struct blkfront *bf, struct blkfront_pages *p,
 			 unsigned int npages, bool readonly);
 

@@ -7,6 +7,7 @@
  */
 #include <errno.h>
 #include <poll.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -284,15 +285,21 @@ static bool io_put_part(struct blkfront_queue *q, struct blkfront_io *io)
 /* Publish what is on the ring; notify only if the backend asked. */
 static void ring_kick(struct blkfront_queue *q)
 {
-	if (q->live && q->ring.req_prod_pvt != q->ring.sring->req_prod &&
-	    pvio_front_push(&q->ring))
+	uint32_t old = q->ring.sring->req_prod;
+
+	if (!q->live || q->broken || q->ring.req_prod_pvt == old)
+		return;
+	q->stats.reqs += q->ring.req_prod_pvt - old;
+	if (pvio_front_push(&q->ring)) {
 		pvio_evtchn_notify(q->bf->hv, q->port);
+		q->stats.notifies++;
+	}
 }
 
 /* Put waiting I/O on the ring; publish it unless the caller batches. */
 static void dispatch(struct blkfront_queue *q, bool kick)
 {
-	if (!q->live)
+	if (!q->live || q->broken)
 		return;
 	while (q->pend_head) {
 		struct blkfront_io *io = q->pend_head;
@@ -316,19 +323,51 @@ void blkfront_dispatch(struct blkfront_queue *q)
 	dispatch(q, true);
 }
 
-static void rsp_handle(struct blkfront_queue *q, const struct blkif_response *rsp)
+/*
+ * The backend broke the ring protocol: say so once, count it, and stop
+ * using this ring (nothing more is read from it or put on it) until the
+ * backend restarts; the requests it did not answer are re-issued then.
+ */
+static void queue_broken(struct blkfront_queue *q, const char *why,
+			 unsigned long long a, unsigned long long b)
+{
+	if (!q->broken)
+		fprintf(stderr, "blkfront %s: queue %u: backend broke the ring "
+			"protocol (%s: %llu, %llu); waiting for it to restart\n",
+			q->bf->fe_path, q->index, why, a, b);
+	q->broken = true;
+	__atomic_add_fetch(&q->bf->info.protocol_errors, 1, __ATOMIC_RELAXED);
+}
+
+/* One response, copied out of the ring; false if it broke the protocol. */
+static bool rsp_handle(struct blkfront_queue *q,
+		       const struct blkif_response *rsp)
 {
 	struct blkfront_shadow *s;
 	struct blkfront_io *io;
 	uint64_t id = rsp->id;
+	enum blkif_rsp_verdict v;
 	int st;
 
-	/* the backend is a peer too: ignore ids we did not hand out */
-	if (!blkif_rsp_id_ok(rsp, q->bf->ring_entries) || !q->shadow[id].io)
-		return;
+	/* the backend is a peer too: only ids we handed out, as they were */
+	if (!blkif_rsp_id_ok(rsp, q->bf->ring_entries))
+		v = BLKIF_RSP_BAD_ID;
+	else
+		v = blkif_rsp_check(rsp, q->shadow[id].io != NULL,
+				    q->shadow[id].req.rw.operation);
+	if (v != BLKIF_RSP_VALID) {
+		queue_broken(q, blkif_rsp_verdict_name(v), id, rsp->operation);
+		return false;
+	}
 	s = &q->shadow[id];
 	io = s->io;
 	st = blkif_rsp_status_class(rsp->status);
+	if (st < 0 && rsp->status != BLKIF_RSP_ERROR) {
+		if (!__atomic_fetch_add(&q->bf->info.bad_status, 1,
+					__ATOMIC_RELAXED))
+			fprintf(stderr, "blkfront %s: unknown response status "
+				"%d: I/O error\n", q->bf->fe_path, rsp->status);
+	}
 	if (st && !io->status)
 		io->status = st > 0 ? -EOPNOTSUPP : -EIO;
 	if (s->bounced && io->op == BLKFRONT_OP_READ && !rsp->status)
@@ -337,24 +376,30 @@ static void rsp_handle(struct blkfront_queue *q, const struct blkif_response *rs
 	if (--io->parts == 0 && io->done_off == io->len &&
 	    !(q->pend_head == io))
 		io_done(q, io);
+	return true;
 }
 
 void blkfront_reap(struct blkfront_queue *q)
 {
-	if (!q->live)
+	if (!q->live || q->broken)
 		return;
 	do {
 		uint32_t rp = PVIO_READ_ONCE(q->ring.sring->rsp_prod);
 
 		PVIO_RMB();	/* responses only after the index covering them */
-		if (!pvio_front_rsp_prod_ok(&q->ring, rp))
-			return;	/* nonsense from the backend: wait for a reset */
+		if (!pvio_front_rsp_prod_ok(&q->ring, rp)) {
+			queue_broken(q, "rsp_prod beyond the requests", rp,
+				     q->ring.rsp_cons);
+			return;
+		}
 		while (q->ring.rsp_cons != rp) {
 			struct blkif_response rsp =
 				*blkif_front_rsp(&q->ring, q->ring.rsp_cons);
 
 			q->ring.rsp_cons++;
-			rsp_handle(q, &rsp);
+			q->stats.rsps++;
+			if (!rsp_handle(q, &rsp))
+				return;
 		}
 	} while (pvio_front_final_check(&q->ring));
 	/* slots came free: waiting I/O may go now */
@@ -375,6 +420,32 @@ void blkfront_reissue(struct blkfront_queue *q)
 	if (n && pvio_front_push(&q->ring))
 		pvio_evtchn_notify(q->bf->hv, q->port);
 	blkfront_dispatch(q);
+}
+
+void blkfront_fail_all(struct blkfront_queue *q, int err)
+{
+	struct blkfront_io *io;
+
+	for (uint32_t id = 0; q->shadow && id < q->bf->ring_entries; id++) {
+		io = q->shadow[id].io;
+		if (!io)
+			continue;
+		if (!io->status)
+			io->status = err;
+		shadow_put(q, id);
+		if (--io->parts == 0 && io->done_off == io->len &&
+		    q->pend_head != io)
+			io_done(q, io);
+	}
+	while ((io = q->pend_head)) {
+		q->pend_head = io->next;
+		if (!io->status)
+			io->status = err;
+		/* its parts on the ring were failed above */
+		if (!io->parts)
+			io_done(q, io);
+	}
+	q->pend_tail = NULL;
 }
 
 /* ---- the API ---- */
@@ -450,6 +521,8 @@ int blkfront_queue_io(struct blkfront *bf, unsigned int queue,
 	if (rc)
 		return rc;
 	q = &bf->queue[queue];
+	if (__atomic_load_n(&bf->removed, __ATOMIC_ACQUIRE))
+		return -ENODEV;
 	io->status = 0;
 	io->done_off = 0;
 	io->parts = 0;
@@ -537,16 +610,25 @@ int blkfront_complete(struct blkfront *bf, unsigned int queue,
 		pthread_mutex_unlock(&q->lock);
 		if (n || timeout_ms == 0)
 			break;
-		if (bf->spin_ns && spin_for_response(q, bf->spin_ns))
+		if (__atomic_load_n(&bf->removed, __ATOMIC_ACQUIRE))
+			return -ENODEV;	/* nothing will ever complete */
+		if (bf->spin_ns && spin_for_response(q, bf->spin_ns)) {
+			q->stats.spins++;
 			continue;
+		}
 		rc = epoll_wait(q->epfd, &ev, 1, timeout_ms);
 		if (rc < 0 && errno != EINTR)
 			return -errno;
 		if (rc > 0) {
 			/* consume the event; the next reap sees what it announced */
 			pthread_mutex_lock(&q->lock);
-			if (q->live && q->evtchn_fd >= 0)
-				pvio_evtchn_ack(bf->hv, q->port);
+			q->stats.sleeps++;
+			if (q->live && q->evtchn_fd >= 0) {
+				int got = pvio_evtchn_ack(bf->hv, q->port);
+
+				if (got > 0)
+					q->stats.events += (uint64_t)got;
+			}
 			pthread_mutex_unlock(&q->lock);
 		}
 		if (rc == 0 && timeout_ms > 0)
@@ -560,6 +642,17 @@ int blkfront_complete(struct blkfront *bf, unsigned int queue,
 		io->cb(io);
 	}
 	return (int)n;
+}
+
+void blkfront_get_stats(struct blkfront *bf, unsigned int queue,
+			struct blkfront_stats *st)
+{
+	memset(st, 0, sizeof(*st));
+	if (queue >= bf->info.nr_queues)
+		return;
+	pthread_mutex_lock(&bf->queue[queue].lock);
+	*st = bf->queue[queue].stats;
+	pthread_mutex_unlock(&bf->queue[queue].lock);
 }
 
 int blkfront_fd(struct blkfront *bf, unsigned int queue)

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <sys/epoll.h>
+#include <sys/eventfd.h>
 
 #include "blkfront_priv.h"
 
@@ -41,6 +42,41 @@ static int wr(struct blkfront *bf, xs_transaction_t t, const char *dir,
 	vsnprintf(val, sizeof(val), fmt, ap);
 	va_end(ap);
 	return xs_write(bf->xs, t, path, val, strlen(val));
+}
+
+/*
+ * The toolstack may remove our dir at any moment (detach, destroy): every
+ * write checks, in its transaction, that the dir is still there, so that
+ * we never recreate nodes it removed.
+ */
+static int fe_alive(struct blkfront *bf, xs_transaction_t t)
+{
+	char path[400];
+
+	snprintf(path, sizeof(path), "%s/backend", bf->fe_path);
+	return xs_read(bf->xs, t, path, NULL, NULL);
+}
+
+struct state_arg {
+	struct blkfront *bf;
+	enum xenbus_state s;
+};
+
+static int state_txn(struct xs_handle *h, xs_transaction_t t, void *arg)
+{
+	struct state_arg *a = arg;
+	int rc = fe_alive(a->bf, t);
+
+	if (rc)
+		return rc;
+	return wr(a->bf, t, a->bf->fe_path, "state", "%d", a->s);
+}
+
+static int fe_switch(struct blkfront *bf, enum xenbus_state s)
+{
+	struct state_arg a = { bf, s };
+
+	return xs_transaction_run(bf->xs, state_txn, &a);
 }
 
 static void read_features(struct blkfront *bf, const struct blkfront_opts *o)
@@ -97,12 +133,50 @@ static void queue_teardown(struct blkfront_queue *q)
 		bool busy = false;
 
 		for (unsigned int i = 0; i < q->ring_pages; i++)
-			if (pvio_gnttab_end(bf->dom, q->ring_ref[i]))
+			if (!(q->ring_ended & (1u << i)) &&
+			    pvio_gnttab_end(bf->dom, q->ring_ref[i]))
 				busy = true;
 		/* a page the backend still maps must not be reused: leak it */
 		if (!busy)
 			pvio_dom_free_pages(bf->dom, q->ring_mem, q->ring_pages);
 		q->ring_mem = NULL;
+	}
+	q->ring_released = false;
+	q->ring_ended = 0;
+	q->broken = false;	/* the next ring starts clean */
+}
+
+/*
+ * After we said Closing: wait (bounded) until the backend has unmapped
+ * every ring page, i.e. until ending each ring grant succeeds. Then the
+ * ring holds every response it will ever get, and its pages may go.
+ */
+static bool rings_released(struct blkfront *bf, int timeout_ms)
+{
+	for (int waited = 0;; waited++) {
+		bool all = true;
+
+		for (unsigned int qi = 0; qi < bf->info.nr_queues; qi++) {
+			struct blkfront_queue *q = &bf->queue[qi];
+
+			pthread_mutex_lock(&q->lock);
+			if (q->ring_mem && !q->ring_released) {
+				for (unsigned int i = 0; i < q->ring_pages; i++)
+					if (!(q->ring_ended & (1u << i)) &&
+					    !pvio_gnttab_end(bf->dom,
+							     q->ring_ref[i]))
+						q->ring_ended |= 1u << i;
+				q->ring_released = q->ring_ended ==
+					(uint32_t)((1ull << q->ring_pages) - 1);
+			}
+			all &= !q->ring_mem || q->ring_released;
+			pthread_mutex_unlock(&q->lock);
+		}
+		if (all)
+			return true;
+		if (waited >= timeout_ms)
+			return false;
+		usleep(1000);
 	}
 }
 
@@ -152,7 +226,7 @@ static int write_keys(struct xs_handle *h, xs_transaction_t t, void *arg)
 {
 	struct blkfront *bf = ((struct keys_arg *)arg)->bf;
 	const struct blkfront_info *in = &bf->info;
-	int rc = 0;
+	int rc = fe_alive(bf, t);
 
 	for (unsigned int qi = 0; qi < in->nr_queues && !rc; qi++) {
 		struct blkfront_queue *q = &bf->queue[qi];
@@ -225,7 +299,7 @@ static void go_live(struct blkfront *bf, bool reissue)
 			blkfront_dispatch(q);
 		pthread_mutex_unlock(&q->lock);
 	}
-	xenbus_switch_state(bf->xs, bf->fe_path, XenbusStateConnected);
+	fe_switch(bf, XenbusStateConnected);
 	bf->connected = true;
 }
 
@@ -256,8 +330,44 @@ static void be_watch(struct xs_handle *h, const char *path, const char *token,
 }
 
 /*
- * Control thread: Connected -> (backend leaves Connected) dead ->
- * (backend InitWait) announce -> (backend Connected) live + re-issue.
+ * Let the backend go, as Linux's blkfront does: say Closing, wait until it
+ * has unmapped the rings (what it answered is then in them), collect the
+ * answers, drop the rings, say Closed. What was not answered stays for
+ * re-issue if the backend offers the disk again.
+ */
+static void close_handshake(struct blkfront *bf, int timeout_ms)
+{
+	fe_switch(bf, XenbusStateClosing);
+	if (!rings_released(bf, timeout_ms))
+		fprintf(stderr, "blkfront %s: the backend kept the rings "
+			"mapped for %d ms\n", bf->fe_path, timeout_ms);
+	go_dead(bf);
+	fe_switch(bf, XenbusStateClosed);
+}
+
+/* The toolstack removed the disk: nothing in flight will be answered. */
+static void disk_removed(struct blkfront *bf)
+{
+	uint64_t one = 1;
+
+	go_dead(bf);
+	__atomic_store_n(&bf->removed, true, __ATOMIC_RELEASE);
+	for (unsigned int i = 0; i < bf->info.nr_queues; i++) {
+		struct blkfront_queue *q = &bf->queue[i];
+
+		pthread_mutex_lock(&q->lock);
+		blkfront_fail_all(q, -ENODEV);
+		pthread_mutex_unlock(&q->lock);
+		if (q->wake_fd >= 0 && write(q->wake_fd, &one, sizeof(one)) < 0)
+			continue;
+	}
+}
+
+/*
+ * Control thread: Connected -> (backend Closing) close handshake;
+ * (backend leaves Connected otherwise) dead -> (backend InitWait) announce
+ * -> (backend Connected) live + re-issue; backend dir removed: every I/O
+ * fails with -ENODEV.
  */
 static void *ctl_thread(void *arg)
 {
@@ -268,22 +378,33 @@ static void *ctl_thread(void *arg)
 	while (!bf->ctl_quit) {
 		enum xenbus_state be;
 
-		if (!bf->ctl_event) {
+		if (!bf->ctl_event || bf->removed) {
 			pthread_cond_wait(&bf->ctl_cond, &bf->ctl_lock);
 			continue;
 		}
 		bf->ctl_event = false;
 		pthread_mutex_unlock(&bf->ctl_lock);
 
+		if (xs_read(bf->xs, XS_TXN_NULL, bf->be_path, NULL, NULL) ==
+		    -ENOENT) {
+			disk_removed(bf);
+			pthread_mutex_lock(&bf->ctl_lock);
+			continue;
+		}
 		be = xenbus_read_state(bf->xs, bf->be_path);
+		if (be == XenbusStateClosing) {
+			/* detach, or the backend is going away */
+			if (bf->connected || announced)
+				close_handshake(bf, bf->timeout_ms);
+			announced = false;
+		}
 		if (bf->connected && be != XenbusStateConnected) {
 			go_dead(bf);
 			announced = false;
 		}
 		if (!bf->connected && !announced && be == XenbusStateInitWait) {
 			/* the backend (re)started: same features, new rings */
-			xenbus_switch_state(bf->xs, bf->fe_path,
-					    XenbusStateInitialising);
+			fe_switch(bf, XenbusStateInitialising);
 			if (!announce(bf))
 				announced = true;
 			else
@@ -347,7 +468,8 @@ int blkfront_open(struct pvio_dom *d, struct xs_handle *xs, const char *vdev,
 	bf->dom = d;
 	bf->hv = pvio_dom_hv(d);
 	bf->xs = xs;
-	bf->timeout_ms = o->timeout_ms > 0 ? o->timeout_ms : 10000;
+	/* a backend setting up hundreds of disks at once takes its time */
+	bf->timeout_ms = o->timeout_ms > 0 ? o->timeout_ms : 60000;
 	bf->spin_ns = (uint64_t)o->spin_us * 1000;
 	pthread_mutex_init(&bf->regions_lock, NULL);
 	pthread_mutex_init(&bf->ctl_lock, NULL);
@@ -359,6 +481,7 @@ int blkfront_open(struct pvio_dom *d, struct xs_handle *xs, const char *vdev,
 		q->index = i;
 		q->evtchn_fd = -1;
 		q->epfd = -1;
+		q->wake_fd = -1;
 		pthread_mutex_init(&q->lock, NULL);
 	}
 
@@ -380,6 +503,14 @@ int blkfront_open(struct pvio_dom *d, struct xs_handle *xs, const char *vdev,
 	}
 	bf->be_domid = (pvio_domid_t)v;
 
+	/*
+	 * Start from Initialising, as a frontend does when it probes: after
+	 * an earlier close both ends sit in Closed, and the backend offers
+	 * the disk again (InitWait) only once it sees a new handshake begin.
+	 */
+	rc = xenbus_switch_state(xs, bf->fe_path, XenbusStateInitialising);
+	if (rc)
+		goto err;
 	st = xenbus_wait_state(xs, bf->be_path,
 			       XENBUS_STATE_BIT(XenbusStateInitWait),
 			       bf->timeout_ms);
@@ -394,8 +525,12 @@ int blkfront_open(struct pvio_dom *d, struct xs_handle *xs, const char *vdev,
 	for (unsigned int i = 0; i < bf->info.nr_queues; i++) {
 		struct blkfront_queue *q = &bf->queue[i];
 
+		struct epoll_event wev = { .events = EPOLLIN };
+
 		q->epfd = epoll_create1(EPOLL_CLOEXEC);
-		if (q->epfd < 0) {
+		q->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+		if (q->epfd < 0 || q->wake_fd < 0 ||
+		    epoll_ctl(q->epfd, EPOLL_CTL_ADD, q->wake_fd, &wev)) {
 			rc = -errno;
 			goto err;
 		}
@@ -436,6 +571,8 @@ err:
 		blkfront_queue_free(&bf->queue[i]);
 		if (bf->queue[i].epfd >= 0)
 			close(bf->queue[i].epfd);
+		if (bf->queue[i].wake_fd >= 0)
+			close(bf->queue[i].wake_fd);
 	}
 	free(bf);
 	return rc;
@@ -477,16 +614,14 @@ void blkfront_close(struct blkfront *bf)
 	pthread_join(bf->ctl_thread, NULL);
 
 	/* Closing, wait for the backend to let go of the rings, Closed */
-	xenbus_switch_state(bf->xs, bf->fe_path, XenbusStateClosing);
-	xenbus_wait_state(bf->xs, bf->be_path,
-			  XENBUS_STATE_BIT(XenbusStateClosing) |
-			  XENBUS_STATE_BIT(XenbusStateClosed), 2000);
-	go_dead(bf);
-	xenbus_switch_state(bf->xs, bf->fe_path, XenbusStateClosed);
+	if (!bf->removed)
+		close_handshake(bf, 2000);
 	for (unsigned int i = 0; i < bf->info.nr_queues; i++) {
 		blkfront_queue_free(&bf->queue[i]);
 		if (bf->queue[i].epfd >= 0)
 			close(bf->queue[i].epfd);
+		if (bf->queue[i].wake_fd >= 0)
+			close(bf->queue[i].wake_fd);
 	}
 	free(bf);
 }

@@ -491,8 +491,22 @@ again:
 		goto out;
 	}
 	n = rx_chain(q, prod, &bad);
+	if (!n && prod != q->rx.rsp_cons &&
+	    prod - q->rx.rsp_cons == q->rx.req_prod_pvt - q->rx.rsp_cons) {
+		/* every posted page answered, the chain still open: never ends */
+		q->rx_errors++;
+		rx_consume(q, prod - q->rx.rsp_cons);
+		goto again;
+	}
 	if (!n) {
-		if (pvio_front_final_check(&q->rx))
+		/*
+		 * Nothing, or a chain the backend has not published whole:
+		 * ask to be told when more comes and look once more. Asking
+		 * "is anything unconsumed" would spin on the partial chain.
+		 */
+		PVIO_WRITE_ONCE(q->rx.sring->rsp_event, prod + 1);
+		PVIO_MB();	/* event visible before the second look */
+		if (PVIO_READ_ONCE(q->rx.sring->rsp_prod) != prod)
 			goto again;
 		ret = -EAGAIN;
 		goto out;

@@ -75,8 +75,12 @@ static void nf_teardown(struct netfront *nf)
 static int nf_write_keys(struct xs_handle *h, xs_transaction_t t, void *arg)
 {
 	struct netfront *nf = arg;
-	int ret = 0;
+	char alive[192];
+	int ret;
 
+	/* never recreate a dir the toolstack removed (detach, destroy) */
+	snprintf(alive, sizeof(alive), "%s/backend-id", nf->fedir);
+	ret = xs_read(h, t, alive, NULL, NULL);
 	for (unsigned int i = 0; i < nf->nr_queues && !ret; i++) {
 		struct netfront_queue *q = &nf->queues[i];
 		char dir[160];

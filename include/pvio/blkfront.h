@@ -60,7 +60,7 @@ struct blkfront_opts {
 	int ring_order;			/* -1: the backend's maximum */
 	bool no_persistent;		/* do not ask for persistent grants */
 	bool no_indirect;		/* never use INDIRECT requests */
-	int timeout_ms;			/* connect timeout, 0: 10 s */
+	int timeout_ms;			/* connect timeout, 0: 60 s */
 	unsigned int spin_us;		/* poll this long before sleeping (0: never) */
 };
 
@@ -77,6 +77,14 @@ struct blkfront_info {
 	unsigned int ring_entries;
 	unsigned int max_indirect_segs;	/* 0: direct requests only */
 	uint64_t reconnects;		/* backend restarts survived */
+	/*
+	 * Responses that broke the ring protocol (id out of range or idle,
+	 * operation not the request's, rsp_prod beyond the requests): the
+	 * queue stops using its ring until the backend restarts, and what
+	 * was not answered is re-issued then. Each is logged on stderr.
+	 */
+	uint64_t protocol_errors;
+	uint64_t bad_status;		/* unknown response status: I/O error */
 };
 
 /*
@@ -112,6 +120,22 @@ void blkfront_kick(struct blkfront *bf, unsigned int queue);
 int blkfront_complete(struct blkfront *bf, unsigned int queue,
 		      struct blkfront_io **done, unsigned int max,
 		      int timeout_ms);
+/*
+ * What a queue cost in notifications and sleeps, since it was opened: the
+ * backend's notifications are counted as the events received (an eventfd
+ * sums every write, so none is lost to coalescing).
+ */
+struct blkfront_stats {
+	uint64_t reqs;			/* ring requests published */
+	uint64_t rsps;			/* responses taken */
+	uint64_t notifies;		/* notifications to the backend */
+	uint64_t events;		/* notifications from the backend */
+	uint64_t sleeps;		/* waits that went to sleep */
+	uint64_t spins;			/* waits a spin ended (no sleep) */
+};
+void blkfront_get_stats(struct blkfront *bf, unsigned int queue,
+			struct blkfront_stats *st);
+
 /* Readable when @queue may have completions (stable across reconnects). */
 int blkfront_fd(struct blkfront *bf, unsigned int queue);
 /* Submitted and not yet collected on @queue. */

@@ -68,6 +68,7 @@ enum hv_op {
 	HV_OP_DOMAIN_SET_PROCESS, /* hv_domid_arg(arg = pid) + fd pidfd */
 	HV_OP_DMESG,		/* hv_domid_arg(arg = 1: clear) -> hv's log text */
 	HV_OP_DOMAIN_RENAME,	/* hv_rename_arg */
+	HV_OP_GNTTAB_LOCAL,	/* hv_domid_arg -> hv_gnttab_local_reply + fds pin, own (dom0) */
 	HV_OP_COUNT
 };
 
@@ -117,6 +118,22 @@ struct hv_ram_reply {
 	uint32_t pad;
 	uint64_t gnttab_gfn[PVIO_GNTTAB_MAX_FRAMES];
 };
+
+/*
+ * dom0 maps a domain's grants without hv: the domain's pin table and the
+ * client's own table for that domain (memfds of GNTTAB_PIN_BYTES, layout
+ * in grant/gnttab_pin.h). hv stays the one that hands them out, and drops
+ * the client's pins when it goes away.
+ */
+struct hv_gnttab_local_reply {
+	uint64_t serial;	/* the granter's incarnation */
+	uint32_t nr_refs;	/* refs the tables cover */
+	uint16_t owner;		/* the client's lock owner id */
+	uint16_t pad;
+	uint32_t cap;		/* pins the client may hold on this granter */
+	uint32_t pad2;
+};
+PVIO_ABI_CHECK_SIZE(struct hv_gnttab_local_reply, 24);
 
 struct hv_gnttab_setup {
 	uint32_t nr_frames;	/* <= PVIO_GNTTAB_MAX_FRAMES */

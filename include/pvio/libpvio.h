@@ -50,6 +50,7 @@ struct pvio_hv_stats {
 	uint32_t nr_maps;	/* live grant mappings, all domains */
 	uint64_t nr_hypercalls;
 	uint64_t uptime_ms;
+	uint64_t nr_relayed;	/* events hv passed on for VMs (not direct) */
 };
 int pvio_hv_stats(struct pvio_hv *hv, struct pvio_hv_stats *st);
 
@@ -132,6 +133,8 @@ struct pvio_domain_info {
 	uint64_t cpu_time_ns;
 	char name[64];
 	uint64_t uptime_ms;	/* since the domain was created */
+	uint32_t nr_grant_maps;	/* live mappings of its grants, all mappers */
+	uint32_t pad;
 };
 
 int pvio_domain_create(struct pvio_hv *hv, const struct pvio_domain_config *cfg,
@@ -191,6 +194,12 @@ void pvio_domain_unmap_memory(struct pvio_domain_memory *m);
 int pvio_domain_dirty_sync(struct pvio_hv *hv, pvio_domid_t domid);
 
 /*
+ * With a list from pvio_domain_list: is @domid gone? (No round trip unless
+ * the list may have been cut short by the size of a reply.)
+ */
+bool pvio_domain_gone(struct pvio_hv *hv, const struct pvio_domain_info *v,
+		      unsigned int n, pvio_domid_t domid);
+/*
  * dom0: map domain @domid's platform region (PVIO_PLATFORM_SIZE bytes,
  * shared, read-write; e.g. its store ring at PVIO_PLATFORM_OFF_STORE).
  * munmap(*region, PVIO_PLATFORM_SIZE) when done.
@@ -245,6 +254,13 @@ int pvio_dom_attach(const char *rundir, pvio_domid_t domid, struct pvio_dom **ou
 int pvio_dom_create_self(const char *rundir, const char *name, uint64_t mem_bytes,
 			 struct pvio_dom **out);
 void pvio_dom_detach(struct pvio_dom *d);
+/*
+ * End this process (exit status 3, a line on stderr) as soon as its domain
+ * is gone: destroyed, or hv itself gone. Without it a process domain only
+ * learns it from the -ECONNRESET of its next hv call, and one waiting on
+ * its rings would wait for ever. 0 or -errno.
+ */
+int pvio_dom_exit_with_domain(struct pvio_dom *d);
 struct pvio_hv *pvio_dom_hv(struct pvio_dom *d);
 pvio_domid_t pvio_dom_id(const struct pvio_dom *d);
 struct pvio_shared_info *pvio_dom_shared_info(struct pvio_dom *d);
@@ -278,10 +294,29 @@ struct pvio_gnt_map {
 };
 /*
  * Map a batch in one hv round trip. Returns 0 if the batch was processed
- * (check each status) or -errno if it could not be sent.
+ * (check each status) or -errno if it could not all be sent. Either way
+ * an op is mapped exactly when its status is GNTST_okay (ops never sent
+ * read GNTST_general_error), and only those need an unmap.
  */
 int pvio_gnttab_map(struct pvio_hv *hv, struct pvio_gnt_map *ops, unsigned int n);
 int pvio_gnttab_unmap(struct pvio_hv *hv, struct pvio_gnt_map *ops, unsigned int n);
+/*
+ * dom0 validates and pins grants itself, on the granter's entry with the
+ * pin tables hv shares (the default: no hv round trip per map, unmap or
+ * copy). Off, this connection's later maps and copies go through hv (for
+ * tests and comparisons; $PVIO_GNTTAB_LOCAL=0 turns it off at connect).
+ */
+void pvio_gnttab_set_local(struct pvio_hv *hv, bool on);
+/*
+ * Domains that are gone: unmap this connection's views of their RAM that
+ * no grant map uses any more; the others go when their last map is
+ * unmapped. Call it when the store fires @releaseDomain. Returns the
+ * number of views unmapped, or -errno.
+ */
+int pvio_hv_forget_dead(struct pvio_hv *hv);
+/* This connection's views of other domains' RAM (mapped; of them dead). */
+void pvio_hv_ram_stats(struct pvio_hv *hv, unsigned int *views,
+		       unsigned int *dead);
 
 /*
  * Grant copy between a local buffer and a foreign grant, as Xen's

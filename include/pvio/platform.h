@@ -14,6 +14,8 @@
  * VM hypercall: fill the vCPU's slot (op, args; pointer arguments are
  * offsets into the vCPU's argument area), store state = PENDING, ring the
  * doorbell (peer 0 = hv, vector 0), then wait for state = DONE and read ret.
+ * Event to dom0: ring peer evtchn_peer[port] if hv set one (no hv on the
+ * way), else the fast send below.
  * Event delivery to a VM: the sender sets the port's pending bit, and if the
  * port is unmasked sets the vCPU's selector bit and upcall_pending, then
  * signals MSI-X vector <vcpu> of the platform device.
@@ -33,6 +35,17 @@
 #define PVIO_PCI_DEVICE		0x1110
 #define PVIO_PLATFORM_BAR	2
 #define PVIO_HV_PEER		1		/* doorbell target of hypercalls */
+/*
+ * Doorbell targets of event channels a dom0 client (a backend) bound: the
+ * guest rings peer evtchn_peer[port], vector 0, whose eventfd is dom0's
+ * end of the channel. hv hands out ids from PVIO_PORT_PEER_FIRST up, above
+ * its own and the guest's (0 and 1, in either order), a fresh one each
+ * time (QEMU's ivshmem must never see an id come back), for ports below
+ * PVIO_DIRECT_PORTS.
+ */
+#define PVIO_PORT_PEER_FIRST	2
+#define PVIO_PORT_PEER_LAST	0xffff
+#define PVIO_DIRECT_PORTS	512
 
 #define PVIO_PLATFORM_OFF_SHARED	0x0000
 #define PVIO_PLATFORM_OFF_HCALL		0x1000
@@ -73,12 +86,21 @@ struct pvio_shared_info {
 	 * EVTCHNOP_send would. Usable from interrupt context.
 	 */
 	uint64_t evtchn_send[PVIO_EVTCHN_2L_WORDS];
+	/*
+	 * Set by hv for a port bound by a dom0 client once QEMU's doorbell
+	 * to that ivshmem peer (vector 0) writes the client's eventfd; set to
+	 * 0 before that path is taken away. The guest then rings that peer
+	 * instead of hv: a notify wakes the backend without hv.
+	 */
+	uint16_t evtchn_peer[PVIO_DIRECT_PORTS];
 };
 PVIO_ABI_CHECK_OFFSET(struct pvio_shared_info, vcpu, 64);
 PVIO_ABI_CHECK_OFFSET(struct pvio_shared_info, evtchn_pending,
 		      64 + 64 * PVIO_MAX_VCPUS);
 PVIO_ABI_CHECK_OFFSET(struct pvio_shared_info, evtchn_send,
 		      64 + 64 * PVIO_MAX_VCPUS + 2 * 8 * PVIO_EVTCHN_2L_WORDS);
+PVIO_ABI_CHECK_OFFSET(struct pvio_shared_info, evtchn_peer,
+		      64 + 64 * PVIO_MAX_VCPUS + 3 * 8 * PVIO_EVTCHN_2L_WORDS);
 _Static_assert(sizeof(struct pvio_shared_info) <= 4096, "shared info page");
 
 #define PVIO_HC_STATE_IDLE	0

@@ -15,7 +15,8 @@
 # Names (namespaces, bridges, TAPs) carry $PT_ID so two runs cannot collide.
 
 PVIO_TOP=${PVIO_TOP:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
-PVIO_BIN=${PVIO_BIN:-$PVIO_TOP/build/bin}
+PVIO_BUILD=${PVIO_BUILD:-$PVIO_TOP/build}
+PVIO_BIN=${PVIO_BIN:-$PVIO_BUILD/bin}
 PATH="$PVIO_BIN:$PATH"
 
 _pt_cleanups=()
@@ -36,6 +37,15 @@ _pt_cleanup() {
 	for p in "${_pt_pids[@]}"; do
 		kill -KILL "$p" 2>/dev/null || true
 	done
+	# a daemon's sanitizer report fails the test that ran it
+	if [ -n "${PT_RUNDIR:-}" ] &&
+	   grep -lqE 'ERROR: (Address|Leak|Thread)Sanitizer|runtime error:' \
+		"$PT_RUNDIR"/*.log 2>/dev/null; then
+		echo "FAIL: sanitizer report in a daemon's log" >&2
+		grep -hE -A20 'ERROR: (Address|Leak|Thread)Sanitizer|runtime error:' \
+			"$PT_RUNDIR"/*.log >&2
+		[ $rc -eq 0 ] && rc=1
+	fi
 	if [ $rc -ne 0 ] && [ -n "${PT_RUNDIR:-}" ]; then
 		for f in "$PT_RUNDIR"/*.log; do
 			[ -f "$f" ] || continue

@@ -144,13 +144,15 @@ int main(void)
 		"vifname=v1,ip=10.0.0.1 10.0.0.2,devid=3,script=vif-bridge",
 		"rate=1GB/s@1us,type=ioemu,model=e1000",
 	};
-	union netif_tx_slot *s = (union netif_tx_slot *)(buf + 1);
+	/* slots are built aligned, then copied behind the selector byte */
+	union netif_tx_slot s[4];
 	unsigned int runs = 0;
 
 	for (unsigned int iter = 0; iter < 200000; iter++) {
 		size_t len;
 
 		memset(buf, 0, sizeof(buf));
+		memset(s, 0, sizeof(s));
 		switch (iter % 3) {
 		case 0:	/* a GSO packet of 3 data slots, then mutations */
 			buf[0] = 0;
@@ -163,6 +165,7 @@ int main(void)
 			s[2].req = (struct netif_tx_request){ 2, 0,
 				NETTXF_more_data, 2, 4096 };
 			s[3].req = (struct netif_tx_request){ 3, 0, 0, 3, 904 };
+			memcpy(buf + 1, s, sizeof(s));
 			len = 1 + (rnd() % NETIF_TX_WINDOW) * 12;
 			break;
 		case 1:	/* an IPv4 TCP frame */

@@ -334,6 +334,8 @@ int main(int argc, char **argv)
 			printf("evil: frontend %s, exiting\n",
 			       xenbus_state_name(st));
 			disconnect();
+			/* a backend that let go: detach need not wait for us */
+			xenbus_switch_state(xs, be, XenbusStateClosed);
 			return 0;
 		}
 	}

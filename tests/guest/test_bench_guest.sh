@@ -35,7 +35,8 @@ lines = [l for l in text.splitlines() if l.strip()]
 assert len(lines) == 1, "stdout must be one JSON line, got %d lines" % len(lines)
 d = json.loads(lines[0])
 want = {"blk": {"pvio": ["iops", "mbps", "p50_us", "p99_us", "p999_us",
-                         "qd1_p50_us", "qd1_p99_us", "qd1_p999_us"]},
+                         "qd1_p50_us", "qd1_p99_us", "qd1_p999_us",
+                         "cpu_us", "seq_cpu_us", "qd1_cpu_us"]},
         "net": {"pvio": ["gbps", "rx_gbps"]}}
 assert sorted(d) == ["baseline", "blk", "net", "rounds", "runtime_s"], "top-level keys %s" % sorted(d)
 assert d["rounds"] == 1 and d["runtime_s"] == 3, (d["rounds"], d["runtime_s"])
@@ -46,7 +47,8 @@ assert d["net"]["queues"]["virtio"] == "2", d["net"]["queues"]
 for kind, paths in want.items():
     keys = paths["pvio"]
     assert sorted(d[kind]) == sorted(["pvio", "virtio", "ratio", "spread"] +
-                                     (["queues"] if kind == "net" else [])), "%s keys %s" % (kind, sorted(d[kind]))
+                                     (["queues"] if kind == "net" else ["per_request"])), \
+        "%s keys %s" % (kind, sorted(d[kind]))
     for path in ("pvio", "virtio", "ratio"):
         assert sorted(d[kind][path]) == sorted(keys), "%s.%s keys %s" % (kind, path, sorted(d[kind][path]))
         for k in keys:
@@ -66,6 +68,24 @@ for kind, paths in want.items():
             assert r is None, "a ratio without a pvio figure"
         else:
             assert abs(r - pv / vi) <= 0.002 * max(1, pv / vi), "ratio %r != %r / %r" % (r, pv, vi)
+# per request: host CPU by part, interrupts, and pvio's notifications
+pr = d["blk"]["per_request"]
+parts = ["vcpu", "main", "iothread", "blkback", "netback", "hv", "other"]
+for path in ("pvio", "virtio"):
+    if path == "pvio" and sys.argv[2] != "1":
+        continue
+    for pre in ("", "seq_", "qd1_"):
+        c = pr[path]
+        tot = c[pre + "cpu_us"]
+        assert tot > 0, "%s %scpu_us %r" % (path, pre, tot)
+        assert abs(sum(c[pre + "cpu_" + p] for p in parts) - tot) <= 0.1 * len(parts) + 0.01 * tot, \
+            "%s %s: parts do not add up" % (path, pre)
+        assert c[pre + "irqs"] > 0, "%s %sirqs %r" % (path, pre, c[pre + "irqs"])
+        if path == "pvio":
+            assert c[pre + "notifies"] > 0, "pvio %snotifies" % pre
+            assert c[pre + "cpu_blkback"] > 0, "blkback did no work for pvio"
+        else:
+            assert c[pre + "cpu_iothread"] > 0, "the iothread did no work for virtio"
 print("JSON ok")
 PY
 head -c 8 "$PT_RUNDIR/bench.png" | od -An -tx1 | grep -q '89 50 4e 47 0d 0a 1a 0a' ||

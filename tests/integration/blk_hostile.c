@@ -21,6 +21,7 @@
 #include "pvio/blkif.h"
 #include "pvio/libpvio.h"
 #include "pvio/xenbus.h"
+#include "blk_raw.h"
 
 #define FAIL(...) do { fprintf(stderr, "FAIL: " __VA_ARGS__); \
 	fprintf(stderr, "\n"); exit(1); } while (0)
@@ -28,11 +29,7 @@
 static struct pvio_dom *dom;
 static struct pvio_hv *hv;
 static struct xs_handle *xs;
-static char fe[128], be[256];
-static struct pvio_front_ring ring;
-static pvio_evtchn_port_t port;
-static uint64_t sectors;
-static uint64_t next_id = 100;
+static struct blk_raw raw;		/* the disk under attack */
 
 /* pages granted to dom0 */
 static uint8_t *data;			/* 4 pages, writable grants */
@@ -55,92 +52,15 @@ static void grant(void *p, bool ro, pvio_grant_ref_t *ref)
 		FAIL("grant: %s", strerror(-rc));
 }
 
-static long long rd_int(const char *dir, const char *key)
-{
-	char path[400];
-	long long v;
-
-	snprintf(path, sizeof(path), "%s/%s", dir, key);
-	if (xs_read_int(xs, XS_TXN_NULL, path, &v))
-		FAIL("read %s", path);
-	return v;
-}
-
-static void wr(const char *key, unsigned int v)
-{
-	char path[400], val[32];
-
-	snprintf(path, sizeof(path), "%s/%s", fe, key);
-	snprintf(val, sizeof(val), "%u", v);
-	if (xs_write(xs, XS_TXN_NULL, path, val, strlen(val)))
-		FAIL("write %s", path);
-}
-
-static void handshake(void)
-{
-	void *sring = pvio_dom_alloc_pages(dom, 1);
-	pvio_grant_ref_t ref;
-	char path[300], *v;
-	int st;
-
-	snprintf(fe, sizeof(fe), "/local/domain/%u/device/vbd/51712",
-		 pvio_dom_id(dom));
-	snprintf(path, sizeof(path), "%s/backend", fe);
-	if (xs_read(xs, XS_TXN_NULL, path, &v, NULL))
-		FAIL("no backend key");
-	snprintf(be, sizeof(be), "%s", v);
-	free(v);
-	st = xenbus_wait_state(xs, be, XENBUS_STATE_BIT(XenbusStateInitWait), 10000);
-	if (st < 0)
-		FAIL("backend not in InitWait");
-	sectors = (uint64_t)rd_int(be, "sectors");
-	if (!sring)
-		FAIL("ring page");
-	pvio_sring_init(sring);
-	pvio_front_ring_init(&ring, sring, blkif_ring_ents(PVIO_PAGE_SIZE));
-	grant(sring, false, &ref);
-	if (pvio_evtchn_alloc_unbound(hv, 0, &port))
-		FAIL("evtchn");
-	wr("ring-ref", ref);
-	wr("event-channel", port);
-	snprintf(path, sizeof(path), "%s/protocol", fe);
-	xs_write(xs, XS_TXN_NULL, path, BLKIF_PROTOCOL_X86_64,
-		 strlen(BLKIF_PROTOCOL_X86_64));
-	wr("feature-persistent", 1);
-	wr("state", XenbusStateInitialised);
-	st = xenbus_wait_state(xs, be, XENBUS_STATE_BIT(XenbusStateConnected), 10000);
-	if (st < 0)
-		FAIL("backend did not connect");
-}
-
 /* Put @req on the ring and wait for its answer: the status. */
 static int16_t send(union blkif_request_any *req)
 {
-	int fd = pvio_evtchn_fd(hv, port);
-	uint64_t id = next_id++;
+	int16_t st;
+	int rc = blk_raw_run(&raw, 0, req, 1, &st, 5000);
 
-	req->rw.id = id;	/* same offset in every request type */
-	*blkif_front_req(&ring, ring.req_prod_pvt) = *req;
-	ring.req_prod_pvt++;
-	if (pvio_front_push(&ring))
-		pvio_evtchn_notify(hv, port);
-	for (int waited = 0; waited < 5000; waited += 10) {
-		struct pollfd pfd = { .fd = fd, .events = POLLIN };
-
-		if (pvio_front_unconsumed(&ring)) {
-			struct blkif_response rsp = *blkif_front_rsp(&ring, ring.rsp_cons);
-
-			ring.rsp_cons++;
-			if (rsp.id != id)
-				FAIL("response id %llu, want %llu",
-				     (unsigned long long)rsp.id,
-				     (unsigned long long)id);
-			return rsp.status;
-		}
-		poll(&pfd, 1, 10);
-		pvio_evtchn_ack(hv, port);
-	}
-	FAIL("no response to operation %u", req->rw.operation);
+	if (rc)
+		FAIL("operation %u: %s", req->rw.operation, strerror(-rc));
+	return st;
 }
 
 static union blkif_request_any rw_req(uint8_t op, uint64_t sector,
@@ -207,7 +127,7 @@ static void expect(const char *what, union blkif_request_any r, int16_t want)
 static void bad_handshake(const char *vdev, const char *key, const char *val,
 			  const char *what)
 {
-	char dir[128], bdir[256], path[400], *v;
+	char dir[128], bdir[256], path[400], num[16], *v;
 	pvio_evtchn_port_t p;
 	pvio_grant_ref_t ref;
 	void *page = pvio_dom_alloc_pages(dom, 1);
@@ -228,11 +148,11 @@ static void bad_handshake(const char *vdev, const char *key, const char *val,
 	if (pvio_evtchn_alloc_unbound(hv, 0, &p))
 		FAIL("evtchn");
 	snprintf(path, sizeof(path), "%s/ring-ref", dir);
-	snprintf(fe, sizeof(fe), "%u", ref);
-	xs_write(xs, XS_TXN_NULL, path, fe, strlen(fe));
+	snprintf(num, sizeof(num), "%u", ref);
+	xs_write(xs, XS_TXN_NULL, path, num, strlen(num));
 	snprintf(path, sizeof(path), "%s/event-channel", dir);
-	snprintf(fe, sizeof(fe), "%u", p);
-	xs_write(xs, XS_TXN_NULL, path, fe, strlen(fe));
+	snprintf(num, sizeof(num), "%u", p);
+	xs_write(xs, XS_TXN_NULL, path, num, strlen(num));
 	snprintf(path, sizeof(path), "%s/%s", dir, key);
 	xs_write(xs, XS_TXN_NULL, path, val, strlen(val));
 	snprintf(path, sizeof(path), "%s/state", dir);
@@ -283,7 +203,9 @@ int main(void)
 		grant(data + i * 4096, false, &data_ref[i]);
 	grant(ro_page, true, &ro_ref);
 	grant(ind, true, &ind_ref);
-	handshake();
+	rc = blk_raw_open(&raw, dom, xs, "51712", 1, 0, true);
+	if (rc)
+		FAIL("raw disk: %s %s", strerror(-rc), raw.error);
 
 	/* sanity: the raw ring works */
 	memset(data, 0x5a, 4096);
@@ -293,7 +215,7 @@ int main(void)
 	if (data[17] != 0x5a)
 		FAIL("valid read returned wrong data");
 
-	expect("sector beyond the end", rw_req(BLKIF_OP_READ, sectors - 4, 1),
+	expect("sector beyond the end", rw_req(BLKIF_OP_READ, raw.sectors - 4, 1),
 	       BLKIF_RSP_ERROR);
 	expect("sector far beyond the end (wrap)",
 	       rw_req(BLKIF_OP_WRITE, ~0ull - 2, 1), BLKIF_RSP_ERROR);
@@ -349,13 +271,13 @@ int main(void)
 	r.indirect.indirect_op = BLKIF_OP_FLUSH_DISKCACHE;
 	expect("indirect op flush", r, BLKIF_RSP_ERROR);
 	r.indirect.indirect_op = BLKIF_OP_READ;
-	r.indirect.sector_number = sectors - 8;
+	r.indirect.sector_number = raw.sectors - 8;
 	expect("indirect beyond the end", r, BLKIF_RSP_ERROR);
 
 	/* discard */
 	memset(&r, 0, sizeof(r));
 	r.discard.operation = BLKIF_OP_DISCARD;
-	r.discard.sector_number = sectors - 8;
+	r.discard.sector_number = raw.sectors - 8;
 	r.discard.nr_sectors = 16;
 	expect("discard beyond the end", r, BLKIF_RSP_ERROR);
 	r.discard.nr_sectors = 8;
@@ -370,15 +292,15 @@ int main(void)
 		FAIL("read after abuse returned wrong data");
 
 	/* break the ring: the backend must drop this disk only */
-	ring.sring->req_prod = ring.req_prod_pvt + 1000;
-	pvio_evtchn_notify(hv, port);
-	st = xenbus_wait_state(xs, be, XENBUS_STATE_BIT(XenbusStateClosing) |
+	raw.q[0].ring.sring->req_prod = raw.q[0].ring.req_prod_pvt + 1000;
+	pvio_evtchn_notify(hv, raw.q[0].port);
+	st = xenbus_wait_state(xs, raw.be, XENBUS_STATE_BIT(XenbusStateClosing) |
 			       XENBUS_STATE_BIT(XenbusStateClosed), 5000);
 	if (st < 0)
 		FAIL("backend did not disconnect the broken ring");
-	snprintf(path, sizeof(path), "%s/error", be);
+	snprintf(path, sizeof(path), "%s/error", raw.be);
 	if (xs_read(xs, XS_TXN_NULL, path, &v, NULL))
-		FAIL("no error node in %s", be);
+		FAIL("no error node in %s", raw.be);
 	printf("ok: req_prod far ahead -> backend %s, error \"%s\"\n",
 	       xenbus_state_name(st), v);
 	free(v);

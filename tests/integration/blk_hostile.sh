@@ -12,7 +12,7 @@ blk_setup
 bad=$(blk_image bad 8)
 goodimg=$(blk_image good 8)
 blk_run hostile "'$bad,raw,xvda,rw', '$goodimg,raw,xvdb,rw', '$bad,raw,xvdc,rw', '$bad,raw,xvdd,rw'" \
-	"$PVIO_TOP/build/tests/blk_hostile" || pt_fail "hostile frontend cases"
+	"$PVIO_BUILD/tests/blk_hostile" || pt_fail "hostile frontend cases"
 kill -0 "$PT_PID_blkback" || pt_fail "pvio-blkback died"
 grep -q "broke the ring protocol" "$PT_RUNDIR/blkback.log" ||
 	pt_fail "no log line for the broken ring"

@@ -13,7 +13,27 @@
  *   restart    writes for --seconds while the test kills and restarts the
  *              backend: every acknowledged write is on the file, every
  *              request completes
+ *   load       writes for --seconds (an honest domain beside an attacker):
+ *              every one acknowledged, verified on the stack and the file
  *   sectors4k  a 4096-byte-sector disk: 4 KiB I/O works, data checks out
+ *   soak       for --seconds: rounds of random writes with pauses, each
+ *              round's data verified through the stack; the whole disk
+ *              verified through the stack and on the file at the end
+ *              (backend restarts meanwhile are survived). With --vif
+ *              IP,PEER the domain's vif 0 carries ARP traffic to PEER at
+ *              the same time (answers needed in the last fifth too)
+ *   hostile    against tests/guest/blk_evil_backend: every bad answer is
+ *              rejected (unknown status -> EIO, protocol breaks counted,
+ *              unanswered reads re-issued after the backend restarts) and
+ *              an honest read still works at the end
+ *
+ * --hold: keep the disk open after the check until a signal ends us (a
+ * running domain to destroy). --go FILE: wait for FILE to exist before
+ * connecting (many domains created first, then started together); --go-io
+ * FILE: once connected, wait for FILE before the check (so that the
+ * connects of many domains are timed apart from their I/O). The time from
+ * start (or from --go's FILE) to a connected disk is printed as
+ * "connect: MS ms".
  *
  * Exit 0 pass, 1 fail.
  */
@@ -26,14 +46,21 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <arpa/inet.h>
+#include <poll.h>
+#include <pthread.h>
+
 #include "pvio/blkfront.h"
+#include "pvio/netfront.h"
 #include "pvio/libpvio.h"
 #include "pvio/xenbus.h"
+#include "net_arp.h"
 
 #define SECT	512u
 
 static struct {
-	const char *mode, *file, *vdev;
+	const char *mode, *file, *vdev, *go, *go_io, *vif;
+	bool hold;
 	struct blkfront_opts o;
 	int seconds;
 	unsigned int expect_queues, expect_sector;
@@ -133,8 +160,10 @@ static void verify_stack_range(uint64_t s, uint64_t n, uint8_t *buf)
 static void verify_stack(void)
 {
 	uint64_t chunk = 2048;	/* 1 MiB */
-	uint8_t *buf = blkfront_alloc(bf, chunk * SECT);
+	static uint8_t *buf;	/* granted once: verified again and again */
 
+	if (!buf)
+		buf = blkfront_alloc(bf, chunk * SECT);
 	if (!buf)
 		FAIL("alloc");
 	for (uint64_t s = 0; s < nsect; s += chunk)
@@ -228,12 +257,28 @@ static void write_load(unsigned int depth, unsigned int max_sect, int ms,
 		       uint64_t count, unsigned int align)
 {
 	unsigned int nq = info.nr_queues, total = depth * nq;
-	struct wio *w = calloc(total, sizeof(*w));
+	/* buffers are made once per shape and kept: granted memory stays */
+	static struct { struct wio *w; unsigned int total, sect; } pool[4];
+	struct wio *w = NULL;
 	struct timespec t0, t;
-	bool stop = false;
+	bool stop = false, fresh = false;
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	for (unsigned int i = 0; i < total; i++) {
+	for (unsigned int k = 0; k < 4 && !w; k++) {
+		if (!pool[k].w) {
+			pool[k].w = calloc(total, sizeof(*w));
+			if (!pool[k].w)
+				FAIL("memory");
+			pool[k].total = total;
+			pool[k].sect = max_sect;
+			fresh = true;
+		}
+		if (pool[k].total == total && pool[k].sect == max_sect)
+			w = pool[k].w;
+	}
+	if (!w)
+		FAIL("write_load: too many buffer shapes");
+	for (unsigned int i = 0; fresh && i < total; i++) {
 		w[i].cap = (size_t)max_sect * SECT + 4096;
 		if (i % 2 == 0) {
 			w[i].buf = blkfront_alloc(bf, w[i].cap);
@@ -246,6 +291,8 @@ static void write_load(unsigned int depth, unsigned int max_sect, int ms,
 		if (!w[i].buf)
 			FAIL("buffer");
 	}
+	struct timespec last = t0;
+
 	for (;;) {
 		for (unsigned int i = 0; i < total && !stop; i++) {
 			if (w[i].active)
@@ -264,8 +311,13 @@ static void write_load(unsigned int depth, unsigned int max_sect, int ms,
 				FAIL("complete: %d", n);
 			for (int i = 0; i < n; i++)
 				wio_done((struct wio *)(uintptr_t)done[i]->user_data);
+			if (n > 0)
+				clock_gettime(CLOCK_MONOTONIC, &last);
 		}
 		clock_gettime(CLOCK_MONOTONIC, &t);
+		/* a backend restart takes seconds; a domain whose hv is gone, forever */
+		if (t.tv_sec - last.tv_sec > 60)
+			FAIL("no write completed for 60 s");
 		if ((ms && (t.tv_sec - t0.tv_sec) * 1000 +
 			   (t.tv_nsec - t0.tv_nsec) / 1000000 >= ms) ||
 		    (count && nr_writes >= count))
@@ -281,7 +333,6 @@ static void write_load(unsigned int depth, unsigned int max_sect, int ms,
 				FAIL("writes still in flight 30 s after the end");
 		}
 	}
-	free(w);
 }
 
 static void do_flush(void)
@@ -435,6 +486,16 @@ static void mode_restart(void)
 		FAIL("the backend was never restarted");
 }
 
+static void mode_load(void)
+{
+	write_load(8, 32, opt.seconds * 1000, 0, 1);
+	do_flush();
+	verify_stack();
+	verify_file();
+	printf("load: %llu writes in %d s acknowledged and verified\n",
+	       (unsigned long long)nr_acked, opt.seconds);
+}
+
 static void mode_sectors4k(void)
 {
 	if (info.sector_size != 4096)
@@ -445,6 +506,210 @@ static void mode_sectors4k(void)
 	verify_file();
 	printf("sectors4k: %llu 4 KiB-aligned writes verified\n",
 	       (unsigned long long)nr_acked);
+}
+
+/* --vif: ARP traffic on vif 0 while the disk works */
+static struct pvio_dom *dom;
+static struct xs_handle *dom_xs;
+static struct {
+	struct in_addr ip, peer;
+	unsigned long sent, answered, late;
+	uint64_t reconnects;
+	const char *err;
+} tr;
+
+static double secs_since(const struct timespec *t0)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (t.tv_sec - t0->tv_sec) + (t.tv_nsec - t0->tv_nsec) / 1e9;
+}
+
+static void *traffic_thread(void *arg)
+{
+	static uint8_t frame[65536 + 64];
+	struct virtio_net_hdr vh;
+	struct netfront_stats st;
+	struct netfront *nf;
+	struct timespec t0;
+	uint8_t mac[6];
+	int rc;
+
+	rc = netfront_open(dom, dom_xs, 0, NULL, 60000, &nf);
+	if (rc) {
+		tr.err = "netfront_open failed";
+		return NULL;
+	}
+	netfront_mac(nf, mac);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	while (secs_since(&t0) < opt.seconds) {
+		struct pollfd p = { .fd = netfront_fd(nf, 0), .events = POLLIN };
+		struct iovec iov = { frame, arp_request(frame, mac, tr.ip,
+							 tr.peer) };
+		int len;
+
+		if (!netfront_send(nf, 0, NULL, &iov, 1))
+			tr.sent++;
+		if (poll(&p, 1, 50) > 0)
+			netfront_ack(nf, 0);
+		while ((len = netfront_recv(nf, 0, &vh, frame,
+					    sizeof(frame))) > 0) {
+			if (!arp_reply(frame, len, tr.ip, tr.peer))
+				continue;
+			tr.answered++;
+			tr.late += secs_since(&t0) > opt.seconds * 0.8;
+		}
+		usleep(50000);
+	}
+	netfront_get_stats(nf, &st);
+	tr.reconnects = st.reconnects;
+	netfront_close(nf);
+	return NULL;
+}
+
+static void mode_soak(void)
+{
+	struct timespec t0, t;
+	unsigned int rounds = 0;
+	pthread_t net;
+	char spec[64], *comma;
+
+	if (opt.vif) {
+		snprintf(spec, sizeof(spec), "%s", opt.vif);
+		comma = strchr(spec, ',');
+		if (!comma)
+			FAIL("--vif IP,PEER");
+		*comma = 0;
+		if (inet_pton(AF_INET, spec, &tr.ip) != 1 ||
+		    inet_pton(AF_INET, comma + 1, &tr.peer) != 1)
+			FAIL("--vif IP,PEER");
+		if (pthread_create(&net, NULL, traffic_thread, NULL))
+			FAIL("thread");
+	}
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	do {
+		write_load(2, 64, 0, nr_writes + 64, 1);
+		verify_stack();
+		rounds++;
+		usleep(100000 + (unsigned int)(rnd() % 400000));
+		clock_gettime(CLOCK_MONOTONIC, &t);
+	} while (t.tv_sec - t0.tv_sec < opt.seconds);
+	do_flush();
+	verify_stack();
+	verify_file();
+	blkfront_get_info(bf, &info);
+	printf("soak: %u rounds, %llu writes verified, %llu reconnect(s)\n",
+	       rounds, (unsigned long long)nr_acked,
+	       (unsigned long long)info.reconnects);
+	if (!opt.vif)
+		return;
+	pthread_join(net, NULL);
+	if (tr.err)
+		FAIL("vif: %s", tr.err);
+	printf("traffic: %lu sent, %lu answered (%lu in the last fifth), "
+	       "%llu reconnects\n", tr.sent, tr.answered, tr.late,
+	       (unsigned long long)tr.reconnects);
+	if (!tr.late)
+		FAIL("vif: no answer at the end");
+}
+
+/* Wait for @io, collecting whatever else completes meanwhile. */
+static int wait_for(struct blkfront_io *io, int ms, unsigned int *eio)
+{
+	struct timespec t0, t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (;;) {
+		struct blkfront_io *done[16];
+		int n = blkfront_complete(bf, 0, done, 16, 100);
+
+		if (n < 0)
+			return n;
+		for (int i = 0; i < n; i++) {
+			if (done[i] == io)
+				return io->status;
+			if (done[i]->status == -EIO)
+				(*eio)++;
+		}
+		clock_gettime(CLOCK_MONOTONIC, &t);
+		if ((t.tv_sec - t0.tv_sec) * 1000 +
+		    (t.tv_nsec - t0.tv_nsec) / 1000000 > ms)
+			return -ETIMEDOUT;
+	}
+}
+
+/*
+ * The disk is served by tests/guest/blk_evil_backend: honest below 32 MiB,
+ * the next bad answer for each request beyond (unknown status, id out of
+ * range, double completion, wrong operation, rsp_prod jump, then silence).
+ */
+static void mode_hostile(void)
+{
+	static struct blkfront_io ios[48], honest;
+	const uint64_t evil_first = 32ull << 20;
+	unsigned int eio = 0, n = 0;
+	uint8_t *buf = blkfront_alloc(bf, 49 * 4096);
+	int rc;
+
+	if (!buf)
+		FAIL("no buffer");
+	memset(&honest, 0, sizeof(honest));
+	honest.op = BLKFRONT_OP_READ;
+	honest.offset = 16 * 4096;
+	honest.len = 4096;
+	honest.buf = buf + 48 * 4096;
+	rc = io_sync(&honest, 0);
+	if (rc)
+		FAIL("honest read: %s", strerror(-rc));
+	printf("hostile: honest read ok\n");
+	/* one read beyond 32 MiB at a time meets the next bad answer */
+	while (n < 48) {
+		struct blkfront_io *done[16];
+		int k;
+
+		blkfront_get_info(bf, &info);
+		if (info.protocol_errors >= 4 && info.bad_status >= 1 && eio)
+			break;
+		memset(&ios[n], 0, sizeof(ios[n]));
+		ios[n].op = BLKFRONT_OP_READ;
+		ios[n].offset = evil_first + n * 4096;
+		ios[n].len = 4096;
+		ios[n].buf = buf + n * 4096;
+		rc = blkfront_submit(bf, 0, &ios[n]);
+		if (rc)
+			FAIL("submit: %s", strerror(-rc));
+		n++;
+		for (int t = 0; t < 5; t++) {
+			k = blkfront_complete(bf, 0, done, 16, 100);
+			if (k < 0)
+				FAIL("complete: %s", strerror(-k));
+			for (int i = 0; i < k; i++) {
+				if (done[i]->status == -EIO)
+					eio++;
+				else if (done[i]->status && done[i]->status != -EOPNOTSUPP)
+					FAIL("read failed with %s",
+					     strerror(-done[i]->status));
+			}
+		}
+	}
+	blkfront_get_info(bf, &info);
+	printf("hostile: %u reads beyond 32 MiB: %llu protocol errors, "
+	       "%llu unknown statuses (%u reads failed with EIO), %llu "
+	       "backend restarts\n", n,
+	       (unsigned long long)info.protocol_errors,
+	       (unsigned long long)info.bad_status, eio,
+	       (unsigned long long)info.reconnects);
+	if (info.protocol_errors < 4 || info.bad_status < 1 || !eio)
+		FAIL("not every bad answer was met and rejected");
+	/* the backend now never answers beyond 32 MiB: honest reads go on */
+	honest.offset = 24 * 4096;
+	rc = blkfront_submit(bf, 0, &honest);
+	if (!rc)
+		rc = wait_for(&honest, 20000, &eio);
+	if (rc)
+		FAIL("honest read after the attack: %s", strerror(-rc));
+	printf("hostile: honest read after the attack ok\n");
 }
 
 int main(int argc, char **argv)
@@ -461,10 +726,15 @@ int main(int argc, char **argv)
 		{ "expect-sector", required_argument, NULL, 'S' },
 		{ "expect-persistent", required_argument, NULL, 'E' },
 		{ "expect-indirect", required_argument, NULL, 'N' },
+		{ "hold", no_argument, NULL, 'H' },
+		{ "go", required_argument, NULL, 'G' },
+		{ "go-io", required_argument, NULL, 'J' },
+		{ "vif", required_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct pvio_dom *d;
 	struct xs_handle *xs;
+	struct timespec t0, t1;
 	int c, rc;
 
 	while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
@@ -480,6 +750,10 @@ int main(int argc, char **argv)
 		case 'S': opt.expect_sector = atoi(optarg); break;
 		case 'E': opt.expect_persistent = atoi(optarg); break;
 		case 'N': opt.expect_indirect = atoi(optarg); break;
+		case 'H': opt.hold = true; break;
+		case 'G': opt.go = optarg; break;
+		case 'J': opt.go_io = optarg; break;
+		case 'V': opt.vif = optarg; break;
 		default: return 2;
 		}
 	}
@@ -492,10 +766,16 @@ int main(int argc, char **argv)
 	rnd_state = 0x1234567ull ^ opt.seed;
 	setvbuf(stdout, NULL, _IOLBF, 0);
 
+	while (opt.go && access(opt.go, F_OK))
+		usleep(20000);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
 	rc = pvio_dom_attach(NULL, PVIO_DOMID_SELF, &d);
 	if (rc)
 		FAIL("attach: %s", strerror(-rc));
+	/* a test program does not outlive its domain */
+	pvio_dom_exit_with_domain(d);
 	/* as a guest would: through this domain's own store ring */
+	dom = d;
 	rc = xs_open_domain(d, &xs);
 	if (rc) {
 		fprintf(stderr, "note: no store ring (%s), using the socket\n",
@@ -504,9 +784,15 @@ int main(int argc, char **argv)
 	}
 	if (rc)
 		FAIL("store: %s", strerror(-rc));
+	dom_xs = xs;
 	rc = blkfront_open(d, xs, opt.vdev, &opt.o, &bf);
 	if (rc)
 		FAIL("blkfront_open: %s", strerror(-rc));
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	printf("connect: %.1f ms\n", (t1.tv_sec - t0.tv_sec) * 1e3 +
+	       (t1.tv_nsec - t0.tv_nsec) / 1e6);
+	while (opt.go_io && access(opt.go_io, F_OK))
+		usleep(20000);
 	blkfront_get_info(bf, &info);
 	nsect = info.sectors;
 	gen = calloc(nsect, sizeof(*gen));
@@ -526,10 +812,21 @@ int main(int argc, char **argv)
 		mode_flush();
 	else if (!strcmp(opt.mode, "restart"))
 		mode_restart();
+	else if (!strcmp(opt.mode, "load"))
+		mode_load();
 	else if (!strcmp(opt.mode, "sectors4k"))
 		mode_sectors4k();
+	else if (!strcmp(opt.mode, "hostile"))
+		mode_hostile();
+	else if (!strcmp(opt.mode, "soak"))
+		mode_soak();
 	else
 		FAIL("unknown mode %s", opt.mode);
+	if (opt.hold) {
+		printf("holding the disk\n");
+		for (;;)
+			pause();	/* until a signal ends us */
+	}
 	blkfront_close(bf);
 	xs_close(xs);
 	pvio_dom_detach(d);

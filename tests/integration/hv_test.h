@@ -56,5 +56,8 @@ int test_cleanup(void);
 int test_garbage(void);
 int test_storm(unsigned int rounds);
 int test_release(void);
+int test_map_caps(void);
+int test_local(void);
+int test_port_cap(void);
 
 #endif

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "hv_test.h"
+#include "../../hv/hv.h"
 
 static int grab_eventfds(int *out, int max)
 {
@@ -192,3 +193,41 @@ int test_evtchn(unsigned int rounds)
 	return failures ? 1 : 0;
 }
 
+
+/*
+ * A domain other than dom0 may hold HV_EVTCHN_DOMU_MAX_OPEN ports at once:
+ * the one past that is refused for it alone, another domain and dom0 go
+ * on, and closing one makes room for one.
+ */
+int test_port_cap(void)
+{
+	struct pvio_dom *a = new_dom("pa"), *b = new_dom("pb");
+	struct pvio_hv *ha = pvio_dom_hv(a), *hb = pvio_dom_hv(b), *h0;
+	pvio_evtchn_port_t *ports = calloc(HV_EVTCHN_DOMU_MAX_OPEN + 1,
+					   sizeof(*ports));
+	pvio_evtchn_port_t p;
+	unsigned int n = 0;
+	int ret;
+
+	MUST(ports, "memory");
+	MUST(pvio_hv_open(NULL, &h0) == 0, "dom0 open");
+	while (n <= HV_EVTCHN_DOMU_MAX_OPEN &&
+	       (ret = pvio_evtchn_alloc_unbound(ha, 0, &ports[n])) == 0)
+		n++;
+	CHECK(ret == -ENOSPC, "past the cap: %s", strerror(-ret));
+	/* the domain's own ports (store ring) count too */
+	CHECK(n <= HV_EVTCHN_DOMU_MAX_OPEN && n + 8 >= HV_EVTCHN_DOMU_MAX_OPEN,
+	      "%u ports before the cap of %u", n, HV_EVTCHN_DOMU_MAX_OPEN);
+	CHECK(pvio_evtchn_alloc_unbound(hb, 0, &p) == 0, "another domain refused");
+	CHECK(pvio_evtchn_alloc_unbound(h0, pvio_dom_id(a), &p) == 0,
+	      "dom0 refused");
+	CHECK(pvio_evtchn_close(ha, ports[n / 2]) == 0, "close");
+	CHECK(pvio_evtchn_alloc_unbound(ha, 0, &ports[n / 2]) == 0,
+	      "no room after a close");
+	CHECK(pvio_evtchn_alloc_unbound(ha, 0, &p) == -ENOSPC, "cap after close");
+	free(ports);
+	pvio_hv_close(h0);
+	pvio_dom_detach(b);
+	pvio_dom_detach(a);
+	return failures ? 1 : 0;
+}

@@ -75,6 +75,18 @@ int test_garbage(void)
 	m.h.op = HV_OP_GNTTAB_SETUP;
 	m.h.len = 8;
 	CHECK(raw_call(fd, &m, sizeof(m.h) + 8) == -EPERM, "dom0 setup");
+	m.h.op = HV_OP_GNTTAB_LOCAL;
+	m.h.len = 0;
+	CHECK(raw_call(fd, &m, sizeof(m.h)) == -EINVAL, "local tables, no domain");
+	m.h.len = 8;
+	memset(m.p, 0xff, 8);
+	CHECK(raw_call(fd, &m, sizeof(m.h) + 8) == -EINVAL, "local tables of domain 2^32-1");
+	memset(m.p, 0, 8);
+	m.p[0] = 0xef;
+	m.p[1] = 0x7f;
+	CHECK(raw_call(fd, &m, sizeof(m.h) + 8) == -ESRCH, "local tables of no domain");
+	m.p[0] = m.p[1] = 0;
+	CHECK(raw_call(fd, &m, sizeof(m.h) + 8) == -ESRCH, "local tables of dom0");
 	m.h.op = HV_OP_ATTACH;
 	m.h.len = 8;
 	memset(m.p, 0, 8);

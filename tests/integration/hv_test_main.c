@@ -135,6 +135,12 @@ int main(int argc, char **argv)
 		return test_storm(argc > 2 ? (unsigned int)atoi(argv[2]) : 20000);
 	if (!strcmp(argv[1], "threads"))
 		return test_threads();
+	if (!strcmp(argv[1], "portcap"))
+		return test_port_cap();
+	if (!strcmp(argv[1], "local"))
+		return test_local();
+	if (!strcmp(argv[1], "caps"))
+		return test_map_caps();
 	if (!strcmp(argv[1], "release"))
 		return test_release();
 	if (!strcmp(argv[1], "cleanup"))

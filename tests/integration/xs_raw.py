@@ -4,6 +4,11 @@
 #   xs_raw.py req TYPE ARG...     one request, args NUL-joined (WRITE: last
 #                                 arg is the value, not NUL-terminated)
 #   xs_raw.py hostile CASE        a misbehaving client (see below)
+#   xs_raw.py stream PREFIX FILE  write PREFIX/d<i%64>/k<i> for i = 0, 1, ...
+#                                 over one connection until it fails,
+#                                 appending each acknowledged i to FILE
+#   xs_raw.py check PREFIX FILE   read back every i of FILE: prints each
+#                                 lost or wrong one, exits 1 if any
 import os, socket, struct, sys, time
 
 TYPES = dict(CONTROL=0, DIRECTORY=1, READ=2, GET_PERMS=3, WATCH=4,
@@ -175,7 +180,42 @@ def peer_gone(s):
         return True
 
 
+def stream(prefix, ackfile):
+    s = connect()
+    i = 0
+    with open(ackfile, "a", buffering=1) as acked:
+        while True:
+            path = "%s/d%d/k%d" % (prefix, i % 64, i)
+            payload = path.encode() + b"\0" + (("v%d-" % i) * 8).encode()
+            try:
+                t, _ = request(s, TYPES["WRITE"], payload, rid=i + 1)
+            except (EOFError, OSError):
+                return 0
+            if t != TYPES["WRITE"]:
+                return 1
+            acked.write("%d\n" % i)
+            i += 1
+
+
+def check(prefix, ackfile):
+    s = connect()
+    bad = 0
+    with open(ackfile) as acked:
+        for line in acked:
+            i = int(line)
+            path = "%s/d%d/k%d" % (prefix, i % 64, i)
+            t, p = request(s, TYPES["READ"], path.encode() + b"\0")
+            if t != TYPES["READ"] or p != (("v%d-" % i) * 8).encode():
+                print("lost or wrong: %s (%s %r)" % (path, NAMES.get(t, t), p))
+                bad += 1
+    return 1 if bad else 0
+
+
 def main():
+    if sys.argv[1] == "check":
+        return check(sys.argv[2], sys.argv[3])
+    if sys.argv[1] == "stream":
+        return stream(sys.argv[2], sys.argv[3])
     if sys.argv[1] == "req":
         typ = sys.argv[2]
         s = connect()

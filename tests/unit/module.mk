@@ -2,27 +2,33 @@
 # of the folder that owns it.
 UNIT_LDLIBS := -lcmocka
 
-TEST_PROGRAMS += test_abi test_gnttab_entry test_evtchn_table \
-	test_vm_dm_args test_blkif_req test_blkback_engine test_netif_tx \
+TEST_PROGRAMS += test_abi test_gnttab_entry test_gnttab_pin test_evtchn_table \
+	test_vm_dm_args test_blkif_req test_blkback_engine \
+	test_blkback_pgrant test_netif_tx \
 	test_netif_offload test_netspec test_store test_xlcfg
 test_abi_SRCS := tests/unit/test_abi.c
 test_gnttab_entry_SRCS := tests/unit/test_gnttab_entry.c
+test_gnttab_pin_SRCS := tests/unit/test_gnttab_pin.c
 test_evtchn_table_SRCS = tests/unit/test_evtchn_table.c $(HV_EVTCHN_SRCS)
 test_vm_dm_args_SRCS := tests/unit/test_vm_dm_args.c hv/hv_vm_launch.c
 test_blkif_req_SRCS := tests/unit/test_blkif_req.c
 test_blkback_engine_SRCS = tests/unit/test_blkback_engine.c $(BLKBACK_CORE_SRCS)
+test_blkback_pgrant_SRCS := tests/unit/test_blkback_pgrant.c \
+	backends/blkback/blkback_pgrant.c
 test_blkback_engine_LDLIBS = $(UNIT_LDLIBS) $(BLKBACK_LDLIBS)
 test_netif_tx_SRCS := tests/unit/test_netif_tx.c
 test_netif_offload_SRCS := tests/unit/test_netif_offload.c
 test_netspec_SRCS = tests/unit/test_netspec.c $(TOOLS_VIF_SPEC_SRCS)
 test_store_SRCS = tests/unit/test_store.c $(STORE_CORE_SRCS)
 test_xlcfg_SRCS = tests/unit/test_xlcfg.c $(XLCFG_SRCS)
-$(foreach t,test_abi test_gnttab_entry test_evtchn_table test_vm_dm_args \
-	test_blkif_req test_netif_tx test_netif_offload test_netspec \
-	test_store test_xlcfg,$(eval $(t)_LDLIBS := $(UNIT_LDLIBS)))
+$(foreach t,test_abi test_gnttab_entry test_gnttab_pin test_evtchn_table \
+	test_vm_dm_args \
+	test_blkif_req test_blkback_pgrant test_netif_tx test_netif_offload \
+	test_netspec test_store test_xlcfg,$(eval $(t)_LDLIBS := $(UNIT_LDLIBS)))
 
-UNIT_TESTS += $(addprefix $(TESTDIR)/,test_abi test_gnttab_entry \
+UNIT_TESTS += $(addprefix $(TESTDIR)/,test_abi test_gnttab_entry test_gnttab_pin \
 	test_evtchn_table test_vm_dm_args test_blkif_req test_blkback_engine \
+	test_blkback_pgrant \
 	test_netif_tx test_netif_offload test_netspec test_store test_xlcfg)
 
 # pygrub on images mke2fs builds (pygrub_probe drives it); the xl corpus

@@ -681,6 +681,256 @@ static void test_log_replay(void **state)
 	assert_int_equal(system(path), 0);
 }
 
+/* Both trees hold the same nodes: values, ACLs and child lists. */
+static void same_tree(struct store *a, struct store *b)
+{
+	struct store_hitem *it;
+
+	assert_int_equal(a->nodes.count, b->nodes.count);
+	for (it = store_htab_next(&a->nodes, NULL); it;
+	     it = store_htab_next(&a->nodes, it)) {
+		const struct store_node *x = (const void *)it, *y;
+
+		y = (const void *)store_htab_get(&b->nodes, x->path);
+		if (!y)
+			fail_msg("%s missing after reload", x->path);
+		assert_int_equal(x->vlen, y->vlen);
+		assert_memory_equal(x->value, y->value, x->vlen);
+		assert_int_equal(x->nperms, y->nperms);
+		for (int i = 0; i < x->nperms; i++) {
+			assert_int_equal(x->perms[i].domid, y->perms[i].domid);
+			assert_int_equal(x->perms[i].access,
+					 y->perms[i].access);
+		}
+		assert_int_equal(x->nchildren, y->nchildren);
+		for (uint32_t i = 0; i < x->nchildren; i++)
+			assert_string_equal(x->children[i], y->children[i]);
+	}
+}
+
+/*
+ * As if the daemon died now: copy its data directory once the log's
+ * keeper has settled, optionally move files around in the copy (@fixup,
+ * run in it), load the copy and compare with the live tree.
+ */
+static void check_crash_copy(struct store *live, const char *dir,
+			     const char *fixup)
+{
+	struct store_opts o = { .quiet = true };
+	char cmd[1400], copy[300];
+	struct store *s;
+
+	store_log_settle(live);
+	snprintf(copy, sizeof(copy), "%s.copy", dir);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s && cp -r %s %s && cd %s && "
+		 "rm -f lock%s%s", copy, dir, copy, copy, fixup ? " && " : "",
+		 fixup ? fixup : "");
+	assert_int_equal(system(cmd), 0);
+	o.datadir = copy;
+	assert_int_equal(store_new(&o, &s), 0);
+	same_tree(live, s);
+	store_free(s);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", copy);
+	assert_int_equal(system(cmd), 0);
+}
+
+static bool file_in(const char *dir, const char *name)
+{
+	char p[300];
+
+	snprintf(p, sizeof(p), "%s/%s", dir, name);
+	return access(p, F_OK) == 0;
+}
+
+/*
+ * Compaction while serving: the log switches to a fresh file and the tree
+ * is encoded a piece per loop iteration while requests keep changing it.
+ * Whenever the daemon could die (before the log files are renamed, between
+ * the renames, in the middle of the snapshot, after it), what is on disk
+ * loads back into exactly the live tree.
+ */
+static void test_log_compaction(void **state)
+{
+	char dir[] = "/tmp/pvio-store-unit.XXXXXX";
+	struct store_opts o = { .quiet = true, .compact_min = 128 << 10 };
+	char path[64], val[256], cmd[300];
+	struct store *s;
+	struct store_conn *c;
+	bool seen_encoding = false, seen_mid = false;
+	unsigned int nodes;
+	int rc;
+
+	assert_non_null(mkdtemp(dir));
+	o.datadir = dir;
+	assert_int_equal(store_new(&o, &s), 0);
+	c = store_conn_new(s, 0, NULL, NULL);
+	for (int i = 0; s->st.compactions < 3; i++) {
+		assert_true(i < 200000);
+		snprintf(path, sizeof(path), "/c/d%d/k%d", i % 17, i % 1500);
+		memset(val, 'a' + i % 26, sizeof(val));
+		val[40 + i % 200] = 0;
+		assert_int_equal(wr(c, 0, path, val), 0);
+		if (i % 7 == 0) {
+			snprintf(path, sizeof(path), "/c/d%d/k%d", (i * 3) % 17,
+				 (i * 5) % 1500);
+			rc = rqs(c, XS_RM, 0, NULL, 1, path);
+			assert_true(rc == 0 || rc == -ENOENT);
+		}
+		if (i % 11 == 0) {
+			rc = rqs(c, XS_SET_PERMS, 0, NULL, 3, path, "n0",
+				 "r5");
+			assert_true(rc == 0 || rc == -ENOENT);
+		}
+		if (i % 997 == 0) {
+			snprintf(path, sizeof(path), "/c/d%d", i % 17);
+			assert_int_equal(rqs(c, XS_RM, 0, NULL, 1, path), 0);
+		}
+		/* what the event loop does after each batch of replies */
+		store_log_idle(s);
+		if (store_log_busy(s) && !seen_encoding) {
+			/* just switched: the new log may still be .next */
+			seen_encoding = true;
+			for (int k = 0; k < 40; k++) {
+				snprintf(path, sizeof(path), "/c/new%d", k);
+				assert_int_equal(wr(c, 0, path, "n"), 0);
+				snprintf(path, sizeof(path), "/c/d%d/k%d",
+					 k % 17, k);
+				rc = rqs(c, XS_RM, 0, NULL, 1, path);
+				assert_true(rc == 0 || rc == -ENOENT);
+			}
+			check_crash_copy(s, dir, NULL);
+			check_crash_copy(s, dir, "mv store.log store.log.next "
+					 "&& mv store.log.1 store.log");
+			check_crash_copy(s, dir, "mv store.log "
+					 "store.log.next");
+		} else if (store_log_busy(s) && !seen_mid) {
+			seen_mid = true;	/* store.snap.tmp half written */
+			check_crash_copy(s, dir, NULL);
+		}
+		if (i % 3001 == 0)
+			check_crash_copy(s, dir, NULL);
+		if (!store_log_busy(s) && s->st.compactions) {
+			/* once a snapshot is in, its old log is gone */
+			store_log_settle(s);
+			store_log_idle(s);
+		}
+	}
+	assert_true(seen_encoding);
+	assert_true(seen_mid);
+	store_log_settle(s);
+	store_log_idle(s);
+	assert_false(file_in(dir, "store.log.1"));
+	assert_true(file_in(dir, "store.snap"));
+	check_crash_copy(s, dir, NULL);
+	nodes = s->nodes.count;
+	store_free(s);
+	/* a clean stop: snapshot, empty log, no leftovers */
+	assert_false(file_in(dir, "store.log.1"));
+	assert_false(file_in(dir, "store.log.next"));
+	assert_int_equal(store_new(&o, &s), 0);
+	assert_int_equal(s->nodes.count, nodes);
+	store_free(s);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	assert_int_equal(system(cmd), 0);
+}
+
+/* One log batch (magic, length, CRC, body) appended to @f. */
+static void log_batch(FILE *f, const void *body, uint32_t len)
+{
+	uint32_t hdr[3] = { 0x4c535650u, len, store_crc32(body, len) };
+
+	fwrite(hdr, sizeof(hdr), 1, f);
+	fwrite(body, len, 1, f);
+}
+
+/* A PUT record: @path, owner dom0, @value, @nchild children named @kids. */
+static size_t rec_put(uint8_t *p, const char *path, const char *value,
+		      const char *const *kids, uint32_t nchild)
+{
+	uint16_t pl = (uint16_t)strlen(path), np = 1, dom = 0;
+	uint32_t vl = (uint32_t)strlen(value);
+	size_t n = 0;
+
+	p[n++] = 1;
+	memcpy(p + n, &pl, 2);
+	n += 2;
+	memcpy(p + n, path, pl);
+	n += pl;
+	memcpy(p + n, &np, 2);
+	n += 2;
+	memcpy(p + n, &dom, 2);
+	n += 2;
+	p[n++] = 0;
+	memcpy(p + n, &vl, 4);
+	n += 4;
+	memcpy(p + n, value, vl);
+	n += vl;
+	memcpy(p + n, &nchild, 4);
+	n += 4;
+	for (uint32_t i = 0; i < nchild; i++) {
+		uint16_t cl = (uint16_t)strlen(kids[i]);
+
+		memcpy(p + n, &cl, 2);
+		n += 2;
+		memcpy(p + n, kids[i], cl);
+		n += cl;
+	}
+	return n;
+}
+
+/*
+ * A log whose batches are whole (CRC right) but describe a broken tree:
+ * orphans, phantom children, a relative path, no root. Recovery repairs
+ * it to a consistent tree and loses no node with a valid path.
+ */
+static void test_log_repair(void **state)
+{
+	static const char *const ghost[] = { "ghost", "real" };
+	char dir[] = "/tmp/pvio-store-unit.XXXXXX", path[300], v[64];
+	struct store_opts o = { .quiet = true };
+	uint8_t body[512];
+	struct store *s;
+	struct store_conn *c;
+	struct msg m;
+	size_t n = 0;
+	FILE *f;
+
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/store.log", dir);
+	f = fopen(path, "w");
+	assert_non_null(f);
+	n += rec_put(body + n, "/a/b/c", "deep", NULL, 0);	/* no parents */
+	n += rec_put(body + n, "/x", "", ghost, 2);		/* a phantom child */
+	n += rec_put(body + n, "/x/real", "r", NULL, 0);
+	n += rec_put(body + n, "rel", "bad", NULL, 0);		/* not absolute */
+	n += rec_put(body + n, "/y//z", "bad", NULL, 0);	/* not canonical */
+	log_batch(f, body, (uint32_t)n);
+	fclose(f);
+
+	o.datadir = dir;
+	assert_int_equal(store_new(&o, &s), 0);
+	c = store_conn_new(s, 0, NULL, NULL);
+	assert_int_equal(rd(c, 0, "/a/b/c", v), 0);
+	assert_string_equal(v, "deep");
+	assert_int_equal(rqs(c, XS_DIRECTORY, 0, &m, 1, "/a/b"), 0);
+	assert_int_equal(m.len, 2);		/* "c\0" */
+	assert_int_equal(rqs(c, XS_DIRECTORY, 0, &m, 1, "/x"), 0);
+	assert_int_equal(m.len, 5);		/* "real\0": the ghost is gone */
+	assert_int_equal(rd(c, 0, "/local/domain/0", v), 0);	/* base nodes */
+	assert_null(store_htab_get(&s->nodes, "rel"));
+	assert_null(store_htab_get(&s->nodes, "/y//z"));
+	/* the repaired tree is what the next recovery finds */
+	store_free(s);
+	assert_int_equal(store_new(&o, &s), 0);
+	c = store_conn_new(s, 0, NULL, NULL);
+	assert_int_equal(rqs(c, XS_DIRECTORY, 0, &m, 1, "/x"), 0);
+	assert_int_equal(m.len, 5);
+	assert_int_equal(rd(c, 0, "/a/b/c", v), 0);
+	store_free(s);
+	snprintf(path, sizeof(path), "rm -rf %s", dir);
+	assert_int_equal(system(path), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -699,6 +949,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_reply_backpressure, setup,
 						teardown),
 		cmocka_unit_test(test_log_replay),
+		cmocka_unit_test(test_log_compaction),
+		cmocka_unit_test(test_log_repair),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

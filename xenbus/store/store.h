@@ -145,6 +145,8 @@ struct store_hooks {
 struct store_opts {
 	const char *datadir;	/* NULL: no durability (tests) */
 	bool sync;		/* fdatasync each batch of commits */
+	uint64_t compact_min;	/* log size that may start a compaction
+				   (0: 8 MiB) */
 	const struct store_hooks *hooks;
 	void *hooks_arg;
 	bool quiet;
@@ -157,6 +159,8 @@ struct store_stats {
 	uint64_t events;
 	uint64_t events_dropped;
 	uint64_t log_bytes;
+	uint64_t compactions;	/* snapshots written while serving */
+	uint64_t busy_max_us;	/* longest event-loop pass (daemon) */
 };
 
 struct store {
@@ -285,10 +289,19 @@ int store_log_open(struct store *s, const char *datadir);
 void store_log_close(struct store *s);
 void store_log_put(struct store *s, const struct store_node *n);
 void store_log_del(struct store *s, const char *path);
-/* End of a committed change: one write() of the batch. */
+/* End of a committed change: the batch is copied into the log file. */
 int store_log_commit(struct store *s);
-/* After a loop iteration: fdatasync if requested, compact if large. */
+/* Before a loop iteration's replies leave: fdatasync if --sync. */
+void store_log_sync(struct store *s);
+/*
+ * After the replies left: reap a finished snapshot writer, start one if the
+ * log is large, grow the log file and fault in its next pages.
+ */
 int store_log_idle(struct store *s);
+/* A compaction wants more loop iterations, even with no request. */
+bool store_log_busy(const struct store *s);
+/* Wait until the log's keeper thread has done all it was given (tests). */
+void store_log_settle(struct store *s);
 uint32_t store_crc32(const void *buf, size_t len);
 
 #endif /* PVIO_XENBUS_STORE_H */

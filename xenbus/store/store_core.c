@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* pvio-store core: path hash table, node records, store lifetime. */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -258,46 +259,172 @@ struct store_domain *store_domain_get(struct store *s, uint16_t domid,
 	return d;
 }
 
-/* The tree of a fresh store, as Xen's has once dom0's toolstack ran. */
-static int store_populate(struct store *s)
+static struct store_node *node_of(struct store_hitem *it)
 {
-	static const char *const paths[] = {
+	return it ? (struct store_node *)((char *)it -
+					  offsetof(struct store_node, h)) : NULL;
+}
+
+/*
+ * Make @path exist with every ancestor, each listed by its parent; what
+ * is created belongs to dom0, readable by nobody else. Counts the nodes
+ * created or changed in *@fixed and logs them.
+ */
+static int link_path(struct store *s, const char *path, unsigned int *fixed)
+{
+	size_t len = strlen(path);
+	char *p = malloc(len + 1), *parent = malloc(len + 1);
+	int rc = 0;
+
+	if (!p || !parent) {
+		free(p);
+		free(parent);
+		return -ENOMEM;
+	}
+	/* every prefix in turn: "/", "/a", "/a/b", ... */
+	for (size_t end = 1;;) {
+		struct store_node *n, *up;
+		char *slash;
+
+		memcpy(p, path, end);
+		p[end] = 0;
+		n = node_of(store_htab_get(&s->nodes, p));
+		if (!n) {
+			n = store_node_new(p);
+			if (!n) {
+				rc = -ENOMEM;
+				break;
+			}
+			n->perms[0] = (struct store_perm){ 0, 0 };
+			n->gen = ++s->gen;
+			store_htab_add(&s->nodes, &n->h);
+			store_domain_get(s, 0, true)->nodes++;
+			store_log_put(s, n);
+			(*fixed)++;
+		}
+		if (end > 1) {
+			uint32_t before;
+
+			slash = strrchr(p, '/');
+			memcpy(parent, p, slash == p ? 1 : (size_t)(slash - p));
+			parent[slash == p ? 1 : slash - p] = 0;
+			up = node_of(store_htab_get(&s->nodes, parent));
+			before = up->nchildren;
+			rc = store_node_add_child(up, slash + 1);
+			if (rc)
+				break;
+			if (up->nchildren != before) {
+				store_log_put(s, up);
+				(*fixed)++;
+			}
+		}
+		if (end == len)
+			break;
+		end = end == 1 ? 1 : end + 1;
+		while (end < len && path[end] != '/')
+			end++;
+	}
+	free(p);
+	free(parent);
+	return rc;
+}
+
+/*
+ * Make the tree consistent after recovery (and build a fresh one): drop
+ * nodes whose path is not canonical, make every node's ancestors exist and
+ * list it, drop children that name no node, and have the base nodes a
+ * toolstack expects ("/", "/local/domain/0", ...). A store written by us
+ * needs none of it; a snapshot or log that is corrupt yet whole (its CRC
+ * right) would otherwise leave orphans or phantom children that later
+ * requests trip over. Repairs are logged like any change.
+ */
+static int store_repair(struct store *s)
+{
+	static const char *const base[] = {
 		"/", "/tool", "/tool/xenstored", "/local", "/local/domain",
 		"/local/domain/0",
 	};
+	unsigned int fixed = 0, bad = 0, cap = 0, nr = 0;
+	bool fresh = !store_htab_get(&s->nodes, "/");
+	char **todo = NULL;
+	int rc = 0;
 
-	for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
-		struct store_node *n = store_node_new(paths[i]);
-		int rc;
+	/* every path, collected first: the table changes below */
+	for (struct store_hitem *it = store_htab_next(&s->nodes, NULL); it;
+	     it = store_htab_next(&s->nodes, it)) {
+		if (nr == cap) {
+			char **t;
 
-		if (!n)
-			return -ENOMEM;
-		n->perms[0] = (struct store_perm){ 0, 0 };
-		if (i) {
-			const char *slash = strrchr(paths[i], '/');
-			char parent[64];
-			size_t pl = slash == paths[i] ? 1 : (size_t)(slash - paths[i]);
-			struct store_hitem *p;
-
-			memcpy(parent, paths[i], pl);
-			parent[pl] = 0;
-			p = store_htab_get(&s->nodes, parent);
-			rc = store_node_add_child(
-				(struct store_node *)((char *)p -
-					offsetof(struct store_node, h)),
-				slash + 1);
-			if (rc) {
-				store_node_free(n);
-				return rc;
+			cap = cap ? cap * 2 : 64;
+			t = realloc(todo, cap * sizeof(*t));
+			if (!t) {
+				rc = -ENOMEM;
+				goto out;
 			}
-			store_log_put(s, (struct store_node *)((char *)p -
-				offsetof(struct store_node, h)));
+			todo = t;
 		}
-		n->gen = ++s->gen;
-		store_htab_add(&s->nodes, &n->h);
-		store_domain_get(s, 0, true)->nodes++;
-		store_log_put(s, n);
+		todo[nr] = strdup(it->key);
+		if (!todo[nr]) {
+			rc = -ENOMEM;
+			goto out;
+		}
+		nr++;
 	}
+	for (unsigned int i = 0; i < nr; i++) {
+		char *canon = NULL;
+
+		if (todo[i][0] != '/' ||
+		    store_path_canon(0, todo[i], false, &canon) ||
+		    strcmp(canon, todo[i])) {
+			store_del_node_raw(s, todo[i]);
+			store_log_del(s, todo[i]);
+			free(todo[i]);
+			todo[i] = NULL;
+			bad++;
+		}
+		free(canon);
+	}
+	for (size_t i = 0; !rc && i < sizeof(base) / sizeof(base[0]); i++)
+		rc = link_path(s, base[i], &fixed);
+	for (unsigned int i = 0; !rc && i < nr; i++)
+		if (todo[i])
+			rc = link_path(s, todo[i], &fixed);
+	/* children that name no node (or no name) */
+	for (struct store_hitem *it = store_htab_next(&s->nodes, NULL);
+	     !rc && it; it = store_htab_next(&s->nodes, it)) {
+		struct store_node *n = node_of(it);
+
+		for (uint32_t c = 0; c < n->nchildren;) {
+			char *child;
+			bool gone;
+
+			if (asprintf(&child, "%s%s%s", n->path,
+				     strcmp(n->path, "/") ? "/" : "",
+				     n->children[c]) < 0) {
+				rc = -ENOMEM;
+				break;
+			}
+			gone = !n->children[c][0] || strchr(n->children[c], '/') ||
+			       !store_htab_get(&s->nodes, child);
+			free(child);
+			if (!gone) {
+				c++;
+				continue;
+			}
+			store_node_del_child(n, n->children[c]);
+			store_log_put(s, n);
+			fixed++;
+		}
+	}
+out:
+	for (unsigned int i = 0; i < nr; i++)
+		free(todo[i]);
+	free(todo);
+	if (rc)
+		return rc;
+	if ((bad || fixed) && !fresh && !s->opts.quiet)
+		fprintf(stderr, "pvio-store: recovery: %u nodes with a bad path dropped, %u repairs to the tree\n",
+			bad, fixed);
 	return store_log_commit(s);
 }
 
@@ -322,11 +449,9 @@ int store_new(const struct store_opts *opts, struct store **out)
 		if (rc)
 			goto fail;
 	}
-	if (!store_htab_get(&s->nodes, "/")) {
-		rc = store_populate(s);
-		if (rc)
-			goto fail;
-	}
+	rc = store_repair(s);
+	if (rc)
+		goto fail;
 	*out = s;
 	return 0;
 fail:

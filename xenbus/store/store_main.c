@@ -215,7 +215,7 @@ static void flush_dirty(void)
 	struct store_daemon_src *list, *src, *next;
 
 	/* replies leave only once their changes are in the log */
-	store_log_idle(D.store);
+	store_log_sync(D.store);
 	list = D.dirty;
 	D.dirty = NULL;
 	for (src = list; src; src = next) {
@@ -225,6 +225,8 @@ static void flush_dirty(void)
 			src->flush(src);
 	}
 	store_daemon_reap(&D);
+	/* the slow part of durability, once the replies are out */
+	store_log_idle(D.store);
 }
 
 static int listen_on(const char *path)
@@ -268,7 +270,9 @@ static void usage(FILE *f)
 		"  --datadir DIR  durable data (default: PATH's directory/"
 		"store-data)\n"
 		"  --sync         fdatasync committed changes (power-loss "
-		"safe, slower)\n");
+		"safe, slower)\n"
+		"  --compact-min BYTES  log size that may start a compaction "
+		"(default 8 MiB)\n");
 }
 
 static char *default_datadir(const char *sock)
@@ -290,6 +294,7 @@ int main(int argc, char **argv)
 		{ "datadir", required_argument, NULL, 'd' },
 		{ "sync", no_argument, NULL, 'S' },
 		{ "quiet", no_argument, NULL, 'q' },
+		{ "compact-min", required_argument, NULL, 'C' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -305,12 +310,13 @@ int main(int argc, char **argv)
 	/* busy-poll window after activity; 0 disables */
 	double spin_us = spin_env ? atof(spin_env) : 0;
 
-	while ((o = getopt_long(argc, argv, "s:d:Sqh", opts, NULL)) != -1) {
+	while ((o = getopt_long(argc, argv, "s:d:SqC:h", opts, NULL)) != -1) {
 		switch (o) {
 		case 's': sock = optarg; break;
 		case 'd': datadir = strdup(optarg); break;
 		case 'S': so.sync = true; break;
 		case 'q': so.quiet = true; break;
+		case 'C': so.compact_min = strtoull(optarg, NULL, 0); break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}
@@ -361,24 +367,27 @@ int main(int argc, char **argv)
 
 	for (;;) {
 		struct epoll_event evs[64];
+		bool more = D.dirty || store_log_busy(D.store);
 		int n = epoll_wait(D.epfd, evs, 64,
-				   D.dirty || spin_us > 0 ? 0 : -1);
+				   more || spin_us > 0 ? 0 : -1);
 
 		/*
 		 * A client usually sends its next request right after reading
 		 * a reply: poll for a few microseconds before sleeping, which
 		 * saves a sleep/wake-up pair per request under load.
 		 */
-		if (n == 0 && !D.dirty && spin_us) {
+		if (n == 0 && !more && spin_us) {
 			double t0 = now_us();
 
 			while (n == 0 && now_us() - t0 < spin_us)
 				n = epoll_wait(D.epfd, evs, 64, 0);
 		}
-		if (n == 0 && !D.dirty)
+		if (n == 0 && !more)
 			n = epoll_wait(D.epfd, evs, 64, -1);
 		if (n < 0 && errno != EINTR)
 			break;
+		double t0 = now_us(), busy;
+
 		for (int i = 0; i < n; i++) {
 			struct store_daemon_src *src = evs[i].data.ptr;
 
@@ -389,6 +398,9 @@ int main(int argc, char **argv)
 			src->fn(src, evs[i].events);
 		}
 		flush_dirty();
+		busy = now_us() - t0;
+		if (busy > D.store->st.busy_max_us)
+			D.store->st.busy_max_us = busy;
 	}
 out:
 	if (!so.quiet)

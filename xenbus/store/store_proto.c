@@ -438,10 +438,13 @@ static int do_control(struct req *r)
 		r->olen = snprintf(r->out, XENSTORE_PAYLOAD_MAX,
 			"nodes %u\nconnections %u\nrequests %" PRIu64
 			"\ncommits %" PRIu64 "\nconflicts %" PRIu64
-			"\nevents %" PRIu64 "\nlog-bytes %" PRIu64 "\n",
+			"\nevents %" PRIu64 "\nlog-bytes %" PRIu64
+			"\ncompactions %" PRIu64 "\nbusy-max-us %" PRIu64
+			"\n",
 			s->nodes.count, s->nconns, s->st.requests,
 			s->st.commits, s->st.conflicts, s->st.events,
-			s->st.log_bytes) + 1;
+			s->st.log_bytes, s->st.compactions,
+			s->st.busy_max_us) + 1;
 		return 0;
 	}
 	if (!strcmp(cmd, "help"))

@@ -3,7 +3,9 @@
  * Event channels of the guest: the upcall handler scans the 2-level
  * pending bitmaps in the shared info and dispatches each pending, unmasked
  * port to its handler {fn, data}; ports are created and closed by
- * hypercall; notify is the fast-send bitmap plus a doorbell (no wait).
+ * hypercall; notify rings the dom0 end's own doorbell peer when hv has
+ * set up one for the port (evtchn_peer: no hv), else the fast-send
+ * bitmap plus hv's doorbell (no wait either way).
  *
  * The guest owns the mask bits (all set at start, cleared when a handler
  * is bound); hv sets pending bits, then the vCPU selector and
@@ -13,6 +15,8 @@
 #include <linux/bitops.h>
 #include <linux/interrupt.h>
 #include <linux/irq_work.h>
+#include <linux/moduleparam.h>
+#include <linux/sysfs.h>
 #include <linux/slab.h>
 #include "pvio_core_internal.h"
 
@@ -22,6 +26,25 @@ struct pvio_evtchn_slot {
 };
 
 static struct pvio_evtchn_slot *evtchn_slots;
+
+/*
+ * Notifications sent straight to a dom0 end and through hv, read-only in
+ * /sys/module/pvio_core/parameters/notify_{direct,hv}.
+ */
+static atomic64_t notify_direct, notify_hv;
+
+static int notify_count_get(char *buf, const struct kernel_param *kp)
+{
+	return sysfs_emit(buf, "%lld\n", atomic64_read(kp->arg));
+}
+
+static const struct kernel_param_ops notify_count_ops = {
+	.get = notify_count_get,
+};
+module_param_cb(notify_direct, &notify_count_ops, &notify_direct, 0444);
+MODULE_PARM_DESC(notify_direct, "notifications that reached a backend without hv");
+module_param_cb(notify_hv, &notify_count_ops, &notify_hv, 0444);
+MODULE_PARM_DESC(notify_hv, "notifications sent through hv");
 static DEFINE_SPINLOCK(evtchn_lock);	/* binding, not dispatch */
 static struct irq_work evtchn_replay;
 
@@ -250,6 +273,12 @@ void pvio_evtchn_resume(void)
 	/* every port masked until its new owner binds it */
 	for (i = 0; i < PVIO_EVTCHN_2L_WORDS; i++)
 		WRITE_ONCE(sh->evtchn_mask[i], ~0ull);
+	/*
+	 * The doorbell peers of the old host's backends do not exist here:
+	 * notify through hv until this host's hv announces new ones.
+	 */
+	for (i = 0; i < PVIO_DIRECT_PORTS; i++)
+		WRITE_ONCE(sh->evtchn_peer[i], 0);
 	for (i = 0; i < pvio_plat->nr_vectors; i++)
 		synchronize_irq(pci_irq_vector(pvio_plat->pdev, i));
 	irq_work_sync(&evtchn_replay);
@@ -276,6 +305,18 @@ void pvio_evtchn_notify(pvio_evtchn_port_t port)
 
 	if (!p || !evtchn_port_valid(port))
 		return;
+	/* the backend's eventfd, straight from QEMU (hv zeroes the peer
+	 * first when it takes that path away) */
+	if (port < PVIO_DIRECT_PORTS) {
+		u16 peer = READ_ONCE(p->shared->evtchn_peer[port]);
+
+		if (peer >= PVIO_PORT_PEER_FIRST) {
+			pvio_platform_doorbell_peer(peer);
+			atomic64_inc(&notify_direct);
+			return;
+		}
+	}
+	atomic64_inc(&notify_hv);
 	/*
 	 * Already set: an earlier notifier has not rung yet or hv has not
 	 * taken the word yet; either way one doorbell covers both.

@@ -32,6 +32,8 @@ extern struct pvio_platform *pvio_plat;
 
 /* pvio_core_main.c: ring hv's doorbell (peer 0, vector 0) */
 void pvio_platform_doorbell(void);
+/* ring vector 0 of another peer (a dom0 end of an event channel) */
+void pvio_platform_doorbell_peer(unsigned int peer);
 
 /* pvio_core_hcall.c */
 int pvio_hcall_init(struct pvio_platform *p);

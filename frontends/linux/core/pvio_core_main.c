@@ -25,6 +25,11 @@ void pvio_platform_doorbell(void)
 		  platform.regs + PVIO_IVSHMEM_REG_DOORBELL);
 }
 
+void pvio_platform_doorbell_peer(unsigned int peer)
+{
+	iowrite32((peer << 16) | 0, platform.regs + PVIO_IVSHMEM_REG_DOORBELL);
+}
+
 pvio_domid_t pvio_domid(void)
 {
 	return pvio_plat ? READ_ONCE(pvio_plat->shared->domid) :
