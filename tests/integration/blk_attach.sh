@@ -74,7 +74,7 @@ refuse() {	# EXPECTED-MESSAGE ARGS...
 }
 refuse "already in use" block-attach "$name" "$img,raw,xvdb,rw"
 refuse "bad vdev" block-attach "$name" "$img,raw,vdz,rw"
-refuse "not supported" block-attach "$name" "$img,qcow9,xvde,rw"
+refuse "unknown format" block-attach "$name" "$img,qcow9,xvde,rw"
 refuse "No such file" block-attach "$name" "/var/tmp/nope-$PT_ID.img,raw,xvde,rw"
 refuse "unknown access" block-attach "$name" "$img,raw,xvde,rx"
 refuse "unknown parameter" block-attach "$name" "vdev=xvde,color=red,target=$img"
