@@ -104,6 +104,8 @@ struct store_domain {
 	uint32_t port;
 	struct store_conn *conn;	/* ring connection, if introduced */
 	void *transport;		/* ring transport private */
+	bool released;			/* on store.released */
+	struct store_domain *released_next;
 };
 
 struct store_conn_ops {
@@ -174,6 +176,7 @@ struct store {
 	struct store_conn *conns;	/* list of every connection */
 	unsigned int nconns;
 	struct store_domain *domains[PVIO_DOMID_FIRST_RESERVED];
+	struct store_domain *released;	/* records store_shrink() may free */
 	struct store_opts opts;
 	struct store_stats st;
 	struct store_log *log;

@@ -277,20 +277,30 @@ struct store_domain *store_domain_get(struct store *s, uint16_t domid,
 
 void store_shrink(struct store *s)
 {
+	struct store_domain **pp = &s->released, *d;
+
 	/*
 	 * The snapshot being encoded walks the buckets by index across event
 	 * loop passes and relies on the table only growing meanwhile.
 	 */
 	if (!store_log_busy(s))
 		store_htab_shrink(&s->nodes);
-	/* a released domain that owns nothing any more needs no record */
-	for (unsigned int i = 1; i < PVIO_DOMID_FIRST_RESERVED; i++) {
-		struct store_domain *d = s->domains[i];
-
-		if (d && !d->introduced && !d->nodes && !d->conn &&
-		    !d->transport) {
+	/*
+	 * A released domain that owns nothing any more needs no record. Only
+	 * the released ones are looked at: the table of every domid is large
+	 * and mostly never touched.
+	 */
+	while ((d = *pp)) {
+		if (d->introduced) {
+			/* introduced again */
+			*pp = d->released_next;
+			d->released = false;
+		} else if (!d->nodes && !d->conn && !d->transport) {
+			*pp = d->released_next;
+			s->domains[d->domid] = NULL;
 			free(d);
-			s->domains[i] = NULL;
+		} else {
+			pp = &d->released_next;
 		}
 	}
 }
