@@ -946,6 +946,12 @@ static void test_shrink(void **state)
 	assert_int_equal(rqs(C0, XS_SET_PERMS, 0, NULL, 2, "/kept", "n7"), 0);
 	assert_int_equal(rqs(C0, XS_INTRODUCE, 0, NULL, 3, "8", "100", "3"),
 			 0);
+	/* dom9 released, then introduced again: its record stays */
+	assert_int_equal(rqs(C0, XS_INTRODUCE, 0, NULL, 3, "9", "100", "3"),
+			 0);
+	assert_int_equal(rqs(C0, XS_RELEASE, 0, NULL, 1, "9"), 0);
+	assert_int_equal(rqs(C0, XS_INTRODUCE, 0, NULL, 3, "9", "100", "3"),
+			 0);
 	for (int d = 10; d < 74; d++) {
 		snprintf(id, sizeof(id), "%d", d);
 		assert_int_equal(rqs(C0, XS_INTRODUCE, 0, NULL, 3, id, "100",
@@ -965,10 +971,16 @@ static void test_shrink(void **state)
 	for (int d = 10; d < 74; d++) {
 		snprintf(id, sizeof(id), "%d", d);
 		snprintf(path, sizeof(path), "/local/domain/%d", d);
-		assert_int_equal(rqs(C0, XS_RM, 0, NULL, 1, path), 0);
+		/* dom10 still owns its dir when released */
+		if (d != 10)
+			assert_int_equal(rqs(C0, XS_RM, 0, NULL, 1, path), 0);
 		assert_int_equal(rqs(C0, XS_RELEASE, 0, NULL, 1, id), 0);
 	}
 	assert_int_equal(S->nodes.nbuckets, peak);	/* deleting keeps it */
+	store_shrink(S);
+	assert_non_null(S->domains[10]);
+	assert_int_equal(S->domains[10]->nodes, 1);	/* its dir */
+	assert_int_equal(rqs(C0, XS_RM, 0, NULL, 1, "/local/domain/10"), 0);
 	store_shrink(S);
 	assert_int_equal(S->nodes.nbuckets, STORE_HTAB_MIN);
 	for (int d = 10; d < 74; d++)
@@ -976,6 +988,8 @@ static void test_shrink(void **state)
 	assert_non_null(S->domains[0]);
 	assert_non_null(S->domains[7]);		/* owns /kept */
 	assert_non_null(S->domains[8]);		/* still introduced */
+	assert_non_null(S->domains[9]);		/* introduced again */
+	assert_true(S->domains[9]->introduced);
 	/* the tree is intact and works on: reads, new nodes, quotas */
 	assert_int_equal(rd(C5, 0, "/kept", v), -EACCES);
 	assert_int_equal(rd(C0, 0, "/kept", v), 0);
