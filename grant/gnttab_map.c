@@ -252,6 +252,12 @@ static int16_t local_unmap(struct pvio_hv *hv, pvio_grant_handle_t handle)
 		/* the granter is gone with its entries: only our count */
 		st = GNTST_okay;
 	} else {
+		/*
+		 * What was written through the map is in the VM's dirty log
+		 * (migration): the entry still names the page while pinned.
+		 */
+		if (write && p.entry)
+			lp_ram_dirty(r, __atomic_load_n(&p.entry->frame, __ATOMIC_RELAXED));
 		st = gnttab_pin_unmap(&p, r->owner, write, true);
 	}
 	if (st == GNTST_okay) {
@@ -283,10 +289,12 @@ static int16_t copy_view(struct pvio_hv *hv, struct pvio_gnt_copy *op,
 	if (st != GNTST_okay)
 		return st;
 	page = r->rw + (uint64_t)frame * PVIO_PAGE_SIZE;
-	if (op->to_grant)
+	if (op->to_grant) {
 		memcpy(page + op->offset, op->buf, op->len);
-	else
+		lp_ram_dirty(r, frame);		/* migration sees it */
+	} else {
 		memcpy(op->buf, page + op->offset, op->len);
+	}
 	gnttab_pin_copy_end(&p, &hold);
 	return GNTST_okay;
 }

@@ -62,6 +62,8 @@ struct hv_domain_ops {
 	 */
 	int (*evtchn_direct)(struct hv_domain *d, pvio_evtchn_port_t port,
 			     int *plat_fd, int *vector_fd);
+	/* optional: PVIO_SUSPEND_* from dom0 (VM save and migration) */
+	int (*suspend_ctl)(struct hv_domain *d, uint32_t how);
 	/*
 	 * optional: run a QMP command given as JSON text (HV_OP_DOMAIN_QMP);
 	 * *reply is malloc'd JSON text ({"return"} or {"error"}), also with
@@ -101,6 +103,12 @@ struct hv_domain {
 	uint64_t nr_pages;
 	int plat_fd;
 	void *plat;
+	/*
+	 * VM: log of frames written by dom0 (grant maps, copies), shared
+	 * with dom0 clients through HV_OP_GET_RAM; -1/NULL if none.
+	 */
+	int dirty_fd;
+	uint64_t *dirty;
 
 	/*
 	 * grant table: frames of its RAM, and the pin table (grant/gnttab_pin.h)
@@ -205,6 +213,20 @@ void hv_gnttab_client_gone(struct hv_client *c);
 /* @d is dying: no more local maps of it (before hv_gnttab_domain_gone) */
 void hv_gnttab_domain_dying(struct hv_domain *d);
 void hv_gnttab_domain_gone(struct hv_domain *d);
+/* Log every frame of @d that a live mapping may write. */
+void hv_gnttab_dirty_sync(struct hv_domain *d);
+/* Size of a dirty log of @nr_pages frames (whole pages, for mmap). */
+static inline uint64_t hv_dirty_bytes(uint64_t nr_pages)
+{
+	return (nr_pages + 4096 * 8 - 1) / (4096 * 8) * 4096;
+}
+/* Log a write to frame @frame of @d (no-op without a dirty log). */
+static inline void hv_dirty_mark(struct hv_domain *d, uint64_t frame)
+{
+	if (d->dirty && frame < d->nr_pages)
+		__atomic_fetch_or(&d->dirty[frame / 64], 1ull << (frame % 64),
+				  __ATOMIC_RELAXED);
+}
 
 /* hv_evtchn.c */
 /*

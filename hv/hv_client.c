@@ -351,6 +351,21 @@ static void handle_domctl(struct hv_client *c, const struct hv_msg_hdr *h,
 	case HV_OP_GET_PLATFORM:
 		hv_client_send(c, h, 0, NULL, 0, &d->plat_fd, 1);
 		return;
+	case HV_OP_DOMAIN_CONFIG:
+		hv_client_send(c, h, 0, &d->cfg, sizeof(d->cfg), NULL, 0);
+		return;
+	case HV_OP_DOMAIN_SUSPEND:
+		ret = d->ops->suspend_ctl ? d->ops->suspend_ctl(d, a.arg) :
+		      -EOPNOTSUPP;
+		break;
+	case HV_OP_DOMAIN_DIRTY_SYNC:
+		if (!d->dirty) {
+			ret = -EOPNOTSUPP;
+			break;
+		}
+		hv_gnttab_dirty_sync(d);
+		ret = 0;
+		break;
 	default:
 		ret = -ENOSYS;
 	}
@@ -453,6 +468,13 @@ static void handle_get_ram(struct hv_client *c, const struct hv_msg_hdr *h,
 	r.nr_pages = d->nr_pages;
 	r.nr_gnttab_frames = d->nr_gnt_frames;
 	memcpy(r.gnttab_gfn, d->gnt_gfn, sizeof(r.gnttab_gfn));
+	if (is_dom0(c) && d->dirty_fd >= 0) {
+		/* dom0 logs what it writes into the VM (migration) */
+		int fds[2] = { d->ram_fd, d->dirty_fd };
+
+		hv_client_send(c, h, 0, &r, sizeof(r), fds, 2);
+		return;
+	}
 	hv_client_send(c, h, 0, &r, sizeof(r), &d->ram_fd, 1);
 }
 
@@ -659,6 +681,9 @@ static bool handle_msg(struct hv_client *c, struct hv_msg_hdr *h, void *p,
 	case HV_OP_DOMAIN_INFO:
 	case HV_OP_DOMAIN_LIST:
 	case HV_OP_GET_PLATFORM:
+	case HV_OP_DOMAIN_CONFIG:
+	case HV_OP_DOMAIN_SUSPEND:
+	case HV_OP_DOMAIN_DIRTY_SYNC:
 		handle_domctl(c, h, p, len);
 		break;
 	case HV_OP_DOMAIN_QMP:

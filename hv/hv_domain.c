@@ -76,6 +76,7 @@ void hv_domain_init(void)
 	dom0.ram_fd = -1;
 	dom0.pin_fd = -1;
 	dom0.plat_fd = -1;
+	dom0.dirty_fd = -1;
 	snprintf(dom0.cfg.name, sizeof(dom0.cfg.name), "Domain-0");
 	if (evtchn_table_init(&dom0.evtchn, PVIO_EVTCHN_MAX_PORTS - 1) < 0) {
 		fprintf(stderr, "pvio-hv: out of memory\n");
@@ -412,6 +413,10 @@ static void domain_free(struct hv_domain *d)
 		munmap(d->ram, d->nr_pages * PVIO_PAGE_SIZE);
 	if (d->ram_fd >= 0)
 		close(d->ram_fd);
+	if (d->dirty)
+		munmap(d->dirty, hv_dirty_bytes(d->nr_pages));
+	if (d->dirty_fd >= 0)
+		close(d->dirty_fd);
 	if (d->pin)
 		munmap(d->pin, GNTTAB_PIN_BYTES);
 	if (d->pin_fd >= 0)
@@ -476,6 +481,7 @@ int hv_domain_create(const struct pvio_domain_config *cfg, pvio_domid_t *out)
 	d->ops = cfg->type == PVIO_DOMTYPE_VM ? hv_vm_ops : &hv_process_ops;
 	d->ram_fd = -1;
 	d->plat_fd = -1;
+	d->dirty_fd = -1;
 	d->pin_fd = -1;
 	d->proc_pidfd = -1;
 	d->created_ms = mono_ms();

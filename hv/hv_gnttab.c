@@ -38,6 +38,7 @@ struct hv_map {
 	struct hv_client *client;	/* the mapper, NULL if the slot is free */
 	uint64_t serial;		/* granter incarnation */
 	uint32_t ref;
+	uint32_t frame;			/* the page mapped (dirty log) */
 	pvio_domid_t granter;
 	uint8_t write;
 	uint8_t live;			/* 0 once the granter died */
@@ -552,6 +553,7 @@ void hv_gnttab_map(struct hv_client *c, struct pvio_gnttab_map_op *op)
 	maps[i].client = c;
 	maps[i].serial = g->serial;
 	maps[i].ref = op->ref;
+	maps[i].frame = frame;
 	maps[i].granter = g->domid;
 	maps[i].write = write;
 	maps[i].live = 1;
@@ -575,8 +577,12 @@ static void release(uint32_t i)
 
 		if (g && g->serial != m->serial)
 			g = NULL;	/* another incarnation of the domid */
-		if (g)
+		if (g) {
+			/* what was written through the map is in the log */
+			if (m->write)
+				hv_dirty_mark(g, m->frame);
 			hv_unpin(g, m->ref, m->write);
+		}
 		count_dead(m->client, m->granter, g);
 	}
 	map_free(i);
@@ -623,12 +629,39 @@ int16_t hv_gnttab_copy(struct hv_client *c, const struct hv_copy_op *op,
 	if (st != GNTST_okay)
 		return st;
 	page = g->ram + (uint64_t)frame * PVIO_PAGE_SIZE;
-	if (op->to_grant)
+	if (op->to_grant) {
 		memcpy(page + op->offset, buf, op->len);
-	else
+		hv_dirty_mark(g, frame);
+	} else {
 		memcpy(buf, page + op->offset, op->len);
+	}
 	gnttab_pin_copy_end(&p, &hold);
 	return GNTST_okay;
+}
+
+void hv_gnttab_dirty_sync(struct hv_domain *d)
+{
+	for (uint32_t i = 0; i < nr_slots; i++) {
+		const struct hv_map *m = &maps[i];
+
+		if (m->client && m->live && m->write && m->granter == d->domid &&
+		    m->serial == d->serial)
+			hv_dirty_mark(d, m->frame);
+	}
+	/*
+	 * dom0's local maps are not in hv's table: every ref the pin table
+	 * counts write pins on may be written through a live mapping. Its
+	 * frame is the entry's (the granter may not change a pinned entry;
+	 * one that does only loses track of its own page).
+	 */
+	if (d->pin) {
+		const uint64_t *w = gnttab_pin_words(d->pin);
+		uint32_t n = nr_refs(d);
+
+		for (uint32_t ref = 0; ref < n && ref < GNTTAB_PIN_REFS; ref++)
+			if (GNTTAB_PIN_WR(__atomic_load_n(&w[ref], __ATOMIC_ACQUIRE)))
+				hv_dirty_mark(d, entry_of(d, ref)->frame);
+	}
 }
 
 bool hv_gnttab_client_maps(struct hv_client *c, pvio_domid_t granter)

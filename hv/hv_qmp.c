@@ -458,3 +458,40 @@ int hv_qmp_running(struct hv_qmp *q)
 	json_decref(ret);
 	return r;
 }
+
+int hv_qmp_getfd(struct hv_qmp *q, int fd, const char *name)
+{
+	union {
+		char b[CMSG_SPACE(sizeof(int))];
+		struct cmsghdr align;
+	} cm;
+	char sp = ' ';
+	struct iovec iov = { .iov_base = &sp, .iov_len = 1 };
+	struct msghdr msg = {
+		.msg_iov = &iov, .msg_iovlen = 1,
+		.msg_control = cm.b, .msg_controllen = sizeof(cm.b),
+	};
+	struct cmsghdr *c;
+	json_t *args;
+	int ret;
+
+	if (!q || fd < 0 || !name || !*name || strlen(name) > 32)
+		return -EINVAL;
+	/*
+	 * The fd rides on a blank before the command (QEMU's parser skips
+	 * it); QEMU keeps the last fd received on the monitor for getfd.
+	 */
+	c = CMSG_FIRSTHDR(&msg);
+	c->cmsg_level = SOL_SOCKET;
+	c->cmsg_type = SCM_RIGHTS;
+	c->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(c), &fd, sizeof(int));
+	if (sendmsg(q->fd, &msg, MSG_NOSIGNAL) != 1)
+		return -errno;
+	args = json_pack("{s:s}", "fdname", name);
+	if (!args)
+		return -ENOMEM;
+	ret = hv_qmp_call(q, "getfd", args, NULL, 0, NULL, 0);
+	json_decref(args);
+	return ret;
+}

@@ -70,6 +70,11 @@ int hv_qmp_command(struct hv_qmp *q, const char *cmd, char *err, size_t errlen);
  * none): the highest index + 1, or -errno.
  */
 int hv_qmp_vcpu_tids(struct hv_qmp *q, pid_t *tids, unsigned int max);
+/*
+ * Hand @fd to QEMU as @name (getfd), e.g. for "migrate fd:NAME": 0, -EIO
+ * if QEMU refused, -errno.
+ */
+int hv_qmp_getfd(struct hv_qmp *q, int fd, const char *name);
 /* Paused ("stop") or running, from query-status: 1 running, 0 not, -errno. */
 int hv_qmp_running(struct hv_qmp *q);
 

@@ -43,6 +43,9 @@ struct hv_vm {
 	bool vcpus_stale;		/* CPU hotplug happened: recount */
 	/* receive eventfds of the VM's bound ports, watched for delivery */
 	struct hv_watch **w_port;
+	/* the guest's suspend: held while armed (save, migration) */
+	bool suspend_armed;
+	int suspend_slot;		/* the slot holding it, -1 if none */
 	/*
 	 * Ports bound by a dom0 client whose eventfd QEMU was given as a
 	 * doorbell peer (peer[port], 0 if none), and those of them the guest
@@ -262,6 +265,19 @@ int64_t hv_vm_hcall(struct hv_domain *d, const struct hv_vm_hcall *hc)
 	case PVIO_HC_SCHED_SHUTDOWN:
 		if (hc->arg[0] > PVIO_SHUTDOWN_CRASH)
 			return -EINVAL;
+		if (hc->arg[0] == PVIO_SHUTDOWN_SUSPEND) {
+			struct hv_vm *vm = vm_of(d);
+
+			/* nobody is saving us: "cancelled", carry on */
+			if (!vm || !vm->suspend_armed || vm->suspend_slot >= 0)
+				return 1;
+			vm->suspend_slot = (int)hc->slot;
+			d->shutdown_reason = PVIO_SHUTDOWN_SUSPEND;
+			d->state |= PVIO_DOMSTATE_SHUTDOWN;
+			hv_log("domain %u: suspended (slot %u)", d->domid,
+			       hc->slot);
+			return HV_VM_HCALL_HELD;
+		}
 		d->shutdown_reason = (uint32_t)hc->arg[0];
 		d->state |= PVIO_DOMSTATE_SHUTDOWN;
 		return 0;
@@ -547,6 +563,8 @@ static void vm_free(struct hv_vm *vm)
 		close(vm->pidfd);
 	snprintf(path, sizeof(path), "%s/qmp.sock", vm->dir);
 	unlink(path);
+	snprintf(path, sizeof(path), "%s/qmp-migrate.sock", vm->dir);
+	unlink(path);
 	/* the console log stays for `pvio console` and post-mortems */
 	free(vm->w_port);
 	free(vm);
@@ -561,15 +579,29 @@ static int vm_ram_create(struct hv_domain *d)
 	d->ram_fd = memfd_create(name, MFD_CLOEXEC | MFD_ALLOW_SEALING);
 	if (d->ram_fd < 0)
 		return -errno;
-	if (ftruncate(d->ram_fd, (off_t)d->cfg.mem_bytes) < 0 ||
+	/* a little more than asked for: see HV_VM_RAM_PAD */
+	if (ftruncate(d->ram_fd, (off_t)(d->cfg.mem_bytes + HV_VM_RAM_PAD)) < 0 ||
 	    fcntl(d->ram_fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW) < 0)
 		return -errno;
-	ram = mmap(NULL, d->cfg.mem_bytes, PROT_READ | PROT_WRITE, MAP_SHARED,
-		   d->ram_fd, 0);
+	ram = mmap(NULL, d->cfg.mem_bytes + HV_VM_RAM_PAD,
+		   PROT_READ | PROT_WRITE, MAP_SHARED, d->ram_fd, 0);
 	if (ram == MAP_FAILED)
 		return -errno;
 	d->ram = ram;
-	d->nr_pages = d->cfg.mem_bytes / PVIO_PAGE_SIZE;
+	d->nr_pages = (d->cfg.mem_bytes + HV_VM_RAM_PAD) / PVIO_PAGE_SIZE;
+	/* the log of dom0's writes into this RAM (migration) */
+	snprintf(name, sizeof(name), "pvio-dirty-%u", d->domid);
+	d->dirty_fd = memfd_create(name, MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	if (d->dirty_fd < 0)
+		return -errno;
+	if (ftruncate(d->dirty_fd, (off_t)hv_dirty_bytes(d->nr_pages)) < 0 ||
+	    fcntl(d->dirty_fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW) < 0)
+		return -errno;
+	ram = mmap(NULL, hv_dirty_bytes(d->nr_pages), PROT_READ | PROT_WRITE,
+		   MAP_SHARED, d->dirty_fd, 0);
+	if (ram == MAP_FAILED)
+		return -errno;
+	d->dirty = ram;
 	return 0;
 }
 
@@ -594,6 +626,8 @@ static int vm_start(struct hv_domain *d)
 {
 	struct hv_vm_launch l = { 0 };
 	char sock[PATH_MAX + 16], qmp[PATH_MAX + 16], log[PATH_MAX + 16];
+	char mqmp[PATH_MAX + 24];
+	bool incoming = d->cfg.flags & PVIO_DOMCFG_INCOMING;
 	struct hv_vm *vm;
 	int ret;
 
@@ -615,6 +649,7 @@ static int vm_start(struct hv_domain *d)
 	}
 	vm->d = d;
 	vm->pidfd = -1;
+	vm->suspend_slot = -1;
 	vm->timer_fd = -1;
 	vm->next_peer = PVIO_PORT_PEER_FIRST;
 	d->type_data = vm;
@@ -638,6 +673,7 @@ static int vm_start(struct hv_domain *d)
 	((struct pvio_shared_info *)d->plat)->store_port = d->store_port;
 	snprintf(sock, sizeof(sock), "%s/ivshmem.sock", vm->dir);
 	snprintf(qmp, sizeof(qmp), "%s/qmp.sock", vm->dir);
+	snprintf(mqmp, sizeof(mqmp), "%s/qmp-migrate.sock", vm->dir);
 	snprintf(log, sizeof(log), "%s/console.log", vm->dir);
 	ret = hv_ivshmem_open(sock, d->plat_fd, d->cfg.max_vcpus, &vm->ivs);
 	if (ret)
@@ -645,13 +681,15 @@ static int vm_start(struct hv_domain *d)
 	l.kernel = d->cfg.kernel;
 	l.ramdisk = d->cfg.ramdisk;
 	l.cmdline = d->cfg.cmdline;
-	l.mem_bytes = d->cfg.mem_bytes;
+	l.mem_bytes = d->cfg.mem_bytes + HV_VM_RAM_PAD;
 	l.vcpus = d->cfg.vcpus;
 	l.max_vcpus = d->cfg.max_vcpus;
 	l.vectors = d->cfg.max_vcpus;
 	l.ram_fd = d->ram_fd;
 	l.ivshmem_sock = sock;
 	l.qmp_sock = qmp;
+	l.migrate_qmp_sock = mqmp;
+	l.incoming = incoming;
 	l.console_log = log;
 	l.dm_args = d->cfg.dm_args;
 	ret = hv_vm_spawn(&l, &vm->pid);
@@ -684,14 +722,16 @@ static int vm_start(struct hv_domain *d)
 		ret = -ENOMEM;
 		goto err;
 	}
-	d->state = PVIO_DOMSTATE_RUNNING;
+	/* an incoming VM runs once its state is in and it is resumed */
+	d->state = incoming ? PVIO_DOMSTATE_PAUSED : PVIO_DOMSTATE_RUNNING;
 	/* events (panics, guest shutdowns) are logged from the start */
 	ret = vm_qmp_open(vm);
 	if (ret)
 		hv_log("domain %u: QMP not reachable yet: %s", d->domid,
 		       strerror(-ret));
-	hv_log("domain %u (%s): QEMU pid %d, console %s", d->domid,
-	       d->cfg.name, (int)vm->pid, log);
+	hv_log("domain %u (%s): QEMU pid %d, console %s%s", d->domid,
+	       d->cfg.name, (int)vm->pid, log,
+	       incoming ? ", waiting for its migration stream" : "");
 	return 0;
 err:
 	/* hv_domain_kill() runs vm_destroy(), which frees what we made */
@@ -755,10 +795,60 @@ static int vm_shutdown(struct hv_domain *d, uint32_t reason)
 	return ret;
 }
 
+/* Let the held suspend return @ret and wake its caller. */
+static void vm_suspend_release(struct hv_vm *vm, int slot, int64_t ret)
+{
+	unsigned int nv = hv_ivshmem_vectors(vm->ivs);
+
+	hv_vm_hcall_complete(vm->d->plat, (unsigned int)slot, ret);
+	hv_ivshmem_raise(vm->ivs, (unsigned int)slot < nv ?
+			 (unsigned int)slot : 0);
+	vm->suspend_slot = -1;
+	vm->d->state &= ~PVIO_DOMSTATE_SHUTDOWN;
+}
+
+static int vm_suspend_ctl(struct hv_domain *d, uint32_t how)
+{
+	struct hv_vm *vm = vm_of(d);
+	int slot;
+
+	if (!vm)
+		return -ENODEV;
+	switch (how) {
+	case PVIO_SUSPEND_ARM:
+		vm->suspend_armed = true;
+		return 0;
+	case PVIO_SUSPEND_CANCEL:
+		vm->suspend_armed = false;
+		if (vm->suspend_slot >= 0) {
+			hv_log("domain %u: suspend cancelled", d->domid);
+			vm_suspend_release(vm, vm->suspend_slot, 1);
+		}
+		return 0;
+	case PVIO_SUSPEND_RESUME:
+		/*
+		 * The region is the one the guest suspended with, copied
+		 * from another host (or a file): its held slot came along.
+		 */
+		slot = hv_vm_hcall_find_suspend(d->plat, d->cfg.vcpus);
+		if (slot < 0)
+			return slot;
+		hv_vm_platform_adopt(d->plat, d->domid, (uint16_t)d->cfg.vcpus,
+				     d->nr_pages, d->store_port);
+		vm->suspend_armed = false;
+		hv_log("domain %u: resumed from a suspend on another host",
+		       d->domid);
+		vm_suspend_release(vm, slot, 0);
+		return 0;
+	}
+	return -EINVAL;
+}
+
 static const struct hv_domain_ops vm_ops = {
 	.name = "vm",
 	.start = vm_start,
 	.destroy = vm_destroy,
+	.suspend_ctl = vm_suspend_ctl,
 	.pause = vm_pause,
 	.unpause = vm_unpause,
 	.shutdown = vm_shutdown,

@@ -16,12 +16,13 @@
 /* ---- hv_ivshmem.c: the ivshmem server side of one VM ---- */
 
 /*
- * hv is peer PVIO_HV_PEER with one vector: the guest's doorbell to (0, 0)
- * signals hv's doorbell eventfd. The guest is HV_IVSHMEM_GUEST_PEER with
+ * hv is peer PVIO_HV_PEER with one vector: the guest's doorbell to (1, 0)
+ * signals hv's doorbell eventfd. The guest is HV_IVSHMEM_GUEST_PEER (0:
+ * QEMU lets only peer 0 be the master that migrates the region) with
  * @vectors vectors; writing vector v's eventfd raises the guest's MSI-X
  * vector v.
  */
-#define HV_IVSHMEM_GUEST_PEER	1
+#define HV_IVSHMEM_GUEST_PEER	0
 #define HV_IVSHMEM_MAX_VECTORS	(PVIO_MAX_VCPUS + 4)
 
 struct hv_ivshmem;
@@ -70,21 +71,34 @@ int hv_ivshmem_settled(const struct hv_ivshmem *s);
 
 /* ---- hv_vm_launch.c: the QEMU command line and process ---- */
 
+/*
+ * Bytes a VM's RAM has beyond its configured size. QEMU before 9.0 syncs
+ * the migration dirty bitmap of a RAM block a multiple of 64 pages long by
+ * whole words without resetting TCG's TLB, so that later guest stores
+ * through cached TLB entries are not logged and migration loses them
+ * (fixed upstream in "physmem: Fix migration dirty bitmap coherency with
+ * TCG memory access"). A block of another length takes QEMU's page by page
+ * path, which resets the TLB. QEMU sizes RAM in 8 KiB steps.
+ */
+#define HV_VM_RAM_PAD	8192u
+
 struct hv_vm_launch {
 	const char *qemu;	/* NULL: $PVIO_QEMU, else qemu-system-x86_64 */
 	const char *kernel;
 	const char *ramdisk;	/* may be NULL or "" */
 	const char *cmdline;	/* appended to the console setting */
-	uint64_t mem_bytes;
+	uint64_t mem_bytes;	/* the RAM memfd's size (HV_VM_RAM_PAD included) */
 	unsigned int vcpus;
 	unsigned int max_vcpus;	/* hotpluggable up to this (0: vcpus) */
 	unsigned int vectors;	/* of the platform device */
 	int ram_fd;		/* the guest RAM (memfd), inherited by QEMU */
 	const char *ivshmem_sock;
 	const char *qmp_sock;
+	const char *migrate_qmp_sock;	/* a second monitor, for migration */
 	const char *console_log;
 	const char *dm_args;	/* extra words, '\n'-separated; NULL or "" */
 	bool start_paused;
+	bool incoming;		/* wait for a migration stream (-incoming defer) */
 };
 
 /*

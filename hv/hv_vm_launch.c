@@ -104,7 +104,7 @@ const char *hv_vm_accel(void)
 char **hv_vm_argv(const struct hv_vm_launch *l)
 {
 	const char *qemu = l->qemu;
-	unsigned long long mib = l->mem_bytes >> 20;
+	unsigned long long kib = l->mem_bytes >> 10;
 	char **argv;
 	int n = 0, r = 0;
 
@@ -124,10 +124,10 @@ char **hv_vm_argv(const struct hv_vm_launch *l)
 	r |= argv_add(argv, &n, "-machine");
 	r |= argv_add(argv, &n, "q35,memory-backend=ram");
 	r |= argv_add(argv, &n, "-object");
-	r |= argv_add(argv, &n, "memory-backend-file,id=ram,size=%lluM,"
-		      "mem-path=/proc/self/fd/%d,share=on", mib, VM_RAM_FD);
+	r |= argv_add(argv, &n, "memory-backend-file,id=ram,size=%lluK,"
+		      "mem-path=/proc/self/fd/%d,share=on", kib, VM_RAM_FD);
 	r |= argv_add(argv, &n, "-m");
-	r |= argv_add(argv, &n, "%lluM", mib);
+	r |= argv_add(argv, &n, "%lluK", kib);
 	r |= argv_add(argv, &n, "-smp");
 	if (l->max_vcpus > l->vcpus)
 		r |= argv_add(argv, &n, "%u,maxcpus=%u", l->vcpus ? l->vcpus : 1,
@@ -153,12 +153,26 @@ char **hv_vm_argv(const struct hv_vm_launch *l)
 	r |= argv_add(argv, &n, "-chardev");
 	r |= argv_add(argv, &n, "socket,path=%s,id=pvio", l->ivshmem_sock);
 	r |= argv_add(argv, &n, "-device");
-	r |= argv_add(argv, &n, "ivshmem-doorbell,chardev=pvio,vectors=%u",
-		      l->vectors);
+	/*
+	 * master=on: the platform region is migrated with the guest's RAM
+	 * (a peer ivshmem device would block migration).
+	 */
+	r |= argv_add(argv, &n, "ivshmem-doorbell,chardev=pvio,vectors=%u,"
+		      "master=on", l->vectors);
 	r |= argv_add(argv, &n, "-qmp");
 	r |= argv_add(argv, &n, "unix:%s,server=on,wait=off", l->qmp_sock);
-	if (l->start_paused)
+	if (l->migrate_qmp_sock && *l->migrate_qmp_sock) {
+		/* hv holds the first monitor; the toolstack migrates here */
+		r |= argv_add(argv, &n, "-qmp");
+		r |= argv_add(argv, &n, "unix:%s,server=on,wait=off",
+			      l->migrate_qmp_sock);
+	}
+	if (l->start_paused || l->incoming)
 		r |= argv_add(argv, &n, "-S");
+	if (l->incoming) {
+		r |= argv_add(argv, &n, "-incoming");
+		r |= argv_add(argv, &n, "defer");
+	}
 	if (l->dm_args && *l->dm_args) {
 		if (pvio_dm_args_check(l->dm_args, strlen(l->dm_args) + 1, NULL))
 			r |= -EINVAL;

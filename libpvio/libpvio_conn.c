@@ -320,6 +320,96 @@ int pvio_domain_map_platform(struct pvio_hv *hv, pvio_domid_t domid,
 	return ret;
 }
 
+int pvio_domain_config_get(struct pvio_hv *hv, pvio_domid_t domid,
+			   struct pvio_domain_config *cfg)
+{
+	struct hv_domid_arg a = { .domid = domid };
+	size_t len;
+	int ret;
+
+	ret = lp_call(hv, HV_OP_DOMAIN_CONFIG, &a, sizeof(a), NULL, 0, -1, cfg,
+		      sizeof(*cfg), &len, NULL, NULL);
+	if (ret < 0)
+		return ret;
+	if (len != sizeof(*cfg))
+		return -EPROTO;
+	/* strings from hv are terminated, but do not rely on it */
+	cfg->name[sizeof(cfg->name) - 1] = 0;
+	cfg->kernel[sizeof(cfg->kernel) - 1] = 0;
+	cfg->ramdisk[sizeof(cfg->ramdisk) - 1] = 0;
+	cfg->cmdline[sizeof(cfg->cmdline) - 1] = 0;
+	cfg->dm_args[sizeof(cfg->dm_args) - 1] = 0;
+	return 0;
+}
+
+int pvio_domain_suspend_ctl(struct pvio_hv *hv, pvio_domid_t domid,
+			    uint32_t how)
+{
+	struct hv_domid_arg a = { .domid = domid, .arg = how };
+
+	return lp_simple(hv, HV_OP_DOMAIN_SUSPEND, &a, sizeof(a), NULL, 0);
+}
+
+int pvio_domain_dirty_sync(struct pvio_hv *hv, pvio_domid_t domid)
+{
+	struct hv_domid_arg a = { .domid = domid };
+
+	return lp_simple(hv, HV_OP_DOMAIN_DIRTY_SYNC, &a, sizeof(a), NULL, 0);
+}
+
+int pvio_domain_map_memory(struct pvio_hv *hv, pvio_domid_t domid,
+			   struct pvio_domain_memory *m)
+{
+	struct hv_domid_arg a = { .domid = domid };
+	struct hv_ram_reply rep;
+	int fds[HV_MSG_MAX_FDS], nfds = 0, ret;
+	size_t len;
+	void *ram, *dl;
+
+	memset(m, 0, sizeof(*m));
+	ret = lp_call(hv, HV_OP_GET_RAM, &a, sizeof(a), NULL, 0, -1, &rep,
+		      sizeof(rep), &len, fds, &nfds);
+	if (ret < 0)
+		return ret;
+	if (nfds != 2 || len != sizeof(rep) || rep.nr_pages == 0) {
+		for (int i = 0; i < nfds; i++)
+			close(fds[i]);
+		return nfds == 1 ? -EOPNOTSUPP : -EPROTO;
+	}
+	ram = mmap(NULL, rep.nr_pages * PVIO_PAGE_SIZE, PROT_READ | PROT_WRITE,
+		   MAP_SHARED, fds[0], 0);
+	ret = ram == MAP_FAILED ? -errno : 0;
+	dl = mmap(NULL, lp_dirty_bytes(rep.nr_pages), PROT_READ | PROT_WRITE,
+		  MAP_SHARED, fds[1], 0);
+	if (!ret && dl == MAP_FAILED)
+		ret = -errno;
+	close(fds[0]);
+	close(fds[1]);
+	if (ret) {
+		if (ram != MAP_FAILED)
+			munmap(ram, rep.nr_pages * PVIO_PAGE_SIZE);
+		if (dl != MAP_FAILED)
+			munmap(dl, lp_dirty_bytes(rep.nr_pages));
+		return ret;
+	}
+	m->ram = ram;
+	m->nr_pages = rep.nr_pages;
+	m->dirty = dl;
+	m->nr_gnt_frames = rep.nr_gnttab_frames > PVIO_GNTTAB_MAX_FRAMES ?
+			   0 : rep.nr_gnttab_frames;
+	memcpy(m->gnt_gfn, rep.gnttab_gfn, sizeof(m->gnt_gfn));
+	return 0;
+}
+
+void pvio_domain_unmap_memory(struct pvio_domain_memory *m)
+{
+	if (m->ram)
+		munmap(m->ram, m->nr_pages * PVIO_PAGE_SIZE);
+	if (m->dirty)
+		munmap(m->dirty, lp_dirty_bytes(m->nr_pages));
+	memset(m, 0, sizeof(*m));
+}
+
 int pvio_domain_qmp(struct pvio_hv *hv, pvio_domid_t domid, const char *json,
 		    char **reply)
 {

@@ -21,6 +21,7 @@ struct lp_ram {
 	bool dead;			/* domain gone or replaced: unmap at 0 */
 	uint8_t *rw;			/* NULL if the fd is read-only */
 	const uint8_t *ro;
+	uint64_t *dirty;		/* VM: log of what dom0 writes, or NULL */
 	uint32_t nr_gnt_frames;
 	uint64_t gnt_gfn[PVIO_GNTTAB_MAX_FRAMES];
 	/*
@@ -142,6 +143,18 @@ static inline struct lp_ram *lp_local_view(struct pvio_hv *hv, uint32_t idx)
 		   NULL;
 }
 void lp_ram_drop_all(struct pvio_hv *hv);
+/* Log a write by this client to frame @frame of @r (migration). */
+static inline void lp_ram_dirty(struct lp_ram *r, uint64_t frame)
+{
+	if (r->dirty && frame < r->nr_pages)
+		__atomic_fetch_or(&r->dirty[frame / 64], 1ull << (frame % 64),
+				  __ATOMIC_RELAXED);
+}
+/* Bytes of the dirty log of @nr_pages frames, as hv sizes it. */
+static inline uint64_t lp_dirty_bytes(uint64_t nr_pages)
+{
+	return (nr_pages + 4096 * 8 - 1) / (4096 * 8) * 4096;
+}
 void lp_ports_close_all(struct pvio_hv *hv);
 
 #endif /* PVIO_LIBPVIO_PRIV_H */

@@ -42,6 +42,8 @@ static void ram_unmap(struct lp_ram *r)
 		munmap(r->rw, bytes);
 	if (r->ro)
 		munmap((void *)r->ro, bytes);
+	if (r->dirty)
+		munmap(r->dirty, lp_dirty_bytes(r->nr_pages));
 	free(r);
 }
 
@@ -96,8 +98,12 @@ static void local_fetch(struct pvio_hv *hv, pvio_domid_t domid,
 	r->table_gen = __atomic_load_n(&ph->table_gen, __ATOMIC_ACQUIRE);
 }
 
+/*
+ * The domain's RAM fd, and for a VM (dom0 only) its dirty log's fd in
+ * *@dirty_fd (-1 if none; closed if @dirty_fd is NULL).
+ */
 static int get_ram(struct pvio_hv *hv, pvio_domid_t domid,
-		   struct hv_ram_reply *rep, int *fd)
+		   struct hv_ram_reply *rep, int *fd, int *dirty_fd)
 {
 	struct hv_domid_arg a = { .domid = domid };
 	int fds[HV_MSG_MAX_FDS], nfds, ret;
@@ -107,13 +113,17 @@ static int get_ram(struct pvio_hv *hv, pvio_domid_t domid,
 		      sizeof(*rep), &len, fds, &nfds);
 	if (ret < 0)
 		return ret;
-	if (nfds != 1 || len != sizeof(*rep) || rep->nr_pages == 0 ||
+	if (nfds < 1 || nfds > 2 || len != sizeof(*rep) || rep->nr_pages == 0 ||
 	    rep->nr_gnttab_frames > PVIO_GNTTAB_MAX_FRAMES) {
 		for (int i = 0; i < nfds; i++)
 			close(fds[i]);
 		return -EPROTO;
 	}
 	*fd = fds[0];
+	if (dirty_fd)
+		*dirty_fd = nfds == 2 ? fds[1] : -1;
+	else if (nfds == 2)
+		close(fds[1]);
 	return 0;
 }
 
@@ -122,7 +132,7 @@ static struct lp_ram *ram_fetch(struct pvio_hv *hv, pvio_domid_t domid, int *err
 	struct hv_ram_reply rep;
 	struct lp_ram *r;
 	size_t bytes;
-	int fd, ret;
+	int fd, dfd, ret;
 
 	r = calloc(1, sizeof(*r));
 	if (!r) {
@@ -131,7 +141,7 @@ static struct lp_ram *ram_fetch(struct pvio_hv *hv, pvio_domid_t domid, int *err
 	}
 	if (local_wanted(hv))
 		local_fetch(hv, domid, r);
-	ret = get_ram(hv, domid, &rep, &fd);
+	ret = get_ram(hv, domid, &rep, &fd, &dfd);
 	if (ret < 0) {
 		local_unmap(r);
 		free(r);
@@ -154,8 +164,23 @@ static struct lp_ram *ram_fetch(struct pvio_hv *hv, pvio_domid_t domid, int *err
 	if (r->ro == MAP_FAILED) {
 		r->ro = NULL;
 		*err = -errno;
+		if (dfd >= 0)
+			close(dfd);
 		ram_unmap(r);
 		return NULL;
+	}
+	if (dfd >= 0) {
+		/* a VM's dirty log: our writes into it must be seen there */
+		void *dl = mmap(NULL, lp_dirty_bytes(r->nr_pages),
+				PROT_READ | PROT_WRITE, MAP_SHARED, dfd, 0);
+
+		close(dfd);
+		r->dirty = dl == MAP_FAILED ? NULL : dl;
+		if (!r->dirty) {
+			*err = -errno;
+			ram_unmap(r);
+			return NULL;
+		}
 	}
 	if (!r->rw)
 		local_unmap(r);		/* local maps write the entries */
@@ -206,7 +231,7 @@ int lp_ram_refresh(struct pvio_hv *hv, struct lp_ram *r)
 	if (!ph)
 		return 0;
 	gen = __atomic_load_n(&ph->table_gen, __ATOMIC_ACQUIRE);
-	ret = get_ram(hv, r->domid, &rep, &fd);
+	ret = get_ram(hv, r->domid, &rep, &fd, NULL);
 	if (ret < 0)
 		return ret;
 	close(fd);

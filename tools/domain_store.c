@@ -364,8 +364,15 @@ int pvio_domstore_monitor(const char *rundir, pvio_domid_t domid)
 	if (pid < 0)
 		return -errno;
 	if (pid == 0) {
-		int fd = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
-		int nul = open("/dev/null", O_RDWR | O_CLOEXEC);
+		int fd, nul;
+
+		/*
+		 * Nothing of the caller's: a QMP connection or a listening
+		 * socket held here would stay busy for the VM's lifetime.
+		 */
+		close_range(3, ~0u, 0);
+		fd = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+		nul = open("/dev/null", O_RDWR | O_CLOEXEC);
 
 		/* outlive our parent and its terminal, like the daemons */
 		setsid();

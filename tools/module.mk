@@ -12,3 +12,7 @@ pvio_SRCS += tools/pvio_main.c tools/builtin_up.c tools/builtin_down.c \
 	tools/builtin_vcpu.c tools/builtin_store.c tools/builtin_bench.c \
 	tools/builtin_domain.c tools/builtin_top.c tools/create_config.c
 pvio_LDLIBS += -ljansson
+# save, restore, live migration: QEMU's migration stream through hv's QMP
+# client (hv/hv_qmp.c)
+pvio_SRCS += tools/builtin_migrate.c tools/migrate_core.c \
+	tools/migrate_store.c hv/hv_qmp.c

@@ -46,7 +46,8 @@ enum hv_op {
 	HV_OP_DOMAIN_INFO,	/* struct hv_domid_arg -> pvio_domain_info */
 	HV_OP_DOMAIN_LIST,	/* -> pvio_domain_info[ret] */
 	HV_OP_ATTACH,		/* hv_domid_arg + fd RAM -> hv_attach_reply + fd platform */
-	HV_OP_GET_RAM,		/* hv_domid_arg -> hv_ram_reply + fd RAM */
+	HV_OP_GET_RAM,		/* hv_domid_arg -> hv_ram_reply + fd RAM
+				 * (+ fd dirty log for a VM, dom0 only) */
 	HV_OP_GET_PLATFORM,	/* hv_domid_arg -> fd platform (dom0 only) */
 	HV_OP_GNTTAB_SETUP,	/* hv_gnttab_setup */
 	HV_OP_GNTTAB_MAP,	/* map_op[n] -> map_op[n] filled, u64 serial[n] */
@@ -60,6 +61,9 @@ enum hv_op {
 	HV_OP_EVTCHN_UNMASK,	/* hv_evtchn_arg(port) */
 	HV_OP_EVTCHN_STATUS,	/* pvio_evtchn_status -> same, filled */
 	HV_OP_EVTCHN_SEND,	/* hv_evtchn_arg(port): slow path, hv writes the fd */
+	HV_OP_DOMAIN_CONFIG,	/* hv_domid_arg -> pvio_domain_config (dom0) */
+	HV_OP_DOMAIN_SUSPEND,	/* hv_domid_arg (arg = PVIO_SUSPEND_*) (dom0) */
+	HV_OP_DOMAIN_DIRTY_SYNC, /* hv_domid_arg: log live writable maps (dom0) */
 	HV_OP_DOMAIN_QMP,	/* hv_domid_arg + JSON command -> JSON reply */
 	HV_OP_DOMAIN_SET_PROCESS, /* hv_domid_arg(arg = pid) + fd pidfd */
 	HV_OP_DMESG,		/* hv_domid_arg(arg = 1: clear) -> hv's log text */

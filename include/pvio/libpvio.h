@@ -86,12 +86,21 @@ struct pvio_domain_config {
 	 */
 	char dm_args[2048];
 	/*
+	 * PVIO_DOMCFG_*: VM creation modes. INCOMING starts QEMU waiting
+	 * for a migration stream (-incoming defer, paused): the toolstack
+	 * feeds it through the domain's migration QMP socket, then resumes
+	 * the domain (pvio_domain_suspend_ctl RESUME) and unpauses it.
+	 */
+	uint32_t flags;
+	/*
 	 * VM only: vCPUs the guest may have (CPU hotplug, xl's maxvcpus);
 	 * 0 = vcpus. The VM starts with vcpus of them.
 	 */
 	uint32_t max_vcpus;
 	uint32_t pad;
 };
+
+#define PVIO_DOMCFG_INCOMING	(1u << 0)
 
 /* At most this many words in pvio_domain_config.dm_args. */
 #define PVIO_DM_ARGS_MAX	64
@@ -139,6 +148,51 @@ int pvio_domain_info(struct pvio_hv *hv, pvio_domid_t domid,
 /* *out is malloc'd, free() it. */
 int pvio_domain_list(struct pvio_hv *hv, struct pvio_domain_info **out,
 		     unsigned int *n);
+/* dom0: the configuration domain @domid was created with. */
+int pvio_domain_config_get(struct pvio_hv *hv, pvio_domid_t domid,
+			   struct pvio_domain_config *cfg);
+
+/*
+ * dom0, VM: the guest's suspend (PVIO_SHUTDOWN_SUSPEND from the guest,
+ * asked for through control/shutdown = "suspend").
+ *  ARM:    a suspend the guest issues from now on is held: its hypercall
+ *          does not return and the domain shows SHUTDOWN with reason
+ *          SUSPEND (without ARM, a guest suspend returns 1 at once);
+ *  CANCEL: disarm; a held suspend returns 1 ("cancelled": same host, the
+ *          guest's platform is unchanged and its frontends reconnect);
+ *  RESUME: on the host that received the guest (restore, migration): the
+ *          platform region came from elsewhere; hv rewrites its own part
+ *          (identity, store port, clean store ring, no pending events) and
+ *          the held suspend returns 0 ("new host": the guest rebuilds its
+ *          grant table, event channels and store connection).
+ */
+#define PVIO_SUSPEND_ARM	1
+#define PVIO_SUSPEND_CANCEL	2
+#define PVIO_SUSPEND_RESUME	3
+int pvio_domain_suspend_ctl(struct pvio_hv *hv, pvio_domid_t domid,
+			    uint32_t how);
+
+/*
+ * dom0, VM: the log of guest pages written by anyone but the guest's own
+ * CPUs (backends through grants, hv), which QEMU's dirty tracking cannot
+ * see. Bit n of @dirty = frame n written; every writer sets bits, the
+ * reader takes them with an atomic exchange per word. pvio_domain_dirty_
+ * sync() adds the frames currently mapped writable (whose writes have not
+ * been logged yet).
+ */
+struct pvio_domain_memory {
+	uint8_t *ram;		/* nr_pages * 4096 bytes, shared, writable */
+	uint64_t nr_pages;
+	uint64_t *dirty;	/* (nr_pages + 63) / 64 words */
+	/* the guest's grant table frames (backends write their flags) */
+	uint32_t nr_gnt_frames;
+	uint64_t gnt_gfn[PVIO_GNTTAB_MAX_FRAMES];
+};
+int pvio_domain_map_memory(struct pvio_hv *hv, pvio_domid_t domid,
+			   struct pvio_domain_memory *m);
+void pvio_domain_unmap_memory(struct pvio_domain_memory *m);
+int pvio_domain_dirty_sync(struct pvio_hv *hv, pvio_domid_t domid);
+
 /*
  * With a list from pvio_domain_list: is @domid gone? (No round trip unless
  * the list may have been cut short by the size of a reply.)

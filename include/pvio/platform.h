@@ -34,7 +34,7 @@
 #define PVIO_PCI_VENDOR		0x1af4		/* ivshmem */
 #define PVIO_PCI_DEVICE		0x1110
 #define PVIO_PLATFORM_BAR	2
-#define PVIO_HV_PEER		0		/* doorbell target of hypercalls */
+#define PVIO_HV_PEER		1		/* doorbell target of hypercalls */
 /*
  * Doorbell targets of event channels a dom0 client (a backend) bound: the
  * guest rings peer evtchn_peer[port], vector 0, whose eventfd is dom0's

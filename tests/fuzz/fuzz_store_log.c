@@ -74,6 +74,8 @@ static void write_file(const char *name, struct in *in, unsigned int nbatch)
 	for (unsigned int b = 0; b < nbatch && in->n; b++) {
 		uint8_t how = byte(in);
 		size_t blen = byte(in) | (size_t)(how & 3) << 8;
+		/* a length that lies: taken before the body is measured */
+		uint32_t extra = how & 0x20 ? 1u + byte(in) : 0;
 		uint32_t hdr[3];
 
 		if (blen > in->n)
@@ -81,7 +83,7 @@ static void write_file(const char *name, struct in *in, unsigned int nbatch)
 		if (len + 12 + blen > sizeof(out))
 			break;
 		hdr[0] = how & 0x10 ? 0xdeadbeef : LOG_MAGIC;
-		hdr[1] = (uint32_t)blen + (how & 0x20 ? 1 + byte(in) : 0);
+		hdr[1] = (uint32_t)blen + extra;
 		memcpy(out + len + 12, in->p, blen);
 		hdr[2] = store_crc32(out + len + 12, blen);
 		if (how & 0x40)

@@ -89,12 +89,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			}
 			xlcfg_vdev_parse(e->str, &(uint32_t){ 0 });
 		} else {
+			unsigned int nested = 0;
+
+			/* a nested list is a NULL item, counted in nr_nested */
 			for (unsigned int k = 0; k < e->nr_items; k++) {
-				if (!e->items[k])
-					finding("a list item missing", e->key);
+				if (!e->items[k]) {
+					nested++;
+					continue;
+				}
 				if (!strcmp(e->key, "disk"))
 					check_disk(e->items[k]);
 			}
+			if (nested != e->nr_nested)
+				finding("list items missing", e->key);
 		}
 	}
 	xlcfg_free(cfg);

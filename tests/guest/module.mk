@@ -14,4 +14,5 @@ GUEST_TESTS += tests/guest/test_boot_plain.sh tests/guest/test_vm_platform.sh \
 	tests/guest/test_blk_hotplug.sh tests/guest/test_blk_hostile_backend.sh \
 	tests/guest/test_net_basic.sh tests/guest/test_net_hotplug.sh \
 	tests/guest/test_net_two_guests.sh tests/guest/test_vm_pygrub.sh \
-	tests/guest/test_net_hostile_backend.sh tests/guest/test_evtchn_direct.sh
+	tests/guest/test_net_hostile_backend.sh tests/guest/test_evtchn_direct.sh \
+	tests/guest/test_save_restore.sh tests/guest/test_migrate.sh

@@ -78,6 +78,8 @@ struct blkfront_info {
 	struct mutex mutex;		/* the state machine */
 	struct work_struct state_work;
 	bool removing;
+	bool suspended;			/* save/migration: the state is ours */
+	bool resuming;			/* reconnecting after a suspend */
 	bool dead;			/* no backend will come: fail I/O */
 	enum blkfront_conn conn;
 
@@ -114,8 +116,13 @@ struct blkfront_info {
 	/* statistics */
 	atomic_long_t reissued;
 	atomic_long_t bad_responses;
+	atomic_long_t lost_events;	/* responses found by the timeout */
+	atomic_long_t renotified;	/* backend rung again by the timeout */
 	unsigned int reconnects;
 };
+
+/* blk-mq's request timeout: then the ring is looked at again */
+#define BLKFRONT_RQ_TIMEOUT_S	5
 
 /* Per-request state, in the blk-mq PDU, followed by the arrays below. */
 struct blkfront_rq {
@@ -155,6 +162,8 @@ void blkfront_queue_teardown(struct blkfront_info *info,
 			     struct blkfront_queue *q, bool requeue);
 void blkfront_queue_unbind(struct blkfront_queue *q);
 void blkfront_queue_go_live(struct blkfront_queue *q);
+/* Requests of @q awaiting their response. */
+unsigned int blkfront_queue_inflight(struct blkfront_queue *q);
 void blkfront_queue_poll(struct blkfront_queue *q);
 
 #endif /* PVIO_BLKFRONT_H */

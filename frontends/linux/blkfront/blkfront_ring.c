@@ -534,9 +534,38 @@ static void blkfront_complete_rq(struct request *rq)
 	blk_mq_end_request(rq, r->status);
 }
 
-/* A backend that is slow or restarting is waited for, never timed out. */
+/*
+ * A request unanswered for a while. A backend that is slow or restarting
+ * is waited for, never timed out; but an event lost on the way, either
+ * way, would leave the request unanswered for ever. So look at the ring
+ * (a response without its event is taken now) and ring the backend again
+ * (a request it was not told about), and count both.
+ */
 static enum blk_eh_timer_return blkfront_timeout(struct request *rq)
 {
+	struct blkfront_rq *r = blk_mq_rq_to_pdu(rq);
+	struct blkfront_queue *q = r->queue;
+	struct blkfront_info *info = q->info;
+	unsigned long flags;
+
+	blkfront_queue_poll(q);
+	/* the timeout code holds a reference: rq is not reused meanwhile */
+	if (blk_mq_request_completed(rq)) {
+		atomic_long_inc(&info->lost_events);
+		pr_warn_ratelimited("%s: queue %u: a response came without its event (%ld so far)\n",
+				    info->name, q->index,
+				    atomic_long_read(&info->lost_events));
+		return BLK_EH_DONE;
+	}
+	spin_lock_irqsave(&q->lock, flags);
+	if (q->live && q->port_bound) {
+		atomic_long_inc(&info->renotified);
+		pvio_evtchn_notify(q->port);
+	}
+	spin_unlock_irqrestore(&q->lock, flags);
+	pr_info_ratelimited("%s: queue %u: a request unanswered for %u s, backend rung again (%ld so far)\n",
+			    info->name, q->index, BLKFRONT_RQ_TIMEOUT_S,
+			    atomic_long_read(&info->renotified));
 	return BLK_EH_RESET_TIMER;
 }
 
@@ -713,4 +742,17 @@ void blkfront_queue_go_live(struct blkfront_queue *q)
 	spin_lock_irqsave(&q->lock, flags);
 	q->live = true;
 	spin_unlock_irqrestore(&q->lock, flags);
+}
+
+unsigned int blkfront_queue_inflight(struct blkfront_queue *q)
+{
+	unsigned int i, n = 0;
+	unsigned long flags;
+
+	spin_lock_irqsave(&q->lock, flags);
+	if (q->shadow)
+		for (i = 0; i < q->nr_ents; i++)
+			n += !!q->shadow[i].rq;
+	spin_unlock_irqrestore(&q->lock, flags);
+	return n;
 }

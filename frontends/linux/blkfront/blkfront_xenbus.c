@@ -145,6 +145,7 @@ static int disk_create(struct blkfront_info *info)
 	set->numa_node = NUMA_NO_NODE;
 	set->flags = BLK_MQ_F_SHOULD_MERGE;
 	set->cmd_size = blkfront_cmd_size(info->max_segs);
+	set->timeout = BLKFRONT_RQ_TIMEOUT_S * HZ;
 	set->driver_data = info;
 	ret = blk_mq_alloc_tag_set(set);
 	if (ret)
@@ -463,9 +464,19 @@ static void blkfront_state_work(struct work_struct *work)
 	enum pvio_bus_state be;
 
 	mutex_lock(&info->mutex);
-	if (info->removing)
+	if (info->removing || info->suspended)
 		goto out;
 	be = pvio_bus_read_otherend_state(info->pdev);
+	if (info->resuming) {
+		/*
+		 * After a suspend the old backend may still say Closed, or
+		 * the new one may not be there yet: wait for its InitWait.
+		 */
+		if (be != PVIO_STATE_INIT_WAIT && be != PVIO_STATE_CONNECTED)
+			goto out;
+		if (be == PVIO_STATE_INIT_WAIT)
+			info->resuming = false;
+	}
 	switch (be) {
 	case PVIO_STATE_INIT_WAIT:
 		/*
@@ -510,6 +521,80 @@ static void blkfront_state_work(struct work_struct *work)
 	}
 out:
 	mutex_unlock(&info->mutex);
+}
+
+/*
+ * Save or migration: stop issuing, let the backend answer what it has
+ * (bounded), then close the connection so that it maps nothing of ours.
+ * Whatever is still unanswered goes back on the requeue list.
+ */
+#define BLKFRONT_SUSPEND_WAIT_MS	5000
+
+static bool blkfront_backend_gone(struct pvio_device *pdev)
+{
+	enum pvio_bus_state s = pvio_bus_read_otherend_state(pdev);
+
+	return s == PVIO_STATE_CLOSING || s == PVIO_STATE_CLOSED ||
+	       s == PVIO_STATE_UNKNOWN;
+}
+
+static int blkfront_suspend(struct pvio_device *pdev)
+{
+	struct blkfront_info *info = dev_get_drvdata(&pdev->dev);
+	unsigned int i, n = 0, waited = 0;
+	int ret = 0;
+
+	if (!info)
+		return 0;
+	mutex_lock(&info->mutex);
+	info->suspended = true;
+	if (info->disk && !info->quiesced) {
+		blk_mq_quiesce_queue(info->disk->queue);
+		info->quiesced = true;
+	}
+	if (info->conn == BLKFRONT_CONNECTED) {
+		for (;;) {
+			for (i = 0, n = 0; i < info->nr_queues; i++) {
+				blkfront_queue_poll(&info->queues[i]);
+				n += blkfront_queue_inflight(&info->queues[i]);
+			}
+			if (!n || waited >= BLKFRONT_SUSPEND_WAIT_MS)
+				break;
+			usleep_range(1000, 2000);
+			waited += 2;
+		}
+	}
+	if (info->conn != BLKFRONT_IDLE) {
+		pvio_bus_switch_state(pdev, PVIO_STATE_CLOSING);
+		for (waited = 0; !blkfront_backend_gone(pdev) &&
+		     waited < BLKFRONT_SUSPEND_WAIT_MS; waited += 2)
+			usleep_range(1000, 2000);
+		if (!blkfront_backend_gone(pdev))
+			ret = -ETIMEDOUT;
+		rings_teardown(info, !!info->disk);
+		info->conn = BLKFRONT_IDLE;
+	}
+	pvio_bus_switch_state(pdev, PVIO_STATE_CLOSED);
+	pr_info("%s: suspended, %u request(s) kept for re-issue\n",
+		info->name, n);
+	mutex_unlock(&info->mutex);
+	return ret;
+}
+
+static void blkfront_resume(struct pvio_device *pdev, bool new_host)
+{
+	struct blkfront_info *info = dev_get_drvdata(&pdev->dev);
+
+	if (!info)
+		return;
+	mutex_lock(&info->mutex);
+	info->suspended = false;
+	info->resuming = true;
+	info->reconnects++;
+	/* the backend (old or new) offers the disk again on Initialising */
+	pvio_bus_switch_state(pdev, PVIO_STATE_INITIALISING);
+	mutex_unlock(&info->mutex);
+	schedule_work(&info->state_work);
 }
 
 static void blkfront_otherend_changed(struct pvio_device *pdev,
@@ -592,6 +677,8 @@ static struct pvio_frontend_driver blkfront_driver = {
 	.probe = blkfront_probe,
 	.remove = blkfront_remove,
 	.otherend_changed = blkfront_otherend_changed,
+	.suspend = blkfront_suspend,
+	.resume = blkfront_resume,
 };
 
 static int __init blkfront_init(void)

@@ -359,6 +359,157 @@ void pvio_bus_remove_devices(void)
 	mutex_unlock(&bus_mutex);
 }
 
+/*
+ * Devices suspend side by side: each one waits for its backend to answer
+ * and close, and the guest's I/O is stopped for the longest of them, not
+ * for their sum.
+ */
+struct bus_suspend_job {
+	struct work_struct work;
+	struct pvio_device *pd;
+	int ret;
+};
+
+static void bus_suspend_work(struct work_struct *w)
+{
+	struct bus_suspend_job *j = container_of(w, struct bus_suspend_job,
+						 work);
+	struct pvio_frontend_driver *drv =
+		to_pvio_frontend_driver(j->pd->dev.driver);
+
+	j->ret = drv->suspend(j->pd);
+}
+
+static int bus_suspend_seq(struct device *dev, void *data)
+{
+	struct pvio_frontend_driver *drv;
+	int ret;
+
+	if (!dev->driver)
+		return 0;
+	drv = to_pvio_frontend_driver(dev->driver);
+	if (!drv->suspend)
+		return 0;
+	ret = drv->suspend(to_pvio_device(dev));
+	if (ret)
+		dev_warn(dev, "suspend: %d (in-flight I/O kept for re-issue)\n",
+			 ret);
+	return 0;
+}
+
+struct bus_suspend_set {
+	struct bus_suspend_job *jobs;
+	unsigned int n, max;
+};
+
+static int bus_suspend_one(struct device *dev, void *data)
+{
+	struct bus_suspend_set *set = data;
+	struct pvio_frontend_driver *drv;
+	struct bus_suspend_job *j;
+
+	if (!dev->driver)
+		return 0;
+	drv = to_pvio_frontend_driver(dev->driver);
+	if (!drv->suspend)
+		return 0;
+	if (!set->jobs) {
+		set->n++;	/* counting */
+		return 0;
+	}
+	if (set->n >= set->max)
+		return 0;
+	j = &set->jobs[set->n++];
+	j->pd = to_pvio_device(dev);
+	INIT_WORK(&j->work, bus_suspend_work);
+	if (!queue_work(system_unbound_wq, &j->work))
+		bus_suspend_work(&j->work);
+	return 0;
+}
+
+static int bus_resume_one(struct device *dev, void *data)
+{
+	struct pvio_device *pd = to_pvio_device(dev);
+	struct pvio_frontend_driver *drv;
+
+	if (!dev->driver)
+		return 0;
+	drv = to_pvio_frontend_driver(dev->driver);
+	if (drv->resume)
+		drv->resume(pd, *(bool *)data);
+	return 0;
+}
+
+void pvio_bus_suspend(void)
+{
+	struct bus_suspend_set set = { 0 };
+	unsigned int i;
+
+	/* no device comes or goes until we are resumed */
+	mutex_lock(&bus_mutex);
+	bus_for_each_dev(&pvio_bus_type, NULL, &set, bus_suspend_one);
+	if (!set.n)
+		return;
+	set.jobs = kcalloc(set.n, sizeof(*set.jobs), GFP_KERNEL);
+	if (!set.jobs) {
+		/* one after the other, then */
+		bus_for_each_dev(&pvio_bus_type, NULL, NULL, bus_suspend_seq);
+		return;
+	}
+	set.max = set.n;
+	set.n = 0;
+	bus_for_each_dev(&pvio_bus_type, NULL, &set, bus_suspend_one);
+	for (i = 0; i < set.n; i++) {
+		flush_work(&set.jobs[i].work);
+		if (set.jobs[i].ret)
+			dev_warn(&set.jobs[i].pd->dev,
+				 "suspend: %d (in-flight I/O kept for re-issue)\n",
+				 set.jobs[i].ret);
+	}
+	kfree(set.jobs);
+}
+
+void pvio_bus_resume(bool new_host)
+{
+	bus_for_each_dev(&pvio_bus_type, NULL, &new_host, bus_resume_one);
+	mutex_unlock(&bus_mutex);
+}
+
+/* A device's paths on this host (called with bus_mutex held). */
+static int bus_rebase_one(struct device *dev, void *data)
+{
+	struct pvio_device *pd = to_pvio_device(dev);
+	char path[192];
+	char *s;
+
+	snprintf(pd->nodename, sizeof(pd->nodename), "%s/%s/%u", bus_devdir,
+		 pd->type, pd->devid);
+	snprintf(path, sizeof(path), "%s/backend", pd->nodename);
+	s = pvio_store_read(path, NULL);
+	if (IS_ERR(s)) {
+		/* not here: the bus scan drops it once it watches again */
+		pr_warn("pvio_core: %s has no backend on this host\n",
+			pd->nodename);
+		return 0;
+	}
+	strscpy(pd->otherend, s, sizeof(pd->otherend));
+	kfree(s);
+	snprintf(path, sizeof(path), "%s/backend-id", pd->nodename);
+	pd->otherend_id = pvio_store_read_ull(path, 0);
+	snprintf(pd->otherend_state_path, sizeof(pd->otherend_state_path),
+		 "%s/state", pd->otherend);
+	pr_info("pvio_core: device %s (backend %s, domain %u)\n",
+		pd->nodename, pd->otherend, pd->otherend_id);
+	return 0;
+}
+
+void pvio_bus_rebase(void)
+{
+	snprintf(bus_devdir, sizeof(bus_devdir), "/local/domain/%u/device",
+		 pvio_domid());
+	bus_for_each_dev(&pvio_bus_type, NULL, NULL, bus_rebase_one);
+}
+
 int pvio_bus_register(void)
 {
 	return bus_register(&pvio_bus_type);

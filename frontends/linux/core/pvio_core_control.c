@@ -4,8 +4,9 @@
  * writes "poweroff", "halt" or "reboot" to /local/domain/<self>/control/
  * shutdown; we clear the node (acknowledging it) and start an orderly
  * power-off or reboot (the kernel's poweroff_cmd/reboot_cmd, forced if
- * that helper cannot run). We advertise control/feature-poweroff and
- * control/feature-reboot so the toolstack knows to ask this way.
+ * that helper cannot run); "suspend" starts a save or migration
+ * (pvio_core_suspend.c). We advertise control/feature-poweroff, -reboot and
+ * -suspend so the toolstack knows to ask this way.
  */
 #include <linux/kernel.h>
 #include <linux/reboot.h>
@@ -39,7 +40,10 @@ static void control_cb(struct pvio_store_watch *w, const char *path)
 	}
 	/* acknowledge first, so that a second request is seen as new */
 	pvio_store_write(control_path, "");
-	if (!strcmp(v, "poweroff") || !strcmp(v, "halt")) {
+	if (!strcmp(v, "suspend")) {
+		pr_info("pvio_core: suspend requested\n");
+		pvio_suspend_request();
+	} else if (!strcmp(v, "poweroff") || !strcmp(v, "halt")) {
 		pr_info("pvio_core: shutdown requested: %s\n", v);
 		orderly_poweroff(true);
 	} else if (!strcmp(v, "reboot")) {
@@ -51,14 +55,19 @@ static void control_cb(struct pvio_store_watch *w, const char *path)
 	kfree(v);
 }
 
-void pvio_control_start(void)
+static void control_paths(void)
 {
-	int ret;
-
 	snprintf(control_dir, sizeof(control_dir), "/local/domain/%u/control",
 		 pvio_domid());
 	snprintf(control_path, sizeof(control_path), "%s/shutdown",
 		 control_dir);
+}
+
+void pvio_control_start(void)
+{
+	int ret;
+
+	control_paths();
 	control_watch.path = control_path;
 	control_watch.cb = control_cb;
 	ret = pvio_store_watch_add(&control_watch);
@@ -69,6 +78,18 @@ void pvio_control_start(void)
 	control_watching = true;
 	control_feature("feature-poweroff");
 	control_feature("feature-reboot");
+	control_feature("feature-suspend");
+}
+
+/* New host: our domain id may differ; the toolstack wrote a fresh dir. */
+void pvio_control_rebase(void)
+{
+	if (!control_watching)
+		return;
+	control_paths();
+	control_feature("feature-poweroff");
+	control_feature("feature-reboot");
+	control_feature("feature-suspend");
 }
 
 void pvio_control_stop(void)

@@ -253,6 +253,37 @@ void pvio_evtchn_unbind_handler(pvio_evtchn_port_t port)
 }
 EXPORT_SYMBOL_GPL(pvio_evtchn_unbind_handler);
 
+void pvio_evtchn_resume(void)
+{
+	struct pvio_shared_info *sh;
+	unsigned long flags;
+	unsigned int i;
+
+	if (!pvio_plat)
+		return;
+	sh = pvio_plat->shared;
+	/* frontends closed theirs; whatever is left names nothing here */
+	spin_lock_irqsave(&evtchn_lock, flags);
+	for (i = 0; i < PVIO_EVTCHN_MAX_PORTS; i++) {
+		if (READ_ONCE(evtchn_slots[i].fn))
+			pr_warn("pvio_core: port %u still bound at resume\n", i);
+		WRITE_ONCE(evtchn_slots[i].fn, NULL);
+	}
+	spin_unlock_irqrestore(&evtchn_lock, flags);
+	/* every port masked until its new owner binds it */
+	for (i = 0; i < PVIO_EVTCHN_2L_WORDS; i++)
+		WRITE_ONCE(sh->evtchn_mask[i], ~0ull);
+	/*
+	 * The doorbell peers of the old host's backends do not exist here:
+	 * notify through hv until this host's hv announces new ones.
+	 */
+	for (i = 0; i < PVIO_DIRECT_PORTS; i++)
+		WRITE_ONCE(sh->evtchn_peer[i], 0);
+	for (i = 0; i < pvio_plat->nr_vectors; i++)
+		synchronize_irq(pci_irq_vector(pvio_plat->pdev, i));
+	irq_work_sync(&evtchn_replay);
+}
+
 int pvio_evtchn_close(pvio_evtchn_port_t port)
 {
 	long r;

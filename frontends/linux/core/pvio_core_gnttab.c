@@ -87,6 +87,26 @@ int pvio_gnttab_init(void)
 	return 0;
 }
 
+int pvio_gnttab_resume(void)
+{
+	unsigned int i, n = gnttab_nr_refs();
+	long r;
+
+	/*
+	 * No mapping of ours exists on this host: reading/writing bits a
+	 * backend of the old host left behind would keep refs busy forever.
+	 */
+	for (i = 0; i < n; i++) {
+		u16 f = READ_ONCE(gnttab[i].flags);
+
+		if (f & (GTF_reading | GTF_writing))
+			WRITE_ONCE(gnttab[i].flags,
+				   f & ~(GTF_reading | GTF_writing));
+	}
+	r = gnttab_setup_call(gnttab_nr_frames);
+	return r < 0 ? (int)r : 0;
+}
+
 void pvio_gnttab_exit(void)
 {
 	if (!gnttab)

@@ -36,7 +36,8 @@ static bool pvio_hcall_done(struct pvio_hcall_slot *slot)
 	return READ_ONCE(slot->state) == PVIO_HC_STATE_DONE;
 }
 
-long pvio_hypercall(u32 op, const u64 args[6], void *buf, size_t len)
+static long hypercall(u32 op, const u64 args[6], void *buf, size_t len,
+		      bool hold)
 {
 	struct pvio_platform *p = pvio_plat;
 	struct pvio_hcall_slot *slot;
@@ -71,8 +72,8 @@ long pvio_hypercall(u32 op, const u64 args[6], void *buf, size_t len)
 	deadline = jiffies + PVIO_HCALL_TIMEOUT;
 	/* the upcall wakes us; the short timeout covers a lost wakeup */
 	while (!pvio_hcall_done(slot)) {
-		if (time_after(jiffies, deadline)) {
-			pr_err("pvio_core: hypercall %u timed out in slot %u\n",
+		if (!hold && time_after(jiffies, deadline)) {
+			pr_err("pvio_core: call %u to hv timed out in slot %u\n",
 			       op, idx);
 			ret = -ETIMEDOUT;
 			goto out;
@@ -90,4 +91,14 @@ out:
 	mutex_unlock(&hcall_lock[idx]);
 	return ret;
 }
+
+long pvio_hypercall(u32 op, const u64 args[6], void *buf, size_t len)
+{
+	return hypercall(op, args, buf, len, false);
+}
 EXPORT_SYMBOL_GPL(pvio_hypercall);
+
+long pvio_hypercall_hold(u32 op, const u64 args[6])
+{
+	return hypercall(op, args, NULL, 0, true);
+}

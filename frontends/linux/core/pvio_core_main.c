@@ -167,6 +167,7 @@ static int pvio_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 		dev_err(&pdev->dev, "grant table setup failed: %d\n", ret);
 		goto err_vectors;
 	}
+	pvio_suspend_init();
 	ret = pvio_store_init(p);
 	if (ret)
 		dev_warn(&pdev->dev, "no store ring (%d): bus not started\n",
@@ -200,6 +201,7 @@ static void pvio_remove(struct pci_dev *pdev)
 
 	if (pvio_plat != p || p->pdev != pdev)
 		return;
+	pvio_suspend_exit();
 	pvio_bus_remove_devices();
 	pvio_store_exit();
 	pvio_gnttab_exit();

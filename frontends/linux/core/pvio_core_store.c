@@ -641,6 +641,54 @@ static void store_watch_work_fn(struct work_struct *work)
 	}
 }
 
+void pvio_store_suspend(void)
+{
+	/* nobody talks to the store until we are resumed */
+	mutex_lock(&store_req_mutex);
+}
+
+void pvio_store_forget_port(void)
+{
+	/* the old host's port names nothing here */
+	if (store_intf)
+		pvio_evtchn_unbind_handler(store_port);
+}
+
+void pvio_store_resume(bool new_host)
+{
+	pvio_evtchn_port_t port;
+
+	if (new_host && store_intf) {
+		/* hv cleared the rings; the port is the new host's */
+		port = READ_ONCE(pvio_plat->shared->store_port);
+		mutex_lock(&store_write_mutex);
+		spin_lock(&store_ring_lock);
+		store_gen++;
+		store_rx.have = 0;
+		spin_unlock(&store_ring_lock);
+		spin_lock(&store_reply_lock);
+		store_inflight_gen = store_gen;	/* nothing to resend */
+		spin_unlock(&store_reply_lock);
+		mutex_unlock(&store_write_mutex);
+		if (!port || port >= PVIO_EVTCHN_MAX_PORTS ||
+		    pvio_evtchn_bind_handler(port, store_event_fn, NULL)) {
+			store_fail("no store port after resume");
+		} else {
+			store_port = port;
+			store_broken = false;
+		}
+		wake_up_all(&store_wq);
+	}
+	mutex_unlock(&store_req_mutex);
+}
+
+void pvio_store_rewatch(void)
+{
+	/* the resend work re-registers every watch of the list */
+	schedule_work(&store_resend_work);
+	flush_work(&store_resend_work);
+}
+
 int pvio_store_init(struct pvio_platform *p)
 {
 	pvio_evtchn_port_t port = READ_ONCE(p->shared->store_port);

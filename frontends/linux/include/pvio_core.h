@@ -127,6 +127,17 @@ struct pvio_frontend_driver {
 	/* the backend's state changed (store watch, process context) */
 	void (*otherend_changed)(struct pvio_device *dev,
 				 enum pvio_bus_state state);
+	/*
+	 * Optional, for save and migration: quiesce and disconnect from the
+	 * backend (completing or keeping in-flight I/O for re-issue); no
+	 * ring, grant or port of the connection is left afterwards.
+	 * resume: connect again to whatever backend the store now names
+	 * (@new_host: another host, possibly another domain id; nodename
+	 * and otherend are already updated). Both run in process context,
+	 * not on the store's watch workqueue.
+	 */
+	int (*suspend)(struct pvio_device *dev);
+	void (*resume)(struct pvio_device *dev, bool new_host);
 	struct device_driver driver;
 };
 

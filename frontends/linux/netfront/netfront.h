@@ -90,6 +90,8 @@ struct netfront_info {
 	unsigned int nr_queues;
 	bool connected;			/* queues exist and backend is live */
 	bool removing;
+	bool suspended;			/* save/migration: the state is ours */
+	bool announce;			/* after a resume: tell the network */
 
 	/* what the backend accepts on tx (its feature-* keys) */
 	bool be_sg, be_gso4, be_gso6, be_ipv6_csum, be_split;

@@ -242,6 +242,11 @@ static void nf_go_live(struct netfront_info *info)
 		netif_tx_wake_all_queues(dev);
 	}
 	netif_carrier_on(dev);
+	if (info->announce) {
+		/* as Xen's netfront on resume: our MAC is somewhere new */
+		__netdev_notify_peers(dev);
+		info->announce = false;
+	}
 	rtnl_unlock();
 }
 
@@ -249,7 +254,8 @@ static void nf_disconnect(struct netfront_info *info)
 {
 	rtnl_lock();
 	netfront_queues_destroy(info);
-	netif_carrier_off(info->netdev);
+	if (!info->suspended)
+		netif_carrier_off(info->netdev);
 	rtnl_unlock();
 }
 
@@ -261,7 +267,7 @@ static void netfront_otherend_changed(struct pvio_device *pdev,
 	if (!info)
 		return;
 	mutex_lock(&info->lock);
-	if (info->removing)
+	if (info->removing || info->suspended)
 		goto out;
 	switch (be) {
 	case PVIO_STATE_INIT_WAIT:
@@ -394,12 +400,12 @@ static void nf_close_backend(struct netfront_info *info)
 	    info->pdev->state != PVIO_STATE_CONNECTED)
 		return;
 	nf_switch(info, PVIO_STATE_CLOSING);
-	for (i = 0; i < 250; i++) {
+	for (i = 0; i < 2500; i++) {
 		be = pvio_bus_read_otherend_state(info->pdev);
 		if (be == PVIO_STATE_CLOSING || be == PVIO_STATE_CLOSED ||
 		    be == PVIO_STATE_UNKNOWN)
 			break;
-		msleep(20);
+		usleep_range(1000, 2000);
 	}
 }
 
@@ -421,11 +427,54 @@ static void netfront_remove(struct pvio_device *pdev)
 	free_netdev(info->netdev);
 }
 
+/*
+ * Save or migration: stop sending, close the connection so that the
+ * backend maps and copies nothing of ours, free the rings. Packets in
+ * flight are lost, as on a wire; TCP sends them again.
+ */
+static int netfront_suspend(struct pvio_device *pdev)
+{
+	struct netfront_info *info = dev_get_drvdata(&pdev->dev);
+
+	if (!info)
+		return 0;
+	mutex_lock(&info->lock);
+	info->suspended = true;
+	nf_close_backend(info);
+	if (info->queues)
+		nf_disconnect(info);
+	nf_switch(info, PVIO_STATE_CLOSED);
+	mutex_unlock(&info->lock);
+	netdev_info(info->netdev, "suspended\n");
+	return 0;
+}
+
+static void netfront_resume(struct pvio_device *pdev, bool new_host)
+{
+	struct netfront_info *info = dev_get_drvdata(&pdev->dev);
+	enum pvio_bus_state be;
+
+	if (!info)
+		return;
+	mutex_lock(&info->lock);
+	info->suspended = false;
+	info->announce = true;
+	info->reconnects++;
+	nf_switch(info, PVIO_STATE_INITIALISING);
+	mutex_unlock(&info->lock);
+	/* a backend already waiting will not change state again: look now */
+	be = pvio_bus_read_otherend_state(pdev);
+	if (be == PVIO_STATE_INIT_WAIT)
+		netfront_otherend_changed(pdev, be);
+}
+
 static struct pvio_frontend_driver netfront_driver = {
 	.type = "vif",
 	.probe = netfront_probe,
 	.remove = netfront_remove,
 	.otherend_changed = netfront_otherend_changed,
+	.suspend = netfront_suspend,
+	.resume = netfront_resume,
 };
 
 static int __init netfront_init(void)

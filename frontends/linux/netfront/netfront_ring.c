@@ -826,7 +826,13 @@ void netfront_queues_destroy(struct netfront_info *info)
 	if (!info->queues)
 		return;
 	WRITE_ONCE(info->connected, false);
-	netif_carrier_off(dev);
+	/*
+	 * Across a suspend the link stays up: the qdisc keeps what is sent
+	 * meanwhile, and the announcement after the resume is not dropped
+	 * while the link watcher brings a fresh qdisc up.
+	 */
+	if (!info->suspended)
+		netif_carrier_off(dev);
 	netif_tx_disable(dev);
 	for (i = 0; i < info->nr_queues; i++) {
 		struct netfront_queue *q = &info->queues[i];

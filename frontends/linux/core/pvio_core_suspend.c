@@ -1,0 +1,100 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Suspend and resume, as Xen guests do them for save and migration: the
+ * toolstack writes "suspend" to control/shutdown; every frontend quiesces
+ * and disconnects from its backend (in-flight I/O completes, or is kept
+ * for re-issue), the store is held idle, and SCHED_SHUTDOWN(suspend)
+ * reports us suspended. hv holds that hypercall until the toolstack is
+ * done: it returns 1 when the save was cancelled or was a checkpoint (same
+ * host, same platform), 0 on a new host (restore, migration). On a new
+ * host the platform is rebuilt: grant table registered again, event
+ * channels forgotten, store ring reconnected on the port hv names, paths
+ * rebased on the domain id we now have. Then every frontend reconnects to
+ * whatever backend the store names.
+ */
+#include <linux/hrtimer.h>
+#include <linux/kernel.h>
+#include <linux/ktime.h>
+#include <linux/mutex.h>
+#include <linux/workqueue.h>
+#include "pvio_core_internal.h"
+
+static DEFINE_MUTEX(suspend_mutex);
+static void suspend_work_fn(struct work_struct *w);
+static DECLARE_WORK(suspend_work, suspend_work_fn);
+
+/*
+ * From the suspend request until hv holds our suspend hypercall, a page
+ * of ours is written every 2 ms. The toolstack brakes QEMU's last pass
+ * over our RAM to a trickle while we suspend, but QEMU still switches
+ * over by itself when a pass finds nothing dirty: an idle vCPU (devices
+ * waiting for their backends, no tick) must not look like a suspended one.
+ */
+#define SUSPEND_BEAT_NS	(2 * NSEC_PER_MSEC)
+static struct hrtimer suspend_beat;
+static unsigned long suspend_beats;
+
+static enum hrtimer_restart suspend_beat_fn(struct hrtimer *t)
+{
+	WRITE_ONCE(suspend_beats, suspend_beats + 1);
+	hrtimer_forward_now(t, ns_to_ktime(SUSPEND_BEAT_NS));
+	return HRTIMER_RESTART;
+}
+
+static void suspend_work_fn(struct work_struct *w)
+{
+	u64 args[6] = { PVIO_SHUTDOWN_SUSPEND };
+	pvio_domid_t old = pvio_domid();
+	ktime_t t0 = ktime_get();
+	bool new_host;
+	long r;
+
+	mutex_lock(&suspend_mutex);
+	pr_info("pvio_core: suspending\n");
+	pvio_bus_suspend();
+	pvio_store_suspend();
+	r = pvio_hypercall_hold(PVIO_HC_SCHED_SHUTDOWN, args);
+	hrtimer_cancel(&suspend_beat);
+	new_host = r == 0;
+	if (r < 0)
+		pr_warn("pvio_core: suspend hypercall failed: %ld\n", r);
+	if (new_host) {
+		pvio_store_forget_port();
+		pvio_evtchn_resume();
+		r = pvio_gnttab_resume();
+		if (r)
+			pr_err("pvio_core: grant table not registered again: %ld\n",
+			       r);
+	}
+	pvio_store_resume(new_host);
+	if (new_host) {
+		pvio_bus_rebase();
+		pvio_control_rebase();
+		pvio_store_rewatch();
+	}
+	pvio_bus_resume(new_host);
+	pr_info("pvio_core: resumed on %s (domain %u -> %u) after %lld ms\n",
+		new_host ? "a new host" : "the same host", old, pvio_domid(),
+		ktime_ms_delta(ktime_get(), t0));
+	mutex_unlock(&suspend_mutex);
+}
+
+void pvio_suspend_request(void)
+{
+	/* a second request while one runs is the same suspend */
+	if (queue_work(system_unbound_wq, &suspend_work))
+		hrtimer_start(&suspend_beat, ns_to_ktime(SUSPEND_BEAT_NS),
+			      HRTIMER_MODE_REL);
+}
+
+void pvio_suspend_init(void)
+{
+	hrtimer_init(&suspend_beat, CLOCK_MONOTONIC, HRTIMER_MODE_REL);
+	suspend_beat.function = suspend_beat_fn;
+}
+
+void pvio_suspend_exit(void)
+{
+	cancel_work_sync(&suspend_work);
+	hrtimer_cancel(&suspend_beat);
+}

@@ -1,0 +1,242 @@
+#!/usr/bin/env bash
+# pvio-timeout: 420
+# Live migration between two hosts (tests/guest/mig-lib.sh: namespaces A
+# and B, each with its own pvio stack, a VXLAN overlay between their vif
+# bridges, a third machine C on the overlay). A guest with a pvio disk (a
+# file both hosts reach) and a pvio vif runs fio with verification on the
+# disk and an iperf3 stream to C throughout:
+#   1. a migration to B whose destination (migrate-receive and its QEMU)
+#      is killed while the guest suspends: the guest runs on at A, its
+#      disk and NIC reconnected there;
+#   2. A -> B, then 3. B -> A: each time the guest runs only where it was
+#      sent (pvio list), nothing of it is left on the source (QEMU, TAP,
+#      store nodes, backend dirs), the store nodes it owns came along,
+#      and C saw the guest's gratuitous ARP through the new host;
+# and at the end fio found no verification error and the TCP stream was
+# never reset (the guest checks both).
+set -eu
+. "$PVIO_TOP/tests/lib/pvio-test.sh"
+. "$PVIO_TOP/tests/guest/guest-lib.sh"
+. "$PVIO_TOP/tests/guest/net-lib.sh"
+. "$PVIO_TOP/tests/guest/mig-lib.sh"
+pt_init
+gt_init pvio_blkfront pvio_netfront
+command -v python3 >/dev/null || pt_skip "python3 not installed"
+mh_test_up
+mac=00:16:3e:4d:00:0a
+gip=10.78.0.10
+name=mig-$PT_ID
+
+pt_daemon iperf3 ip netns exec "$MH_NSC" iperf3 -s -B "$MH_C_IP"
+mh_arp_watch "$PT_RUNDIR/arp.log"
+
+cat >"$PT_RUNDIR/test.sh" <<SCRIPT
+#!/bin/sh
+i=0
+while { ! ip link show eth0 || [ ! -b /dev/xvda ]; } >/dev/null 2>&1 && [ \$i -lt 300 ]; do
+	sleep 0.1; i=\$((i + 1))
+done
+[ -b /dev/xvda ] || exit 2
+ip link set lo up
+ip addr add $gip/24 dev eth0 || exit 3
+ip link set eth0 up
+i=0
+until ping -c 1 -W 1 $MH_C_IP >/dev/null 2>&1; do
+	i=\$((i + 1)); [ \$i -lt 60 ] || exit 4
+done
+iperf3 -c $MH_C_IP -t 3600 -i 2 -f m --forceflush >/tmp/iperf.log 2>&1 &
+ip=\$!
+fio --name=mig --filename=/dev/xvda --rw=randwrite --bs=4k --size=48M \
+	--direct=1 --ioengine=libaio --iodepth=8 --verify=crc32c \
+	--verify_backlog=512 --time_based --runtime=3600 --eta=never \
+	--output=/tmp/fio.log >/dev/null 2>&1 &
+fp=\$!
+echo "PVIO-TEST: ready"
+n=0
+seen=0
+lastwr=-1 still=0
+while :; do
+	sleep 2; n=\$((n + 1))
+	# the disk stalls with requests in flight: say once what blkfront saw
+	wr=\$(awk '{print \$5}' /sys/block/xvda/stat)
+	[ "\$wr" = "\$lastwr" ] && still=\$((still + 1)) || still=0
+	lastwr=\$wr
+	if [ \$still -eq 2 ]; then
+		echo "PVIO-TEST: disk stalled, inflight \$(cat /sys/block/xvda/inflight)"
+		dmesg | grep -i 'xvda\|blkfront\|pvio\|vif\|eth0' | tail -n 40 | sed 's/^/PVIO-TEST: /'
+	fi
+	# the console is quiet: say what pvio_core said about moving
+	r=\$(dmesg | grep -c 'pvio_core: resumed on')
+	if [ \$r -gt \$seen ]; then
+		dmesg | grep 'pvio_core: resumed on' | tail -n \$((r - seen)) |
+			sed 's/^/PVIO-TEST: /'
+		seen=\$r
+	fi
+	echo "PVIO-TEST: tick \$n tx=\$(cat /sys/class/net/eth0/statistics/tx_bytes) wr=\$(awk '{print \$5}' /sys/block/xvda/stat) inflight \$(cat /sys/block/xvda/inflight)"
+	kill -0 \$ip 2>/dev/null || { cat /tmp/iperf.log; exit 5; }
+	kill -0 \$fp 2>/dev/null || { cat /tmp/fio.log; exit 6; }
+	[ \$(dmesg | grep -c 'pvio_core: resumed on a new host') -ge 2 ] && break
+	[ \$n -lt 300 ] || exit 7
+done
+# some traffic and I/O on the last host, then stop both and look
+tx=\$(cat /sys/class/net/eth0/statistics/tx_bytes)
+wr=\$(awk '{print \$5}' /sys/block/xvda/stat)
+sleep 4
+[ \$(cat /sys/class/net/eth0/statistics/tx_bytes) -gt \$((tx + 100000)) ] || exit 8
+[ \$(awk '{print \$5}' /sys/block/xvda/stat) -gt \$wr ] || exit 9
+kill -0 \$ip 2>/dev/null || { cat /tmp/iperf.log; exit 10; }
+kill -INT \$ip; wait \$ip
+tail -n 4 /tmp/iperf.log
+grep -qi 'error\|reset\|broken pipe\|refused' /tmp/iperf.log && exit 11
+kill -0 \$fp 2>/dev/null || { cat /tmp/fio.log; exit 12; }
+kill -INT \$fp
+i=0
+while kill -0 \$fp 2>/dev/null; do
+	sleep 1; i=\$((i + 1))
+	[ \$i -lt 40 ] && continue
+	# a request that never completes: say what the disk holds
+	echo "PVIO-TEST: fio does not stop; inflight \$(cat /sys/block/xvda/inflight)"
+	dmesg | grep -i 'xvda\|blkfront\|pvio' | tail -n 30 | sed 's/^/PVIO-TEST: /'
+	exit 15
+done
+wait \$fp
+grep -i 'verify\|err=\|bad' /tmp/fio.log
+grep -qi 'verify:\|bad magic\|bad header\|crc32c' /tmp/fio.log && exit 13
+grep -q 'err= 0' /tmp/fio.log || exit 14
+# blkfront's timeout found a lost event (it recovered): say so
+dmesg | grep 'without its event\|backend rung again' | sed 's/^/PVIO-TEST: /'
+echo "PVIO-TEST: fio verify clean, iperf3 stream whole"
+exit 0
+SCRIPT
+gt_image "$PT_RUNDIR/test.sh" "$PT_RUNDIR/initrd"
+truncate -s 64M "$PT_RUNDIR/disk.img"
+gt_vm_cfg "$PT_RUNDIR/vm.cfg" "$name" "$PT_RUNDIR/initrd" 512 1 \
+	"disk = [ '$PT_RUNDIR/disk.img,raw,xvda,rw' ]" \
+	"vif = [ 'bridge=$MH_BR,mac=$mac' ]"
+out=$(mh_on A pvio create "$PT_RUNDIR/vm.cfg" 2>&1) || {
+	echo "$out"
+	pt_fail "pvio create on A failed"
+}
+dom=$(mh_domid A "$name")
+[ -n "$dom" ] || pt_fail "the guest is not listed on A"
+log=$(mh_vm_console A "$dom")
+gt_fail() { echo "--- guest console ($1)"; tail -n 50 "$1"; pt_fail "$2"; }
+pt_wait_for 150 grep -aq 'PVIO-TEST: ready\|PVIO-GUEST-RESULT' "$log" ||
+	gt_fail "$log" "guest not ready"
+grep -aq 'PVIO-TEST: ready' "$log" || gt_fail "$log" "guest failed early"
+
+# store nodes the guest owns go along; a node dom0 owns there does not
+store_nodes() {
+	mh_on "$1" xenstore-write "/local/domain/$2/data/pvio-test" "v-$PT_ID" \
+		"/local/domain/$2/data/app/state" "s-$PT_ID" \
+		"/local/domain/$2/dom0-node" x &&
+	mh_on "$1" xenstore-chmod "/local/domain/$2/data/pvio-test" "n$2" &&
+	mh_on "$1" xenstore-chmod "/local/domain/$2/data/app" "n$2" "r0" &&
+	mh_on "$1" xenstore-chmod "/local/domain/$2/data/app/state" "n$2" "r0"
+}
+store_check() {
+	local v
+	v=$(mh_on "$1" xenstore-read "/local/domain/$2/data/pvio-test") &&
+		[ "$v" = "v-$PT_ID" ] || pt_fail "data/pvio-test not carried to $1"
+	v=$(mh_on "$1" xenstore-read "/local/domain/$2/data/app/state") &&
+		[ "$v" = "s-$PT_ID" ] || pt_fail "data/app/state not carried to $1"
+	v=$(mh_on "$1" xenstore-ls -p "/local/domain/$2/data" | grep '^app ')
+	echo "$v" | grep -q "(n$2,r0)" || pt_fail "data/app permissions on $1: $v"
+	mh_on "$1" xenstore-read "/local/domain/$2/dom0-node" >/dev/null 2>&1 &&
+		pt_fail "a node dom0 owned was carried to $1"
+	return 0
+}
+store_nodes A "$dom" || pt_fail "cannot write the guest's store nodes"
+
+# the guest's tick counters go up: it runs and its devices work
+last_tick() {
+	grep -a 'PVIO-TEST: tick' "$1" | tail -n 1 | tr -d '\r' |
+		sed 's/.*tick \([0-9]*\) tx=\([0-9]*\) wr=\([0-9]*\).*/\1 \2 \3/'
+}
+progress() {
+	local l=$1 n0 tx0 wr0 n1 tx1 wr1
+	pt_wait_for 30 grep -aq 'PVIO-TEST: tick' "$l" || gt_fail "$l" "the guest does not tick"
+	read -r n0 tx0 wr0 <<<"$(last_tick "$l")"
+	sleep 6
+	read -r n1 tx1 wr1 <<<"$(last_tick "$l")"
+	[ "${n1:-0}" -gt "${n0:-0}" ] || gt_fail "$l" "the guest stopped ticking"
+	[ "$tx1" -gt "$tx0" ] || gt_fail "$l" "no traffic: tx $tx0 -> $tx1"
+	[ "$wr1" -gt "$wr0" ] || gt_fail "$l" "no disk writes: $wr0 -> $wr1"
+}
+
+# ---- 1. the destination dies while the guest is suspended ----
+# The receiver is stopped once QEMU's stream flows: the stream still
+# flows into B's QEMU, but B never confirms, so the source stops the
+# guest for the switch-over and waits. Then B dies (receiver and QEMU).
+mh_receive B "$PT_RUNDIR/rx0.log"
+mh_on A pvio migrate -v "$dom" "$(mh_ip B)" >"$PT_RUNDIR/mig0.log" 2>&1 &
+mpid=$!
+pt_wait_for 60 grep -q 'MiB sent' "$PT_RUNDIR/mig0.log" ||
+	pt_fail "migration 0 did not start"
+kill -STOP "$MH_RX_PID"
+pt_wait_for 180 grep -q "domain $dom: suspended" "$PT_RUNDIR/a/hv.log" || {
+	cat "$PT_RUNDIR/mig0.log"
+	pt_fail "migration 0 never got the guest suspended"
+}
+sleep 3
+qpid=$(mh_qemu_pid B 1)
+kill -KILL "$MH_RX_PID" ${qpid:+"$qpid"}
+rc=0
+wait $mpid || rc=$?
+grep -v 'MiB sent' "$PT_RUNDIR/mig0.log"
+[ $rc -ne 0 ] || pt_fail "migration to a killed destination succeeded?"
+grep -q 'it runs on here' "$PT_RUNDIR/mig0.log" || pt_fail "the source did not say the guest runs on"
+[ "$(mh_domid A "$name")" = "$dom" ] || pt_fail "the guest is gone from A"
+mh_on A pvio list | grep "^$name " | grep -q ' r' || pt_fail "the guest does not run on A"
+pt_wait_for 60 grep -aq 'PVIO-TEST: .*pvio_core: resumed on the same host' "$log" ||
+	gt_fail "$log" "the guest did not resume on A"
+progress "$log"
+# what the killed destination left is the destination's to clean up
+for id in $(mh_on B pvio list | awk 'NR > 1 && $2 != 0 { print $2 }'); do
+	mh_on B pvio destroy "$id" || true
+done
+echo "phase 1: destination killed, the guest runs on at A"
+
+# ---- 2. A -> B, 3. B -> A ----
+migrate() {
+	local from=$1 to=$2 n=$3 arp0 new old=$dom
+	mh_receive "$to" "$PT_RUNDIR/rx$n.log"
+	arp0=$(wc -l <"$PT_RUNDIR/arp.log")
+	mh_on "$from" pvio migrate -v "$dom" "$(mh_ip "$to")" >"$PT_RUNDIR/mig$n.log" 2>&1 || {
+		cat "$PT_RUNDIR/mig$n.log" "$PT_RUNDIR/rx$n.log"
+		pt_fail "migration $from -> $to failed"
+	}
+	wait "$MH_RX_PID" || pt_fail "migrate-receive on $to failed"
+	grep -v 'MiB sent' "$PT_RUNDIR/mig$n.log"
+	cat "$PT_RUNDIR/rx$n.log"
+	new=$(mh_domid "$to" "$name")
+	[ -n "$new" ] || pt_fail "the guest is not listed on $to"
+	[ -z "$(mh_domid "$from" "$name")" ] || pt_fail "the guest is still listed on $from"
+	left=$(mh_leftovers "$from" "$old")
+	[ -z "$left" ] || pt_fail "left on $from after the move: $left"
+	dom=$new
+	log=$(mh_vm_console "$to" "$dom")
+	pt_wait_for 60 grep -aq 'PVIO-TEST: .*pvio_core: resumed on a new host' "$log" ||
+		gt_fail "$log" "the guest did not resume on $to"
+	store_check "$to" "$dom"
+	# C heard the guest announce its address through the new host
+	garp() { tail -n +$((arp0 + 1)) "$PT_RUNDIR/arp.log" | grep -q "^arp $(mh_ip "$to") $mac $gip $gip "; }
+	pt_wait_for 20 garp ||
+		pt_fail "no gratuitous ARP from the guest through $to"
+	echo "phase $n: $from -> $to, now domain $dom on $to"
+}
+migrate A B 2
+progress "$log"
+store_nodes B "$dom" || pt_fail "cannot write the guest's store nodes on B"
+migrate B A 3
+
+pt_wait_for 120 grep -aq 'PVIO-GUEST-RESULT' "$log" || gt_fail "$log" "no result"
+grep -a 'PVIO-TEST: migrations\|resumed on\|suspended' "$log" || true
+gt_vm_wait_result_at() { grep -aq 'PVIO-GUEST-RESULT: PASS' "$1" || gt_fail "$1" "$2"; }
+gt_vm_wait_result_at "$log" "the guest reported a failure"
+for l in "$PT_RUNDIR"/a/vm-*/console.log "$PT_RUNDIR"/b/vm-*/console.log; do
+	if grep -aE 'BUG:|WARNING:|Oops|Call Trace|general protection' "$l"; then
+		gt_fail "$l" "kernel report in a console"
+	fi
+done
+pt_pass

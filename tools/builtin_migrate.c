@@ -1,0 +1,950 @@
+// SPDX-License-Identifier: MIT
+/*
+ * pvio save / restore / migrate / migrate-receive, as xl's verbs.
+ *
+ * save: the guest suspends (its frontends close their connections), QEMU
+ * is stopped and writes its migration stream into FILE after a header
+ * holding pvio's domain state; the domain is then destroyed (-c: it goes
+ * on, its frontends reconnect). restore: the state recreates the domain
+ * with QEMU waiting for the stream, its store nodes and devices, and the
+ * guest resumes on the new backends.
+ *
+ * migrate: the receiving side (migrate-receive, started on the destination
+ * by its toolstack) gets the state over TCP, builds the domain and opens
+ * QEMU's incoming port. The guest's RAM goes live, QEMU to QEMU; once the
+ * first pass is done the guest suspends, QEMU finishes, the pages pvio's
+ * backends wrote meanwhile (which QEMU cannot see) and the platform region
+ * follow on the control connection, then the destination resumes the
+ * guest, which reconnects to the destination's backends. Until the source
+ * says "go", any failure leaves the guest running on the source.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "pvio/libpvio.h"
+#include "../hv/hv_vm.h"
+#include "migrate.h"
+#include "pvio_cmd.h"
+#include "pvio_domstore.h"
+
+#define MIG_PORT		8002
+#define MIG_SUSPEND_MS		30000
+#define MIG_STREAM_MS		300000
+#define MIG_CONNECT_MS		30000
+#define MIG_STEP_MS		60000	/* the other side answers within */
+#define MIG_BANDWIDTH		(4ull << 30)	/* bytes/s: as fast as it goes */
+#define MIG_DOWNTIME_MS		300		/* QEMU's default */
+/* the last pass: less than this to send (ms at QEMU's rate) ... */
+#define MIG_TARGET_MS		100
+#define MIG_PASS_MIN		(8ll << 20)	/* ... or less than this */
+#define MIG_PRECOPY_MS		120000	/* ... or the passes took this long */
+#define MIG_BRAKE_BW		100	/* bytes/s while the guest suspends */
+
+static struct pvio_cmd save_cmd, restore_cmd, migrate_cmd, receive_cmd;
+
+/* A domain by id or name: 0 or -ESRCH (message printed). */
+static int domain_lookup(const char *rundir, const char *arg,
+			 pvio_domid_t *domid)
+{
+	struct pvio_domain_info *v = NULL;
+	struct pvio_hv *hv;
+	unsigned int n = 0;
+	char *end;
+	long id = strtol(arg, &end, 10);
+	int rc;
+
+	rc = pvio_hv_open(rundir, &hv);
+	if (rc) {
+		fprintf(stderr, "pvio: cannot reach pvio-hv: %s\n", strerror(-rc));
+		return rc;
+	}
+	rc = pvio_domain_list(hv, &v, &n);
+	pvio_hv_close(hv);
+	for (unsigned int i = 0; !rc && i < n; i++)
+		if (v[i].domid != 0 &&
+		    ((!*end && v[i].domid == id) || !strcmp(v[i].name, arg))) {
+			*domid = v[i].domid;
+			free(v);
+			return 0;
+		}
+	free(v);
+	fprintf(stderr, "pvio: no domain '%s'\n", arg);
+	return -ESRCH;
+}
+
+/* ---- save / restore ---- */
+
+static int write_all(int fd, const void *buf, size_t len)
+{
+	const char *p = buf;
+
+	while (len) {
+		ssize_t n = write(fd, p, len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return -ETIMEDOUT;	/* a socket's timeout */
+		if (n <= 0)
+			return n < 0 ? -errno : -EIO;
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+static int read_all(int fd, void *buf, size_t len)
+{
+	char *p = buf;
+
+	while (len) {
+		ssize_t n = read(fd, p, len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return -ETIMEDOUT;	/* a socket's timeout */
+		if (n <= 0)
+			return n < 0 ? -errno : -ECONNRESET;
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+/*
+ * A save file: a 4 KiB header (magic, the lengths of the state text and of
+ * the carried store nodes, where QEMU's stream starts), the state text, the
+ * store blob, then QEMU's migration stream at a 4 KiB boundary.
+ */
+#define SAVE_MAGIC	"PVIO-SAVE 2\n"
+#define SAVE_HDR	4096
+
+struct save_hdr {
+	char magic[16];
+	uint64_t text_len;
+	uint64_t store_len;
+	uint64_t stream_off;
+};
+
+static uint64_t stream_offset(uint64_t text_len, uint64_t store_len)
+{
+	return (SAVE_HDR + text_len + store_len + 4095) & ~4095ull;
+}
+
+static int save_write_state(int fd, const char *text, const void *store,
+			    size_t store_len)
+{
+	struct save_hdr h = { .text_len = strlen(text), .store_len = store_len };
+	char *block = calloc(1, SAVE_HDR);
+	int rc;
+
+	if (!block)
+		return -ENOMEM;
+	memcpy(h.magic, SAVE_MAGIC, strlen(SAVE_MAGIC));
+	h.stream_off = stream_offset(h.text_len, h.store_len);
+	memcpy(block, &h, sizeof(h));
+	rc = write_all(fd, block, SAVE_HDR);
+	rc = rc ?: write_all(fd, text, h.text_len);
+	rc = rc ?: write_all(fd, store, store_len);
+	free(block);
+	if (!rc && lseek(fd, (off_t)h.stream_off, SEEK_SET) < 0)
+		rc = -errno;
+	return rc;
+}
+
+/* The state text and store blob of a save file; its fd left at the stream. */
+static int save_read_state(int fd, char **text, void **store,
+			   size_t *store_len)
+{
+	struct save_hdr h;
+	char *block = calloc(1, SAVE_HDR);
+	int rc;
+
+	*text = NULL;
+	*store = NULL;
+	if (!block)
+		return -ENOMEM;
+	rc = read_all(fd, block, SAVE_HDR);
+	memcpy(&h, block, sizeof(h));
+	free(block);
+	if (rc)
+		return rc;
+	if (memcmp(h.magic, SAVE_MAGIC, strlen(SAVE_MAGIC)) ||
+	    h.text_len == 0 || h.text_len >= MIG_STATE_MAX ||
+	    h.store_len > MIG_STORE_MAX ||
+	    h.stream_off != stream_offset(h.text_len, h.store_len))
+		return -EINVAL;
+	*text = calloc(1, h.text_len + 1);
+	*store = malloc(h.store_len ? h.store_len : 1);
+	if (!*text || !*store)
+		return -ENOMEM;
+	rc = read_all(fd, *text, h.text_len);
+	rc = rc ?: read_all(fd, *store, h.store_len);
+	if (!rc && strlen(*text) != h.text_len)
+		rc = -EINVAL;
+	if (!rc && lseek(fd, (off_t)h.stream_off, SEEK_SET) < 0)
+		rc = -errno;
+	*store_len = h.store_len;
+	return rc;
+}
+
+static int run_save(int argc, char **argv)
+{
+	const char *rundir = pvio_rundir(pvio_opt_rundir);
+	const char *dom = NULL, *path = NULL;
+	char *text = NULL;
+	void *store = NULL;
+	size_t store_len = 0;
+	struct hv_qmp *q = NULL;
+	bool checkpoint = false, stopped = false, suspended = false;
+	long long t0 = mig_now_ms(), qd = -1;
+	pvio_domid_t domid;
+	off_t size;
+	int fd = -1, rc;
+
+	static const struct option opts[] = {
+		{ "checkpoint", no_argument, NULL, 'c' }, { NULL, 0, NULL, 0 },
+	};
+	int o, code = 0;
+
+	while ((o = pvio_getopt(&save_cmd, argc, argv, "c", opts, &code)) != -1) {
+		if (o == -2)
+			return code;
+		checkpoint = true;
+	}
+	if (argc - optind != 2)
+		return pvio_cmd_usage(&save_cmd);
+	dom = argv[optind];
+	path = argv[optind + 1];
+	if (domain_lookup(rundir, dom, &domid))
+		return 1;
+	text = calloc(1, MIG_STATE_MAX);
+	rc = text ? mig_state_collect(rundir, domid, text, MIG_STATE_MAX) :
+		    -ENOMEM;
+	if (rc) {
+		fprintf(stderr, "pvio: domain %u: cannot describe it for a save: %s\n",
+			domid, strerror(-rc));
+		goto out;
+	}
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		rc = -errno;
+		fprintf(stderr, "pvio: %s: %s\n", path, strerror(errno));
+		goto out;
+	}
+	rc = mig_qmp_open(rundir, domid, &q);
+	rc = rc ?: mig_suspend(rundir, domid, MIG_SUSPEND_MS);
+	if (rc)
+		goto fail;
+	suspended = true;
+	/* the guest's own store nodes hold still while it is suspended */
+	rc = mig_store_collect(rundir, domid, &store, &store_len);
+	if (rc)
+		fprintf(stderr, "pvio: domain %u: its store nodes: %s\n", domid,
+			strerror(-rc));
+	rc = rc ?: save_write_state(fd, text, store, store_len);
+	if (rc)
+		goto fail;
+	/* nothing but QEMU writes the guest now; stop and copy */
+	rc = mig_qmp(q, "{\"execute\": \"stop\"}");
+	stopped = !rc;
+	rc = rc ?: hv_qmp_getfd(q, fd, "pviosave");
+	rc = rc ?: mig_qmp(q, "{\"execute\": \"migrate\", \"arguments\": {\"uri\": \"fd:pviosave\"}}");
+	rc = rc ?: mig_qmp_wait(q, MIG_STREAM_MS, &qd);
+	if (rc)
+		goto fail;
+	if (checkpoint) {
+		/* back to the guest on this host: its frontends reconnect */
+		mig_qmp(q, "{\"execute\": \"cont\"}");
+		mig_cancel(rundir, domid);
+	} else {
+		hv_qmp_close(q);
+		q = NULL;
+		mig_domain_remove(rundir, domid);
+	}
+	size = lseek(fd, 0, SEEK_END);
+	printf("Saved domain %u to %s (%lld MiB) in %lld ms%s\n", domid, path,
+	       (long long)(size >> 20), mig_now_ms() - t0,
+	       checkpoint ? "; it keeps running" : "");
+	goto out;
+fail:
+	if (stopped)
+		mig_source_continue(q);
+	if (suspended)
+		mig_cancel(rundir, domid);
+	fprintf(stderr, "pvio: save of domain %u failed; it runs on\n", domid);
+	unlink(path);
+out:
+	if (q)
+		hv_qmp_close(q);
+	if (fd >= 0)
+		close(fd);
+	free(text);
+	free(store);
+	return rc ? 1 : 0;
+}
+
+static int run_restore(int argc, char **argv)
+{
+	const char *rundir = pvio_rundir(pvio_opt_rundir);
+	long long t0 = mig_now_ms();
+	struct hv_qmp *q = NULL;
+	pvio_domid_t domid = 0;
+	bool created = false;
+	char *text = NULL;
+	void *store = NULL;
+	size_t store_len = 0;
+	int fd, rc;
+
+	rc = pvio_args_plain(&restore_cmd, &argc, &argv);
+	if (rc >= 0)
+		return rc;
+	if (argc != 2)
+		return pvio_cmd_usage(&restore_cmd);
+	fd = open(argv[1], O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		fprintf(stderr, "pvio: %s: %s\n", argv[1], strerror(errno));
+		return 1;
+	}
+	rc = save_read_state(fd, &text, &store, &store_len);
+	if (rc) {
+		fprintf(stderr, "pvio: %s is not a pvio save file (or cut short)\n",
+			argv[1]);
+		goto out;
+	}
+	rc = mig_state_create(rundir, text, &domid);
+	if (rc)
+		goto out;
+	created = true;
+	rc = store_len ? mig_store_apply(rundir, domid, store, store_len) : 0;
+	if (rc)
+		fprintf(stderr, "pvio: the saved store nodes are unusable: %s\n",
+			strerror(-rc));
+	/* the fd's offset is at QEMU's stream: QEMU reads from there */
+	rc = rc ?: mig_qmp_open(rundir, domid, &q);
+	rc = rc ?: hv_qmp_getfd(q, fd, "pviorestore");
+	rc = rc ?: mig_qmp(q, "{\"execute\": \"migrate-incoming\", \"arguments\": {\"uri\": \"fd:pviorestore\"}}");
+	rc = rc ?: mig_qmp_wait(q, MIG_STREAM_MS, NULL);
+	rc = rc ?: mig_resume(rundir, domid);
+	if (rc)
+		goto out;
+	created = false;
+	if (mig_wait_connected(rundir, domid, MIG_CONNECT_MS))
+		fprintf(stderr, "pvio: domain %u: not every device reconnected yet\n",
+			domid);
+	rc = pvio_domstore_monitor(rundir, domid);
+	if (rc)
+		fprintf(stderr, "pvio: no monitor for domain %u: %s\n", domid,
+			strerror(-rc));
+	printf("Restored domain %u from %s in %lld ms\n", domid, argv[1],
+	       mig_now_ms() - t0);
+	rc = 0;
+out:
+	if (q)
+		hv_qmp_close(q);
+	if (created)
+		mig_domain_remove(rundir, domid);
+	close(fd);
+	free(text);
+	free(store);
+	return rc ? 1 : 0;
+}
+
+/* ---- migration: the control connection ---- */
+
+enum mig_msg {
+	MIG_MSG_STATE = 1,	/* source: the domain state text */
+	MIG_MSG_READY,		/* destination: "port=N" of QEMU's incoming */
+	MIG_MSG_TOPUP,		/* source: mig_topup_collect's blob */
+	MIG_MSG_STORE,		/* source: mig_store_collect's blob */
+	MIG_MSG_APPLIED,	/* destination: stream and top-up are in */
+	MIG_MSG_GO,		/* source: resume it there (no way back) */
+	MIG_MSG_DONE,		/* destination: "domid=N" running, devices up */
+	MIG_MSG_FAIL,		/* either side: a reason */
+};
+
+struct mig_hdr {
+	uint32_t type;
+	uint32_t pad;
+	uint64_t len;
+};
+
+#define MIG_MSG_MAX	(3ull << 30)	/* a 2 GiB guest's worth of pages */
+
+static int msg_send(int fd, uint32_t type, const void *buf, size_t len)
+{
+	struct mig_hdr h = { .type = type, .len = len };
+	int rc = write_all(fd, &h, sizeof(h));
+
+	return rc ?: (len ? write_all(fd, buf, len) : 0);
+}
+
+/* Next message; *buf malloc'd (NUL-terminated), or -errno. */
+static int msg_recv(int fd, uint32_t *type, char **buf, size_t *len)
+{
+	struct mig_hdr h;
+	int rc = read_all(fd, &h, sizeof(h));
+
+	if (rc)
+		return rc;
+	if (h.len > MIG_MSG_MAX)
+		return -EPROTO;
+	*buf = malloc(h.len + 1);
+	if (!*buf)
+		return -ENOMEM;
+	rc = read_all(fd, *buf, h.len);
+	if (rc) {
+		free(*buf);
+		*buf = NULL;
+		return rc;
+	}
+	(*buf)[h.len] = 0;
+	*type = h.type;
+	*len = h.len;
+	return 0;
+}
+
+/* Bound every read and write on the control connection by @ms. */
+static void msg_timeout(int fd, int ms)
+{
+	struct timeval tv = { .tv_sec = ms / 1000,
+			      .tv_usec = (ms % 1000) * 1000 };
+
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+}
+
+/*
+ * Wait up to @ms for message @want (a peer that hangs is a failure like
+ * one that dies); a FAIL or anything else is an error.
+ */
+static int msg_expect(int fd, uint32_t want, char **buf, size_t *len, int ms)
+{
+	uint32_t type;
+	int rc;
+
+	msg_timeout(fd, ms);
+	rc = msg_recv(fd, &type, buf, len);
+	if (rc == -ETIMEDOUT)
+		fprintf(stderr, "pvio: the other side said nothing for %d s\n",
+			ms / 1000);
+	if (rc)
+		return rc;
+	if (type == want)
+		return 0;
+	if (type == MIG_MSG_FAIL)
+		fprintf(stderr, "pvio: the other side failed: %s\n", *buf);
+	free(*buf);
+	*buf = NULL;
+	return -EPROTO;
+}
+
+static int tcp_connect(const char *host, const char *port)
+{
+	struct addrinfo hints = { .ai_socktype = SOCK_STREAM }, *res, *ai;
+	int fd = -1, one = 1, rc;
+
+	rc = getaddrinfo(host, port, &hints, &res);
+	if (rc) {
+		fprintf(stderr, "pvio: %s: %s\n", host, gai_strerror(rc));
+		return -EHOSTUNREACH;
+	}
+	for (ai = res; ai; ai = ai->ai_next) {
+		fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, 0);
+		if (fd < 0)
+			continue;
+		if (!connect(fd, ai->ai_addr, ai->ai_addrlen))
+			break;
+		close(fd);
+		fd = -1;
+	}
+	freeaddrinfo(res);
+	if (fd < 0) {
+		fprintf(stderr, "pvio: cannot reach pvio migrate-receive at %s:%s\n",
+			host, port);
+		return -ECONNREFUSED;
+	}
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	return fd;
+}
+
+static bool mig_verbose;
+
+static void progress_log(const struct mig_progress *pr, const char *what)
+{
+	static long long last;
+
+	if (!mig_verbose || (mig_now_ms() - last < 500 && !what))
+		return;
+	last = mig_now_ms();
+	fprintf(stderr, "pvio: migrate: %s%s%s, %lld MiB sent, %lld MiB to go, pass %lld\n",
+		what ? what : "", what ? ": " : "", pr->status,
+		pr->transferred >> 20, pr->remaining >> 20, pr->syncs);
+}
+
+/*
+ * QEMU's passes over the guest's RAM while the guest runs. QEMU stops the
+ * VM and switches over by itself whenever a pass leaves less dirty RAM
+ * than its downtime limit allows, and always when a pass leaves none; the
+ * guest must have suspended by then. So the limit is 1 ms (QEMU starts
+ * pass after pass) and pvio decides which pass is the last: the first one
+ * that starts with less than MIG_TARGET_MS to send at QEMU's rate, or is
+ * not clearly smaller than the one before, or starts with so little that
+ * the next one might find nothing dirty (an idle guest). That pass is
+ * braked to a trickle at once, so that it cannot end while the guest
+ * suspends: whatever it holds is sent after the suspend (a pass ending
+ * before the brake lands would let QEMU stop a guest that left nothing
+ * dirty). The end of the first pass, which takes seconds, is not braked.
+ * 0 braked, -EAGAIN if QEMU switched over first (the VM is stopped),
+ * -errno.
+ */
+static int precopy_until_brake(struct hv_qmp *q, long long t_start)
+{
+	long long pass = 0, last = -1, bw = 0, t_bw = mig_now_ms();
+	long long sent_bw = 0;
+	struct mig_progress pr;
+	bool final = false;
+	int rc;
+
+	for (;;) {
+		long long t;
+
+		rc = mig_qmp_progress(q, &pr);
+		if (rc)
+			return rc;
+		progress_log(&pr, NULL);
+		if (!strcmp(pr.status, "completed"))
+			return -EAGAIN;
+		if (strcmp(pr.status, "active") && strcmp(pr.status, "setup")) {
+			fprintf(stderr, "pvio: QEMU's migration is %s%s%s\n",
+				pr.status[0] ? pr.status : "gone",
+				pr.error[0] ? ": " : "", pr.error);
+			return -EIO;
+		}
+		t = mig_now_ms();
+		/* bytes per ms QEMU sends, over the last half second or more */
+		if (t - t_bw >= 500 && pr.transferred > sent_bw) {
+			bw = (pr.transferred - sent_bw) / (t - t_bw);
+			sent_bw = pr.transferred;
+			t_bw = t;
+		}
+		if (pr.syncs > pass && pr.syncs >= 2) {
+			/* a new pass: what the last one left dirty */
+			long long left = pr.remaining;
+
+			pass = pr.syncs;
+			final = left < MIG_PASS_MIN || bw <= 0 ||
+				left <= bw * MIG_TARGET_MS ||
+				(last >= 0 && left * 10 >= last * 9) ||
+				t - t_start >= MIG_PRECOPY_MS;
+			if (mig_verbose)
+				fprintf(stderr, "pvio: migrate: pass %lld: %lld KiB dirty, %lld KiB/s%s\n",
+					pass, left >> 10, bw * 1000 >> 10,
+					final ? ", the last" : "");
+			last = left;
+		}
+		if (final)
+			break;
+		usleep(1000);
+	}
+	rc = mig_qmp(q, "{\"execute\": \"migrate-set-parameters\", \"arguments\": {\"max-bandwidth\": %d}}",
+		     MIG_BRAKE_BW);
+	if (!rc && mig_verbose)
+		progress_log(&pr, "braked");
+	return rc;
+}
+
+/*
+ * Ask the guest to suspend while QEMU trickles; 0 once it has, -EAGAIN if
+ * QEMU finished first, -errno (the suspend is cancelled again).
+ */
+static int suspend_during_precopy(const char *rundir, pvio_domid_t domid,
+				  struct hv_qmp *q)
+{
+	long long end = mig_now_ms() + MIG_SUSPEND_MS, next_q = 0;
+	struct mig_progress pr;
+	int rc;
+
+	rc = mig_suspend_start(rundir, domid);
+	while (!rc) {
+		rc = mig_suspended(rundir, domid);
+		if (rc == 1)
+			return 0;
+		if (rc)
+			break;
+		if (mig_now_ms() >= next_q) {
+			rc = mig_qmp_progress(q, &pr);
+			if (!rc && strcmp(pr.status, "active")) {
+				fprintf(stderr, "pvio: QEMU's migration went %s before the guest suspended\n",
+					pr.status);
+				rc = !strcmp(pr.status, "completed") ? -EAGAIN :
+								       -EIO;
+			}
+			next_q = mig_now_ms() + 20;
+		}
+		if (!rc && mig_now_ms() > end) {
+			fprintf(stderr, "pvio: domain %u did not suspend within %d ms\n",
+				domid, MIG_SUSPEND_MS);
+			rc = -ETIMEDOUT;
+		}
+		if (!rc)
+			usleep(1000);
+	}
+	return rc;
+}
+
+
+static int run_migrate(int argc, char **argv)
+{
+	const char *rundir = pvio_rundir(pvio_opt_rundir);
+	const char *dom = NULL, *host = NULL, *port = "8002";
+	long long t0, t_susp = 0, t_stop = 0, t_applied = 0, t_done, qd = -1;
+	char *state = NULL, *msg = NULL;
+	struct hv_qmp *q = NULL;
+	bool suspended = false, started = false, go = false;
+	unsigned int pages = 0;
+	pvio_domid_t domid;
+	void *blob = NULL, *store = NULL;
+	size_t len, blen = 0, slen = 0;
+	int fd = -1, rc;
+
+	static const struct option opts[] = {
+		{ "port", required_argument, NULL, 'p' },
+		{ "verbose", no_argument, NULL, 'v' }, { NULL, 0, NULL, 0 },
+	};
+	int o, code = 0;
+
+	while ((o = pvio_getopt(&migrate_cmd, argc, argv, "p:v", opts,
+				&code)) != -1) {
+		if (o == -2)
+			return code;
+		if (o == 'p')
+			port = optarg;
+		else
+			mig_verbose = true;
+	}
+	if (argc - optind != 2)
+		return pvio_cmd_usage(&migrate_cmd);
+	dom = argv[optind];
+	host = argv[optind + 1];
+	/* it goes into QEMU's URI as it is */
+	if (!host[0] || strspn(host, "abcdefghijklmnopqrstuvwxyz"
+			       "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-") !=
+			       strlen(host) || strspn(port, "0123456789") !=
+			       strlen(port)) {
+		fprintf(stderr, "pvio: '%s' port '%s': want a host name or IPv4 address and a port number\n",
+			host, port);
+		return 1;
+	}
+	if (domain_lookup(rundir, dom, &domid))
+		return 1;
+	/* a peer that dies is an error to handle, not a signal to die of */
+	signal(SIGPIPE, SIG_IGN);
+	t0 = mig_now_ms();
+	state = calloc(1, MIG_STATE_MAX);
+	rc = state ? mig_state_collect(rundir, domid, state, MIG_STATE_MAX) :
+		     -ENOMEM;
+	if (rc) {
+		fprintf(stderr, "pvio: domain %u: cannot describe it: %s\n", domid,
+			strerror(-rc));
+		goto out;
+	}
+	fd = tcp_connect(host, port);
+	if (fd < 0) {
+		rc = fd;
+		goto out;
+	}
+	msg_timeout(fd, MIG_STEP_MS);
+	rc = msg_send(fd, MIG_MSG_STATE, state, strlen(state));
+	rc = rc ?: msg_expect(fd, MIG_MSG_READY, &msg, &len, MIG_STEP_MS);
+	if (!rc && (strncmp(msg, "port=", 5) || !msg[5] || len > 10 ||
+		    strspn(msg + 5, "0123456789") != len - 5)) {
+		fprintf(stderr, "pvio: the destination answered nonsense\n");
+		rc = -EPROTO;
+	}
+	if (rc)
+		goto fail;
+	rc = mig_qmp_open(rundir, domid, &q);
+	/* live copy while the guest runs; no switch-over of QEMU's choosing */
+	rc = rc ?: mig_qmp(q, "{\"execute\": \"migrate-set-parameters\", \"arguments\": {\"max-bandwidth\": %llu, \"downtime-limit\": 1}}",
+			   MIG_BANDWIDTH);
+	rc = rc ?: mig_dirty_reset(rundir, domid);
+	rc = rc ?: mig_qmp(q, "{\"execute\": \"migrate\", \"arguments\": {\"uri\": \"tcp:%s:%s\"}}",
+			   host, msg + 5);
+	free(msg);
+	msg = NULL;
+	started = !rc;
+	rc = rc ?: precopy_until_brake(q, t0);
+	if (rc)
+		goto fail;
+	t_susp = mig_now_ms();
+	rc = suspend_during_precopy(rundir, domid, q);
+	if (rc)
+		goto fail;
+	suspended = true;
+	/* the guest's devices are idle: let QEMU finish as it sees fit */
+	rc = mig_qmp(q, "{\"execute\": \"migrate-set-parameters\", \"arguments\": {\"max-bandwidth\": %llu, \"downtime-limit\": %d}}",
+		     MIG_BANDWIDTH, MIG_DOWNTIME_MS);
+	/* meanwhile the store nodes the guest owns (it holds them still) */
+	rc = rc ?: mig_store_collect(rundir, domid, &store, &slen);
+	rc = rc ?: msg_send(fd, MIG_MSG_STORE, store, slen);
+	rc = rc ?: mig_qmp_wait(q, MIG_STREAM_MS, &qd);
+	if (rc)
+		goto fail;
+	t_stop = mig_now_ms();
+	rc = mig_topup_collect(rundir, domid, &blob, &blen, &pages);
+	rc = rc ?: msg_send(fd, MIG_MSG_TOPUP, blob, blen);
+	rc = rc ?: msg_expect(fd, MIG_MSG_APPLIED, &msg, &len,
+				 MIG_STEP_MS);
+	if (rc)
+		goto fail;
+	free(msg);
+	msg = NULL;
+	t_applied = mig_now_ms();
+	/* from here on the guest belongs to the destination */
+	go = true;
+	rc = msg_send(fd, MIG_MSG_GO, NULL, 0);
+	rc = rc ?: msg_expect(fd, MIG_MSG_DONE, &msg, &len,
+				 MIG_STEP_MS + MIG_CONNECT_MS);
+	if (rc) {
+		fprintf(stderr, "pvio: domain %u: the destination did not confirm; the guest is left paused here\n",
+			domid);
+		goto out;
+	}
+	t_done = mig_now_ms();
+	if (mig_verbose)
+		fprintf(stderr, "pvio: migrate: suspend %lld ms, stop to applied %lld ms, resume to connected %lld ms\n",
+			t_stop - t_susp, t_applied - t_stop, t_done - t_applied);
+	hv_qmp_close(q);
+	q = NULL;
+	mig_domain_remove(rundir, domid);
+	printf("Migrated domain %u to %s (%s): downtime %lld ms (QEMU's own %lld ms, guest suspended %lld ms before the stop), total %lld ms, %u pages topped up\n",
+	       domid, host, msg, t_done - t_susp, qd, t_stop - t_susp,
+	       t_done - t0, pages);
+	rc = 0;
+	goto out;
+fail:
+	/* the guest stays here: undo whatever was started, then tell */
+	if (rc == -EAGAIN)
+		fprintf(stderr, "pvio: QEMU switched over before the guest suspended\n");
+	if (q && started)
+		mig_source_continue(q);
+	if (suspended || t_susp)
+		mig_cancel(rundir, domid);
+	if (fd >= 0) {
+		msg_timeout(fd, 1000);
+		msg_send(fd, MIG_MSG_FAIL, "source gave up", 14);
+	}
+	if (!go)
+		fprintf(stderr, "pvio: migration of domain %u failed; it runs on here\n",
+			domid);
+out:
+	if (q)
+		hv_qmp_close(q);
+	if (fd >= 0)
+		close(fd);
+	free(blob);
+	free(store);
+	free(msg);
+	free(state);
+	return rc ? 1 : 0;
+}
+
+static int listen_on(const char *addr, unsigned int port)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(port) };
+	int fd, one = 1;
+
+	if (inet_pton(AF_INET, addr, &sa.sin_addr) != 1) {
+		fprintf(stderr, "pvio: --listen wants an IPv4 address, not '%s'\n",
+			addr);
+		return -EINVAL;
+	}
+	fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) || listen(fd, 1)) {
+		int rc = -errno;
+
+		fprintf(stderr, "pvio: cannot listen on %s:%u: %s\n", addr, port,
+			strerror(errno));
+		close(fd);
+		return rc;
+	}
+	return fd;
+}
+
+/* One incoming migration on connection @c. */
+static int receive_one(const char *rundir, const char *addr, unsigned int port,
+		       int c)
+{
+	char *msg = NULL, reply[64];
+	long long t_go, t_resumed, t_conn;
+	struct hv_qmp *q = NULL;
+	pvio_domid_t domid = 0;
+	bool created = false;
+	size_t len;
+	int rc;
+
+	rc = msg_expect(c, MIG_MSG_STATE, &msg, &len, MIG_STEP_MS);
+	rc = rc ?: mig_state_create(rundir, msg, &domid);
+	free(msg);
+	msg = NULL;
+	if (rc)
+		goto fail;
+	created = true;
+	rc = mig_qmp_open(rundir, domid, &q);
+	rc = rc ?: mig_qmp(q, "{\"execute\": \"migrate-incoming\", \"arguments\": {\"uri\": \"tcp:%s:%u\"}}",
+			   addr, port + 1);
+	snprintf(reply, sizeof(reply), "port=%u", port + 1);
+	rc = rc ?: msg_send(c, MIG_MSG_READY, reply, strlen(reply));
+	rc = rc ?: msg_expect(c, MIG_MSG_STORE, &msg, &len,
+				MIG_PRECOPY_MS + MIG_SUSPEND_MS + MIG_STEP_MS);
+	rc = rc ?: mig_store_apply(rundir, domid, msg, len);
+	free(msg);
+	msg = NULL;
+	rc = rc ?: msg_expect(c, MIG_MSG_TOPUP, &msg, &len,
+				MIG_STREAM_MS);
+	/* the source sends the top-up once its QEMU is done sending */
+	rc = rc ?: mig_qmp_wait(q, MIG_STREAM_MS, NULL);
+	rc = rc ?: mig_topup_apply(rundir, domid, msg, len);
+	free(msg);
+	msg = NULL;
+	rc = rc ?: msg_send(c, MIG_MSG_APPLIED, NULL, 0);
+	rc = rc ?: msg_expect(c, MIG_MSG_GO, &msg, &len, MIG_STEP_MS);
+	free(msg);
+	msg = NULL;
+	if (rc)
+		goto fail;
+	created = false;	/* ours now, whatever happens */
+	t_go = mig_now_ms();
+	rc = mig_resume(rundir, domid);
+	t_resumed = mig_now_ms();
+	if (!rc && mig_wait_connected(rundir, domid, MIG_CONNECT_MS))
+		fprintf(stderr, "pvio: domain %u: not every device reconnected yet\n",
+			domid);
+	t_conn = mig_now_ms();
+	snprintf(reply, sizeof(reply), "domain %u", domid);
+	if (rc)
+		msg_send(c, MIG_MSG_FAIL, "resume failed", 13);
+	else
+		msg_send(c, MIG_MSG_DONE, reply, strlen(reply));
+	if (!rc && pvio_domstore_monitor(rundir, domid))
+		fprintf(stderr, "pvio: no monitor for domain %u\n", domid);
+	printf("Received domain %u%s (resumed in %lld ms, devices connected %lld ms later)\n",
+	       domid, rc ? ", but it did not resume" : "", t_resumed - t_go,
+	       t_conn - t_resumed);
+	hv_qmp_close(q);
+	return rc;
+fail:
+	if (q)
+		hv_qmp_close(q);
+	if (created)
+		mig_domain_remove(rundir, domid);
+	snprintf(reply, sizeof(reply), "receiver: %s", strerror(-rc));
+	msg_timeout(c, 1000);
+	msg_send(c, MIG_MSG_FAIL, reply, strlen(reply));
+	fprintf(stderr, "pvio: incoming migration failed: %s\n", strerror(-rc));
+	return rc;
+}
+
+static int run_receive(int argc, char **argv)
+{
+	const char *rundir = pvio_rundir(pvio_opt_rundir);
+	const char *addr = "0.0.0.0";
+	unsigned int port = MIG_PORT;
+	bool once = false;
+	int lfd, rc = 0;
+
+	static const struct option opts[] = {
+		{ "listen", required_argument, NULL, 'l' },
+		{ "port", required_argument, NULL, 'p' },
+		{ "once", no_argument, NULL, '1' }, { NULL, 0, NULL, 0 },
+	};
+	int o, code = 0;
+	char *end;
+
+	while ((o = pvio_getopt(&receive_cmd, argc, argv, "l:p:", opts,
+				&code)) != -1) {
+		if (o == -2)
+			return code;
+		if (o == 'l') {
+			addr = optarg;
+		} else if (o == 'p') {
+			port = (unsigned int)strtoul(optarg, &end, 10);
+			if (*end || end == optarg)
+				port = 0;
+		} else {
+			once = true;
+		}
+	}
+	if (optind != argc || !port || port >= 65535)
+		return pvio_cmd_usage(&receive_cmd);
+	signal(SIGPIPE, SIG_IGN);
+	lfd = listen_on(addr, port);
+	if (lfd < 0)
+		return 1;
+	printf("Waiting for migrations on %s:%u\n", addr, port);
+	fflush(stdout);
+	do {
+		int c = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+
+		if (c < 0) {
+			if (errno == EINTR)
+				continue;
+			rc = -errno;
+			break;
+		}
+		msg_timeout(c, MIG_STEP_MS);
+		rc = receive_one(rundir, addr, port, c);
+		close(c);
+		fflush(stdout);
+	} while (!once);
+	close(lfd);
+	return rc ? 1 : 0;
+}
+
+static struct pvio_cmd save_cmd = {
+	.name = "save",
+	.usage = "[-c] DOMAIN FILE   (-c: checkpoint, the domain keeps running)",
+	.help = "save a VM (QEMU's stream and pvio's domain state) to a file",
+	.run = run_save,
+};
+PVIO_CMD(save_cmd);
+
+static struct pvio_cmd restore_cmd = {
+	.name = "restore",
+	.usage = "FILE",
+	.help = "recreate a VM from a file written by pvio save",
+	.run = run_restore,
+};
+PVIO_CMD(restore_cmd);
+
+static struct pvio_cmd migrate_cmd = {
+	.name = "migrate",
+	.usage = "[-v] [--port N] DOMAIN HOST   (HOST runs pvio migrate-receive; -v: progress)",
+	.help = "move a running VM to another host's pvio stack",
+	.run = run_migrate,
+};
+PVIO_CMD(migrate_cmd);
+
+static struct pvio_cmd receive_cmd = {
+	.name = "migrate-receive",
+	.usage = "[--listen ADDR] [--port N] [--once]",
+	.help = "accept VMs migrated from another host (QEMU's stream on port N+1)",
+	.run = run_receive,
+};
+PVIO_CMD(receive_cmd);

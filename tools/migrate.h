@@ -1,0 +1,107 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Save, restore and live migration of VMs (tools/migrate_*.c): the domain
+ * state pvio keeps beside QEMU's migration stream, the guest's suspend,
+ * the pages only pvio knows were written, and the receiving side.
+ */
+#ifndef PVIO_TOOLS_MIGRATE_H
+#define PVIO_TOOLS_MIGRATE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "pvio/libpvio.h"
+
+struct hv_qmp;
+
+#define MIG_STATE_MAX		16384	/* bytes of the domain state text */
+#define MIG_STORE_MAX		(8u << 20) /* bytes of the carried store nodes */
+
+/*
+ * The domain state, as text lines "key=value": the config hv holds (name,
+ * kernel, ramdisk, cmdline, memory, vcpus, one dm_arg line per word) and
+ * one disk= / vif= line per device, in xl's spec syntax, rebuilt from the
+ * backend dirs (so hot-plugged devices come along).
+ */
+int mig_state_collect(const char *rundir, pvio_domid_t domid, char *out,
+		      size_t len);
+/*
+ * Create the domain described by @state waiting for its migration stream
+ * (QEMU -incoming defer), with its store nodes and devices; *@domid gets
+ * its id. Everything is removed again on failure.
+ */
+int mig_state_create(const char *rundir, const char *state,
+		     pvio_domid_t *domid);
+
+/*
+ * The store nodes the domain owns (below /local/domain/N, owner N, not
+ * device/), with values and permissions, as one blob; and writing them
+ * under the domain @domid of this host (each record checked first).
+ */
+int mig_store_collect(const char *rundir, pvio_domid_t domid, void **blob,
+		      size_t *len);
+int mig_store_apply(const char *rundir, pvio_domid_t domid, const void *blob,
+		    size_t len);
+
+/* The migration monitor of a VM (RUNDIR/vm-N/qmp-migrate.sock). */
+int mig_qmp_open(const char *rundir, pvio_domid_t domid, struct hv_qmp **q);
+/* What query-migrate says; numbers absent from the reply are -1. */
+struct mig_progress {
+	char status[32];	/* setup, active, completed, failed, ... */
+	char error[128];	/* error-desc of a failed migration */
+	long long remaining;	/* bytes of RAM still to send */
+	long long transferred;	/* bytes sent so far */
+	long long syncs;	/* dirty-sync-count: passes over RAM */
+	long long downtime;	/* ms the VM was stopped (once completed) */
+	long long total_ms;	/* total-time */
+};
+int mig_qmp_progress(struct hv_qmp *q, struct mig_progress *pr);
+/* completed, failed or cancelled */
+bool mig_progress_final(const struct mig_progress *pr);
+/* query-migrate until a final status: 0 completed, -EIO failed, -errno. */
+int mig_qmp_wait(struct hv_qmp *q, int timeout_ms, long long *qemu_downtime);
+/*
+ * The source VM runs again after a migration that will not be finished:
+ * cancel QEMU's migration if it is under way and continue the VM if the
+ * migration stopped it.
+ */
+int mig_source_continue(struct hv_qmp *q);
+/* One QMP command built with printf; 0 or -errno (message printed). */
+int mig_qmp(struct hv_qmp *q, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/*
+ * Ask the guest to suspend (control/shutdown = "suspend", hv armed) and
+ * wait until it has: 0, or -errno with the suspend cancelled again.
+ */
+int mig_suspend(const char *rundir, pvio_domid_t domid, int timeout_ms);
+/* Its two halves: ask (hv armed, control/shutdown written) ... */
+int mig_suspend_start(const char *rundir, pvio_domid_t domid);
+/* ... and look: 1 suspended, 0 not yet, -errno. */
+int mig_suspended(const char *rundir, pvio_domid_t domid);
+/* Give a held suspend back to the guest on this host (it reconnects). */
+void mig_cancel(const char *rundir, pvio_domid_t domid);
+/* Backends of every device of @domid Connected (bounded): 0 or -ETIMEDOUT. */
+int mig_wait_connected(const char *rundir, pvio_domid_t domid, int timeout_ms);
+/* Tear down a domain and its devices and store nodes (source after a move). */
+void mig_domain_remove(const char *rundir, pvio_domid_t domid);
+
+/*
+ * The pages pvio itself wrote into the guest while QEMU was copying it
+ * (dirty log + grant table frames) and the platform region, in one blob:
+ * u64 count, then count x (u64 pfn, 4096 bytes), then the region.
+ */
+int mig_topup_collect(const char *rundir, pvio_domid_t domid, void **blob,
+		      size_t *len, unsigned int *pages);
+int mig_topup_apply(const char *rundir, pvio_domid_t domid, const void *blob,
+		    size_t len);
+/* Start the dirty log afresh (before QEMU's first pass). */
+int mig_dirty_reset(const char *rundir, pvio_domid_t domid);
+
+/* Finish a received domain: hv resume, unpause, wait for its devices. */
+int mig_resume(const char *rundir, pvio_domid_t domid);
+
+long long mig_now_ms(void);
+
+#endif /* PVIO_TOOLS_MIGRATE_H */

@@ -1,0 +1,717 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The parts of save, restore and migration that do not depend on where
+ * the stream goes: the domain state pvio keeps beside QEMU's stream, the
+ * guest's suspend through control/shutdown, QEMU's migration monitor, the
+ * pages pvio wrote behind QEMU's back (the dirty log), and bringing a
+ * received domain to life.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "pvio/hypercall.h"
+#include "pvio/libpvio.h"
+#include "pvio/xenbus.h"
+#include "../hv/hv_vm.h"
+#include "migrate.h"
+#include "pvio_cmd.h"
+#include "pvio_domstore.h"
+
+
+long long mig_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
+}
+
+/* ---- domain state ---- */
+
+static int put(char *out, size_t len, size_t *used, const char *key,
+	       const char *val)
+{
+	int n;
+
+	/* values are single lines: hv refuses control characters */
+	if (strchr(val, '\n'))
+		return -EINVAL;
+	n = snprintf(out + *used, len - *used, "%s=%s\n", key, val);
+	if (n < 0 || (size_t)n >= len - *used)
+		return -E2BIG;
+	*used += (size_t)n;
+	return 0;
+}
+
+static void be_key(struct xs_handle *xs, const char *dir, const char *key,
+		   char *out, size_t len)
+{
+	char path[256], *v = NULL;
+	size_t l;
+
+	out[0] = 0;
+	snprintf(path, sizeof(path), "%s/%s", dir, key);
+	if (!xs_read(xs, XS_TXN_NULL, path, &v, &l))
+		snprintf(out, len, "%s", v);
+	free(v);
+}
+
+/* One line per device of @type, as an xl spec rebuilt from the backend. */
+static int state_devices(struct xs_handle *xs, pvio_domid_t domid,
+			 const char *type, char *out, size_t len, size_t *used)
+{
+	char dir[128], be[192], spec[1024];
+	char params[512], mode[8], dev[32], mac[32], bridge[64], mtu[16];
+	char **ids = NULL;
+	unsigned int n = 0;
+	int rc = 0;
+
+	snprintf(dir, sizeof(dir), "/local/domain/0/backend/%s/%u", type, domid);
+	if (xs_directory(xs, XS_TXN_NULL, dir, &ids, &n))
+		return 0;	/* no device of this type */
+	for (unsigned int i = 0; i < n && !rc; i++) {
+		snprintf(be, sizeof(be), "%s/%s", dir, ids[i]);
+		if (!strcmp(type, "vbd")) {
+			be_key(xs, be, "params", params, sizeof(params));
+			be_key(xs, be, "mode", mode, sizeof(mode));
+			be_key(xs, be, "dev", dev, sizeof(dev));
+			if (!params[0] || !dev[0])
+				continue;
+			snprintf(spec, sizeof(spec),
+				 "format=raw,vdev=%s,access=%s,target=%s", dev,
+				 mode[0] == 'r' ? "ro" : "rw", params);
+			rc = put(out, len, used, "disk", spec);
+		} else {
+			be_key(xs, be, "mac", mac, sizeof(mac));
+			be_key(xs, be, "bridge", bridge, sizeof(bridge));
+			be_key(xs, be, "mtu", mtu, sizeof(mtu));
+			snprintf(spec, sizeof(spec), "devid=%s%s%s%s%s%s%s", ids[i],
+				 mac[0] ? ",mac=" : "", mac,
+				 bridge[0] ? ",bridge=" : "", bridge,
+				 mtu[0] ? ",mtu=" : "", mtu);
+			rc = put(out, len, used, "vif", spec);
+		}
+	}
+	xs_free_list(ids, n);
+	return rc;
+}
+
+int mig_state_collect(const char *rundir, pvio_domid_t domid, char *out,
+		      size_t len)
+{
+	struct pvio_domain_config cfg;
+	struct xs_handle *xs;
+	struct pvio_hv *hv;
+	char num[32], *w, *save;
+	size_t used = 0;
+	int rc;
+
+	rc = pvio_hv_open(rundir, &hv);
+	if (rc)
+		return rc;
+	rc = pvio_domain_config_get(hv, domid, &cfg);
+	pvio_hv_close(hv);
+	if (rc)
+		return rc;
+	if (cfg.type != PVIO_DOMTYPE_VM)
+		return -EOPNOTSUPP;
+	rc = put(out, len, &used, "name", cfg.name);
+	rc = rc ?: put(out, len, &used, "kernel", cfg.kernel);
+	rc = rc ?: put(out, len, &used, "ramdisk", cfg.ramdisk);
+	rc = rc ?: put(out, len, &used, "cmdline", cfg.cmdline);
+	snprintf(num, sizeof(num), "%llu", (unsigned long long)cfg.mem_bytes);
+	rc = rc ?: put(out, len, &used, "mem_bytes", num);
+	snprintf(num, sizeof(num), "%u", cfg.vcpus);
+	rc = rc ?: put(out, len, &used, "vcpus", num);
+	for (w = strtok_r(cfg.dm_args, "\n", &save); w && !rc;
+	     w = strtok_r(NULL, "\n", &save))
+		rc = put(out, len, &used, "dm_arg", w);
+	if (rc)
+		return rc;
+	rc = pvio_domstore_open(rundir, &xs);
+	if (rc)
+		return rc;
+	rc = state_devices(xs, domid, "vbd", out, len, &used);
+	rc = rc ?: state_devices(xs, domid, "vif", out, len, &used);
+	xs_close(xs);
+	return rc;
+}
+
+/* Copy @v into @dst (@len bytes), refusing what does not fit. */
+static int cfg_str(char *dst, size_t len, const char *v)
+{
+	if (strlen(v) >= len)
+		return -E2BIG;
+	strcpy(dst, v);
+	return 0;
+}
+
+static int state_config(const char *state, struct pvio_domain_config *cfg)
+{
+	char *copy = strdup(state), *line, *save;
+	size_t dm = 0;
+	int rc = 0;
+
+	if (!copy)
+		return -ENOMEM;
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->type = PVIO_DOMTYPE_VM;
+	for (line = strtok_r(copy, "\n", &save); line && !rc;
+	     line = strtok_r(NULL, "\n", &save)) {
+		char *v = strchr(line, '=');
+
+		if (!v)
+			continue;
+		*v++ = 0;
+		if (!strcmp(line, "name"))
+			rc = cfg_str(cfg->name, sizeof(cfg->name), v);
+		else if (!strcmp(line, "kernel"))
+			rc = cfg_str(cfg->kernel, sizeof(cfg->kernel), v);
+		else if (!strcmp(line, "ramdisk"))
+			rc = cfg_str(cfg->ramdisk, sizeof(cfg->ramdisk), v);
+		else if (!strcmp(line, "cmdline"))
+			rc = cfg_str(cfg->cmdline, sizeof(cfg->cmdline), v);
+		else if (!strcmp(line, "mem_bytes"))
+			cfg->mem_bytes = strtoull(v, NULL, 10);
+		else if (!strcmp(line, "vcpus"))
+			cfg->vcpus = (uint32_t)strtoul(v, NULL, 10);
+		else if (!strcmp(line, "dm_arg")) {
+			size_t l = strlen(v);
+
+			if (dm + l + 2 > sizeof(cfg->dm_args)) {
+				rc = -E2BIG;
+				break;
+			}
+			if (dm)
+				cfg->dm_args[dm++] = '\n';
+			memcpy(cfg->dm_args + dm, v, l + 1);
+			dm += l;
+		}
+	}
+	free(copy);
+	if (!rc && (!cfg->name[0] || !cfg->kernel[0] || !cfg->mem_bytes))
+		rc = -EINVAL;
+	return rc;
+}
+
+static int state_attach(const char *rundir, pvio_domid_t domid,
+			const char *state)
+{
+	char *copy = strdup(state), *line, *save;
+	int rc = 0;
+
+	if (!copy)
+		return -ENOMEM;
+	for (line = strtok_r(copy, "\n", &save); line && !rc;
+	     line = strtok_r(NULL, "\n", &save)) {
+		char *v = strchr(line, '=');
+		struct pvio_devclass *dc;
+
+		if (!v)
+			continue;
+		*v++ = 0;
+		if (strcmp(line, "disk") && strcmp(line, "vif"))
+			continue;
+		dc = pvio_devclass_find(line);
+		if (!dc) {
+			rc = -ENOTSUP;
+			break;
+		}
+		rc = dc->attach(rundir, domid, v);
+		if (rc)
+			fprintf(stderr, "pvio: %s '%s' cannot be attached here\n",
+				line, v);
+	}
+	free(copy);
+	return rc;
+}
+
+void mig_domain_remove(const char *rundir, pvio_domid_t domid)
+{
+	struct pvio_hv *hv;
+
+	for (struct pvio_devclass *dc = pvio_devclass_first(); dc; dc = dc->next)
+		if (dc->detach_all)
+			dc->detach_all(rundir, domid);
+	if (!pvio_hv_open(rundir, &hv)) {
+		pvio_domain_destroy(hv, domid);
+		pvio_hv_close(hv);
+	}
+	pvio_domstore_cleanup(rundir, domid);
+}
+
+int mig_state_create(const char *rundir, const char *state,
+		     pvio_domid_t *domid)
+{
+	struct pvio_domain_config cfg;
+	struct pvio_domain_info info;
+	struct pvio_domstore ds = { 0 };
+	struct xs_handle *xs;
+	struct pvio_hv *hv;
+	int rc;
+
+	rc = state_config(state, &cfg);
+	if (rc) {
+		fprintf(stderr, "pvio: the saved domain state is unusable: %s\n",
+			strerror(-rc));
+		return rc;
+	}
+	cfg.flags = PVIO_DOMCFG_INCOMING;
+	rc = pvio_hv_open(rundir, &hv);
+	if (rc) {
+		fprintf(stderr, "pvio: cannot reach pvio-hv: %s\n", strerror(-rc));
+		return rc;
+	}
+	rc = pvio_domain_create(hv, &cfg, domid);
+	if (!rc)
+		rc = pvio_domain_info(hv, *domid, &info);
+	pvio_hv_close(hv);
+	if (rc) {
+		fprintf(stderr, "pvio: creating domain '%s': %s\n", cfg.name,
+			strerror(-rc));
+		return rc;
+	}
+	ds.domid = *domid;
+	ds.name = cfg.name;
+	ds.mem_kib = cfg.mem_bytes >> 10;
+	ds.vcpus = cfg.vcpus;
+	ds.store_port = info.store_port;
+	rc = pvio_domstore_open(rundir, &xs);
+	if (!rc) {
+		rc = pvio_domstore_make(xs, &ds);
+		xs_close(xs);
+	}
+	rc = rc ?: state_attach(rundir, *domid, state);
+	if (rc)
+		mig_domain_remove(rundir, *domid);
+	return rc;
+}
+
+/* ---- QEMU's migration monitor ---- */
+
+int mig_qmp_open(const char *rundir, pvio_domid_t domid, struct hv_qmp **q)
+{
+	char path[PATH_MAX];
+	int rc;
+
+	snprintf(path, sizeof(path), "%s/vm-%u/qmp-migrate.sock",
+		 pvio_rundir(rundir), domid);
+	rc = hv_qmp_connect(path, 5000, q);
+	if (rc)
+		fprintf(stderr, "pvio: domain %u: no migration monitor at %s: %s\n",
+			domid, path, strerror(-rc));
+	return rc;
+}
+
+int mig_qmp(struct hv_qmp *q, const char *fmt, ...)
+{
+	char json[1024], err[256];
+	json_t *req, *args;
+	const char *cmd;
+	json_error_t jerr;
+	va_list ap;
+	int n, rc;
+
+	va_start(ap, fmt);
+	n = vsnprintf(json, sizeof(json), fmt, ap);
+	va_end(ap);
+	if (n < 0 || (size_t)n >= sizeof(json))
+		return -E2BIG;
+	/* our own text: {"execute": CMD[, "arguments": {...}]} */
+	req = json_loads(json, 0, &jerr);
+	cmd = json_string_value(json_object_get(req, "execute"));
+	args = json_object_get(req, "arguments");
+	if (!cmd || (args && !json_is_object(args))) {
+		json_decref(req);
+		return -EINVAL;
+	}
+	rc = hv_qmp_call(q, cmd, args, NULL, 0, err, sizeof(err));
+	if (rc == -EIO)
+		fprintf(stderr, "pvio: QEMU refused %s: %s\n", json, err);
+	else if (rc)
+		fprintf(stderr, "pvio: QMP %s: %s\n", cmd, err);
+	json_decref(req);
+	return rc;
+}
+
+static long long json_num(json_t *o, const char *key)
+{
+	json_t *v = json_object_get(o, key);
+
+	return json_is_integer(v) ? (long long)json_integer_value(v) : -1;
+}
+
+static void json_str(json_t *o, const char *key, char *out, size_t len)
+{
+	const char *v = json_string_value(json_object_get(o, key));
+
+	snprintf(out, len, "%s", v ? v : "");
+}
+
+int mig_qmp_progress(struct hv_qmp *q, struct mig_progress *pr)
+{
+	json_t *r = NULL, *ram;
+	int rc;
+
+	memset(pr, 0, sizeof(*pr));
+	rc = hv_qmp_call(q, "query-migrate", NULL, &r, 0, NULL, 0);
+	if (rc)
+		return rc;
+	ram = json_object_get(r, "ram");
+	json_str(r, "status", pr->status, sizeof(pr->status));
+	json_str(r, "error-desc", pr->error, sizeof(pr->error));
+	pr->remaining = json_num(ram, "remaining");
+	pr->transferred = json_num(ram, "transferred");
+	pr->syncs = json_num(ram, "dirty-sync-count");
+	pr->downtime = json_num(r, "downtime");
+	pr->total_ms = json_num(r, "total-time");
+	json_decref(r);
+	return 0;
+}
+
+bool mig_progress_final(const struct mig_progress *pr)
+{
+	return !strcmp(pr->status, "completed") ||
+	       !strcmp(pr->status, "failed") ||
+	       !strcmp(pr->status, "cancelled");
+}
+
+int mig_qmp_wait(struct hv_qmp *q, int timeout_ms, long long *qemu_downtime)
+{
+	long long end = mig_now_ms() + timeout_ms;
+	struct mig_progress pr;
+	int rc = -ETIMEDOUT;
+
+	while (mig_now_ms() < end) {
+		rc = mig_qmp_progress(q, &pr);
+		if (rc)
+			break;
+		if (!strcmp(pr.status, "completed")) {
+			if (qemu_downtime)
+				*qemu_downtime = pr.downtime;
+			return 0;
+		}
+		if (mig_progress_final(&pr)) {
+			fprintf(stderr, "pvio: QEMU's migration %s%s%s\n",
+				pr.status, pr.error[0] ? ": " : "", pr.error);
+			return -EIO;
+		}
+		rc = -ETIMEDOUT;
+		usleep(2000);
+	}
+	return rc;
+}
+
+int mig_source_continue(struct hv_qmp *q)
+{
+	long long end = mig_now_ms() + 10000;
+	char st[32] = "";
+	json_t *r;
+	int rc;
+
+	/* a migration still under way gives the VM back by itself */
+	hv_qmp_call(q, "migrate_cancel", NULL, NULL, 0, NULL, 0);
+	for (;;) {
+		rc = hv_qmp_call(q, "query-status", NULL, &r, 0, NULL, 0);
+		if (rc)
+			return rc;
+		json_str(r, "status", st, sizeof(st));
+		json_decref(r);
+		if (!strcmp(st, "running"))
+			return 0;
+		/* stopped for the switch-over: wait until QEMU is done */
+		if (strcmp(st, "finish-migrate") || mig_now_ms() > end)
+			break;
+		usleep(5000);
+	}
+	rc = mig_qmp(q, "{\"execute\": \"cont\"}");
+	if (rc)
+		fprintf(stderr, "pvio: the VM did not continue (state %s)\n", st);
+	return rc;
+}
+
+/* ---- the guest's suspend ---- */
+
+int mig_suspend_start(const char *rundir, pvio_domid_t domid)
+{
+	struct xs_handle *xs;
+	struct pvio_hv *hv;
+	char path[96];
+	long long feat = 0;
+	int rc;
+
+	rc = pvio_domstore_open(rundir, &xs);
+	if (rc)
+		return rc;
+	snprintf(path, sizeof(path), "/local/domain/%u/control/feature-suspend",
+		 domid);
+	if (xs_read_int(xs, XS_TXN_NULL, path, &feat) || feat != 1) {
+		fprintf(stderr, "pvio: domain %u does not offer suspend (no pvio_core, or not up yet)\n",
+			domid);
+		xs_close(xs);
+		return -EOPNOTSUPP;
+	}
+	rc = pvio_hv_open(rundir, &hv);
+	if (rc) {
+		xs_close(xs);
+		return rc;
+	}
+	rc = pvio_domain_suspend_ctl(hv, domid, PVIO_SUSPEND_ARM);
+	snprintf(path, sizeof(path), "/local/domain/%u/control/shutdown", domid);
+	rc = rc ?: xs_write(xs, XS_TXN_NULL, path, "suspend", 7);
+	xs_close(xs);
+	if (rc)
+		pvio_domain_suspend_ctl(hv, domid, PVIO_SUSPEND_CANCEL);
+	pvio_hv_close(hv);
+	return rc;
+}
+
+int mig_suspended(const char *rundir, pvio_domid_t domid)
+{
+	struct pvio_domain_info info;
+	struct pvio_hv *hv;
+	int rc;
+
+	rc = pvio_hv_open(rundir, &hv);
+	if (rc)
+		return rc;
+	rc = pvio_domain_info(hv, domid, &info);
+	pvio_hv_close(hv);
+	if (rc)
+		return rc;
+	return (info.state & PVIO_DOMSTATE_SHUTDOWN) &&
+	       info.shutdown_reason == PVIO_SHUTDOWN_SUSPEND;
+}
+
+int mig_suspend(const char *rundir, pvio_domid_t domid, int timeout_ms)
+{
+	long long end = mig_now_ms() + timeout_ms;
+	int rc;
+
+	rc = mig_suspend_start(rundir, domid);
+	while (!rc) {
+		rc = mig_suspended(rundir, domid);
+		if (rc == 1) {
+			rc = 0;
+			break;
+		}
+		if (!rc && mig_now_ms() > end) {
+			fprintf(stderr, "pvio: domain %u did not suspend within %d ms\n",
+				domid, timeout_ms);
+			rc = -ETIMEDOUT;
+		}
+		if (rc) {
+			mig_cancel(rundir, domid);
+			break;
+		}
+		usleep(2000);
+	}
+	return rc;
+}
+
+void mig_cancel(const char *rundir, pvio_domid_t domid)
+{
+	struct pvio_hv *hv;
+
+	if (pvio_hv_open(rundir, &hv))
+		return;
+	pvio_domain_suspend_ctl(hv, domid, PVIO_SUSPEND_CANCEL);
+	pvio_hv_close(hv);
+}
+
+/* Every backend dir of @domid says Connected (4). */
+static int all_connected(struct xs_handle *xs, pvio_domid_t domid)
+{
+	static const char *const types[] = { "vbd", "vif" };
+	int pending = 0;
+
+	for (unsigned int t = 0; t < 2; t++) {
+		char dir[128], path[192];
+		char **ids = NULL;
+		unsigned int n = 0;
+
+		snprintf(dir, sizeof(dir), "/local/domain/0/backend/%s/%u",
+			 types[t], domid);
+		if (xs_directory(xs, XS_TXN_NULL, dir, &ids, &n))
+			continue;
+		for (unsigned int i = 0; i < n; i++) {
+			long long st = 0;
+
+			snprintf(path, sizeof(path), "%s/%s/state", dir, ids[i]);
+			if (xs_read_int(xs, XS_TXN_NULL, path, &st) || st != 4)
+				pending++;
+		}
+		xs_free_list(ids, n);
+	}
+	return pending;
+}
+
+int mig_wait_connected(const char *rundir, pvio_domid_t domid, int timeout_ms)
+{
+	long long end = mig_now_ms() + timeout_ms;
+	struct xs_handle *xs;
+	int rc;
+
+	rc = pvio_domstore_open(rundir, &xs);
+	if (rc)
+		return rc;
+	for (rc = -ETIMEDOUT; mig_now_ms() < end; usleep(1000))
+		if (!all_connected(xs, domid)) {
+			rc = 0;
+			break;
+		}
+	xs_close(xs);
+	return rc;
+}
+
+/* ---- what pvio wrote behind QEMU's back ---- */
+
+int mig_dirty_reset(const char *rundir, pvio_domid_t domid)
+{
+	struct pvio_domain_memory m;
+	struct pvio_hv *hv;
+	int rc;
+
+	rc = pvio_hv_open(rundir, &hv);
+	if (rc)
+		return rc;
+	rc = pvio_domain_map_memory(hv, domid, &m);
+	pvio_hv_close(hv);
+	if (rc)
+		return rc;
+	for (uint64_t w = 0; w < (m.nr_pages + 63) / 64; w++)
+		__atomic_exchange_n(&m.dirty[w], 0, __ATOMIC_ACQ_REL);
+	pvio_domain_unmap_memory(&m);
+	return 0;
+}
+
+int mig_topup_collect(const char *rundir, pvio_domid_t domid, void **blob,
+		      size_t *len, unsigned int *pages)
+{
+	struct pvio_domain_memory m;
+	struct pvio_hv *hv;
+	uint64_t *bits = NULL, count = 0, words;
+	uint8_t *out, *p;
+	void *plat = NULL;
+	int rc;
+
+	rc = pvio_hv_open(rundir, &hv);
+	if (rc)
+		return rc;
+	rc = pvio_domain_dirty_sync(hv, domid);
+	rc = rc ?: pvio_domain_map_memory(hv, domid, &m);
+	if (rc) {
+		pvio_hv_close(hv);
+		return rc;
+	}
+	rc = pvio_domain_map_platform(hv, domid, &plat);
+	pvio_hv_close(hv);
+	words = (m.nr_pages + 63) / 64;
+	bits = rc ? NULL : calloc(words, sizeof(*bits));
+	if (!bits) {
+		rc = rc ?: -ENOMEM;
+		goto out;
+	}
+	for (uint64_t w = 0; w < words; w++)
+		bits[w] = __atomic_exchange_n(&m.dirty[w], 0, __ATOMIC_ACQ_REL);
+	/* backends flip flags in the grant entries: those frames too */
+	for (uint32_t f = 0; f < m.nr_gnt_frames; f++)
+		if (m.gnt_gfn[f] < m.nr_pages)
+			bits[m.gnt_gfn[f] / 64] |= 1ull << (m.gnt_gfn[f] % 64);
+	for (uint64_t w = 0; w < words; w++)
+		count += (uint64_t)__builtin_popcountll(bits[w]);
+	*len = 8 + count * (8 + PVIO_PAGE_SIZE) + PVIO_PLATFORM_SIZE;
+	out = malloc(*len);
+	if (!out) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	memcpy(out, &count, 8);
+	p = out + 8;
+	for (uint64_t w = 0; w < words; w++)
+		for (uint64_t b = bits[w]; b; b &= b - 1) {
+			uint64_t pfn = w * 64 + (uint64_t)__builtin_ctzll(b);
+
+			memcpy(p, &pfn, 8);
+			memcpy(p + 8, m.ram + pfn * PVIO_PAGE_SIZE, PVIO_PAGE_SIZE);
+			p += 8 + PVIO_PAGE_SIZE;
+		}
+	memcpy(p, plat, PVIO_PLATFORM_SIZE);
+	*blob = out;
+	*pages = (unsigned int)count;
+out:
+	free(bits);
+	if (plat)
+		munmap(plat, PVIO_PLATFORM_SIZE);
+	pvio_domain_unmap_memory(&m);
+	return rc;
+}
+
+int mig_topup_apply(const char *rundir, pvio_domid_t domid, const void *blob,
+		    size_t len)
+{
+	const uint8_t *p = blob;
+	struct pvio_domain_memory m;
+	struct pvio_hv *hv;
+	uint64_t count;
+	void *plat = NULL;
+	int rc;
+
+	if (len < 8 + PVIO_PLATFORM_SIZE)
+		return -EPROTO;
+	memcpy(&count, p, 8);
+	if (count > (len - 8 - PVIO_PLATFORM_SIZE) / (8 + PVIO_PAGE_SIZE) ||
+	    len != 8 + count * (8 + PVIO_PAGE_SIZE) + PVIO_PLATFORM_SIZE)
+		return -EPROTO;
+	rc = pvio_hv_open(rundir, &hv);
+	if (rc)
+		return rc;
+	rc = pvio_domain_map_memory(hv, domid, &m);
+	if (!rc)
+		rc = pvio_domain_map_platform(hv, domid, &plat);
+	pvio_hv_close(hv);
+	if (rc) {
+		pvio_domain_unmap_memory(&m);
+		return rc;
+	}
+	p += 8;
+	for (uint64_t i = 0; i < count; i++, p += 8 + PVIO_PAGE_SIZE) {
+		uint64_t pfn;
+
+		memcpy(&pfn, p, 8);
+		if (pfn >= m.nr_pages) {
+			rc = -EPROTO;
+			break;
+		}
+		memcpy(m.ram + pfn * PVIO_PAGE_SIZE, p + 8, PVIO_PAGE_SIZE);
+	}
+	if (!rc)
+		memcpy(plat, p, PVIO_PLATFORM_SIZE);
+	munmap(plat, PVIO_PLATFORM_SIZE);
+	pvio_domain_unmap_memory(&m);
+	return rc;
+}
+
+int mig_resume(const char *rundir, pvio_domid_t domid)
+{
+	struct pvio_hv *hv;
+	int rc;
+
+	rc = pvio_hv_open(rundir, &hv);
+	if (rc)
+		return rc;
+	rc = pvio_domain_suspend_ctl(hv, domid, PVIO_SUSPEND_RESUME);
+	if (rc)
+		fprintf(stderr, "pvio: domain %u: no suspended guest in the received state: %s\n",
+			domid, strerror(-rc));
+	rc = rc ?: pvio_domain_unpause(hv, domid);
+	pvio_hv_close(hv);
+	return rc;
+}
