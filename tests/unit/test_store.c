@@ -931,6 +931,78 @@ static void test_log_repair(void **state)
 	assert_int_equal(system(path), 0);
 }
 
+/*
+ * Many domains come and go: afterwards store_shrink() gives the node table
+ * back its small size and drops the records of released domains that own
+ * nothing, and keeps every record still needed.
+ */
+static void test_shrink(void **state)
+{
+	char path[64], id[8], v[32];
+	uint32_t peak;
+
+	/* dom7 owns a node but is not introduced: its record stays */
+	assert_int_equal(wr(C0, 0, "/kept", "k"), 0);
+	assert_int_equal(rqs(C0, XS_SET_PERMS, 0, NULL, 2, "/kept", "n7"), 0);
+	assert_int_equal(rqs(C0, XS_INTRODUCE, 0, NULL, 3, "8", "100", "3"),
+			 0);
+	/* dom9 released, then introduced again: its record stays */
+	assert_int_equal(rqs(C0, XS_INTRODUCE, 0, NULL, 3, "9", "100", "3"),
+			 0);
+	assert_int_equal(rqs(C0, XS_RELEASE, 0, NULL, 1, "9"), 0);
+	assert_int_equal(rqs(C0, XS_INTRODUCE, 0, NULL, 3, "9", "100", "3"),
+			 0);
+	for (int d = 10; d < 74; d++) {
+		snprintf(id, sizeof(id), "%d", d);
+		assert_int_equal(rqs(C0, XS_INTRODUCE, 0, NULL, 3, id, "100",
+				     "3"), 0);
+		for (int i = 0; i < 40; i++) {
+			snprintf(path, sizeof(path), "/local/domain/%d/n%d", d,
+				 i);
+			assert_int_equal(wr(C0, 0, path, "x"), 0);
+		}
+		snprintf(path, sizeof(path), "/local/domain/%d", d);
+		snprintf(v, sizeof(v), "n%d", d);
+		assert_int_equal(rqs(C0, XS_SET_PERMS, 0, NULL, 2, path, v), 0);
+		assert_non_null(S->domains[d]);
+	}
+	peak = S->nodes.nbuckets;
+	assert_true(peak >= 2048);
+	for (int d = 10; d < 74; d++) {
+		snprintf(id, sizeof(id), "%d", d);
+		snprintf(path, sizeof(path), "/local/domain/%d", d);
+		/* dom10 still owns its dir when released */
+		if (d != 10)
+			assert_int_equal(rqs(C0, XS_RM, 0, NULL, 1, path), 0);
+		assert_int_equal(rqs(C0, XS_RELEASE, 0, NULL, 1, id), 0);
+	}
+	assert_int_equal(S->nodes.nbuckets, peak);	/* deleting keeps it */
+	store_shrink(S);
+	assert_non_null(S->domains[10]);
+	assert_int_equal(S->domains[10]->nodes, 1);	/* its dir */
+	assert_int_equal(rqs(C0, XS_RM, 0, NULL, 1, "/local/domain/10"), 0);
+	store_shrink(S);
+	assert_int_equal(S->nodes.nbuckets, STORE_HTAB_MIN);
+	for (int d = 10; d < 74; d++)
+		assert_null(S->domains[d]);
+	assert_non_null(S->domains[0]);
+	assert_non_null(S->domains[7]);		/* owns /kept */
+	assert_non_null(S->domains[8]);		/* still introduced */
+	assert_non_null(S->domains[9]);		/* introduced again */
+	assert_true(S->domains[9]->introduced);
+	/* the tree is intact and works on: reads, new nodes, quotas */
+	assert_int_equal(rd(C5, 0, "/kept", v), -EACCES);
+	assert_int_equal(rd(C0, 0, "/kept", v), 0);
+	assert_string_equal(v, "k");
+	assert_int_equal(rd(C0, 0, "/local/domain/10/n0", v), -ENOENT);
+	assert_int_equal(wr(C0, 0, "/local/domain/10/again", "y"), 0);
+	assert_int_equal(rqs(C0, XS_SET_PERMS, 0, NULL, 2,
+			     "/local/domain/10/again", "n10"), 0);
+	assert_int_equal(S->domains[10]->nodes, 1);
+	assert_int_equal(rd(C0, 0, "/local/domain/10/again", v), 0);
+	assert_string_equal(v, "y");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -948,6 +1020,7 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(test_reply_backpressure, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(test_shrink, setup, teardown),
 		cmocka_unit_test(test_log_replay),
 		cmocka_unit_test(test_log_compaction),
 		cmocka_unit_test(test_log_repair),

@@ -41,6 +41,7 @@ struct store_hitem {
 	const char *key;
 	uint32_t hash;
 };
+#define STORE_HTAB_MIN		64	/* buckets */
 struct store_htab {
 	struct store_hitem **b;
 	uint32_t nbuckets;	/* power of two */
@@ -53,6 +54,8 @@ struct store_hitem *store_htab_get(const struct store_htab *t, const char *key);
 /* @it->key must be set; replaces nothing (caller checks get first). */
 int store_htab_add(struct store_htab *t, struct store_hitem *it);
 void store_htab_del(struct store_htab *t, struct store_hitem *it);
+/* Fewer buckets after many deletions (not while iterating). */
+void store_htab_shrink(struct store_htab *t);
 /* Iterate: for (it = first; it; it = next) */
 struct store_hitem *store_htab_next(const struct store_htab *t,
 				    const struct store_hitem *it);
@@ -101,6 +104,8 @@ struct store_domain {
 	uint32_t port;
 	struct store_conn *conn;	/* ring connection, if introduced */
 	void *transport;		/* ring transport private */
+	bool released;			/* on store.released */
+	struct store_domain *released_next;
 };
 
 struct store_conn_ops {
@@ -171,6 +176,7 @@ struct store {
 	struct store_conn *conns;	/* list of every connection */
 	unsigned int nconns;
 	struct store_domain *domains[PVIO_DOMID_FIRST_RESERVED];
+	struct store_domain *released;	/* records store_shrink() may free */
 	struct store_opts opts;
 	struct store_stats st;
 	struct store_log *log;
@@ -182,6 +188,12 @@ int store_new(const struct store_opts *opts, struct store **out);
 void store_free(struct store *s);
 struct store_domain *store_domain_get(struct store *s, uint16_t domid,
 				      bool create);
+/*
+ * Give back what a shrunken tree and released domains no longer need (the
+ * node table's buckets, records of released domains that own no node).
+ * Between requests only: no store_domain pointer may be held across it.
+ */
+void store_shrink(struct store *s);
 
 /* ---- store_conn.c ---- */
 struct store_conn *store_conn_new(struct store *s, uint16_t domid,

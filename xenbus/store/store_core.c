@@ -21,7 +21,7 @@ uint32_t store_hash(const char *s)
 
 int store_htab_init(struct store_htab *t)
 {
-	t->nbuckets = 64;
+	t->nbuckets = STORE_HTAB_MIN;
 	t->count = 0;
 	t->b = calloc(t->nbuckets, sizeof(*t->b));
 	return t->b ? 0 : -ENOMEM;
@@ -45,13 +45,13 @@ struct store_hitem *store_htab_get(const struct store_htab *t, const char *key)
 	return NULL;
 }
 
-static void htab_grow(struct store_htab *t)
+/* Rehash into @nb buckets (a power of two); on failure keep the old. */
+static void htab_resize(struct store_htab *t, uint32_t nb)
 {
-	uint32_t nb = t->nbuckets * 2;
 	struct store_hitem **b = calloc(nb, sizeof(*b));
 
 	if (!b)
-		return;		/* keep the longer chains: still correct */
+		return;		/* keep the old chains: still correct */
 	for (uint32_t i = 0; i < t->nbuckets; i++) {
 		struct store_hitem *it = t->b[i], *next;
 
@@ -64,6 +64,22 @@ static void htab_grow(struct store_htab *t)
 	free(t->b);
 	t->b = b;
 	t->nbuckets = nb;
+}
+
+static void htab_grow(struct store_htab *t)
+{
+	htab_resize(t, t->nbuckets * 2);
+}
+
+void store_htab_shrink(struct store_htab *t)
+{
+	uint32_t nb = STORE_HTAB_MIN;
+
+	/* half full at most afterwards: no grow right after a shrink */
+	while (nb < t->count * 2)
+		nb *= 2;
+	if (nb < t->nbuckets)
+		htab_resize(t, nb);
 }
 
 int store_htab_add(struct store_htab *t, struct store_hitem *it)
@@ -257,6 +273,36 @@ struct store_domain *store_domain_get(struct store *s, uint16_t domid,
 	d->domid = domid;
 	s->domains[domid] = d;
 	return d;
+}
+
+void store_shrink(struct store *s)
+{
+	struct store_domain **pp = &s->released, *d;
+
+	/*
+	 * The snapshot being encoded walks the buckets by index across event
+	 * loop passes and relies on the table only growing meanwhile.
+	 */
+	if (!store_log_busy(s))
+		store_htab_shrink(&s->nodes);
+	/*
+	 * A released domain that owns nothing any more needs no record. Only
+	 * the released ones are looked at: the table of every domid is large
+	 * and mostly never touched.
+	 */
+	while ((d = *pp)) {
+		if (d->introduced) {
+			/* introduced again */
+			*pp = d->released_next;
+			d->released = false;
+		} else if (!d->nodes && !d->conn && !d->transport) {
+			*pp = d->released_next;
+			s->domains[d->domid] = NULL;
+			free(d);
+		} else {
+			pp = &d->released_next;
+		}
+	}
 }
 
 static struct store_node *node_of(struct store_hitem *it)

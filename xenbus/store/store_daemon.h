@@ -33,6 +33,7 @@ struct store_daemon {
 	struct store_daemon_src *reap;
 	const char *rundir;	/* for pvio-hv (domain rings) */
 	void *hv;		/* struct pvio_hv *, opened on first INTRODUCE */
+	bool trim_due;		/* a connection went: trim the heap when idle */
 };
 
 void store_daemon_dirty(struct store_daemon *d, struct store_daemon_src *src);

@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -47,6 +48,7 @@ void store_daemon_kill(struct store_daemon *d, struct store_daemon_src *src)
 	src->dead = true;
 	src->reap_next = d->reap;
 	d->reap = src;
+	d->trim_due = true;
 }
 
 void store_daemon_reap(struct store_daemon *d)
@@ -209,6 +211,24 @@ static void sock_accept(struct store_daemon_src *src, uint32_t events)
 	}
 }
 
+/*
+ * About to sleep with nothing to do, after connections (domains' rings,
+ * sockets) went. What they and their domains' nodes used is free, but
+ * glibc gives back only a free top of the heap, which a few live chunks
+ * (the node table's bucket array, grown for the peak number of nodes,
+ * among them) keep from forming: the heap kept megabytes of free chunks.
+ * Shrink the table, drop released domains' records, then return the free
+ * pages, those in the middle of the heap too (malloc_trim).
+ */
+static void daemon_idle(void)
+{
+	if (D.trim_due) {
+		D.trim_due = false;
+		store_shrink(D.store);
+		malloc_trim(0);
+	}
+}
+
 /* After each batch of events: log sync, output out, epoll re-armed. */
 static void flush_dirty(void)
 {
@@ -368,8 +388,10 @@ int main(int argc, char **argv)
 	for (;;) {
 		struct epoll_event evs[64];
 		bool more = D.dirty || store_log_busy(D.store);
-		int n = epoll_wait(D.epfd, evs, 64,
-				   more || spin_us > 0 ? 0 : -1);
+		int n = 0;
+
+		if (more || spin_us > 0)
+			n = epoll_wait(D.epfd, evs, 64, 0);
 
 		/*
 		 * A client usually sends its next request right after reading
@@ -382,8 +404,10 @@ int main(int argc, char **argv)
 			while (n == 0 && now_us() - t0 < spin_us)
 				n = epoll_wait(D.epfd, evs, 64, 0);
 		}
-		if (n == 0 && !more)
+		if (n == 0 && !more) {
+			daemon_idle();
 			n = epoll_wait(D.epfd, evs, 64, -1);
+		}
 		if (n < 0 && errno != EINTR)
 			break;
 		double t0 = now_us(), busy;

@@ -386,6 +386,12 @@ static int do_release(struct req *r)
 	if (s->opts.hooks && s->opts.hooks->release)
 		s->opts.hooks->release(s, domid);
 	d->introduced = false;
+	if (!d->released) {
+		/* store_shrink() frees the record once it owns nothing */
+		d->released = true;
+		d->released_next = s->released;
+		s->released = d;
+	}
 	store_watch_fire_special(s, "@releaseDomain");
 	return reply_str(r, "OK");
 }
