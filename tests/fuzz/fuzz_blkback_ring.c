@@ -31,6 +31,7 @@
 
 #include "../../backends/blkback/blkback.h"
 #include "fuzz_guest.h"
+#include "fuzz_in.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -363,28 +364,6 @@ static void honest_story(void)
 }
 
 /* ---- the attacker's story, from the input ---- */
-
-struct in {
-	const uint8_t *p;
-	size_t n;
-};
-
-static uint8_t byte(struct in *in)
-{
-	if (!in->n)
-		return 0;
-	in->n--;
-	return *in->p++;
-}
-
-static uint32_t u32(struct in *in)
-{
-	uint32_t v = byte(in);
-
-	v |= (uint32_t)byte(in) << 8;
-	v |= (uint32_t)byte(in) << 16;
-	return v | (uint32_t)byte(in) << 24;
-}
 
 /* A grant ref an attacker might name. */
 static uint32_t pick_ref(struct in *in)

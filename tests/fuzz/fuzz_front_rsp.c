@@ -34,6 +34,7 @@
 
 #include "../../frontends/user/blkfront_priv.h"
 #include "../../frontends/user/netfront_priv.h"
+#include "fuzz_in.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -145,33 +146,6 @@ int pvio_evtchn_ack(struct pvio_hv *hv, pvio_evtchn_port_t port)
 }
 
 /* ---- the input ---- */
-
-struct in {
-	const uint8_t *p;
-	size_t n;
-};
-
-static uint8_t byte(struct in *in)
-{
-	if (!in->n)
-		return 0;
-	in->n--;
-	return *in->p++;
-}
-
-static uint16_t u16(struct in *in)
-{
-	uint16_t v = byte(in);
-
-	return (uint16_t)(v | byte(in) << 8);
-}
-
-static uint32_t u32(struct in *in)
-{
-	uint32_t v = u16(in);
-
-	return v | (uint32_t)u16(in) << 16;
-}
 
 static uint64_t nr_blk_done, nr_net_frames;
 

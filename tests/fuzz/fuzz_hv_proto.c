@@ -23,32 +23,11 @@
 #include <unistd.h>
 
 #include "fuzz_hv_world.h"
+#include "fuzz_in.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 #define ATT_PAGES	256
-
-struct in {
-	const uint8_t *p;
-	size_t n;
-};
-
-static uint8_t byte(struct in *in)
-{
-	if (!in->n)
-		return 0;
-	in->n--;
-	return *in->p++;
-}
-
-static uint32_t u32(struct in *in)
-{
-	uint32_t v = byte(in);
-
-	v |= (uint32_t)byte(in) << 8;
-	v |= (uint32_t)byte(in) << 16;
-	return v | (uint32_t)byte(in) << 24;
-}
 
 static struct fh_dom att;
 static uint8_t pkt[HV_MSG_MAX + 64];

@@ -30,6 +30,7 @@
 
 #include "../../backends/netback/netback.h"
 #include "fuzz_guest.h"
+#include "fuzz_in.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -160,26 +161,6 @@ static void queue_down(void)
 }
 
 /* ---- the input ---- */
-
-struct in {
-	const uint8_t *p;
-	size_t n;
-};
-
-static uint8_t byte(struct in *in)
-{
-	if (!in->n)
-		return 0;
-	in->n--;
-	return *in->p++;
-}
-
-static uint16_t u16(struct in *in)
-{
-	uint16_t v = byte(in);
-
-	return (uint16_t)(v | byte(in) << 8);
-}
 
 static uint32_t pick_ref(struct in *in)
 {

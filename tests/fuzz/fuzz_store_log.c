@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include "../../xenbus/store/store.h"
+#include "fuzz_in.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -48,19 +49,6 @@ static void finding(const char *fmt, ...)
 	printf("\n");
 	fflush(stdout);
 	abort();
-}
-
-struct in {
-	const uint8_t *p;
-	size_t n;
-};
-
-static uint8_t byte(struct in *in)
-{
-	if (!in->n)
-		return 0;
-	in->n--;
-	return *in->p++;
 }
 
 /* Write one file of batches described by the input. */

@@ -18,30 +18,9 @@
 
 #include "fuzz_hv_world.h"
 #include "../../hv/hv_vm_platform.h"
+#include "fuzz_in.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-struct in {
-	const uint8_t *p;
-	size_t n;
-};
-
-static uint8_t byte(struct in *in)
-{
-	if (!in->n)
-		return 0;
-	in->n--;
-	return *in->p++;
-}
-
-static uint64_t u64(struct in *in)
-{
-	uint64_t v = 0;
-
-	for (int i = 0; i < 8; i++)
-		v |= (uint64_t)byte(in) << (8 * i);
-	return v;
-}
 
 static struct fh_dom vm;
 static uint64_t nr_hcalls, nr_done;
