@@ -387,7 +387,18 @@ int pvio_gnttab_unmap(struct pvio_hv *hv, struct pvio_gnt_map *ops, unsigned int
 			struct pvio_gnt_map *o = &ops[done];
 
 			if (o->handle & LP_LOCAL_HANDLE) {
-				o->status = local_unmap(hv, o->handle);
+				/*
+				 * Our own pin: only another mapper holding the
+				 * ref's lock (a preempted thread) delays it, and
+				 * a pin left behind would keep the granter from
+				 * ending access. Wait it out.
+				 */
+				int t = 0;
+
+				do
+					o->status = local_unmap(hv, o->handle);
+				while (o->status == GNTST_eagain &&
+				       ++t < EAGAIN_TRIES);
 				if (o->status == GNTST_okay) {
 					o->addr = NULL;
 					o->handle = 0;

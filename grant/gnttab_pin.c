@@ -72,6 +72,21 @@ static void own_store(uint64_t *own, uint32_t before, uint32_t now)
 				 __ATOMIC_RELEASE);
 }
 
+/*
+ * After the unlock: mark the operation finished ({after, after}) unless
+ * another thread of this client has started one on the word meanwhile
+ * (its own {before, after} must stay, a plain store would undo its count).
+ */
+static void own_settle(uint64_t *own, uint32_t before, uint32_t now)
+{
+	uint64_t expect = (uint64_t)before << 32 | now;
+
+	if (own)
+		__atomic_compare_exchange_n(own, &expect,
+					    (uint64_t)now << 32 | now, false,
+					    __ATOMIC_RELEASE, __ATOMIC_RELAXED);
+}
+
 static uint32_t own_now(const uint64_t *own)
 {
 	return own ? (uint32_t)__atomic_load_n(own, __ATOMIC_ACQUIRE) : 0;
@@ -126,7 +141,7 @@ int16_t gnttab_pin_map(const struct gnttab_pin_ref *p, uint16_t owner,
 		return st;
 	}
 	pin_unlock(p->pin, t + 1 + (write ? WR_ONE : 0));
-	own_store(p->own, next, next);
+	own_settle(p->own, now, next);
 	return GNTST_okay;
 }
 
@@ -151,7 +166,7 @@ int16_t gnttab_pin_unmap(const struct gnttab_pin_ref *p, uint16_t owner,
 	/* the last pin of a kind takes its bit with it */
 	gnttab_entry_unpin(p->entry, gnttab_pin_unheld(n));
 	pin_unlock(p->pin, n);
-	own_store(p->own, next, next);
+	own_settle(p->own, now, next);
 	return GNTST_okay;
 }
 
