@@ -30,6 +30,7 @@
 
 #include "pvio/xenbus.h"
 #include "pvio/xs_wire.h"
+#include "perf_proc.h"
 
 static long npairs = 20000, runs = 3, nkeys = 100, vlen = 8;
 static int use_sync;
@@ -300,32 +301,6 @@ static pid_t spawn(char *const argv[], const char *log, bool unset_xs)
 	return pid;
 }
 
-static bool wait_socket(const char *path, int ms)
-{
-	struct stat st;
-
-	for (int i = 0; i < ms / 10; i++) {
-		if (!stat(path, &st))
-			return true;
-		usleep(10000);
-	}
-	return false;
-}
-
-static void stop(pid_t pid)
-{
-	if (pid <= 0)
-		return;
-	kill(-pid, SIGTERM);
-	for (int i = 0; i < 100; i++) {
-		if (waitpid(pid, NULL, WNOHANG) == pid)
-			return;
-		usleep(20000);
-	}
-	kill(-pid, SIGKILL);
-	waitpid(pid, NULL, 0);
-}
-
 struct result {
 	bool ok;
 	double pairs;		/* median of runs */
@@ -426,9 +401,9 @@ int main(int argc, char **argv)
 		snprintf(data, sizeof(data), "%s/data", dir);
 		snprintf(log, sizeof(log), "%s/pvio-store.log", dir);
 		pid = spawn(args, log, false);
-		if (!wait_socket(sock, 5000)) {
+		if (!perf_wait_socket(sock, 5000)) {
 			printf("pvio-store did not start (%s)\n", log);
-			stop(pid);
+			perf_stop(pid, 2000);
 			return 1;
 		}
 	}
@@ -446,10 +421,10 @@ int main(int argc, char **argv)
 
 		snprintf(xlog, sizeof(xlog), "%s/xenstored.log", dir);
 		xpid = spawn(args, xlog, true);
-		if (!wait_socket(xssock, 60000)) {
+		if (!perf_wait_socket(xssock, 60000)) {
 			printf("baseline: Xen's xenstored did not start "
 			       "(see %s)\n", xlog);
-			stop(xpid);
+			perf_stop(xpid, 2000);
 			xpid = 0;
 		}
 	}
@@ -467,7 +442,7 @@ int main(int argc, char **argv)
 					break;
 			qsort(v, n, sizeof(v[0]), cmp_double);
 			echo_pairs = v[n / 2];
-			stop(epid);
+			perf_stop(epid, 2000);
 		}
 	}
 	printf("pvio-store%s vs xenstored (Xen 4.17, C)%s:\n",
@@ -497,9 +472,9 @@ int main(int argc, char **argv)
 		if (okr)
 			finish("xenstored", xssock, false, vr, n, &ref);
 	}
-	stop(pid);
+	perf_stop(pid, 2000);
 	if (xpid)
-		stop(xpid);
+		perf_stop(xpid, 2000);
 
 	printf("\n%-28s %12s %12s %8s\n", "", "pvio-store", "xenstored",
 	       "ratio");

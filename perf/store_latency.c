@@ -38,6 +38,7 @@
 #include <unistd.h>
 
 #include "pvio/xs_wire.h"
+#include "perf_proc.h"
 
 #define MAX_ROUNDS	16
 #define NDAEMONS	2
@@ -339,32 +340,6 @@ static pid_t spawn(char *const argv[], const char *log)
 	return pid;
 }
 
-static bool wait_socket(const char *path, int ms)
-{
-	struct stat st;
-
-	for (int i = 0; i < ms / 10; i++) {
-		if (!stat(path, &st))
-			return true;
-		usleep(10000);
-	}
-	return false;
-}
-
-static void stop(pid_t pid)
-{
-	if (pid <= 0)
-		return;
-	kill(-pid, SIGTERM);
-	for (int i = 0; i < 250; i++) {
-		if (waitpid(pid, NULL, WNOHANG) == pid)
-			return;
-		usleep(20000);
-	}
-	kill(-pid, SIGKILL);
-	waitpid(pid, NULL, 0);
-}
-
 static int cmp_double(const void *a, const void *b)
 {
 	double x = *(const double *)a, y = *(const double *)b;
@@ -407,15 +382,15 @@ static int one(int which, const char *dir, int round, double *m)
 		snprintf(log, sizeof(log), "%s/x%d.log", dir, round);
 		pid = spawn(args, log);
 	}
-	if (!wait_socket(sock, 60000)) {
+	if (!perf_wait_socket(sock, 60000)) {
 		printf("  %s did not start (see %s)\n",
 		       which ? "xenstored" : "pvio-store", log);
-		stop(pid);
+		perf_stop(pid, 5000);
 		return -1;
 	}
 	if (run_mix(sock, &c)) {
 		free(c.lat);
-		stop(pid);
+		perf_stop(pid, 5000);
 		return -1;
 	}
 	qsort(c.lat, c.nlat, sizeof(c.lat[0]), cmp_double);
@@ -428,7 +403,7 @@ static int one(int which, const char *dir, int round, double *m)
 		m[M_TX_WORST] = test_xenstore(sock);
 	if (which == 0)
 		m[M_BUSY] = busy_max(sock);
-	stop(pid);
+	perf_stop(pid, 5000);
 	return 0;
 }
 
