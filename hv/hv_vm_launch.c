@@ -105,6 +105,7 @@ char **hv_vm_argv(const struct hv_vm_launch *l)
 {
 	const char *qemu = l->qemu;
 	unsigned long long kib = l->mem_bytes >> 10;
+	unsigned int vcpus, max_vcpus;
 	char **argv;
 	int n = 0, r = 0;
 
@@ -129,11 +130,23 @@ char **hv_vm_argv(const struct hv_vm_launch *l)
 	r |= argv_add(argv, &n, "-m");
 	r |= argv_add(argv, &n, "%lluK", kib);
 	r |= argv_add(argv, &n, "-smp");
-	if (l->max_vcpus > l->vcpus)
-		r |= argv_add(argv, &n, "%u,maxcpus=%u", l->vcpus ? l->vcpus : 1,
-			      l->max_vcpus);
+	vcpus = l->vcpus ? l->vcpus : 1;
+	max_vcpus = l->max_vcpus > vcpus ? l->max_vcpus : vcpus;
+	/*
+	 * TCG translates a guest whose machine can only ever have one vCPU
+	 * without host barriers or atomic instructions: nothing else runs
+	 * its code, as far as QEMU knows. But the guest shares its rings
+	 * with backends running on other host CPUs, and the ring protocol's
+	 * full barriers (publish an index, then read the peer's event) must
+	 * be real ones, or both ends miss the other's update and an event
+	 * is lost. A second possible vCPU (offline) makes TCG emit them.
+	 */
+	if (max_vcpus < 2 && strncmp(hv_vm_accel(), "kvm", 3))
+		max_vcpus = 2;
+	if (max_vcpus > vcpus)
+		r |= argv_add(argv, &n, "%u,maxcpus=%u", vcpus, max_vcpus);
 	else
-		r |= argv_add(argv, &n, "%u", l->vcpus ? l->vcpus : 1);
+		r |= argv_add(argv, &n, "%u", vcpus);
 	r |= argv_add(argv, &n, "-nodefaults");
 	r |= argv_add(argv, &n, "-display");
 	r |= argv_add(argv, &n, "none");

@@ -537,35 +537,54 @@ static void blkfront_complete_rq(struct request *rq)
 /*
  * A request unanswered for a while. A backend that is slow or restarting
  * is waited for, never timed out; but an event lost on the way, either
- * way, would leave the request unanswered for ever. So look at the ring
- * (a response without its event is taken now) and ring the backend again
- * (a request it was not told about), and count both.
+ * way, would leave the request unanswered for ever. So look at the ring:
+ * responses published and not taken mean their event was lost (they are
+ * taken now); otherwise ring the backend again (a request it may not have
+ * been told about). Both are counted and logged with the ring's indexes
+ * and the port's state, which say which end missed what.
  */
 static enum blk_eh_timer_return blkfront_timeout(struct request *rq)
 {
 	struct blkfront_rq *r = blk_mq_rq_to_pdu(rq);
 	struct blkfront_queue *q = r->queue;
 	struct blkfront_info *info = q->info;
+	u32 pvt, prod = 0, ev_req = 0, rsp_prod = 0, ev_rsp = 0, cons;
+	bool unseen = false;
 	unsigned long flags;
 
-	blkfront_queue_poll(q);
-	/* the timeout code holds a reference: rq is not reused meanwhile */
-	if (blk_mq_request_completed(rq)) {
-		atomic_long_inc(&info->lost_events);
-		pr_warn_ratelimited("%s: queue %u: a response came without its event (%ld so far)\n",
-				    info->name, q->index,
-				    atomic_long_read(&info->lost_events));
-		return BLK_EH_DONE;
-	}
 	spin_lock_irqsave(&q->lock, flags);
-	if (q->live && q->port_bound) {
-		atomic_long_inc(&info->renotified);
-		pvio_evtchn_notify(q->port);
+	pvt = q->ring.req_prod_pvt;
+	cons = q->ring.rsp_cons;
+	if (q->ring_mem && !q->broken) {
+		prod = READ_ONCE(q->ring.sring->req_prod);
+		ev_req = READ_ONCE(q->ring.sring->req_event);
+		rsp_prod = READ_ONCE(q->ring.sring->rsp_prod);
+		ev_rsp = READ_ONCE(q->ring.sring->rsp_event);
+		unseen = rsp_prod != cons;
 	}
 	spin_unlock_irqrestore(&q->lock, flags);
-	pr_info_ratelimited("%s: queue %u: a request unanswered for %u s, backend rung again (%ld so far)\n",
-			    info->name, q->index, BLKFRONT_RQ_TIMEOUT_S,
-			    atomic_long_read(&info->renotified));
+	if (unseen) {
+		atomic_long_inc(&info->lost_events);
+		pr_warn_ratelimited("%s: queue %u: responses came without their event (%ld so far)\n",
+				    info->name, q->index,
+				    atomic_long_read(&info->lost_events));
+	} else if (q->live && q->port_bound) {
+		atomic_long_inc(&info->renotified);
+		pr_info_ratelimited("%s: queue %u: a request unanswered for %u s, backend rung again (%ld so far)\n",
+				    info->name, q->index, BLKFRONT_RQ_TIMEOUT_S,
+				    atomic_long_read(&info->renotified));
+	}
+	pr_info_ratelimited("%s: queue %u: requests %u queued, %u published, backend asks at %u; responses %u published, %u taken, we ask at %u; port %u state %#x\n",
+			    info->name, q->index, pvt, prod, ev_req, rsp_prod,
+			    cons, ev_rsp, q->port, pvio_evtchn_state(q->port));
+	blkfront_queue_poll(q);
+	/* the timeout code holds a reference: rq is not reused meanwhile */
+	if (blk_mq_request_completed(rq))
+		return BLK_EH_DONE;
+	spin_lock_irqsave(&q->lock, flags);
+	if (!unseen && q->live && q->port_bound)
+		pvio_evtchn_notify(q->port);
+	spin_unlock_irqrestore(&q->lock, flags);
 	return BLK_EH_RESET_TIMER;
 }
 

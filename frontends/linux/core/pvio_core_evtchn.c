@@ -210,6 +210,26 @@ void pvio_evtchn_unmask(pvio_evtchn_port_t port)
 }
 EXPORT_SYMBOL_GPL(pvio_evtchn_unmask);
 
+unsigned int pvio_evtchn_state(pvio_evtchn_port_t port)
+{
+	struct pvio_shared_info *sh;
+	unsigned int st = 0;
+
+	if (!pvio_plat || !evtchn_port_valid(port))
+		return 0;
+	sh = pvio_plat->shared;
+	if (test_bit(port % 64, evtchn_word(sh->evtchn_pending, port)))
+		st |= 1;
+	if (test_bit(port % 64, evtchn_word(sh->evtchn_mask, port)))
+		st |= 2;
+	if (READ_ONCE(sh->vcpu[0].pending_sel) & (1ULL << (port / 64)))
+		st |= 4;
+	if (READ_ONCE(sh->vcpu[0].upcall_pending))
+		st |= 8;
+	return st;
+}
+EXPORT_SYMBOL_GPL(pvio_evtchn_state);
+
 int pvio_evtchn_bind_handler(pvio_evtchn_port_t port,
 			     pvio_evtchn_handler_t fn, void *data)
 {

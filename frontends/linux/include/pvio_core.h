@@ -46,6 +46,9 @@ int pvio_evtchn_close(pvio_evtchn_port_t port);
 void pvio_evtchn_notify(pvio_evtchn_port_t port);
 void pvio_evtchn_mask(pvio_evtchn_port_t port);
 void pvio_evtchn_unmask(pvio_evtchn_port_t port);
+/* What the shared info says of @port, for a diagnostic (bit 0 pending,
+ * 1 masked, 2 its word selected on vCPU 0, 3 vCPU 0 upcall pending). */
+unsigned int pvio_evtchn_state(pvio_evtchn_port_t port);
 
 /* ---- grant table ---- */
 
