@@ -57,6 +57,29 @@ static int fe_alive(struct blkfront *bf, xs_transaction_t t)
 	return xs_read(bf->xs, t, path, NULL, NULL);
 }
 
+/*
+ * A backend that gave up on the device says why in its error node
+ * ("ERRNO message", as xenbus_dev_fatal writes it) and goes Closed: report
+ * that and its errno. 0 if it left no error.
+ */
+static int be_refused(struct blkfront *bf)
+{
+	char path[400], *val = NULL, *msg;
+	size_t len = 0;
+	long err;
+
+	snprintf(path, sizeof(path), "%s/error", bf->be_path);
+	if (xs_read(bf->xs, XS_TXN_NULL, path, &val, &len) || !val)
+		return 0;
+	err = strtol(val, &msg, 10);
+	while (*msg == ' ')
+		msg++;
+	fprintf(stderr, "blkfront: %s: the backend refused the disk: %s\n",
+		bf->fe_path, *msg ? msg : val);
+	free(val);
+	return err > 0 && err < 4096 ? -(int)err : -ECONNREFUSED;
+}
+
 struct state_arg {
 	struct blkfront *bf;
 	enum xenbus_state s;
@@ -460,6 +483,7 @@ int blkfront_open(struct pvio_dom *d, struct xs_handle *xs, const char *vdev,
 	char name[32], path[400], *val;
 	size_t len;
 	long long v;
+	uint32_t mask;
 	int rc, st;
 
 	bf = calloc(1, sizeof(*bf));
@@ -511,11 +535,34 @@ int blkfront_open(struct pvio_dom *d, struct xs_handle *xs, const char *vdev,
 	rc = xenbus_switch_state(xs, bf->fe_path, XenbusStateInitialising);
 	if (rc)
 		goto err;
-	st = xenbus_wait_state(xs, bf->be_path,
-			       XENBUS_STATE_BIT(XenbusStateInitWait),
-			       bf->timeout_ms);
+	/*
+	 * A backend that cannot open the disk goes Closed with an error:
+	 * fail now with its reason rather than wait out the timeout. A
+	 * Closed left from an earlier close (no error) is waited past.
+	 */
+	st = xenbus_read_state(xs, bf->be_path);
+	if (st == XenbusStateClosed || st == XenbusStateClosing) {
+		rc = be_refused(bf);
+		if (rc)
+			goto err;
+		mask = XENBUS_STATE_BIT(XenbusStateInitWait);
+	} else {
+		mask = XENBUS_STATE_BIT(XenbusStateInitWait) |
+		       XENBUS_STATE_BIT(XenbusStateClosing) |
+		       XENBUS_STATE_BIT(XenbusStateClosed);
+	}
+	st = xenbus_wait_state(xs, bf->be_path, mask, bf->timeout_ms);
 	if (st < 0) {
 		rc = st;
+		goto err;
+	}
+	if (st != XenbusStateInitWait) {
+		rc = be_refused(bf);
+		if (!rc) {
+			fprintf(stderr, "blkfront: %s: the backend closed the disk\n",
+				bf->fe_path);
+			rc = -ECONNREFUSED;
+		}
 		goto err;
 	}
 	read_features(bf, o);
@@ -547,7 +594,9 @@ int blkfront_open(struct pvio_dom *d, struct xs_handle *xs, const char *vdev,
 			       XENBUS_STATE_BIT(XenbusStateClosed),
 			       bf->timeout_ms);
 	if (st != XenbusStateConnected) {
-		rc = st < 0 ? st : -ECONNREFUSED;
+		rc = st < 0 ? st : be_refused(bf);
+		if (!rc)
+			rc = -ECONNREFUSED;
 		goto err;
 	}
 	go_live(bf, false);

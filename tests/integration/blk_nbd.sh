@@ -116,6 +116,10 @@ blk_run n-rw "'vdev=xvda,target=$uri'" "$BLK_TEST" --file "$img" readonly \
 	>"$PT_RUNDIR/rw.out" 2>&1 && pt_fail "read-write attach of a read-only export"
 grep -q "read-only export: attach it with access=ro" "$PT_RUNDIR/blkback.log" ||
 	pt_fail "no clear message for a read-write attach of a read-only export"
+grep -q "the backend refused the disk: .*read-only export" "$PT_RUNDIR/rw.out" || {
+	cat "$PT_RUNDIR/rw.out"
+	pt_fail "the frontend did not report the backend's reason"
+}
 blk_run n-ro "'vdev=xvda,access=ro,target=$uri'" "$BLK_TEST" --file "$img" readonly ||
 	pt_fail "read-only export, access=ro"
 nbdkit_kill
