@@ -11,7 +11,6 @@
 #   INTEGRATION_TESTS paths of integration tests to run
 #   GUEST_TESTS       paths of guest (QEMU) tests to run
 #   CEPH_TESTS        tests that start a Ceph cluster (make check-ceph)
-#   HOSTS_TESTS       guest tests of an open bug, not yet in make check (make check-hosts)
 #   FUZZ_TARGETS      libFuzzer harnesses (built by `make fuzz` with clang)
 
 .DEFAULT_GOAL := all
@@ -38,7 +37,6 @@ UNIT_TESTS :=
 INTEGRATION_TESTS :=
 GUEST_TESTS :=
 CEPH_TESTS :=
-HOSTS_TESTS :=
 FUZZ_TARGETS :=
 
 include $(sort $(wildcard */module.mk */*/module.mk))
@@ -65,7 +63,7 @@ $(foreach p,$(TEST_PROGRAMS),$(eval $(call program_rule,$(p),$(TESTDIR))))
 
 ALL_BINS := $(addprefix $(BINDIR)/,$(PROGRAMS)) $(addprefix $(TESTDIR)/,$(TEST_PROGRAMS))
 
-.PHONY: guest-prep all deps check check-unit check-integration check-guest check-ceph check-hosts modules demo clean fuzz check-asan
+.PHONY: guest-prep all deps check check-unit check-integration check-guest check-ceph modules demo clean fuzz check-asan
 all: $(LIBPVIO) $(ALL_BINS)
 
 deps:
@@ -90,9 +88,6 @@ check-ceph: deps
 	$(MAKE) modules
 	$(MAKE) guest-prep
 	tests/run-tests $(CEPH_TESTS)
-# Guest tests that still expose an open bug (see tests/guest/module.mk)
-check-hosts: all modules guest-prep
-	tests/run-tests $(HOSTS_TESTS)
 
 # Sanitizer tier: the daemons, the library and every test program built
 # with ASan and UBSan in $(ASAN_BUILD)/, then the unit tests (fuzz smoke

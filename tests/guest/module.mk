@@ -21,9 +21,6 @@ GUEST_TESTS += tests/guest/test_boot_plain.sh tests/guest/test_vm_platform.sh \
 GUEST_TESTS += tests/guest/test_blk_qcow2.sh tests/guest/test_net_overlay.sh
 # a Ceph RBD image (make check-ceph: the test starts a cluster)
 CEPH_TESTS += tests/guest/test_blk_rbd.sh
-# Guests whose disk can stall with requests the guest still counts in
-# flight (an open bug, docs/storage.md and docs/migrate.md): an NBD export
-# on another host whose server is killed during fio verify, and live
-# migration A->B->A between two hosts. make check-hosts runs them; they
-# join make check once the bug is fixed.
-HOSTS_TESTS += tests/guest/test_blk_nbd.sh tests/guest/test_migrate.sh
+# an NBD export on another host whose server is killed during fio
+# verify; live migration A->B->A between two hosts (fio verify, iperf3)
+GUEST_TESTS += tests/guest/test_blk_nbd.sh tests/guest/test_migrate.sh
