@@ -574,14 +574,19 @@ static int suspend_during_precopy(const char *rundir, pvio_domid_t domid,
 				  struct hv_qmp *q)
 {
 	long long end = mig_now_ms() + MIG_SUSPEND_MS, next_q = 0;
+	struct pvio_hv *hv = NULL;
 	struct mig_progress pr;
 	int rc;
 
-	rc = mig_suspend_start(rundir, domid);
+	/* one connection for the whole wait: hv also serves the guest */
+	rc = pvio_hv_open(rundir, &hv);
+	rc = rc ?: mig_suspend_start(rundir, domid);
 	while (!rc) {
-		rc = mig_suspended(rundir, domid);
-		if (rc == 1)
-			return 0;
+		rc = mig_suspended(hv, domid);
+		if (rc == 1) {
+			rc = 0;
+			break;
+		}
 		if (rc)
 			break;
 		if (mig_now_ms() >= next_q) {
@@ -602,6 +607,8 @@ static int suspend_during_precopy(const char *rundir, pvio_domid_t domid,
 		if (!rc)
 			usleep(1000);
 	}
+	if (hv)
+		pvio_hv_close(hv);
 	return rc;
 }
 

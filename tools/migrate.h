@@ -79,7 +79,7 @@ int mig_suspend(const char *rundir, pvio_domid_t domid, int timeout_ms);
 /* Its two halves: ask (hv armed, control/shutdown written) ... */
 int mig_suspend_start(const char *rundir, pvio_domid_t domid);
 /* ... and look: 1 suspended, 0 not yet, -errno. */
-int mig_suspended(const char *rundir, pvio_domid_t domid);
+int mig_suspended(struct pvio_hv *hv, pvio_domid_t domid);
 /* Give a held suspend back to the guest on this host (it reconnects). */
 void mig_cancel(const char *rundir, pvio_domid_t domid);
 /* Backends of every device of @domid Connected (bounded): 0 or -ETIMEDOUT. */

@@ -473,17 +473,12 @@ int mig_suspend_start(const char *rundir, pvio_domid_t domid)
 	return rc;
 }
 
-int mig_suspended(const char *rundir, pvio_domid_t domid)
+int mig_suspended(struct pvio_hv *hv, pvio_domid_t domid)
 {
 	struct pvio_domain_info info;
-	struct pvio_hv *hv;
 	int rc;
 
-	rc = pvio_hv_open(rundir, &hv);
-	if (rc)
-		return rc;
 	rc = pvio_domain_info(hv, domid, &info);
-	pvio_hv_close(hv);
 	if (rc)
 		return rc;
 	return (info.state & PVIO_DOMSTATE_SHUTDOWN) &&
@@ -493,11 +488,14 @@ int mig_suspended(const char *rundir, pvio_domid_t domid)
 int mig_suspend(const char *rundir, pvio_domid_t domid, int timeout_ms)
 {
 	long long end = mig_now_ms() + timeout_ms;
+	struct pvio_hv *hv = NULL;
 	int rc;
 
-	rc = mig_suspend_start(rundir, domid);
+	/* one connection for the whole wait: hv also serves the guest */
+	rc = pvio_hv_open(rundir, &hv);
+	rc = rc ?: mig_suspend_start(rundir, domid);
 	while (!rc) {
-		rc = mig_suspended(rundir, domid);
+		rc = mig_suspended(hv, domid);
 		if (rc == 1) {
 			rc = 0;
 			break;
@@ -513,6 +511,8 @@ int mig_suspend(const char *rundir, pvio_domid_t domid, int timeout_ms)
 		}
 		usleep(2000);
 	}
+	if (hv)
+		pvio_hv_close(hv);
 	return rc;
 }
 

@@ -367,6 +367,9 @@ struct blkback_queue {
 	struct blkback_pgrant_table pgrants;
 	struct blkback_pgrant_table pgrants_ro;
 
+	/* notifications a second look before sleeping found owed */
+	uint64_t nr_late_events;
+
 	/* statistics (dump) */
 	uint64_t nr_reqs, nr_errors, nr_maps, nr_buffered;
 	/*

@@ -260,6 +260,20 @@ static void ring_publish(struct blkback_queue *q)
 		pvio_evtchn_notify(queue_hv(q), q->port);
 }
 
+/* Before sleeping: a notification the frontend waits for (ring.h). */
+static void ring_event_recheck(struct blkback_queue *q)
+{
+	if (!pvio_back_event_owed(&q->ring))
+		return;
+	q->nr_late_events++;
+	if (q->disk->ctx->verbose &&
+	    !(q->nr_late_events & (q->nr_late_events - 1)))
+		blkback_log("%s: queue %u: a second look found the frontend waiting on published responses: notified (%llu so far)",
+			    q->disk->be_path, q->index,
+			    (unsigned long long)q->nr_late_events);
+	pvio_evtchn_notify(queue_hv(q), q->port);
+}
+
 /* ---- mapping ---- */
 
 /*
@@ -916,6 +930,7 @@ static void *queue_thread(void *arg)
 			 */
 			if (spin_until(q))
 				continue;
+			ring_event_recheck(q);
 		}
 		if (ops->wait) {
 			unsigned int w;

@@ -71,8 +71,15 @@ static void *queue_main(void *arg)
 			tap_idx = n;
 			p[n++] = (struct pollfd){ .fd = q->tap_fd, .events = POLLIN };
 		}
-		if (more)
+		if (more) {
 			timeout = 0;
+		} else {
+			/* before sleeping: an event the frontend waits for */
+			if (pvio_back_event_owed(&q->tx))
+				pvio_evtchn_notify(hv, q->port_tx);
+			if (pvio_back_event_owed(&q->rx))
+				pvio_evtchn_notify(hv, q->port_rx);
+		}
 		if (poll(p, (nfds_t)n, timeout) < 0 && errno != EINTR)
 			break;
 		if (p[0].revents)

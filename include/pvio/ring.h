@@ -39,6 +39,7 @@ struct pvio_back_ring {
 	uint32_t rsp_prod_pvt;	/* next response slot to fill */
 	uint32_t req_cons;	/* next request to read */
 	uint32_t nr_ents;
+	uint32_t rsp_event_seen;	/* rsp_event as our last push read it */
 	struct pvio_sring_hdr *sring;
 };
 
@@ -83,6 +84,7 @@ static inline void pvio_back_ring_init(struct pvio_back_ring *r,
 	r->rsp_prod_pvt = PVIO_READ_ONCE(s->rsp_prod);
 	r->req_cons = r->rsp_prod_pvt;
 	r->nr_ents = nr_ents;
+	r->rsp_event_seen = PVIO_READ_ONCE(s->rsp_event);
 	r->sring = s;
 }
 
@@ -170,8 +172,31 @@ static inline bool pvio_back_push(struct pvio_back_ring *r)
 	PVIO_WMB();	/* responses visible before the index that covers them */
 	PVIO_WRITE_ONCE(r->sring->rsp_prod, new_prod);
 	PVIO_MB();	/* index visible before we read the peer's event */
-	return pvio_ring_need_notify(old, new_prod,
-				     PVIO_READ_ONCE(r->sring->rsp_event));
+	r->rsp_event_seen = PVIO_READ_ONCE(r->sring->rsp_event);
+	return pvio_ring_need_notify(old, new_prod, r->rsp_event_seen);
+}
+
+/*
+ * A second look before the backend sleeps. The push (publish rsp_prod,
+ * then read rsp_event) and the frontend's last look (publish rsp_event,
+ * then read rsp_prod) each have a full barrier, so one of them sees the
+ * other's write; but should a frontend's platform ever run without its
+ * barrier, both could miss, and the frontend would wait for an event that
+ * nobody sends. True if the frontend now asks for an event at an index
+ * already published and our pushes never saw that request: notify it
+ * (once per rsp_event value, so a slow frontend costs nothing).
+ */
+static inline bool pvio_back_event_owed(struct pvio_back_ring *r)
+{
+	uint32_t ev;
+
+	PVIO_MB();	/* our published index before the look at its event */
+	ev = PVIO_READ_ONCE(r->sring->rsp_event);
+	if (ev == r->rsp_event_seen ||
+	    (int32_t)(PVIO_READ_ONCE(r->sring->rsp_prod) - ev) < 0)
+		return false;
+	r->rsp_event_seen = ev;
+	return true;
 }
 
 /*

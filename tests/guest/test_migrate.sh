@@ -2,9 +2,10 @@
 # pvio-timeout: 420
 # Live migration between two hosts (tests/guest/mig-lib.sh: namespaces A
 # and B, each with its own pvio stack, a VXLAN overlay between their vif
-# bridges, a third machine C on the overlay). A guest with a pvio disk (a
-# file both hosts reach) and a pvio vif runs fio with verification on the
-# disk and an iperf3 stream to C throughout:
+# bridges, a third machine C on the overlay). A guest with a pvio disk on
+# network storage both hosts reach (an NBD export that nbdkit serves from
+# C over the wire) and a pvio vif runs fio with verification on the disk
+# and an iperf3 stream to C throughout:
 #   1. a migration to B whose destination (migrate-receive and its QEMU)
 #      is killed while the guest suspends: the guest runs on at A, its
 #      disk and NIC reconnected there;
@@ -22,6 +23,7 @@ set -eu
 pt_init
 gt_init pvio_blkfront pvio_netfront
 command -v python3 >/dev/null || pt_skip "python3 not installed"
+command -v nbdkit >/dev/null || pt_skip "nbdkit not installed"
 mh_test_up
 mac=00:16:3e:4d:00:0a
 gip=10.78.0.10
@@ -111,9 +113,15 @@ echo "PVIO-TEST: fio verify clean, iperf3 stream whole"
 exit 0
 SCRIPT
 gt_image "$PT_RUNDIR/test.sh" "$PT_RUNDIR/initrd"
+# the disk: a file that C serves over NBD on the wire, to both hosts
 truncate -s 64M "$PT_RUNDIR/disk.img"
+nbd_port=$(( 20000 + (0x$PT_ID % 20000) ))
+pt_daemon nbdkit ip netns exec "$MH_NSC" nbdkit -f -i "$(mh_ip C)" -p "$nbd_port" \
+	file "$PT_RUNDIR/disk.img"
+pt_wait_for 10 ip netns exec "$MH_NSC" sh -c "ss -ltn | grep -q ':$nbd_port '" ||
+	pt_fail "nbdkit did not start in C"
 gt_vm_cfg "$PT_RUNDIR/vm.cfg" "$name" "$PT_RUNDIR/initrd" 512 1 \
-	"disk = [ '$PT_RUNDIR/disk.img,raw,xvda,rw' ]" \
+	"disk = [ 'vdev=xvda,target=nbd://$(mh_ip C):$nbd_port/' ]" \
 	"vif = [ 'bridge=$MH_BR,mac=$mac' ]"
 out=$(mh_on A pvio create "$PT_RUNDIR/vm.cfg" 2>&1) || {
 	echo "$out"
