@@ -101,7 +101,8 @@ static int make_txn(struct xs_handle *h, xs_transaction_t t, void *arg)
 					       "control/shutdown",
 					       "control/feature-poweroff",
 					       "control/feature-reboot",
-					       "control/feature-suspend" };
+					       "control/feature-suspend",
+					       "device/suspend/event-channel" };
 	char num[32];
 	int rc;
 

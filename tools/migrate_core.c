@@ -439,6 +439,33 @@ int mig_source_continue(struct hv_qmp *q)
 
 /* ---- the guest's suspend ---- */
 
+/*
+ * Xen's suspend event channel: a guest that offers one (a port unbound for
+ * dom0 in device/suspend/event-channel) is asked by a notification on it,
+ * with no store round trip in the guest. True if it was rung; otherwise
+ * the caller writes control/shutdown.
+ */
+static bool suspend_by_evtchn(struct xs_handle *xs, struct pvio_hv *hv,
+			      pvio_domid_t domid)
+{
+	pvio_evtchn_port_t local;
+	char path[96];
+	long long port = 0;
+	bool rung;
+
+	snprintf(path, sizeof(path),
+		 "/local/domain/%u/device/suspend/event-channel", domid);
+	if (xs_read_int(xs, XS_TXN_NULL, path, &port) || port <= 0 ||
+	    port >= PVIO_EVTCHN_MAX_PORTS)
+		return false;
+	if (pvio_evtchn_bind_interdomain(hv, domid, (pvio_evtchn_port_t)port,
+					 &local))
+		return false;
+	rung = pvio_evtchn_notify(hv, local) == 0;
+	pvio_evtchn_close(hv, local);
+	return rung;
+}
+
 int mig_suspend_start(const char *rundir, pvio_domid_t domid)
 {
 	struct xs_handle *xs;
@@ -464,8 +491,11 @@ int mig_suspend_start(const char *rundir, pvio_domid_t domid)
 		return rc;
 	}
 	rc = pvio_domain_suspend_ctl(hv, domid, PVIO_SUSPEND_ARM);
+	if (!rc && suspend_by_evtchn(xs, hv, domid))
+		goto out;
 	snprintf(path, sizeof(path), "/local/domain/%u/control/shutdown", domid);
 	rc = rc ?: xs_write(xs, XS_TXN_NULL, path, "suspend", 7);
+out:
 	xs_close(xs);
 	if (rc)
 		pvio_domain_suspend_ctl(hv, domid, PVIO_SUSPEND_CANCEL);

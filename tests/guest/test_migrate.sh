@@ -109,6 +109,11 @@ grep -q 'err= 0' /tmp/fio.log || exit 14
 # response published without its event is a lost event, a bug
 dmesg | grep 'without their event\|backend rung again\|responses .* taken' | sed 's/^/PVIO-TEST: /'
 dmesg | grep -q 'without their event' && exit 16
+# every suspend came through the suspend event channel we offer
+n=\$(dmesg | grep -c 'pvio_core: suspending')
+e=\$(dmesg | grep -c 'suspend requested by event channel')
+echo "PVIO-TEST: \$n suspends, \$e by event channel"
+[ \$n -ge 3 ] && [ \$e -eq \$n ] || exit 17
 echo "PVIO-TEST: fio verify clean, iperf3 stream whole"
 exit 0
 SCRIPT

@@ -7,6 +7,12 @@
  * that helper cannot run); "suspend" starts a save or migration
  * (pvio_core_suspend.c). We advertise control/feature-poweroff, -reboot and
  * -suspend so the toolstack knows to ask this way.
+ *
+ * As Xen guests do, we also offer a suspend event channel: a port unbound
+ * for dom0, named in device/suspend/event-channel. A toolstack that binds
+ * it and notifies asks for a suspend with no store round trip (the guest
+ * need not read and acknowledge a node while its vCPU is busy); the port
+ * goes when the suspend starts and a new one is offered on resume.
  */
 #include <linux/kernel.h>
 #include <linux/reboot.h>
@@ -16,6 +22,9 @@
 
 static char control_path[80];
 static char control_dir[64];
+static char suspend_evtchn_path[80];
+static pvio_evtchn_port_t suspend_port;
+static bool suspend_port_open;
 static struct pvio_store_watch control_watch;
 static bool control_watching;
 
@@ -61,6 +70,51 @@ static void control_paths(void)
 		 pvio_domid());
 	snprintf(control_path, sizeof(control_path), "%s/shutdown",
 		 control_dir);
+	snprintf(suspend_evtchn_path, sizeof(suspend_evtchn_path),
+		 "/local/domain/%u/device/suspend/event-channel", pvio_domid());
+}
+
+static void suspend_evtchn_fn(pvio_evtchn_port_t port, void *data)
+{
+	pr_info("pvio_core: suspend requested by event channel\n");
+	pvio_suspend_request();
+}
+
+/* Offer a suspend event channel (a toolstack without it writes the node). */
+static void suspend_evtchn_open(void)
+{
+	char val[16];
+
+	if (suspend_port_open || pvio_evtchn_alloc_unbound(0, &suspend_port))
+		return;
+	if (pvio_evtchn_bind_handler(suspend_port, suspend_evtchn_fn, NULL)) {
+		pvio_evtchn_close(suspend_port);
+		return;
+	}
+	suspend_port_open = true;
+	snprintf(val, sizeof(val), "%u", suspend_port);
+	if (pvio_store_write(suspend_evtchn_path, val))
+		pr_debug("pvio_core: cannot write %s\n", suspend_evtchn_path);
+}
+
+/*
+ * The suspend has started: no port of ours may be named once we are
+ * resumed elsewhere (it would name another port there).
+ */
+void pvio_control_suspend(void)
+{
+	if (!suspend_port_open)
+		return;
+	pvio_store_write(suspend_evtchn_path, "");
+	pvio_evtchn_close(suspend_port);
+	suspend_port_open = false;
+}
+
+/* Resumed, here or elsewhere: a new port for the next suspend. */
+void pvio_control_resume(void)
+{
+	if (control_watching)
+		suspend_evtchn_open();
 }
 
 void pvio_control_start(void)
@@ -79,6 +133,7 @@ void pvio_control_start(void)
 	control_feature("feature-poweroff");
 	control_feature("feature-reboot");
 	control_feature("feature-suspend");
+	suspend_evtchn_open();
 }
 
 /* New host: our domain id may differ; the toolstack wrote a fresh dir. */
@@ -94,6 +149,7 @@ void pvio_control_rebase(void)
 
 void pvio_control_stop(void)
 {
+	pvio_control_suspend();
 	if (control_watching)
 		pvio_store_watch_del(&control_watch);
 	control_watching = false;

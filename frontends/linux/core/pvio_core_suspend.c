@@ -51,6 +51,7 @@ static void suspend_work_fn(struct work_struct *w)
 
 	mutex_lock(&suspend_mutex);
 	pr_info("pvio_core: suspending\n");
+	pvio_control_suspend();
 	pvio_bus_suspend();
 	pvio_store_suspend();
 	r = pvio_hypercall_hold(PVIO_HC_SCHED_SHUTDOWN, args);
@@ -72,6 +73,7 @@ static void suspend_work_fn(struct work_struct *w)
 		pvio_control_rebase();
 		pvio_store_rewatch();
 	}
+	pvio_control_resume();
 	pvio_bus_resume(new_host);
 	pr_info("pvio_core: resumed on %s (domain %u -> %u) after %lld ms\n",
 		new_host ? "a new host" : "the same host", old, pvio_domid(),
