@@ -266,8 +266,7 @@ static void ring_event_recheck(struct blkback_queue *q)
 	if (!pvio_back_event_owed(&q->ring))
 		return;
 	q->nr_late_events++;
-	if (q->disk->ctx->verbose &&
-	    !(q->nr_late_events & (q->nr_late_events - 1)))
+	if (!(q->nr_late_events & (q->nr_late_events - 1)))
 		blkback_log("%s: queue %u: a second look found the frontend waiting on published responses: notified (%llu so far)",
 			    q->disk->be_path, q->index,
 			    (unsigned long long)q->nr_late_events);

@@ -316,7 +316,7 @@ static int queue_connect(struct blkback_disk *disk, struct blkback_queue *q,
 	q->ring.nr_ents = blkif_ring_ents((size_t)pages * PVIO_PAGE_SIZE);
 	q->ring.rsp_prod_pvt = PVIO_READ_ONCE(q->ring.sring->rsp_prod);
 	q->ring.req_cons = q->ring.rsp_prod_pvt;
-	q->ring.rsp_event_seen = PVIO_READ_ONCE(q->ring.sring->rsp_event);
+	q->ring.rsp_notified = q->ring.rsp_prod_pvt;
 
 	rc = pvio_evtchn_bind_interdomain(ctx->hv, disk->fe_domid,
 					  q->remote_port, &q->port);

@@ -39,7 +39,7 @@ struct pvio_back_ring {
 	uint32_t rsp_prod_pvt;	/* next response slot to fill */
 	uint32_t req_cons;	/* next request to read */
 	uint32_t nr_ents;
-	uint32_t rsp_event_seen;	/* rsp_event as our last push read it */
+	uint32_t rsp_notified;	/* rsp_prod at our last notification */
 	struct pvio_sring_hdr *sring;
 };
 
@@ -84,7 +84,7 @@ static inline void pvio_back_ring_init(struct pvio_back_ring *r,
 	r->rsp_prod_pvt = PVIO_READ_ONCE(s->rsp_prod);
 	r->req_cons = r->rsp_prod_pvt;
 	r->nr_ents = nr_ents;
-	r->rsp_event_seen = PVIO_READ_ONCE(s->rsp_event);
+	r->rsp_notified = r->rsp_prod_pvt;
 	r->sring = s;
 }
 
@@ -172,8 +172,11 @@ static inline bool pvio_back_push(struct pvio_back_ring *r)
 	PVIO_WMB();	/* responses visible before the index that covers them */
 	PVIO_WRITE_ONCE(r->sring->rsp_prod, new_prod);
 	PVIO_MB();	/* index visible before we read the peer's event */
-	r->rsp_event_seen = PVIO_READ_ONCE(r->sring->rsp_event);
-	return pvio_ring_need_notify(old, new_prod, r->rsp_event_seen);
+	if (!pvio_ring_need_notify(old, new_prod,
+				   PVIO_READ_ONCE(r->sring->rsp_event)))
+		return false;
+	r->rsp_notified = new_prod;	/* the caller notifies */
+	return true;
 }
 
 /*
@@ -182,20 +185,20 @@ static inline bool pvio_back_push(struct pvio_back_ring *r)
  * then read rsp_prod) each have a full barrier, so one of them sees the
  * other's write; but should a frontend's platform ever run without its
  * barrier, both could miss, and the frontend would wait for an event that
- * nobody sends. True if the frontend now asks for an event at an index
- * already published and our pushes never saw that request: notify it
- * (once per rsp_event value, so a slow frontend costs nothing).
+ * nobody sends. True if the frontend asks for an event at an index we
+ * have published, past what our last notification covered: the caller
+ * notifies (and this covers up to rsp_prod, so it is not owed twice).
  */
 static inline bool pvio_back_event_owed(struct pvio_back_ring *r)
 {
-	uint32_t ev;
+	uint32_t ev, prod;
 
 	PVIO_MB();	/* our published index before the look at its event */
 	ev = PVIO_READ_ONCE(r->sring->rsp_event);
-	if (ev == r->rsp_event_seen ||
-	    (int32_t)(PVIO_READ_ONCE(r->sring->rsp_prod) - ev) < 0)
+	prod = PVIO_READ_ONCE(r->sring->rsp_prod);
+	if ((int32_t)(prod - ev) < 0 || (int32_t)(ev - r->rsp_notified) <= 0)
 		return false;
-	r->rsp_event_seen = ev;
+	r->rsp_notified = prod;
 	return true;
 }
 

@@ -153,7 +153,7 @@ mh_receive() {
 }
 
 mh_qemu_pid() {
-	sed -n "s/^pvio-hv: domain $2 (.*): QEMU pid \([0-9]*\),.*/\1/p" \
+	sed -n "s/^\(.* \)\{0,1\}pvio-hv: domain $2 (.*): QEMU pid \([0-9]*\),.*/\2/p" \
 		"$PT_RUNDIR/${1,,}/hv.log" | tail -n 1
 }
 

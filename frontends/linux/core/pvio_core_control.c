@@ -9,8 +9,9 @@
  * -suspend so the toolstack knows to ask this way.
  *
  * As Xen guests do, we also offer a suspend event channel: a port unbound
- * for dom0, named in device/suspend/event-channel. A toolstack that binds
- * it and notifies asks for a suspend with no store round trip (the guest
+ * for dom0, named in device/suspend/event-channel when the toolstack made
+ * that node (which says it knows the channel). A toolstack that binds it
+ * and notifies asks for a suspend with no store round trip (the guest
  * need not read and acknowledge a node while its vCPU is busy); the port
  * goes when the suspend starts and a new one is offered on resume.
  */
@@ -80,12 +81,21 @@ static void suspend_evtchn_fn(pvio_evtchn_port_t port, void *data)
 	pvio_suspend_request();
 }
 
-/* Offer a suspend event channel (a toolstack without it writes the node). */
+/*
+ * Offer a suspend event channel where the toolstack made the node for it
+ * (as libxl does; a toolstack without it writes control/shutdown).
+ */
 static void suspend_evtchn_open(void)
 {
-	char val[16];
+	char val[16], *v;
 
-	if (suspend_port_open || pvio_evtchn_alloc_unbound(0, &suspend_port))
+	if (suspend_port_open)
+		return;
+	v = pvio_store_read(suspend_evtchn_path, NULL);
+	if (IS_ERR(v))
+		return;
+	kfree(v);
+	if (pvio_evtchn_alloc_unbound(0, &suspend_port))
 		return;
 	if (pvio_evtchn_bind_handler(suspend_port, suspend_evtchn_fn, NULL)) {
 		pvio_evtchn_close(suspend_port);
