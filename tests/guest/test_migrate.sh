@@ -267,8 +267,13 @@ migrate() {
 	new=$(mh_domid "$to" "$name")
 	[ -n "$new" ] || pt_fail "the guest is not listed on $to"
 	[ -z "$(mh_domid "$from" "$name")" ] || pt_fail "the guest is still listed on $from"
-	left=$(mh_leftovers "$from" "$old")
-	[ -z "$left" ] || pt_fail "left on $from after the move: $left"
+	# the source's backends take the devices down as the domain goes
+	# (netback removes the TAP a moment after): give them a few seconds
+	gone_from() { [ -z "$(mh_leftovers "$from" "$old")" ]; }
+	pt_wait_for 10 gone_from || {
+		left=$(mh_leftovers "$from" "$old")
+		pt_fail "left on $from after the move: $left"
+	}
 	dom=$new
 	log=$(mh_vm_console "$to" "$dom")
 	# the guest runs there: it says it resumed on a new host, or ticks
