@@ -33,7 +33,14 @@ case $(cat /proc/cmdline) in
 *pvio.hold*)
 	# a "vbd" frontend driver: probes the disks, follows their backend
 	# (the image's own vbd driver, pvio_blkfront, makes way for it)
-	rmmod pvio_blkfront 2>/dev/null
+	# (rmmod fails while the disk is still busy, e.g. being probed for
+	# partitions just after boot: try again for a while)
+	i=0
+	while grep -q '^pvio_blkfront ' /proc/modules && [ $i -lt 100 ]; do
+		rmmod pvio_blkfront 2>/dev/null || sleep 0.1
+		i=$((i + 1))
+	done
+	grep -q '^pvio_blkfront ' /proc/modules && exit 3
 	insmod /pvio/modules/pvio_guest_test.ko remote=0 || exit 2
 	P=/sys/module/pvio_guest_test/parameters
 	# hot-plug: dom0 adds a second disk and vif, then destroys us
