@@ -312,11 +312,8 @@ static int queue_connect(struct blkback_disk *disk, struct blkback_queue *q,
 	 * The header lives in the first page; entries are reached through
 	 * page-aware copies, so the pages need not be contiguous here.
 	 */
-	q->ring.sring = q->ring_addr;
-	q->ring.nr_ents = blkif_ring_ents((size_t)pages * PVIO_PAGE_SIZE);
-	q->ring.rsp_prod_pvt = PVIO_READ_ONCE(q->ring.sring->rsp_prod);
-	q->ring.req_cons = q->ring.rsp_prod_pvt;
-	q->ring.rsp_notified = q->ring.rsp_prod_pvt;
+	pvio_back_ring_init(&q->ring, q->ring_addr,
+			    blkif_ring_ents((size_t)pages * PVIO_PAGE_SIZE));
 
 	rc = pvio_evtchn_bind_interdomain(ctx->hv, disk->fe_domid,
 					  q->remote_port, &q->port);

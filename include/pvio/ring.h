@@ -195,7 +195,7 @@ static inline bool pvio_back_event_owed(struct pvio_back_ring *r)
 
 	PVIO_MB();	/* our published index before the look at its event */
 	ev = PVIO_READ_ONCE(r->sring->rsp_event);
-	prod = PVIO_READ_ONCE(r->sring->rsp_prod);
+	prod = r->rsp_prod_pvt;	/* ours, published: never the shared copy */
 	if ((int32_t)(prod - ev) < 0 || (int32_t)(ev - r->rsp_notified) <= 0)
 		return false;
 	r->rsp_notified = prod;
