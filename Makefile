@@ -44,7 +44,13 @@ include $(sort $(wildcard */module.mk */*/module.mk))
 LIBPVIO := $(LIBDIR)/libpvio.a
 obj = $(patsubst %.c,$(OBJDIR)/%.o,$(1))
 
-$(OBJDIR)/%.o: %.c
+# Objects are rebuilt when the flags change, e.g. when a library that
+# enables an engine (libnbd, librbd) was installed after a first build.
+FLAGS_STAMP := $(BUILD)/.cflags
+$(shell mkdir -p $(BUILD); echo '$(CFLAGS)' | cmp -s - $(FLAGS_STAMP) || \
+	echo '$(CFLAGS)' >$(FLAGS_STAMP))
+
+$(OBJDIR)/%.o: %.c $(FLAGS_STAMP)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -c -o $@ $<
 

@@ -53,6 +53,12 @@ _pt_cleanup() {
 			tail -n 20 "$f"
 		done
 	fi
+	# PVIO_TEST_KEEP_LOGS=DIR: the run's logs are copied there first
+	if [ -n "${PVIO_TEST_KEEP_LOGS:-}" ] && [ -n "${PT_RUNDIR:-}" ]; then
+		mkdir -p "$PVIO_TEST_KEEP_LOGS/${PT_RUNDIR##*/}" &&
+			find "$PT_RUNDIR" -name '*.log' -exec cp --parents {} \
+				"$PVIO_TEST_KEEP_LOGS/${PT_RUNDIR##*/}" \; 2>/dev/null
+	fi
 	[ -n "${PT_RUNDIR:-}" ] && rm -rf "$PT_RUNDIR"
 	exit $rc
 }
