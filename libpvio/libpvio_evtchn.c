@@ -34,6 +34,7 @@ static void port_clear(struct lp_port *p)
 	p->vm_plat = NULL;
 	p->gen = 0;
 	p->seen = 0;
+	p->nr_kicked = p->nr_pending = p->nr_masked = 0;
 }
 
 /*
@@ -79,10 +80,23 @@ static int port_signal(struct lp_port *p)
 	static const uint64_t one = 1;
 
 	/* masked or already pending: the guest will look without a kick */
-	if (p->vm_plat && !pvio_platform_set_pending(p->vm_plat, 0, p->vm_port))
-		return 0;
+	if (p->vm_plat) {
+		switch (pvio_platform_raise(p->vm_plat, 0, p->vm_port)) {
+		case PVIO_RAISE_KICK:
+			break;
+		case PVIO_RAISE_PENDING:
+			__atomic_fetch_add(&p->nr_pending, 1, __ATOMIC_RELAXED);
+			return 0;
+		case PVIO_RAISE_MASKED:
+			__atomic_fetch_add(&p->nr_masked, 1, __ATOMIC_RELAXED);
+			return 0;
+		default:
+			return 0;
+		}
+	}
 	if (write(p->send_fd, &one, sizeof(one)) != sizeof(one))
 		return -errno;
+	__atomic_fetch_add(&p->nr_kicked, 1, __ATOMIC_RELAXED);
 	return 0;
 }
 
@@ -247,6 +261,22 @@ int pvio_evtchn_notify(struct pvio_hv *hv, pvio_evtchn_port_t port)
 		ret = port_signal(p);
 	pthread_rwlock_unlock(&hv->port_lock);
 	return ret;
+}
+
+int pvio_evtchn_counts(struct pvio_hv *hv, pvio_evtchn_port_t port,
+		       uint64_t c[3])
+{
+	struct lp_port *p;
+
+	pthread_rwlock_rdlock(&hv->port_lock);
+	p = port_get(hv, port);
+	if (p) {
+		c[0] = __atomic_load_n(&p->nr_kicked, __ATOMIC_RELAXED);
+		c[1] = __atomic_load_n(&p->nr_pending, __ATOMIC_RELAXED);
+		c[2] = __atomic_load_n(&p->nr_masked, __ATOMIC_RELAXED);
+	}
+	pthread_rwlock_unlock(&hv->port_lock);
+	return p ? 0 : -EINVAL;
 }
 
 int pvio_evtchn_fd(struct pvio_hv *hv, pvio_evtchn_port_t port)

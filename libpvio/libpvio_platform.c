@@ -9,7 +9,7 @@
 #include "pvio/libpvio.h"
 #include "pvio/platform.h"
 
-bool pvio_platform_set_pending(void *plat, unsigned int vcpu, uint32_t port)
+int pvio_platform_raise(void *plat, unsigned int vcpu, uint32_t port)
 {
 	struct pvio_shared_info *sh = plat;
 	unsigned int w = port / 64;
@@ -18,16 +18,21 @@ bool pvio_platform_set_pending(void *plat, unsigned int vcpu, uint32_t port)
 	uint64_t old;
 
 	if (port == 0 || port >= PVIO_EVTCHN_MAX_PORTS)
-		return false;
+		return PVIO_RAISE_NONE;
 	if (vcpu >= PVIO_MAX_VCPUS)
 		vcpu = 0;
 	vi = &sh->vcpu[vcpu];
 	old = __atomic_fetch_or(&sh->evtchn_pending[w], bit, __ATOMIC_SEQ_CST);
 	if (old & bit)
-		return false;	/* already pending: the guest was told */
+		return PVIO_RAISE_PENDING;	/* the guest was told */
 	if (__atomic_load_n(&sh->evtchn_mask[w], __ATOMIC_SEQ_CST) & bit)
-		return false;	/* masked: the guest looks when it unmasks */
+		return PVIO_RAISE_MASKED;	/* it looks when it unmasks */
 	__atomic_fetch_or(&vi->pending_sel, 1ull << w, __ATOMIC_SEQ_CST);
 	__atomic_store_n(&vi->upcall_pending, 1, __ATOMIC_SEQ_CST);
-	return true;
+	return PVIO_RAISE_KICK;
+}
+
+bool pvio_platform_set_pending(void *plat, unsigned int vcpu, uint32_t port)
+{
+	return pvio_platform_raise(plat, vcpu, port) == PVIO_RAISE_KICK;
 }

@@ -369,6 +369,7 @@ struct blkback_queue {
 
 	/* notifications a second look before sleeping found owed */
 	uint64_t nr_late_events;
+	uint64_t nr_notified;		/* pushes that owed the frontend an event */
 
 	/* statistics (dump) */
 	uint64_t nr_reqs, nr_errors, nr_maps, nr_buffered;

@@ -256,8 +256,10 @@ static void req_answer(struct blkback_queue *q, struct blkback_req *r)
 
 static void ring_publish(struct blkback_queue *q)
 {
-	if (pvio_back_push(&q->ring))
+	if (pvio_back_push(&q->ring)) {
+		q->nr_notified++;
 		pvio_evtchn_notify(queue_hv(q), q->port);
+	}
 }
 
 /* Before sleeping: a notification the frontend waits for (ring.h). */

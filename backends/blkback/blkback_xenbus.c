@@ -218,8 +218,20 @@ static void queue_unmap(struct blkback_disk *disk, struct blkback_queue *q)
 		blkback_front_give(&disk->front->nr_ring_pages,
 				   q->ring_pages_counted);
 	q->ring_pages_counted = 0;
-	if (q->port_bound)
+	if (q->port_bound) {
+		uint64_t c[3] = { 0 };
+
+		if (pvio_evtchn_counts(ctx->hv, q->port, c) == 0 && c[0] + c[1] + c[2])
+			blkback_log("%s: queue %u: %llu responses published, %llu events owed, %llu late; the frontend woken %llu times, port found pending %llu, masked %llu",
+				    disk->be_path, q->index,
+				    (unsigned long long)q->ring.rsp_prod_pvt,
+				    (unsigned long long)q->nr_notified,
+				    (unsigned long long)q->nr_late_events,
+				    (unsigned long long)c[0],
+				    (unsigned long long)c[1],
+				    (unsigned long long)c[2]);
 		pvio_evtchn_close(ctx->hv, q->port);
+	}
 	q->port_bound = false;
 }
 

@@ -212,6 +212,9 @@ int pvio_domain_map_platform(struct pvio_hv *hv, pvio_domid_t domid,
  * bit and upcall_pending). True if the caller must raise the vCPU's vector.
  */
 bool pvio_platform_set_pending(void *plat, unsigned int vcpu, uint32_t port);
+/* The same, saying what it found: PVIO_RAISE_KICK means raise the vector. */
+enum { PVIO_RAISE_NONE, PVIO_RAISE_KICK, PVIO_RAISE_PENDING, PVIO_RAISE_MASKED };
+int pvio_platform_raise(void *plat, unsigned int vcpu, uint32_t port);
 
 /*
  * dom0, VMs: run one QMP command in the domain's QEMU through hv. @json is
@@ -345,6 +348,14 @@ int pvio_evtchn_bind_interdomain(struct pvio_hv *hv, pvio_domid_t remote,
 int pvio_evtchn_close(struct pvio_hv *hv, pvio_evtchn_port_t port);
 /* Notify the other end: an eventfd write, never an hv round trip. */
 int pvio_evtchn_notify(struct pvio_hv *hv, pvio_evtchn_port_t port);
+/*
+ * What the notifications of a local port found, since it was bound: @c[0]
+ * the peer woken (its eventfd written; for a VM, its vector raised), and
+ * for a VM @c[1] the port already pending, @c[2] the port masked (no
+ * wake-up needed). -EINVAL if the port is not open.
+ */
+int pvio_evtchn_counts(struct pvio_hv *hv, pvio_evtchn_port_t port,
+		       uint64_t c[3]);
 /* Pollable fd (POLLIN when events are pending) of a local port. */
 int pvio_evtchn_fd(struct pvio_hv *hv, pvio_evtchn_port_t port);
 /* Consume pending events of the port: returns how many (0 if none). */

@@ -111,6 +111,8 @@ grep -q 'err= 0' /tmp/fio.log || exit 14
 # blkfront's request timeout looked at the ring: say what it found; a
 # response published without its event is a lost event, a bug
 dmesg | grep 'without their event\|backend rung again\|responses .* taken' | sed 's/^/PVIO-TEST: /'
+# events taken per port, to set against what the backends say they raised
+echo "PVIO-TEST: events taken: \$(cat /sys/module/pvio_core/parameters/evtchn_taken)"
 dmesg | grep -q 'without their event' && exit 16
 # every suspend came through the suspend event channel we offer
 n=\$(dmesg | grep -c 'pvio_core: suspending')
@@ -294,7 +296,9 @@ store_nodes B "$dom" || pt_fail "cannot write the guest's store nodes on B"
 migrate B A 3
 
 pt_wait_for 120 grep -aq 'PVIO-GUEST-RESULT' "$log" || gt_fail "$log" "no result"
-grep -a 'PVIO-TEST: migrations\|resumed on\|suspended' "$log" || true
+grep -a 'PVIO-TEST: migrations\|resumed on\|suspended\|events taken' "$log" || true
+# what the backends say they raised, to set against the events the guest took
+grep -h 'frontend woken' "$PT_RUNDIR"/*-blkback.log || true
 gt_vm_wait_result_at() { grep -aq 'PVIO-GUEST-RESULT: PASS' "$1" || gt_fail "$1" "$2"; }
 gt_vm_wait_result_at "$log" "the guest reported a failure"
 for l in "$PT_RUNDIR"/a/vm-*/console.log "$PT_RUNDIR"/b/vm-*/console.log; do

@@ -574,9 +574,10 @@ static enum blk_eh_timer_return blkfront_timeout(struct request *rq)
 				    info->name, q->index, BLKFRONT_RQ_TIMEOUT_S,
 				    atomic_long_read(&info->renotified));
 	}
-	pr_info_ratelimited("%s: queue %u: requests %u queued, %u published, backend asks at %u; responses %u published, %u taken, we ask at %u; port %u state %#x\n",
+	pr_info_ratelimited("%s: queue %u: requests %u queued, %u published, backend asks at %u; responses %u published, %u taken, we ask at %u; port %u state %#x, %lu events taken\n",
 			    info->name, q->index, pvt, prod, ev_req, rsp_prod,
-			    cons, ev_rsp, q->port, pvio_evtchn_state(q->port));
+			    cons, ev_rsp, q->port, pvio_evtchn_state(q->port),
+			    pvio_evtchn_taken(q->port));
 	blkfront_queue_poll(q);
 	/* the timeout code holds a reference: rq is not reused meanwhile */
 	if (blk_mq_request_completed(rq))

@@ -10,6 +10,13 @@
  * The guest owns the mask bits (all set at start, cleared when a handler
  * is bound); hv sets pending bits, then the vCPU selector and
  * upcall_pending of unmasked ports, then raises the vCPU's vector.
+ *
+ * Every read-modify-write of a bitmap other processes share (pending,
+ * mask, send) is a sync_ bitop, locked whatever the kernel runs on: a
+ * kernel that finds one CPU present patches the lock prefix out of the
+ * plain bitops, and an unlocked clear of one port's pending bit would then
+ * also clear another port's bit that a backend set meanwhile (under QEMU's
+ * TCG an unlocked instruction is a plain load and store on the host).
  */
 #include <linux/atomic.h>
 #include <linux/bitops.h>
@@ -18,11 +25,13 @@
 #include <linux/moduleparam.h>
 #include <linux/sysfs.h>
 #include <linux/slab.h>
+#include <asm/sync_bitops.h>
 #include "pvio_core_internal.h"
 
 struct pvio_evtchn_slot {
 	pvio_evtchn_handler_t fn;
 	void *data;
+	unsigned long taken;	/* events dispatched since bound */
 };
 
 static struct pvio_evtchn_slot *evtchn_slots;
@@ -45,6 +54,27 @@ module_param_cb(notify_direct, &notify_count_ops, &notify_direct, 0444);
 MODULE_PARM_DESC(notify_direct, "notifications that reached a backend without hv");
 module_param_cb(notify_hv, &notify_count_ops, &notify_hv, 0444);
 MODULE_PARM_DESC(notify_hv, "notifications sent through hv");
+
+/* /sys/module/pvio_core/parameters/evtchn_taken: "port:events" of bound ports */
+static int evtchn_taken_get(char *buf, const struct kernel_param *kp)
+{
+	int n = 0;
+	unsigned int i;
+
+	if (!evtchn_slots)
+		return sysfs_emit(buf, "\n");
+	for (i = 1; i < PVIO_EVTCHN_MAX_PORTS && n < PAGE_SIZE - 32; i++)
+		if (READ_ONCE(evtchn_slots[i].fn))
+			n += sysfs_emit_at(buf, n, "%u:%lu ", i,
+					   READ_ONCE(evtchn_slots[i].taken));
+	return n + sysfs_emit_at(buf, n, "\n");
+}
+
+static const struct kernel_param_ops evtchn_taken_ops = {
+	.get = evtchn_taken_get,
+};
+module_param_cb(evtchn_taken, &evtchn_taken_ops, NULL, 0444);
+MODULE_PARM_DESC(evtchn_taken, "events dispatched per bound port");
 static DEFINE_SPINLOCK(evtchn_lock);	/* binding, not dispatch */
 static struct irq_work evtchn_replay;
 
@@ -64,8 +94,10 @@ static void evtchn_dispatch(pvio_evtchn_port_t port)
 	struct pvio_evtchn_slot *s = &evtchn_slots[port];
 	pvio_evtchn_handler_t fn = READ_ONCE(s->fn);
 
-	if (fn)
+	if (fn) {
+		WRITE_ONCE(s->taken, s->taken + 1);
 		fn(port, READ_ONCE(s->data));
+	}
 }
 
 /* Handle every pending, unmasked port of the selector words in @sel. */
@@ -83,7 +115,7 @@ static void evtchn_scan(struct pvio_shared_info *sh, u64 sel)
 
 			bits &= bits - 1;
 			/* clear before running: a new event re-sets it */
-			if (test_and_clear_bit(b, (unsigned long *)
+			if (sync_test_and_clear_bit(b, (unsigned long *)
 					       &sh->evtchn_pending[w]))
 				evtchn_dispatch(w * 64 + b);
 		}
@@ -187,7 +219,7 @@ EXPORT_SYMBOL_GPL(pvio_evtchn_bind_interdomain);
 void pvio_evtchn_mask(pvio_evtchn_port_t port)
 {
 	if (pvio_plat && evtchn_port_valid(port))
-		set_bit(port % 64,
+		sync_set_bit(port % 64,
 			evtchn_word(pvio_plat->shared->evtchn_mask, port));
 }
 EXPORT_SYMBOL_GPL(pvio_evtchn_mask);
@@ -199,7 +231,7 @@ void pvio_evtchn_unmask(pvio_evtchn_port_t port)
 	if (!pvio_plat || !evtchn_port_valid(port))
 		return;
 	sh = pvio_plat->shared;
-	clear_bit(port % 64, evtchn_word(sh->evtchn_mask, port));
+	sync_clear_bit(port % 64, evtchn_word(sh->evtchn_mask, port));
 	/*
 	 * An event that came while masked set only the pending bit (hv
 	 * raised no upcall for it): deliver it ourselves.
@@ -230,6 +262,14 @@ unsigned int pvio_evtchn_state(pvio_evtchn_port_t port)
 }
 EXPORT_SYMBOL_GPL(pvio_evtchn_state);
 
+unsigned long pvio_evtchn_taken(pvio_evtchn_port_t port)
+{
+	if (!evtchn_slots || !evtchn_port_valid(port))
+		return 0;
+	return READ_ONCE(evtchn_slots[port].taken);
+}
+EXPORT_SYMBOL_GPL(pvio_evtchn_taken);
+
 int pvio_evtchn_bind_handler(pvio_evtchn_port_t port,
 			     pvio_evtchn_handler_t fn, void *data)
 {
@@ -245,6 +285,7 @@ int pvio_evtchn_bind_handler(pvio_evtchn_port_t port,
 		return -EBUSY;
 	}
 	WRITE_ONCE(s->data, data);
+	WRITE_ONCE(s->taken, 0);
 	/* data is visible before a dispatcher can see fn */
 	smp_wmb();
 	WRITE_ONCE(s->fn, fn);
@@ -313,7 +354,7 @@ int pvio_evtchn_close(pvio_evtchn_port_t port)
 	pvio_evtchn_unbind_handler(port);
 	r = evtchn_op(EVTCHNOP_close, port, 0);
 	if (pvio_plat)
-		clear_bit(port % 64,
+		sync_clear_bit(port % 64,
 			  evtchn_word(pvio_plat->shared->evtchn_pending, port));
 	return r < 0 ? (int)r : 0;
 }
@@ -341,7 +382,7 @@ void pvio_evtchn_notify(pvio_evtchn_port_t port)
 	 * Already set: an earlier notifier has not rung yet or hv has not
 	 * taken the word yet; either way one doorbell covers both.
 	 */
-	if (test_and_set_bit(port % 64,
+	if (sync_test_and_set_bit(port % 64,
 			     evtchn_word(p->shared->evtchn_send, port)))
 		return;
 	pvio_platform_doorbell();

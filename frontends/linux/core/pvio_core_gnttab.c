@@ -173,7 +173,8 @@ int pvio_gnttab_end_access(pvio_grant_ref_t ref)
 			return -EINVAL;	/* not granted: a double end */
 		if (old & (GTF_reading | GTF_writing))
 			return -EBUSY;
-		cur = cmpxchg(&e->flags, old, 0);
+		/* locked even on a kernel patched for one CPU (sync_) */
+		cur = sync_cmpxchg(&e->flags, old, 0);
 	} while (cur != old);
 
 	spin_lock_irqsave(&gnttab_lock, flags);

@@ -49,6 +49,8 @@ void pvio_evtchn_unmask(pvio_evtchn_port_t port);
 /* What the shared info says of @port, for a diagnostic (bit 0 pending,
  * 1 masked, 2 its word selected on vCPU 0, 3 vCPU 0 upcall pending). */
 unsigned int pvio_evtchn_state(pvio_evtchn_port_t port);
+/* events dispatched to the port's handler since it was bound */
+unsigned long pvio_evtchn_taken(pvio_evtchn_port_t port);
 
 /* ---- grant table ---- */
 
