@@ -97,6 +97,7 @@ struct nbd_queue {
 	uint64_t down_since;	/* ns, 0 while up */
 	unsigned int backoff_ms;
 	int epfd, tfd, kick;
+	bool kicked;			/* kick written, not read back yet */
 	int sock;		/* fd in the epoll set, -1 if none */
 	uint32_t sock_events;
 	struct nbd_op *ops;	/* depth of them, indexed by tag */
@@ -381,13 +382,21 @@ static void timer_disarm(struct nbd_queue *nq)
 	timerfd_settime(nq->tfd, 0, &its, NULL);
 }
 
+/*
+ * Wake the queue thread's wait: completions are ready without the server.
+ * Only the queue thread kicks, so one write covers every kick until reap
+ * reads it back; a reap with nothing kicked spares the read.
+ */
 static void kick(struct nbd_queue *nq)
 {
 	uint64_t one = 1;
 
+	if (nq->kicked)
+		return;
 	if (write(nq->kick, &one, sizeof(one)) < 0 && errno != EAGAIN)
 		blkback_log("%s: NBD queue %u: cannot signal completion",
 			    nq->disk->be_path, nq->index);
+	nq->kicked = true;
 }
 
 /* The result of @op is known: hand it to reap. */
@@ -834,8 +843,11 @@ static int nbd_reap(struct blkback_engine *e, struct blkback_cqe *out,
 	uint64_t v;
 	int ne;
 
-	if (read(nq->kick, &v, sizeof(v)) < 0 && errno != EAGAIN)
-		return -errno;
+	if (nq->kicked) {
+		nq->kicked = false;
+		if (read(nq->kick, &v, sizeof(v)) < 0 && errno != EAGAIN)
+			return -errno;
+	}
 	ne = epoll_wait(nq->epfd, ev, 4, 0);
 	for (int i = 0; i < ne; i++) {
 		if (ev[i].data.u64 == WATCH_TIMER) {
