@@ -50,7 +50,7 @@ echo "PVIO-TEST: xvdb again ro=$ro"
 [ "$ro" = 1 ] || fail 13
 if dd if=/dev/zero of=/dev/xvdb bs=4k count=1 oflag=direct 2>/dev/null; then fail 14; fi
 fio --name=busy --filename=/dev/xvdb --ioengine=libaio --direct=1 --readonly \
-	--rw=randread --bs=16k --iodepth=32 --time_based --runtime=60 \
+	--rw=randread --bs=16k --iodepth=32 --time_based --runtime=15 \
 	--minimal >/tmp/fio.out 2>&1 &
 fp=$!
 sleep 1
