@@ -201,8 +201,8 @@ early() { grep -q 'QEMU switched over before the guest suspended' "$1"; }
 # the receiver of a failed attempt ends; what it made on $1 goes
 rx_gone() {
 	local id
-	kill -KILL "$MH_RX_PID" 2>/dev/null
-	wait "$MH_RX_PID" 2>/dev/null
+	kill -KILL "$MH_RX_PID" 2>/dev/null || true
+	wait "$MH_RX_PID" 2>/dev/null || true
 	for id in $(mh_on "$1" pvio list | awk 'NR > 1 && $2 != 0 { print $2 }'); do
 		mh_on "$1" pvio destroy "$id" || true
 	done
@@ -232,7 +232,7 @@ for try in 1 2; do
 done
 sleep 3
 qpid=$(mh_qemu_pid B "$(mh_domid B "$name")")
-kill -KILL "$MH_RX_PID" ${qpid:+"$qpid"}
+kill -KILL "$MH_RX_PID" ${qpid:+"$qpid"} || true
 rc=0
 wait $mpid || rc=$?
 grep -v 'MiB sent' "$PT_RUNDIR/mig0.log"
@@ -275,6 +275,9 @@ migrate() {
 	new=$(mh_domid "$to" "$name")
 	[ -n "$new" ] || pt_fail "the guest is not listed on $to"
 	[ -z "$(mh_domid "$from" "$name")" ] || pt_fail "the guest is still listed on $from"
+	# at once: after its last move the guest stops within seconds, and
+	# its nodes go with it
+	store_check "$to" "$new"
 	# the source's backends take the devices down as the domain goes
 	# (netback removes the TAP a moment after): give them a few seconds
 	gone_from() { [ -z "$(mh_leftovers "$from" "$old")" ]; }
@@ -289,7 +292,6 @@ migrate() {
 	# guest itself ends only after two resumes on a new host)
 	pt_wait_for 60 grep -aq 'PVIO-TEST: .*pvio_core: resumed on a new host\|PVIO-TEST: tick\|PVIO-GUEST-RESULT' "$log" ||
 		gt_fail "$log" "the guest did not resume on $to"
-	store_check "$to" "$dom"
 	# C heard the guest announce its address through the new host
 	garp() { tail -n +$((arp0 + 1)) "$PT_RUNDIR/arp.log" | grep -q "^arp $(mh_ip "$to") $mac $gip $gip "; }
 	pt_wait_for 20 garp ||
