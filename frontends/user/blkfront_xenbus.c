@@ -74,8 +74,14 @@ static int be_refused(struct blkfront *bf)
 	err = strtol(val, &msg, 10);
 	while (*msg == ' ')
 		msg++;
-	fprintf(stderr, "blkfront: %s: the backend refused the disk: %s\n",
-		bf->fe_path, *msg ? msg : val);
+	if (!*msg)
+		msg = val;
+	/* the backend's words: at most a line of them, nothing a terminal obeys */
+	for (char *c = msg; *c; c++)
+		if ((unsigned char)*c < 0x20 || (unsigned char)*c == 0x7f)
+			*c = '?';
+	fprintf(stderr, "blkfront: %s: the backend refused the disk: %.200s%s\n",
+		bf->fe_path, msg, strlen(msg) > 200 ? "..." : "");
 	free(val);
 	return err > 0 && err < 4096 ? -(int)err : -ECONNREFUSED;
 }
