@@ -176,7 +176,8 @@ store_nodes A "$dom" || pt_fail "cannot write the guest's store nodes"
 
 # the guest's tick counters go up: it runs and its devices work
 last_tick() {
-	grep -a 'PVIO-TEST: tick' "$1" | tail -n 1 | tr -d '\r' |
+	# whole tick lines only: the guest may be half-way through the last one
+	grep -a 'PVIO-TEST: tick [0-9]* tx=[0-9]* wr=[0-9]* inflight' "$1" | tail -n 1 | tr -d '\r' |
 		sed 's/.*tick \([0-9]*\) tx=\([0-9]*\) wr=\([0-9]*\).*/\1 \2 \3/'
 }
 progress() {
