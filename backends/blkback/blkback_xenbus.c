@@ -651,9 +651,15 @@ static void disk_step(struct blkback_disk *disk)
 	}
 
 	fe = xenbus_read_state(ctx->xs, disk->fe_path);
-	/* toolstack detach: block-detach writes online = 0 */
+	/*
+	 * Toolstack detach: block-detach writes online = 0. A frontend that
+	 * has rings with us (Initialised: it may already be reading its
+	 * partition table; Connected) is asked to close and is served until
+	 * it does: I/O it issued is answered, never dropped.
+	 */
 	if (read_int(ctx, disk->be_path, "online", 1) == 0) {
-		if (disk->connected && fe == XenbusStateConnected) {
+		if (disk->connected && (fe == XenbusStateInitialised ||
+					fe == XenbusStateConnected)) {
 			set_state(disk, XenbusStateClosing);
 			return;
 		}

@@ -603,6 +603,8 @@ int blkfront_open(struct pvio_dom *d, struct xs_handle *xs, const char *vdev,
 		rc = st < 0 ? st : be_refused(bf);
 		if (!rc)
 			rc = -ECONNREFUSED;
+		/* the backend may have mapped our rings: it lets go first */
+		close_handshake(bf, bf->timeout_ms);
 		goto err;
 	}
 	go_live(bf, false);

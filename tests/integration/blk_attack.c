@@ -19,6 +19,10 @@
  *   flood     two disks: many distinct grants, duplicate indirect pages,
  *             full rings, then a third disk past the domain's ring-page
  *             limit: every request answered, the third disk refused
+ *   detach    rings offered and taken, but not yet Connected (a frontend
+ *             reading its partition table): the toolstack's detach must
+ *             ask us to close (Closing) and answer our read before it
+ *             lets go, not drop the connection under it
  *   maps      (dom0, not a domain) print the live mappings of the grants
  *             of the domain named NAME
  *
@@ -323,6 +327,30 @@ static void mode_stale(void)
 		FAIL("%u requests naming 0xffffffff were served", nr_failed);
 }
 
+static void mode_detach(void)
+{
+	char path[300];
+	int st;
+
+	raw_open(&raw, "51712", 1, 0);
+	/* back to Initialised: the backend serves us, we have not said so */
+	snprintf(path, sizeof(path), "%s/state", raw.fe);
+	if (xs_write(xs, XS_TXN_NULL, path, "3", 1))
+		FAIL("cannot write %s", path);
+	sync_mark("initialised");
+	st = xenbus_wait_state(xs, raw.be, XENBUS_STATE_BIT(XenbusStateClosing) |
+			       XENBUS_STATE_BIT(XenbusStateClosed), 30000);
+	if (st != XenbusStateClosing)
+		FAIL("on detach the backend went to state %d, not Closing (5)",
+		     st);
+	own_read_check(&raw);
+	printf("ok: a read issued while the backend was Closing was answered\n");
+	blk_raw_close(&raw);
+	st = xenbus_read_state(xs, raw.be);
+	if (st != XenbusStateClosed && st != XenbusStateUnknown)
+		FAIL("the backend is in state %d after we closed", st);
+}
+
 static void mode_stale_indirect(void)
 {
 	raw_open(&raw, "51712", BLK_RAW_MAX_QUEUES, 0);
@@ -519,6 +547,8 @@ int main(int argc, char **argv)
 		mode_dupind();
 	else if (!strcmp(mode, "flood"))
 		mode_flood();
+	else if (!strcmp(mode, "detach"))
+		mode_detach();
 	else
 		FAIL("unknown mode %s (or --file missing)", mode);
 	xs_close(xs);

@@ -26,7 +26,8 @@ INTEGRATION_TESTS += tests/integration/blk_integrity.sh \
 INTEGRATION_TESTS += tests/integration/blk_attack_stale.sh \
 	tests/integration/blk_attack_stale_ind.sh \
 	tests/integration/blk_attack_dupind.sh \
-	tests/integration/blk_attack_flood.sh
+	tests/integration/blk_attack_flood.sh \
+	tests/integration/blk_detach_early.sh
 # disks beyond one host: NBD servers in another netns, QEMU formats through
 # qemu-storage-daemon; Ceph RBD starts a cluster per test, in its own tier
 # (make check-ceph)
