@@ -51,7 +51,7 @@ echo "PVIO-TEST: after-restart=$(rd /local/domain/$D/data/after-restart)"
 V=/sys/bus/pvio/devices/vbd-51728
 i=0
 while [ ! -e $V ] && [ $i -lt 300 ]; do sleep 0.1; i=$((i + 1)); done
-[ -e $V ] || exit 9
+[ -e $V ] || { echo w >/proc/sysrq-trigger; dmesg | tail -n 150; exit 9; }
 dmesg | grep -q 'pvio_core: store restarted, reconnecting' || exit 10
 echo "PVIO-TEST: watch after restart ok"
 # `pvio shutdown` asks through control/shutdown; our /init ignores the
@@ -69,7 +69,7 @@ dom=$(gt_vm_create "$PT_RUNDIR/vm.cfg")
 [ -n "$dom" ] || pt_fail "pvio create printed no domid"
 log=$(gt_vm_console "$dom")
 echo "domain $dom, console $log"
-gt_fail() { echo "--- guest console"; tail -n 30 "$log"; pt_fail "$@"; }
+gt_fail() { echo "--- guest console"; tail -n 60 "$log"; pt_fail "$@"; }
 
 pvio list | grep -q "^vmc-$PT_ID  *$dom " || gt_fail "pvio list does not show the VM"
 [ "$(pvio store read /local/domain/$dom/name)" = "vmc-$PT_ID" ] || gt_fail "name node"
@@ -101,14 +101,24 @@ sleep 0.5
 pvio up >/dev/null || gt_fail "pvio up could not restart pvio-store"
 pvio store write "/local/domain/$dom/data/after-restart" yes || gt_fail "store write after restart"
 pvio block-attach "$dom" "$PT_RUNDIR/disk.img,raw,xvdb,rw" || gt_fail "block-attach after restart failed"
-pt_wait_for 60 grep -aq 'PVIO-TEST: watch after restart ok\|PVIO-GUEST-RESULT' "$log" ||
+pt_wait_for 60 grep -aq 'PVIO-TEST: watch after restart ok\|PVIO-GUEST-RESULT' "$log" || {
+	echo "--- the store: the guest's devices"
+	pvio store ls "/local/domain/$dom/device" || true
+	echo "--- pvio-store's log"
+	tail -n 20 "$PT_RUNDIR/store.log" || true
 	gt_fail "the guest's store did not come back after the store restart"
+}
 grep -a 'PVIO-TEST: after-restart' "$log"
 
 # pvio shutdown: through control/shutdown (the guest advertises it)
 pt_wait_for 30 grep -aq 'PVIO-TEST: waiting for shutdown\|PVIO-GUEST-RESULT' "$log" ||
 	gt_fail "guest did not get to the shutdown step"
-grep -aq 'PVIO-GUEST-RESULT' "$log" && gt_vm_wait_result "$dom" 1
+# the guest ended its script early: it failed a step, its console says which
+grep -aq 'PVIO-GUEST-RESULT' "$log" && {
+	echo "--- guest console"
+	tail -n 200 "$log"
+	gt_vm_wait_result "$dom" 1
+}
 t0=$(date +%s)
 timeout 40 pvio shutdown -w "$dom" || gt_fail "pvio shutdown -w failed"
 echo "shutdown took $(( $(date +%s) - t0 )) s"

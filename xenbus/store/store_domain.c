@@ -160,6 +160,7 @@ static void ring_flush(struct store_daemon_src *src)
 			return;
 		PVIO_MB();
 		r->awaiting = false;
+		fprintf(stderr, "pvio-store: dom%u reconnected\n", r->domid);
 	}
 
 	for (int round = 0; round < 64 && r->c && !r->c->dead; round++) {

@@ -265,16 +265,23 @@ static void bus_scan(void)
 	mutex_lock(&bus_mutex);
 	types = pvio_store_directory(bus_devdir, &nt);
 	if (IS_ERR(types)) {
-		if (PTR_ERR(types) != -ENOENT)
+		if (PTR_ERR(types) != -ENOENT) {
+			pr_warn("pvio_core: cannot list %s: %ld\n", bus_devdir,
+				PTR_ERR(types));
 			goto out;
+		}
 		types = NULL;
 		nt = 0;
 	}
 	for (i = 0; i < nt; i++) {
 		snprintf(path, sizeof(path), "%s/%s", bus_devdir, types[i]);
 		ids = pvio_store_directory(path, &ni);
-		if (IS_ERR(ids))
+		if (IS_ERR(ids)) {
+			if (PTR_ERR(ids) != -ENOENT)
+				pr_warn("pvio_core: cannot list %s: %ld\n",
+					path, PTR_ERR(ids));
 			continue;
+		}
 		for (j = 0; j < ni; j++)
 			bus_add_device(types[i], ids[j]);
 		kfree(ids);

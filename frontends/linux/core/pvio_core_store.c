@@ -187,7 +187,7 @@ static void store_resend_fn(struct work_struct *w)
 	spin_lock(&store_reply_lock);
 	if (store_inflight && !store_reply_ready && store_inflight_gen != gen) {
 		req = kmemdup(store_inflight, store_inflight_len, GFP_ATOMIC);
-		req_len = store_inflight_len;
+		req_len = req ? store_inflight_len : 0;
 	}
 	spin_unlock(&store_reply_lock);
 	if (req) {
@@ -239,6 +239,8 @@ static void store_resend_fn(struct work_struct *w)
 		if (store_resend_one(msgs[n], sizeof(*h) + h->len, gen))
 			break;
 	}
+	pr_info("pvio_core: store: %u of %u watches registered again%s\n", n,
+		i, req_len ? ", the request in flight sent again" : "");
 	for (n = 0; n < i; n++)
 		kfree(msgs[n]);
 	kfree(msgs);
