@@ -49,7 +49,6 @@
 #define MIG_TARGET_MS		100
 #define MIG_PASS_MIN		(8ll << 20)	/* ... or less than this */
 #define MIG_PRECOPY_MS		120000	/* ... or the passes took this long */
-#define MIG_BRAKE_BW		100	/* bytes/s while the guest suspends */
 
 static struct pvio_cmd save_cmd, restore_cmd, migrate_cmd, receive_cmd;
 
@@ -503,14 +502,15 @@ static void progress_log(const struct mig_progress *pr, const char *what)
  * that starts with less than MIG_TARGET_MS to send at QEMU's rate, or is
  * not clearly smaller than the one before, or starts with so little that
  * the next one might find nothing dirty (an idle guest). That pass is
- * braked to a trickle at once, so that it cannot end while the guest
- * suspends: whatever it holds is sent after the suspend (a pass ending
- * before the brake lands would let QEMU stop a guest that left nothing
- * dirty). The end of the first pass, which takes seconds, is not braked.
- * 0 braked, -EAGAIN if QEMU switched over first (the VM is stopped),
- * -errno.
+ * braked at once (the relay stops reading QEMU's stream), so that it
+ * cannot end while the guest suspends: whatever it holds is sent after
+ * the suspend (a pass ending before the brake lands would let QEMU stop a
+ * guest that left nothing dirty). The end of the first pass, which takes
+ * seconds, is not braked. 0 braked, -EAGAIN if QEMU switched over first
+ * (the VM is stopped), -errno.
  */
-static int precopy_until_brake(struct hv_qmp *q, long long t_start)
+static int precopy_until_brake(struct hv_qmp *q, struct mig_relay *relay,
+			       long long t_start)
 {
 	long long pass = 0, last = -1, bw = 0, t_bw = mig_now_ms();
 	long long sent_bw = 0;
@@ -532,6 +532,12 @@ static int precopy_until_brake(struct hv_qmp *q, long long t_start)
 				pr.status[0] ? pr.status : "gone",
 				pr.error[0] ? ": " : "", pr.error);
 			return -EIO;
+		}
+		rc = mig_relay_error(relay);
+		if (rc) {
+			fprintf(stderr, "pvio: QEMU's stream to the destination broke: %s\n",
+				strerror(-rc));
+			return rc;
 		}
 		t = mig_now_ms();
 		/* bytes per ms QEMU sends, over the last half second or more */
@@ -559,15 +565,17 @@ static int precopy_until_brake(struct hv_qmp *q, long long t_start)
 			break;
 		usleep(1000);
 	}
-	rc = mig_qmp(q, "{\"execute\": \"migrate-set-parameters\", \"arguments\": {\"max-bandwidth\": %d}}",
-		     MIG_BRAKE_BW);
-	if (!rc && mig_verbose)
+	rc = mig_relay_brake(relay, true);
+	if (rc)
+		fprintf(stderr, "pvio: QEMU's stream to the destination broke: %s\n",
+			strerror(-rc));
+	else if (mig_verbose)
 		progress_log(&pr, "braked");
 	return rc;
 }
 
 /*
- * Ask the guest to suspend while QEMU trickles; 0 once it has, -EAGAIN if
+ * Ask the guest to suspend while QEMU is held back; 0 once it has, -EAGAIN if
  * QEMU finished first, -errno (the suspend is cancelled again).
  */
 static int suspend_during_precopy(const char *rundir, pvio_domid_t domid,
@@ -620,6 +628,7 @@ static int run_migrate(int argc, char **argv)
 	long long t0, t_susp = 0, t_stop = 0, t_applied = 0, t_done, qd = -1;
 	char *state = NULL, *msg = NULL;
 	struct hv_qmp *q = NULL;
+	struct mig_relay *relay = NULL;
 	bool suspended = false, started = false, go = false;
 	unsigned int pages = 0;
 	pvio_domid_t domid;
@@ -684,16 +693,27 @@ static int run_migrate(int argc, char **argv)
 	if (rc)
 		goto fail;
 	rc = mig_qmp_open(rundir, domid, &q);
+	/* QEMU's stream goes to the destination's QEMU through our relay */
+	if (!rc) {
+		int tcp = tcp_connect(host, msg + 5), qfd = -1;
+
+		rc = tcp < 0 ? tcp : mig_relay_start(tcp, MIG_STEP_MS, &qfd,
+						     &relay);
+		if (rc && tcp >= 0)
+			close(tcp);
+		rc = rc ?: hv_qmp_getfd(q, qfd, "pviomigrate");
+		if (qfd >= 0)
+			close(qfd);	/* QEMU has its own */
+	}
 	/* live copy while the guest runs; no switch-over of QEMU's choosing */
 	rc = rc ?: mig_qmp(q, "{\"execute\": \"migrate-set-parameters\", \"arguments\": {\"max-bandwidth\": %llu, \"downtime-limit\": 1}}",
 			   MIG_BANDWIDTH);
 	rc = rc ?: mig_dirty_reset(rundir, domid);
-	rc = rc ?: mig_qmp(q, "{\"execute\": \"migrate\", \"arguments\": {\"uri\": \"tcp:%s:%s\"}}",
-			   host, msg + 5);
+	rc = rc ?: mig_qmp(q, "{\"execute\": \"migrate\", \"arguments\": {\"uri\": \"fd:pviomigrate\"}}");
 	free(msg);
 	msg = NULL;
 	started = !rc;
-	rc = rc ?: precopy_until_brake(q, t0);
+	rc = rc ?: precopy_until_brake(q, relay, t0);
 	if (rc)
 		goto fail;
 	t_susp = mig_now_ms();
@@ -702,8 +722,9 @@ static int run_migrate(int argc, char **argv)
 		goto fail;
 	suspended = true;
 	/* the guest's devices are idle: let QEMU finish as it sees fit */
-	rc = mig_qmp(q, "{\"execute\": \"migrate-set-parameters\", \"arguments\": {\"max-bandwidth\": %llu, \"downtime-limit\": %d}}",
-		     MIG_BANDWIDTH, MIG_DOWNTIME_MS);
+	rc = mig_qmp(q, "{\"execute\": \"migrate-set-parameters\", \"arguments\": {\"downtime-limit\": %d}}",
+		     MIG_DOWNTIME_MS);
+	rc = rc ?: mig_relay_brake(relay, false);
 	/* meanwhile the store nodes the guest owns (it holds them still) */
 	rc = rc ?: mig_store_collect(rundir, domid, &store, &slen);
 	rc = rc ?: msg_send(fd, MIG_MSG_STORE, store, slen);
@@ -732,8 +753,9 @@ static int run_migrate(int argc, char **argv)
 	}
 	t_done = mig_now_ms();
 	if (mig_verbose)
-		fprintf(stderr, "pvio: migrate: suspend %lld ms, stop to applied %lld ms, resume to connected %lld ms\n",
-			t_stop - t_susp, t_applied - t_stop, t_done - t_applied);
+		fprintf(stderr, "pvio: migrate: suspend %lld ms, stop to applied %lld ms, resume to connected %lld ms, %lld MiB relayed\n",
+			t_stop - t_susp, t_applied - t_stop, t_done - t_applied,
+			mig_relay_bytes(relay) >> 20);
 	hv_qmp_close(q);
 	q = NULL;
 	mig_domain_remove(rundir, domid);
@@ -760,6 +782,7 @@ fail:
 out:
 	if (q)
 		hv_qmp_close(q);
+	mig_relay_stop(relay);
 	if (fd >= 0)
 		close(fd);
 	free(blob);

@@ -67,6 +67,20 @@ int mig_qmp_wait(struct hv_qmp *q, int timeout_ms, long long *qemu_downtime);
  * migration stopped it.
  */
 int mig_source_continue(struct hv_qmp *q);
+
+/*
+ * QEMU's stream relayed onto @tcp_fd (the relay owns it from now on):
+ * *@qemu_fd is the end to give QEMU ("fd:" URI). A brake (on) returns
+ * once nothing more is read from QEMU. migrate_relay.c.
+ */
+struct mig_relay;
+int mig_relay_start(int tcp_fd, int timeout_ms, int *qemu_fd,
+		    struct mig_relay **out);
+int mig_relay_brake(struct mig_relay *r, bool on);
+/* -errno once the relay failed (QEMU's stream fails with it), else 0 */
+int mig_relay_error(struct mig_relay *r);
+long long mig_relay_bytes(const struct mig_relay *r);
+void mig_relay_stop(struct mig_relay *r);
 /* One QMP command built with printf; 0 or -errno (message printed). */
 int mig_qmp(struct hv_qmp *q, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));

@@ -25,9 +25,9 @@ static DECLARE_WORK(suspend_work, suspend_work_fn);
 
 /*
  * From the suspend request until hv holds our suspend hypercall, a page
- * of ours is written every 2 ms. The toolstack brakes QEMU's last pass
- * over our RAM to a trickle while we suspend, but QEMU still switches
- * over by itself when a pass finds nothing dirty: an idle vCPU (devices
+ * of ours is written every 2 ms. The toolstack holds QEMU's last pass
+ * over our RAM back while we suspend, but QEMU still switches over by
+ * itself when a pass finds nothing dirty: an idle vCPU (devices
  * waiting for their backends, no tick) must not look like a suspended one.
  */
 #define SUSPEND_BEAT_NS	(2 * NSEC_PER_MSEC)
