@@ -556,13 +556,22 @@ void mig_cancel(const char *rundir, pvio_domid_t domid)
 	pvio_hv_close(hv);
 }
 
-/* Every backend dir of @domid says Connected (4). */
-static int all_connected(struct xs_handle *xs, pvio_domid_t domid)
+/*
+ * Wait for every backend dir of @domid to say Connected (4), one after
+ * the other, each through a watch on its state: no polling of the store
+ * while the resumed guest and its backends talk to it.
+ */
+int mig_wait_connected(const char *rundir, pvio_domid_t domid, int timeout_ms)
 {
 	static const char *const types[] = { "vbd", "vif" };
-	int pending = 0;
+	long long end = mig_now_ms() + timeout_ms;
+	struct xs_handle *xs;
+	int rc;
 
-	for (unsigned int t = 0; t < 2; t++) {
+	rc = pvio_domstore_open(rundir, &xs);
+	if (rc)
+		return rc;
+	for (unsigned int t = 0; !rc && t < 2; t++) {
 		char dir[128], path[192];
 		char **ids = NULL;
 		unsigned int n = 0;
@@ -571,32 +580,19 @@ static int all_connected(struct xs_handle *xs, pvio_domid_t domid)
 			 types[t], domid);
 		if (xs_directory(xs, XS_TXN_NULL, dir, &ids, &n))
 			continue;
-		for (unsigned int i = 0; i < n; i++) {
-			long long st = 0;
+		for (unsigned int i = 0; !rc && i < n; i++) {
+			long long left = end - mig_now_ms();
+			int st;
 
-			snprintf(path, sizeof(path), "%s/%s/state", dir, ids[i]);
-			if (xs_read_int(xs, XS_TXN_NULL, path, &st) || st != 4)
-				pending++;
+			snprintf(path, sizeof(path), "%s/%s", dir, ids[i]);
+			st = left > 0 ? xenbus_wait_state(xs, path,
+					XENBUS_STATE_BIT(XenbusStateConnected),
+					(int)left) : -ETIMEDOUT;
+			if (st < 0)
+				rc = st;
 		}
 		xs_free_list(ids, n);
 	}
-	return pending;
-}
-
-int mig_wait_connected(const char *rundir, pvio_domid_t domid, int timeout_ms)
-{
-	long long end = mig_now_ms() + timeout_ms;
-	struct xs_handle *xs;
-	int rc;
-
-	rc = pvio_domstore_open(rundir, &xs);
-	if (rc)
-		return rc;
-	for (rc = -ETIMEDOUT; mig_now_ms() < end; usleep(1000))
-		if (!all_connected(xs, domid)) {
-			rc = 0;
-			break;
-		}
 	xs_close(xs);
 	return rc;
 }
