@@ -566,10 +566,21 @@ static int precopy_until_brake(struct hv_qmp *q, struct mig_relay *relay,
 		usleep(1000);
 	}
 	rc = mig_relay_brake(relay, true);
-	if (rc)
+	if (rc) {
 		fprintf(stderr, "pvio: QEMU's stream to the destination broke: %s\n",
 			strerror(-rc));
-	else if (mig_verbose)
+		return rc;
+	}
+	/*
+	 * A pass smaller than what the relay had taken, or than the socket
+	 * pair holds, may have ended anyway: QEMU then stopped the VM for a
+	 * switch-over of its own and waits for the relay with its status
+	 * still "active".
+	 */
+	rc = mig_vm_stopped(q);
+	if (rc == 1)
+		return -EAGAIN;
+	if (!rc && mig_verbose)
 		progress_log(&pr, "braked");
 	return rc;
 }
@@ -589,6 +600,9 @@ static int suspend_during_precopy(const char *rundir, pvio_domid_t domid,
 	/* one connection for the whole wait: hv also serves the guest */
 	rc = pvio_hv_open(rundir, &hv);
 	rc = rc ?: mig_suspend_start(rundir, domid);
+	/* hv does not arm a suspend of a VM QEMU has just stopped */
+	if (rc && rc != -EOPNOTSUPP && mig_vm_stopped(q) == 1)
+		rc = -EAGAIN;
 	while (!rc) {
 		rc = mig_suspended(hv, domid);
 		if (rc == 1) {
@@ -605,6 +619,9 @@ static int suspend_during_precopy(const char *rundir, pvio_domid_t domid,
 				rc = !strcmp(pr.status, "completed") ? -EAGAIN :
 								       -EIO;
 			}
+			/* stopped by QEMU, waiting for the braked relay */
+			if (!rc && mig_vm_stopped(q) == 1)
+				rc = -EAGAIN;
 			next_q = mig_now_ms() + 20;
 		}
 		if (!rc && mig_now_ms() > end) {
@@ -777,8 +794,8 @@ fail:
 		msg_send(fd, MIG_MSG_FAIL, "source gave up", 14);
 	}
 	if (!go)
-		fprintf(stderr, "pvio: migration of domain %u failed; it runs on here\n",
-			domid);
+		fprintf(stderr, "pvio: migration of domain %u failed (%s); it runs on here\n",
+			domid, strerror(-rc));
 out:
 	if (q)
 		hv_qmp_close(q);

@@ -67,6 +67,11 @@ int mig_qmp_wait(struct hv_qmp *q, int timeout_ms, long long *qemu_downtime);
  * migration stopped it.
  */
 int mig_source_continue(struct hv_qmp *q);
+/*
+ * 1 if the source VM is not running (QEMU stopped it for a switch-over of
+ * its own), 0 if it runs, -errno.
+ */
+int mig_vm_stopped(struct hv_qmp *q);
 
 /*
  * QEMU's stream relayed onto @tcp_fd (the relay owns it from now on):

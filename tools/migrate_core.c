@@ -409,6 +409,20 @@ int mig_qmp_wait(struct hv_qmp *q, int timeout_ms, long long *qemu_downtime)
 	return rc;
 }
 
+int mig_vm_stopped(struct hv_qmp *q)
+{
+	char st[32] = "";
+	json_t *r;
+	int rc;
+
+	rc = hv_qmp_call(q, "query-status", NULL, &r, 0, NULL, 0);
+	if (rc)
+		return rc;
+	json_str(r, "status", st, sizeof(st));
+	json_decref(r);
+	return strcmp(st, "running") != 0;
+}
+
 int mig_source_continue(struct hv_qmp *q)
 {
 	long long end = mig_now_ms() + 10000;

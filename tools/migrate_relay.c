@@ -27,7 +27,7 @@
 #include "migrate.h"
 
 /* at most this much is read from QEMU per step, and after a brake */
-#define RELAY_CHUNK	(256 * 1024)
+#define RELAY_CHUNK	(64 * 1024)
 /* what QEMU may write ahead of us (the pair's send buffer) */
 #define RELAY_QEMU_BUF	(64 * 1024)
 
