@@ -105,6 +105,8 @@ while kill -0 \$fp 2>/dev/null; do
 	exit 15
 done
 wait \$fp
+# how long each disk took to connect again after each resume
+dmesg | grep 'connected .* ms after the resume' | sed 's/^/PVIO-TEST: /'
 grep -i 'verify\|err=\|bad' /tmp/fio.log
 grep -qi 'verify:\|bad magic\|bad header\|crc32c' /tmp/fio.log && exit 13
 grep -q 'err= 0' /tmp/fio.log || exit 14

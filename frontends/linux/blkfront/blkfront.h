@@ -119,6 +119,7 @@ struct blkfront_info {
 	atomic_long_t lost_events;	/* responses found by the timeout */
 	atomic_long_t renotified;	/* backend rung again by the timeout */
 	unsigned int reconnects;
+	ktime_t resumed_at;		/* the last resume, until connected */
 };
 
 /* blk-mq's request timeout: then the ring is looked at again */

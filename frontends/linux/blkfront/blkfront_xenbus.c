@@ -419,6 +419,11 @@ static void disk_connect(struct blkfront_info *info)
 	}
 	info->conn = BLKFRONT_CONNECTED;
 	pvio_bus_switch_state(info->pdev, PVIO_STATE_CONNECTED);
+	if (info->resumed_at) {
+		pr_info("%s: connected %lld ms after the resume\n", info->name,
+			ktime_ms_delta(ktime_get(), info->resumed_at));
+		info->resumed_at = 0;
+	}
 	pr_info("%s: %llu sectors of %u bytes%s, %u queue(s) of %u entries, %s, %s grants%s%s%s (backend %s)\n",
 		info->name, info->sectors, info->sector_size,
 		info->readonly ? " read-only" : "", info->nr_queues,
@@ -590,11 +595,12 @@ static void blkfront_resume(struct pvio_device *pdev, bool new_host)
 	mutex_lock(&info->mutex);
 	info->suspended = false;
 	info->resuming = true;
+	info->resumed_at = ktime_get();
 	info->reconnects++;
 	/* the backend (old or new) offers the disk again on Initialising */
 	pvio_bus_switch_state(pdev, PVIO_STATE_INITIALISING);
 	mutex_unlock(&info->mutex);
-	schedule_work(&info->state_work);
+	queue_work(system_highpri_wq, &info->state_work);
 }
 
 static void blkfront_otherend_changed(struct pvio_device *pdev,
@@ -603,7 +609,7 @@ static void blkfront_otherend_changed(struct pvio_device *pdev,
 	struct blkfront_info *info = dev_get_drvdata(&pdev->dev);
 
 	/* the work reads the state again: only the latest one matters */
-	schedule_work(&info->state_work);
+	queue_work(system_highpri_wq, &info->state_work);
 }
 
 static int blkfront_probe(struct pvio_device *pdev)

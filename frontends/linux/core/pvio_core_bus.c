@@ -429,7 +429,7 @@ static int bus_suspend_one(struct device *dev, void *data)
 	j = &set->jobs[set->n++];
 	j->pd = to_pvio_device(dev);
 	INIT_WORK(&j->work, bus_suspend_work);
-	if (!queue_work(system_unbound_wq, &j->work))
+	if (!queue_work(system_highpri_wq, &j->work))
 		bus_suspend_work(&j->work);
 	return 0;
 }

@@ -79,7 +79,7 @@ static void store_fail(const char *why)
 
 static void store_event_fn(pvio_evtchn_port_t port, void *data)
 {
-	schedule_work(&store_rx_work);
+	queue_work(system_highpri_wq, &store_rx_work);
 	wake_up_all(&store_wq);
 }
 
@@ -159,7 +159,7 @@ static void store_reconnect(void)
 	pr_info("pvio_core: store restarted, reconnecting\n");
 	pvio_evtchn_notify(store_port);
 	wake_up_all(&store_wq);
-	schedule_work(&store_resend_work);
+	queue_work(system_highpri_wq, &store_resend_work);
 }
 
 static void store_watch_token(struct pvio_store_watch *w, char *buf,
@@ -687,7 +687,7 @@ void pvio_store_resume(bool new_host)
 void pvio_store_rewatch(void)
 {
 	/* the resend work re-registers every watch of the list */
-	schedule_work(&store_resend_work);
+	queue_work(system_highpri_wq, &store_resend_work);
 	flush_work(&store_resend_work);
 }
 
@@ -698,7 +698,7 @@ int pvio_store_init(struct pvio_platform *p)
 
 	if (!port || port >= PVIO_EVTCHN_MAX_PORTS)
 		return -ENODEV;
-	store_watch_wq = alloc_ordered_workqueue("pvio-store-watch", 0);
+	store_watch_wq = alloc_ordered_workqueue("pvio-store-watch", WQ_HIGHPRI);
 	if (!store_watch_wq)
 		return -ENOMEM;
 	store_intf = p->region + PVIO_PLATFORM_OFF_STORE;
@@ -712,7 +712,7 @@ int pvio_store_init(struct pvio_platform *p)
 		return ret;
 	}
 	/* answers may already wait in the ring */
-	schedule_work(&store_rx_work);
+	queue_work(system_highpri_wq, &store_rx_work);
 	return 0;
 }
 

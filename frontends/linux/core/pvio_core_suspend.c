@@ -45,7 +45,7 @@ static void suspend_work_fn(struct work_struct *w)
 {
 	u64 args[6] = { PVIO_SHUTDOWN_SUSPEND };
 	pvio_domid_t old = pvio_domid();
-	ktime_t t0 = ktime_get();
+	ktime_t t0 = ktime_get(), t_back, t_plat, t_watch;
 	bool new_host;
 	long r;
 
@@ -55,6 +55,7 @@ static void suspend_work_fn(struct work_struct *w)
 	pvio_bus_suspend();
 	pvio_store_suspend();
 	r = pvio_hypercall_hold(PVIO_HC_SCHED_SHUTDOWN, args);
+	t_back = ktime_get();
 	hrtimer_cancel(&suspend_beat);
 	new_host = r == 0;
 	if (r < 0)
@@ -68,23 +69,28 @@ static void suspend_work_fn(struct work_struct *w)
 			       r);
 	}
 	pvio_store_resume(new_host);
+	t_plat = ktime_get();
 	if (new_host) {
 		pvio_bus_rebase();
 		pvio_control_rebase();
 		pvio_store_rewatch();
 	}
+	t_watch = ktime_get();
 	pvio_control_resume();
 	pvio_bus_resume(new_host);
-	pr_info("pvio_core: resumed on %s (domain %u -> %u) after %lld ms\n",
+	/* the frontends reconnect from here on, each logs when it has */
+	pr_info("pvio_core: resumed on %s (domain %u -> %u) after %lld ms (since the hypercall returned: platform %lld ms, watches %lld ms, frontends told %lld ms)\n",
 		new_host ? "a new host" : "the same host", old, pvio_domid(),
-		ktime_ms_delta(ktime_get(), t0));
+		ktime_ms_delta(ktime_get(), t0), ktime_ms_delta(t_plat, t_back),
+		ktime_ms_delta(t_watch, t_plat),
+		ktime_ms_delta(ktime_get(), t_watch));
 	mutex_unlock(&suspend_mutex);
 }
 
 void pvio_suspend_request(void)
 {
 	/* a second request while one runs is the same suspend */
-	if (queue_work(system_unbound_wq, &suspend_work))
+	if (queue_work(system_highpri_wq, &suspend_work))
 		hrtimer_start(&suspend_beat, ns_to_ktime(SUSPEND_BEAT_NS),
 			      HRTIMER_MODE_REL);
 }
