@@ -811,11 +811,23 @@ static void domains_released(struct netback *nb)
 	if (pvio_domain_list(nb->hv, &info, &n) < 0)
 		return;
 	for (struct netback_vif *v = nb->vifs; v; v = v->next) {
-		if (!v->connected || !pvio_domain_gone(nb->hv, info, n, v->domid))
+		bool closing = !v->connected && v->state == XenbusStateClosing;
+
+		if ((!v->connected && !closing) ||
+		    !pvio_domain_gone(nb->hv, info, n, v->domid))
 			continue;
 		fprintf(stderr, "netback: vif %u.%u: frontend domain is gone\n",
 			v->domid, v->devid);
-		vif_disconnect(v);
+		if (closing) {
+			/*
+			 * Detached just before the domain died: nobody will
+			 * answer our Closing; Closed now, not after the
+			 * close timeout (the TAP goes first, as on detach).
+			 */
+			vif_unplug(v);
+		} else {
+			vif_disconnect(v);
+		}
 		vif_switch(v, XenbusStateClosed);
 	}
 	free(info);
