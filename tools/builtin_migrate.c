@@ -493,6 +493,14 @@ static void progress_log(const struct mig_progress *pr, const char *what)
 		pr->transferred >> 20, pr->remaining >> 20, pr->syncs);
 }
 
+/* The relay failed: QEMU's migration fails with it. */
+static int stream_broke(int rc)
+{
+	fprintf(stderr, "pvio: QEMU's stream to the destination broke: %s\n",
+		strerror(-rc));
+	return rc;
+}
+
 /*
  * QEMU's passes over the guest's RAM while the guest runs. QEMU stops the
  * VM and switches over by itself whenever a pass leaves less dirty RAM
@@ -534,11 +542,8 @@ static int precopy_until_brake(struct hv_qmp *q, struct mig_relay *relay,
 			return -EIO;
 		}
 		rc = mig_relay_error(relay);
-		if (rc) {
-			fprintf(stderr, "pvio: QEMU's stream to the destination broke: %s\n",
-				strerror(-rc));
-			return rc;
-		}
+		if (rc)
+			return stream_broke(rc);
 		t = mig_now_ms();
 		/* bytes per ms QEMU sends, over the last half second or more */
 		if (t - t_bw >= 500 && pr.transferred > sent_bw) {
@@ -566,28 +571,20 @@ static int precopy_until_brake(struct hv_qmp *q, struct mig_relay *relay,
 		usleep(1000);
 	}
 	rc = mig_relay_brake(relay, true);
-	if (rc) {
-		fprintf(stderr, "pvio: QEMU's stream to the destination broke: %s\n",
-			strerror(-rc));
-		return rc;
-	}
-	/*
-	 * A pass smaller than what the relay had taken, or than the socket
-	 * pair holds, may have ended anyway: QEMU then stopped the VM for a
-	 * switch-over of its own and waits for the relay with its status
-	 * still "active".
-	 */
-	rc = mig_vm_stopped(q);
-	if (rc == 1)
-		return -EAGAIN;
-	if (!rc && mig_verbose)
+	if (rc)
+		return stream_broke(rc);
+	if (mig_verbose)
 		progress_log(&pr, "braked");
-	return rc;
+	return 0;
 }
 
 /*
- * Ask the guest to suspend while QEMU is held back; 0 once it has, -EAGAIN if
- * QEMU finished first, -errno (the suspend is cancelled again).
+ * Ask the guest to suspend while QEMU is held back; 0 once it has, -EAGAIN
+ * if QEMU finished or stopped the VM first, -errno (the suspend is
+ * cancelled again). A pass smaller than what the relay had taken, or than
+ * the socket pair holds, can end despite the brake: QEMU then stops the
+ * VM for a switch-over of its own and waits for the relay with its status
+ * still "active" (and hv does not arm a suspend of a stopped VM).
  */
 static int suspend_during_precopy(const char *rundir, pvio_domid_t domid,
 				  struct hv_qmp *q)
@@ -599,9 +596,10 @@ static int suspend_during_precopy(const char *rundir, pvio_domid_t domid,
 
 	/* one connection for the whole wait: hv also serves the guest */
 	rc = pvio_hv_open(rundir, &hv);
+	if (!rc && mig_vm_stopped(q) == 1)
+		rc = -EAGAIN;
 	rc = rc ?: mig_suspend_start(rundir, domid);
-	/* hv does not arm a suspend of a VM QEMU has just stopped */
-	if (rc && rc != -EOPNOTSUPP && mig_vm_stopped(q) == 1)
+	if (rc && rc != -EOPNOTSUPP && rc != -EAGAIN && mig_vm_stopped(q) == 1)
 		rc = -EAGAIN;
 	while (!rc) {
 		rc = mig_suspended(hv, domid);
@@ -619,7 +617,6 @@ static int suspend_during_precopy(const char *rundir, pvio_domid_t domid,
 				rc = !strcmp(pr.status, "completed") ? -EAGAIN :
 								       -EIO;
 			}
-			/* stopped by QEMU, waiting for the braked relay */
 			if (!rc && mig_vm_stopped(q) == 1)
 				rc = -EAGAIN;
 			next_q = mig_now_ms() + 20;

@@ -409,35 +409,41 @@ int mig_qmp_wait(struct hv_qmp *q, int timeout_ms, long long *qemu_downtime)
 	return rc;
 }
 
-int mig_vm_stopped(struct hv_qmp *q)
+/* QEMU's run state ("running", "finish-migrate", ...) into @st. */
+static int vm_status(struct hv_qmp *q, char *st, size_t len)
 {
-	char st[32] = "";
 	json_t *r;
 	int rc;
 
+	st[0] = 0;
 	rc = hv_qmp_call(q, "query-status", NULL, &r, 0, NULL, 0);
 	if (rc)
 		return rc;
-	json_str(r, "status", st, sizeof(st));
+	json_str(r, "status", st, len);
 	json_decref(r);
-	return strcmp(st, "running") != 0;
+	return 0;
+}
+
+int mig_vm_stopped(struct hv_qmp *q)
+{
+	char st[32];
+	int rc = vm_status(q, st, sizeof(st));
+
+	return rc ? rc : strcmp(st, "running") != 0;
 }
 
 int mig_source_continue(struct hv_qmp *q)
 {
 	long long end = mig_now_ms() + 10000;
 	char st[32] = "";
-	json_t *r;
 	int rc;
 
 	/* a migration still under way gives the VM back by itself */
 	hv_qmp_call(q, "migrate_cancel", NULL, NULL, 0, NULL, 0);
 	for (;;) {
-		rc = hv_qmp_call(q, "query-status", NULL, &r, 0, NULL, 0);
+		rc = vm_status(q, st, sizeof(st));
 		if (rc)
 			return rc;
-		json_str(r, "status", st, sizeof(st));
-		json_decref(r);
 		if (!strcmp(st, "running"))
 			return 0;
 		/* stopped for the switch-over: wait until QEMU is done */

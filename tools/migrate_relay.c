@@ -43,7 +43,6 @@ struct mig_relay {
 	bool braked;		/* asked: read nothing more from QEMU */
 	bool parked;		/* the thread reads nothing more */
 	bool stop;
-	bool eof;		/* QEMU's end of stream forwarded */
 	int err;		/* -errno that ended the relay */
 	long long bytes;
 };
@@ -124,16 +123,12 @@ static void *relay_thread(void *arg)
 		if (n == 0) {
 			/* QEMU closed its end: the stream is complete */
 			shutdown(r->tcp_fd, SHUT_WR);
-			pthread_mutex_lock(&r->lock);
-			r->eof = true;
-			pthread_cond_broadcast(&r->cond);
-			pthread_mutex_unlock(&r->lock);
 			break;
 		}
 		rc = relay_drain(r, n);
 		if (rc)
 			break;
-		r->bytes += n;
+		__atomic_fetch_add(&r->bytes, n, __ATOMIC_RELAXED);
 	}
 	/* QEMU's writes fail too, as on a broken direct connection */
 	if (rc)
@@ -219,7 +214,7 @@ int mig_relay_error(struct mig_relay *r)
 
 long long mig_relay_bytes(const struct mig_relay *r)
 {
-	return r->bytes;
+	return __atomic_load_n(&r->bytes, __ATOMIC_RELAXED);
 }
 
 void mig_relay_stop(struct mig_relay *r)

@@ -813,7 +813,7 @@ static void domains_released(struct netback *nb)
 	for (struct netback_vif *v = nb->vifs; v; v = v->next) {
 		bool closing = !v->connected && v->state == XenbusStateClosing;
 
-		if ((!v->connected && !closing) ||
+		if (!(v->connected || closing) ||
 		    !pvio_domain_gone(nb->hv, info, n, v->domid))
 			continue;
 		fprintf(stderr, "netback: vif %u.%u: frontend domain is gone\n",

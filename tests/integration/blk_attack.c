@@ -329,14 +329,12 @@ static void mode_stale(void)
 
 static void mode_detach(void)
 {
-	char path[300];
 	int st;
 
 	raw_open(&raw, "51712", 1, 0);
 	/* back to Initialised: the backend serves us, we have not said so */
-	snprintf(path, sizeof(path), "%s/state", raw.fe);
-	if (xs_write(xs, XS_TXN_NULL, path, "3", 1))
-		FAIL("cannot write %s", path);
+	if (xenbus_switch_state(xs, raw.fe, XenbusStateInitialised))
+		FAIL("cannot write %s/state", raw.fe);
 	sync_mark("initialised");
 	st = xenbus_wait_state(xs, raw.be, XENBUS_STATE_BIT(XenbusStateClosing) |
 			       XENBUS_STATE_BIT(XenbusStateClosed), 30000);

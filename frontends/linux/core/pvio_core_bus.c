@@ -256,6 +256,23 @@ static int bus_remove_stale(struct device *dev, void *data)
 	return 0;
 }
 
+/*
+ * The children of @path: NULL (*n = 0) if it is gone, an error pointer
+ * (logged) if the store could not say.
+ */
+static char **bus_list(const char *path, unsigned int *n)
+{
+	char **l = pvio_store_directory(path, n);
+
+	if (!IS_ERR(l))
+		return l;
+	*n = 0;
+	if (PTR_ERR(l) == -ENOENT)
+		return NULL;
+	pr_warn("pvio_core: cannot list %s: %ld\n", path, PTR_ERR(l));
+	return l;
+}
+
 static void bus_scan(void)
 {
 	unsigned int nt, ni, i, j;
@@ -263,25 +280,15 @@ static void bus_scan(void)
 	char path[128];
 
 	mutex_lock(&bus_mutex);
-	types = pvio_store_directory(bus_devdir, &nt);
-	if (IS_ERR(types)) {
-		if (PTR_ERR(types) != -ENOENT) {
-			pr_warn("pvio_core: cannot list %s: %ld\n", bus_devdir,
-				PTR_ERR(types));
-			goto out;
-		}
-		types = NULL;
-		nt = 0;
-	}
+	/* store trouble is no reason to drop a device: no scan then */
+	types = bus_list(bus_devdir, &nt);
+	if (IS_ERR(types))
+		goto out;
 	for (i = 0; i < nt; i++) {
 		snprintf(path, sizeof(path), "%s/%s", bus_devdir, types[i]);
-		ids = pvio_store_directory(path, &ni);
-		if (IS_ERR(ids)) {
-			if (PTR_ERR(ids) != -ENOENT)
-				pr_warn("pvio_core: cannot list %s: %ld\n",
-					path, PTR_ERR(ids));
+		ids = bus_list(path, &ni);
+		if (IS_ERR(ids))
 			continue;
-		}
 		for (j = 0; j < ni; j++)
 			bus_add_device(types[i], ids[j]);
 		kfree(ids);

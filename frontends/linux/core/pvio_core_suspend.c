@@ -45,7 +45,7 @@ static void suspend_work_fn(struct work_struct *w)
 {
 	u64 args[6] = { PVIO_SHUTDOWN_SUSPEND };
 	pvio_domid_t old = pvio_domid();
-	ktime_t t0 = ktime_get(), t_back, t_plat, t_watch;
+	ktime_t t0 = ktime_get(), t_back, t_plat, t_watch, t_end;
 	bool new_host;
 	long r;
 
@@ -78,12 +78,12 @@ static void suspend_work_fn(struct work_struct *w)
 	t_watch = ktime_get();
 	pvio_control_resume();
 	pvio_bus_resume(new_host);
+	t_end = ktime_get();
 	/* the frontends reconnect from here on, each logs when it has */
 	pr_info("pvio_core: resumed on %s (domain %u -> %u) after %lld ms (since the hypercall returned: platform %lld ms, watches %lld ms, frontends told %lld ms)\n",
 		new_host ? "a new host" : "the same host", old, pvio_domid(),
-		ktime_ms_delta(ktime_get(), t0), ktime_ms_delta(t_plat, t_back),
-		ktime_ms_delta(t_watch, t_plat),
-		ktime_ms_delta(ktime_get(), t_watch));
+		ktime_ms_delta(t_end, t0), ktime_ms_delta(t_plat, t_back),
+		ktime_ms_delta(t_watch, t_plat), ktime_ms_delta(t_end, t_watch));
 	mutex_unlock(&suspend_mutex);
 }
 
