@@ -23,8 +23,9 @@ D=$(dmesg | sed -n 's/.*pvio platform: domain \([0-9]*\),.*/\1/p' | head -n 1)
 insmod /pvio/modules/pvio_guest_test.ko remote=0 frontend=0 || exit 2
 P=/sys/module/pvio_guest_test/parameters
 rd() { echo "$1" >$P/store_read && cat $P/store_read; }
-echo "PVIO-TEST: store=$(cat $P/store) name=$(rd /local/domain/$D/name) domid=$(rd /local/domain/$D/domid)"
+echo "PVIO-TEST: store=$(cat $P/store) batch=$(cat $P/store_batch) name=$(rd /local/domain/$D/name) domid=$(rd /local/domain/$D/domid)"
 [ "$(cat $P/store)" = ok ] || exit 3
+[ "$(cat $P/store_batch)" = ok ] || exit 3
 [ "$(rd /local/domain/$D/domid)" = "$D" ] || exit 4
 # the domain may not write its own home, only below data/ (libxl's model)
 echo "PVIO-TEST: target=$(rd /local/domain/$D/memory/target)"
@@ -80,7 +81,7 @@ gt_store_has "$vm/uuid" || gt_fail "no $vm/uuid"
 pt_wait_for 90 grep -aq 'PVIO-TEST: ready\|PVIO-GUEST-RESULT' "$log" ||
 	gt_fail "guest did not read its store nodes"
 grep -a 'PVIO-TEST: store=' "$log"
-grep -aq "PVIO-TEST: store=ok name=vmc-$PT_ID domid=$dom" "$log" ||
+grep -aq "PVIO-TEST: store=ok batch=ok name=vmc-$PT_ID domid=$dom" "$log" ||
 	gt_fail "guest did not read its own name/domid through the store"
 grep -aq "PVIO-TEST: target=$((512 * 1024))" "$log" || gt_fail "guest could not read memory/target"
 

@@ -1,20 +1,22 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * The guest's store client: xenstore messages over the ring page of the
- * platform region, signalled through the store event channel. One request
- * is in flight at a time; a reader work item drains the response ring,
- * completing the request or queueing watch events for an ordered
- * workqueue. The store is a peer: ring indices and lengths are checked and
+ * platform region, signalled through the store event channel. Requests
+ * go in batches (often of one) written back to back, several callers'
+ * batches in flight at once; a reader work item drains the response ring,
+ * matching each answer to its request by id, or queueing watch events for
+ * an ordered workqueue. The store is a peer: ring indices and lengths are checked and
  * a broken ring stops the client instead of overrunning.
  *
  * A restarted pvio-store asks for a reconnection (connection =
  * XENSTORE_RECONNECT): the reader drops the half messages of both rings,
- * answers CONNECTED, and a work item resends the request in flight and
+ * answers CONNECTED, and a work item resends the requests not answered and
  * re-registers every watch (their first events fire again).
  */
 #include <linux/kernel.h>
 #include <linux/list.h>
 #include <linux/mutex.h>
+#include <linux/rwsem.h>
 #include <linux/slab.h>
 #include <linux/string.h>
 #include <linux/uio.h>
@@ -36,24 +38,30 @@ static struct xenstore_domain_interface *store_intf;
 static pvio_evtchn_port_t store_port;
 static bool store_broken;
 static DECLARE_WAIT_QUEUE_HEAD(store_wq);
-static DEFINE_MUTEX(store_req_mutex);	/* one request in flight */
+/* taken shared by every batch, exclusively to hold the store (suspend) */
+static DECLARE_RWSEM(store_req_sem);
 static DEFINE_MUTEX(store_write_mutex);	/* one message written at a time */
 static DEFINE_SPINLOCK(store_ring_lock);	/* request indices vs a reset */
 static unsigned int store_gen;		/* bumped by each reconnection */
 static u32 store_req_id;
 
-/* the reader's partial message, and the reply handed to the requester */
+/* the reader's partial message */
 static struct {
 	struct xsd_sockmsg hdr;
 	char body[XENSTORE_PAYLOAD_MAX + 1];
 	unsigned int have;		/* bytes of hdr + body received */
 } store_rx;
-static struct xsd_sockmsg store_reply_hdr;
-static char *store_reply_body;
-static bool store_reply_ready;
-static char *store_inflight;		/* the request awaiting its reply */
-static size_t store_inflight_len;
-static unsigned int store_inflight_gen;	/* written in full in this gen */
+/*
+ * The batches awaiting answers (the list under store_reply_lock). A batch
+ * leaves it under store_write_mutex too: the resend work, which holds that
+ * mutex, may write a batch's messages without copying them.
+ */
+struct store_batch {
+	struct list_head list;
+	struct pvio_store_op *ops;
+	unsigned int n, left;
+};
+static LIST_HEAD(store_batches);
 static DEFINE_SPINLOCK(store_reply_lock);
 static void store_resend_fn(struct work_struct *w);
 static DECLARE_WORK(store_resend_work, store_resend_fn);
@@ -96,7 +104,9 @@ static int store_req_space(u32 *prod)
 
 /*
  * Write one message (under store_write_mutex). -EAGAIN: the store asked
- * for a reconnection meanwhile and the message is to be sent again.
+ * for a reconnection meanwhile and the message is to be sent again. The
+ * store is told only when the ring is full: the writer of a batch tells
+ * it once, after its last message (store_kick).
  */
 static int store_write(const void *data, size_t len, unsigned int gen)
 {
@@ -107,6 +117,8 @@ static int store_write(const void *data, size_t len, unsigned int gen)
 		int space;
 		long t;
 
+		if (!store_req_space(&prod))
+			pvio_evtchn_notify(store_port);
 		t = wait_event_timeout(store_wq, store_broken ||
 				       READ_ONCE(store_gen) != gen ||
 				       store_req_space(&prod) != 0,
@@ -137,11 +149,16 @@ static int store_write(const void *data, size_t len, unsigned int gen)
 		virt_wmb();
 		WRITE_ONCE(store_intf->req_prod, prod + chunk);
 		spin_unlock(&store_ring_lock);
-		pvio_evtchn_notify(store_port);
 		p += chunk;
 		len -= chunk;
 	}
 	return 0;
+}
+
+/* The messages written are there to read. */
+static void store_kick(void)
+{
+	pvio_evtchn_notify(store_port);
 }
 
 /* pvio-store restarted: drop half messages, say CONNECTED, resend. */
@@ -177,29 +194,44 @@ static int store_resend_one(const void *msg, size_t len, unsigned int gen)
 
 static void store_resend_fn(struct work_struct *w)
 {
+	struct pvio_store_op **ops = NULL;
 	struct pvio_store_watch *sw;
-	unsigned int gen, n = 0, i;
-	char *req = NULL, **msgs;
-	size_t req_len = 0;
+	struct store_batch *sb;
+	unsigned int gen, n = 0, i, nreq = 0, sent;
+	char **msgs;
 
 	mutex_lock(&store_write_mutex);
 	gen = READ_ONCE(store_gen);
+	/*
+	 * The requests not answered and not written since the reset, in the
+	 * order they were sent. No batch leaves while we hold the mutex.
+	 */
 	spin_lock(&store_reply_lock);
-	if (store_inflight && !store_reply_ready && store_inflight_gen != gen) {
-		req = kmemdup(store_inflight, store_inflight_len, GFP_ATOMIC);
-		req_len = req ? store_inflight_len : 0;
+	list_for_each_entry(sb, &store_batches, list)
+		n += sb->n;
+	if (n)
+		ops = kmalloc_array(n, sizeof(*ops), GFP_ATOMIC);
+	list_for_each_entry(sb, &store_batches, list) {
+		for (i = 0; ops && i < sb->n; i++)
+			if (!sb->ops[i].done && sb->ops[i].gen != gen)
+				ops[nreq++] = &sb->ops[i];
 	}
 	spin_unlock(&store_reply_lock);
-	if (req) {
-		int ret = store_resend_one(req, req_len, gen);
-
-		kfree(req);
-		if (ret)
-			goto out;
+	if (n && !ops)
+		pr_warn("pvio_core: out of memory: requests in flight not sent again\n");
+	for (sent = 0; sent < nreq; sent++) {
+		if (store_resend_one(ops[sent]->msg, ops[sent]->len, gen))
+			break;
 		spin_lock(&store_reply_lock);
-		store_inflight_gen = gen;
+		ops[sent]->gen = gen;
 		spin_unlock(&store_reply_lock);
 	}
+	if (sent)
+		store_kick();
+	kfree(ops);
+	if (sent < nreq)
+		goto out;
+	n = 0;
 
 	/* XS_WATCH path token, one message per watch, built under the lock */
 	spin_lock(&store_watch_lock);
@@ -239,8 +271,10 @@ static void store_resend_fn(struct work_struct *w)
 		if (store_resend_one(msgs[n], sizeof(*h) + h->len, gen))
 			break;
 	}
-	pr_info("pvio_core: store: %u of %u watches registered again%s\n", n,
-		i, req_len ? ", the request in flight sent again" : "");
+	if (n)
+		store_kick();
+	pr_info("pvio_core: store: %u of %u watches registered again, %u request(s) in flight sent again\n",
+		n, i, nreq);
 	for (n = 0; n < i; n++)
 		kfree(msgs[n]);
 	kfree(msgs);
@@ -272,25 +306,41 @@ static void store_queue_event(void)
 
 static void store_complete_reply(void)
 {
-	unsigned int len = store_rx.hdr.len;
+	unsigned int len = store_rx.hdr.len, i, left;
 	char *body = kmalloc(len + 1, GFP_KERNEL);
+	struct pvio_store_op *op = NULL;
+	struct store_batch *sb;
 
 	if (body) {
 		memcpy(body, store_rx.body, len);
 		body[len] = 0;
 	}
 	spin_lock(&store_reply_lock);
-	if (store_reply_ready || store_rx.hdr.req_id != store_req_id) {
+	list_for_each_entry(sb, &store_batches, list) {
+		for (i = 0; i < sb->n; i++) {
+			if (!sb->ops[i].done &&
+			    sb->ops[i].req_id == store_rx.hdr.req_id) {
+				op = &sb->ops[i];
+				break;
+			}
+		}
+		if (op)
+			break;
+	}
+	if (!op) {
 		/* an answer nobody waits for (e.g. after a timeout) */
 		spin_unlock(&store_reply_lock);
 		kfree(body);
 		return;
 	}
-	store_reply_hdr = store_rx.hdr;
-	store_reply_body = body;
-	store_reply_ready = true;
+	op->reply_type = store_rx.hdr.type;
+	op->reply = body;
+	op->reply_len = len;
+	op->done = true;
+	left = --sb->left;
 	spin_unlock(&store_reply_lock);
-	wake_up_all(&store_wq);
+	if (!left)
+		wake_up_all(&store_wq);
 }
 
 static void store_rx_work_fn(struct work_struct *w)
@@ -363,91 +413,132 @@ static int store_errno(const char *name)
 }
 
 /*
+ * Send @n requests back to back and wait for every answer. The result:
+ * 0 or the error of the exchange itself (store broken, timeout); each
+ * request's own result is in its op (err, reply, reply_len).
+ */
+static int store_run(struct pvio_store_op *ops, unsigned int n)
+{
+	struct store_batch sb = { .ops = ops, .n = n, .left = n };
+	unsigned int i, gen;
+	int ret = 0;
+
+	if (!store_intf) {
+		for (i = 0; i < n; i++)
+			ops[i].err = -ENODEV;
+		return -ENODEV;
+	}
+	down_read(&store_req_sem);
+	spin_lock(&store_reply_lock);
+	for (i = 0; i < n; i++) {
+		struct xsd_sockmsg *h = (struct xsd_sockmsg *)ops[i].msg;
+
+		h->req_id = ++store_req_id;
+		if (!h->req_id)
+			h->req_id = ++store_req_id;	/* 0: resent watches */
+		ops[i].req_id = h->req_id;
+		ops[i].done = false;
+		ops[i].reply = NULL;
+		ops[i].gen = READ_ONCE(store_gen) - 1;	/* not sent yet */
+	}
+	list_add_tail(&sb.list, &store_batches);
+	spin_unlock(&store_reply_lock);
+
+	mutex_lock(&store_write_mutex);
+	gen = READ_ONCE(store_gen);
+	for (i = 0; i < n && !ret; i++) {
+		ret = store_write(ops[i].msg, ops[i].len, gen);
+		if (!ret) {
+			spin_lock(&store_reply_lock);
+			ops[i].gen = gen;
+			spin_unlock(&store_reply_lock);
+		}
+	}
+	if (i)
+		store_kick();
+	mutex_unlock(&store_write_mutex);
+	if (ret == -EAGAIN)
+		ret = 0;	/* the reconnection sends the rest */
+	if (!ret) {
+		wait_event_timeout(store_wq, store_broken ||
+				   !READ_ONCE(sb.left), STORE_TIMEOUT);
+		if (READ_ONCE(sb.left))
+			ret = store_broken ? -EIO : -ETIMEDOUT;
+	}
+	/* late answers to these ids are dropped by the reader */
+	mutex_lock(&store_write_mutex);
+	spin_lock(&store_reply_lock);
+	list_del(&sb.list);
+	spin_unlock(&store_reply_lock);
+	mutex_unlock(&store_write_mutex);
+	up_read(&store_req_sem);
+
+	for (i = 0; i < n; i++) {
+		struct pvio_store_op *op = &ops[i];
+
+		if (!op->done)
+			op->err = ret ?: -EIO;
+		else if (!op->reply)
+			op->err = -ENOMEM;
+		else if (op->reply_type == XS_ERROR)
+			op->err = store_errno(op->reply);
+		else if (op->reply_type != op->type)
+			op->err = -EPROTO;
+		else
+			op->err = 0;
+		if (op->err) {
+			kfree(op->reply);
+			op->reply = NULL;
+		}
+	}
+	return ret;
+}
+
+/* A request's message: the header (its id set when sent), the payload. */
+static int store_op_init(struct pvio_store_op *op, u32 type,
+			 const struct kvec *iov, unsigned int nr)
+{
+	struct xsd_sockmsg hdr = { .type = type };
+	unsigned int i;
+	char *p;
+
+	memset(op, 0, sizeof(*op));
+	for (i = 0; i < nr; i++)
+		hdr.len += iov[i].iov_len;
+	if (hdr.len > XENSTORE_PAYLOAD_MAX)
+		return -E2BIG;
+	/* one block, kept until answered: a reconnection sends it again */
+	op->msg = kmalloc(sizeof(hdr) + hdr.len, GFP_KERNEL);
+	if (!op->msg)
+		return -ENOMEM;
+	memcpy(op->msg, &hdr, sizeof(hdr));
+	for (i = 0, p = op->msg + sizeof(hdr); i < nr; p += iov[i].iov_len, i++)
+		memcpy(p, iov[i].iov_base, iov[i].iov_len);
+	op->len = sizeof(hdr) + hdr.len;
+	op->type = type;
+	return 0;
+}
+
+/*
  * Send a request made of @nr pieces; returns the reply body (kmalloc'd,
  * NUL-terminated, length in *rlen) or ERR_PTR(-errno).
  */
 static char *store_talk(u32 type, const struct kvec *iov, unsigned int nr,
 			unsigned int *rlen)
 {
-	struct xsd_sockmsg hdr = { .type = type };
-	char *body, *msg, *p;
-	unsigned int i, gen;
-	int ret;
+	struct pvio_store_op op;
+	int ret = store_op_init(&op, type, iov, nr);
 
-	if (!store_intf)
-		return ERR_PTR(-ENODEV);
-	for (i = 0; i < nr; i++)
-		hdr.len += iov[i].iov_len;
-	if (hdr.len > XENSTORE_PAYLOAD_MAX)
-		return ERR_PTR(-E2BIG);
-	/* one block, kept until answered: a reconnection sends it again */
-	msg = kmalloc(sizeof(hdr) + hdr.len, GFP_KERNEL);
-	if (!msg)
-		return ERR_PTR(-ENOMEM);
-
-	mutex_lock(&store_req_mutex);
-	spin_lock(&store_reply_lock);
-	hdr.req_id = ++store_req_id;
-	if (!hdr.req_id)
-		hdr.req_id = ++store_req_id;	/* 0 is for resent watches */
-	store_reply_ready = false;
-	memcpy(msg, &hdr, sizeof(hdr));
-	for (i = 0, p = msg + sizeof(hdr); i < nr; p += iov[i].iov_len, i++)
-		memcpy(p, iov[i].iov_base, iov[i].iov_len);
-	store_inflight = msg;
-	store_inflight_len = sizeof(hdr) + hdr.len;
-	store_inflight_gen = READ_ONCE(store_gen) - 1;	/* not sent yet */
-	spin_unlock(&store_reply_lock);
-	mutex_lock(&store_write_mutex);
-	gen = READ_ONCE(store_gen);
-	ret = store_write(msg, sizeof(hdr) + hdr.len, gen);
-	if (!ret) {
-		spin_lock(&store_reply_lock);
-		store_inflight_gen = gen;
-		spin_unlock(&store_reply_lock);
-	}
-	mutex_unlock(&store_write_mutex);
-	if (ret == -EAGAIN)
-		ret = 0;	/* the reconnection resends it */
-	if (!ret) {
-		wait_event_timeout(store_wq, store_broken ||
-				   READ_ONCE(store_reply_ready),
-				   STORE_TIMEOUT);
-		if (!READ_ONCE(store_reply_ready))
-			ret = store_broken ? -EIO : -ETIMEDOUT;
-	}
-	spin_lock(&store_reply_lock);
-	store_inflight = NULL;
-	body = store_reply_body;
-	store_reply_body = NULL;
-	if (!ret && !store_reply_ready)
-		ret = -EIO;
-	/* a late reply to this id is dropped by the reader */
-	store_reply_ready = true;
-	hdr = store_reply_hdr;
-	spin_unlock(&store_reply_lock);
-	mutex_unlock(&store_req_mutex);
+	if (ret)
+		return ERR_PTR(ret);
+	store_run(&op, 1);
 	/* a resend may hold its own copy, never this block */
-	kfree(msg);
-
-	if (ret) {
-		kfree(body);
-		return ERR_PTR(ret);
-	}
-	if (!body)
-		return ERR_PTR(-ENOMEM);
-	if (hdr.type == XS_ERROR) {
-		ret = store_errno(body);
-		kfree(body);
-		return ERR_PTR(ret);
-	}
-	if (hdr.type != type) {
-		kfree(body);
-		return ERR_PTR(-EPROTO);
-	}
+	kfree(op.msg);
+	if (op.err)
+		return ERR_PTR(op.err);
 	if (rlen)
-		*rlen = hdr.len;
-	return body;
+		*rlen = op.reply_len;
+	return op.reply;
 }
 
 static int store_simple(u32 type, const struct kvec *iov, unsigned int nr)
@@ -561,6 +652,136 @@ char **pvio_store_directory(const char *path, unsigned int *n)
 }
 EXPORT_SYMBOL_GPL(pvio_store_directory);
 
+void pvio_store_batch_init(struct pvio_store_batch *b)
+{
+	b->n = 0;
+	b->err = 0;
+}
+EXPORT_SYMBOL_GPL(pvio_store_batch_init);
+
+static int batch_add(struct pvio_store_batch *b, u32 type, const char *dir,
+		     const char *key, const char *value)
+{
+	char *path;
+	struct kvec iov[2];
+	int ret;
+
+	if (b->err)
+		return -1;
+	if (b->n >= PVIO_STORE_BATCH_MAX) {
+		b->err = -E2BIG;
+		return -1;
+	}
+	path = kasprintf(GFP_KERNEL, "%s/%s", dir, key);
+	if (!path) {
+		b->err = -ENOMEM;
+		return -1;
+	}
+	iov[0] = store_str(path);
+	/* a written value goes without its NUL, as in pvio_store_write */
+	if (value)
+		iov[1] = (struct kvec){ .iov_base = (void *)value,
+					.iov_len = strlen(value) };
+	ret = store_op_init(&b->ops[b->n], type, iov, value ? 2 : 1);
+	kfree(path);
+	if (ret) {
+		b->err = ret;
+		return -1;
+	}
+	return b->n++;
+}
+
+int pvio_store_batch_read(struct pvio_store_batch *b, const char *dir,
+			  const char *key)
+{
+	return batch_add(b, XS_READ, dir, key, NULL);
+}
+EXPORT_SYMBOL_GPL(pvio_store_batch_read);
+
+int pvio_store_batch_printf(struct pvio_store_batch *b, const char *dir,
+			    const char *key, const char *fmt, ...)
+{
+	va_list ap;
+	char *v;
+	int i;
+
+	va_start(ap, fmt);
+	v = kvasprintf(GFP_KERNEL, fmt, ap);
+	va_end(ap);
+	if (!v) {
+		if (!b->err)
+			b->err = -ENOMEM;
+		return -1;
+	}
+	i = batch_add(b, XS_WRITE, dir, key, v);
+	kfree(v);
+	return i;
+}
+EXPORT_SYMBOL_GPL(pvio_store_batch_printf);
+
+int pvio_store_batch_rm(struct pvio_store_batch *b, const char *dir,
+			const char *key)
+{
+	return batch_add(b, XS_RM, dir, key, NULL);
+}
+EXPORT_SYMBOL_GPL(pvio_store_batch_rm);
+
+int pvio_store_batch_run(struct pvio_store_batch *b)
+{
+	unsigned int i;
+	int ret;
+
+	if (b->err)
+		return b->err;
+	if (!b->n)
+		return 0;
+	ret = store_run(b->ops, b->n);
+	if (ret)
+		return ret;
+	for (i = 0; i < b->n; i++) {
+		int err = b->ops[i].err;
+
+		if (!err || b->ops[i].type == XS_READ ||
+		    (b->ops[i].type == XS_RM && err == -ENOENT))
+			continue;
+		return err;
+	}
+	return 0;
+}
+EXPORT_SYMBOL_GPL(pvio_store_batch_run);
+
+const char *pvio_store_batch_str(struct pvio_store_batch *b, int i)
+{
+	if (i < 0 || i >= (int)b->n || b->ops[i].err)
+		return NULL;
+	return b->ops[i].reply;
+}
+EXPORT_SYMBOL_GPL(pvio_store_batch_str);
+
+unsigned long long pvio_store_batch_ull(struct pvio_store_batch *b, int i,
+					unsigned long long def)
+{
+	const char *s = pvio_store_batch_str(b, i);
+	unsigned long long v;
+
+	if (!s || kstrtoull(s, 10, &v))
+		return def;
+	return v;
+}
+EXPORT_SYMBOL_GPL(pvio_store_batch_ull);
+
+void pvio_store_batch_free(struct pvio_store_batch *b)
+{
+	unsigned int i;
+
+	for (i = 0; i < b->n; i++) {
+		kfree(b->ops[i].msg);
+		kfree(b->ops[i].reply);
+	}
+	b->n = 0;
+}
+EXPORT_SYMBOL_GPL(pvio_store_batch_free);
+
 /*
  * A watch's token names it in events. Not "%p": until the kernel's
  * random pool is ready every hashed pointer prints alike, and all watches
@@ -646,7 +867,7 @@ static void store_watch_work_fn(struct work_struct *work)
 void pvio_store_suspend(void)
 {
 	/* nobody talks to the store until we are resumed */
-	mutex_lock(&store_req_mutex);
+	down_write(&store_req_sem);
 }
 
 void pvio_store_forget_port(void)
@@ -668,9 +889,6 @@ void pvio_store_resume(bool new_host)
 		store_gen++;
 		store_rx.have = 0;
 		spin_unlock(&store_ring_lock);
-		spin_lock(&store_reply_lock);
-		store_inflight_gen = store_gen;	/* nothing to resend */
-		spin_unlock(&store_reply_lock);
 		mutex_unlock(&store_write_mutex);
 		if (!port || port >= PVIO_EVTCHN_MAX_PORTS ||
 		    pvio_evtchn_bind_handler(port, store_event_fn, NULL)) {
@@ -681,7 +899,7 @@ void pvio_store_resume(bool new_host)
 		}
 		wake_up_all(&store_wq);
 	}
-	mutex_unlock(&store_req_mutex);
+	up_write(&store_req_sem);
 }
 
 void pvio_store_rewatch(void)

@@ -86,6 +86,54 @@ int pvio_store_rm(const char *path);
  */
 char **pvio_store_directory(const char *path, unsigned int *n);
 
+/*
+ * A batch: reads, writes and removals sent to the store back to back and
+ * answered together, one round trip instead of one per key (the reconnection
+ * after a migration writes and reads dozens). The store applies them in
+ * order; each has its own result. Build on the stack, run once, free.
+ */
+#define PVIO_STORE_BATCH_MAX	20
+
+struct pvio_store_op {
+	char *msg;			/* private: the request, header first */
+	size_t len;			/* private */
+	u32 type, req_id;		/* private */
+	unsigned int gen;		/* private: written in full in this gen */
+	bool done;			/* private: answered */
+	u32 reply_type;			/* private */
+	int err;			/* after the run: 0 or -errno */
+	char *reply;			/* after the run: the answer, or NULL */
+	unsigned int reply_len;		/* after the run */
+};
+
+struct pvio_store_batch {
+	unsigned int n;
+	int err;			/* the first error while building */
+	struct pvio_store_op ops[PVIO_STORE_BATCH_MAX];
+};
+
+void pvio_store_batch_init(struct pvio_store_batch *b);
+/* Add an operation on @dir/@key; its index, or -1 (the run then fails). */
+int pvio_store_batch_read(struct pvio_store_batch *b, const char *dir,
+			  const char *key);
+int pvio_store_batch_printf(struct pvio_store_batch *b, const char *dir,
+			    const char *key, const char *fmt, ...)
+	__printf(4, 5);
+int pvio_store_batch_rm(struct pvio_store_batch *b, const char *dir,
+			const char *key);
+/*
+ * Send every operation, wait for every answer. 0, or the first error of a
+ * write or removal (a missing node is no error for a removal), or of the
+ * store itself; a read's own result is looked at with the helpers below.
+ */
+int pvio_store_batch_run(struct pvio_store_batch *b);
+/* Read @i's value as an unsigned integer, @def if missing or malformed. */
+unsigned long long pvio_store_batch_ull(struct pvio_store_batch *b, int i,
+					unsigned long long def);
+/* Read @i's value (owned by the batch) or NULL. */
+const char *pvio_store_batch_str(struct pvio_store_batch *b, int i);
+void pvio_store_batch_free(struct pvio_store_batch *b);
+
 struct pvio_store_watch {
 	const char *path;
 	/* called from a workqueue with the path that changed */

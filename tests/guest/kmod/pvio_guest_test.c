@@ -29,6 +29,9 @@ static int gref = -1;
 module_param(gref, int, 0444);
 static char store[64] = "unavailable";
 module_param_string(store, store, sizeof(store), 0444);
+/* the batch checks: against a real pvio-store (not the platform stub) */
+static char store_batch[64] = "unavailable";
+module_param_string(store_batch, store_batch, sizeof(store_batch), 0444);
 
 static bool frontend = true;
 module_param(frontend, bool, 0444);
@@ -97,6 +100,69 @@ static void test_event(pvio_evtchn_port_t p, void *data)
 	atomic_inc(&events_seen);
 }
 
+/*
+ * A batch: writes, reads (one of a missing node), a removal of a missing
+ * node, answered in one exchange, each with its own result; then a batch
+ * whose one write is refused (a path the store rejects) fails with that
+ * error while the rest of it is applied, in order.
+ */
+static void test_store_batch(void)
+{
+	struct pvio_store_batch *b = kmalloc(sizeof(*b), GFP_KERNEL);
+	char dir[64];
+	int ra, rb, rmiss, rlast;
+	const char *why = NULL;
+	int ret;
+
+	if (!b) {
+		snprintf(store_batch, sizeof(store_batch), "nomem");
+		return;
+	}
+	snprintf(dir, sizeof(dir), "/local/domain/%u/data/pvio-batch",
+		 pvio_domid());
+	pvio_store_batch_init(b);
+	pvio_store_batch_printf(b, dir, "a", "%u", 17u);
+	pvio_store_batch_printf(b, dir, "b", "%s", "two");
+	ra = pvio_store_batch_read(b, dir, "a");
+	rmiss = pvio_store_batch_read(b, dir, "missing");
+	pvio_store_batch_rm(b, dir, "missing");
+	pvio_store_batch_printf(b, dir, "b", "%s", "three");
+	rb = pvio_store_batch_read(b, dir, "b");
+	ret = pvio_store_batch_run(b);
+	if (ret)
+		why = "run";
+	else if (pvio_store_batch_ull(b, ra, 0) != 17)
+		why = "read-a";
+	else if (b->ops[rmiss].err != -ENOENT ||
+		 pvio_store_batch_str(b, rmiss))
+		why = "missing";
+	else if (!pvio_store_batch_str(b, rb) ||
+		 strcmp(pvio_store_batch_str(b, rb), "three"))
+		why = "order";
+	pvio_store_batch_free(b);
+	if (why)
+		goto out;
+
+	pvio_store_batch_init(b);
+	pvio_store_batch_printf(b, dir, "c", "before");
+	pvio_store_batch_printf(b, dir, "not a key!", "refused");
+	pvio_store_batch_printf(b, dir, "c", "after");
+	rlast = pvio_store_batch_read(b, dir, "c");
+	ret = pvio_store_batch_run(b);
+	if (ret != -EINVAL)
+		why = "refused";
+	else if (!pvio_store_batch_str(b, rlast) ||
+		 strcmp(pvio_store_batch_str(b, rlast), "after"))
+		why = "after-refused";
+	pvio_store_batch_free(b);
+out:
+	kfree(b);
+	if (why)
+		snprintf(store_batch, sizeof(store_batch), "%s-%d", why, ret);
+	else
+		snprintf(store_batch, sizeof(store_batch), "ok");
+}
+
 static void test_store(void)
 {
 	char path[64], *v;
@@ -117,6 +183,7 @@ static void test_store(void)
 	snprintf(store, sizeof(store), "%s",
 		 strcmp(v, "hello-from-guest") ? "mismatch" : "ok");
 	kfree(v);
+	test_store_batch();
 }
 
 /*
