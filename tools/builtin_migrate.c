@@ -42,6 +42,7 @@
 #define MIG_SUSPEND_MS		30000
 #define MIG_STREAM_MS		300000
 #define MIG_CONNECT_MS		30000
+#define MIG_CLOSE_MS		20000	/* backends let go of a suspended guest */
 #define MIG_STEP_MS		60000	/* the other side answers within */
 #define MIG_BANDWIDTH		(4ull << 30)	/* bytes/s: as fast as it goes */
 #define MIG_DOWNTIME_MS		300		/* QEMU's default */
@@ -248,6 +249,11 @@ static int run_save(int argc, char **argv)
 	if (rc)
 		goto fail;
 	suspended = true;
+	/* its backends let go of it before anything of it is copied */
+	rc = mig_devices_close(rundir, domid);
+	rc = rc ?: mig_devices_wait_closed(rundir, domid, MIG_CLOSE_MS);
+	if (rc)
+		goto fail;
 	/* the guest's own store nodes hold still while it is suspended */
 	rc = mig_store_collect(rundir, domid, &store, &store_len);
 	if (rc)
@@ -640,10 +646,11 @@ static int run_migrate(int argc, char **argv)
 	const char *rundir = pvio_rundir(pvio_opt_rundir);
 	const char *dom = NULL, *host = NULL, *port = "8002";
 	long long t0, t_susp = 0, t_stop = 0, t_applied = 0, t_done, qd = -1;
+	long long t_gone = 0;
 	char *state = NULL, *msg = NULL;
 	struct hv_qmp *q = NULL;
 	struct mig_relay *relay = NULL;
-	bool suspended = false, started = false, go = false;
+	bool suspended = false, started = false, go = false, closing = false;
 	unsigned int pages = 0;
 	pvio_domid_t domid;
 	void *blob = NULL, *store = NULL;
@@ -735,13 +742,23 @@ static int run_migrate(int argc, char **argv)
 	if (rc)
 		goto fail;
 	suspended = true;
+	t_gone = mig_now_ms();
+	/*
+	 * Its backends let go of it (the frontends only dropped their event
+	 * channels), while QEMU finishes: what they still write into the
+	 * guest goes with the top-up, and nothing of theirs reaches the disk
+	 * once the guest runs on the destination.
+	 */
+	closing = true;
+	rc = mig_devices_close(rundir, domid);
 	/* the guest's devices are idle: let QEMU finish as it sees fit */
-	rc = mig_qmp(q, "{\"execute\": \"migrate-set-parameters\", \"arguments\": {\"downtime-limit\": %d}}",
-		     MIG_DOWNTIME_MS);
+	rc = rc ?: mig_qmp(q, "{\"execute\": \"migrate-set-parameters\", \"arguments\": {\"downtime-limit\": %d}}",
+			   MIG_DOWNTIME_MS);
 	rc = rc ?: mig_relay_brake(relay, false);
 	/* meanwhile the store nodes the guest owns (it holds them still) */
 	rc = rc ?: mig_store_collect(rundir, domid, &store, &slen);
 	rc = rc ?: msg_send(fd, MIG_MSG_STORE, store, slen);
+	rc = rc ?: mig_devices_wait_closed(rundir, domid, MIG_CLOSE_MS);
 	rc = rc ?: mig_qmp_wait(q, MIG_STREAM_MS, &qd);
 	if (rc)
 		goto fail;
@@ -767,8 +784,9 @@ static int run_migrate(int argc, char **argv)
 	}
 	t_done = mig_now_ms();
 	if (mig_verbose)
-		fprintf(stderr, "pvio: migrate: suspend %lld ms, stop to applied %lld ms, resume to connected %lld ms, %lld MiB relayed\n",
-			t_stop - t_susp, t_applied - t_stop, t_done - t_applied,
+		fprintf(stderr, "pvio: migrate: suspend %lld ms (the guest %lld ms, then QEMU %lld ms), stop to applied %lld ms, resume to connected %lld ms, %lld MiB relayed\n",
+			t_stop - t_susp, t_gone - t_susp, t_stop - t_gone,
+			t_applied - t_stop, t_done - t_applied,
 			mig_relay_bytes(relay) >> 20);
 	hv_qmp_close(q);
 	q = NULL;
@@ -784,6 +802,9 @@ fail:
 		fprintf(stderr, "pvio: QEMU switched over before the guest suspended\n");
 	if (q && started)
 		mig_source_continue(q);
+	/* a guest resumed here reconnects: its old connections are gone */
+	if (closing)
+		mig_devices_wait_closed(rundir, domid, MIG_CLOSE_MS);
 	if (suspended || t_susp)
 		mig_cancel(rundir, domid);
 	if (fd >= 0) {

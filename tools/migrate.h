@@ -103,6 +103,16 @@ int mig_suspended(struct pvio_hv *hv, pvio_domid_t domid);
 void mig_cancel(const char *rundir, pvio_domid_t domid);
 /* Backends of every device of @domid Connected (bounded): 0 or -ETIMEDOUT. */
 int mig_wait_connected(const char *rundir, pvio_domid_t domid, int timeout_ms);
+/*
+ * The suspended guest's frontends only let go of their event channels:
+ * close each connection on their behalf (state Closed in the frontend's
+ * dir), so that its backend answers or drops what is in flight and
+ * unmaps the rings. Only for a guest hv holds suspended.
+ */
+int mig_devices_close(const char *rundir, pvio_domid_t domid);
+/* ... and wait until no backend holds a connection: 0 or -errno. */
+int mig_devices_wait_closed(const char *rundir, pvio_domid_t domid,
+			    int timeout_ms);
 /* Tear down a domain and its devices and store nodes (source after a move). */
 void mig_domain_remove(const char *rundir, pvio_domid_t domid);
 

@@ -576,14 +576,16 @@ void mig_cancel(const char *rundir, pvio_domid_t domid)
 	pvio_hv_close(hv);
 }
 
+static const char *const mig_dev_types[] = { "vbd", "vif" };
+
 /*
- * Wait for every backend dir of @domid to say Connected (4), one after
- * the other, each through a watch on its state: no polling of the store
- * while the resumed guest and its backends talk to it.
+ * Wait for every backend dir of @domid to reach a state in @mask, one
+ * after the other, each through a watch on its state: no polling of the
+ * store while the guest and its backends talk to it.
  */
-int mig_wait_connected(const char *rundir, pvio_domid_t domid, int timeout_ms)
+static int wait_backends(const char *rundir, pvio_domid_t domid,
+			 uint32_t mask, int timeout_ms)
 {
-	static const char *const types[] = { "vbd", "vif" };
 	long long end = mig_now_ms() + timeout_ms;
 	struct xs_handle *xs;
 	int rc;
@@ -597,7 +599,7 @@ int mig_wait_connected(const char *rundir, pvio_domid_t domid, int timeout_ms)
 		unsigned int n = 0;
 
 		snprintf(dir, sizeof(dir), "/local/domain/0/backend/%s/%u",
-			 types[t], domid);
+			 mig_dev_types[t], domid);
 		if (xs_directory(xs, XS_TXN_NULL, dir, &ids, &n))
 			continue;
 		for (unsigned int i = 0; !rc && i < n; i++) {
@@ -605,15 +607,68 @@ int mig_wait_connected(const char *rundir, pvio_domid_t domid, int timeout_ms)
 			int st;
 
 			snprintf(path, sizeof(path), "%s/%s", dir, ids[i]);
-			st = left > 0 ? xenbus_wait_state(xs, path,
-					XENBUS_STATE_BIT(XenbusStateConnected),
-					(int)left) : -ETIMEDOUT;
+			st = left > 0 ? xenbus_wait_state(xs, path, mask,
+							  (int)left) :
+					-ETIMEDOUT;
 			if (st < 0)
 				rc = st;
 		}
 		xs_free_list(ids, n);
 	}
 	xs_close(xs);
+	return rc;
+}
+
+int mig_wait_connected(const char *rundir, pvio_domid_t domid, int timeout_ms)
+{
+	return wait_backends(rundir, domid,
+			     XENBUS_STATE_BIT(XenbusStateConnected),
+			     timeout_ms);
+}
+
+int mig_devices_close(const char *rundir, pvio_domid_t domid)
+{
+	struct xs_handle *xs;
+	int rc;
+
+	rc = pvio_domstore_open(rundir, &xs);
+	if (rc)
+		return rc;
+	for (unsigned int t = 0; !rc && t < 2; t++) {
+		char dir[128], path[192];
+		char **ids = NULL;
+		unsigned int n = 0;
+
+		snprintf(dir, sizeof(dir), "/local/domain/%u/device/%s", domid,
+			 mig_dev_types[t]);
+		if (xs_directory(xs, XS_TXN_NULL, dir, &ids, &n))
+			continue;
+		for (unsigned int i = 0; !rc && i < n; i++) {
+			snprintf(path, sizeof(path), "%s/%s/state", dir, ids[i]);
+			rc = xs_printf(xs, XS_TXN_NULL, path, "%d",
+				       XenbusStateClosed);
+		}
+		xs_free_list(ids, n);
+	}
+	xs_close(xs);
+	if (rc)
+		fprintf(stderr, "pvio: domain %u: cannot close its devices: %s\n",
+			domid, strerror(-rc));
+	return rc;
+}
+
+int mig_devices_wait_closed(const char *rundir, pvio_domid_t domid,
+			    int timeout_ms)
+{
+	/* anything but holding a connection (Initialised, Connected, Closing) */
+	uint32_t held = XENBUS_STATE_BIT(XenbusStateInitialised) |
+			XENBUS_STATE_BIT(XenbusStateConnected) |
+			XENBUS_STATE_BIT(XenbusStateClosing);
+	int rc = wait_backends(rundir, domid, ~held, timeout_ms);
+
+	if (rc)
+		fprintf(stderr, "pvio: domain %u: a backend did not let go of its connection: %s\n",
+			domid, strerror(-rc));
 	return rc;
 }
 

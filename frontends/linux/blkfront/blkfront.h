@@ -52,6 +52,7 @@ struct blkfront_queue {
 	bool port_bound;		/* port allocated */
 	bool handler_bound;		/* events delivered to us */
 	bool live;			/* the backend is connected: send */
+	bool detached;			/* suspended: port closed, ring kept */
 	bool broken;			/* the backend broke the protocol */
 	unsigned int nr_ents;
 	struct blkfront_shadow *shadow;
@@ -162,6 +163,7 @@ int blkfront_queue_setup(struct blkfront_info *info, struct blkfront_queue *q);
 void blkfront_queue_teardown(struct blkfront_info *info,
 			     struct blkfront_queue *q, bool requeue);
 void blkfront_queue_unbind(struct blkfront_queue *q);
+void blkfront_queue_detach(struct blkfront_queue *q);
 void blkfront_queue_go_live(struct blkfront_queue *q);
 /* Requests of @q awaiting their response. */
 unsigned int blkfront_queue_inflight(struct blkfront_queue *q);

@@ -552,6 +552,9 @@ static enum blk_eh_timer_return blkfront_timeout(struct request *rq)
 	bool unseen = false;
 	unsigned long flags;
 
+	/* suspended: the requests are re-issued once we are resumed */
+	if (READ_ONCE(q->detached))
+		return BLK_EH_RESET_TIMER;
 	spin_lock_irqsave(&q->lock, flags);
 	pvt = q->ring.req_prod_pvt;
 	cons = q->ring.rsp_cons;
@@ -608,6 +611,7 @@ int blkfront_queue_setup(struct blkfront_info *info, struct blkfront_queue *q)
 	q->ring_order = info->ring_order;
 	q->broken = false;
 	q->live = false;
+	q->detached = false;
 	q->port_bound = false;
 	q->handler_bound = false;
 	for (i = 0; i < BLKFRONT_MAX_RING_PAGES; i++)
@@ -685,6 +689,26 @@ void blkfront_queue_unbind(struct blkfront_queue *q)
  * answers the backend gave); requests still unanswered are put back on
  * the blk-mq requeue list (@requeue, for the next connection) or failed.
  */
+/*
+ * Suspend: no event from this ring's backend reaches us any more, and the
+ * port, which would name something else on another host, is closed here.
+ * The ring, its grants and the requests in flight stay: the toolstack
+ * has the backend let go of them once we are suspended, and the teardown
+ * after the resume takes what it answered and re-issues the rest.
+ */
+void blkfront_queue_detach(struct blkfront_queue *q)
+{
+	unsigned long flags;
+
+	blkfront_queue_unbind(q);
+	if (q->port_bound)
+		pvio_evtchn_close(q->port);
+	spin_lock_irqsave(&q->lock, flags);
+	q->port_bound = false;
+	q->detached = true;
+	spin_unlock_irqrestore(&q->lock, flags);
+}
+
 void blkfront_queue_teardown(struct blkfront_info *info,
 			     struct blkfront_queue *q, bool requeue)
 {

@@ -33,34 +33,6 @@ MODULE_PARM_DESC(persistent,
 
 static int blkfront_major;
 
-/* ---- store helpers ---- */
-
-static unsigned long long be_read(struct blkfront_info *info, const char *key,
-				  unsigned long long def)
-{
-	char path[192];
-
-	snprintf(path, sizeof(path), "%s/%s", info->pdev->otherend, key);
-	return pvio_store_read_ull(path, def);
-}
-
-static int fe_printf(struct blkfront_info *info, const char *key,
-		     const char *fmt, unsigned int v)
-{
-	char path[192];
-
-	snprintf(path, sizeof(path), "%s/%s", info->pdev->nodename, key);
-	return pvio_store_printf(path, fmt, v);
-}
-
-static void fe_rm(struct blkfront_info *info, const char *key)
-{
-	char path[192];
-
-	snprintf(path, sizeof(path), "%s/%s", info->pdev->nodename, key);
-	pvio_store_rm(path);
-}
-
 /* ---- disk naming: the vdev number, as Xen numbers virtual disks ---- */
 
 static int vdev_to_index(unsigned int vdev, unsigned int *index)
@@ -224,22 +196,44 @@ static void rings_teardown(struct blkfront_info *info, bool requeue)
 static int negotiate(struct blkfront_info *info)
 {
 	unsigned int want_q = max_queues ? max_queues : num_online_cpus();
+	const char *be = info->pdev->otherend;
+	struct pvio_store_batch *b = kmalloc(sizeof(*b), GFP_KERNEL);
+	int r_mq, r_order, r_ind, r_pers;
 	unsigned int nq, order, ind;
+	bool pers;
+	int ret;
 
+	if (!b)
+		return -ENOMEM;
+	/* the offer in one round trip */
+	pvio_store_batch_init(b);
+	r_mq = pvio_store_batch_read(b, be, "multi-queue-max-queues");
+	r_order = pvio_store_batch_read(b, be, "max-ring-page-order");
+	r_ind = pvio_store_batch_read(b, be, "feature-max-indirect-segments");
+	r_pers = pvio_store_batch_read(b, be, "feature-persistent");
+	ret = pvio_store_batch_run(b);
+	if (ret) {
+		pvio_store_batch_free(b);
+		kfree(b);
+		return ret;
+	}
 	nq = min_t(unsigned long long,
-		   be_read(info, "multi-queue-max-queues", 1),
+		   pvio_store_batch_ull(b, r_mq, 1),
 		   min(want_q, (unsigned int)BLKFRONT_MAX_QUEUES));
 	nq = max(nq, 1u);
 	if (info->disk)		/* more rings than hw queues is no use */
 		nq = min(nq, info->hw_queues);
 	order = min_t(unsigned long long,
-		      be_read(info, "max-ring-page-order", 0),
+		      pvio_store_batch_ull(b, r_order, 0),
 		      min(max_ring_page_order,
 			  (unsigned int)BLKFRONT_MAX_RING_ORDER));
 	ind = min_t(unsigned long long,
-		    be_read(info, "feature-max-indirect-segments", 0),
+		    pvio_store_batch_ull(b, r_ind, 0),
 		    min(max_indirect_segments,
 			(unsigned int)BLKFRONT_MAX_INDIRECT_SEGS));
+	pers = pvio_store_batch_ull(b, r_pers, 0) == 1;
+	pvio_store_batch_free(b);
+	kfree(b);
 	if (ind <= BLKIF_MAX_SEGMENTS_PER_REQUEST)
 		ind = 0;
 	if (!info->disk) {
@@ -260,34 +254,34 @@ static int negotiate(struct blkfront_info *info)
 	info->nr_queues = nq;
 	info->ring_order = order;
 	info->indirect_segs = ind;
-	info->persistent = persistent &&
-			   be_read(info, "feature-persistent", 0) == 1;
+	info->persistent = persistent && pers;
 	return 0;
 }
 
-static int write_queue_keys(struct blkfront_info *info,
-			    struct blkfront_queue *q, const char *prefix)
+static void write_queue_keys(struct blkfront_info *info,
+			     struct pvio_store_batch *b,
+			     struct blkfront_queue *q, const char *prefix)
 {
 	unsigned int i, pages = 1u << info->ring_order;
+	const char *fe = info->pdev->nodename;
 	char key[48];
-	int ret;
 
 	for (i = 0; i < pages; i++) {
 		if (info->ring_order == 0)
 			snprintf(key, sizeof(key), "%sring-ref", prefix);
 		else
 			snprintf(key, sizeof(key), "%sring-ref%u", prefix, i);
-		ret = fe_printf(info, key, "%u", q->ring_ref[i]);
-		if (ret)
-			return ret;
+		pvio_store_batch_printf(b, fe, key, "%u", q->ring_ref[i]);
 	}
 	snprintf(key, sizeof(key), "%sevent-channel", prefix);
-	return fe_printf(info, key, "%u", q->port);
+	pvio_store_batch_printf(b, fe, key, "%u", q->port);
 }
 
 /* Backend in InitWait: set up rings, publish them, go Initialised. */
 static int rings_offer(struct blkfront_info *info)
 {
+	const char *fe = info->pdev->nodename;
+	struct pvio_store_batch *b;
 	unsigned int i;
 	char prefix[24];
 	int ret;
@@ -303,31 +297,43 @@ static int rings_offer(struct blkfront_info *info)
 			goto err;
 		}
 	}
-	for (i = 0; i < info->nr_queues; i++) {
+	/* every key in one round trip (up to 4 queues of 16 pages: 2 trips) */
+	b = kmalloc(sizeof(*b), GFP_KERNEL);
+	ret = b ? 0 : -ENOMEM;
+	if (b)
+		pvio_store_batch_init(b);
+	for (i = 0; i < info->nr_queues && !ret; i++) {
 		if (info->nr_queues == 1)
 			prefix[0] = 0;
 		else
 			snprintf(prefix, sizeof(prefix), "queue-%u/", i);
-		ret = write_queue_keys(info, &info->queues[i], prefix);
-		if (ret)
-			goto err;
+		if (b->n + (1u << info->ring_order) + 1 > PVIO_STORE_BATCH_MAX) {
+			ret = pvio_store_batch_run(b);
+			pvio_store_batch_free(b);
+		}
+		write_queue_keys(info, b, &info->queues[i], prefix);
 	}
-	if (info->nr_queues > 1)
-		ret = fe_printf(info, "multi-queue-num-queues", "%u",
-				info->nr_queues);
-	else
-		fe_rm(info, "multi-queue-num-queues");
-	ret = ret ?: fe_printf(info, "ring-page-order", "%u",
-			       info->ring_order);
-	ret = ret ?: fe_printf(info, "feature-persistent", "%u",
-			       info->persistent);
+	if (!ret && b->n + 4 > PVIO_STORE_BATCH_MAX) {
+		ret = pvio_store_batch_run(b);
+		pvio_store_batch_free(b);
+	}
 	if (!ret) {
-		char path[192];
-
-		snprintf(path, sizeof(path), "%s/protocol",
-			 info->pdev->nodename);
-		ret = pvio_store_write(path, BLKIF_PROTOCOL_X86_64);
+		if (info->nr_queues > 1)
+			pvio_store_batch_printf(b, fe, "multi-queue-num-queues",
+						"%u", info->nr_queues);
+		else
+			pvio_store_batch_rm(b, fe, "multi-queue-num-queues");
+		pvio_store_batch_printf(b, fe, "ring-page-order", "%u",
+					info->ring_order);
+		pvio_store_batch_printf(b, fe, "feature-persistent", "%u",
+					info->persistent);
+		pvio_store_batch_printf(b, fe, "protocol", "%s",
+					BLKIF_PROTOCOL_X86_64);
+		ret = pvio_store_batch_run(b);
 	}
+	if (b)
+		pvio_store_batch_free(b);
+	kfree(b);
 	/* every key is written before the backend is told to read them */
 	ret = ret ?: pvio_bus_switch_state(info->pdev,
 					   PVIO_STATE_INITIALISED);
@@ -343,50 +349,76 @@ err:
 	return ret;
 }
 
-/* Read the disk's size and features (backend Connected). */
+/* Read the disk's size and features (backend Connected), one round trip. */
 static int read_disk_info(struct blkfront_info *info)
 {
-	char path[192], *mode;
-	u64 sectors = be_read(info, "sectors", 0);
-	unsigned long long ss = be_read(info, "sector-size", 512);
-	unsigned long long pss = be_read(info, "physical-sector-size", ss);
-	unsigned long long gran;
+	static const char *const keys[] = {
+		"sectors", "sector-size", "physical-sector-size", "info",
+		"mode", "feature-flush-cache", "feature-barrier",
+		"feature-discard", "discard-granularity", "discard-alignment",
+		"discard-secure",
+	};
+	enum { SECTORS, SS, PSS, INFO, MODE, FLUSH, BARRIER, DISCARD, GRAN,
+	       ALIGN, SECURE };
+	struct pvio_store_batch *b = kmalloc(sizeof(*b), GFP_KERNEL);
+	unsigned long long ss, pss, gran;
+	const char *mode;
+	unsigned int i;
+	int idx[ARRAY_SIZE(keys)];
+	u64 sectors;
+	int ret;
 
+	if (!b)
+		return -ENOMEM;
+	pvio_store_batch_init(b);
+	for (i = 0; i < ARRAY_SIZE(keys); i++)
+		idx[i] = pvio_store_batch_read(b, info->pdev->otherend, keys[i]);
+	ret = pvio_store_batch_run(b);
+	if (ret) {
+		pr_err("%s: cannot read the disk's details: %d\n", info->name,
+		       ret);
+		goto out;
+	}
+	sectors = pvio_store_batch_ull(b, idx[SECTORS], 0);
+	ss = pvio_store_batch_ull(b, idx[SS], 512);
+	pss = pvio_store_batch_ull(b, idx[PSS], ss);
+	ret = -EINVAL;
 	if (ss < 512 || ss > PAGE_SIZE || !is_power_of_2(ss)) {
 		pr_err("%s: backend sector-size %llu unusable\n", info->name,
 		       ss);
-		return -EINVAL;
+		goto out;
 	}
 	if (pss < ss || pss > 65536 || !is_power_of_2(pss))
 		pss = ss;
 	if (sectors > (U64_MAX >> SECTOR_SHIFT)) {
 		pr_err("%s: backend sectors %llu unusable\n", info->name,
 		       sectors);
-		return -EINVAL;
+		goto out;
 	}
+	ret = 0;
 	info->sectors = sectors;
 	info->sector_size = ss;
 	info->physical_sector_size = pss;
-	info->readonly = be_read(info, "info", 0) & PVIO_VDISK_READONLY;
-	snprintf(path, sizeof(path), "%s/mode", info->pdev->otherend);
-	mode = pvio_store_read(path, NULL);
-	if (!IS_ERR(mode)) {
-		if (mode[0] == 'r')
-			info->readonly = true;
-		kfree(mode);
-	}
-	info->flush = be_read(info, "feature-flush-cache", 0) == 1;
-	info->barrier = be_read(info, "feature-barrier", 0) == 1;
-	info->discard = be_read(info, "feature-discard", 0) == 1;
-	gran = be_read(info, "discard-granularity", ss);
+	info->readonly = pvio_store_batch_ull(b, idx[INFO], 0) &
+			 PVIO_VDISK_READONLY;
+	mode = pvio_store_batch_str(b, idx[MODE]);
+	if (mode && mode[0] == 'r')
+		info->readonly = true;
+	info->flush = pvio_store_batch_ull(b, idx[FLUSH], 0) == 1;
+	info->barrier = pvio_store_batch_ull(b, idx[BARRIER], 0) == 1;
+	info->discard = pvio_store_batch_ull(b, idx[DISCARD], 0) == 1;
+	gran = pvio_store_batch_ull(b, idx[GRAN], ss);
 	if (gran < ss || gran > (1u << 30) || !is_power_of_2(gran))
 		gran = ss;
 	info->discard_granularity = gran;
-	info->discard_alignment = be_read(info, "discard-alignment", 0) %
+	info->discard_alignment = pvio_store_batch_ull(b, idx[ALIGN], 0) %
 				  info->discard_granularity;
 	info->discard_secure = info->discard &&
-			       be_read(info, "discard-secure", 0) == 1;
-	return 0;
+			       pvio_store_batch_ull(b, idx[SECURE], 0) == 1;
+out:
+	pvio_store_batch_free(b);
+	kfree(b);
+	return ret;
 }
 
 /* Backend Connected: expose the disk, or resume I/O on new rings. */
@@ -529,25 +561,17 @@ out:
 }
 
 /*
- * Save or migration: stop issuing, let the backend answer what it has
- * (bounded), then close the connection so that it maps nothing of ours.
- * Whatever is still unanswered goes back on the requeue list.
+ * Save or migration, as a Xen frontend does it: stop issuing and let go
+ * of the event channel, nothing more. The guest's vCPU has no store round
+ * trip or wait for the backend here: once the guest is suspended the
+ * toolstack closes the connection on its behalf (the backend answers or
+ * drops what it has and unmaps), and the resume takes the answers from
+ * the ring and re-issues the rest on new rings, here or on another host.
  */
-#define BLKFRONT_SUSPEND_WAIT_MS	5000
-
-static bool blkfront_backend_gone(struct pvio_device *pdev)
-{
-	enum pvio_bus_state s = pvio_bus_read_otherend_state(pdev);
-
-	return s == PVIO_STATE_CLOSING || s == PVIO_STATE_CLOSED ||
-	       s == PVIO_STATE_UNKNOWN;
-}
-
 static int blkfront_suspend(struct pvio_device *pdev)
 {
 	struct blkfront_info *info = dev_get_drvdata(&pdev->dev);
-	unsigned int i, n = 0, waited = 0;
-	int ret = 0;
+	unsigned int i, n = 0;
 
 	if (!info)
 		return 0;
@@ -557,33 +581,43 @@ static int blkfront_suspend(struct pvio_device *pdev)
 		blk_mq_quiesce_queue(info->disk->queue);
 		info->quiesced = true;
 	}
-	if (info->conn == BLKFRONT_CONNECTED) {
-		for (;;) {
-			for (i = 0, n = 0; i < info->nr_queues; i++) {
-				blkfront_queue_poll(&info->queues[i]);
-				n += blkfront_queue_inflight(&info->queues[i]);
-			}
-			if (!n || waited >= BLKFRONT_SUSPEND_WAIT_MS)
-				break;
-			usleep_range(1000, 2000);
-			waited += 2;
+	if (info->conn != BLKFRONT_IDLE) {
+		for (i = 0; i < info->nr_queues; i++) {
+			blkfront_queue_detach(&info->queues[i]);
+			n += blkfront_queue_inflight(&info->queues[i]);
 		}
 	}
-	if (info->conn != BLKFRONT_IDLE) {
-		pvio_bus_switch_state(pdev, PVIO_STATE_CLOSING);
-		for (waited = 0; !blkfront_backend_gone(pdev) &&
-		     waited < BLKFRONT_SUSPEND_WAIT_MS; waited += 2)
-			usleep_range(1000, 2000);
-		if (!blkfront_backend_gone(pdev))
-			ret = -ETIMEDOUT;
-		rings_teardown(info, !!info->disk);
-		info->conn = BLKFRONT_IDLE;
-	}
-	pvio_bus_switch_state(pdev, PVIO_STATE_CLOSED);
-	pr_info("%s: suspended, %u request(s) kept for re-issue\n",
-		info->name, n);
+	pr_info("%s: suspended, %u request(s) in flight\n", info->name, n);
 	mutex_unlock(&info->mutex);
-	return ret;
+	return 0;
+}
+
+#define BLKFRONT_CLOSE_WAIT_MS	5000
+
+static bool blkfront_backend_gone(struct pvio_device *pdev)
+{
+	enum pvio_bus_state s = pvio_bus_read_otherend_state(pdev);
+
+	return s == PVIO_STATE_CLOSING || s == PVIO_STATE_CLOSED ||
+	       s == PVIO_STATE_UNKNOWN;
+}
+
+/*
+ * Resumed on the same host with the old backend still holding our rings
+ * (a suspend cancelled before the toolstack closed the connection): ask
+ * it to let go ourselves, bounded; a ring it still maps is never reused.
+ */
+static void blkfront_close_backend(struct blkfront_info *info)
+{
+	struct pvio_device *pdev = info->pdev;
+	unsigned int waited;
+
+	if (blkfront_backend_gone(pdev))
+		return;
+	pvio_bus_switch_state(pdev, PVIO_STATE_CLOSING);
+	for (waited = 0; !blkfront_backend_gone(pdev) &&
+	     waited < BLKFRONT_CLOSE_WAIT_MS; waited += 2)
+		usleep_range(1000, 2000);
 }
 
 static void blkfront_resume(struct pvio_device *pdev, bool new_host)
@@ -593,6 +627,17 @@ static void blkfront_resume(struct pvio_device *pdev, bool new_host)
 	if (!info)
 		return;
 	mutex_lock(&info->mutex);
+	/* the old backend let go: its answers count, the rest is re-issued */
+	if (info->conn != BLKFRONT_IDLE) {
+		long before = atomic_long_read(&info->reissued);
+
+		if (!new_host)
+			blkfront_close_backend(info);
+		rings_teardown(info, !!info->disk);
+		info->conn = BLKFRONT_IDLE;
+		pr_info("%s: %ld request(s) to re-issue\n", info->name,
+			atomic_long_read(&info->reissued) - before);
+	}
 	info->suspended = false;
 	info->resuming = true;
 	info->resumed_at = ktime_get();

@@ -27,6 +27,15 @@ static struct pvio_store_watch bus_dev_watch;
 static bool bus_watching;
 static void bus_start_fn(struct work_struct *w);
 static DECLARE_DELAYED_WORK(bus_start_work, bus_start_fn);
+/*
+ * After a resume on a new host, until bus_grace_until, a rescan waits:
+ * every device was just read again, and the frontends reconnecting go
+ * first on the store.
+ */
+#define BUS_RESUME_GRACE	(HZ / 5)
+static unsigned long bus_grace_until;
+static void bus_scan_fn(struct work_struct *w);
+static DECLARE_DELAYED_WORK(bus_scan_work, bus_scan_fn);
 
 static ssize_t nodename_show(struct device *dev, struct device_attribute *a,
 			     char *buf)
@@ -318,9 +327,20 @@ static bool bus_event_matters(const char *path)
 	return !key || !strcmp(key + 1, "backend");
 }
 
+static void bus_scan_fn(struct work_struct *w)
+{
+	bus_scan();
+}
+
 static void bus_dev_watch_cb(struct pvio_store_watch *w, const char *path)
 {
-	if (bus_event_matters(path))
+	unsigned long until = READ_ONCE(bus_grace_until);
+
+	if (!bus_event_matters(path))
+		return;
+	if (time_before(jiffies, until))
+		schedule_delayed_work(&bus_scan_work, until - jiffies);
+	else
 		bus_scan();
 }
 
@@ -368,33 +388,18 @@ void pvio_bus_remove_devices(void)
 	if (bus_watching)
 		pvio_store_watch_del(&bus_dev_watch);
 	bus_watching = false;
+	cancel_delayed_work_sync(&bus_scan_work);
 	mutex_lock(&bus_mutex);
 	bus_for_each_dev(&pvio_bus_type, NULL, NULL, bus_unregister_one);
 	mutex_unlock(&bus_mutex);
 }
 
 /*
- * Devices suspend side by side: each one waits for its backend to answer
- * and close, and the guest's I/O is stopped for the longest of them, not
- * for their sum.
+ * A frontend's suspend only stops its queues and lets go of its event
+ * channels (no store round trip, no wait for the backend): the toolstack
+ * closes the connections once the guest is suspended. One after the other.
  */
-struct bus_suspend_job {
-	struct work_struct work;
-	struct pvio_device *pd;
-	int ret;
-};
-
-static void bus_suspend_work(struct work_struct *w)
-{
-	struct bus_suspend_job *j = container_of(w, struct bus_suspend_job,
-						 work);
-	struct pvio_frontend_driver *drv =
-		to_pvio_frontend_driver(j->pd->dev.driver);
-
-	j->ret = drv->suspend(j->pd);
-}
-
-static int bus_suspend_seq(struct device *dev, void *data)
+static int bus_suspend_one(struct device *dev, void *data)
 {
 	struct pvio_frontend_driver *drv;
 	int ret;
@@ -408,36 +413,6 @@ static int bus_suspend_seq(struct device *dev, void *data)
 	if (ret)
 		dev_warn(dev, "suspend: %d (in-flight I/O kept for re-issue)\n",
 			 ret);
-	return 0;
-}
-
-struct bus_suspend_set {
-	struct bus_suspend_job *jobs;
-	unsigned int n, max;
-};
-
-static int bus_suspend_one(struct device *dev, void *data)
-{
-	struct bus_suspend_set *set = data;
-	struct pvio_frontend_driver *drv;
-	struct bus_suspend_job *j;
-
-	if (!dev->driver)
-		return 0;
-	drv = to_pvio_frontend_driver(dev->driver);
-	if (!drv->suspend)
-		return 0;
-	if (!set->jobs) {
-		set->n++;	/* counting */
-		return 0;
-	}
-	if (set->n >= set->max)
-		return 0;
-	j = &set->jobs[set->n++];
-	j->pd = to_pvio_device(dev);
-	INIT_WORK(&j->work, bus_suspend_work);
-	if (!queue_work(system_highpri_wq, &j->work))
-		bus_suspend_work(&j->work);
 	return 0;
 }
 
@@ -456,31 +431,9 @@ static int bus_resume_one(struct device *dev, void *data)
 
 void pvio_bus_suspend(void)
 {
-	struct bus_suspend_set set = { 0 };
-	unsigned int i;
-
 	/* no device comes or goes until we are resumed */
 	mutex_lock(&bus_mutex);
-	bus_for_each_dev(&pvio_bus_type, NULL, &set, bus_suspend_one);
-	if (!set.n)
-		return;
-	set.jobs = kcalloc(set.n, sizeof(*set.jobs), GFP_KERNEL);
-	if (!set.jobs) {
-		/* one after the other, then */
-		bus_for_each_dev(&pvio_bus_type, NULL, NULL, bus_suspend_seq);
-		return;
-	}
-	set.max = set.n;
-	set.n = 0;
-	bus_for_each_dev(&pvio_bus_type, NULL, &set, bus_suspend_one);
-	for (i = 0; i < set.n; i++) {
-		flush_work(&set.jobs[i].work);
-		if (set.jobs[i].ret)
-			dev_warn(&set.jobs[i].pd->dev,
-				 "suspend: %d (in-flight I/O kept for re-issue)\n",
-				 set.jobs[i].ret);
-	}
-	kfree(set.jobs);
+	bus_for_each_dev(&pvio_bus_type, NULL, NULL, bus_suspend_one);
 }
 
 void pvio_bus_resume(bool new_host)
@@ -489,31 +442,66 @@ void pvio_bus_resume(bool new_host)
 	mutex_unlock(&bus_mutex);
 }
 
-/* A device's paths on this host (called with bus_mutex held). */
+/*
+ * New host: every device's paths, and its backend as the store names it
+ * there, read for all devices in one round trip (bus_mutex held, from the
+ * suspend work only: the set is static).
+ */
+#define BUS_REBASE_MAX	(PVIO_STORE_BATCH_MAX / 2)
+static struct {
+	struct pvio_store_batch b;
+	struct pvio_device *pd[BUS_REBASE_MAX];
+	int backend[BUS_REBASE_MAX], id[BUS_REBASE_MAX];
+	unsigned int n;
+} bus_rebase_set;
+
+static void bus_rebase_flush(void)
+{
+	struct pvio_store_batch *b = &bus_rebase_set.b;
+	unsigned int i;
+
+	pvio_store_batch_run(b);
+	for (i = 0; i < bus_rebase_set.n; i++) {
+		struct pvio_device *pd = bus_rebase_set.pd[i];
+		const char *be = pvio_store_batch_str(b,
+						      bus_rebase_set.backend[i]);
+
+		if (!be) {
+			/* not here: the bus scan drops it once it watches */
+			pr_warn("pvio_core: %s has no backend on this host\n",
+				pd->nodename);
+			continue;
+		}
+		strscpy(pd->otherend, be, sizeof(pd->otherend));
+		pd->otherend_id = pvio_store_batch_ull(b, bus_rebase_set.id[i],
+						       0);
+		snprintf(pd->otherend_state_path,
+			 sizeof(pd->otherend_state_path), "%s/state",
+			 pd->otherend);
+		pr_info("pvio_core: device %s (backend %s, domain %u)\n",
+			pd->nodename, pd->otherend, pd->otherend_id);
+	}
+	pvio_store_batch_free(b);
+	bus_rebase_set.n = 0;
+}
+
 static int bus_rebase_one(struct device *dev, void *data)
 {
 	struct pvio_device *pd = to_pvio_device(dev);
-	char path[192];
-	char *s;
+	unsigned int n;
 
 	snprintf(pd->nodename, sizeof(pd->nodename), "%s/%s/%u", bus_devdir,
 		 pd->type, pd->devid);
-	snprintf(path, sizeof(path), "%s/backend", pd->nodename);
-	s = pvio_store_read(path, NULL);
-	if (IS_ERR(s)) {
-		/* not here: the bus scan drops it once it watches again */
-		pr_warn("pvio_core: %s has no backend on this host\n",
-			pd->nodename);
-		return 0;
-	}
-	strscpy(pd->otherend, s, sizeof(pd->otherend));
-	kfree(s);
-	snprintf(path, sizeof(path), "%s/backend-id", pd->nodename);
-	pd->otherend_id = pvio_store_read_ull(path, 0);
-	snprintf(pd->otherend_state_path, sizeof(pd->otherend_state_path),
-		 "%s/state", pd->otherend);
-	pr_info("pvio_core: device %s (backend %s, domain %u)\n",
-		pd->nodename, pd->otherend, pd->otherend_id);
+	if (bus_rebase_set.n == BUS_REBASE_MAX)
+		bus_rebase_flush();
+	n = bus_rebase_set.n++;
+	bus_rebase_set.pd[n] = pd;
+	bus_rebase_set.backend[n] = pvio_store_batch_read(&bus_rebase_set.b,
+							  pd->nodename,
+							  "backend");
+	bus_rebase_set.id[n] = pvio_store_batch_read(&bus_rebase_set.b,
+						     pd->nodename,
+						     "backend-id");
 	return 0;
 }
 
@@ -521,7 +509,13 @@ void pvio_bus_rebase(void)
 {
 	snprintf(bus_devdir, sizeof(bus_devdir), "/local/domain/%u/device",
 		 pvio_domid());
+	pvio_store_batch_init(&bus_rebase_set.b);
+	bus_rebase_set.n = 0;
 	bus_for_each_dev(&pvio_bus_type, NULL, NULL, bus_rebase_one);
+	if (bus_rebase_set.n)
+		bus_rebase_flush();
+	/* the rescan the watch's first event asks for yields to the devices */
+	WRITE_ONCE(bus_grace_until, jiffies + BUS_RESUME_GRACE);
 }
 
 int pvio_bus_register(void)

@@ -29,13 +29,30 @@ static bool suspend_port_open;
 static struct pvio_store_watch control_watch;
 static bool control_watching;
 
-static void control_feature(const char *key)
+/* What we answer to (poweroff, reboot, suspend), one round trip. */
+static void control_features(void)
 {
-	char path[96];
+	static const char *const keys[] = {
+		"feature-poweroff", "feature-reboot", "feature-suspend",
+	};
+	struct pvio_store_batch *b = kmalloc(sizeof(*b), GFP_KERNEL);
+	unsigned int i;
+	int ret;
 
-	snprintf(path, sizeof(path), "%s/%s", control_dir, key);
-	if (pvio_store_write(path, "1"))
-		pr_warn("pvio_core: cannot write %s\n", path);
+	if (!b) {
+		pr_warn("pvio_core: out of memory: %s/feature-* not written\n",
+			control_dir);
+		return;
+	}
+	pvio_store_batch_init(b);
+	for (i = 0; i < ARRAY_SIZE(keys); i++)
+		pvio_store_batch_printf(b, control_dir, keys[i], "1");
+	ret = pvio_store_batch_run(b);
+	if (ret)
+		pr_warn("pvio_core: cannot write %s/feature-*: %d\n",
+			control_dir, ret);
+	pvio_store_batch_free(b);
+	kfree(b);
 }
 
 static void control_cb(struct pvio_store_watch *w, const char *path)
@@ -121,10 +138,13 @@ void pvio_control_suspend(void)
 }
 
 /* Resumed, here or elsewhere: a new port for the next suspend. */
-void pvio_control_resume(void)
+void pvio_control_resume(bool new_host)
 {
-	if (control_watching)
-		suspend_evtchn_open();
+	if (!control_watching)
+		return;
+	if (new_host)
+		control_features();
+	suspend_evtchn_open();
 }
 
 void pvio_control_start(void)
@@ -140,21 +160,18 @@ void pvio_control_start(void)
 		return;
 	}
 	control_watching = true;
-	control_feature("feature-poweroff");
-	control_feature("feature-reboot");
-	control_feature("feature-suspend");
+	control_features();
 	suspend_evtchn_open();
 }
 
-/* New host: our domain id may differ; the toolstack wrote a fresh dir. */
+/*
+ * New host: our domain id may differ. The paths change before the watch
+ * is registered again; the features are written again on resume.
+ */
 void pvio_control_rebase(void)
 {
-	if (!control_watching)
-		return;
-	control_paths();
-	control_feature("feature-poweroff");
-	control_feature("feature-reboot");
-	control_feature("feature-suspend");
+	if (control_watching)
+		control_paths();
 }
 
 void pvio_control_stop(void)

@@ -323,7 +323,7 @@ void pvio_evtchn_resume(void)
 	if (!pvio_plat)
 		return;
 	sh = pvio_plat->shared;
-	/* frontends closed theirs; whatever is left names nothing here */
+	/* frontends closed theirs at the suspend: what is left names nothing */
 	spin_lock_irqsave(&evtchn_lock, flags);
 	for (i = 0; i < PVIO_EVTCHN_MAX_PORTS; i++) {
 		if (READ_ONCE(evtchn_slots[i].fn))

@@ -81,7 +81,7 @@ void pvio_control_start(void);
 void pvio_control_stop(void);
 void pvio_control_rebase(void);
 void pvio_control_suspend(void);
-void pvio_control_resume(void);
+void pvio_control_resume(bool new_host);
 
 /* pvio_core_suspend.c: control/shutdown = "suspend" */
 void pvio_suspend_request(void);

@@ -1,16 +1,19 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * Suspend and resume, as Xen guests do them for save and migration: the
- * toolstack writes "suspend" to control/shutdown; every frontend quiesces
- * and disconnects from its backend (in-flight I/O completes, or is kept
- * for re-issue), the store is held idle, and SCHED_SHUTDOWN(suspend)
- * reports us suspended. hv holds that hypercall until the toolstack is
+ * toolstack writes "suspend" to control/shutdown (or signals the suspend
+ * event channel); every frontend stops issuing and closes its event
+ * channels, the store is held idle, and SCHED_SHUTDOWN(suspend) reports us
+ * suspended. The toolstack then closes each device's connection on our
+ * behalf (its backend answers what is in flight and unmaps; no guest time
+ * is spent on that). hv holds that hypercall until the toolstack is
  * done: it returns 1 when the save was cancelled or was a checkpoint (same
  * host, same platform), 0 on a new host (restore, migration). On a new
  * host the platform is rebuilt: grant table registered again, event
  * channels forgotten, store ring reconnected on the port hv names, paths
- * rebased on the domain id we now have. Then every frontend reconnects to
- * whatever backend the store names.
+ * rebased on the domain id we now have. Then every frontend takes what
+ * its old ring answered, re-issues the rest and reconnects to whatever
+ * backend the store names.
  */
 #include <linux/hrtimer.h>
 #include <linux/kernel.h>
@@ -76,9 +79,10 @@ static void suspend_work_fn(struct work_struct *w)
 		pvio_store_rewatch();
 	}
 	t_watch = ktime_get();
-	pvio_control_resume();
+	/* the devices first: the next suspend's port can wait */
 	pvio_bus_resume(new_host);
 	t_end = ktime_get();
+	pvio_control_resume(new_host);
 	/* the frontends reconnect from here on, each logs when it has */
 	pr_info("pvio_core: resumed on %s (domain %u -> %u) after %lld ms (since the hypercall returned: platform %lld ms, watches %lld ms, frontends told %lld ms)\n",
 		new_host ? "a new host" : "the same host", old, pvio_domid(),

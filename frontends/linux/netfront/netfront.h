@@ -86,8 +86,13 @@ struct netfront_info {
 	struct net_device *netdev;
 	struct pvio_device *pdev;
 	struct mutex lock;		/* state machine, connect/disconnect */
+	bool dir_seen;			/* our dir was there at the connect */
 	struct netfront_queue *queues;	/* nr_queues while connected */
 	unsigned int nr_queues;
+	/* the old host's queues after a resume, freed once we run again */
+	struct netfront_queue *retired;
+	unsigned int nr_retired;
+	struct work_struct retire_work;
 	bool connected;			/* queues exist and backend is live */
 	bool removing;
 	bool suspended;			/* save/migration: the state is ours */
@@ -103,6 +108,9 @@ struct netfront_info {
 /* netfront_ring.c: queues and the data path */
 int netfront_queues_create(struct netfront_info *info, unsigned int n);
 void netfront_queues_destroy(struct netfront_info *info);
+void netfront_queues_detach(struct netfront_info *info);
+void netfront_queues_retire(struct netfront_info *info);
+void netfront_queues_free_retired(struct netfront_info *info);
 void netfront_queue_start(struct netfront_queue *q);
 void netfront_queue_stop(struct netfront_queue *q);
 netdev_tx_t netfront_start_xmit(struct sk_buff *skb, struct net_device *dev);

@@ -33,15 +33,6 @@ static unsigned long long nf_read(struct netfront_info *info, bool backend,
 	return pvio_store_read_ull(path, def);
 }
 
-static int nf_printf(const char *dir, const char *key, unsigned int v)
-{
-	char path[192];
-
-	if (snprintf(path, sizeof(path), "%s/%s", dir, key) >= sizeof(path))
-		return -ENAMETOOLONG;
-	return pvio_store_printf(path, "%u", v);
-}
-
 /* Our device directory still exists (the toolstack removes it last). */
 static bool nf_dir_exists(struct netfront_info *info)
 {
@@ -56,19 +47,39 @@ static bool nf_dir_exists(struct netfront_info *info)
 	return true;
 }
 
-/* Switch state, but never recreate a directory the toolstack removed. */
-static void nf_switch(struct netfront_info *info, enum pvio_bus_state s)
+/*
+ * Switch state, but never recreate a directory the toolstack removed:
+ * @seen says we just read it, else it is looked at first.
+ */
+static void nf_switch_seen(struct netfront_info *info,
+			   enum pvio_bus_state s, bool seen)
 {
 	struct pvio_device *pdev = info->pdev;
 
 	if (pdev->state == s)
 		return;
-	if (!nf_dir_exists(info)) {
+	if (!seen && !nf_dir_exists(info)) {
 		pdev->state = s;
 		return;
 	}
 	if (pvio_bus_switch_state(pdev, s))
 		netdev_warn(info->netdev, "cannot write state %d\n", s);
+}
+
+static void nf_switch(struct netfront_info *info, enum pvio_bus_state s)
+{
+	nf_switch_seen(info, s, false);
+}
+
+/* The old host's queues, once the new ones run. */
+static void nf_retire_work(struct work_struct *w)
+{
+	struct netfront_info *info = container_of(w, struct netfront_info,
+						  retire_work);
+
+	rtnl_lock();
+	netfront_queues_free_retired(info);
+	rtnl_unlock();
 }
 
 /* ---- net_device operations ---- */
@@ -132,30 +143,74 @@ static const struct net_device_ops netfront_netdev_ops = {
 
 /* ---- connection ---- */
 
+/* A queue's keys, at most 4, into @b. */
 static int nf_write_queue_keys(struct netfront_info *info,
+			       struct pvio_store_batch *b,
 			       struct netfront_queue *q)
 {
 	const char *node = info->pdev->nodename;
 	char dir[192];
-	int ret;
 
 	if (info->nr_queues == 1)
 		strscpy(dir, node, sizeof(dir));
 	else if (snprintf(dir, sizeof(dir), "%s/queue-%u", node, q->id) >=
 		 sizeof(dir))
 		return -ENAMETOOLONG;
-	ret = nf_printf(dir, "tx-ring-ref", q->tx_ring_gref);
-	if (!ret)
-		ret = nf_printf(dir, "rx-ring-ref", q->rx_ring_gref);
-	if (ret)
-		return ret;
+	pvio_store_batch_printf(b, dir, "tx-ring-ref", "%u", q->tx_ring_gref);
+	pvio_store_batch_printf(b, dir, "rx-ring-ref", "%u", q->rx_ring_gref);
 	if (q->rx_port != q->tx_port) {
-		ret = nf_printf(dir, "event-channel-tx", q->tx_port);
-		if (!ret)
-			ret = nf_printf(dir, "event-channel-rx", q->rx_port);
-		return ret;
+		pvio_store_batch_printf(b, dir, "event-channel-tx", "%u",
+					q->tx_port);
+		pvio_store_batch_printf(b, dir, "event-channel-rx", "%u",
+					q->rx_port);
+	} else {
+		pvio_store_batch_printf(b, dir, "event-channel", "%u",
+					q->tx_port);
 	}
-	return nf_printf(dir, "event-channel", q->tx_port);
+	return 0;
+}
+
+/* Our keys, then every queue's, a round trip per batch of them. */
+static int nf_publish(struct netfront_info *info, unsigned int n)
+{
+	static const char *const ours[] = {
+		"request-rx-copy", "feature-rx-notify", "feature-sg",
+		"feature-gso-tcpv4", "feature-gso-tcpv6",
+		"feature-ipv6-csum-offload",
+	};
+	const char *node = info->pdev->nodename;
+	struct pvio_store_batch *b = kmalloc(sizeof(*b), GFP_KERNEL);
+	unsigned int i;
+	int ret = 0;
+
+	if (!b)
+		return -ENOMEM;
+	pvio_store_batch_init(b);
+	for (i = 0; i < n && !ret; i++) {
+		if (b->n + 4 > PVIO_STORE_BATCH_MAX) {
+			ret = pvio_store_batch_run(b);
+			pvio_store_batch_free(b);
+		}
+		ret = ret ?: nf_write_queue_keys(info, b, &info->queues[i]);
+	}
+	if (!ret && b->n + ARRAY_SIZE(ours) + 2 > PVIO_STORE_BATCH_MAX) {
+		ret = pvio_store_batch_run(b);
+		pvio_store_batch_free(b);
+	}
+	if (!ret) {
+		if (n > 1)
+			pvio_store_batch_printf(b, node,
+						"multi-queue-num-queues",
+						"%u", n);
+		for (i = 0; i < ARRAY_SIZE(ours); i++)
+			pvio_store_batch_printf(b, node, ours[i], "1");
+		pvio_store_batch_printf(b, node, "feature-no-csum-offload",
+					"0");
+		ret = pvio_store_batch_run(b);
+	}
+	pvio_store_batch_free(b);
+	kfree(b);
+	return ret;
 }
 
 /*
@@ -165,22 +220,42 @@ static int nf_write_queue_keys(struct netfront_info *info,
  */
 static int nf_connect(struct netfront_info *info)
 {
-	const char *node = info->pdev->nodename;
+	static const char *const keys[] = {
+		"feature-rx-copy", "feature-sg", "feature-gso-tcpv4",
+		"feature-gso-tcpv6", "feature-ipv6-csum-offload",
+		"feature-split-event-channels", "multi-queue-max-queues",
+	};
+	enum { RX_COPY, SG, GSO4, GSO6, IPV6_CSUM, SPLIT, MAX_QUEUES };
+	struct pvio_store_batch *b = kmalloc(sizeof(*b), GFP_KERNEL);
+	int idx[ARRAY_SIZE(keys)], self;
 	unsigned int n, i;
 	int ret;
 
-	if (nf_read(info, true, "feature-rx-copy", 0) != 1) {
+	if (!b)
+		return -ENOMEM;
+	/* the backend's offer in one round trip */
+	pvio_store_batch_init(b);
+	for (i = 0; i < ARRAY_SIZE(keys); i++)
+		idx[i] = pvio_store_batch_read(b, info->pdev->otherend,
+					       keys[i]);
+	/* and whether our own dir is still there, for the state we write */
+	self = pvio_store_batch_read(b, info->pdev->nodename, "backend-id");
+	ret = pvio_store_batch_run(b);
+	info->dir_seen = pvio_store_batch_str(b, self) != NULL;
+	if (!ret && pvio_store_batch_ull(b, idx[RX_COPY], 0) != 1) {
 		netdev_err(info->netdev, "backend lacks feature-rx-copy\n");
-		return -EOPNOTSUPP;
+		ret = -EOPNOTSUPP;
 	}
-	info->be_sg = nf_read(info, true, "feature-sg", 0) == 1;
-	info->be_gso4 = nf_read(info, true, "feature-gso-tcpv4", 0) == 1;
-	info->be_gso6 = nf_read(info, true, "feature-gso-tcpv6", 0) == 1;
-	info->be_ipv6_csum =
-		nf_read(info, true, "feature-ipv6-csum-offload", 0) == 1;
-	info->be_split =
-		nf_read(info, true, "feature-split-event-channels", 0) == 1;
-	info->be_max_queues = nf_read(info, true, "multi-queue-max-queues", 1);
+	info->be_sg = pvio_store_batch_ull(b, idx[SG], 0) == 1;
+	info->be_gso4 = pvio_store_batch_ull(b, idx[GSO4], 0) == 1;
+	info->be_gso6 = pvio_store_batch_ull(b, idx[GSO6], 0) == 1;
+	info->be_ipv6_csum = pvio_store_batch_ull(b, idx[IPV6_CSUM], 0) == 1;
+	info->be_split = pvio_store_batch_ull(b, idx[SPLIT], 0) == 1;
+	info->be_max_queues = pvio_store_batch_ull(b, idx[MAX_QUEUES], 1);
+	pvio_store_batch_free(b);
+	kfree(b);
+	if (ret)
+		return ret;
 
 	n = max_queues ? max_queues : num_online_cpus();
 	n = min3(n, info->be_max_queues, (unsigned int)NETFRONT_MAX_QUEUES);
@@ -197,24 +272,7 @@ static int nf_connect(struct netfront_info *info)
 		return ret;
 	}
 
-	for (i = 0; i < n && !ret; i++)
-		ret = nf_write_queue_keys(info, &info->queues[i]);
-	if (!ret && n > 1)
-		ret = nf_printf(node, "multi-queue-num-queues", n);
-	if (!ret)
-		ret = nf_printf(node, "request-rx-copy", 1);
-	if (!ret)
-		ret = nf_printf(node, "feature-rx-notify", 1);
-	if (!ret)
-		ret = nf_printf(node, "feature-sg", 1);
-	if (!ret)
-		ret = nf_printf(node, "feature-gso-tcpv4", 1);
-	if (!ret)
-		ret = nf_printf(node, "feature-gso-tcpv6", 1);
-	if (!ret)
-		ret = nf_printf(node, "feature-no-csum-offload", 0);
-	if (!ret)
-		ret = nf_printf(node, "feature-ipv6-csum-offload", 1);
+	ret = nf_publish(info, n);
 	if (ret) {
 		netdev_err(info->netdev, "cannot publish rings: %d\n", ret);
 		rtnl_lock();
@@ -282,7 +340,7 @@ static void netfront_otherend_changed(struct pvio_device *pdev,
 			nf_switch(info, PVIO_STATE_CLOSING);
 			break;
 		}
-		nf_switch(info, PVIO_STATE_INITIALISED);
+		nf_switch_seen(info, PVIO_STATE_INITIALISED, info->dir_seen);
 		break;
 	case PVIO_STATE_CONNECTED:
 		if (pdev->state != PVIO_STATE_INITIALISED || !info->queues)
@@ -290,6 +348,8 @@ static void netfront_otherend_changed(struct pvio_device *pdev,
 		nf_go_live(info);
 		nf_switch(info, PVIO_STATE_CONNECTED);
 		netdev_info(info->netdev, "connected\n");
+		if (info->retired)
+			schedule_work(&info->retire_work);
 		break;
 	case PVIO_STATE_CLOSING:
 		/* the backend leaves: stop, release, say we are closed */
@@ -342,6 +402,7 @@ static int netfront_probe(struct pvio_device *pdev)
 	info->netdev = dev;
 	info->pdev = pdev;
 	mutex_init(&info->lock);
+	INIT_WORK(&info->retire_work, nf_retire_work);
 	for (i = 0; i < NETFRONT_MAX_QUEUES; i++) {
 		u64_stats_init(&info->stats[i].tx.syncp);
 		u64_stats_init(&info->stats[i].rx.syncp);
@@ -390,6 +451,14 @@ static int netfront_probe(struct pvio_device *pdev)
 	return 0;
 }
 
+static bool nf_backend_gone(struct netfront_info *info)
+{
+	enum pvio_bus_state be = pvio_bus_read_otherend_state(info->pdev);
+
+	return be == PVIO_STATE_CLOSING || be == PVIO_STATE_CLOSED ||
+	       be == PVIO_STATE_UNKNOWN;
+}
+
 /* Tell a live backend we go, and give it a moment to unmap our rings. */
 static void nf_close_backend(struct netfront_info *info)
 {
@@ -421,6 +490,10 @@ static void netfront_remove(struct pvio_device *pdev)
 	if (info->queues)
 		nf_disconnect(info);
 	mutex_unlock(&info->lock);
+	cancel_work_sync(&info->retire_work);
+	rtnl_lock();
+	netfront_queues_free_retired(info);
+	rtnl_unlock();
 	unregister_netdev(info->netdev);
 	nf_switch(info, PVIO_STATE_CLOSED);
 	dev_set_drvdata(&pdev->dev, NULL);
@@ -428,9 +501,11 @@ static void netfront_remove(struct pvio_device *pdev)
 }
 
 /*
- * Save or migration: stop sending, close the connection so that the
- * backend maps and copies nothing of ours, free the rings. Packets in
- * flight are lost, as on a wire; TCP sends them again.
+ * Save or migration, as a Xen frontend does it: stop sending and let go
+ * of the event channels, nothing more (no store round trip, no wait for
+ * the backend: the toolstack closes the connection on our behalf once we
+ * are suspended). The resume frees the old rings and connects anew.
+ * Packets in flight are lost, as on a wire; TCP sends them again.
  */
 static int netfront_suspend(struct pvio_device *pdev)
 {
@@ -440,10 +515,9 @@ static int netfront_suspend(struct pvio_device *pdev)
 		return 0;
 	mutex_lock(&info->lock);
 	info->suspended = true;
-	nf_close_backend(info);
-	if (info->queues)
-		nf_disconnect(info);
-	nf_switch(info, PVIO_STATE_CLOSED);
+	rtnl_lock();
+	netfront_queues_detach(info);
+	rtnl_unlock();
 	mutex_unlock(&info->lock);
 	netdev_info(info->netdev, "suspended\n");
 	return 0;
@@ -452,18 +526,55 @@ static int netfront_suspend(struct pvio_device *pdev)
 static void netfront_resume(struct pvio_device *pdev, bool new_host)
 {
 	struct netfront_info *info = dev_get_drvdata(&pdev->dev);
-	enum pvio_bus_state be;
+	struct pvio_store_batch *b;
+	enum pvio_bus_state be = PVIO_STATE_UNKNOWN;
+	bool looked = false;
+	int r_be;
 
 	if (!info)
 		return;
+	b = kmalloc(sizeof(*b), GFP_KERNEL);
 	mutex_lock(&info->lock);
+	/*
+	 * The old backend let go of the rings (the link stays up meanwhile);
+	 * on the same host after a suspend cancelled before the toolstack
+	 * closed the connection, we ask it ourselves first.
+	 */
+	if (info->queues) {
+		if (!new_host && !nf_backend_gone(info))
+			nf_close_backend(info);
+		rtnl_lock();
+		netfront_queues_retire(info);
+		rtnl_unlock();
+	}
 	info->suspended = false;
 	info->announce = true;
 	info->reconnects++;
-	nf_switch(info, PVIO_STATE_INITIALISING);
+	if (b && pdev->state != PVIO_STATE_INITIALISING) {
+		/*
+		 * Our dir was read by the bus a moment ago: say Initialising
+		 * and look at the backend in one round trip. A backend already
+		 * waiting will not change state again.
+		 */
+		pvio_store_batch_init(b);
+		pvio_store_batch_printf(b, pdev->nodename, "state", "%d",
+					PVIO_STATE_INITIALISING);
+		r_be = pvio_store_batch_read(b, pdev->otherend, "state");
+		if (pvio_store_batch_run(b))
+			netdev_warn(info->netdev, "cannot write state %d\n",
+				    PVIO_STATE_INITIALISING);
+		else
+			pdev->state = PVIO_STATE_INITIALISING;
+		be = pvio_store_batch_ull(b, r_be, PVIO_STATE_UNKNOWN);
+		looked = pdev->state == PVIO_STATE_INITIALISING;
+		pvio_store_batch_free(b);
+	} else {
+		nf_switch(info, PVIO_STATE_INITIALISING);
+	}
+	kfree(b);
 	mutex_unlock(&info->lock);
-	/* a backend already waiting will not change state again: look now */
-	be = pvio_bus_read_otherend_state(pdev);
+	if (!looked)
+		be = pvio_bus_read_otherend_state(pdev);
 	if (be == PVIO_STATE_INIT_WAIT)
 		netfront_otherend_changed(pdev, be);
 }

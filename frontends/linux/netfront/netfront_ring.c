@@ -815,6 +815,78 @@ void netfront_queue_stop(struct netfront_queue *q)
 }
 
 /*
+ * Suspend (under rtnl and info->lock): no xmit, no NAPI, no events, and
+ * the ports closed here (on another host their numbers name nothing of
+ * ours). Rings and buffers stay until the backend has let go of them
+ * (the toolstack closes it once we are suspended): the resume frees them.
+ */
+void netfront_queues_detach(struct netfront_info *info)
+{
+	unsigned int i;
+
+	if (!info->queues)
+		return;
+	WRITE_ONCE(info->connected, false);
+	netif_tx_disable(info->netdev);
+	for (i = 0; i < info->nr_queues; i++) {
+		struct netfront_queue *q = &info->queues[i];
+
+		if (q->tx_bound)
+			pvio_evtchn_unbind_handler(q->tx_port);
+		if (q->rx_bound && q->rx_port != q->tx_port)
+			pvio_evtchn_unbind_handler(q->rx_port);
+		q->tx_bound = false;
+		q->rx_bound = false;
+		netfront_queue_stop(q);
+	}
+	synchronize_net();
+	for (i = 0; i < info->nr_queues; i++) {
+		struct netfront_queue *q = &info->queues[i];
+
+		del_timer_sync(&q->rx_refill_timer);
+		if (q->tx_port)
+			pvio_evtchn_close(q->tx_port);
+		if (q->rx_port && q->rx_port != q->tx_port)
+			pvio_evtchn_close(q->rx_port);
+		q->tx_port = 0;
+		q->rx_port = 0;
+	}
+}
+
+/*
+ * Resume (under rtnl and info->lock): the detached queues, which the old
+ * backend has let go of, are set aside and freed once the new ones run.
+ * Freeing them (a grace period per NAPI instance, every buffer's grant)
+ * is no reason to keep the guest off the network longer.
+ */
+void netfront_queues_retire(struct netfront_info *info)
+{
+	if (!info->queues)
+		return;
+	netfront_queues_free_retired(info);	/* a second resume meanwhile */
+	WRITE_ONCE(info->connected, false);
+	info->retired = info->queues;
+	info->nr_retired = info->nr_queues;
+	info->queues = NULL;
+	info->nr_queues = 0;
+}
+
+/* Under rtnl. */
+void netfront_queues_free_retired(struct netfront_info *info)
+{
+	struct netfront_queue *qs = info->retired;
+	unsigned int i, n = info->nr_retired;
+
+	if (!qs)
+		return;
+	info->retired = NULL;
+	info->nr_retired = 0;
+	for (i = 0; i < n; i++)
+		queue_free(&qs[i]);
+	kvfree(qs);
+}
+
+/*
  * Called under rtnl and info->lock. Stops everything first (no xmit, no
  * NAPI, no events), then frees. Packets in flight are released.
  */
