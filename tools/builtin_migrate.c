@@ -43,6 +43,7 @@
 #define MIG_STREAM_MS		300000
 #define MIG_CONNECT_MS		30000
 #define MIG_CLOSE_MS		20000	/* backends let go of a suspended guest */
+#define MIG_ATTEMPTS		3	/* QEMU may switch over before the guest suspends */
 #define MIG_STEP_MS		60000	/* the other side answers within */
 #define MIG_BANDWIDTH		(4ull << 30)	/* bytes/s: as fast as it goes */
 #define MIG_DOWNTIME_MS		300		/* QEMU's default */
@@ -378,6 +379,7 @@ enum mig_msg {
 	MIG_MSG_GO,		/* source: resume it there (no way back) */
 	MIG_MSG_DONE,		/* destination: "domid=N" running, devices up */
 	MIG_MSG_FAIL,		/* either side: a reason */
+	MIG_MSG_RETRY,		/* source: this attempt is over, another follows */
 };
 
 struct mig_hdr {
@@ -453,7 +455,7 @@ static int msg_expect(int fd, uint32_t want, char **buf, size_t *len, int ms)
 		fprintf(stderr, "pvio: the other side failed: %s\n", *buf);
 	free(*buf);
 	*buf = NULL;
-	return -EPROTO;
+	return type == MIG_MSG_RETRY ? -EAGAIN : -EPROTO;
 }
 
 static int tcp_connect(const char *host, const char *port)
@@ -641,66 +643,31 @@ static int suspend_during_precopy(const char *rundir, pvio_domid_t domid,
 }
 
 
-static int run_migrate(int argc, char **argv)
+/*
+ * One attempt over the control connection @fd. -EAGAIN: QEMU switched over
+ * before the guest suspended (the guest runs on here); with @may_retry the
+ * destination is told another attempt follows on the same connection.
+ */
+static int migrate_once(const char *rundir, pvio_domid_t domid,
+			const char *host, int fd, long long t0, bool may_retry)
 {
-	const char *rundir = pvio_rundir(pvio_opt_rundir);
-	const char *dom = NULL, *host = NULL, *port = "8002";
-	long long t0, t_susp = 0, t_stop = 0, t_applied = 0, t_done, qd = -1;
+	long long t_susp = 0, t_stop = 0, t_applied = 0, t_done, qd = -1;
 	long long t_gone = 0;
 	char *state = NULL, *msg = NULL;
 	struct hv_qmp *q = NULL;
 	struct mig_relay *relay = NULL;
 	bool suspended = false, started = false, go = false, closing = false;
 	unsigned int pages = 0;
-	pvio_domid_t domid;
 	void *blob = NULL, *store = NULL;
 	size_t len, blen = 0, slen = 0;
-	int fd = -1, rc;
+	int rc;
 
-	static const struct option opts[] = {
-		{ "port", required_argument, NULL, 'p' },
-		{ "verbose", no_argument, NULL, 'v' }, { NULL, 0, NULL, 0 },
-	};
-	int o, code = 0;
-
-	while ((o = pvio_getopt(&migrate_cmd, argc, argv, "p:v", opts,
-				&code)) != -1) {
-		if (o == -2)
-			return code;
-		if (o == 'p')
-			port = optarg;
-		else
-			mig_verbose = true;
-	}
-	if (argc - optind != 2)
-		return pvio_cmd_usage(&migrate_cmd);
-	dom = argv[optind];
-	host = argv[optind + 1];
-	/* it goes into QEMU's URI as it is */
-	if (!host[0] || strspn(host, "abcdefghijklmnopqrstuvwxyz"
-			       "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-") !=
-			       strlen(host) || strspn(port, "0123456789") !=
-			       strlen(port)) {
-		fprintf(stderr, "pvio: '%s' port '%s': want a host name or IPv4 address and a port number\n",
-			host, port);
-		return 1;
-	}
-	if (domain_lookup(rundir, dom, &domid))
-		return 1;
-	/* a peer that dies is an error to handle, not a signal to die of */
-	signal(SIGPIPE, SIG_IGN);
-	t0 = mig_now_ms();
 	state = calloc(1, MIG_STATE_MAX);
 	rc = state ? mig_state_collect(rundir, domid, state, MIG_STATE_MAX) :
 		     -ENOMEM;
 	if (rc) {
 		fprintf(stderr, "pvio: domain %u: cannot describe it: %s\n", domid,
 			strerror(-rc));
-		goto out;
-	}
-	fd = tcp_connect(host, port);
-	if (fd < 0) {
-		rc = fd;
 		goto out;
 	}
 	msg_timeout(fd, MIG_STEP_MS);
@@ -807,10 +774,11 @@ fail:
 		mig_devices_wait_closed(rundir, domid, MIG_CLOSE_MS);
 	if (suspended || t_susp)
 		mig_cancel(rundir, domid);
-	if (fd >= 0) {
-		msg_timeout(fd, 1000);
+	msg_timeout(fd, 1000);
+	if (rc == -EAGAIN && may_retry && !go)
+		msg_send(fd, MIG_MSG_RETRY, NULL, 0);
+	else
 		msg_send(fd, MIG_MSG_FAIL, "source gave up", 14);
-	}
 	if (!go)
 		fprintf(stderr, "pvio: migration of domain %u failed (%s); it runs on here\n",
 			domid, strerror(-rc));
@@ -818,12 +786,69 @@ out:
 	if (q)
 		hv_qmp_close(q);
 	mig_relay_stop(relay);
-	if (fd >= 0)
-		close(fd);
 	free(blob);
 	free(store);
 	free(msg);
 	free(state);
+	return rc;
+}
+
+static int run_migrate(int argc, char **argv)
+{
+	const char *rundir = pvio_rundir(pvio_opt_rundir);
+	const char *dom = NULL, *host = NULL, *port = "8002";
+	long long t0 = mig_now_ms();
+	pvio_domid_t domid;
+	int fd = -1, rc, attempt;
+
+	static const struct option opts[] = {
+		{ "port", required_argument, NULL, 'p' },
+		{ "verbose", no_argument, NULL, 'v' }, { NULL, 0, NULL, 0 },
+	};
+	int o, code = 0;
+
+	while ((o = pvio_getopt(&migrate_cmd, argc, argv, "p:v", opts,
+				&code)) != -1) {
+		if (o == -2)
+			return code;
+		if (o == 'p')
+			port = optarg;
+		else
+			mig_verbose = true;
+	}
+	if (argc - optind != 2)
+		return pvio_cmd_usage(&migrate_cmd);
+	dom = argv[optind];
+	host = argv[optind + 1];
+	/* it goes into QEMU's URI as it is */
+	if (!host[0] || strspn(host, "abcdefghijklmnopqrstuvwxyz"
+			       "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-") !=
+			       strlen(host) || strspn(port, "0123456789") !=
+			       strlen(port)) {
+		fprintf(stderr, "pvio: '%s' port '%s': want a host name or IPv4 address and a port number\n",
+			host, port);
+		return 1;
+	}
+	if (domain_lookup(rundir, dom, &domid))
+		return 1;
+	/* a peer that dies is an error to handle, not a signal to die of */
+	signal(SIGPIPE, SIG_IGN);
+	fd = tcp_connect(host, port);
+	if (fd < 0)
+		return 1;
+	for (attempt = 1;; attempt++) {
+		rc = migrate_once(rundir, domid, host, fd, t0,
+				  attempt < MIG_ATTEMPTS);
+		if (rc != -EAGAIN || attempt >= MIG_ATTEMPTS)
+			break;
+		fprintf(stderr, "pvio: trying again (attempt %d of %d)\n",
+			attempt + 1, MIG_ATTEMPTS);
+		/* the guest's devices reconnected here first */
+		if (mig_wait_connected(rundir, domid, MIG_CONNECT_MS))
+			fprintf(stderr, "pvio: domain %u: not every device reconnected yet\n",
+				domid);
+	}
+	close(fd);
 	return rc ? 1 : 0;
 }
 
@@ -919,6 +944,12 @@ fail:
 		hv_qmp_close(q);
 	if (created)
 		mig_domain_remove(rundir, domid);
+	if (rc == -EAGAIN) {
+		/* the source starts over on this connection */
+		printf("Attempt for domain %u given up by the source; it tries again\n",
+		       domid);
+		return rc;
+	}
 	snprintf(reply, sizeof(reply), "receiver: %s", strerror(-rc));
 	msg_timeout(c, 1000);
 	msg_send(c, MIG_MSG_FAIL, reply, strlen(reply));
@@ -974,7 +1005,9 @@ static int run_receive(int argc, char **argv)
 			break;
 		}
 		msg_timeout(c, MIG_STEP_MS);
-		rc = receive_one(rundir, addr, port, c);
+		do
+			rc = receive_one(rundir, addr, port, c);
+		while (rc == -EAGAIN);
 		close(c);
 		fflush(stdout);
 	} while (!once);
