@@ -349,53 +349,69 @@ err:
 	return ret;
 }
 
-/* Read the disk's size and features (backend Connected), one round trip. */
-static int read_disk_info(struct blkfront_info *info)
+/* The disk's size and features, as the backend publishes them. */
+static const char *const disk_keys[] = {
+	"sectors", "sector-size", "physical-sector-size", "info", "mode",
+	"feature-flush-cache", "feature-barrier", "feature-discard",
+	"discard-granularity", "discard-alignment", "discard-secure",
+};
+enum { SECTORS, SS, PSS, INFO, MODE, FLUSH, BARRIER, DISCARD, GRAN, ALIGN,
+       SECURE, DISK_KEYS };
+
+static void disk_info_add(struct blkfront_info *info,
+			  struct pvio_store_batch *b, int *idx)
 {
-	static const char *const keys[] = {
-		"sectors", "sector-size", "physical-sector-size", "info",
-		"mode", "feature-flush-cache", "feature-barrier",
-		"feature-discard", "discard-granularity", "discard-alignment",
-		"discard-secure",
-	};
-	enum { SECTORS, SS, PSS, INFO, MODE, FLUSH, BARRIER, DISCARD, GRAN,
-	       ALIGN, SECURE };
+	unsigned int i;
+
+	for (i = 0; i < DISK_KEYS; i++)
+		idx[i] = pvio_store_batch_read(b, info->pdev->otherend,
+					       disk_keys[i]);
+}
+
+/* The disk's details alone: a batch to free, or NULL (logged). */
+static struct pvio_store_batch *disk_info_read(struct blkfront_info *info,
+					       int *idx)
+{
 	struct pvio_store_batch *b = kmalloc(sizeof(*b), GFP_KERNEL);
+	int ret = -ENOMEM;
+
+	if (b) {
+		pvio_store_batch_init(b);
+		disk_info_add(info, b, idx);
+		ret = pvio_store_batch_run(b);
+	}
+	if (!ret)
+		return b;
+	pr_err("%s: cannot read the disk's details: %d\n", info->name, ret);
+	if (b)
+		pvio_store_batch_free(b);
+	kfree(b);
+	return NULL;
+}
+
+/* Take the disk's details from @b (read with the backend Connected). */
+static int disk_info_parse(struct blkfront_info *info,
+			   struct pvio_store_batch *b, const int *idx)
+{
 	unsigned long long ss, pss, gran;
 	const char *mode;
-	unsigned int i;
-	int idx[ARRAY_SIZE(keys)];
 	u64 sectors;
-	int ret;
 
-	if (!b)
-		return -ENOMEM;
-	pvio_store_batch_init(b);
-	for (i = 0; i < ARRAY_SIZE(keys); i++)
-		idx[i] = pvio_store_batch_read(b, info->pdev->otherend, keys[i]);
-	ret = pvio_store_batch_run(b);
-	if (ret) {
-		pr_err("%s: cannot read the disk's details: %d\n", info->name,
-		       ret);
-		goto out;
-	}
 	sectors = pvio_store_batch_ull(b, idx[SECTORS], 0);
 	ss = pvio_store_batch_ull(b, idx[SS], 512);
 	pss = pvio_store_batch_ull(b, idx[PSS], ss);
-	ret = -EINVAL;
 	if (ss < 512 || ss > PAGE_SIZE || !is_power_of_2(ss)) {
 		pr_err("%s: backend sector-size %llu unusable\n", info->name,
 		       ss);
-		goto out;
+		return -EINVAL;
 	}
 	if (pss < ss || pss > 65536 || !is_power_of_2(pss))
 		pss = ss;
 	if (sectors > (U64_MAX >> SECTOR_SHIFT)) {
 		pr_err("%s: backend sectors %llu unusable\n", info->name,
 		       sectors);
-		goto out;
+		return -EINVAL;
 	}
-	ret = 0;
 	info->sectors = sectors;
 	info->sector_size = ss;
 	info->physical_sector_size = pss;
@@ -415,19 +431,17 @@ static int read_disk_info(struct blkfront_info *info)
 				  info->discard_granularity;
 	info->discard_secure = info->discard &&
 			       pvio_store_batch_ull(b, idx[SECURE], 0) == 1;
-out:
-	pvio_store_batch_free(b);
-	kfree(b);
-	return ret;
+	return 0;
 }
 
 /* Backend Connected: expose the disk, or resume I/O on new rings. */
-static void disk_connect(struct blkfront_info *info)
+static void disk_connect(struct blkfront_info *info,
+			 struct pvio_store_batch *b, const int *idx)
 {
 	unsigned int i;
 	int ret;
 
-	ret = read_disk_info(info);
+	ret = disk_info_parse(info, b, idx);
 	if (ret)
 		return;
 	for (i = 0; i < info->nr_queues; i++)
@@ -498,12 +512,35 @@ static void blkfront_state_work(struct work_struct *work)
 {
 	struct blkfront_info *info = container_of(work, struct blkfront_info,
 						  state_work);
+	struct pvio_store_batch *b = NULL;
+	int idx[DISK_KEYS], r_state;
 	enum pvio_bus_state be;
+	unsigned long long st;
 
 	mutex_lock(&info->mutex);
 	if (info->removing || info->suspended)
 		goto out;
-	be = pvio_bus_read_otherend_state(info->pdev);
+	/*
+	 * Rings offered, waiting for Connected: the backend's state and the
+	 * disk's details in one round trip (only used if it says Connected).
+	 */
+	if (info->conn == BLKFRONT_INITIALISED)
+		b = kmalloc(sizeof(*b), GFP_KERNEL);
+	if (b) {
+		pvio_store_batch_init(b);
+		r_state = pvio_store_batch_read(b, info->pdev->otherend,
+						"state");
+		disk_info_add(info, b, idx);
+		if (pvio_store_batch_run(b)) {
+			pr_err("%s: cannot read the disk's details\n",
+			       info->name);
+			goto out;
+		}
+		st = pvio_store_batch_ull(b, r_state, PVIO_STATE_UNKNOWN);
+		be = st > PVIO_STATE_RECONFIGURED ? PVIO_STATE_UNKNOWN : st;
+	} else {
+		be = pvio_bus_read_otherend_state(info->pdev);
+	}
 	if (info->resuming) {
 		/*
 		 * After a suspend the old backend may still say Closed, or
@@ -529,8 +566,12 @@ static void blkfront_state_work(struct work_struct *work)
 			rings_offer(info);
 		break;
 	case PVIO_STATE_CONNECTED:
-		if (info->conn == BLKFRONT_INITIALISED)
-			disk_connect(info);
+		if (info->conn != BLKFRONT_INITIALISED)
+			break;
+		if (!b)
+			b = disk_info_read(info, idx);
+		if (b)
+			disk_connect(info, b, idx);
 		break;
 	case PVIO_STATE_CLOSING:
 		/* detach: drain through the backend, then let it go */
@@ -558,6 +599,9 @@ static void blkfront_state_work(struct work_struct *work)
 	}
 out:
 	mutex_unlock(&info->mutex);
+	if (b)
+		pvio_store_batch_free(b);
+	kfree(b);
 }
 
 /*
@@ -728,6 +772,7 @@ static struct pvio_frontend_driver blkfront_driver = {
 	.probe = blkfront_probe,
 	.remove = blkfront_remove,
 	.otherend_changed = blkfront_otherend_changed,
+	.reads_otherend_state = true,
 	.suspend = blkfront_suspend,
 	.resume = blkfront_resume,
 };

@@ -98,7 +98,9 @@ static void bus_otherend_cb(struct pvio_store_watch *w, const char *path)
 		return;
 	drv = to_pvio_frontend_driver(pd->dev.driver);
 	if (drv->otherend_changed)
-		drv->otherend_changed(pd, pvio_bus_read_otherend_state(pd));
+		drv->otherend_changed(pd, drv->reads_otherend_state ?
+				      PVIO_STATE_UNKNOWN :
+				      pvio_bus_read_otherend_state(pd));
 }
 
 static int pvio_bus_probe(struct device *dev)
@@ -371,6 +373,7 @@ int pvio_bus_probe_devices(void)
 		 pvio_domid());
 	bus_dev_watch.path = bus_devdir;
 	bus_dev_watch.cb = bus_dev_watch_cb;
+	bus_grace_until = jiffies;	/* no grace before a resume */
 	schedule_delayed_work(&bus_start_work, 0);
 	return 0;
 }

@@ -27,6 +27,17 @@ static void suspend_work_fn(struct work_struct *w);
 static DECLARE_WORK(suspend_work, suspend_work_fn);
 
 /*
+ * After a resume, the control keys and the next suspend's port: at normal
+ * priority, behind the devices reconnecting (they go on the store first).
+ */
+static bool resumed_new_host;
+static void control_resume_fn(struct work_struct *w)
+{
+	pvio_control_resume(READ_ONCE(resumed_new_host));
+}
+static DECLARE_WORK(control_resume_work, control_resume_fn);
+
+/*
  * From the suspend request until hv holds our suspend hypercall, a page
  * of ours is written every 2 ms. The toolstack holds QEMU's last pass
  * over our RAM back while we suspend, but QEMU still switches over by
@@ -52,6 +63,8 @@ static void suspend_work_fn(struct work_struct *w)
 	bool new_host;
 	long r;
 
+	/* the last resume's port is open before this suspend closes it */
+	flush_work(&control_resume_work);
 	mutex_lock(&suspend_mutex);
 	pr_info("pvio_core: suspending\n");
 	pvio_control_suspend();
@@ -82,7 +95,8 @@ static void suspend_work_fn(struct work_struct *w)
 	/* the devices first: the next suspend's port can wait */
 	pvio_bus_resume(new_host);
 	t_end = ktime_get();
-	pvio_control_resume(new_host);
+	WRITE_ONCE(resumed_new_host, new_host);
+	queue_work(system_wq, &control_resume_work);
 	/* the frontends reconnect from here on, each logs when it has */
 	pr_info("pvio_core: resumed on %s (domain %u -> %u) after %lld ms (since the hypercall returned: platform %lld ms, watches %lld ms, frontends told %lld ms)\n",
 		new_host ? "a new host" : "the same host", old, pvio_domid(),
@@ -108,5 +122,6 @@ void pvio_suspend_init(void)
 void pvio_suspend_exit(void)
 {
 	cancel_work_sync(&suspend_work);
+	cancel_work_sync(&control_resume_work);
 	hrtimer_cancel(&suspend_beat);
 }

@@ -181,10 +181,16 @@ struct pvio_frontend_driver {
 	void (*otherend_changed)(struct pvio_device *dev,
 				 enum pvio_bus_state state);
 	/*
-	 * Optional, for save and migration: quiesce and disconnect from the
-	 * backend (completing or keeping in-flight I/O for re-issue); no
-	 * ring, grant or port of the connection is left afterwards.
-	 * resume: connect again to whatever backend the store now names
+	 * otherend_changed reads the state itself: the bus does not (one
+	 * store round trip less per event) and passes PVIO_STATE_UNKNOWN.
+	 */
+	bool reads_otherend_state;
+	/*
+	 * Optional, for save and migration: stop issuing and let go of the
+	 * event channels (the toolstack closes the connection once the
+	 * guest is suspended; rings and requests in flight are kept).
+	 * resume: take what the old backend answered, re-issue the rest and
+	 * connect again to whatever backend the store now names
 	 * (@new_host: another host, possibly another domain id; nodename
 	 * and otherend are already updated). Both run in process context,
 	 * not on the store's watch workqueue.

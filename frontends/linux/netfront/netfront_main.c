@@ -346,7 +346,7 @@ static void netfront_otherend_changed(struct pvio_device *pdev,
 		if (pdev->state != PVIO_STATE_INITIALISED || !info->queues)
 			break;
 		nf_go_live(info);
-		nf_switch(info, PVIO_STATE_CONNECTED);
+		nf_switch_seen(info, PVIO_STATE_CONNECTED, info->dir_seen);
 		netdev_info(info->netdev, "connected\n");
 		if (info->retired)
 			schedule_work(&info->retire_work);
