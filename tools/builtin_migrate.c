@@ -657,6 +657,7 @@ static int migrate_once(const char *rundir, pvio_domid_t domid,
 	struct hv_qmp *q = NULL;
 	struct mig_relay *relay = NULL;
 	bool suspended = false, started = false, go = false, closing = false;
+	char fe_list[1024] = "";
 	unsigned int pages = 0;
 	void *blob = NULL, *store = NULL;
 	size_t len, blen = 0, slen = 0;
@@ -717,7 +718,8 @@ static int migrate_once(const char *rundir, pvio_domid_t domid,
 	 * once the guest runs on the destination.
 	 */
 	closing = true;
-	rc = mig_devices_close(rundir, domid);
+	rc = mig_frontends_connected(rundir, domid, fe_list, sizeof(fe_list));
+	rc = rc ?: mig_devices_close(rundir, domid);
 	/* the guest's devices are idle: let QEMU finish as it sees fit */
 	rc = rc ?: mig_qmp(q, "{\"execute\": \"migrate-set-parameters\", \"arguments\": {\"downtime-limit\": %d}}",
 			   MIG_DOWNTIME_MS);
@@ -741,7 +743,8 @@ static int migrate_once(const char *rundir, pvio_domid_t domid,
 	t_applied = mig_now_ms();
 	/* from here on the guest belongs to the destination */
 	go = true;
-	rc = msg_send(fd, MIG_MSG_GO, NULL, 0);
+	/* the frontends the destination waits for before it says DONE */
+	rc = msg_send(fd, MIG_MSG_GO, fe_list, strlen(fe_list));
 	rc = rc ?: msg_expect(fd, MIG_MSG_DONE, &msg, &len,
 				 MIG_STEP_MS + MIG_CONNECT_MS);
 	if (rc) {
@@ -882,7 +885,7 @@ static int receive_one(const char *rundir, const char *addr, unsigned int port,
 		       int c)
 {
 	char *msg = NULL, reply[64];
-	long long t_go, t_resumed, t_conn;
+	long long t_go, t_resumed, t_conn, t_fe;
 	struct hv_qmp *q = NULL;
 	pvio_domid_t domid = 0;
 	bool created = false;
@@ -915,8 +918,6 @@ static int receive_one(const char *rundir, const char *addr, unsigned int port,
 	msg = NULL;
 	rc = rc ?: msg_send(c, MIG_MSG_APPLIED, NULL, 0);
 	rc = rc ?: msg_expect(c, MIG_MSG_GO, &msg, &len, MIG_STEP_MS);
-	free(msg);
-	msg = NULL;
 	if (rc)
 		goto fail;
 	created = false;	/* ours now, whatever happens */
@@ -927,6 +928,14 @@ static int receive_one(const char *rundir, const char *addr, unsigned int port,
 		fprintf(stderr, "pvio: domain %u: not every device reconnected yet\n",
 			domid);
 	t_conn = mig_now_ms();
+	/* the guest's side too: its disk and NIC usable again */
+	if (!rc && len && mig_wait_frontends(rundir, domid, msg, len,
+					     MIG_CONNECT_MS))
+		fprintf(stderr, "pvio: domain %u: not every frontend reconnected yet\n",
+			domid);
+	t_fe = mig_now_ms();
+	free(msg);
+	msg = NULL;
 	snprintf(reply, sizeof(reply), "domain %u", domid);
 	if (rc)
 		msg_send(c, MIG_MSG_FAIL, "resume failed", 13);
@@ -934,12 +943,13 @@ static int receive_one(const char *rundir, const char *addr, unsigned int port,
 		msg_send(c, MIG_MSG_DONE, reply, strlen(reply));
 	if (!rc && pvio_domstore_monitor(rundir, domid))
 		fprintf(stderr, "pvio: no monitor for domain %u\n", domid);
-	printf("Received domain %u%s (resumed in %lld ms, devices connected %lld ms later)\n",
+	printf("Received domain %u%s (resumed in %lld ms, backends connected %lld ms later, frontends %lld ms)\n",
 	       domid, rc ? ", but it did not resume" : "", t_resumed - t_go,
-	       t_conn - t_resumed);
+	       t_conn - t_resumed, t_fe - t_resumed);
 	hv_qmp_close(q);
 	return rc;
 fail:
+	free(msg);
 	if (q)
 		hv_qmp_close(q);
 	if (created)

@@ -104,6 +104,19 @@ void mig_cancel(const char *rundir, pvio_domid_t domid);
 /* Backends of every device of @domid Connected (bounded): 0 or -ETIMEDOUT. */
 int mig_wait_connected(const char *rundir, pvio_domid_t domid, int timeout_ms);
 /*
+ * The guest's frontends Connected now, as "vbd/51712 vif/0" (what was cut
+ * off @size is left out) ...
+ */
+int mig_frontends_connected(const char *rundir, pvio_domid_t domid,
+			    char *list, size_t size);
+/*
+ * ... and, on the other host, waiting until those are Connected again
+ * (the guest's disk and NIC usable): 0, -ETIMEDOUT, -EINVAL for a list
+ * that is not such names.
+ */
+int mig_wait_frontends(const char *rundir, pvio_domid_t domid,
+		       const char *list, size_t len, int timeout_ms);
+/*
  * The suspended guest's frontends only let go of their event channels:
  * close each connection on their behalf (state Closed in the frontend's
  * dir), so that its backend answers or drops what is in flight and

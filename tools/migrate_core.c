@@ -579,12 +579,13 @@ void mig_cancel(const char *rundir, pvio_domid_t domid)
 static const char *const mig_dev_types[] = { "vbd", "vif" };
 
 /*
- * Wait for every backend dir of @domid to reach a state in @mask, one
- * after the other, each through a watch on its state: no polling of the
- * store while the guest and its backends talk to it.
+ * Wait for every backend dir of @domid (or, @fe, every frontend dir) to
+ * reach a state in @mask, one after the other, each through a watch on
+ * its state: no polling of the store while the guest and its backends
+ * talk to it.
  */
-static int wait_backends(const char *rundir, pvio_domid_t domid,
-			 uint32_t mask, int timeout_ms)
+static int wait_devices(const char *rundir, pvio_domid_t domid, bool fe,
+			uint32_t mask, int timeout_ms)
 {
 	long long end = mig_now_ms() + timeout_ms;
 	struct xs_handle *xs;
@@ -598,8 +599,13 @@ static int wait_backends(const char *rundir, pvio_domid_t domid,
 		char **ids = NULL;
 		unsigned int n = 0;
 
-		snprintf(dir, sizeof(dir), "/local/domain/0/backend/%s/%u",
-			 mig_dev_types[t], domid);
+		if (fe)
+			snprintf(dir, sizeof(dir), "/local/domain/%u/device/%s",
+				 domid, mig_dev_types[t]);
+		else
+			snprintf(dir, sizeof(dir),
+				 "/local/domain/0/backend/%s/%u",
+				 mig_dev_types[t], domid);
 		if (xs_directory(xs, XS_TXN_NULL, dir, &ids, &n))
 			continue;
 		for (unsigned int i = 0; !rc && i < n; i++) {
@@ -621,9 +627,103 @@ static int wait_backends(const char *rundir, pvio_domid_t domid,
 
 int mig_wait_connected(const char *rundir, pvio_domid_t domid, int timeout_ms)
 {
-	return wait_backends(rundir, domid,
-			     XENBUS_STATE_BIT(XenbusStateConnected),
-			     timeout_ms);
+	return wait_devices(rundir, domid, false,
+			    XENBUS_STATE_BIT(XenbusStateConnected), timeout_ms);
+}
+
+/* "vbd/51712" and the like: a type we serve, a number; else false. */
+static bool fe_name_ok(const char *s, size_t n)
+{
+	size_t i;
+
+	for (unsigned int t = 0; t < 2; t++) {
+		size_t l = strlen(mig_dev_types[t]);
+
+		if (n > l + 1 && n <= l + 11 && !strncmp(s, mig_dev_types[t], l) &&
+		    s[l] == '/') {
+			for (i = l + 1; i < n; i++)
+				if (s[i] < '0' || s[i] > '9')
+					return false;
+			return true;
+		}
+	}
+	return false;
+}
+
+int mig_frontends_connected(const char *rundir, pvio_domid_t domid,
+			    char *list, size_t size)
+{
+	struct xs_handle *xs;
+	size_t used = 0;
+	int rc;
+
+	list[0] = 0;
+	rc = pvio_domstore_open(rundir, &xs);
+	if (rc)
+		return rc;
+	for (unsigned int t = 0; t < 2; t++) {
+		char dir[128], path[192];
+		char **ids = NULL;
+		unsigned int n = 0;
+
+		snprintf(dir, sizeof(dir), "/local/domain/%u/device/%s", domid,
+			 mig_dev_types[t]);
+		if (xs_directory(xs, XS_TXN_NULL, dir, &ids, &n))
+			continue;
+		for (unsigned int i = 0; i < n; i++) {
+			int w;
+
+			snprintf(path, sizeof(path), "%s/%s", dir, ids[i]);
+			if (xenbus_read_state(xs, path) != XenbusStateConnected)
+				continue;
+			w = snprintf(list + used, size - used, "%s%s/%s",
+				     used ? " " : "", mig_dev_types[t], ids[i]);
+			if (w < 0 || (size_t)w >= size - used) {
+				list[used] = 0;	/* the rest is not waited for */
+				break;
+			}
+			used += (size_t)w;
+		}
+		xs_free_list(ids, n);
+	}
+	xs_close(xs);
+	return 0;
+}
+
+int mig_wait_frontends(const char *rundir, pvio_domid_t domid,
+		       const char *list, size_t len, int timeout_ms)
+{
+	long long end = mig_now_ms() + timeout_ms;
+	struct xs_handle *xs;
+	size_t i = 0;
+	int rc;
+
+	rc = pvio_domstore_open(rundir, &xs);
+	if (rc)
+		return rc;
+	while (!rc && i < len) {
+		char path[192];
+		size_t n = 0;
+		long long left;
+
+		while (i + n < len && list[i + n] != ' ')
+			n++;
+		if (!fe_name_ok(list + i, n)) {
+			rc = -EINVAL;	/* the other host's list: never trusted */
+			break;
+		}
+		snprintf(path, sizeof(path), "/local/domain/%u/device/%.*s",
+			 domid, (int)n, list + i);
+		left = end - mig_now_ms();
+		rc = left > 0 ? xenbus_wait_state(xs, path,
+				XENBUS_STATE_BIT(XenbusStateConnected),
+				(int)left) : -ETIMEDOUT;
+		if (rc > 0)
+			rc = 0;
+		i += n + 1;
+	}
+	xs_close(xs);
+	return rc;
 }
 
 int mig_devices_close(const char *rundir, pvio_domid_t domid)
@@ -664,7 +764,7 @@ int mig_devices_wait_closed(const char *rundir, pvio_domid_t domid,
 	uint32_t held = XENBUS_STATE_BIT(XenbusStateInitialised) |
 			XENBUS_STATE_BIT(XenbusStateConnected) |
 			XENBUS_STATE_BIT(XenbusStateClosing);
-	int rc = wait_backends(rundir, domid, ~held, timeout_ms);
+	int rc = wait_devices(rundir, domid, false, ~held, timeout_ms);
 
 	if (rc)
 		fprintf(stderr, "pvio: domain %u: a backend did not let go of its connection: %s\n",
