@@ -115,10 +115,16 @@ int test_garbage(void)
 	{
 		struct pvio_hv_stats st;
 
-		/* hv sees the hangups asynchronously: give it a moment */
-		for (int i = 0; i < 200; i++) {
+		/*
+		 * hv sees the requests and hangups asynchronously, in no set
+		 * order: a count of 0 can come between one client's hangup
+		 * and the next one's allocation. Wait until it stays at 0.
+		 */
+		for (int i = 0, zero = 0; i < 300 && zero < 30; i++) {
 			if (pvio_hv_stats(good, &st) == 0 && st.nr_ports == 0)
-				break;
+				zero++;
+			else
+				zero = 0;
 			usleep(10000);
 		}
 		CHECK(pvio_hv_stats(good, &st) == 0 && st.nr_ports == 0,
