@@ -579,21 +579,17 @@ void mig_cancel(const char *rundir, pvio_domid_t domid)
 static const char *const mig_dev_types[] = { "vbd", "vif" };
 
 /*
- * Wait for every backend dir of @domid (or, @fe, every frontend dir) to
- * reach a state in @mask, one after the other, each through a watch on
- * its state: no polling of the store while the guest and its backends
- * talk to it.
+ * Call @fn with the dir of every device of @domid we serve: the guest's
+ * (@fe: /local/domain/D/device/TYPE/ID) or the backend's. Stops at the
+ * first non-zero return and returns it.
  */
-static int wait_devices(const char *rundir, pvio_domid_t domid, bool fe,
-			uint32_t mask, int timeout_ms)
+static int each_device(struct xs_handle *xs, pvio_domid_t domid, bool fe,
+		       int (*fn)(struct xs_handle *xs, const char *dir,
+				 const char *type, const char *id, void *arg),
+		       void *arg)
 {
-	long long end = mig_now_ms() + timeout_ms;
-	struct xs_handle *xs;
-	int rc;
+	int rc = 0;
 
-	rc = pvio_domstore_open(rundir, &xs);
-	if (rc)
-		return rc;
 	for (unsigned int t = 0; !rc && t < 2; t++) {
 		char dir[128], path[192];
 		char **ids = NULL;
@@ -609,26 +605,56 @@ static int wait_devices(const char *rundir, pvio_domid_t domid, bool fe,
 		if (xs_directory(xs, XS_TXN_NULL, dir, &ids, &n))
 			continue;
 		for (unsigned int i = 0; !rc && i < n; i++) {
-			long long left = end - mig_now_ms();
-			int st;
-
 			snprintf(path, sizeof(path), "%s/%s", dir, ids[i]);
-			st = left > 0 ? xenbus_wait_state(xs, path, mask,
-							  (int)left) :
-					-ETIMEDOUT;
-			if (st < 0)
-				rc = st;
+			rc = fn(xs, path, mig_dev_types[t], ids[i], arg);
 		}
 		xs_free_list(ids, n);
 	}
+	return rc;
+}
+
+struct dev_wait {
+	uint32_t mask;
+	long long end;
+};
+
+static int wait_one(struct xs_handle *xs, const char *dir, const char *type,
+		    const char *id, void *arg)
+{
+	struct dev_wait *w = arg;
+	long long left = w->end - mig_now_ms();
+	int st;
+
+	st = left > 0 ? xenbus_wait_state(xs, dir, w->mask, (int)left) :
+			-ETIMEDOUT;
+	return st < 0 ? st : 0;
+}
+
+/*
+ * Wait for every backend dir of @domid to reach a state in @mask, one
+ * after the other, each through a watch on its state: no polling of the
+ * store while the guest and its backends talk to it.
+ */
+static int wait_backends(const char *rundir, pvio_domid_t domid,
+			 uint32_t mask, int timeout_ms)
+{
+	struct dev_wait w = { mask, mig_now_ms() + timeout_ms };
+	struct xs_handle *xs;
+	int rc;
+
+	rc = pvio_domstore_open(rundir, &xs);
+	if (rc)
+		return rc;
+	rc = each_device(xs, domid, false, wait_one, &w);
 	xs_close(xs);
 	return rc;
 }
 
 int mig_wait_connected(const char *rundir, pvio_domid_t domid, int timeout_ms)
 {
-	return wait_devices(rundir, domid, false,
-			    XENBUS_STATE_BIT(XenbusStateConnected), timeout_ms);
+	return wait_backends(rundir, domid,
+			     XENBUS_STATE_BIT(XenbusStateConnected),
+			     timeout_ms);
 }
 
 /* "vbd/51712" and the like: a type we serve, a number; else false. */
@@ -650,42 +676,41 @@ static bool fe_name_ok(const char *s, size_t n)
 	return false;
 }
 
+struct fe_list {
+	char *buf;
+	size_t size, used;
+};
+
+static int list_connected(struct xs_handle *xs, const char *dir,
+			  const char *type, const char *id, void *arg)
+{
+	struct fe_list *l = arg;
+	int w;
+
+	if (xenbus_read_state(xs, dir) != XenbusStateConnected)
+		return 0;
+	w = snprintf(l->buf + l->used, l->size - l->used, "%s%s/%s",
+		     l->used ? " " : "", type, id);
+	if (w < 0 || (size_t)w >= l->size - l->used) {
+		l->buf[l->used] = 0;	/* the rest is not waited for */
+		return 1;
+	}
+	l->used += (size_t)w;
+	return 0;
+}
+
 int mig_frontends_connected(const char *rundir, pvio_domid_t domid,
 			    char *list, size_t size)
 {
+	struct fe_list l = { list, size, 0 };
 	struct xs_handle *xs;
-	size_t used = 0;
 	int rc;
 
 	list[0] = 0;
 	rc = pvio_domstore_open(rundir, &xs);
 	if (rc)
 		return rc;
-	for (unsigned int t = 0; t < 2; t++) {
-		char dir[128], path[192];
-		char **ids = NULL;
-		unsigned int n = 0;
-
-		snprintf(dir, sizeof(dir), "/local/domain/%u/device/%s", domid,
-			 mig_dev_types[t]);
-		if (xs_directory(xs, XS_TXN_NULL, dir, &ids, &n))
-			continue;
-		for (unsigned int i = 0; i < n; i++) {
-			int w;
-
-			snprintf(path, sizeof(path), "%s/%s", dir, ids[i]);
-			if (xenbus_read_state(xs, path) != XenbusStateConnected)
-				continue;
-			w = snprintf(list + used, size - used, "%s%s/%s",
-				     used ? " " : "", mig_dev_types[t], ids[i]);
-			if (w < 0 || (size_t)w >= size - used) {
-				list[used] = 0;	/* the rest is not waited for */
-				break;
-			}
-			used += (size_t)w;
-		}
-		xs_free_list(ids, n);
-	}
+	each_device(xs, domid, true, list_connected, &l);
 	xs_close(xs);
 	return 0;
 }
@@ -693,7 +718,8 @@ int mig_frontends_connected(const char *rundir, pvio_domid_t domid,
 int mig_wait_frontends(const char *rundir, pvio_domid_t domid,
 		       const char *list, size_t len, int timeout_ms)
 {
-	long long end = mig_now_ms() + timeout_ms;
+	struct dev_wait w = { XENBUS_STATE_BIT(XenbusStateConnected),
+			      mig_now_ms() + timeout_ms };
 	struct xs_handle *xs;
 	size_t i = 0;
 	int rc;
@@ -704,7 +730,6 @@ int mig_wait_frontends(const char *rundir, pvio_domid_t domid,
 	while (!rc && i < len) {
 		char path[192];
 		size_t n = 0;
-		long long left;
 
 		while (i + n < len && list[i + n] != ' ')
 			n++;
@@ -714,16 +739,20 @@ int mig_wait_frontends(const char *rundir, pvio_domid_t domid,
 		}
 		snprintf(path, sizeof(path), "/local/domain/%u/device/%.*s",
 			 domid, (int)n, list + i);
-		left = end - mig_now_ms();
-		rc = left > 0 ? xenbus_wait_state(xs, path,
-				XENBUS_STATE_BIT(XenbusStateConnected),
-				(int)left) : -ETIMEDOUT;
-		if (rc > 0)
-			rc = 0;
+		rc = wait_one(xs, path, NULL, NULL, &w);
 		i += n + 1;
 	}
 	xs_close(xs);
 	return rc;
+}
+
+static int close_one(struct xs_handle *xs, const char *dir, const char *type,
+		     const char *id, void *arg)
+{
+	char path[224];
+
+	snprintf(path, sizeof(path), "%s/state", dir);
+	return xs_printf(xs, XS_TXN_NULL, path, "%d", XenbusStateClosed);
 }
 
 int mig_devices_close(const char *rundir, pvio_domid_t domid)
@@ -734,22 +763,7 @@ int mig_devices_close(const char *rundir, pvio_domid_t domid)
 	rc = pvio_domstore_open(rundir, &xs);
 	if (rc)
 		return rc;
-	for (unsigned int t = 0; !rc && t < 2; t++) {
-		char dir[128], path[192];
-		char **ids = NULL;
-		unsigned int n = 0;
-
-		snprintf(dir, sizeof(dir), "/local/domain/%u/device/%s", domid,
-			 mig_dev_types[t]);
-		if (xs_directory(xs, XS_TXN_NULL, dir, &ids, &n))
-			continue;
-		for (unsigned int i = 0; !rc && i < n; i++) {
-			snprintf(path, sizeof(path), "%s/%s/state", dir, ids[i]);
-			rc = xs_printf(xs, XS_TXN_NULL, path, "%d",
-				       XenbusStateClosed);
-		}
-		xs_free_list(ids, n);
-	}
+	rc = each_device(xs, domid, true, close_one, NULL);
 	xs_close(xs);
 	if (rc)
 		fprintf(stderr, "pvio: domain %u: cannot close its devices: %s\n",
@@ -764,7 +778,7 @@ int mig_devices_wait_closed(const char *rundir, pvio_domid_t domid,
 	uint32_t held = XENBUS_STATE_BIT(XenbusStateInitialised) |
 			XENBUS_STATE_BIT(XenbusStateConnected) |
 			XENBUS_STATE_BIT(XenbusStateClosing);
-	int rc = wait_devices(rundir, domid, false, ~held, timeout_ms);
+	int rc = wait_backends(rundir, domid, ~held, timeout_ms);
 
 	if (rc)
 		fprintf(stderr, "pvio: domain %u: a backend did not let go of its connection: %s\n",

@@ -668,20 +668,20 @@ static void ring_free(struct pvio_front_ring *r, int *gref)
 	*gref = NETFRONT_NO_GREF;
 }
 
-static void queue_free(struct netfront_queue *q)
+/* No event handler of ours runs on the queue's ports afterwards. */
+static void queue_unbind(struct netfront_queue *q)
 {
-	unsigned int i;
-
 	if (q->tx_bound)
 		pvio_evtchn_unbind_handler(q->tx_port);
 	if (q->rx_bound && q->rx_port != q->tx_port)
 		pvio_evtchn_unbind_handler(q->rx_port);
 	q->tx_bound = false;
 	q->rx_bound = false;
-	if (q->napi_added) {
-		netif_napi_del(&q->napi);
-		q->napi_added = false;
-	}
+}
+
+/* No refill, no port (closed; a port of the old host names nothing). */
+static void queue_close_ports(struct netfront_queue *q)
+{
 	del_timer_sync(&q->rx_refill_timer);
 	if (q->tx_port)
 		pvio_evtchn_close(q->tx_port);
@@ -689,6 +689,18 @@ static void queue_free(struct netfront_queue *q)
 		pvio_evtchn_close(q->rx_port);
 	q->tx_port = 0;
 	q->rx_port = 0;
+}
+
+static void queue_free(struct netfront_queue *q)
+{
+	unsigned int i;
+
+	queue_unbind(q);
+	if (q->napi_added) {
+		netif_napi_del(&q->napi);
+		q->napi_added = false;
+	}
+	queue_close_ports(q);
 
 	/* packets in flight: their answers will never come */
 	spin_lock_bh(&q->tx_lock);
@@ -820,6 +832,21 @@ void netfront_queue_stop(struct netfront_queue *q)
  * ours). Rings and buffers stay until the backend has let go of them
  * (the toolstack closes it once we are suspended): the resume frees them.
  */
+/* No xmit, no NAPI, no events: nothing runs on the queues afterwards. */
+static void queues_quiet(struct netfront_info *info)
+{
+	unsigned int i;
+
+	netif_tx_disable(info->netdev);
+	for (i = 0; i < info->nr_queues; i++) {
+		struct netfront_queue *q = &info->queues[i];
+
+		queue_unbind(q);
+		netfront_queue_stop(q);
+	}
+	synchronize_net();
+}
+
 void netfront_queues_detach(struct netfront_info *info)
 {
 	unsigned int i;
@@ -827,30 +854,9 @@ void netfront_queues_detach(struct netfront_info *info)
 	if (!info->queues)
 		return;
 	WRITE_ONCE(info->connected, false);
-	netif_tx_disable(info->netdev);
-	for (i = 0; i < info->nr_queues; i++) {
-		struct netfront_queue *q = &info->queues[i];
-
-		if (q->tx_bound)
-			pvio_evtchn_unbind_handler(q->tx_port);
-		if (q->rx_bound && q->rx_port != q->tx_port)
-			pvio_evtchn_unbind_handler(q->rx_port);
-		q->tx_bound = false;
-		q->rx_bound = false;
-		netfront_queue_stop(q);
-	}
-	synchronize_net();
-	for (i = 0; i < info->nr_queues; i++) {
-		struct netfront_queue *q = &info->queues[i];
-
-		del_timer_sync(&q->rx_refill_timer);
-		if (q->tx_port)
-			pvio_evtchn_close(q->tx_port);
-		if (q->rx_port && q->rx_port != q->tx_port)
-			pvio_evtchn_close(q->rx_port);
-		q->tx_port = 0;
-		q->rx_port = 0;
-	}
+	queues_quiet(info);
+	for (i = 0; i < info->nr_queues; i++)
+		queue_close_ports(&info->queues[i]);
 }
 
 /*
@@ -905,19 +911,7 @@ void netfront_queues_destroy(struct netfront_info *info)
 	 */
 	if (!info->suspended)
 		netif_carrier_off(dev);
-	netif_tx_disable(dev);
-	for (i = 0; i < info->nr_queues; i++) {
-		struct netfront_queue *q = &info->queues[i];
-
-		if (q->tx_bound)
-			pvio_evtchn_unbind_handler(q->tx_port);
-		if (q->rx_bound && q->rx_port != q->tx_port)
-			pvio_evtchn_unbind_handler(q->rx_port);
-		q->tx_bound = false;
-	q->rx_bound = false;
-		netfront_queue_stop(q);
-	}
-	synchronize_net();
+	queues_quiet(info);
 	for (i = 0; i < info->nr_queues; i++)
 		queue_free(&info->queues[i]);
 	kvfree(info->queues);
