@@ -746,13 +746,13 @@ int mig_wait_frontends(const char *rundir, pvio_domid_t domid,
 	return rc;
 }
 
+/* As the frontend would, never resurrecting a device being removed. */
 static int close_one(struct xs_handle *xs, const char *dir, const char *type,
 		     const char *id, void *arg)
 {
-	char path[224];
+	int rc = xenbus_switch_state(xs, dir, XenbusStateClosed);
 
-	snprintf(path, sizeof(path), "%s/state", dir);
-	return xs_printf(xs, XS_TXN_NULL, path, "%d", XenbusStateClosed);
+	return rc == -ENOENT ? 0 : rc;
 }
 
 int mig_devices_close(const char *rundir, pvio_domid_t domid)

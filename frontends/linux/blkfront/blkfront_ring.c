@@ -685,11 +685,6 @@ void blkfront_queue_unbind(struct blkfront_queue *q)
 }
 
 /*
- * Take the ring down. Responses already on it are taken first (they are
- * answers the backend gave); requests still unanswered are put back on
- * the blk-mq requeue list (@requeue, for the next connection) or failed.
- */
-/*
  * Suspend: no event from this ring's backend reaches us any more, and the
  * port, which would name something else on another host, is closed here.
  * The ring, its grants and the requests in flight stay: the toolstack
@@ -709,6 +704,11 @@ void blkfront_queue_detach(struct blkfront_queue *q)
 	spin_unlock_irqrestore(&q->lock, flags);
 }
 
+/*
+ * Take the ring down. Responses already on it are taken first (they are
+ * answers the backend gave); requests still unanswered are put back on
+ * the blk-mq requeue list (@requeue, for the next connection) or failed.
+ */
 void blkfront_queue_teardown(struct blkfront_info *info,
 			     struct blkfront_queue *q, bool requeue)
 {

@@ -515,7 +515,6 @@ static void blkfront_state_work(struct work_struct *work)
 	struct pvio_store_batch *b = NULL;
 	int idx[DISK_KEYS], r_state;
 	enum pvio_bus_state be;
-	unsigned long long st;
 
 	mutex_lock(&info->mutex);
 	if (info->removing || info->suspended)
@@ -536,8 +535,8 @@ static void blkfront_state_work(struct work_struct *work)
 			       info->name);
 			goto out;
 		}
-		st = pvio_store_batch_ull(b, r_state, PVIO_STATE_UNKNOWN);
-		be = st > PVIO_STATE_RECONFIGURED ? PVIO_STATE_UNKNOWN : st;
+		be = pvio_bus_state_of(pvio_store_batch_ull(b, r_state,
+							    PVIO_STATE_UNKNOWN));
 	} else {
 		be = pvio_bus_read_otherend_state(info->pdev);
 	}

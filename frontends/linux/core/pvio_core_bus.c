@@ -158,10 +158,8 @@ EXPORT_SYMBOL_GPL(pvio_bus_switch_state);
 
 enum pvio_bus_state pvio_bus_read_otherend_state(struct pvio_device *dev)
 {
-	unsigned long long s = pvio_store_read_ull(dev->otherend_state_path,
-						   PVIO_STATE_UNKNOWN);
-
-	return s > PVIO_STATE_RECONFIGURED ? PVIO_STATE_UNKNOWN : s;
+	return pvio_bus_state_of(pvio_store_read_ull(dev->otherend_state_path,
+						     PVIO_STATE_UNKNOWN));
 }
 EXPORT_SYMBOL_GPL(pvio_bus_read_otherend_state);
 

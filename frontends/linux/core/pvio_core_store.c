@@ -5,8 +5,8 @@
  * go in batches (often of one) written back to back, several callers'
  * batches in flight at once; a reader work item drains the response ring,
  * matching each answer to its request by id, or queueing watch events for
- * an ordered workqueue. The store is a peer: ring indices and lengths are checked and
- * a broken ring stops the client instead of overrunning.
+ * an ordered workqueue. The store is a peer: ring indices and lengths are
+ * checked and a broken ring stops the client instead of overrunning.
  *
  * A restarted pvio-store asks for a reconnection (connection =
  * XENSTORE_RECONNECT): the reader drops the half messages of both rings,
@@ -532,7 +532,7 @@ static char *store_talk(u32 type, const struct kvec *iov, unsigned int nr,
 	if (ret)
 		return ERR_PTR(ret);
 	store_run(&op, 1);
-	/* a resend may hold its own copy, never this block */
+	/* the batch has left the list: no resend writes this block now */
 	kfree(op.msg);
 	if (op.err)
 		return ERR_PTR(op.err);

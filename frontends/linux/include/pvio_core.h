@@ -90,7 +90,8 @@ char **pvio_store_directory(const char *path, unsigned int *n);
  * A batch: reads, writes and removals sent to the store back to back and
  * answered together, one round trip instead of one per key (the reconnection
  * after a migration writes and reads dozens). The store applies them in
- * order; each has its own result. Build on the stack, run once, free.
+ * order; each has its own result. About 1.5 KiB: kmalloc it, run it,
+ * free its operations (pvio_store_batch_free), kfree it.
  */
 #define PVIO_STORE_BATCH_MAX	20
 
@@ -212,5 +213,10 @@ void pvio_unregister_frontend(struct pvio_frontend_driver *drv);
 int pvio_bus_switch_state(struct pvio_device *dev, enum pvio_bus_state state);
 /* The backend's current state (read from the store). */
 enum pvio_bus_state pvio_bus_read_otherend_state(struct pvio_device *dev);
+/* A state number read from the store: Unknown if it is no state. */
+static inline enum pvio_bus_state pvio_bus_state_of(unsigned long long v)
+{
+	return v > PVIO_STATE_RECONFIGURED ? PVIO_STATE_UNKNOWN : v;
+}
 
 #endif /* PVIO_CORE_H */

@@ -565,7 +565,8 @@ static void netfront_resume(struct pvio_device *pdev, bool new_host)
 				    PVIO_STATE_INITIALISING);
 		else
 			pdev->state = PVIO_STATE_INITIALISING;
-		be = pvio_store_batch_ull(b, r_be, PVIO_STATE_UNKNOWN);
+		be = pvio_bus_state_of(pvio_store_batch_ull(b, r_be,
+							    PVIO_STATE_UNKNOWN));
 		looked = pdev->state == PVIO_STATE_INITIALISING;
 		pvio_store_batch_free(b);
 	} else {

@@ -826,12 +826,6 @@ void netfront_queue_stop(struct netfront_queue *q)
 	q->napi_enabled = false;
 }
 
-/*
- * Suspend (under rtnl and info->lock): no xmit, no NAPI, no events, and
- * the ports closed here (on another host their numbers name nothing of
- * ours). Rings and buffers stay until the backend has let go of them
- * (the toolstack closes it once we are suspended): the resume frees them.
- */
 /* No xmit, no NAPI, no events: nothing runs on the queues afterwards. */
 static void queues_quiet(struct netfront_info *info)
 {
@@ -847,6 +841,12 @@ static void queues_quiet(struct netfront_info *info)
 	synchronize_net();
 }
 
+/*
+ * Suspend (under rtnl and info->lock): no xmit, no NAPI, no events, and
+ * the ports closed here (on another host their numbers name nothing of
+ * ours). Rings and buffers stay until the backend has let go of them
+ * (the toolstack closes it once we are suspended): the resume frees them.
+ */
 void netfront_queues_detach(struct netfront_info *info)
 {
 	unsigned int i;
