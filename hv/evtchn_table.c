@@ -80,6 +80,7 @@ int evtchn_alloc(struct evtchn_table *t, uint16_t remote, void *owner)
 			continue;
 		e->state = EVTCHNSTAT_unbound;
 		e->masked = 0;
+		e->vcpu = 0;
 		e->remote_dom = remote;
 		e->remote_port = 0;
 		e->owner = owner;

@@ -19,6 +19,7 @@
 struct evtchn_port {
 	uint8_t state;		/* EVTCHNSTAT_* */
 	uint8_t masked;
+	uint8_t vcpu;		/* VM: the vCPU its events are raised on */
 	uint16_t remote_dom;	/* unbound: who may bind; interdomain: peer */
 	uint32_t remote_port;	/* interdomain only */
 	uint32_t gen;		/* generation of recv_fd in poll_fd */

@@ -58,10 +58,11 @@ struct hv_domain_ops {
 	/*
 	 * optional: fds that let dom0 signal @port of this domain without
 	 * hv (VM: its platform region and the MSI-X vector eventfd of the
-	 * port's vCPU). Borrowed, not to be closed. 0 or -errno.
+	 * port's vCPU, whose number goes to *@vcpu). Borrowed, not to be
+	 * closed. 0 or -errno.
 	 */
 	int (*evtchn_direct)(struct hv_domain *d, pvio_evtchn_port_t port,
-			     int *plat_fd, int *vector_fd);
+			     int *plat_fd, int *vector_fd, unsigned int *vcpu);
 	/* optional: PVIO_SUSPEND_* from dom0 (VM save and migration) */
 	int (*suspend_ctl)(struct hv_domain *d, uint32_t how);
 	/*
@@ -268,6 +269,8 @@ int64_t hv_evtchn_domain_op(struct hv_domain *d, uint32_t op, uint64_t a1,
 int hv_evtchn_send(struct hv_domain *d, uint32_t port);
 /* The receive eventfd of @port of @d (written by its peer), -1 if none. */
 int hv_evtchn_recv_fd(struct hv_domain *d, uint32_t port);
+/* The vCPU @port of @d is bound to (EVTCHNOP_bind_vcpu), 0 by default. */
+unsigned int hv_evtchn_vcpu(struct hv_domain *d, uint32_t port);
 /*
  * The receive eventfd of the dom0 end (a client's) bound to @port of @d:
  * what the peer's notifications write. -1 if the port has no such peer.

@@ -153,6 +153,7 @@ static void reply_fds(struct hv_client *c, const struct hv_msg_hdr *h,
 	struct hv_evtchn_fds f = { .gen = e->gen };
 	struct hv_domain *r;
 	int fds[4], n = 0, plat, vec;
+	unsigned int vcpu = 0;
 
 	if (with_poll)
 		fds[n++] = e->poll_fd;
@@ -163,11 +164,13 @@ static void reply_fds(struct hv_client *c, const struct hv_msg_hdr *h,
 		/* only dom0 may hold another domain's platform region */
 		if (r && !c->dom && c->domid == 0 && r->ops &&
 		    r->ops->evtchn_direct &&
-		    r->ops->evtchn_direct(r, e->remote_port, &plat, &vec) == 0) {
+		    r->ops->evtchn_direct(r, e->remote_port, &plat, &vec,
+					     &vcpu) == 0) {
 			fds[n++] = vec;
 			fds[n++] = plat;
 			f.nr_fds = 3;
 			f.vm_port = e->remote_port;
+			f.vm_vcpu = vcpu;
 		} else if (peer && peer->recv_fd >= 0) {
 			fds[n++] = peer->recv_fd;
 			f.nr_fds = 2;
@@ -293,7 +296,7 @@ int hv_evtchn_status(pvio_domid_t caller, struct pvio_evtchn_status *st)
 	st->state = e ? e->state : EVTCHNSTAT_closed;
 	st->remote_dom = e ? e->remote_dom : 0;
 	st->remote_port = e && e->state == EVTCHNSTAT_interdomain ? e->remote_port : 0;
-	st->vcpu = 0;
+	st->vcpu = e ? e->vcpu : 0;
 	st->pad = st->pad2 = 0;
 	return 0;
 }
@@ -401,6 +404,13 @@ int hv_evtchn_dom0_peer_fd(struct hv_domain *d, uint32_t port)
 	return p && p->owner != hv_dom0() ? p->recv_fd : -1;
 }
 
+unsigned int hv_evtchn_vcpu(struct hv_domain *d, uint32_t port)
+{
+	struct evtchn_port *e = evtchn_lookup(&d->evtchn, port);
+
+	return e ? e->vcpu : 0;
+}
+
 int hv_evtchn_recv_fd(struct hv_domain *d, uint32_t port)
 {
 	struct evtchn_port *e = evtchn_lookup(&d->evtchn, port);
@@ -408,18 +418,67 @@ int hv_evtchn_recv_fd(struct hv_domain *d, uint32_t port)
 	return e ? e->recv_fd : -1;
 }
 
+/* A vCPU @d has: a VM's up to max_vcpus; a process domain's 0 alone. */
+static bool vcpu_ok(const struct hv_domain *d, uint64_t vcpu)
+{
+	if (d->cfg.type != PVIO_DOMTYPE_VM)
+		return vcpu == 0;
+	return vcpu < d->cfg.max_vcpus && vcpu < PVIO_MAX_VCPUS;
+}
+
+/*
+ * EVTCHNOP_bind_vcpu: raise @e's events on vCPU @vcpu of its VM (vector
+ * @vcpu, vcpu_info[@vcpu]). hv's own deliveries follow at once. A dom0
+ * client that signals the port itself holds the vector of the old vCPU:
+ * its end is given a fresh eventfd holding one event, so that it fetches
+ * its fds again (and with them the new vector) when it takes that event;
+ * until then its events still reach the guest, on the old vCPU. The
+ * guest's doorbell to that client moves to the new eventfd
+ * (evtchn_bound announces it again).
+ */
+static int evtchn_bind_vcpu(struct hv_domain *d, struct evtchn_port *e,
+			    uint32_t port, uint64_t vcpu)
+{
+	struct evtchn_port *p = hv_evtchn_peer(e);
+	static const uint64_t one = 1;
+
+	if (!vcpu_ok(d, vcpu))
+		return -EINVAL;
+	if (e->vcpu == vcpu)
+		return 0;
+	e->vcpu = (uint8_t)vcpu;
+	if (!p || e->remote_dom != 0 || p->owner == hv_dom0() ||
+	    p->recv_fd < 0)
+		return 0;
+	if (end_replug(p, true) < 0) {
+		end_unplug(p);
+		return 0;
+	}
+	if (write(p->recv_fd, &one, sizeof(one)) < 0)
+		hv_log("domain %u: port %u: cannot wake its dom0 end", d->domid,
+		       port);
+	if (d->ops && d->ops->evtchn_bound)
+		d->ops->evtchn_bound(d, port);
+	return 0;
+}
+
 int64_t hv_evtchn_domain_op(struct hv_domain *d, uint32_t op, uint64_t a1,
 			    uint64_t a2)
 {
 	struct evtchn_port *e;
+	int port;
 
 	switch (op) {
 	case EVTCHNOP_alloc_unbound:
+		/* pvio: a2 is the vCPU to raise its events on (0 by default) */
 		if (a1 == PVIO_DOMID_SELF)
 			a1 = d->domid;
-		if (a1 >= PVIO_DOMID_FIRST_RESERVED)
+		if (a1 >= PVIO_DOMID_FIRST_RESERVED || !vcpu_ok(d, a2))
 			return -EINVAL;
-		return hv_evtchn_alloc_unbound(d, d, (uint32_t)a1);
+		port = hv_evtchn_alloc_unbound(d, d, (uint32_t)a1);
+		if (port > 0)
+			evtchn_lookup(&d->evtchn, (uint32_t)port)->vcpu = (uint8_t)a2;
+		return port;
 	case EVTCHNOP_bind_interdomain:
 		if (a1 == PVIO_DOMID_SELF)
 			a1 = d->domid;
@@ -442,6 +501,8 @@ int64_t hv_evtchn_domain_op(struct hv_domain *d, uint32_t op, uint64_t a1,
 	case PVIO_EVTCHNOP_mask:
 		/* a VM masks in its shared info; nothing for hv to do */
 		return 0;
+	case PVIO_EVTCHNOP_bind_vcpu:
+		return evtchn_bind_vcpu(d, e, (uint32_t)a1, a2);
 	}
 	return -ENOSYS;
 }

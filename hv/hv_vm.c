@@ -70,10 +70,23 @@ static struct hv_vm *vm_of(struct hv_domain *d)
 
 /* ---- event delivery into the guest ---- */
 
+/*
+ * The vCPU whose vector carries @port's events: the one the guest bound
+ * it to (EVTCHNOP_bind_vcpu), vCPU 0 if that has no vector.
+ */
+static unsigned int vm_port_vcpu(struct hv_vm *vm, uint32_t port)
+{
+	unsigned int v = hv_evtchn_vcpu(vm->d, port);
+
+	return vm->ivs && v < hv_ivshmem_vectors(vm->ivs) ? v : 0;
+}
+
 static void vm_deliver(struct hv_vm *vm, uint32_t port)
 {
-	if (pvio_platform_set_pending(vm->d->plat, 0, port))
-		hv_ivshmem_raise(vm->ivs, 0);
+	unsigned int v = vm_port_vcpu(vm, port);
+
+	if (pvio_platform_set_pending(vm->d->plat, v, port))
+		hv_ivshmem_raise(vm->ivs, v);
 }
 
 struct vm_port_arg {
@@ -220,16 +233,17 @@ static void vm_evtchn_closed(struct hv_domain *d, pvio_evtchn_port_t port)
 	}
 }
 
-/* dom0 signals the guest itself: events go to vCPU 0, i.e. vector 0 */
+/* dom0 signals the guest itself, on the vector of the port's vCPU */
 static int vm_evtchn_direct(struct hv_domain *d, pvio_evtchn_port_t port,
-			    int *plat_fd, int *vector_fd)
+			    int *plat_fd, int *vector_fd, unsigned int *vcpu)
 {
 	struct hv_vm *vm = vm_of(d);
 
 	if (!vm || !vm->ivs || d->plat_fd < 0)
 		return -ENODEV;
+	*vcpu = vm_port_vcpu(vm, port);
 	*plat_fd = d->plat_fd;
-	*vector_fd = hv_ivshmem_vector_fd(vm->ivs, 0);
+	*vector_fd = hv_ivshmem_vector_fd(vm->ivs, *vcpu);
 	return *vector_fd >= 0 ? 0 : -ENODEV;
 }
 

@@ -39,8 +39,9 @@ static void port_clear(struct lp_port *p)
 
 /*
  * Take the fds of a reply: fds[0] recv, then (nr_fds >= 2) fds[1] send
- * and, when the peer is a VM (nr_fds 3), fds[2] its platform region, mapped
- * here so that a notification marks the port pending without asking hv.
+ * and, when the peer is a VM (nr_fds 3; fds[1] is then the vector of the
+ * vCPU its port is bound to), fds[2] its platform region, mapped here so
+ * that a notification marks the port pending without asking hv.
  * nr_fds 1: an unbound port that still has events pending, no send side.
  * Consumes the fds. Write-held.
  */
@@ -54,7 +55,8 @@ static int port_take_fds(struct lp_port *p, const struct hv_evtchn_fds *f,
 			    MAP_SHARED, fds[2], 0);
 		close(fds[2]);
 		if (plat == MAP_FAILED || f->vm_port == 0 ||
-		    f->vm_port >= PVIO_EVTCHN_MAX_PORTS) {
+		    f->vm_port >= PVIO_EVTCHN_MAX_PORTS ||
+		    f->vm_vcpu >= PVIO_MAX_VCPUS) {
 			if (plat != MAP_FAILED)
 				munmap(plat, PVIO_PLATFORM_SIZE);
 			close(fds[0]);
@@ -70,6 +72,7 @@ static int port_take_fds(struct lp_port *p, const struct hv_evtchn_fds *f,
 	p->send_fd = f->nr_fds >= 2 ? fds[1] : -1;
 	p->vm_plat = plat;
 	p->vm_port = f->vm_port;
+	p->vm_vcpu = f->vm_vcpu;
 	p->gen = f->gen;
 	return 0;
 }
@@ -81,7 +84,7 @@ static int port_signal(struct lp_port *p)
 
 	/* masked or already pending: the guest will look without a kick */
 	if (p->vm_plat) {
-		switch (pvio_platform_raise(p->vm_plat, 0, p->vm_port)) {
+		switch (pvio_platform_raise(p->vm_plat, p->vm_vcpu, p->vm_port)) {
 		case PVIO_RAISE_KICK:
 			break;
 		case PVIO_RAISE_PENDING:

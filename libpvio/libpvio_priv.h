@@ -56,6 +56,7 @@ struct lp_port {
 	/* dom0 bound to a VM: mark vm_port pending here, then send_fd */
 	void *vm_plat;			/* the VM's platform region, or NULL */
 	uint32_t vm_port;
+	uint32_t vm_vcpu;		/* the vCPU whose vector send_fd is */
 	/* notifications: eventfd written, found pending, found masked */
 	uint64_t nr_kicked, nr_pending, nr_masked;
 };

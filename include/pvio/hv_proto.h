@@ -180,7 +180,8 @@ struct hv_evtchn_fds {
 				 * the VM's shared info itself, then writes the
 				 * vector if the port is unmasked (no hv hop) */
 	uint32_t vm_port;	/* nr_fds 3: the VM's end of the channel */
-	uint32_t pad;
+	uint32_t vm_vcpu;	/* nr_fds 3: the vCPU that end's events go to
+				 * (its vector is the eventfd sent) */
 };
 PVIO_ABI_CHECK_SIZE(struct hv_evtchn_fds, 16);
 

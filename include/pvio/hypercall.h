@@ -29,7 +29,8 @@ enum pvio_hypercall_op {
 
 /*
  * PVIO_HC_EVTCHN argument use (VM slots; the socket carries the same):
- *   alloc_unbound:    arg1 remote dom           -> ret port
+ *   alloc_unbound:    arg1 remote dom, arg2 vCPU for its events (pvio;
+ *                     0 by default)             -> ret port
  *   bind_interdomain: arg1 remote dom, arg2 remote port -> ret local port
  *   send, close, unmask, mask: arg1 port
  *   status:           arg1 dom, arg2 port, arg3 ptr to pvio_evtchn_status

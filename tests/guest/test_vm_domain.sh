@@ -3,7 +3,9 @@
 # A VM domain through pvio-hv: pvio_domain_create starts QEMU with our
 # image; inside, pvio_core probes the platform device and gets hv's
 # version; bad hypercalls get errors; the guest offers dom0 an event channel and a grant, a dom0
-# client binds, exchanges events both ways and maps the grant; pause and
+# client binds, exchanges events both ways and maps the grant; the guest
+# moves the port to vCPU 1 (EVTCHNOP_bind_vcpu) and dom0's next event is
+# taken on CPU 1, the guest's next one still reaches dom0; pause and
 # unpause go through QMP; dom0's events reach the guest with hv stopped; killing QEMU releases the domain and its ports;
 # a second VM is destroyed while it boots. The VM is made with `pvio create`
 # on the whole stack, so its store ring is served and its nodes go with it.
@@ -35,6 +37,17 @@ done
 echo "PVIO-TEST: events=$(cat $P/events)"
 [ "$(cat $P/events)" -ge 1 ] || exit 1
 echo 1 >$P/notify
+# dom0's end is bound: the port's events move to vCPU 1 (none came there yet)
+c0=$(cat $P/events_cpu1)
+echo 1 >$P/bind_vcpu
+echo "PVIO-TEST: rebound=$(cat $P/bind_vcpu) events_cpu1 before=$c0"
+i=0
+while [ "$(cat $P/events_cpu1)" -lt 1 ] && [ $i -lt 600 ]; do
+	sleep 0.1; i=$((i + 1))
+done
+echo "PVIO-TEST: events_cpu1=$(cat $P/events_cpu1)"
+[ "$(cat $P/events_cpu1)" -ge 1 ] || exit 1
+echo 1 >$P/notify
 # tick until dom0 is done with us (pause/unpause, then QEMU is killed)
 n=0
 while true; do echo "PVIO-TICK $n"; n=$((n + 1)); sleep 0.2; done
@@ -53,9 +66,12 @@ port=$(echo "$line" | sed 's/.*port=\([0-9]*\).*/\1/')
 gref=$(echo "$line" | sed 's/.*gref=\([0-9]*\).*/\1/')
 echo "guest offers port $port, grant $gref"
 # dom0 -> VM goes without hv: hv is stopped while the event goes in
-"$client" peer "$dom" "$port" "$gref" "$hv_pid" "$log" ||
-	pt_fail "event/grant exchange with the guest failed"
+"$client" peer "$dom" "$port" "$gref" "$hv_pid" "$log" >"$PT_RUNDIR/peer.out" 2>&1 ||
+	pt_fail "event/grant exchange with the guest failed: $(cat "$PT_RUNDIR/peer.out")"
+cat "$PT_RUNDIR/peer.out"
 pt_wait_for 30 grep -q 'PVIO-TICK 2' "$log" || pt_fail "guest did not go on after the exchange"
+grep -aq 'PVIO-TEST: rebound=0 events_cpu1 before=0' "$log" ||
+	pt_fail "events came on CPU 1 before the port was moved there, or the move failed"
 
 # pause: the guest stops ticking; unpause: it goes on
 "$client" pause "$dom" || pt_fail "pause failed"

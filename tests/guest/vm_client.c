@@ -10,7 +10,13 @@
  *                                    HV_PID, hv is stopped (SIGSTOP) while
  *                                    the event goes in: the guest must see
  *                                    it (CONSOLE shows "PVIO-TEST: events=")
- *                                    without hv
+ *                                    without hv. With CONSOLE, then: once
+ *                                    the guest moved its port to vCPU 1
+ *                                    ("PVIO-TEST: rebound=0"), take the
+ *                                    event hv gave our end so that we
+ *                                    fetch its fds again, send another
+ *                                    event (the guest must take it on
+ *                                    CPU 1) and wait for its answer
  *   vm_client info DOMID             prints "state=0xS pid=P" (exit 3 if gone)
  *   vm_client pause|unpause|destroy DOMID
  *   vm_client ports                  prints the number of open ports in hv
@@ -64,6 +70,50 @@ static bool file_has(const char *path, const char *what)
 		found = strstr(line, what) != NULL;
 	fclose(f);
 	return found;
+}
+
+static bool wait_console(const char *console, const char *what)
+{
+	for (int i = 0; i < 600; i++) {
+		if (file_has(console, what))
+			return true;
+		usleep(100000);
+	}
+	return false;
+}
+
+/* The guest moved its end to vCPU 1 while ours is bound. */
+static int peer_rebound(struct pvio_hv *hv, pvio_evtchn_port_t port,
+			const char *console)
+{
+	int ret;
+
+	if (!wait_console(console, "PVIO-TEST: rebound=0")) {
+		fprintf(stderr, "vm_client: the guest did not move its port to vCPU 1\n");
+		return 1;
+	}
+	/*
+	 * hv gave our end a fresh eventfd holding an event: taking it fetches
+	 * our fds again, the VM's vector for vCPU 1 among them (the wait for
+	 * the guest's answer above may have taken it already)
+	 */
+	ret = pvio_evtchn_ack(hv, port);
+	if (ret < 0)
+		return fail("ack", ret);
+	ret = pvio_evtchn_notify(hv, port);
+	if (ret)
+		return fail("notify after the move", ret);
+	if (!wait_console(console, "PVIO-TEST: events_cpu1=")) {
+		fprintf(stderr, "vm_client: the guest took no event on CPU 1\n");
+		return 1;
+	}
+	ret = pvio_evtchn_wait(hv, port, 60000);
+	if (ret != 1)
+		return fail("waiting for the guest's event after the move",
+			    ret ? ret : -ETIMEDOUT);
+	pvio_evtchn_ack(hv, port);
+	printf("events of port %u go to vCPU 1, both ways ok\n", port);
+	return 0;
 }
 
 static int do_peer(struct pvio_hv *hv, pvio_domid_t dom, uint32_t rport,
@@ -123,7 +173,7 @@ static int do_peer(struct pvio_hv *hv, pvio_domid_t dom, uint32_t rport,
 	ret = pvio_gnttab_unmap(hv, &m, 1);
 	if (ret)
 		return fail("unmap", ret);
-	return 0;
+	return console ? peer_rebound(hv, port, console) : 0;
 }
 
 int main(int argc, char **argv)

@@ -662,7 +662,13 @@ int blkfront_queue_setup(struct blkfront_info *info, struct blkfront_queue *q)
 	}
 	q->pool_max = info->persistent ? q->nr_ents * info->max_segs : 0;
 
-	ret = pvio_evtchn_alloc_unbound(be, &q->port);
+	/*
+	 * Queue i serves CPU i (blk-mq's default map gives the first CPUs
+	 * one queue each): its completions are raised there, so that a
+	 * request completes where it was issued without a cross-CPU call.
+	 */
+	ret = pvio_evtchn_alloc_unbound_on(be, info->nr_queues > 1 ? q->index : 0,
+					   &q->port);
 	if (ret)
 		goto err;
 	q->port_bound = true;

@@ -188,9 +188,20 @@ static long evtchn_op(u64 op, u64 a1, u64 a2)
 	return pvio_hypercall(PVIO_HC_EVTCHN, args, NULL, 0);
 }
 
-int pvio_evtchn_alloc_unbound(pvio_domid_t remote, pvio_evtchn_port_t *port)
+/*
+ * The vCPU whose vector a port's events should come on so that they are
+ * taken on @cpu: vector v is bound to CPU v (pvio_setup_vectors), so @cpu
+ * itself if it has a vector, else 0 (events still arrive, on CPU 0).
+ */
+static unsigned int evtchn_vcpu_for(unsigned int cpu)
 {
-	long r = evtchn_op(EVTCHNOP_alloc_unbound, remote, 0);
+	return pvio_plat && cpu < pvio_plat->nr_vectors ? cpu : 0;
+}
+
+int pvio_evtchn_alloc_unbound_on(pvio_domid_t remote, unsigned int cpu,
+				 pvio_evtchn_port_t *port)
+{
+	long r = evtchn_op(EVTCHNOP_alloc_unbound, remote, evtchn_vcpu_for(cpu));
 
 	if (r < 0)
 		return (int)r;
@@ -199,7 +210,24 @@ int pvio_evtchn_alloc_unbound(pvio_domid_t remote, pvio_evtchn_port_t *port)
 	*port = r;
 	return 0;
 }
+EXPORT_SYMBOL_GPL(pvio_evtchn_alloc_unbound_on);
+
+int pvio_evtchn_alloc_unbound(pvio_domid_t remote, pvio_evtchn_port_t *port)
+{
+	return pvio_evtchn_alloc_unbound_on(remote, 0, port);
+}
 EXPORT_SYMBOL_GPL(pvio_evtchn_alloc_unbound);
+
+int pvio_evtchn_bind_vcpu(pvio_evtchn_port_t port, unsigned int cpu)
+{
+	long r;
+
+	if (!evtchn_port_valid(port))
+		return -EINVAL;
+	r = evtchn_op(PVIO_EVTCHNOP_bind_vcpu, port, evtchn_vcpu_for(cpu));
+	return r < 0 ? (int)r : 0;
+}
+EXPORT_SYMBOL_GPL(pvio_evtchn_bind_vcpu);
 
 int pvio_evtchn_bind_interdomain(pvio_domid_t remote,
 				 pvio_evtchn_port_t remote_port,
@@ -245,7 +273,7 @@ EXPORT_SYMBOL_GPL(pvio_evtchn_unmask);
 unsigned int pvio_evtchn_state(pvio_evtchn_port_t port)
 {
 	struct pvio_shared_info *sh;
-	unsigned int st = 0;
+	unsigned int st = 0, i;
 
 	if (!pvio_plat || !evtchn_port_valid(port))
 		return 0;
@@ -254,10 +282,13 @@ unsigned int pvio_evtchn_state(pvio_evtchn_port_t port)
 		st |= 1;
 	if (test_bit(port % 64, evtchn_word(sh->evtchn_mask, port)))
 		st |= 2;
-	if (READ_ONCE(sh->vcpu[0].pending_sel) & (1ULL << (port / 64)))
-		st |= 4;
-	if (READ_ONCE(sh->vcpu[0].upcall_pending))
-		st |= 8;
+	/* whichever vCPU the port is bound to */
+	for (i = 0; i < pvio_plat->nr_vectors; i++) {
+		if (READ_ONCE(sh->vcpu[i].pending_sel) & (1ULL << (port / 64)))
+			st |= 4;
+		if (READ_ONCE(sh->vcpu[i].upcall_pending))
+			st |= 8;
+	}
 	return st;
 }
 EXPORT_SYMBOL_GPL(pvio_evtchn_state);

@@ -73,8 +73,9 @@ static int pvio_setup_vectors(struct pvio_platform *p)
 			pvio_free_vectors(p, i);
 			return ret;
 		}
+		/* vector i is taken on CPU i: ports bound there rely on it */
 		if (cpu_online(i))
-			irq_update_affinity_hint(irq, cpumask_of(i));
+			irq_set_affinity_and_hint(irq, cpumask_of(i));
 	}
 	return 0;
 }

@@ -33,6 +33,15 @@ pvio_domid_t pvio_domid(void);
 typedef void (*pvio_evtchn_handler_t)(pvio_evtchn_port_t port, void *data);
 
 int pvio_evtchn_alloc_unbound(pvio_domid_t remote, pvio_evtchn_port_t *port);
+/*
+ * The same, with the port's events raised on @cpu's own vector (a queue
+ * served from that CPU takes its completions there, not on CPU 0 with a
+ * cross-CPU call on top); CPU 0's if @cpu has none.
+ */
+int pvio_evtchn_alloc_unbound_on(pvio_domid_t remote, unsigned int cpu,
+				 pvio_evtchn_port_t *port);
+/* Move a port's events to @cpu's vector (EVTCHNOP_bind_vcpu). */
+int pvio_evtchn_bind_vcpu(pvio_evtchn_port_t port, unsigned int cpu);
 int pvio_evtchn_bind_interdomain(pvio_domid_t remote,
 				 pvio_evtchn_port_t remote_port,
 				 pvio_evtchn_port_t *port);

@@ -728,7 +728,7 @@ static int queue_init(struct netfront_info *info, struct netfront_queue *q,
 		      unsigned int id)
 {
 	pvio_domid_t be = info->pdev->otherend_id;
-	unsigned int i;
+	unsigned int i, cpu;
 	int ret;
 
 	q->info = info;
@@ -749,11 +749,13 @@ static int queue_init(struct netfront_info *info, struct netfront_queue *q,
 	ret = ring_alloc(q, &q->rx, &q->rx_ring_gref, NETFRONT_RX_RING_SIZE);
 	if (ret)
 		return ret;
-	ret = pvio_evtchn_alloc_unbound(be, &q->tx_port);
+	/* queue i's events are taken on CPU i, as blkfront's */
+	cpu = info->nr_queues > 1 ? q->id : 0;
+	ret = pvio_evtchn_alloc_unbound_on(be, cpu, &q->tx_port);
 	if (ret)
 		return ret;
 	if (info->be_split) {
-		ret = pvio_evtchn_alloc_unbound(be, &q->rx_port);
+		ret = pvio_evtchn_alloc_unbound_on(be, cpu, &q->rx_port);
 		if (ret)
 			return ret;
 	} else {

@@ -84,6 +84,17 @@ static int events_get(char *buf, const struct kernel_param *kp)
 static const struct kernel_param_ops events_ops = { .get = events_get };
 module_param_cb(events, &events_ops, NULL, 0444);
 
+/* events taken on CPU 1: where the port goes after bind_vcpu=1 */
+static atomic_t events_cpu1 = ATOMIC_INIT(0);
+
+static int events_cpu1_get(char *buf, const struct kernel_param *kp)
+{
+	return sysfs_emit(buf, "%d\n", atomic_read(&events_cpu1));
+}
+
+static const struct kernel_param_ops events_cpu1_ops = { .get = events_cpu1_get };
+module_param_cb(events_cpu1, &events_cpu1_ops, NULL, 0444);
+
 static int notify_set(const char *val, const struct kernel_param *kp)
 {
 	if (!port)
@@ -98,7 +109,33 @@ module_param_cb(notify, &notify_ops, NULL, 0200);
 static void test_event(pvio_evtchn_port_t p, void *data)
 {
 	atomic_inc(&events_seen);
+	if (smp_processor_id() == 1)
+		atomic_inc(&events_cpu1);
 }
+
+/* Move the port's events to a CPU (EVTCHNOP_bind_vcpu); reads the result. */
+static int bind_vcpu_result = 1;
+
+static int bind_vcpu_set(const char *val, const struct kernel_param *kp)
+{
+	unsigned int cpu;
+
+	if (!port || kstrtouint(val, 0, &cpu))
+		return -EINVAL;
+	bind_vcpu_result = pvio_evtchn_bind_vcpu(port, cpu);
+	return 0;
+}
+
+static int bind_vcpu_get(char *buf, const struct kernel_param *kp)
+{
+	return sysfs_emit(buf, "%d\n", bind_vcpu_result);
+}
+
+static const struct kernel_param_ops bind_vcpu_ops = {
+	.set = bind_vcpu_set,
+	.get = bind_vcpu_get,
+};
+module_param_cb(bind_vcpu, &bind_vcpu_ops, NULL, 0644);
 
 /*
  * A batch: writes, reads (one of a missing node), a removal of a missing
