@@ -691,12 +691,11 @@ static void blkfront_resume(struct pvio_device *pdev, bool new_host)
 	queue_work(system_highpri_wq, &info->state_work);
 }
 
-static void blkfront_otherend_changed(struct pvio_device *pdev,
-				      enum pvio_bus_state state)
+static void blkfront_otherend_changed(struct pvio_device *pdev)
 {
 	struct blkfront_info *info = dev_get_drvdata(&pdev->dev);
 
-	/* the work reads the state again: only the latest one matters */
+	/* the work reads the state: only the latest one matters */
 	queue_work(system_highpri_wq, &info->state_work);
 }
 
@@ -771,7 +770,6 @@ static struct pvio_frontend_driver blkfront_driver = {
 	.probe = blkfront_probe,
 	.remove = blkfront_remove,
 	.otherend_changed = blkfront_otherend_changed,
-	.reads_otherend_state = true,
 	.suspend = blkfront_suspend,
 	.resume = blkfront_resume,
 };

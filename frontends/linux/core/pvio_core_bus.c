@@ -98,9 +98,7 @@ static void bus_otherend_cb(struct pvio_store_watch *w, const char *path)
 		return;
 	drv = to_pvio_frontend_driver(pd->dev.driver);
 	if (drv->otherend_changed)
-		drv->otherend_changed(pd, drv->reads_otherend_state ?
-				      PVIO_STATE_UNKNOWN :
-				      pvio_bus_read_otherend_state(pd));
+		drv->otherend_changed(pd);
 }
 
 static int pvio_bus_probe(struct device *dev)

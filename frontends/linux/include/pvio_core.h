@@ -187,14 +187,13 @@ struct pvio_frontend_driver {
 	const char *type;		/* device class in the store */
 	int (*probe)(struct pvio_device *dev);
 	void (*remove)(struct pvio_device *dev);
-	/* the backend's state changed (store watch, process context) */
-	void (*otherend_changed)(struct pvio_device *dev,
-				 enum pvio_bus_state state);
 	/*
-	 * otherend_changed reads the state itself: the bus does not (one
-	 * store round trip less per event) and passes PVIO_STATE_UNKNOWN.
+	 * The backend's state node changed (store watch, process context).
+	 * The bus reads nothing for it: the driver reads the state when it
+	 * wants it, alone (pvio_bus_read_otherend_state) or in a batch of
+	 * its own with the other keys it needs, one round trip either way.
 	 */
-	bool reads_otherend_state;
+	void (*otherend_changed)(struct pvio_device *dev);
 	/*
 	 * Optional, for save and migration: stop issuing and let go of the
 	 * event channels (the toolstack closes the connection once the

@@ -317,8 +317,9 @@ static void nf_disconnect(struct netfront_info *info)
 	rtnl_unlock();
 }
 
-static void netfront_otherend_changed(struct pvio_device *pdev,
-				      enum pvio_bus_state be)
+/* The backend's state is @be: follow it. */
+static void nf_backend_changed(struct pvio_device *pdev,
+			       enum pvio_bus_state be)
 {
 	struct netfront_info *info = dev_get_drvdata(&pdev->dev);
 
@@ -382,6 +383,11 @@ static void netfront_otherend_changed(struct pvio_device *pdev,
 	}
 out:
 	mutex_unlock(&info->lock);
+}
+
+static void netfront_otherend_changed(struct pvio_device *pdev)
+{
+	nf_backend_changed(pdev, pvio_bus_read_otherend_state(pdev));
 }
 
 static int netfront_probe(struct pvio_device *pdev)
@@ -577,7 +583,7 @@ static void netfront_resume(struct pvio_device *pdev, bool new_host)
 	if (!looked)
 		be = pvio_bus_read_otherend_state(pdev);
 	if (be == PVIO_STATE_INIT_WAIT)
-		netfront_otherend_changed(pdev, be);
+		nf_backend_changed(pdev, be);
 }
 
 static struct pvio_frontend_driver netfront_driver = {

@@ -298,9 +298,10 @@ static int test_fe_probe(struct pvio_device *dev)
 	return pvio_bus_switch_state(dev, PVIO_STATE_INITIALISING);
 }
 
-static void test_fe_changed(struct pvio_device *dev,
-			    enum pvio_bus_state state)
+static void test_fe_changed(struct pvio_device *dev)
 {
+	enum pvio_bus_state state = pvio_bus_read_otherend_state(dev);
+
 	WRITE_ONCE(otherend, state);
 	dev_info(&dev->dev, "backend state %d\n", state);
 }
