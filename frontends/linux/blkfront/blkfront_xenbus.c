@@ -213,7 +213,7 @@ static int negotiate(struct blkfront_info *info)
 	r_pers = pvio_store_batch_read(b, be, "feature-persistent");
 	ret = pvio_store_batch_run(b);
 	if (ret) {
-		pvio_store_batch_free(b);
+		pvio_store_batch_clear(b);
 		kfree(b);
 		return ret;
 	}
@@ -232,7 +232,7 @@ static int negotiate(struct blkfront_info *info)
 		    min(max_indirect_segments,
 			(unsigned int)BLKFRONT_MAX_INDIRECT_SEGS));
 	pers = pvio_store_batch_ull(b, r_pers, 0) == 1;
-	pvio_store_batch_free(b);
+	pvio_store_batch_clear(b);
 	kfree(b);
 	if (ind <= BLKIF_MAX_SEGMENTS_PER_REQUEST)
 		ind = 0;
@@ -309,13 +309,13 @@ static int rings_offer(struct blkfront_info *info)
 			snprintf(prefix, sizeof(prefix), "queue-%u/", i);
 		if (b->n + (1u << info->ring_order) + 1 > PVIO_STORE_BATCH_MAX) {
 			ret = pvio_store_batch_run(b);
-			pvio_store_batch_free(b);
+			pvio_store_batch_clear(b);
 		}
 		write_queue_keys(info, b, &info->queues[i], prefix);
 	}
 	if (!ret && b->n + 4 > PVIO_STORE_BATCH_MAX) {
 		ret = pvio_store_batch_run(b);
-		pvio_store_batch_free(b);
+		pvio_store_batch_clear(b);
 	}
 	if (!ret) {
 		if (info->nr_queues > 1)
@@ -332,7 +332,7 @@ static int rings_offer(struct blkfront_info *info)
 		ret = pvio_store_batch_run(b);
 	}
 	if (b)
-		pvio_store_batch_free(b);
+		pvio_store_batch_clear(b);
 	kfree(b);
 	/* every key is written before the backend is told to read them */
 	ret = ret ?: pvio_bus_switch_state(info->pdev,
@@ -384,7 +384,7 @@ static struct pvio_store_batch *disk_info_read(struct blkfront_info *info,
 		return b;
 	pr_err("%s: cannot read the disk's details: %d\n", info->name, ret);
 	if (b)
-		pvio_store_batch_free(b);
+		pvio_store_batch_clear(b);
 	kfree(b);
 	return NULL;
 }
@@ -599,7 +599,7 @@ static void blkfront_state_work(struct work_struct *work)
 out:
 	mutex_unlock(&info->mutex);
 	if (b)
-		pvio_store_batch_free(b);
+		pvio_store_batch_clear(b);
 	kfree(b);
 }
 

@@ -480,7 +480,7 @@ static void bus_rebase_flush(void)
 		pr_info("pvio_core: device %s (backend %s, domain %u)\n",
 			pd->nodename, pd->otherend, pd->otherend_id);
 	}
-	pvio_store_batch_free(b);
+	pvio_store_batch_clear(b);
 	bus_rebase_set.n = 0;
 }
 

@@ -51,7 +51,7 @@ static void control_features(void)
 	if (ret)
 		pr_warn("pvio_core: cannot write %s/feature-*: %d\n",
 			control_dir, ret);
-	pvio_store_batch_free(b);
+	pvio_store_batch_clear(b);
 	kfree(b);
 }
 

@@ -770,7 +770,7 @@ unsigned long long pvio_store_batch_ull(struct pvio_store_batch *b, int i,
 }
 EXPORT_SYMBOL_GPL(pvio_store_batch_ull);
 
-void pvio_store_batch_free(struct pvio_store_batch *b)
+void pvio_store_batch_clear(struct pvio_store_batch *b)
 {
 	unsigned int i;
 
@@ -780,7 +780,7 @@ void pvio_store_batch_free(struct pvio_store_batch *b)
 	}
 	b->n = 0;
 }
-EXPORT_SYMBOL_GPL(pvio_store_batch_free);
+EXPORT_SYMBOL_GPL(pvio_store_batch_clear);
 
 /*
  * A watch's token names it in events. Not "%p": until the kernel's

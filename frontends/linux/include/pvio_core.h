@@ -100,7 +100,7 @@ char **pvio_store_directory(const char *path, unsigned int *n);
  * answered together, one round trip instead of one per key (the reconnection
  * after a migration writes and reads dozens). The store applies them in
  * order; each has its own result. About 1.5 KiB: kmalloc it, run it,
- * free its operations (pvio_store_batch_free), kfree it.
+ * clear its operations (pvio_store_batch_clear), kfree it.
  */
 #define PVIO_STORE_BATCH_MAX	20
 
@@ -142,7 +142,12 @@ unsigned long long pvio_store_batch_ull(struct pvio_store_batch *b, int i,
 					unsigned long long def);
 /* Read @i's value (owned by the batch) or NULL. */
 const char *pvio_store_batch_str(struct pvio_store_batch *b, int i);
-void pvio_store_batch_free(struct pvio_store_batch *b);
+/*
+ * Free what the operations hold (requests, answers) and empty @b for more
+ * operations. @b itself is not freed, and an error met while adding
+ * (@b->err) stays until pvio_store_batch_init.
+ */
+void pvio_store_batch_clear(struct pvio_store_batch *b);
 
 struct pvio_store_watch {
 	const char *path;

@@ -189,13 +189,13 @@ static int nf_publish(struct netfront_info *info, unsigned int n)
 	for (i = 0; i < n && !ret; i++) {
 		if (b->n + 4 > PVIO_STORE_BATCH_MAX) {
 			ret = pvio_store_batch_run(b);
-			pvio_store_batch_free(b);
+			pvio_store_batch_clear(b);
 		}
 		ret = ret ?: nf_write_queue_keys(info, b, &info->queues[i]);
 	}
 	if (!ret && b->n + ARRAY_SIZE(ours) + 2 > PVIO_STORE_BATCH_MAX) {
 		ret = pvio_store_batch_run(b);
-		pvio_store_batch_free(b);
+		pvio_store_batch_clear(b);
 	}
 	if (!ret) {
 		if (n > 1)
@@ -208,7 +208,7 @@ static int nf_publish(struct netfront_info *info, unsigned int n)
 					"0");
 		ret = pvio_store_batch_run(b);
 	}
-	pvio_store_batch_free(b);
+	pvio_store_batch_clear(b);
 	kfree(b);
 	return ret;
 }
@@ -252,7 +252,7 @@ static int nf_connect(struct netfront_info *info)
 	info->be_ipv6_csum = pvio_store_batch_ull(b, idx[IPV6_CSUM], 0) == 1;
 	info->be_split = pvio_store_batch_ull(b, idx[SPLIT], 0) == 1;
 	info->be_max_queues = pvio_store_batch_ull(b, idx[MAX_QUEUES], 1);
-	pvio_store_batch_free(b);
+	pvio_store_batch_clear(b);
 	kfree(b);
 	if (ret)
 		return ret;
@@ -574,7 +574,7 @@ static void netfront_resume(struct pvio_device *pdev, bool new_host)
 		be = pvio_bus_state_of(pvio_store_batch_ull(b, r_be,
 							    PVIO_STATE_UNKNOWN));
 		looked = pdev->state == PVIO_STATE_INITIALISING;
-		pvio_store_batch_free(b);
+		pvio_store_batch_clear(b);
 	} else {
 		nf_switch(info, PVIO_STATE_INITIALISING);
 	}

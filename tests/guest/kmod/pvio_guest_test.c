@@ -176,7 +176,7 @@ static void test_store_batch(void)
 	else if (!pvio_store_batch_str(b, rb) ||
 		 strcmp(pvio_store_batch_str(b, rb), "three"))
 		why = "order";
-	pvio_store_batch_free(b);
+	pvio_store_batch_clear(b);
 	if (why)
 		goto out;
 
@@ -191,7 +191,7 @@ static void test_store_batch(void)
 	else if (!pvio_store_batch_str(b, rlast) ||
 		 strcmp(pvio_store_batch_str(b, rlast), "after"))
 		why = "after-refused";
-	pvio_store_batch_free(b);
+	pvio_store_batch_clear(b);
 out:
 	kfree(b);
 	if (why)
