@@ -197,7 +197,7 @@ static int negotiate(struct blkfront_info *info)
 {
 	unsigned int want_q = max_queues ? max_queues : num_online_cpus();
 	const char *be = info->pdev->otherend;
-	struct pvio_store_batch *b = kmalloc(sizeof(*b), GFP_KERNEL);
+	struct pvio_store_batch *b = pvio_store_batch_alloc();
 	int r_mq, r_order, r_ind, r_pers;
 	unsigned int nq, order, ind;
 	bool pers;
@@ -206,15 +206,13 @@ static int negotiate(struct blkfront_info *info)
 	if (!b)
 		return -ENOMEM;
 	/* the offer in one round trip */
-	pvio_store_batch_init(b);
 	r_mq = pvio_store_batch_read(b, be, "multi-queue-max-queues");
 	r_order = pvio_store_batch_read(b, be, "max-ring-page-order");
 	r_ind = pvio_store_batch_read(b, be, "feature-max-indirect-segments");
 	r_pers = pvio_store_batch_read(b, be, "feature-persistent");
 	ret = pvio_store_batch_run(b);
 	if (ret) {
-		pvio_store_batch_clear(b);
-		kfree(b);
+		pvio_store_batch_release(b);
 		return ret;
 	}
 	nq = min_t(unsigned long long,
@@ -232,8 +230,7 @@ static int negotiate(struct blkfront_info *info)
 		    min(max_indirect_segments,
 			(unsigned int)BLKFRONT_MAX_INDIRECT_SEGS));
 	pers = pvio_store_batch_ull(b, r_pers, 0) == 1;
-	pvio_store_batch_clear(b);
-	kfree(b);
+	pvio_store_batch_release(b);
 	if (ind <= BLKIF_MAX_SEGMENTS_PER_REQUEST)
 		ind = 0;
 	if (!info->disk) {
@@ -298,25 +295,19 @@ static int rings_offer(struct blkfront_info *info)
 		}
 	}
 	/* every key in one round trip (up to 4 queues of 16 pages: 2 trips) */
-	b = kmalloc(sizeof(*b), GFP_KERNEL);
+	b = pvio_store_batch_alloc();
 	ret = b ? 0 : -ENOMEM;
-	if (b)
-		pvio_store_batch_init(b);
 	for (i = 0; i < info->nr_queues && !ret; i++) {
 		if (info->nr_queues == 1)
 			prefix[0] = 0;
 		else
 			snprintf(prefix, sizeof(prefix), "queue-%u/", i);
-		if (b->n + (1u << info->ring_order) + 1 > PVIO_STORE_BATCH_MAX) {
-			ret = pvio_store_batch_run(b);
-			pvio_store_batch_clear(b);
-		}
-		write_queue_keys(info, b, &info->queues[i], prefix);
+		ret = pvio_store_batch_room(b, (1u << info->ring_order) + 1);
+		if (!ret)
+			write_queue_keys(info, b, &info->queues[i], prefix);
 	}
-	if (!ret && b->n + 4 > PVIO_STORE_BATCH_MAX) {
-		ret = pvio_store_batch_run(b);
-		pvio_store_batch_clear(b);
-	}
+	if (!ret)
+		ret = pvio_store_batch_room(b, 4);
 	if (!ret) {
 		if (info->nr_queues > 1)
 			pvio_store_batch_printf(b, fe, "multi-queue-num-queues",
@@ -331,9 +322,7 @@ static int rings_offer(struct blkfront_info *info)
 					BLKIF_PROTOCOL_X86_64);
 		ret = pvio_store_batch_run(b);
 	}
-	if (b)
-		pvio_store_batch_clear(b);
-	kfree(b);
+	pvio_store_batch_release(b);
 	/* every key is written before the backend is told to read them */
 	ret = ret ?: pvio_bus_switch_state(info->pdev,
 					   PVIO_STATE_INITIALISED);
@@ -372,20 +361,17 @@ static void disk_info_add(struct blkfront_info *info,
 static struct pvio_store_batch *disk_info_read(struct blkfront_info *info,
 					       int *idx)
 {
-	struct pvio_store_batch *b = kmalloc(sizeof(*b), GFP_KERNEL);
+	struct pvio_store_batch *b = pvio_store_batch_alloc();
 	int ret = -ENOMEM;
 
 	if (b) {
-		pvio_store_batch_init(b);
 		disk_info_add(info, b, idx);
 		ret = pvio_store_batch_run(b);
 	}
 	if (!ret)
 		return b;
 	pr_err("%s: cannot read the disk's details: %d\n", info->name, ret);
-	if (b)
-		pvio_store_batch_clear(b);
-	kfree(b);
+	pvio_store_batch_release(b);
 	return NULL;
 }
 
@@ -524,9 +510,8 @@ static void blkfront_state_work(struct work_struct *work)
 	 * disk's details in one round trip (only used if it says Connected).
 	 */
 	if (info->conn == BLKFRONT_INITIALISED)
-		b = kmalloc(sizeof(*b), GFP_KERNEL);
+		b = pvio_store_batch_alloc();
 	if (b) {
-		pvio_store_batch_init(b);
 		r_state = pvio_store_batch_read(b, info->pdev->otherend,
 						"state");
 		disk_info_add(info, b, idx);
@@ -598,9 +583,7 @@ static void blkfront_state_work(struct work_struct *work)
 	}
 out:
 	mutex_unlock(&info->mutex);
-	if (b)
-		pvio_store_batch_clear(b);
-	kfree(b);
+	pvio_store_batch_release(b);
 }
 
 /*

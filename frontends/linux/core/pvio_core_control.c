@@ -35,7 +35,7 @@ static void control_features(void)
 	static const char *const keys[] = {
 		"feature-poweroff", "feature-reboot", "feature-suspend",
 	};
-	struct pvio_store_batch *b = kmalloc(sizeof(*b), GFP_KERNEL);
+	struct pvio_store_batch *b = pvio_store_batch_alloc();
 	unsigned int i;
 	int ret;
 
@@ -44,15 +44,13 @@ static void control_features(void)
 			control_dir);
 		return;
 	}
-	pvio_store_batch_init(b);
 	for (i = 0; i < ARRAY_SIZE(keys); i++)
 		pvio_store_batch_printf(b, control_dir, keys[i], "1");
 	ret = pvio_store_batch_run(b);
 	if (ret)
 		pr_warn("pvio_core: cannot write %s/feature-*: %d\n",
 			control_dir, ret);
-	pvio_store_batch_clear(b);
-	kfree(b);
+	pvio_store_batch_release(b);
 }
 
 static void control_cb(struct pvio_store_watch *w, const char *path)

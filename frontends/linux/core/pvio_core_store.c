@@ -782,6 +782,37 @@ void pvio_store_batch_clear(struct pvio_store_batch *b)
 }
 EXPORT_SYMBOL_GPL(pvio_store_batch_clear);
 
+struct pvio_store_batch *pvio_store_batch_alloc(void)
+{
+	struct pvio_store_batch *b = kmalloc(sizeof(*b), GFP_KERNEL);
+
+	if (b)
+		pvio_store_batch_init(b);
+	return b;
+}
+EXPORT_SYMBOL_GPL(pvio_store_batch_alloc);
+
+void pvio_store_batch_release(struct pvio_store_batch *b)
+{
+	if (!b)
+		return;
+	pvio_store_batch_clear(b);
+	kfree(b);
+}
+EXPORT_SYMBOL_GPL(pvio_store_batch_release);
+
+int pvio_store_batch_room(struct pvio_store_batch *b, unsigned int n)
+{
+	int ret;
+
+	if (b->n + n <= PVIO_STORE_BATCH_MAX)
+		return 0;
+	ret = pvio_store_batch_run(b);
+	pvio_store_batch_clear(b);
+	return ret;
+}
+EXPORT_SYMBOL_GPL(pvio_store_batch_room);
+
 /*
  * A watch's token names it in events. Not "%p": until the kernel's
  * random pool is ready every hashed pointer prints alike, and all watches

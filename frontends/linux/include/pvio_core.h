@@ -99,8 +99,10 @@ char **pvio_store_directory(const char *path, unsigned int *n);
  * A batch: reads, writes and removals sent to the store back to back and
  * answered together, one round trip instead of one per key (the reconnection
  * after a migration writes and reads dozens). The store applies them in
- * order; each has its own result. About 1.5 KiB: kmalloc it, run it,
- * clear its operations (pvio_store_batch_clear), kfree it.
+ * order; each has its own result. About 1.1 KiB: take one from
+ * pvio_store_batch_alloc, run it, give it back with
+ * pvio_store_batch_release (a static one: pvio_store_batch_init, and
+ * pvio_store_batch_clear once run).
  */
 #define PVIO_STORE_BATCH_MAX	20
 
@@ -148,6 +150,16 @@ const char *pvio_store_batch_str(struct pvio_store_batch *b, int i);
  * (@b->err) stays until pvio_store_batch_init.
  */
 void pvio_store_batch_clear(struct pvio_store_batch *b);
+/* A batch from the heap, initialised, or NULL. */
+struct pvio_store_batch *pvio_store_batch_alloc(void);
+/* Clear @b and free it; NULL is ignored. */
+void pvio_store_batch_release(struct pvio_store_batch *b);
+/*
+ * Room in @b for @n more operations: if they would not fit, what @b holds
+ * is run and @b cleared first. 0, or the error of that run (@b is cleared
+ * all the same).
+ */
+int pvio_store_batch_room(struct pvio_store_batch *b, unsigned int n);
 
 struct pvio_store_watch {
 	const char *path;

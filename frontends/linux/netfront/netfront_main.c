@@ -179,24 +179,17 @@ static int nf_publish(struct netfront_info *info, unsigned int n)
 		"feature-ipv6-csum-offload",
 	};
 	const char *node = info->pdev->nodename;
-	struct pvio_store_batch *b = kmalloc(sizeof(*b), GFP_KERNEL);
+	struct pvio_store_batch *b = pvio_store_batch_alloc();
 	unsigned int i;
 	int ret = 0;
 
 	if (!b)
 		return -ENOMEM;
-	pvio_store_batch_init(b);
-	for (i = 0; i < n && !ret; i++) {
-		if (b->n + 4 > PVIO_STORE_BATCH_MAX) {
-			ret = pvio_store_batch_run(b);
-			pvio_store_batch_clear(b);
-		}
-		ret = ret ?: nf_write_queue_keys(info, b, &info->queues[i]);
-	}
-	if (!ret && b->n + ARRAY_SIZE(ours) + 2 > PVIO_STORE_BATCH_MAX) {
-		ret = pvio_store_batch_run(b);
-		pvio_store_batch_clear(b);
-	}
+	for (i = 0; i < n && !ret; i++)
+		ret = pvio_store_batch_room(b, 4) ?:
+		      nf_write_queue_keys(info, b, &info->queues[i]);
+	if (!ret)
+		ret = pvio_store_batch_room(b, ARRAY_SIZE(ours) + 2);
 	if (!ret) {
 		if (n > 1)
 			pvio_store_batch_printf(b, node,
@@ -208,8 +201,7 @@ static int nf_publish(struct netfront_info *info, unsigned int n)
 					"0");
 		ret = pvio_store_batch_run(b);
 	}
-	pvio_store_batch_clear(b);
-	kfree(b);
+	pvio_store_batch_release(b);
 	return ret;
 }
 
@@ -226,7 +218,7 @@ static int nf_connect(struct netfront_info *info)
 		"feature-split-event-channels", "multi-queue-max-queues",
 	};
 	enum { RX_COPY, SG, GSO4, GSO6, IPV6_CSUM, SPLIT, MAX_QUEUES };
-	struct pvio_store_batch *b = kmalloc(sizeof(*b), GFP_KERNEL);
+	struct pvio_store_batch *b = pvio_store_batch_alloc();
 	int idx[ARRAY_SIZE(keys)], self;
 	unsigned int n, i;
 	int ret;
@@ -234,7 +226,6 @@ static int nf_connect(struct netfront_info *info)
 	if (!b)
 		return -ENOMEM;
 	/* the backend's offer in one round trip */
-	pvio_store_batch_init(b);
 	for (i = 0; i < ARRAY_SIZE(keys); i++)
 		idx[i] = pvio_store_batch_read(b, info->pdev->otherend,
 					       keys[i]);
@@ -252,8 +243,7 @@ static int nf_connect(struct netfront_info *info)
 	info->be_ipv6_csum = pvio_store_batch_ull(b, idx[IPV6_CSUM], 0) == 1;
 	info->be_split = pvio_store_batch_ull(b, idx[SPLIT], 0) == 1;
 	info->be_max_queues = pvio_store_batch_ull(b, idx[MAX_QUEUES], 1);
-	pvio_store_batch_clear(b);
-	kfree(b);
+	pvio_store_batch_release(b);
 	if (ret)
 		return ret;
 
@@ -539,7 +529,7 @@ static void netfront_resume(struct pvio_device *pdev, bool new_host)
 
 	if (!info)
 		return;
-	b = kmalloc(sizeof(*b), GFP_KERNEL);
+	b = pvio_store_batch_alloc();
 	mutex_lock(&info->lock);
 	/*
 	 * The old backend let go of the rings (the link stays up meanwhile);
@@ -562,7 +552,6 @@ static void netfront_resume(struct pvio_device *pdev, bool new_host)
 		 * and look at the backend in one round trip. A backend already
 		 * waiting will not change state again.
 		 */
-		pvio_store_batch_init(b);
 		pvio_store_batch_printf(b, pdev->nodename, "state", "%d",
 					PVIO_STATE_INITIALISING);
 		r_be = pvio_store_batch_read(b, pdev->otherend, "state");
@@ -574,11 +563,10 @@ static void netfront_resume(struct pvio_device *pdev, bool new_host)
 		be = pvio_bus_state_of(pvio_store_batch_ull(b, r_be,
 							    PVIO_STATE_UNKNOWN));
 		looked = pdev->state == PVIO_STATE_INITIALISING;
-		pvio_store_batch_clear(b);
 	} else {
 		nf_switch(info, PVIO_STATE_INITIALISING);
 	}
-	kfree(b);
+	pvio_store_batch_release(b);
 	mutex_unlock(&info->lock);
 	if (!looked)
 		be = pvio_bus_read_otherend_state(pdev);

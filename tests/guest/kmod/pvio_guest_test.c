@@ -145,7 +145,7 @@ module_param_cb(bind_vcpu, &bind_vcpu_ops, NULL, 0644);
  */
 static void test_store_batch(void)
 {
-	struct pvio_store_batch *b = kmalloc(sizeof(*b), GFP_KERNEL);
+	struct pvio_store_batch *b = pvio_store_batch_alloc();
 	char dir[64];
 	int ra, rb, rmiss, rlast;
 	const char *why = NULL;
@@ -157,7 +157,6 @@ static void test_store_batch(void)
 	}
 	snprintf(dir, sizeof(dir), "/local/domain/%u/data/pvio-batch",
 		 pvio_domid());
-	pvio_store_batch_init(b);
 	pvio_store_batch_printf(b, dir, "a", "%u", 17u);
 	pvio_store_batch_printf(b, dir, "b", "%s", "two");
 	ra = pvio_store_batch_read(b, dir, "a");
@@ -191,9 +190,8 @@ static void test_store_batch(void)
 	else if (!pvio_store_batch_str(b, rlast) ||
 		 strcmp(pvio_store_batch_str(b, rlast), "after"))
 		why = "after-refused";
-	pvio_store_batch_clear(b);
 out:
-	kfree(b);
+	pvio_store_batch_release(b);
 	if (why)
 		snprintf(store_batch, sizeof(store_batch), "%s-%d", why, ret);
 	else
