@@ -620,14 +620,6 @@ static int blkfront_suspend(struct pvio_device *pdev)
 
 #define BLKFRONT_CLOSE_WAIT_MS	5000
 
-static bool blkfront_backend_gone(struct pvio_device *pdev)
-{
-	enum pvio_bus_state s = pvio_bus_read_otherend_state(pdev);
-
-	return s == PVIO_STATE_CLOSING || s == PVIO_STATE_CLOSED ||
-	       s == PVIO_STATE_UNKNOWN;
-}
-
 /*
  * Resumed on the same host with the old backend still holding our rings
  * (a suspend cancelled before the toolstack closed the connection): ask
@@ -636,14 +628,11 @@ static bool blkfront_backend_gone(struct pvio_device *pdev)
 static void blkfront_close_backend(struct blkfront_info *info)
 {
 	struct pvio_device *pdev = info->pdev;
-	unsigned int waited;
 
-	if (blkfront_backend_gone(pdev))
+	if (pvio_bus_otherend_gone(pdev))
 		return;
 	pvio_bus_switch_state(pdev, PVIO_STATE_CLOSING);
-	for (waited = 0; !blkfront_backend_gone(pdev) &&
-	     waited < BLKFRONT_CLOSE_WAIT_MS; waited += 2)
-		usleep_range(1000, 2000);
+	pvio_bus_wait_otherend_gone(pdev, BLKFRONT_CLOSE_WAIT_MS);
 }
 
 static void blkfront_resume(struct pvio_device *pdev, bool new_host)

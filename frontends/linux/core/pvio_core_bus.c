@@ -11,6 +11,7 @@
  * sysfs: /sys/bus/pvio/devices/<type>-<id>/{nodename,backend,backend_id,
  * devtype,state}.
  */
+#include <linux/delay.h>
 #include <linux/kernel.h>
 #include <linux/module.h>
 #include <linux/mutex.h>
@@ -160,6 +161,29 @@ enum pvio_bus_state pvio_bus_read_otherend_state(struct pvio_device *dev)
 						     PVIO_STATE_UNKNOWN));
 }
 EXPORT_SYMBOL_GPL(pvio_bus_read_otherend_state);
+
+bool pvio_bus_otherend_gone(struct pvio_device *dev)
+{
+	enum pvio_bus_state s = pvio_bus_read_otherend_state(dev);
+
+	return s == PVIO_STATE_CLOSING || s == PVIO_STATE_CLOSED ||
+	       s == PVIO_STATE_UNKNOWN;
+}
+EXPORT_SYMBOL_GPL(pvio_bus_otherend_gone);
+
+bool pvio_bus_wait_otherend_gone(struct pvio_device *dev, unsigned int ms)
+{
+	unsigned int waited;
+
+	/* each sleep counted as its longest */
+	for (waited = 0; waited < ms; waited += 2) {
+		if (pvio_bus_otherend_gone(dev))
+			return true;
+		usleep_range(1000, 2000);
+	}
+	return false;
+}
+EXPORT_SYMBOL_GPL(pvio_bus_wait_otherend_gone);
 
 int __pvio_register_frontend(struct pvio_frontend_driver *drv,
 			     struct module *owner, const char *name)

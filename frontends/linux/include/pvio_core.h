@@ -238,6 +238,17 @@ void pvio_unregister_frontend(struct pvio_frontend_driver *drv);
 int pvio_bus_switch_state(struct pvio_device *dev, enum pvio_bus_state state);
 /* The backend's current state (read from the store). */
 enum pvio_bus_state pvio_bus_read_otherend_state(struct pvio_device *dev);
+/*
+ * The backend let go of us or was never there: it says Closing or Closed,
+ * or has no state (one store read).
+ */
+bool pvio_bus_otherend_gone(struct pvio_device *dev);
+/*
+ * Wait for the backend to be gone (pvio_bus_otherend_gone): a look, then
+ * a sleep of 1-2 ms, at most @ms / 2 times (each look is a store read on
+ * top of the sleeps). Whether it was seen gone. May sleep.
+ */
+bool pvio_bus_wait_otherend_gone(struct pvio_device *dev, unsigned int ms);
 /* A state number read from the store: Unknown if it is no state. */
 static inline enum pvio_bus_state pvio_bus_state_of(unsigned long long v)
 {

@@ -9,7 +9,6 @@
  */
 #include <linux/module.h>
 #include <linux/etherdevice.h>
-#include <linux/delay.h>
 #include <linux/rtnetlink.h>
 #include <linux/slab.h>
 #include <net/tcp.h>
@@ -447,31 +446,16 @@ static int netfront_probe(struct pvio_device *pdev)
 	return 0;
 }
 
-static bool nf_backend_gone(struct netfront_info *info)
-{
-	enum pvio_bus_state be = pvio_bus_read_otherend_state(info->pdev);
-
-	return be == PVIO_STATE_CLOSING || be == PVIO_STATE_CLOSED ||
-	       be == PVIO_STATE_UNKNOWN;
-}
+#define NF_CLOSE_WAIT_MS	5000
 
 /* Tell a live backend we go, and give it a moment to unmap our rings. */
 static void nf_close_backend(struct netfront_info *info)
 {
-	enum pvio_bus_state be;
-	int i;
-
 	if (info->pdev->state != PVIO_STATE_INITIALISED &&
 	    info->pdev->state != PVIO_STATE_CONNECTED)
 		return;
 	nf_switch(info, PVIO_STATE_CLOSING);
-	for (i = 0; i < 2500; i++) {
-		be = pvio_bus_read_otherend_state(info->pdev);
-		if (be == PVIO_STATE_CLOSING || be == PVIO_STATE_CLOSED ||
-		    be == PVIO_STATE_UNKNOWN)
-			break;
-		usleep_range(1000, 2000);
-	}
+	pvio_bus_wait_otherend_gone(info->pdev, NF_CLOSE_WAIT_MS);
 }
 
 static void netfront_remove(struct pvio_device *pdev)
@@ -537,7 +521,7 @@ static void netfront_resume(struct pvio_device *pdev, bool new_host)
 	 * closed the connection, we ask it ourselves first.
 	 */
 	if (info->queues) {
-		if (!new_host && !nf_backend_gone(info))
+		if (!new_host && !pvio_bus_otherend_gone(pdev))
 			nf_close_backend(info);
 		rtnl_lock();
 		netfront_queues_retire(info);
