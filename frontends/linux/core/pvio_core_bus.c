@@ -155,6 +155,34 @@ int pvio_bus_switch_state(struct pvio_device *dev, enum pvio_bus_state state)
 }
 EXPORT_SYMBOL_GPL(pvio_bus_switch_state);
 
+int pvio_bus_switch_state_read(struct pvio_device *dev,
+			       enum pvio_bus_state state,
+			       enum pvio_bus_state *otherend)
+{
+	struct pvio_store_batch *b = pvio_store_batch_alloc();
+	unsigned long long be;
+	int r_be, ret;
+
+	if (!b) {
+		/* the same in two round trips */
+		ret = pvio_bus_switch_state(dev, state);
+		if (!ret)
+			*otherend = pvio_bus_read_otherend_state(dev);
+		return ret;
+	}
+	pvio_store_batch_printf(b, dev->nodename, "state", "%d", state);
+	r_be = pvio_store_batch_read(b, dev->otherend, "state");
+	ret = pvio_store_batch_run(b);
+	if (!ret) {
+		dev->state = state;
+		be = pvio_store_batch_ull(b, r_be, PVIO_STATE_UNKNOWN);
+		*otherend = pvio_bus_state_of(be);
+	}
+	pvio_store_batch_release(b);
+	return ret;
+}
+EXPORT_SYMBOL_GPL(pvio_bus_switch_state_read);
+
 enum pvio_bus_state pvio_bus_read_otherend_state(struct pvio_device *dev)
 {
 	return pvio_bus_state_of(pvio_store_read_ull(dev->otherend_state_path,

@@ -236,6 +236,14 @@ int __pvio_register_frontend(struct pvio_frontend_driver *drv,
 void pvio_unregister_frontend(struct pvio_frontend_driver *drv);
 /* Write our state to <nodename>/state. */
 int pvio_bus_switch_state(struct pvio_device *dev, enum pvio_bus_state state);
+/*
+ * Write our state and read the backend's, in one round trip (two if no
+ * batch could be allocated): 0 and the backend's state in *@otherend, or
+ * -errno (our state is not known to be written, *@otherend is left alone).
+ */
+int pvio_bus_switch_state_read(struct pvio_device *dev,
+			       enum pvio_bus_state state,
+			       enum pvio_bus_state *otherend);
 /* The backend's current state (read from the store). */
 enum pvio_bus_state pvio_bus_read_otherend_state(struct pvio_device *dev);
 /*

@@ -506,14 +506,11 @@ static int netfront_suspend(struct pvio_device *pdev)
 static void netfront_resume(struct pvio_device *pdev, bool new_host)
 {
 	struct netfront_info *info = dev_get_drvdata(&pdev->dev);
-	struct pvio_store_batch *b;
 	enum pvio_bus_state be = PVIO_STATE_UNKNOWN;
 	bool looked = false;
-	int r_be;
 
 	if (!info)
 		return;
-	b = pvio_store_batch_alloc();
 	mutex_lock(&info->lock);
 	/*
 	 * The old backend let go of the rings (the link stays up meanwhile);
@@ -530,27 +527,19 @@ static void netfront_resume(struct pvio_device *pdev, bool new_host)
 	info->suspended = false;
 	info->announce = true;
 	info->reconnects++;
-	if (b && pdev->state != PVIO_STATE_INITIALISING) {
+	if (pdev->state != PVIO_STATE_INITIALISING) {
 		/*
 		 * Our dir was read by the bus a moment ago: say Initialising
 		 * and look at the backend in one round trip. A backend already
 		 * waiting will not change state again.
 		 */
-		pvio_store_batch_printf(b, pdev->nodename, "state", "%d",
-					PVIO_STATE_INITIALISING);
-		r_be = pvio_store_batch_read(b, pdev->otherend, "state");
-		if (pvio_store_batch_run(b))
+		if (pvio_bus_switch_state_read(pdev, PVIO_STATE_INITIALISING,
+					       &be))
 			netdev_warn(info->netdev, "cannot write state %d\n",
 				    PVIO_STATE_INITIALISING);
 		else
-			pdev->state = PVIO_STATE_INITIALISING;
-		be = pvio_bus_state_of(pvio_store_batch_ull(b, r_be,
-							    PVIO_STATE_UNKNOWN));
-		looked = pdev->state == PVIO_STATE_INITIALISING;
-	} else {
-		nf_switch(info, PVIO_STATE_INITIALISING);
+			looked = true;
 	}
-	pvio_store_batch_release(b);
 	mutex_unlock(&info->lock);
 	if (!looked)
 		be = pvio_bus_read_otherend_state(pdev);
