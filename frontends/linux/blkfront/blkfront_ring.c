@@ -56,6 +56,15 @@ static void shadow_reset(struct blkfront_queue *q)
  * holds it keeps the ref: the page goes back to its owner regardless
  * (dom0 is trusted with guest memory), but the ref is never reused.
  */
+/*
+ * Off by default: under QEMU's TCG on a 2-core host, one interrupt stream
+ * per vCPU cost more interrupts per request than the cross-CPU calls it
+ * saved (docs/guest.md); a guest with real cores may gain.
+ */
+static bool queue_vcpu;
+module_param(queue_vcpu, bool, 0444);
+MODULE_PARM_DESC(queue_vcpu, "take queue i's events on CPU i (default: all on vCPU 0)");
+
 static bool grant_end(int gref)
 {
 	int ret;
@@ -147,18 +156,25 @@ static void rq_end_grants(struct blkfront_queue *q, struct blkfront_rq *r)
 	unsigned int max = q->info->max_segs;
 	struct blkfront_pgrant **pg = blkfront_rq_pg(r, max);
 	int *gref = blkfront_rq_gref(r, max);
+	struct pvio_gnttab_refs freed = PVIO_GNTTAB_REFS_INIT;
 	unsigned int i;
+	int ret;
 
 	for (i = 0; i < r->nr_segs; i++) {
 		if (r->persistent) {
 			if (pg[i])
 				pool_put(q, pg[i]);
 			pg[i] = NULL;
-		} else {
-			grant_end(gref[i]);
+		} else if (gref[i] >= 0) {
+			ret = pvio_gnttab_refs_end(&freed, gref[i]);
+			if (ret)
+				pr_warn_ratelimited("pvio_blkfront: grant %d still in use by the backend (%d), ref leaked\n",
+						    gref[i], ret);
 		}
 		gref[i] = -1;
 	}
+	/* the request's refs go back to the free list at once */
+	pvio_gnttab_refs_put(&freed);
 	r->nr_segs = 0;
 }
 
@@ -175,6 +191,7 @@ static blk_status_t rq_grant(struct blkfront_queue *q, struct request *rq,
 	struct scatterlist *sgl = blkfront_rq_sg(r), *sg;
 	struct blkfront_pgrant **pg = blkfront_rq_pg(r, max);
 	int *gref = blkfront_rq_gref(r, max);
+	struct pvio_gnttab_refs refs = PVIO_GNTTAB_REFS_INIT;
 	int i, n;
 
 	sg_init_table(sgl, max);
@@ -182,12 +199,16 @@ static blk_status_t rq_grant(struct blkfront_queue *q, struct request *rq,
 	if (n <= 0 || n > max)
 		return BLK_STS_IOERR;
 	r->nr_segs = 0;
+	/* every segment's ref at once: the free list's lock once */
+	if (!r->persistent && pvio_gnttab_refs_take(&refs, n))
+		return BLK_STS_RESOURCE;	/* blk-mq retries shortly */
 	for_each_sg(sgl, sg, n, i) {
 		if ((sg->offset | sg->length) & (SECTOR_SIZE - 1) ||
 		    !sg->length || sg->offset + sg->length > PAGE_SIZE) {
 			pr_err_ratelimited("%s: segment %u+%u not sector aligned in one page\n",
 					   info->name, sg->offset, sg->length);
 			rq_end_grants(q, r);
+			pvio_gnttab_refs_put(&refs);
 			return BLK_STS_IOERR;
 		}
 		if (r->persistent) {
@@ -204,7 +225,7 @@ static blk_status_t rq_grant(struct blkfront_queue *q, struct request *rq,
 		} else {
 			unsigned long gfn = pvio_page_to_gfn(sg_page(sg));
 
-			gref[i] = pvio_gnttab_grant_access(be, gfn, write);
+			gref[i] = pvio_gnttab_refs_grant(&refs, be, gfn, write);
 			if (gref[i] < 0)
 				goto busy;
 		}
@@ -214,6 +235,7 @@ static blk_status_t rq_grant(struct blkfront_queue *q, struct request *rq,
 busy:
 	/* out of grant refs or pool pages: blk-mq retries shortly */
 	rq_end_grants(q, r);
+	pvio_gnttab_refs_put(&refs);
 	return BLK_STS_RESOURCE;
 }
 
@@ -663,12 +685,12 @@ int blkfront_queue_setup(struct blkfront_info *info, struct blkfront_queue *q)
 	q->pool_max = info->persistent ? q->nr_ents * info->max_segs : 0;
 
 	/*
-	 * Queue i serves CPU i (blk-mq's default map gives the first CPUs
-	 * one queue each): its completions are raised there, so that a
-	 * request completes where it was issued without a cross-CPU call.
+	 * With queue_vcpu, queue i's completions are raised on CPU i, the
+	 * CPU blk-mq's default map gives it (a request completes where it
+	 * was issued, without a cross-CPU call); else on vCPU 0.
 	 */
-	ret = pvio_evtchn_alloc_unbound_on(be, info->nr_queues > 1 ? q->index : 0,
-					   &q->port);
+	ret = pvio_evtchn_alloc_unbound_on(be, queue_vcpu && info->nr_queues > 1 ?
+					   q->index : 0, &q->port);
 	if (ret)
 		goto err;
 	q->port_bound = true;

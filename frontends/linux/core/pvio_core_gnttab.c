@@ -15,6 +15,7 @@ module_param(gnttab_frames, uint, 0444);
 MODULE_PARM_DESC(gnttab_frames, "grant table frames (512 refs each)");
 
 #define GREF_END	0xffffffffu
+static_assert(GREF_END == U32_MAX, "PVIO_GNTTAB_REFS_INIT's empty chain");
 
 static struct pvio_grant_entry_v1 *gnttab;
 static unsigned int gnttab_nr_frames;
@@ -126,24 +127,57 @@ void pvio_gnttab_exit(void)
 	gnttab_next = NULL;
 }
 
-int pvio_gnttab_grant_access(pvio_domid_t domid, unsigned long gfn,
-			     bool readonly)
+/*
+ * A set's refs are linked through gnttab_next like the free list, but
+ * belong to their holder: only taking them off the free list and putting
+ * them back hold the lock.
+ */
+int pvio_gnttab_refs_take(struct pvio_gnttab_refs *set, unsigned int n)
 {
-	struct pvio_grant_entry_v1 *e;
 	unsigned long flags;
-	u32 ref;
+	u32 first, last;
+	unsigned int i;
 
-	if (!gnttab || gfn > U32_MAX)
+	if (!gnttab)
 		return -EINVAL;
+	if (!n)
+		return 0;
 	spin_lock_irqsave(&gnttab_lock, flags);
-	ref = gnttab_free_head;
-	if (ref == GREF_END) {
+	if (gnttab_nr_free < n) {
 		spin_unlock_irqrestore(&gnttab_lock, flags);
 		return -ENOSPC;
 	}
-	gnttab_free_head = gnttab_next[ref];
-	gnttab_nr_free--;
+	first = last = gnttab_free_head;
+	for (i = 1; i < n; i++)
+		last = gnttab_next[last];
+	gnttab_free_head = gnttab_next[last];
+	gnttab_nr_free -= n;
 	spin_unlock_irqrestore(&gnttab_lock, flags);
+
+	/* the taken run goes in front of what the set holds */
+	gnttab_next[last] = set->head;
+	if (set->head == GREF_END)
+		set->tail = last;
+	set->head = first;
+	set->n += n;
+	return 0;
+}
+EXPORT_SYMBOL_GPL(pvio_gnttab_refs_take);
+
+int pvio_gnttab_refs_grant(struct pvio_gnttab_refs *set, pvio_domid_t domid,
+			   unsigned long gfn, bool readonly)
+{
+	struct pvio_grant_entry_v1 *e;
+	u32 ref = set->head;
+
+	if (!gnttab || gfn > U32_MAX)
+		return -EINVAL;
+	if (ref == GREF_END)
+		return -ENOSPC;
+	set->head = gnttab_next[ref];
+	if (set->head == GREF_END)
+		set->tail = GREF_END;
+	set->n--;
 
 	e = &gnttab[ref];
 	WRITE_ONCE(e->frame, (u32)gfn);
@@ -153,12 +187,11 @@ int pvio_gnttab_grant_access(pvio_domid_t domid, unsigned long gfn,
 	WRITE_ONCE(e->flags, GTF_permit_access | (readonly ? GTF_readonly : 0));
 	return ref;
 }
-EXPORT_SYMBOL_GPL(pvio_gnttab_grant_access);
+EXPORT_SYMBOL_GPL(pvio_gnttab_refs_grant);
 
-int pvio_gnttab_end_access(pvio_grant_ref_t ref)
+int pvio_gnttab_refs_end(struct pvio_gnttab_refs *set, pvio_grant_ref_t ref)
 {
 	struct pvio_grant_entry_v1 *e;
-	unsigned long flags;
 	u16 old, cur;
 
 	if (!gnttab || ref < PVIO_GNTTAB_RESERVED_ENTRIES ||
@@ -177,11 +210,52 @@ int pvio_gnttab_end_access(pvio_grant_ref_t ref)
 		cur = sync_cmpxchg(&e->flags, old, 0);
 	} while (cur != old);
 
-	spin_lock_irqsave(&gnttab_lock, flags);
-	gnttab_next[ref] = gnttab_free_head;
-	gnttab_free_head = ref;
-	gnttab_nr_free++;
-	spin_unlock_irqrestore(&gnttab_lock, flags);
+	gnttab_next[ref] = set->head;
+	if (set->head == GREF_END)
+		set->tail = ref;
+	set->head = ref;
+	set->n++;
 	return 0;
+}
+EXPORT_SYMBOL_GPL(pvio_gnttab_refs_end);
+
+void pvio_gnttab_refs_put(struct pvio_gnttab_refs *set)
+{
+	unsigned long flags;
+
+	if (!set->n)
+		return;
+	spin_lock_irqsave(&gnttab_lock, flags);
+	gnttab_next[set->tail] = gnttab_free_head;
+	gnttab_free_head = set->head;
+	gnttab_nr_free += set->n;
+	spin_unlock_irqrestore(&gnttab_lock, flags);
+	set->head = set->tail = GREF_END;
+	set->n = 0;
+}
+EXPORT_SYMBOL_GPL(pvio_gnttab_refs_put);
+
+int pvio_gnttab_grant_access(pvio_domid_t domid, unsigned long gfn,
+			     bool readonly)
+{
+	struct pvio_gnttab_refs set = PVIO_GNTTAB_REFS_INIT;
+	int ref;
+
+	if (!gnttab || gfn > U32_MAX)
+		return -EINVAL;
+	if (pvio_gnttab_refs_take(&set, 1))
+		return -ENOSPC;
+	ref = pvio_gnttab_refs_grant(&set, domid, gfn, readonly);
+	return ref;
+}
+EXPORT_SYMBOL_GPL(pvio_gnttab_grant_access);
+
+int pvio_gnttab_end_access(pvio_grant_ref_t ref)
+{
+	struct pvio_gnttab_refs set = PVIO_GNTTAB_REFS_INIT;
+	int ret = pvio_gnttab_refs_end(&set, ref);
+
+	pvio_gnttab_refs_put(&set);
+	return ret;
 }
 EXPORT_SYMBOL_GPL(pvio_gnttab_end_access);

@@ -71,6 +71,29 @@ int pvio_gnttab_grant_access(pvio_domid_t domid, unsigned long gfn,
  * it mapped (the ref stays granted; try again later).
  */
 int pvio_gnttab_end_access(pvio_grant_ref_t ref);
+
+/*
+ * Refs taken and given back in bulk: the free list's lock once per
+ * request rather than once per segment. A set is the caller's own chain of
+ * refs, none of them granted; initialise it with PVIO_GNTTAB_REFS_INIT.
+ */
+struct pvio_gnttab_refs {
+	u32 head, tail;
+	unsigned int n;
+};
+#define PVIO_GNTTAB_REFS_INIT	{ .head = U32_MAX, .tail = U32_MAX, .n = 0 }
+/* Add @n free refs to @set at once: 0, or -ENOSPC (nothing taken). */
+int pvio_gnttab_refs_take(struct pvio_gnttab_refs *set, unsigned int n);
+/* Grant one ref of @set: the ref, or -ENOSPC if @set is empty. */
+int pvio_gnttab_refs_grant(struct pvio_gnttab_refs *set, pvio_domid_t domid,
+			   unsigned long gfn, bool readonly);
+/*
+ * Revoke a grant and keep its ref in @set: 0, or -EBUSY / -EINVAL as
+ * pvio_gnttab_end_access (the ref is then not added).
+ */
+int pvio_gnttab_refs_end(struct pvio_gnttab_refs *set, pvio_grant_ref_t ref);
+/* Give every ref of @set back to the free list; @set is empty after. */
+void pvio_gnttab_refs_put(struct pvio_gnttab_refs *set);
 /* Frame number of a page of this guest's RAM as hv sees it. */
 static inline unsigned long pvio_page_to_gfn(struct page *page)
 {

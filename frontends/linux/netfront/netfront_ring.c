@@ -34,6 +34,11 @@ static void queue_break(struct netfront_queue *q, const char *why, u32 a,
 	q->broken = true;
 }
 
+/* as pvio_blkfront's: off by default (see there) */
+static bool queue_vcpu;
+module_param(queue_vcpu, bool, 0444);
+MODULE_PARM_DESC(queue_vcpu, "take queue i's events on CPU i (default: all on vCPU 0)");
+
 /*
  * Revoke a grant. While the backend still has the page mapped, wait a
  * little if we may sleep, then give up: the caller must then leak the
@@ -92,14 +97,27 @@ static void tx_put_id(struct netfront_queue *q, u16 id)
 	q->tx_nr_free++;
 }
 
-/* Release slot @id: revoke its grant, drop its skb reference. */
+/*
+ * Release slot @id: revoke its grant, drop its skb reference. With @freed,
+ * the ref joins that set (the caller gives the set back once for all its
+ * slots) and a grant still mapped is not waited for.
+ */
 static void tx_release(struct netfront_queue *q, u16 id, bool may_sleep,
-		       int budget)
+		       struct pvio_gnttab_refs *freed, int budget)
 {
 	struct netfront_tx_slot *s = &q->tx_slots[id];
+	bool ended;
 
+	if (freed && s->gref >= 0) {
+		ended = !pvio_gnttab_refs_end(freed, s->gref);
+		if (!ended)
+			pr_warn_ratelimited("pvio_netfront: grant %d still in use by the backend, page leaked\n",
+					    s->gref);
+	} else {
+		ended = end_grant(s->gref, may_sleep);
+	}
 	/* a page the backend still holds must not be reused: keep a ref */
-	if (!end_grant(s->gref, may_sleep))
+	if (!ended)
 		get_page(s->page);
 	if (may_sleep)
 		dev_kfree_skb(s->skb);
@@ -168,6 +186,7 @@ netdev_tx_t netfront_start_xmit(struct sk_buff *skb, struct net_device *dev)
 	struct netfront_info *info = netdev_priv(dev);
 	struct tx_piece pieces[NETFRONT_TX_MAX_SLOTS];
 	int refs[NETFRONT_TX_MAX_SLOTS];
+	struct pvio_gnttab_refs grants = PVIO_GNTTAB_REFS_INIT;
 	struct netfront_queue *q;
 	struct netdev_queue *txq;
 	u16 qid = skb_get_queue_mapping(skb);
@@ -199,15 +218,22 @@ netdev_tx_t netfront_start_xmit(struct sk_buff *skb, struct net_device *dev)
 			goto drop;
 	}
 
-	/* grants first: running out of refs then costs only this packet */
+	/*
+	 * grants first, every piece's ref taken at once: running out of refs
+	 * then costs only this packet
+	 */
+	if (pvio_gnttab_refs_take(&grants, n))
+		goto drop;
 	for (i = 0; i < n; i++) {
 		unsigned long gfn = pvio_page_to_gfn(pieces[i].page);
 
-		refs[i] = pvio_gnttab_grant_access(info->pdev->otherend_id, gfn,
-						   true);
+		refs[i] = pvio_gnttab_refs_grant(&grants,
+						 info->pdev->otherend_id, gfn,
+						 true);
 		if (refs[i] < 0) {
 			while (i--)
-				end_grant(refs[i], false);
+				pvio_gnttab_refs_end(&grants, refs[i]);
+			pvio_gnttab_refs_put(&grants);
 			goto drop;
 		}
 	}
@@ -221,8 +247,11 @@ netdev_tx_t netfront_start_xmit(struct sk_buff *skb, struct net_device *dev)
 	if (unlikely(!tx_has_room(q, n))) {
 		netif_tx_stop_queue(txq);
 		spin_unlock(&q->tx_lock);
+		/* never published: nobody can have them mapped */
 		for (i = 0; i < n; i++)
-			end_grant(refs[i], false);
+			if (pvio_gnttab_refs_end(&grants, refs[i]))
+				end_grant(refs[i], false);
+		pvio_gnttab_refs_put(&grants);
 		return NETDEV_TX_BUSY;
 	}
 	skb_tx_timestamp(skb);
@@ -283,6 +312,7 @@ drop:
 static void tx_complete(struct netfront_queue *q, int budget)
 {
 	struct netdev_queue *txq = netdev_get_tx_queue(q->info->netdev, q->id);
+	struct pvio_gnttab_refs freed = PVIO_GNTTAB_REFS_INIT;
 	u32 prod, cons;
 
 	spin_lock(&q->tx_lock);
@@ -307,7 +337,7 @@ static void tx_complete(struct netfront_queue *q, int budget)
 		}
 		if (r.status != XEN_NETIF_RSP_OKAY)
 			atomic64_inc(&q->st->tx_errors);
-		tx_release(q, r.id, false, budget);
+		tx_release(q, r.id, false, &freed, budget);
 	}
 	q->tx.rsp_cons = cons;
 	if (unlikely(netif_tx_queue_stopped(txq)) &&
@@ -316,6 +346,8 @@ static void tx_complete(struct netfront_queue *q, int budget)
 		netif_tx_wake_queue(txq);
 out:
 	spin_unlock(&q->tx_lock);
+	/* every answered slot's ref back to the free list at once */
+	pvio_gnttab_refs_put(&freed);
 }
 
 /* ---- rx ---- */
@@ -708,7 +740,7 @@ static void queue_free(struct netfront_queue *q)
 		if (!q->tx_slots[i].skb)
 			continue;
 		spin_unlock_bh(&q->tx_lock);
-		tx_release(q, i, true, 0);
+		tx_release(q, i, true, NULL, 0);
 		spin_lock_bh(&q->tx_lock);
 	}
 	spin_unlock_bh(&q->tx_lock);
@@ -749,8 +781,8 @@ static int queue_init(struct netfront_info *info, struct netfront_queue *q,
 	ret = ring_alloc(q, &q->rx, &q->rx_ring_gref, NETFRONT_RX_RING_SIZE);
 	if (ret)
 		return ret;
-	/* queue i's events are taken on CPU i, as blkfront's */
-	cpu = info->nr_queues > 1 ? q->id : 0;
+	/* with queue_vcpu, queue i's events are taken on CPU i */
+	cpu = queue_vcpu && info->nr_queues > 1 ? q->id : 0;
 	ret = pvio_evtchn_alloc_unbound_on(be, cpu, &q->tx_port);
 	if (ret)
 		return ret;
