@@ -40,6 +40,8 @@
 
 #define MIG_PORT		8002
 #define MIG_SUSPEND_MS		30000
+/* a QMP question while QEMU may hold its lock (suspend_during_precopy) */
+#define MIG_QUERY_MS		300
 #define MIG_STREAM_MS		300000
 #define MIG_CONNECT_MS		30000
 #define MIG_CLOSE_MS		20000	/* backends let go of a suspended guest */
@@ -537,7 +539,7 @@ static int precopy_until_brake(struct hv_qmp *q, struct mig_relay *relay,
 	for (;;) {
 		long long t;
 
-		rc = mig_qmp_progress(q, &pr);
+		rc = mig_qmp_progress(q, &pr, 0);
 		if (rc)
 			return rc;
 		progress_log(&pr, NULL);
@@ -592,7 +594,11 @@ static int precopy_until_brake(struct hv_qmp *q, struct mig_relay *relay,
  * cancelled again). A pass smaller than what the relay had taken, or than
  * the socket pair holds, can end despite the brake: QEMU then stops the
  * VM for a switch-over of its own and waits for the relay with its status
- * still "active" (and hv does not arm a suspend of a stopped VM).
+ * still "active" (and hv does not arm a suspend of a stopped VM). It waits
+ * in the middle of writing its last pass, holding its big lock: QMP
+ * commands go unanswered then (events still come), so every question has
+ * a short wait, and an unanswered one is not an error: the STOP event
+ * tells.
  */
 static int suspend_during_precopy(const char *rundir, pvio_domid_t domid,
 				  struct hv_qmp *q)
@@ -604,10 +610,11 @@ static int suspend_during_precopy(const char *rundir, pvio_domid_t domid,
 
 	/* one connection for the whole wait: hv also serves the guest */
 	rc = pvio_hv_open(rundir, &hv);
-	if (!rc && mig_vm_stopped(q) == 1)
+	if (!rc && mig_vm_stopped(q, MIG_QUERY_MS) == 1)
 		rc = -EAGAIN;
 	rc = rc ?: mig_suspend_start(rundir, domid);
-	if (rc && rc != -EOPNOTSUPP && rc != -EAGAIN && mig_vm_stopped(q) == 1)
+	if (rc && rc != -EOPNOTSUPP && rc != -EAGAIN &&
+	    mig_vm_stopped(q, MIG_QUERY_MS) == 1)
 		rc = -EAGAIN;
 	while (!rc) {
 		rc = mig_suspended(hv, domid);
@@ -618,14 +625,16 @@ static int suspend_during_precopy(const char *rundir, pvio_domid_t domid,
 		if (rc)
 			break;
 		if (mig_now_ms() >= next_q) {
-			rc = mig_qmp_progress(q, &pr);
+			rc = mig_qmp_progress(q, &pr, MIG_QUERY_MS);
 			if (!rc && strcmp(pr.status, "active")) {
 				fprintf(stderr, "pvio: QEMU's migration went %s before the guest suspended\n",
 					pr.status);
 				rc = !strcmp(pr.status, "completed") ? -EAGAIN :
 								       -EIO;
 			}
-			if (!rc && mig_vm_stopped(q) == 1)
+			if (rc == -ETIMEDOUT)
+				rc = 0;	/* QEMU busy, maybe holding its lock */
+			if (!rc && mig_vm_stopped(q, MIG_QUERY_MS) == 1)
 				rc = -EAGAIN;
 			next_q = mig_now_ms() + 20;
 		}
@@ -770,6 +779,9 @@ fail:
 	/* the guest stays here: undo whatever was started, then tell */
 	if (rc == -EAGAIN)
 		fprintf(stderr, "pvio: QEMU switched over before the guest suspended\n");
+	/* QEMU may wait in the middle of its last pass, holding its lock */
+	if (relay)
+		mig_relay_brake(relay, false);
 	if (q && started)
 		mig_source_continue(q);
 	/* a guest resumed here reconnects: its old connections are gone */

@@ -56,7 +56,8 @@ struct mig_progress {
 	long long downtime;	/* ms the VM was stopped (once completed) */
 	long long total_ms;	/* total-time */
 };
-int mig_qmp_progress(struct hv_qmp *q, struct mig_progress *pr);
+/* query-migrate; @timeout_ms <= 0: QMP's default wait */
+int mig_qmp_progress(struct hv_qmp *q, struct mig_progress *pr, int timeout_ms);
 /* completed, failed or cancelled */
 bool mig_progress_final(const struct mig_progress *pr);
 /* query-migrate until a final status: 0 completed, -EIO failed, -errno. */
@@ -69,9 +70,11 @@ int mig_qmp_wait(struct hv_qmp *q, int timeout_ms, long long *qemu_downtime);
 int mig_source_continue(struct hv_qmp *q);
 /*
  * 1 if the source VM is not running (QEMU stopped it for a switch-over of
- * its own), 0 if it runs, -errno.
+ * its own: its STOP event came, or query-status says so), 0 if it runs,
+ * -errno (-ETIMEDOUT: no answer within @timeout_ms, <= 0 for QMP's
+ * default wait).
  */
-int mig_vm_stopped(struct hv_qmp *q);
+int mig_vm_stopped(struct hv_qmp *q, int timeout_ms);
 
 /*
  * QEMU's stream relayed onto @tcp_fd (the relay owns it from now on):

@@ -355,13 +355,13 @@ static void json_str(json_t *o, const char *key, char *out, size_t len)
 	snprintf(out, len, "%s", v ? v : "");
 }
 
-int mig_qmp_progress(struct hv_qmp *q, struct mig_progress *pr)
+int mig_qmp_progress(struct hv_qmp *q, struct mig_progress *pr, int timeout_ms)
 {
 	json_t *r = NULL, *ram;
 	int rc;
 
 	memset(pr, 0, sizeof(*pr));
-	rc = hv_qmp_call(q, "query-migrate", NULL, &r, 0, NULL, 0);
+	rc = hv_qmp_call(q, "query-migrate", NULL, &r, timeout_ms, NULL, 0);
 	if (rc)
 		return rc;
 	ram = json_object_get(r, "ram");
@@ -390,7 +390,7 @@ int mig_qmp_wait(struct hv_qmp *q, int timeout_ms, long long *qemu_downtime)
 	int rc = -ETIMEDOUT;
 
 	while (mig_now_ms() < end) {
-		rc = mig_qmp_progress(q, &pr);
+		rc = mig_qmp_progress(q, &pr, 0);
 		if (rc)
 			break;
 		if (!strcmp(pr.status, "completed")) {
@@ -410,13 +410,13 @@ int mig_qmp_wait(struct hv_qmp *q, int timeout_ms, long long *qemu_downtime)
 }
 
 /* QEMU's run state ("running", "finish-migrate", ...) into @st. */
-static int vm_status(struct hv_qmp *q, char *st, size_t len)
+static int vm_status(struct hv_qmp *q, char *st, size_t len, int timeout_ms)
 {
 	json_t *r;
 	int rc;
 
 	st[0] = 0;
-	rc = hv_qmp_call(q, "query-status", NULL, &r, 0, NULL, 0);
+	rc = hv_qmp_call(q, "query-status", NULL, &r, timeout_ms, NULL, 0);
 	if (rc)
 		return rc;
 	json_str(r, "status", st, len);
@@ -424,11 +424,15 @@ static int vm_status(struct hv_qmp *q, char *st, size_t len)
 	return 0;
 }
 
-int mig_vm_stopped(struct hv_qmp *q)
+int mig_vm_stopped(struct hv_qmp *q, int timeout_ms)
 {
 	char st[32];
-	int rc = vm_status(q, st, sizeof(st));
+	int rc;
 
+	/* its STOP event may have come already: no need to ask */
+	if (hv_qmp_event_wait(q, "STOP", 0, NULL) == 0)
+		return 1;
+	rc = vm_status(q, st, sizeof(st), timeout_ms);
 	return rc ? rc : strcmp(st, "running") != 0;
 }
 
@@ -441,7 +445,7 @@ int mig_source_continue(struct hv_qmp *q)
 	/* a migration still under way gives the VM back by itself */
 	hv_qmp_call(q, "migrate_cancel", NULL, NULL, 0, NULL, 0);
 	for (;;) {
-		rc = vm_status(q, st, sizeof(st));
+		rc = vm_status(q, st, sizeof(st), 0);
 		if (rc)
 			return rc;
 		if (!strcmp(st, "running"))
