@@ -140,6 +140,20 @@ static int port_new(struct hv_domain *d, void *owner, uint32_t remote)
 	return port;
 }
 
+/*
+ * Make the owner of @e fetch its fds again at once (they changed): one
+ * spurious event on its current eventfd (spurious events are allowed, as
+ * in Xen); taking it, the owner finds a new generation and asks hv.
+ */
+static void end_refetch(struct evtchn_port *e, pvio_domid_t dom, uint32_t port)
+{
+	static const uint64_t one = 1;
+
+	if (e->recv_fd >= 0 && write(e->recv_fd, &one, sizeof(one)) < 0)
+		hv_log("waking d%u port %u to fetch its fds: %s", dom, port,
+		       strerror(errno));
+}
+
 /* A fresh receive eventfd for @e (the peer gets it as its send fd). */
 static int end_plug(struct evtchn_port *e)
 {
@@ -234,17 +248,10 @@ int hv_evtchn_bind_interdomain(struct hv_domain *d, void *owner,
 		       (uint16_t)rdom, rport);
 	/*
 	 * A port bound before (its peer closed, now someone re-binds it)
-	 * still sends to the old peer's eventfd: one spurious event makes
-	 * its owner fetch the new fds at once (spurious events are allowed,
-	 * as in Xen).
+	 * still sends to the old peer's eventfd: it must fetch the new fds.
 	 */
-	if (re->gen > 1 && re->recv_fd >= 0) {
-		uint64_t one = 1;
-
-		if (write(re->recv_fd, &one, sizeof(one)) < 0)
-			hv_log("re-bind wake of d%u port %u: %s", r->domid, rport,
-			       strerror(errno));
-	}
+	if (re->gen > 1)
+		end_refetch(re, r->domid, rport);
 	if (d->ops && d->ops->evtchn_bound)
 		d->ops->evtchn_bound(d, (uint32_t)port);
 	if (r->ops && r->ops->evtchn_bound)
@@ -430,17 +437,15 @@ static bool vcpu_ok(const struct hv_domain *d, uint64_t vcpu)
  * EVTCHNOP_bind_vcpu: raise @e's events on vCPU @vcpu of its VM (vector
  * @vcpu, vcpu_info[@vcpu]). hv's own deliveries follow at once. A dom0
  * client that signals the port itself holds the vector of the old vCPU:
- * its end is given a fresh eventfd holding one event, so that it fetches
- * its fds again (and with them the new vector) when it takes that event;
- * until then its events still reach the guest, on the old vCPU. The
- * guest's doorbell to that client moves to the new eventfd
- * (evtchn_bound announces it again).
+ * its end gets a fresh eventfd (a new generation) and is made to fetch
+ * its fds again, the new vector among them; until it has, its events
+ * still reach the guest, on the old vCPU. The guest's doorbell to that
+ * client moves to the new eventfd (evtchn_bound announces it again).
  */
 static int evtchn_bind_vcpu(struct hv_domain *d, struct evtchn_port *e,
 			    uint32_t port, uint64_t vcpu)
 {
 	struct evtchn_port *p = hv_evtchn_peer(e);
-	static const uint64_t one = 1;
 
 	if (!vcpu_ok(d, vcpu))
 		return -EINVAL;
@@ -454,9 +459,7 @@ static int evtchn_bind_vcpu(struct hv_domain *d, struct evtchn_port *e,
 		end_unplug(p);
 		return 0;
 	}
-	if (write(p->recv_fd, &one, sizeof(one)) < 0)
-		hv_log("domain %u: port %u: cannot wake its dom0 end", d->domid,
-		       port);
+	end_refetch(p, 0, e->remote_port);
 	if (d->ops && d->ops->evtchn_bound)
 		d->ops->evtchn_bound(d, port);
 	return 0;

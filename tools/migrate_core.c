@@ -584,16 +584,21 @@ static const char *const mig_dev_types[] = { "vbd", "vif" };
 
 /*
  * Call @fn with the dir of every device of @domid we serve: the guest's
- * (@fe: /local/domain/D/device/TYPE/ID) or the backend's. Stops at the
- * first non-zero return and returns it.
+ * (@fe: /local/domain/D/device/TYPE/ID) or the backend's, over one store
+ * connection. Stops at the first non-zero return and returns it (or the
+ * connection's error).
  */
-static int each_device(struct xs_handle *xs, pvio_domid_t domid, bool fe,
+static int each_device(const char *rundir, pvio_domid_t domid, bool fe,
 		       int (*fn)(struct xs_handle *xs, const char *dir,
 				 const char *type, const char *id, void *arg),
 		       void *arg)
 {
-	int rc = 0;
+	struct xs_handle *xs;
+	int rc;
 
+	rc = pvio_domstore_open(rundir, &xs);
+	if (rc)
+		return rc;
 	for (unsigned int t = 0; !rc && t < 2; t++) {
 		char dir[128], path[192];
 		char **ids = NULL;
@@ -614,6 +619,7 @@ static int each_device(struct xs_handle *xs, pvio_domid_t domid, bool fe,
 		}
 		xs_free_list(ids, n);
 	}
+	xs_close(xs);
 	return rc;
 }
 
@@ -643,15 +649,8 @@ static int wait_backends(const char *rundir, pvio_domid_t domid,
 			 uint32_t mask, int timeout_ms)
 {
 	struct dev_wait w = { mask, mig_now_ms() + timeout_ms };
-	struct xs_handle *xs;
-	int rc;
 
-	rc = pvio_domstore_open(rundir, &xs);
-	if (rc)
-		return rc;
-	rc = each_device(xs, domid, false, wait_one, &w);
-	xs_close(xs);
-	return rc;
+	return each_device(rundir, domid, false, wait_one, &w);
 }
 
 int mig_wait_connected(const char *rundir, pvio_domid_t domid, int timeout_ms)
@@ -707,16 +706,12 @@ int mig_frontends_connected(const char *rundir, pvio_domid_t domid,
 			    char *list, size_t size)
 {
 	struct fe_list l = { list, size, 0 };
-	struct xs_handle *xs;
 	int rc;
 
 	list[0] = 0;
-	rc = pvio_domstore_open(rundir, &xs);
-	if (rc)
-		return rc;
-	each_device(xs, domid, true, list_connected, &l);
-	xs_close(xs);
-	return 0;
+	rc = each_device(rundir, domid, true, list_connected, &l);
+	/* 1: the list is full, what it holds is waited for */
+	return rc > 0 ? 0 : rc;
 }
 
 int mig_wait_frontends(const char *rundir, pvio_domid_t domid,
@@ -761,14 +756,8 @@ static int close_one(struct xs_handle *xs, const char *dir, const char *type,
 
 int mig_devices_close(const char *rundir, pvio_domid_t domid)
 {
-	struct xs_handle *xs;
-	int rc;
+	int rc = each_device(rundir, domid, true, close_one, NULL);
 
-	rc = pvio_domstore_open(rundir, &xs);
-	if (rc)
-		return rc;
-	rc = each_device(xs, domid, true, close_one, NULL);
-	xs_close(xs);
 	if (rc)
 		fprintf(stderr, "pvio: domain %u: cannot close its devices: %s\n",
 			domid, strerror(-rc));

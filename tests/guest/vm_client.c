@@ -136,13 +136,8 @@ static int do_peer(struct pvio_hv *hv, pvio_domid_t dom, uint32_t rport,
 		return fail("notify", ret);
 	}
 	if (hv_pid > 0) {
-		bool seen = false;
+		bool seen = wait_console(console, "PVIO-TEST: events=1");
 
-		for (int i = 0; i < 600 && !seen; i++) {
-			seen = file_has(console, "PVIO-TEST: events=1");
-			if (!seen)
-				usleep(100000);
-		}
 		kill(hv_pid, SIGCONT);
 		if (!seen) {
 			fprintf(stderr, "vm_client: the guest saw no event while hv was stopped\n");

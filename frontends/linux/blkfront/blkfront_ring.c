@@ -49,13 +49,6 @@ static void shadow_reset(struct blkfront_queue *q)
 		shadow_put(q, i);
 }
 
-/* ---- grants ---- */
-
-/*
- * End a grant the backend should have let go of. A backend that still
- * holds it keeps the ref: the page goes back to its owner regardless
- * (dom0 is trusted with guest memory), but the ref is never reused.
- */
 /*
  * Off by default: under QEMU's TCG on a 2-core host, one interrupt stream
  * per vCPU cost more interrupts per request than the cross-CPU calls it
@@ -65,19 +58,37 @@ static bool queue_vcpu;
 module_param(queue_vcpu, bool, 0444);
 MODULE_PARM_DESC(queue_vcpu, "take queue i's events on CPU i (default: all on vCPU 0)");
 
-static bool grant_end(int gref)
+/* ---- grants ---- */
+
+/*
+ * End a grant the backend should have let go of, its ref joining @freed
+ * (the caller gives the set back). A backend that still holds it keeps
+ * the ref: the page goes back to its owner regardless (dom0 is trusted
+ * with guest memory), but the ref is never reused.
+ */
+static bool grant_end_to(struct pvio_gnttab_refs *freed, int gref)
 {
 	int ret;
 
 	if (gref < 0)
 		return true;
-	ret = pvio_gnttab_end_access(gref);
+	ret = pvio_gnttab_refs_end(freed, gref);
 	if (ret) {
 		pr_warn_ratelimited("pvio_blkfront: grant %d still in use by the backend (%d), ref leaked\n",
 				    gref, ret);
 		return false;
 	}
 	return true;
+}
+
+/* The same for one grant, its ref freed at once. */
+static bool grant_end(int gref)
+{
+	struct pvio_gnttab_refs freed = PVIO_GNTTAB_REFS_INIT;
+	bool ended = grant_end_to(&freed, gref);
+
+	pvio_gnttab_refs_put(&freed);
+	return ended;
 }
 
 static struct blkfront_pgrant *pool_get(struct blkfront_queue *q)
@@ -158,18 +169,14 @@ static void rq_end_grants(struct blkfront_queue *q, struct blkfront_rq *r)
 	int *gref = blkfront_rq_gref(r, max);
 	struct pvio_gnttab_refs freed = PVIO_GNTTAB_REFS_INIT;
 	unsigned int i;
-	int ret;
 
 	for (i = 0; i < r->nr_segs; i++) {
 		if (r->persistent) {
 			if (pg[i])
 				pool_put(q, pg[i]);
 			pg[i] = NULL;
-		} else if (gref[i] >= 0) {
-			ret = pvio_gnttab_refs_end(&freed, gref[i]);
-			if (ret)
-				pr_warn_ratelimited("pvio_blkfront: grant %d still in use by the backend (%d), ref leaked\n",
-						    gref[i], ret);
+		} else {
+			grant_end_to(&freed, gref[i]);
 		}
 		gref[i] = -1;
 	}

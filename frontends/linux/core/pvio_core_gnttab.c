@@ -239,14 +239,13 @@ int pvio_gnttab_grant_access(pvio_domid_t domid, unsigned long gfn,
 			     bool readonly)
 {
 	struct pvio_gnttab_refs set = PVIO_GNTTAB_REFS_INIT;
-	int ref;
 
+	/* checked first: a ref taken is always granted */
 	if (!gnttab || gfn > U32_MAX)
 		return -EINVAL;
 	if (pvio_gnttab_refs_take(&set, 1))
 		return -ENOSPC;
-	ref = pvio_gnttab_refs_grant(&set, domid, gfn, readonly);
-	return ref;
+	return pvio_gnttab_refs_grant(&set, domid, gfn, readonly);
 }
 EXPORT_SYMBOL_GPL(pvio_gnttab_grant_access);
 

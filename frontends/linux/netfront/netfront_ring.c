@@ -40,18 +40,20 @@ module_param(queue_vcpu, bool, 0444);
 MODULE_PARM_DESC(queue_vcpu, "take queue i's events on CPU i (default: all on vCPU 0)");
 
 /*
- * Revoke a grant. While the backend still has the page mapped, wait a
- * little if we may sleep, then give up: the caller must then leak the
- * page (never hand it back while another domain can touch it).
+ * Revoke a grant, its ref joining @freed (the caller gives the set back).
+ * While the backend still has the page mapped, wait a little if we may
+ * sleep, then give up: the caller must then leak the page (never hand it
+ * back while another domain can touch it).
  */
-static bool end_grant(int ref, bool may_sleep)
+static bool end_grant_to(struct pvio_gnttab_refs *freed, int ref,
+			 bool may_sleep)
 {
 	int i, ret;
 
 	if (ref < 0)
 		return true;
 	for (i = 0; i < 100; i++) {
-		ret = pvio_gnttab_end_access(ref);
+		ret = pvio_gnttab_refs_end(freed, ref);
 		if (ret != -EBUSY)
 			return ret == 0;
 		if (!may_sleep)
@@ -61,6 +63,16 @@ static bool end_grant(int ref, bool may_sleep)
 	pr_warn_ratelimited("pvio_netfront: grant %d still in use by the backend, page leaked\n",
 			    ref);
 	return false;
+}
+
+/* The same for one grant, its ref freed at once. */
+static bool end_grant(int ref, bool may_sleep)
+{
+	struct pvio_gnttab_refs freed = PVIO_GNTTAB_REFS_INIT;
+	bool ended = end_grant_to(&freed, ref, may_sleep);
+
+	pvio_gnttab_refs_put(&freed);
+	return ended;
 }
 
 /* ---- tx ---- */
@@ -98,26 +110,16 @@ static void tx_put_id(struct netfront_queue *q, u16 id)
 }
 
 /*
- * Release slot @id: revoke its grant, drop its skb reference. With @freed,
- * the ref joins that set (the caller gives the set back once for all its
- * slots) and a grant still mapped is not waited for.
+ * Release slot @id: revoke its grant (its ref joins @freed, which the
+ * caller gives back once for all its slots), drop its skb reference.
  */
 static void tx_release(struct netfront_queue *q, u16 id, bool may_sleep,
 		       struct pvio_gnttab_refs *freed, int budget)
 {
 	struct netfront_tx_slot *s = &q->tx_slots[id];
-	bool ended;
 
-	if (freed && s->gref >= 0) {
-		ended = !pvio_gnttab_refs_end(freed, s->gref);
-		if (!ended)
-			pr_warn_ratelimited("pvio_netfront: grant %d still in use by the backend, page leaked\n",
-					    s->gref);
-	} else {
-		ended = end_grant(s->gref, may_sleep);
-	}
 	/* a page the backend still holds must not be reused: keep a ref */
-	if (!ended)
+	if (!end_grant_to(freed, s->gref, may_sleep))
 		get_page(s->page);
 	if (may_sleep)
 		dev_kfree_skb(s->skb);
@@ -232,7 +234,7 @@ netdev_tx_t netfront_start_xmit(struct sk_buff *skb, struct net_device *dev)
 						 true);
 		if (refs[i] < 0) {
 			while (i--)
-				pvio_gnttab_refs_end(&grants, refs[i]);
+				end_grant_to(&grants, refs[i], false);
 			pvio_gnttab_refs_put(&grants);
 			goto drop;
 		}
@@ -249,8 +251,7 @@ netdev_tx_t netfront_start_xmit(struct sk_buff *skb, struct net_device *dev)
 		spin_unlock(&q->tx_lock);
 		/* never published: nobody can have them mapped */
 		for (i = 0; i < n; i++)
-			if (pvio_gnttab_refs_end(&grants, refs[i]))
-				end_grant(refs[i], false);
+			end_grant_to(&grants, refs[i], false);
 		pvio_gnttab_refs_put(&grants);
 		return NETDEV_TX_BUSY;
 	}
@@ -725,6 +726,7 @@ static void queue_close_ports(struct netfront_queue *q)
 
 static void queue_free(struct netfront_queue *q)
 {
+	struct pvio_gnttab_refs freed = PVIO_GNTTAB_REFS_INIT;
 	unsigned int i;
 
 	queue_unbind(q);
@@ -740,18 +742,19 @@ static void queue_free(struct netfront_queue *q)
 		if (!q->tx_slots[i].skb)
 			continue;
 		spin_unlock_bh(&q->tx_lock);
-		tx_release(q, i, true, NULL, 0);
+		tx_release(q, i, true, &freed, 0);
 		spin_lock_bh(&q->tx_lock);
 	}
 	spin_unlock_bh(&q->tx_lock);
 	for (i = 0; i < NETFRONT_RX_RING_SIZE; i++) {
 		if (!q->rx_pages[i])
 			continue;
-		if (end_grant(q->rx_grefs[i], true))
+		if (end_grant_to(&freed, q->rx_grefs[i], true))
 			__free_page(q->rx_pages[i]);
 		q->rx_pages[i] = NULL;
 		q->rx_grefs[i] = NETFRONT_NO_GREF;
 	}
+	pvio_gnttab_refs_put(&freed);
 	ring_free(&q->tx, &q->tx_ring_gref);
 	ring_free(&q->rx, &q->rx_ring_gref);
 }

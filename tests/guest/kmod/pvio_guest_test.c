@@ -257,6 +257,10 @@ static int hostile_set(const char *val, const struct kernel_param *kp)
 		{ PVIO_HC_EVTCHN, EVTCHNOP_bind_interdomain, 0x7ff5, 1, -EINVAL },
 		{ PVIO_HC_EVTCHN, EVTCHNOP_bind_interdomain, 999, 1, -ESRCH },
 		{ PVIO_HC_EVTCHN, EVTCHNOP_alloc_unbound, ~0ULL, 0, -EINVAL },
+		/* a vCPU the VM does not have, for a new port or one it lacks */
+		{ PVIO_HC_EVTCHN, EVTCHNOP_alloc_unbound, 0, PVIO_MAX_VCPUS, -EINVAL },
+		{ PVIO_HC_EVTCHN, EVTCHNOP_alloc_unbound, 0, ~0ULL, -EINVAL },
+		{ PVIO_HC_EVTCHN, PVIO_EVTCHNOP_bind_vcpu, 4000, 1, -EINVAL },
 		{ PVIO_HC_SCHED_SHUTDOWN, 99, 0, 0, -EINVAL },
 		{ PVIO_HC_DOMCTL, 0, 0, 0, -EPERM },
 	};
@@ -273,6 +277,14 @@ static int hostile_set(const char *val, const struct kernel_param *kp)
 				 "check-%u-got-%ld", i, r);
 			return 0;
 		}
+	}
+	/* our own port, to a vCPU we do not have: refused, left where it is */
+	r = hc(PVIO_HC_EVTCHN, PVIO_EVTCHNOP_bind_vcpu, port, PVIO_MAX_VCPUS,
+	       NULL, 0);
+	if (r != -EINVAL) {
+		snprintf(hostile_result, sizeof(hostile_result),
+			 "bind-vcpu-got-%ld", r);
+		return 0;
 	}
 	/* fast sends on ports we do not have: dropped by hv */
 	for (i = 1; i < PVIO_EVTCHN_MAX_PORTS; i += 97)
