@@ -513,7 +513,7 @@ int blkbench_main(const char *opt_rundir, int argc, char **argv)
 			return 1;
 		}
 		setenv("PVIO_RUNDIR", rundir, 1);
-		rc = blkbench_disk_run(&o, rundir, json);
+		rc = blkbench_disk_run(&o, rundir, only, json);
 		stop_daemons();
 		return rc;
 	}

@@ -90,7 +90,7 @@ void blkbench_pvio_counters(struct blkbench_pvio *p, uint64_t *reqs,
 	"blk [--rw read|write|randread|randwrite|randrw] [--bs SIZE] " \
 	"[--iodepth N] [--queues N] [--runtime S] [--size SIZE] " \
 	"[--file PATH] [--engine uring|aio] [--no-persistent] [--json] " \
-	"[--no-fio]\n" \
+	"[--no-fio] [--only pvio|native]\n" \
 	"       [--disk XL-DISK-SPEC [--round-seconds S] [--no-prefill]]"
 
 /* A fio run: engine arguments, workload; @runtime 0 = until @size is done. */
@@ -109,6 +109,7 @@ const char *blkbench_rw_name(enum blkbench_rw rw);
  * `pvio bench blk --disk SPEC` (blkbench_disk.c): pvio on any xl disk spec
  * against the same store read without pvio, in alternating rounds.
  */
-int blkbench_disk_run(struct blkbench_opts *o, const char *rundir, bool json);
+int blkbench_disk_run(struct blkbench_opts *o, const char *rundir,
+		      const char *only, bool json);
 
 #endif /* PVIO_PERF_BLKBENCH_H */

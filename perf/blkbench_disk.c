@@ -227,8 +227,10 @@ static void json_res(const char *name, const struct blkbench_result *r)
 	       name, r->iops, r->mbps, r->lat_p50_us, r->lat_p99_us);
 }
 
-int blkbench_disk_run(struct blkbench_opts *o, const char *rundir, bool json)
+int blkbench_disk_run(struct blkbench_opts *o, const char *rundir,
+		      const char *only, bool json)
 {
+	bool do_pv = strcmp(only, "native"), do_na = strcmp(only, "pvio");
 	struct blkbench_result pv[MAX_ROUNDS], na[MAX_ROUNDS], mp, mn;
 	struct blkbench_native *bn = NULL;
 	const struct blkbench_target *tpv, *tna = NULL;
@@ -297,18 +299,21 @@ int blkbench_disk_run(struct blkbench_opts *o, const char *rundir, bool json)
 			o->disk_spec, blkbench_rw_name(o->rw), o->bs, o->iodepth,
 			o->queues, rounds, o->round_seconds, p.native_name);
 	/* warm both paths, then the rounds, the order flipping each round */
-	gen_round(o, tpv, 1, &pv[0]);
-	native_round(o, &p, tna, 1, &na[0]);
+	if (do_pv)
+		gen_round(o, tpv, 1, &pv[0]);
+	if (do_na)
+		native_round(o, &p, tna, 1, &na[0]);
 	for (unsigned int r = 0; r < rounds; r++) {
-		int a, b;
+		int a = 0, b = 0;
 
-		if (r % 2) {
+		memset(&pv[r], 0, sizeof(pv[r]));
+		memset(&na[r], 0, sizeof(na[r]));
+		if (r % 2 && do_na)
 			b = native_round(o, &p, tna, o->round_seconds, &na[r]);
+		if (do_pv)
 			a = gen_round(o, tpv, o->round_seconds, &pv[r]);
-		} else {
-			a = gen_round(o, tpv, o->round_seconds, &pv[r]);
+		if (!(r % 2) && do_na)
 			b = native_round(o, &p, tna, o->round_seconds, &na[r]);
-		}
 		if (a || b) {
 			fprintf(stderr, "bench blk: round %u: %s failed: %s\n", r + 1,
 				a ? "pvio" : "native", strerror(-(a ? a : b)));
@@ -350,10 +355,11 @@ int blkbench_disk_run(struct blkbench_opts *o, const char *rundir, bool json)
 		       mp.mbps, mp.lat_p50_us, mp.lat_p99_us);
 		printf("%-8s %12.0f %10.1f %12.1f %12.1f   %s\n", "native", mn.iops,
 		       mn.mbps, mn.lat_p50_us, mn.lat_p99_us, p.native_name);
-		printf("ratio pvio/native: IOPS %.3f (rounds %.3f..%.3f), MB/s %.3f, p50 latency %.3f\n",
-		       mn.iops ? mp.iops / mn.iops : 0, rmin, rmax,
-		       mn.mbps ? mp.mbps / mn.mbps : 0,
-		       mn.lat_p50_us ? mp.lat_p50_us / mn.lat_p50_us : 0);
+		if (do_pv && do_na)
+			printf("ratio pvio/native: IOPS %.3f (rounds %.3f..%.3f), MB/s %.3f, p50 latency %.3f\n",
+			       mn.iops ? mp.iops / mn.iops : 0, rmin, rmax,
+			       mn.mbps ? mp.mbps / mn.mbps : 0,
+			       mn.lat_p50_us ? mp.lat_p50_us / mn.lat_p50_us : 0);
 	}
 	rc = 0;
 out:
