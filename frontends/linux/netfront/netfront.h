@@ -93,6 +93,8 @@ struct netfront_info {
 	struct netfront_queue *retired;
 	unsigned int nr_retired;
 	struct work_struct retire_work;
+	/* the backend's state is followed here, off the store's watch queue */
+	struct work_struct state_work;
 	bool connected;			/* queues exist and backend is live */
 	bool removing;
 	bool suspended;			/* save/migration: the state is ours */

@@ -289,11 +289,23 @@ static void nf_go_live(struct netfront_info *info)
 		netif_tx_wake_all_queues(dev);
 	}
 	netif_carrier_on(dev);
-	if (info->announce) {
-		/* as Xen's netfront on resume: our MAC is somewhere new */
-		__netdev_notify_peers(dev);
-		info->announce = false;
-	}
+	rtnl_unlock();
+}
+
+/*
+ * After a resume, once Connected: as Xen's netfront does when its
+ * backend connects, tell the network our MAC is somewhere new
+ * (gratuitous ARP, unsolicited neighbour advertisements). The
+ * announcement leaves first; sending it also sends what the stack queued
+ * while we were away, which can take a TCG guest tens of milliseconds.
+ */
+static void nf_announce(struct netfront_info *info)
+{
+	if (!info->announce)
+		return;
+	info->announce = false;
+	rtnl_lock();
+	__netdev_notify_peers(info->netdev);
 	rtnl_unlock();
 }
 
@@ -337,6 +349,7 @@ static void nf_backend_changed(struct pvio_device *pdev,
 			break;
 		nf_go_live(info);
 		nf_switch_seen(info, PVIO_STATE_CONNECTED, info->dir_seen);
+		nf_announce(info);
 		netdev_info(info->netdev, "connected\n");
 		if (info->retired)
 			schedule_work(&info->retire_work);
@@ -374,9 +387,27 @@ out:
 	mutex_unlock(&info->lock);
 }
 
+static void nf_state_work(struct work_struct *w)
+{
+	struct netfront_info *info = container_of(w, struct netfront_info,
+						  state_work);
+
+	nf_backend_changed(info->pdev, pvio_bus_read_otherend_state(info->pdev));
+}
+
+/*
+ * Not on the store's watch queue itself: connecting takes round trips
+ * and CPU (buffers, grants), and every other device's watch events wait
+ * behind a handler there (after a resume, the disk's Connected behind
+ * this NIC's whole connection). The work reads the state: only the
+ * latest one matters.
+ */
 static void netfront_otherend_changed(struct pvio_device *pdev)
 {
-	nf_backend_changed(pdev, pvio_bus_read_otherend_state(pdev));
+	struct netfront_info *info = dev_get_drvdata(&pdev->dev);
+
+	if (info)
+		queue_work(system_highpri_wq, &info->state_work);
 }
 
 static int netfront_probe(struct pvio_device *pdev)
@@ -398,6 +429,7 @@ static int netfront_probe(struct pvio_device *pdev)
 	info->pdev = pdev;
 	mutex_init(&info->lock);
 	INIT_WORK(&info->retire_work, nf_retire_work);
+	INIT_WORK(&info->state_work, nf_state_work);
 	for (i = 0; i < NETFRONT_MAX_QUEUES; i++) {
 		u64_stats_init(&info->stats[i].tx.syncp);
 		u64_stats_init(&info->stats[i].rx.syncp);
@@ -470,6 +502,8 @@ static void netfront_remove(struct pvio_device *pdev)
 	if (info->queues)
 		nf_disconnect(info);
 	mutex_unlock(&info->lock);
+	/* the bus stopped the watch: nothing queues it again */
+	cancel_work_sync(&info->state_work);
 	cancel_work_sync(&info->retire_work);
 	rtnl_lock();
 	netfront_queues_free_retired(info);
