@@ -90,6 +90,13 @@ struct blkfront_info {
 	struct gendisk *disk;
 	struct blk_mq_tag_set tag_set;
 	bool quiesced;
+	/*
+	 * Quiesced at a suspend without waiting: dispatches that were under
+	 * way may still run until this grace period ends (rings_teardown
+	 * waits for it, usually long over by then).
+	 */
+	bool quiesce_gp_pending;
+	unsigned long quiesce_gp;
 
 	/* fixed when the disk is created */
 	unsigned int max_segs;		/* segments per request */

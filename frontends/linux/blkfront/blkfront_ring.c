@@ -392,7 +392,9 @@ static blk_status_t blkfront_queue_rq(struct blk_mq_hw_ctx *hctx,
 
 	spin_lock_irqsave(&q->lock, flags);
 	id = BLKFRONT_SHADOW_FREE_END;
-	if (q->live && !q->broken && !pvio_front_full(&q->ring))
+	/* detached (suspended): the ring is left as the suspend found it */
+	if (q->live && !q->detached && !q->broken &&
+	    !pvio_front_full(&q->ring))
 		id = shadow_get(q);
 	if (id == BLKFRONT_SHADOW_FREE_END) {
 		bool dead = info->dead;
@@ -420,7 +422,7 @@ static void blkfront_commit_rqs(struct blk_mq_hw_ctx *hctx)
 	unsigned long flags;
 
 	spin_lock_irqsave(&q->lock, flags);
-	if (q->live)
+	if (q->live && !q->detached)
 		ring_push(q);
 	spin_unlock_irqrestore(&q->lock, flags);
 }

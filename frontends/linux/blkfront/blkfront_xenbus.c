@@ -9,6 +9,7 @@
 #include <linux/blkdev.h>
 #include <linux/delay.h>
 #include <linux/module.h>
+#include <linux/rcupdate.h>
 #include <linux/slab.h>
 #include "blkfront.h"
 
@@ -188,6 +189,11 @@ static void rings_teardown(struct blkfront_info *info, bool requeue)
 {
 	unsigned int i;
 
+	/* no dispatch begun before a suspend's quiesce still runs */
+	if (info->quiesce_gp_pending) {
+		cond_synchronize_rcu(info->quiesce_gp);
+		info->quiesce_gp_pending = false;
+	}
 	for (i = 0; i < info->nr_queues; i++)
 		blkfront_queue_teardown(info, &info->queues[i], requeue);
 }
@@ -603,8 +609,18 @@ static int blkfront_suspend(struct pvio_device *pdev)
 		return 0;
 	mutex_lock(&info->mutex);
 	info->suspended = true;
+	/*
+	 * No new dispatch from here. One already under way either put its
+	 * request on the ring before the detach below took the queue's lock
+	 * (it is in flight like the others) or finds the queue detached and
+	 * gives it back to blk-mq. Waiting here for those to end would cost
+	 * a grace period (about 10 ms of a TCG guest's downtime); only the
+	 * teardown at the resume needs it, and by then it has passed.
+	 */
 	if (info->disk && !info->quiesced) {
-		blk_mq_quiesce_queue(info->disk->queue);
+		blk_mq_quiesce_queue_nowait(info->disk->queue);
+		info->quiesce_gp = start_poll_synchronize_rcu();
+		info->quiesce_gp_pending = true;
 		info->quiesced = true;
 	}
 	if (info->conn != BLKFRONT_IDLE) {
