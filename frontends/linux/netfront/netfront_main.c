@@ -318,9 +318,9 @@ static void nf_disconnect(struct netfront_info *info)
 	rtnl_unlock();
 }
 
-/* The backend's state is @be: follow it. */
+/* The backend's state is @be (or, with @read, what the store says now): follow it. */
 static void nf_backend_changed(struct pvio_device *pdev,
-			       enum pvio_bus_state be)
+			       enum pvio_bus_state be, bool read)
 {
 	struct netfront_info *info = dev_get_drvdata(&pdev->dev);
 
@@ -329,6 +329,9 @@ static void nf_backend_changed(struct pvio_device *pdev,
 	mutex_lock(&info->lock);
 	if (info->removing || info->suspended)
 		goto out;
+	/* read under the lock: never a state older than our own last step */
+	if (read)
+		be = pvio_bus_read_otherend_state(pdev);
 	switch (be) {
 	case PVIO_STATE_INIT_WAIT:
 		if (pdev->state == PVIO_STATE_INITIALISED)
@@ -392,7 +395,7 @@ static void nf_state_work(struct work_struct *w)
 	struct netfront_info *info = container_of(w, struct netfront_info,
 						  state_work);
 
-	nf_backend_changed(info->pdev, pvio_bus_read_otherend_state(info->pdev));
+	nf_backend_changed(info->pdev, PVIO_STATE_UNKNOWN, true);
 }
 
 /*
@@ -578,7 +581,7 @@ static void netfront_resume(struct pvio_device *pdev, bool new_host)
 	if (!looked)
 		be = pvio_bus_read_otherend_state(pdev);
 	if (be == PVIO_STATE_INIT_WAIT)
-		nf_backend_changed(pdev, be);
+		nf_backend_changed(pdev, be, false);
 }
 
 static struct pvio_frontend_driver netfront_driver = {
