@@ -318,7 +318,7 @@ static void nf_disconnect(struct netfront_info *info)
 	rtnl_unlock();
 }
 
-/* The backend's state is @be (or, with @read, what the store says now): follow it. */
+/* The backend's state is @be, or with @read what the store says now. */
 static void nf_backend_changed(struct pvio_device *pdev,
 			       enum pvio_bus_state be, bool read)
 {
