@@ -318,20 +318,14 @@ static void nf_disconnect(struct netfront_info *info)
 	rtnl_unlock();
 }
 
-/* The backend's state is @be, or with @read what the store says now. */
-static void nf_backend_changed(struct pvio_device *pdev,
-			       enum pvio_bus_state be, bool read)
+/*
+ * The backend's state is @be, read under info->lock (held here): never a
+ * state older than our own last step.
+ */
+static void nf_follow(struct netfront_info *info, enum pvio_bus_state be)
 {
-	struct netfront_info *info = dev_get_drvdata(&pdev->dev);
+	struct pvio_device *pdev = info->pdev;
 
-	if (!info)
-		return;
-	mutex_lock(&info->lock);
-	if (info->removing || info->suspended)
-		goto out;
-	/* read under the lock: never a state older than our own last step */
-	if (read)
-		be = pvio_bus_read_otherend_state(pdev);
 	switch (be) {
 	case PVIO_STATE_INIT_WAIT:
 		if (pdev->state == PVIO_STATE_INITIALISED)
@@ -386,8 +380,6 @@ static void nf_backend_changed(struct pvio_device *pdev,
 	default:
 		break;
 	}
-out:
-	mutex_unlock(&info->lock);
 }
 
 static void nf_state_work(struct work_struct *w)
@@ -395,7 +387,10 @@ static void nf_state_work(struct work_struct *w)
 	struct netfront_info *info = container_of(w, struct netfront_info,
 						  state_work);
 
-	nf_backend_changed(info->pdev, PVIO_STATE_UNKNOWN, true);
+	mutex_lock(&info->lock);
+	if (!info->removing && !info->suspended)
+		nf_follow(info, pvio_bus_read_otherend_state(info->pdev));
+	mutex_unlock(&info->lock);
 }
 
 /*
@@ -577,11 +572,12 @@ static void netfront_resume(struct pvio_device *pdev, bool new_host)
 		else
 			looked = true;
 	}
-	mutex_unlock(&info->lock);
 	if (!looked)
 		be = pvio_bus_read_otherend_state(pdev);
+	/* a backend waiting already: connect now (else its event will) */
 	if (be == PVIO_STATE_INIT_WAIT)
-		nf_backend_changed(pdev, be, false);
+		nf_follow(info, be);
+	mutex_unlock(&info->lock);
 }
 
 static struct pvio_frontend_driver netfront_driver = {
