@@ -28,6 +28,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <sys/epoll.h>
+#include <sys/ioctl.h>
 #include <sys/eventfd.h>
 #include <sys/timerfd.h>
 #include <libnbd.h>
@@ -833,6 +834,29 @@ static int nbd_submit(struct blkback_engine *e)
 	return submit_pending(e->priv);
 }
 
+/*
+ * libnbd reads one reply per read notification. Replies that are already
+ * in the socket are read now, in the same pass: their requests are
+ * answered together, with one notification to the frontend, and the
+ * requests it sends back reach the server together too. libnbd reads no
+ * more than the reply it is on, so what the socket holds is what is left.
+ * Bounded by the queue's depth (a reply per request in flight).
+ */
+static int read_waiting_replies(struct nbd_queue *nq)
+{
+	for (unsigned int i = 0; i < nq->depth && nq->h; i++) {
+		int avail = 0;
+
+		if (!(nbd_aio_get_direction(nq->h) & LIBNBD_AIO_DIRECTION_READ) ||
+		    ioctl(nbd_aio_get_fd(nq->h), FIONREAD, &avail) < 0 ||
+		    avail <= 0)
+			return 0;
+		if (nbd_aio_notify_read(nq->h))
+			return -1;
+	}
+	return 0;
+}
+
 static int nbd_reap(struct blkback_engine *e, struct blkback_cqe *out,
 		    unsigned int max)
 {
@@ -857,6 +881,9 @@ static int nbd_reap(struct blkback_engine *e, struct blkback_cqe *out,
 
 			if (ev[i].events & (EPOLLIN | EPOLLHUP | EPOLLERR))
 				rc = nbd_aio_notify_read(nq->h);
+			if (!rc && (ev[i].events & EPOLLIN) &&
+			    nq->link == LINK_UP)
+				rc = read_waiting_replies(nq);
 			if (!rc && (ev[i].events & EPOLLOUT))
 				rc = nbd_aio_notify_write(nq->h);
 			if (rc)
