@@ -295,9 +295,16 @@ int main(int argc, char **argv)
 	rc = xs_open(sock, &xs);
 	if (rc)
 		DIE("xs_open %s: %s", sock, strerror(-rc));
+	/*
+	 * The toolstack lists a domain before it has written its devices:
+	 * give it up to 10 s to write this one.
+	 */
 	snprintf(path, sizeof(path), "%s/frontend", be);
-	if (xs_read(xs, XS_TXN_NULL, path, &v, NULL))
-		DIE("no %s", path);
+	for (int tries = 0; xs_read(xs, XS_TXN_NULL, path, &v, NULL); tries++) {
+		if (tries == 200)
+			DIE("no %s after 10 s", path);
+		usleep(50000);
+	}
 	snprintf(fe, sizeof(fe), "%s", v);
 	free(v);
 
