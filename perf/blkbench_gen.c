@@ -110,7 +110,14 @@ static void *gen_thread(void *arg)
 		inflight++;
 	}
 	while (inflight) {
-		int n = g->tg->reap(g->tg->ctx, g->index, slots, depth, true);
+		/*
+		 * One completion per call, its replacement submitted at once,
+		 * as fio does by default (iodepth_batch_complete_max = 1):
+		 * native io_uring at its best here (reaping all that is done
+		 * and submitting them together gave 64-70 K IOPS at 4 KiB
+		 * QD32 against 79-93 K).
+		 */
+		int n = g->tg->reap(g->tg->ctx, g->index, slots, 1, true);
 		uint64_t t = now_ns();
 
 		g->reaps++;

@@ -30,6 +30,15 @@
 #define BLKBACK_MAX_SEGS		BLKIF_REQ_MAX_SEGS
 /* A network store unreachable this long fails requests (pvio-reconnect-timeout). */
 #define BLKBACK_RECONNECT_TIMEOUT_S	60
+/*
+ * An engine hands the kernel its prepared I/O every this many operations,
+ * not only at the end of a ring pass: a pass can take 30 requests, and
+ * the device gets the first of them only once the kernel has set up all
+ * of them (a batch is plugged and started at its end; io_uring plugs
+ * batches of more than two). Measured in docs/blk.md: 4 KiB random reads
+ * at depth 32 from a process domain, 65-70 K to 84-88 K IOPS.
+ */
+#define BLKBACK_SUBMIT_BATCH		2
 #define BLKBACK_MAX_INDIRECT_PAGES \
 	((BLKBACK_MAX_INDIRECT_SEGS + BLKIF_SEGS_PER_INDIRECT_FRAME - 1) / \
 	 BLKIF_SEGS_PER_INDIRECT_FRAME)

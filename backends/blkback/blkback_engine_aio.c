@@ -85,6 +85,8 @@ static void aio_fini(struct blkback_engine *e)
 	e->priv = NULL;
 }
 
+static int aio_submit(struct blkback_engine *e);
+
 static int aio_prep_rw(struct blkback_engine *e, int fd, bool write,
 		       const struct iovec *iov, unsigned int iovcnt,
 		       uint64_t offset, uint64_t tag)
@@ -110,6 +112,9 @@ static int aio_prep_rw(struct blkback_engine *e, int fd, bool write,
 	cb->data = (void *)(uintptr_t)tag;
 	io_set_eventfd(cb, p->efd);
 	p->queued[p->nr_queued++] = cb;
+	/* start a few at a time (BLKBACK_SUBMIT_BATCH), not a whole pass */
+	if (p->nr_queued >= BLKBACK_SUBMIT_BATCH)
+		aio_submit(e);
 	return 0;
 }
 

@@ -58,6 +58,17 @@ static void uring_fini(struct blkback_engine *e)
 	e->priv = NULL;
 }
 
+static int uring_submit(struct blkback_engine *e);
+
+/* Start what is prepared once a few operations are (BLKBACK_SUBMIT_BATCH). */
+static void uring_queued(struct blkback_engine *e)
+{
+	struct uring_priv *p = e->priv;
+
+	if (++p->queued >= BLKBACK_SUBMIT_BATCH)
+		uring_submit(e);
+}
+
 static int uring_prep_rw(struct blkback_engine *e, int fd, bool write,
 			 const struct iovec *iov, unsigned int iovcnt,
 			 uint64_t offset, uint64_t tag)
@@ -81,7 +92,7 @@ static int uring_prep_rw(struct blkback_engine *e, int fd, bool write,
 		io_uring_prep_readv(sqe, fd, iov, iovcnt, offset);
 	}
 	io_uring_sqe_set_data64(sqe, tag);
-	p->queued++;
+	uring_queued(e);
 	return 0;
 }
 
@@ -94,7 +105,7 @@ static int uring_prep_flush(struct blkback_engine *e, int fd, uint64_t tag)
 		return -EAGAIN;
 	io_uring_prep_fsync(sqe, fd, IORING_FSYNC_DATASYNC);
 	io_uring_sqe_set_data64(sqe, tag);
-	p->queued++;
+	uring_queued(e);
 	return 0;
 }
 
