@@ -89,24 +89,17 @@ static void *gen_thread(void *arg)
 {
 	struct gen_thread *g = arg;
 	const struct blkbench_opts *o = g->o;
-	unsigned int depth = o->iodepth, inflight = 0;
-	unsigned int *slots = calloc(depth, sizeof(*slots));
+	unsigned int inflight = 0;
 	uint64_t end = now_ns() + (uint64_t)o->runtime * 1000000000ull;
-	bool stop = false;
+	uint64_t off;
+	bool w;
 
-	if (!slots) {
-		g->err = -ENOMEM;
-		return NULL;
-	}
-	for (unsigned int s = 0; s < depth; s++) {
-		uint64_t off;
-		bool w;
-
+	for (unsigned int s = 0; s < o->iodepth; s++) {
 		next_io(g, &off, &w);
 		g->start[s] = now_ns();
 		g->err = g->tg->submit(g->tg->ctx, g->index, s, w, off);
 		if (g->err)
-			goto out;
+			return NULL;
 		inflight++;
 	}
 	while (inflight) {
@@ -117,7 +110,8 @@ static void *gen_thread(void *arg)
 		 * and submitting them together gave 64-70 K IOPS at 4 KiB
 		 * QD32 against 79-93 K).
 		 */
-		int n = g->tg->reap(g->tg->ctx, g->index, slots, 1, true);
+		unsigned int s;
+		int n = g->tg->reap(g->tg->ctx, g->index, &s, 1, true);
 		uint64_t t = now_ns();
 
 		g->reaps++;
@@ -125,29 +119,21 @@ static void *gen_thread(void *arg)
 			g->err = n;
 			break;
 		}
+		if (!n)
+			continue;
+		g->hist[hist_index((t - g->start[s]) / 1000)]++;
+		g->ios++;
+		g->bytes += o->bs;
+		inflight--;
 		if (t >= end)
-			stop = true;
-		for (int i = 0; i < n; i++) {
-			unsigned int s = slots[i];
-			uint64_t off;
-			bool w;
-
-			g->hist[hist_index((t - g->start[s]) / 1000)]++;
-			g->ios++;
-			g->bytes += o->bs;
-			inflight--;
-			if (stop)
-				continue;
-			next_io(g, &off, &w);
-			g->start[s] = now_ns();
-			g->err = g->tg->submit(g->tg->ctx, g->index, s, w, off);
-			if (g->err)
-				goto out;
-			inflight++;
-		}
+			continue;	/* the runtime is over: drain */
+		next_io(g, &off, &w);
+		g->start[s] = now_ns();
+		g->err = g->tg->submit(g->tg->ctx, g->index, s, w, off);
+		if (g->err)
+			break;
+		inflight++;
 	}
-out:
-	free(slots);
 	return NULL;
 }
 
