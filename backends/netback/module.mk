@@ -8,3 +8,4 @@ PROGRAMS += pvio-netback
 pvio-netback_SRCS := backends/netback/netback_main.c \
 	backends/netback/netback_xenbus.c $(NETBACK_RING_SRCS) \
 	backends/netback/netback_tap.c
+pvio-netback_LDLIBS := -luring

@@ -23,9 +23,17 @@
 #define NETBACK_PKT_MAX		(65536 + 256)
 #define NETBACK_RX_BATCH	64	/* packets per wakeup before yielding */
 #define NETBACK_TX_BATCH	64
+/*
+ * tx frames wait, copied out, in an arena of the queue and go to the TAP
+ * together: one io_uring submission for up to NETBACK_TX_INFLIGHT frames
+ * (or as many 64 KiB frames as fit) instead of a write() each.
+ */
+#define NETBACK_TX_INFLIGHT	32
+#define NETBACK_TX_ARENA	(4 * (NETBACK_VNET_HDR_LEN + NETBACK_PKT_MAX))
 
 struct netback;
 struct netback_vif;
+struct io_uring;
 
 /* Per-vif counters, summed over queues; published in the store by main. */
 struct netback_stats {
@@ -57,6 +65,14 @@ struct netback_queue {
 
 	/* tx: one packet assembled at a time behind its vnet header */
 	uint8_t *tx_buf;
+	/*
+	 * Batched TAP writes (netback_batch_init): frames in the arena, their
+	 * writes queued. NULL: one write() per frame.
+	 */
+	struct io_uring *uring;
+	uint8_t *tx_arena;
+	size_t tx_arena_used;
+	unsigned int tx_pending;	/* writes queued, not yet submitted */
 	union netif_tx_slot tx_window[NETIF_TX_WINDOW];
 	int64_t credit;			/* rate limit, bytes; may dip below 0 */
 	uint64_t credit_stamp_ns;	/* last replenish */
@@ -157,6 +173,11 @@ void netback_queue_fatal(struct netback_queue *q, const char *fmt, ...)
 
 /* netback_tx.c: frontend -> TAP; true if there may be more work */
 bool netback_tx_run(struct netback_queue *q, int *timeout_ms);
+/* the queued TAP writes go out; every completion taken */
+void netback_tx_flush(struct netback_queue *q);
+/* netback_queue.c: batched TAP writes for @q (0, or a write() per frame) */
+int netback_batch_init(struct netback_queue *q);
+void netback_batch_fini(struct netback_queue *q);	/* flushes first */
 /* netback_rx.c: TAP -> frontend; true if there may be more work */
 bool netback_rx_run(struct netback_queue *q);
 

@@ -3,6 +3,7 @@
  * poll on its event channels and TAP fd, then drains both directions.
  */
 #include <errno.h>
+#include <liburing.h>
 #include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -95,10 +96,44 @@ static void *queue_main(void *arg)
 	return NULL;
 }
 
+int netback_batch_init(struct netback_queue *q)
+{
+	struct io_uring *r = calloc(1, sizeof(*r));
+	uint8_t *arena = malloc(NETBACK_TX_ARENA);
+	int ret = r && arena ? 0 : -ENOMEM;
+
+	if (!ret)
+		ret = io_uring_queue_init(NETBACK_TX_INFLIGHT, r, 0);
+	if (ret) {
+		free(r);
+		free(arena);
+		return ret;
+	}
+	q->uring = r;
+	q->tx_arena = arena;
+	q->tx_arena_used = 0;
+	q->tx_pending = 0;
+	return 0;
+}
+
+void netback_batch_fini(struct netback_queue *q)
+{
+	if (!q->uring)
+		return;
+	netback_tx_flush(q);
+	io_uring_queue_exit(q->uring);
+	free(q->uring);
+	free(q->tx_arena);
+	q->uring = NULL;
+	q->tx_arena = NULL;
+}
+
 int netback_queue_start(struct netback_queue *q)
 {
 	int ret;
 
+	q->uring = NULL;
+	q->tx_arena = NULL;
 	q->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (q->stop_fd < 0)
 		return -errno;
@@ -109,6 +144,10 @@ int netback_queue_start(struct netback_queue *q)
 		goto fail;
 	}
 	q->rx_len = 0;
+	/* without io_uring (a kernel that refuses it) a write() per frame */
+	if (netback_batch_init(q) < 0)
+		fprintf(stderr, "netback: %s queue %u: no io_uring, one write per frame\n",
+			q->vif->ifname, q->id);
 	q->credit = (int64_t)q->vif->rate_bytes;
 	q->credit_stamp_ns = netback_now_ns();
 	ret = -pthread_create(&q->thread, NULL, queue_main, q);
@@ -117,6 +156,7 @@ int netback_queue_start(struct netback_queue *q)
 	q->thread_running = true;
 	return 0;
 fail:
+	netback_batch_fini(q);
 	free(q->tx_buf);
 	free(q->rx_buf);
 	q->tx_buf = q->rx_buf = NULL;
@@ -138,6 +178,7 @@ void netback_queue_stop(struct netback_queue *q)
 	if (q->stop_fd >= 0)
 		close(q->stop_fd);
 	q->stop_fd = -1;
+	netback_batch_fini(q);
 	free(q->tx_buf);
 	free(q->rx_buf);
 	q->tx_buf = q->rx_buf = NULL;

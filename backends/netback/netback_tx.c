@@ -2,9 +2,13 @@
  * netback tx data path (frontend -> TAP): copy each packet's requests out of
  * the ring once, validate the copy, grant-copy the payload behind a vnet
  * header, write it to the TAP, answer every slot; rate limit with a credit.
+ * With the queue's ring (netback_batch_init) the frames of a pass wait in the
+ * queue's arena and go to the TAP in one submission.
  */
 #include <errno.h>
+#include <liburing.h>
 #include <netinet/in.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/uio.h>
 #include <time.h>
@@ -81,15 +85,104 @@ static int tx_vnet_hdr(struct netif_tx_pkt *pkt, uint8_t *frame,
 	return 0;
 }
 
+static void tx_count_write(struct netback_queue *q, ssize_t w, size_t len)
+{
+	if (w < 0) {
+		/* the host refused it (device down, no buffer): the host's drop,
+		 * not the frontend's error; answered OKAY as a NIC would */
+		atomic_fetch_add(&q->vif->stats.tx_host_dropped, 1);
+		return;
+	}
+	atomic_fetch_add(&q->vif->stats.tx_packets, 1);
+	atomic_fetch_add(&q->vif->stats.tx_bytes, len);
+}
+
+/*
+ * Hand the queued frames to the TAP and take every completion, so that
+ * the arena is free again. Each write is RWF_NOWAIT: the TAP takes it in
+ * the submission itself, in ring order, or refuses it at once (counted
+ * as the host's drop, as a refused write() is); nothing waits for room.
+ */
+void netback_tx_flush(struct netback_queue *q)
+{
+	unsigned int n = q->tx_pending, done = 0, submitted = 0;
+	int ret;
+
+	if (!n)
+		return;
+	while (submitted < n) {
+		ret = io_uring_submit_and_wait(q->uring, n - submitted);
+		if (ret < 0 && ret != -EINTR && ret != -EAGAIN && ret != -EBUSY)
+			break;
+		if (ret > 0)
+			submitted += (unsigned int)ret;
+	}
+	if (submitted < n) {
+		/* the kernel refused the ring itself: give up on this queue */
+		netback_queue_fatal(q, "TAP writes cannot be submitted: %s",
+				    strerror(-ret));
+	}
+	while (done < submitted) {
+		struct io_uring_cqe *c;
+
+		ret = io_uring_wait_cqe(q->uring, &c);
+		if (ret == -EINTR)
+			continue;
+		if (ret < 0)
+			break;
+		tx_count_write(q, c->res, (size_t)c->user_data);
+		io_uring_cqe_seen(q->uring, c);
+		done++;
+	}
+	q->tx_pending = 0;
+	q->tx_arena_used = 0;
+}
+
+/* Where the next frame of @len bytes goes: the arena, or the one buffer. */
+static uint8_t *tx_slot(struct netback_queue *q, uint32_t len)
+{
+	size_t need = ((size_t)NETBACK_VNET_HDR_LEN + len + 63) & ~(size_t)63;
+
+	if (!q->uring)
+		return q->tx_buf;
+	if (q->tx_pending == NETBACK_TX_INFLIGHT ||
+	    q->tx_arena_used + need > NETBACK_TX_ARENA)
+		netback_tx_flush(q);
+	return q->tx_arena + q->tx_arena_used;
+}
+
+/* The frame at @buf goes to the TAP: now, or queued with the others. */
+static void tx_write(struct netback_queue *q, uint8_t *buf, uint32_t len)
+{
+	size_t total = (size_t)NETBACK_VNET_HDR_LEN + len;
+	struct io_uring_sqe *sqe;
+
+	if (!q->uring) {
+		tx_count_write(q, write(q->tap_fd, buf, total), len);
+		return;
+	}
+	sqe = io_uring_get_sqe(q->uring);
+	if (!sqe) {
+		/* cannot happen (a slot per frame in flight): write it now */
+		tx_count_write(q, write(q->tap_fd, buf, total), len);
+		return;
+	}
+	io_uring_prep_write(sqe, q->tap_fd, buf, (unsigned int)total, 0);
+	sqe->rw_flags = RWF_NOWAIT;
+	io_uring_sqe_set_data64(sqe, len);
+	q->tx_pending++;
+	q->tx_arena_used += (total + 63) & ~(size_t)63;
+}
+
 /* Copy the payload of a validated packet and write it to the TAP. */
 static enum netif_tx_err tx_send(struct netback_queue *q,
 				   struct netif_tx_pkt *pkt)
 {
 	struct pvio_gnt_copy ops[XEN_NETBK_LEGACY_SLOTS_MAX];
-	struct virtio_net_hdr *h = (struct virtio_net_hdr *)q->tx_buf;
-	uint8_t *frame = q->tx_buf + NETBACK_VNET_HDR_LEN;
+	uint8_t *buf = tx_slot(q, pkt->len);
+	struct virtio_net_hdr *h = (struct virtio_net_hdr *)buf;
+	uint8_t *frame = buf + NETBACK_VNET_HDR_LEN;
 	uint32_t pos = 0;
-	ssize_t w;
 
 	for (uint32_t i = 0; i < pkt->nr_data; i++) {
 		ops[i] = (struct pvio_gnt_copy){
@@ -110,15 +203,7 @@ static enum netif_tx_err tx_send(struct netback_queue *q,
 	if (tx_vnet_hdr(pkt, frame, h))
 		return pkt->gso_type != XEN_NETIF_GSO_TYPE_NONE ?
 			NETIF_TX_EGSO : NETIF_TX_ESIZE;
-	w = write(q->tap_fd, q->tx_buf, NETBACK_VNET_HDR_LEN + pkt->len);
-	if (w < 0) {
-		/* the host refused it (device down, no buffer): the host's drop,
-		 * not the frontend's error; answer OKAY as a NIC would */
-		atomic_fetch_add(&q->vif->stats.tx_host_dropped, 1);
-		return NETIF_TX_OK;
-	}
-	atomic_fetch_add(&q->vif->stats.tx_packets, 1);
-	atomic_fetch_add(&q->vif->stats.tx_bytes, pkt->len);
+	tx_write(q, buf, pkt->len);
 	return NETIF_TX_OK;
 }
 
@@ -210,6 +295,8 @@ bool netback_tx_run(struct netback_queue *q, int *timeout_ms)
 	}
 	if (done && pvio_back_push(&q->tx))
 		pvio_evtchn_notify(q->vif->nb->hv, q->port_tx);
+	/* the frontend has its slots back; the frames leave together */
+	netback_tx_flush(q);
 	if (done >= NETBACK_TX_BATCH)
 		return true;
 	if (limited)

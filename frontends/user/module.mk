@@ -7,3 +7,4 @@ FRONTEND_USER_SRCS := frontends/user/blkfront_ring.c \
 PROGRAMS += pvio-netfront-tap
 # --create attaches the vif as the toolstack does (pvio/vif.h)
 pvio-netfront-tap_SRCS = frontends/user/netfront_tap_main.c $(TOOLS_VIF_SRCS)
+pvio-netfront-tap_LDLIBS := -luring

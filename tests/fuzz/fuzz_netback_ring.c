@@ -115,6 +115,9 @@ static void queue_up(uint8_t features, uint8_t rate)
 	q->rx_buf = malloc(NETBACK_VNET_HDR_LEN + NETBACK_PKT_MAX);
 	if (!q->tx_buf || !q->rx_buf)
 		fg_finding("memory");
+	/* half the stories through the batched TAP writes, as the daemon runs */
+	if ((features & 32) && netback_batch_init(q))
+		fprintf(stderr, "fuzz_netback_ring: no io_uring, writes unbatched\n");
 	q->credit = (int64_t)vif.rate_bytes;
 	q->credit_stamp_ns = netback_now_ns();
 }
@@ -146,6 +149,7 @@ static void queue_down(void)
 {
 	uint64_t v;
 
+	netback_batch_fini(q);	/* what it still held goes out */
 	tap_drain();
 	check_indices();
 	free(q->tx_buf);

@@ -27,6 +27,7 @@ fuzz_blkback_ring_SRCS = tests/fuzz/fuzz_blkback_ring.c $(FUZZ_GUEST_SRCS) \
 	$(BLKBACK_RING_SRCS)
 fuzz_netback_ring_SRCS = tests/fuzz/fuzz_netback_ring.c $(FUZZ_GUEST_SRCS) \
 	$(NETBACK_RING_SRCS)
+fuzz_netback_ring_LDLIBS = -luring
 fuzz_hv_proto_SRCS = tests/fuzz/fuzz_hv_proto.c tests/fuzz/fuzz_hv_world.c \
 	$(HV_CORE_SRCS)
 fuzz_hv_proto_LDLIBS = $(HV_VM_LDLIBS)
