@@ -490,6 +490,7 @@ static int tcp_connect(const char *host, const char *port)
 }
 
 static bool mig_verbose;
+static bool mig_verify;	/* --verify: the destination checks every page */
 
 static void progress_log(const struct mig_progress *pr, const char *what)
 {
@@ -741,7 +742,8 @@ static int migrate_once(const char *rundir, pvio_domid_t domid,
 	if (rc)
 		goto fail;
 	t_stop = mig_now_ms();
-	rc = mig_topup_collect(rundir, domid, &blob, &blen, &pages);
+	rc = mig_topup_collect(rundir, domid, mig_verify, &blob, &blen,
+			       &pages);
 	rc = rc ?: msg_send(fd, MIG_MSG_TOPUP, blob, blen);
 	rc = rc ?: msg_expect(fd, MIG_MSG_APPLIED, &msg, &len,
 				 MIG_STEP_MS);
@@ -818,16 +820,19 @@ static int run_migrate(int argc, char **argv)
 
 	static const struct option opts[] = {
 		{ "port", required_argument, NULL, 'p' },
-		{ "verbose", no_argument, NULL, 'v' }, { NULL, 0, NULL, 0 },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "verify", no_argument, NULL, 'V' }, { NULL, 0, NULL, 0 },
 	};
 	int o, code = 0;
 
-	while ((o = pvio_getopt(&migrate_cmd, argc, argv, "p:v", opts,
+	while ((o = pvio_getopt(&migrate_cmd, argc, argv, "p:vV", opts,
 				&code)) != -1) {
 		if (o == -2)
 			return code;
 		if (o == 'p')
 			port = optarg;
+		else if (o == 'V')
+			mig_verify = true;
 		else
 			mig_verbose = true;
 	}
@@ -972,7 +977,8 @@ fail:
 		       domid);
 		return rc;
 	}
-	snprintf(reply, sizeof(reply), "receiver: %s", strerror(-rc));
+	snprintf(reply, sizeof(reply), "receiver: %s",
+		 rc == -EILSEQ ? "RAM differs from the source's" : strerror(-rc));
 	msg_timeout(c, 1000);
 	msg_send(c, MIG_MSG_FAIL, reply, strlen(reply));
 	fprintf(stderr, "pvio: incoming migration failed: %s\n", strerror(-rc));
@@ -1055,7 +1061,7 @@ PVIO_CMD(restore_cmd);
 
 static struct pvio_cmd migrate_cmd = {
 	.name = "migrate",
-	.usage = "[-v] [--port N] DOMAIN HOST   (HOST runs pvio migrate-receive; -v: progress)",
+	.usage = "[-v] [--verify] [--port N] DOMAIN HOST   (HOST runs pvio migrate-receive; -v: progress; --verify: the destination checks every page against the source before the guest moves)",
 	.help = "move a running VM to another host's pvio stack",
 	.run = run_migrate,
 };

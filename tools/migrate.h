@@ -135,10 +135,13 @@ void mig_domain_remove(const char *rundir, pvio_domid_t domid);
 /*
  * The pages pvio itself wrote into the guest while QEMU was copying it
  * (dirty log + grant table frames) and the platform region, in one blob:
- * u64 count, then count x (u64 pfn, 4096 bytes), then the region.
+ * u64 count, then count x (u64 pfn, 4096 bytes), then the region; with
+ * @verify a u64 digest of every page of the guest's RAM follows, which
+ * mig_topup_apply() checks the destination's RAM against (-EILSEQ: pages
+ * differ, each named on stderr).
  */
-int mig_topup_collect(const char *rundir, pvio_domid_t domid, void **blob,
-		      size_t *len, unsigned int *pages);
+int mig_topup_collect(const char *rundir, pvio_domid_t domid, bool verify,
+		      void **blob, size_t *len, unsigned int *pages);
 int mig_topup_apply(const char *rundir, pvio_domid_t domid, const void *blob,
 		    size_t len);
 /* Start the dirty log afresh (before QEMU's first pass). */

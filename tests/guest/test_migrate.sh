@@ -9,7 +9,11 @@
 #   1. a migration to B whose destination (migrate-receive and its QEMU)
 #      is killed while the guest suspends: the guest runs on at A, its
 #      disk and NIC reconnected there;
-#   2. A -> B, then 3. B -> A: each time the guest runs only where it was
+#   1b. a migration whose destination finds a page different from the
+#      source's (--verify; one byte flipped by a fault injected for the
+#      test): refused before the guest moves, the guest runs on at A;
+#   2. A -> B, then 3. B -> A (--verify: every page checked against the
+#      source's before the guest resumes): each time the guest runs only where it was
 #      sent (pvio list), nothing of it is left on the source (QEMU, TAP,
 #      store nodes, backend dirs), the store nodes it owns came along,
 #      and C saw the guest's gratuitous ARP through the new host;
@@ -252,13 +256,43 @@ for id in $(mh_on B pvio list | awk 'NR > 1 && $2 != 0 { print $2 }'); do
 done
 echo "phase 1: destination killed, the guest runs on at A"
 
+# ---- 1b. a page that arrives wrong: --verify keeps the guest here ----
+# The receiver flips a byte of one page after applying what it got (a
+# fault injected for this test only), as a transfer that lost a write
+# would leave it; the digests the source sent tell, the move is refused
+# before the guest resumes there, and the guest runs on at A.
+for try in 1 2; do
+	PVIO_MIGRATE_TEST_FLIP_PFN=0x1000 mh_receive B "$PT_RUNDIR/rx1.log"
+	rc=0
+	mh_on A pvio migrate -v --verify "$dom" "$(mh_ip B)" >"$PT_RUNDIR/mig1.log" 2>&1 || rc=$?
+	early "$PT_RUNDIR/mig1.log" || break
+	[ $try -eq 1 ] || { cat "$PT_RUNDIR/mig1.log"; pt_fail "QEMU switched over early twice"; }
+	echo "migration 1: QEMU switched over before the guest suspended; again"
+	rx_gone B
+done
+wait "$MH_RX_PID" 2>/dev/null || true
+[ $rc -ne 0 ] || pt_fail "a migration whose RAM arrived wrong went through"
+grep -q 'page 0x1000 differs from the source' "$PT_RUNDIR/rx1.log" || {
+	cat "$PT_RUNDIR/mig1.log" "$PT_RUNDIR/rx1.log"
+	pt_fail "the destination did not name the page that differs"
+}
+grep -q 'it runs on here' "$PT_RUNDIR/mig1.log" || {
+	cat "$PT_RUNDIR/mig1.log"
+	pt_fail "the source did not say the guest runs on after a failed check"
+}
+[ "$(mh_domid A "$name")" = "$dom" ] || pt_fail "the guest is gone from A"
+mh_on A pvio list | grep "^$name " | grep -q ' r' || pt_fail "the guest does not run on A"
+[ -z "$(mh_domid B "$name")" ] || pt_fail "the refused guest is listed on B"
+progress "$log"
+echo "phase 1b: a page that differs stopped the move, the guest runs on at A"
+
 # ---- 2. A -> B, 3. B -> A ----
 migrate() {
 	local from=$1 to=$2 n=$3 arp0 new old=$dom rc
 	mh_receive "$to" "$PT_RUNDIR/rx$n.log"
 	arp0=$(wc -l <"$PT_RUNDIR/arp.log")
 	rc=0
-	mh_on "$from" pvio migrate -v "$dom" "$(mh_ip "$to")" >"$PT_RUNDIR/mig$n.log" 2>&1 || rc=$?
+	mh_on "$from" pvio migrate -v --verify "$dom" "$(mh_ip "$to")" >"$PT_RUNDIR/mig$n.log" 2>&1 || rc=$?
 	if [ $rc -ne 0 ] && early "$PT_RUNDIR/mig$n.log"; then
 		echo "migration $n: QEMU switched over before the guest suspended; again"
 		mh_on "$from" pvio list | grep "^$name " | grep -q ' r' ||
@@ -266,7 +300,7 @@ migrate() {
 		rx_gone "$to"
 		mh_receive "$to" "$PT_RUNDIR/rx$n.log"
 		rc=0
-		mh_on "$from" pvio migrate -v "$dom" "$(mh_ip "$to")" >"$PT_RUNDIR/mig$n.log" 2>&1 || rc=$?
+		mh_on "$from" pvio migrate -v --verify "$dom" "$(mh_ip "$to")" >"$PT_RUNDIR/mig$n.log" 2>&1 || rc=$?
 	fi
 	[ $rc -eq 0 ] || {
 		cat "$PT_RUNDIR/mig$n.log" "$PT_RUNDIR/rx$n.log"
@@ -275,6 +309,9 @@ migrate() {
 	wait "$MH_RX_PID" || pt_fail "migrate-receive on $to failed"
 	grep -v 'MiB sent' "$PT_RUNDIR/mig$n.log"
 	cat "$PT_RUNDIR/rx$n.log"
+	# every page on the destination as it was on the source at the stop
+	grep -q '^RAM verified: [0-9]* pages as on the source' "$PT_RUNDIR/rx$n.log" ||
+		pt_fail "the destination did not verify the guest's RAM"
 	new=$(mh_domid "$to" "$name")
 	[ -n "$new" ] || pt_fail "the guest is not listed on $to"
 	[ -z "$(mh_domid "$from" "$name")" ] || pt_fail "the guest is still listed on $from"
