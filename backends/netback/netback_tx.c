@@ -17,6 +17,7 @@
 #include "netback.h"
 #include "pvio/netfront.h"
 #include "netif_offload.h"
+#include "uring_submit.h"
 
 uint64_t netback_now_ns(void)
 {
@@ -105,18 +106,12 @@ static void tx_count_write(struct netback_queue *q, ssize_t w, size_t len)
  */
 void netback_tx_flush(struct netback_queue *q)
 {
-	unsigned int n = q->tx_pending, done = 0, submitted = 0;
+	unsigned int n = q->tx_pending, done = 0, submitted;
 	int ret;
 
 	if (!n)
 		return;
-	while (submitted < n) {
-		ret = io_uring_submit_and_wait(q->uring, n - submitted);
-		if (ret < 0 && ret != -EINTR && ret != -EAGAIN && ret != -EBUSY)
-			break;
-		if (ret > 0)
-			submitted += (unsigned int)ret;
-	}
+	submitted = pvio_uring_submit_all(q->uring, n, &ret);
 	if (submitted < n) {
 		/* the kernel refused the ring itself: give up on this queue */
 		netback_queue_fatal(q, "TAP writes cannot be submitted: %s",

@@ -35,6 +35,7 @@
 #include "pvio/netfront.h"
 #include "pvio/xenbus.h"
 #include "pvio/vif.h"
+#include "uring_submit.h"
 
 #define TAP_HDR		((int)sizeof(struct virtio_net_hdr))
 #define FRAME_MAX	(65536 + 64)
@@ -130,19 +131,13 @@ static void tap_write_failed(int err)
 /* The queued small frames go to the TAP (RWF_NOWAIT: taken or refused). */
 static void wr_flush(struct tap_queue *t)
 {
-	unsigned int n = t->wn, done = 0;
+	unsigned int n = t->wn, done;
 	int ret = 0;
 
 	if (!n)
 		return;
 	t->wn = 0;
-	while (done < n) {
-		ret = io_uring_submit_and_wait(&t->wr, n - done);
-		if (ret < 0 && ret != -EINTR && ret != -EAGAIN && ret != -EBUSY)
-			break;
-		if (ret > 0)
-			done += (unsigned int)ret;
-	}
+	done = pvio_uring_submit_all(&t->wr, n, &ret);
 	if (done < n) {
 		/* the ring refused them: write these and the rest one by one */
 		fprintf(stderr, "pvio-netfront-tap: io_uring: %s; writing frame by frame\n",
