@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Submitting a batch of queued io_uring operations whole: the TAP writers
  * (netback's tx pass, pvio-netfront-tap) queue a pass's writes and hand
