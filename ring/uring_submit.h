@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Submitting a batch of queued io_uring operations whole: the TAP writers
- * (netback's tx pass, pvio-netfront-tap) queue a pass's writes and hand
- * them over in one submission.
+ * Submitting a batch of queued io_uring operations whole, and taking its
+ * completions: the TAP writers (netback's tx pass, pvio-netfront-tap)
+ * queue a pass's writes and hand them over in one submission.
  */
 #ifndef PVIO_URING_SUBMIT_H
 #define PVIO_URING_SUBMIT_H
@@ -33,6 +33,29 @@ static inline unsigned int pvio_uring_submit_all(struct io_uring *r,
 			done += (unsigned int)ret;
 	}
 	return done;
+}
+
+/*
+ * Take @n completions of @r, handing each to @fn (an interrupted wait is
+ * waited again); stops early only if the ring itself fails.
+ */
+static inline void pvio_uring_reap(struct io_uring *r, unsigned int n,
+				   void (*fn)(void *arg,
+					      const struct io_uring_cqe *c),
+				   void *arg)
+{
+	while (n) {
+		struct io_uring_cqe *c;
+		int ret = io_uring_wait_cqe(r, &c);
+
+		if (ret == -EINTR)
+			continue;
+		if (ret < 0)
+			break;
+		fn(arg, c);
+		io_uring_cqe_seen(r, c);
+		n--;
+	}
 }
 
 #endif /* PVIO_URING_SUBMIT_H */

@@ -98,6 +98,18 @@ static void tx_count_write(struct netback_queue *q, ssize_t w, size_t len)
 	atomic_fetch_add(&q->vif->stats.tx_bytes, len);
 }
 
+/* A written frame (its length in user_data) counted, as tx_write does. */
+static void tx_written(void *arg, const struct io_uring_cqe *c)
+{
+	tx_count_write(arg, c->res, (size_t)c->user_data);
+}
+
+/* Bytes of the arena a frame of @len bytes takes: header, frame, aligned. */
+static size_t tx_arena_len(uint32_t len)
+{
+	return ((size_t)NETBACK_VNET_HDR_LEN + len + 63) & ~(size_t)63;
+}
+
 /*
  * Hand the queued frames to the TAP and take every completion, so that
  * the arena is free again. Each write is RWF_NOWAIT: the TAP takes it in
@@ -106,7 +118,7 @@ static void tx_count_write(struct netback_queue *q, ssize_t w, size_t len)
  */
 void netback_tx_flush(struct netback_queue *q)
 {
-	unsigned int n = q->tx_pending, done = 0, submitted;
+	unsigned int n = q->tx_pending, submitted;
 	int ret;
 
 	if (!n)
@@ -117,18 +129,7 @@ void netback_tx_flush(struct netback_queue *q)
 		netback_queue_fatal(q, "TAP writes cannot be submitted: %s",
 				    strerror(-ret));
 	}
-	while (done < submitted) {
-		struct io_uring_cqe *c;
-
-		ret = io_uring_wait_cqe(q->uring, &c);
-		if (ret == -EINTR)
-			continue;
-		if (ret < 0)
-			break;
-		tx_count_write(q, c->res, (size_t)c->user_data);
-		io_uring_cqe_seen(q->uring, c);
-		done++;
-	}
+	pvio_uring_reap(q->uring, submitted, tx_written, q);
 	q->tx_pending = 0;
 	q->tx_arena_used = 0;
 }
@@ -136,12 +137,10 @@ void netback_tx_flush(struct netback_queue *q)
 /* Where the next frame of @len bytes goes: the arena, or the one buffer. */
 static uint8_t *tx_slot(struct netback_queue *q, uint32_t len)
 {
-	size_t need = ((size_t)NETBACK_VNET_HDR_LEN + len + 63) & ~(size_t)63;
-
 	if (!q->uring)
 		return q->tx_buf;
 	if (q->tx_pending == NETBACK_TX_INFLIGHT ||
-	    q->tx_arena_used + need > NETBACK_TX_ARENA)
+	    q->tx_arena_used + tx_arena_len(len) > NETBACK_TX_ARENA)
 		netback_tx_flush(q);
 	return q->tx_arena + q->tx_arena_used;
 }
@@ -166,7 +165,7 @@ static void tx_write(struct netback_queue *q, uint8_t *buf, uint32_t len)
 	sqe->rw_flags = RWF_NOWAIT;
 	io_uring_sqe_set_data64(sqe, len);
 	q->tx_pending++;
-	q->tx_arena_used += (total + 63) & ~(size_t)63;
+	q->tx_arena_used += tx_arena_len(len);
 }
 
 /* Copy the payload of a validated packet and write it to the TAP. */

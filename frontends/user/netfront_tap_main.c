@@ -58,6 +58,7 @@ struct tap_queue {
 	uint8_t *in;		/* scratch for frames dropped while disconnected */
 	struct io_uring wr;	/* batched TAP writes, if wbuf */
 	uint8_t *wbuf;		/* TAP_WBATCH slots of TAP_SMALL bytes */
+	uint32_t wlen[TAP_WBATCH];	/* bytes queued in each slot */
 	unsigned int wn;	/* slots queued */
 };
 
@@ -128,6 +129,12 @@ static void tap_write_failed(int err)
 		fprintf(stderr, "pvio-netfront-tap: write: %s\n", strerror(err));
 }
 
+static void wr_written(void *arg, const struct io_uring_cqe *c)
+{
+	if (c->res < 0)
+		tap_write_failed(-c->res);
+}
+
 /* The queued small frames go to the TAP (RWF_NOWAIT: taken or refused). */
 static void wr_flush(struct tap_queue *t)
 {
@@ -142,33 +149,16 @@ static void wr_flush(struct tap_queue *t)
 		/* the ring refused them: write these and the rest one by one */
 		fprintf(stderr, "pvio-netfront-tap: io_uring: %s; writing frame by frame\n",
 			strerror(-ret));
-		for (unsigned int i = done; i < n; i++) {
-			uint8_t *slot = t->wbuf + (size_t)i * TAP_SMALL;
-			uint32_t len;
-
-			memcpy(&len, slot + TAP_SMALL - sizeof(len), sizeof(len));
-			if (write(t->tap_fd, slot, len) < 0)
+		for (unsigned int i = done; i < n; i++)
+			if (write(t->tap_fd, t->wbuf + (size_t)i * TAP_SMALL,
+				  t->wlen[i]) < 0)
 				tap_write_failed(errno);
-		}
 		io_uring_queue_exit(&t->wr);
 		free(t->wbuf);
 		t->wbuf = NULL;
 		return;
 	}
-	for (unsigned int i = 0; i < done; i++) {
-		struct io_uring_cqe *c;
-
-		ret = io_uring_wait_cqe(&t->wr, &c);
-		if (ret == -EINTR) {
-			i--;
-			continue;
-		}
-		if (ret < 0)
-			break;
-		if (c->res < 0)
-			tap_write_failed(-c->res);
-		io_uring_cqe_seen(&t->wr, c);
-	}
+	pvio_uring_reap(&t->wr, done, wr_written, NULL);
 }
 
 /* Queue a small frame: copied into the next slot, its pages released. */
@@ -179,7 +169,7 @@ static bool wr_queue(struct tap_queue *t, const struct virtio_net_hdr *h,
 	uint8_t *slot;
 	size_t pos = TAP_HDR;
 
-	if (!t->wbuf || TAP_HDR + len > TAP_SMALL - sizeof(uint32_t))
+	if (!t->wbuf || TAP_HDR + len > TAP_SMALL)
 		return false;
 	if (t->wn == TAP_WBATCH)
 		wr_flush(t);
@@ -194,12 +184,7 @@ static bool wr_queue(struct tap_queue *t, const struct virtio_net_hdr *h,
 		memcpy(slot + pos, iov[i].iov_base, iov[i].iov_len);
 		pos += iov[i].iov_len;
 	}
-	/* the length at the slot's end, for a fallback write */
-	{
-		uint32_t l = (uint32_t)pos;
-
-		memcpy(slot + TAP_SMALL - sizeof(l), &l, sizeof(l));
-	}
+	t->wlen[t->wn] = (uint32_t)pos;	/* for a fallback write */
 	io_uring_prep_write(sqe, t->tap_fd, slot, (unsigned int)pos, 0);
 	sqe->rw_flags = RWF_NOWAIT;
 	t->wn++;
