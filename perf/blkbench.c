@@ -214,10 +214,44 @@ static const char *ensure_daemons(const char *rundir)
  * the same way, and the ratio stays meaningful. A short native run warms
  * the device first.
  */
+/* IOPS ratio of each pvio round to the native round beside it. */
+struct round_ratios {
+	double med, lo, hi;
+	unsigned int n;
+};
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static void round_ratios_sum(double *r, unsigned int n, struct round_ratios *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (!n)
+		return;
+	qsort(r, n, sizeof(*r), cmp_double);
+	out->n = n;
+	out->lo = r[0];
+	out->hi = r[n - 1];
+	out->med = n % 2 ? r[n / 2] : (r[n / 2 - 1] + r[n / 2]) / 2;
+}
+
+static double acc_iops_since(const struct blkbench_acc *a, uint64_t ios0,
+			     uint64_t ns0)
+{
+	return a->ns > ns0 ? (a->ios - ios0) / ((a->ns - ns0) / 1e9) : 0;
+}
+
 static int run_targets(const struct blkbench_opts *o, const char *rundir,
 		       const char *only, struct blkbench_result *pv,
-		       struct blkbench_result *na, struct blkbench_cost *cost)
+		       struct blkbench_result *na, struct blkbench_cost *cost,
+		       struct round_ratios *rr)
 {
+	double *ratios = calloc(o->runtime / ROUND_SECONDS + 1, sizeof(double));
+	unsigned int nr = 0;
 	uint64_t c0[4] = { 0 }, c1[4] = { 0 };
 	struct blkbench_acc apv, ana, warm;
 	struct blkbench_pvio *bp = NULL;
@@ -228,9 +262,15 @@ static int run_targets(const struct blkbench_opts *o, const char *rundir,
 
 	memset(pv, 0, sizeof(*pv));
 	memset(na, 0, sizeof(*na));
+	memset(rr, 0, sizeof(*rr));
 	if (blkbench_acc_init(&apv) || blkbench_acc_init(&ana) ||
-	    blkbench_acc_init(&warm))
+	    blkbench_acc_init(&warm)) {
+		blkbench_acc_free(&apv);
+		blkbench_acc_free(&ana);
+		blkbench_acc_free(&warm);
+		free(ratios);
 		return -ENOMEM;
+	}
 	rc = do_na ? blkbench_native_open(o, &bn, &tna) : 0;
 	if (rc) {
 		fprintf(stderr, "bench blk: native target: %s\n", strerror(-rc));
@@ -247,11 +287,18 @@ static int run_targets(const struct blkbench_opts *o, const char *rundir,
 	if (bp)
 		blkbench_pvio_counters(bp, &c0[0], &c0[1], &c0[2], &c0[3]);
 	for (unsigned int t = 0; !rc && t < o->runtime; t += ROUND_SECONDS) {
+		uint64_t pi = apv.ios, pn = apv.ns, ni = ana.ios, nn = ana.ns;
+
 		if (do_pv)
 			rc = blkbench_generate(o, tpv, ROUND_SECONDS, &apv);
 		if (!rc && do_na)
 			rc = blkbench_generate(o, tna, ROUND_SECONDS, &ana);
+		if (!rc && do_pv && do_na && ratios &&
+		    acc_iops_since(&ana, ni, nn) > 0)
+			ratios[nr++] = acc_iops_since(&apv, pi, pn) /
+				       acc_iops_since(&ana, ni, nn);
 	}
+	round_ratios_sum(ratios, nr, rr);
 	if (rc)
 		fprintf(stderr, "bench blk: I/O failed: %s\n", strerror(-rc));
 	blkbench_acc_result(&apv, pv);
@@ -275,6 +322,7 @@ out:
 	blkbench_acc_free(&apv);
 	blkbench_acc_free(&ana);
 	blkbench_acc_free(&warm);
+	free(ratios);
 	return rc;
 }
 
@@ -402,6 +450,7 @@ int blkbench_main(const char *opt_rundir, int argc, char **argv)
 				   .engine = "uring", .prefill = true };
 	struct blkbench_result pv, na, fi;
 	struct blkbench_cost cost;
+	struct round_ratios rr;
 	const char *rundir;
 	bool json = false, fio = true;
 	const char *only = "";
@@ -540,7 +589,7 @@ int blkbench_main(const char *opt_rundir, int argc, char **argv)
 		fprintf(stderr, "bench blk: %s bs=%u iodepth=%u queues=%u runtime=%us engine=%s file=%s\n",
 			blkbench_rw_name(o.rw), o.bs, o.iodepth, o.queues, o.runtime,
 			o.engine, o.file);
-	rc = run_targets(&o, rundir, only, &pv, &na, &cost);
+	rc = run_targets(&o, rundir, only, &pv, &na, &cost, &rr);
 	stop_daemons();
 	if (rc) {
 		fprintf(stderr, "bench blk: %s\n", strerror(-rc));
@@ -560,6 +609,9 @@ int blkbench_main(const char *opt_rundir, int argc, char **argv)
 		       ratio(pv.lat_p50_us, na.lat_p50_us),
 		       ratio(pv.lat_p99_us, na.lat_p99_us),
 		       ratio(pv.lat_p999_us, na.lat_p999_us));
+		if (rr.n)
+			printf("\"ratio_rounds\": {\"iops_median\": %.3f, \"iops_min\": %.3f, \"iops_max\": %.3f, \"rounds\": %u}, ",
+			       rr.med, rr.lo, rr.hi, rr.n);
 		if (cost.valid)
 			printf("\"per_request\": {\"fe_notify\": %.3f, \"be_notify\": %.3f, \"fe_sleep\": %.3f, \"pvio_reaps\": %.3f, \"native_reaps\": %.3f}, ",
 			       cost.fe_notify, cost.be_notify, cost.fe_sleep,
@@ -578,6 +630,9 @@ int blkbench_main(const char *opt_rundir, int argc, char **argv)
 		       ratio(pv.lat_p50_us, na.lat_p50_us),
 		       ratio(pv.lat_p99_us, na.lat_p99_us),
 		       ratio(pv.lat_p999_us, na.lat_p999_us));
+		if (rr.n)
+			printf("IOPS ratio round by round: median %.3f [%.3f-%.3f] over %u pairs of %us rounds\n",
+			       rr.med, rr.lo, rr.hi, rr.n, ROUND_SECONDS);
 		if (cost.valid)
 			printf("per request: pvio %.3f notifies to the backend, %.3f from it, %.3f sleeps, %.3f waits; native %.3f waits (io_uring_enter)\n",
 			       cost.fe_notify, cost.be_notify, cost.fe_sleep,

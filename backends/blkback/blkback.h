@@ -31,14 +31,16 @@
 /* A network store unreachable this long fails requests (pvio-reconnect-timeout). */
 #define BLKBACK_RECONNECT_TIMEOUT_S	60
 /*
- * An engine hands the kernel its prepared I/O every this many operations,
- * not only at the end of a ring pass: a pass can take 30 requests, and
- * the device gets the first of them only once the kernel has set up all
- * of them (a batch is plugged and started at its end; io_uring plugs
- * batches of more than two). Measured in docs/blk.md: 4 KiB random reads
- * at depth 32 from a process domain, 65-70 K to 84-88 K IOPS.
+ * An engine hands the kernel its prepared I/O every this many operations
+ * (default of --submit-batch), not only at the end of a ring pass. A pass
+ * can take 30 requests, and a batch is plugged and started at its end
+ * (io_uring plugs batches of more than two): too large, and the device
+ * waits for the first request until all are set up; too small, and every
+ * pair costs a doorbell and sequential requests are not merged. Measured
+ * in docs/blk.md, which machine preferred which.
  */
-#define BLKBACK_SUBMIT_BATCH		2
+#define BLKBACK_SUBMIT_BATCH		8
+#define BLKBACK_SUBMIT_BATCH_MAX	64
 #define BLKBACK_MAX_INDIRECT_PAGES \
 	((BLKBACK_MAX_INDIRECT_SEGS + BLKIF_SEGS_PER_INDIRECT_FRAME - 1) / \
 	 BLKIF_SEGS_PER_INDIRECT_FRAME)
@@ -118,7 +120,13 @@ struct blkback_engine {
 	const struct blkback_engine_ops *ops;
 	void *priv;
 	unsigned int depth;
+	unsigned int submit_batch;	/* start I/O every this many ops; 0: default */
 };
+
+static inline unsigned int blkback_engine_batch(const struct blkback_engine *e)
+{
+	return e->submit_batch ? e->submit_batch : BLKBACK_SUBMIT_BATCH;
+}
 
 extern const struct blkback_engine_ops blkback_engine_uring;
 extern const struct blkback_engine_ops blkback_engine_aio;
@@ -463,6 +471,7 @@ struct blkback_ctx {
 	struct blkback_dom_limits dom_lim;
 	int verbose;
 	unsigned int spin_us;		/* poll the ring this long before sleeping */
+	unsigned int submit_batch;	/* --submit-batch */
 	unsigned int reconnect_timeout_s; /* default of pvio-reconnect-timeout */
 };
 

@@ -112,8 +112,8 @@ static int aio_prep_rw(struct blkback_engine *e, int fd, bool write,
 	cb->data = (void *)(uintptr_t)tag;
 	io_set_eventfd(cb, p->efd);
 	p->queued[p->nr_queued++] = cb;
-	/* start a few at a time (BLKBACK_SUBMIT_BATCH), not a whole pass */
-	if (p->nr_queued >= BLKBACK_SUBMIT_BATCH)
+	/* start a few at a time (e->submit_batch), not a whole pass */
+	if (p->nr_queued >= blkback_engine_batch(e))
 		aio_submit(e);
 	return 0;
 }

@@ -60,12 +60,12 @@ static void uring_fini(struct blkback_engine *e)
 
 static int uring_submit(struct blkback_engine *e);
 
-/* Start what is prepared once a few operations are (BLKBACK_SUBMIT_BATCH). */
+/* Start what is prepared once a few operations are (e->submit_batch). */
 static void uring_queued(struct blkback_engine *e)
 {
 	struct uring_priv *p = e->priv;
 
-	if (++p->queued >= BLKBACK_SUBMIT_BATCH)
+	if (++p->queued >= blkback_engine_batch(e))
 		uring_submit(e);
 }
 

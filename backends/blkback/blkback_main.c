@@ -2,7 +2,8 @@
 /*
  * pvio-blkback: serves every virtual block device under
  * /local/domain/0/backend/vbd from files or block devices.
- *   pvio-blkback [--rundir DIR] [-v] [--spin-us N] [per-domain limits]
+ *   pvio-blkback [--rundir DIR] [-v] [--spin-us N] [--submit-batch N]
+ *                [per-domain limits]
  * Runs in the foreground until SIGTERM/SIGINT.
  */
 #include <errno.h>
@@ -34,7 +35,10 @@ static void *signal_thread(void *arg)
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: pvio-blkback [--rundir DIR] [-v] [--spin-us N] [--reconnect-timeout S]\n"
+	fprintf(f, "usage: pvio-blkback [--rundir DIR] [-v] [--spin-us N] [--submit-batch N]\n"
+		"                    [--reconnect-timeout S]\n"
+		"  --submit-batch N       start prepared I/O every N operations\n"
+		"                         (1..%u, default %u)\n"
 		"  --reconnect-timeout S  a network store (NBD, RBD) unreachable for S\n"
 		"                         seconds fails requests until it is back\n"
 		"                         (default %u; 0: wait forever; per disk:\n"
@@ -44,6 +48,7 @@ static void usage(FILE *f)
 		"  [--max-inflight-requests N]  requests in flight (default %u)\n"
 		"  [--max-inflight-segments N]  pages they may map (default %u, min %u)\n"
 		"  [--max-ring-pages N]         ring pages mapped (default %u)\n",
+		BLKBACK_SUBMIT_BATCH_MAX, BLKBACK_SUBMIT_BATCH,
 		BLKBACK_RECONNECT_TIMEOUT_S, BLKBACK_DOM_MAX_PGRANTS,
 		BLKBACK_DOM_MAX_REQS, BLKBACK_DOM_MAX_SEGS,
 		BLKBACK_REQ_MAX_PAGES, BLKBACK_DOM_MAX_RING_PAGES);
@@ -67,6 +72,7 @@ int main(int argc, char **argv)
 		{ "rundir", required_argument, NULL, 'r' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "spin-us", required_argument, NULL, 's' },
+		{ "submit-batch", required_argument, NULL, 'B' },
 		{ "reconnect-timeout", required_argument, NULL, 't' },
 		{ "max-persistent-grants", required_argument, NULL, 'G' },
 		{ "max-inflight-requests", required_argument, NULL, 'R' },
@@ -100,6 +106,10 @@ int main(int argc, char **argv)
 			break;
 		case 's':
 			ctx.spin_us = (unsigned int)atoi(optarg);
+			break;
+		case 'B':
+			ok = parse_limit(optarg, 1, &ctx.submit_batch) &&
+			     ctx.submit_batch <= BLKBACK_SUBMIT_BATCH_MAX;
 			break;
 		case 't':
 			ctx.reconnect_timeout_s = (unsigned int)atoi(optarg);

@@ -983,6 +983,7 @@ int blkback_queue_init(struct blkback_queue *q)
 			return rc;
 	}
 	q->engine.ops = q->disk->engine_ops;
+	q->engine.submit_batch = q->disk->ctx->submit_batch;
 	/* each request holds at most one engine operation at a time */
 	return q->engine.ops->init(&q->engine, q->disk, q->index, n);
 }
