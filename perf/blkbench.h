@@ -26,7 +26,10 @@ struct blkbench_opts {
 	bool prefill;		/* --disk: write the measured range first */
 	unsigned int spin_us;	/* blkfront polling before sleeping */
 	bool no_persistent;	/* blkfront does not ask for persistent grants */
+	unsigned int reap_batch;	/* completions taken per reap (0 = 1) */
 };
+/* the largest reap_batch the generator takes */
+#define BLKBENCH_REAP_MAX	64
 
 struct blkbench_result {
 	double iops, mbps, lat_p50_us, lat_p99_us, lat_p999_us;
