@@ -208,12 +208,6 @@ static const char *ensure_daemons(const char *rundir)
 
 #define ROUND_SECONDS	1
 
-/*
- * pvio and native take turns, one second each, until each has had the
- * runtime: a machine whose load drifts (shared CI hosts) then shifts both
- * the same way, and the ratio stays meaningful. A short native run warms
- * the device first.
- */
 /* IOPS ratio of each pvio round to the native round beside it. */
 struct round_ratios {
 	double med, lo, hi;
@@ -246,10 +240,13 @@ static double acc_iops_since(const struct blkbench_acc *a, uint64_t ios0,
 }
 
 /*
- * The native baseline at its best: native io_uring runs both ways each
- * round, one completion per reap (fio's default) and up to
- * NATIVE_REAP_BATCH together, and the faster way over the whole run is the
- * baseline (which one differs between devices).
+ * pvio and native take turns, one second each, until each has had the
+ * runtime: a machine whose load drifts (shared CI hosts) then shifts both
+ * the same way, and the ratio stays meaningful. A short native run warms
+ * the device first. The native baseline at its best: native io_uring
+ * runs both ways each round, one completion per reap (fio's default) and
+ * up to NATIVE_REAP_BATCH together, and the faster way over the whole run
+ * is the baseline (which one wins differs between devices).
  */
 #define NATIVE_REAP_BATCH	8
 
