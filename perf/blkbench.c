@@ -488,7 +488,7 @@ int blkbench_main(const char *opt_rundir, int argc, char **argv)
 	struct blkbench_cost cost;
 	struct round_ratios rr;
 	struct blkbench_result na_other;
-	unsigned int na_batch;
+	unsigned int na_batch, na_other_batch;
 	const char *rundir;
 	bool json = false, fio = true;
 	const char *only = "";
@@ -633,6 +633,7 @@ int blkbench_main(const char *opt_rundir, int argc, char **argv)
 		fprintf(stderr, "bench blk: %s\n", strerror(-rc));
 		return 1;
 	}
+	na_other_batch = na_batch == 1 ? NATIVE_REAP_BATCH : 1;
 	memset(&fi, 0, sizeof(fi));
 	if (fio && run_fio(&o, &fi))
 		fprintf(stderr, "bench blk: fio did not run (installed?)\n");
@@ -649,8 +650,7 @@ int blkbench_main(const char *opt_rundir, int argc, char **argv)
 		       ratio(pv.lat_p999_us, na.lat_p999_us));
 		if (na.valid)
 			printf("\"native_baseline\": {\"reap_batch\": %u, \"other_reap_batch\": %u, \"other_iops\": %.0f}, ",
-			       na_batch, na_batch == 1 ? NATIVE_REAP_BATCH : 1,
-			       na_other.iops);
+			       na_batch, na_other_batch, na_other.iops);
 		if (rr.n)
 			printf("\"ratio_rounds\": {\"iops_median\": %.3f, \"iops_min\": %.3f, \"iops_max\": %.3f, \"rounds\": %u}, ",
 			       rr.med, rr.lo, rr.hi, rr.n);
@@ -674,8 +674,7 @@ int blkbench_main(const char *opt_rundir, int argc, char **argv)
 		       ratio(pv.lat_p999_us, na.lat_p999_us));
 		if (na.valid)
 			printf("native = io_uring taking %u completion(s) per reap, its faster way here (%u per reap: %.0f IOPS)\n",
-			       na_batch, na_batch == 1 ? NATIVE_REAP_BATCH : 1,
-			       na_other.iops);
+			       na_batch, na_other_batch, na_other.iops);
 		if (rr.n)
 			printf("IOPS ratio round by round: median %.3f [%.3f-%.3f] over %u pairs of %us rounds\n",
 			       rr.med, rr.lo, rr.hi, rr.n, ROUND_SECONDS);
