@@ -20,7 +20,8 @@ INTEGRATION_TESTS += tests/integration/blk_integrity.sh \
 	tests/integration/blk_sector4k.sh tests/integration/blk_restart.sh \
 	tests/integration/blk_hostile.sh tests/integration/blk_attach.sh \
 	tests/integration/scale_connect.sh \
-	tests/integration/blk_hostile_backend.sh tests/integration/bench_blk.sh
+	tests/integration/blk_hostile_backend.sh tests/integration/bench_blk.sh \
+	tests/integration/bench_net.sh
 # the four grant failures of blkback: stale persistent slot, the same as an
 # indirect page, duplicate indirect pages in a batch, a shared cap used up
 INTEGRATION_TESTS += tests/integration/blk_attack_stale.sh \
