@@ -27,7 +27,9 @@ for bad in 0 65 x; do
 		pt_fail "no message for --submit-batch $bad: $(cat "$PT_RUNDIR/bad.out")"
 done
 
-img=$PT_RUNDIR/bench.img
+# on disk, not in a tmpfs /tmp: native io_uring opens it with O_DIRECT
+img=$(mktemp /var/tmp/pvio-bench-blk-test.XXXXXX) || pt_fail "mktemp in /var/tmp"
+pt_on_exit "rm -f '$img'"
 pvio bench blk --runtime 3 --size 32M --file "$img" --no-fio --json \
 	>"$PT_RUNDIR/bench.json" 2>"$PT_RUNDIR/bench.err" ||
 	pt_fail "bench blk failed: $(cat "$PT_RUNDIR/bench.err")"

@@ -19,6 +19,7 @@ himg=$(blk_image honest 32)
 aimg=/var/tmp/pvio-blk-$PT_ID-attacker.img
 blk_fill "$aimg" 8 356		# 0xee everywhere
 cp "$aimg" "$aimg.orig"
+pt_on_exit "rm -f '$aimg.orig'"
 
 blk_run_bg honest "'$himg,raw,xvda,rw'" "$BLK_TEST" --file "$himg" \
 	--seconds 8 load
