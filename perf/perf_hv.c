@@ -71,5 +71,12 @@ void perf_hv_stop(void)
 		waitpid(hv_pid, NULL, 0);
 		hv_pid = 0;
 	}
+	{
+		/* hv keeps its next domid there across restarts */
+		char f[sizeof(rundir) + 32];
+
+		snprintf(f, sizeof(f), "%s/hv.next-domid", rundir);
+		unlink(f);
+	}
 	rmdir(rundir);
 }

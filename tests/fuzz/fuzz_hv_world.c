@@ -1,6 +1,7 @@
 /*
  * pvio-hv inside a fuzz harness: see fuzz_hv_world.h.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -127,8 +128,17 @@ void fh_drain(struct fh_dom *fd, uint32_t op, uint32_t seq)
 
 static char dir[] = "/tmp/pvio-fuzz-hv.XXXXXX";
 
+/* The run dir and what hv left in it (hv.next-domid): files only. */
 static void fh_cleanup(void)
 {
+	DIR *d = opendir(dir);
+	struct dirent *e;
+
+	while (d && (e = readdir(d)))
+		if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
+			unlinkat(dirfd(d), e->d_name, 0);
+	if (d)
+		closedir(d);
 	rmdir(dir);
 }
 
