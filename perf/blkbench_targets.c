@@ -169,7 +169,12 @@ static int pvio_reap(void *c, unsigned int t, unsigned int *slots,
 {
 	struct pvio_ctx *p = c;
 	struct blkfront_io **done = p->done[t];
-	int n = blkfront_complete(p->bf, t, done, max, wait ? 10000 : 0);
+	int n;
+
+	/* done[] holds iodepth entries: a larger reap batch never fits */
+	if (max > p->o->iodepth)
+		max = p->o->iodepth;
+	n = blkfront_complete(p->bf, t, done, max, wait ? 10000 : 0);
 
 	if (n == 0 && wait)
 		return -ETIMEDOUT;
