@@ -65,6 +65,18 @@ static struct evtchn_port *chunk_get(struct evtchn_table *t, uint32_t c)
 	return p;
 }
 
+static void port_open(struct evtchn_table *t, struct evtchn_port *e,
+		      uint16_t remote, void *owner)
+{
+	e->state = EVTCHNSTAT_unbound;
+	e->masked = 0;
+	e->vcpu = 0;
+	e->remote_dom = remote;
+	e->remote_port = 0;
+	e->owner = owner;
+	t->nr_open++;
+}
+
 int evtchn_alloc(struct evtchn_table *t, uint16_t remote, void *owner)
 {
 	if (t->nr_open >= t->max_open)
@@ -78,16 +90,29 @@ int evtchn_alloc(struct evtchn_table *t, uint16_t remote, void *owner)
 		e = &c[p % EVTCHN_CHUNK_PORTS];
 		if (e->state != EVTCHNSTAT_closed)
 			continue;
-		e->state = EVTCHNSTAT_unbound;
-		e->masked = 0;
-		e->vcpu = 0;
-		e->remote_dom = remote;
-		e->remote_port = 0;
-		e->owner = owner;
-		t->nr_open++;
+		port_open(t, e, remote, owner);
 		return (int)p;
 	}
 	return -ENOSPC;
+}
+
+int evtchn_alloc_at(struct evtchn_table *t, uint32_t port, uint16_t remote,
+		    void *owner)
+{
+	struct evtchn_port *c, *e;
+
+	if (port == 0 || port >= PVIO_EVTCHN_MAX_PORTS)
+		return -EINVAL;
+	if (t->nr_open >= t->max_open)
+		return -ENOSPC;
+	c = chunk_get(t, port / EVTCHN_CHUNK_PORTS);
+	if (!c)
+		return -ENOMEM;
+	e = &c[port % EVTCHN_CHUNK_PORTS];
+	if (e->state != EVTCHNSTAT_closed)
+		return -EEXIST;
+	port_open(t, e, remote, owner);
+	return (int)port;
 }
 
 int evtchn_bind_check(const struct evtchn_table *rt, uint32_t rport,

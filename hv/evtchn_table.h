@@ -58,6 +58,12 @@ struct evtchn_port *evtchn_slot(const struct evtchn_table *t, uint32_t port);
  * none is free or max_open are open.
  */
 int evtchn_alloc(struct evtchn_table *t, uint16_t remote, void *owner);
+/*
+ * @port itself, now unbound and offered to @remote: -EEXIST if it is
+ * open, -EINVAL if out of range (or 0), -ENOSPC past max_open.
+ */
+int evtchn_alloc_at(struct evtchn_table *t, uint32_t port, uint16_t remote,
+		    void *owner);
 /* 0 if @binder may bind @rport of @rt (unbound, offered to @binder). */
 int evtchn_bind_check(const struct evtchn_table *rt, uint32_t rport,
 		      uint16_t binder);

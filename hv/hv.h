@@ -195,7 +195,10 @@ void hv_domain_init(void);
 #define HV_MAX_MAPS_DOMU_CLIENT		HV_MAX_MAPS_PER_GRANTER
 #define HV_MAX_MAPS			(1u << 24)
 extern unsigned int hv_nr_maps;
+/* 0 registered, 1 these very frames already (nothing changed), -errno */
 int hv_gnttab_setup(struct hv_domain *d, const uint64_t *gfn, uint32_t n);
+/* Clear the in-use bits of every entry (a table no one maps from here). */
+void hv_gnttab_clear_busy(struct hv_domain *d);
 void hv_gnttab_map(struct hv_client *c, struct pvio_gnttab_map_op *op);
 void hv_gnttab_unmap(struct hv_client *c, struct pvio_gnttab_unmap_op *op);
 int16_t hv_gnttab_copy(struct hv_client *c, const struct hv_copy_op *op,
@@ -246,6 +249,11 @@ int hv_evtchn_op(struct hv_client *c, const struct hv_msg_hdr *h,
  * has many), the domain itself for a VM. Ports are returned as >0.
  */
 int hv_evtchn_alloc_unbound(struct hv_domain *d, void *owner, uint32_t remote);
+/*
+ * Port @port of VM @d, unbound and offered to @remote, as the VM had it
+ * on the host it comes from (a migration that keeps its connections).
+ */
+int hv_evtchn_import(struct hv_domain *d, uint32_t port, uint32_t remote);
 int hv_evtchn_bind_interdomain(struct hv_domain *d, void *owner,
 			       uint32_t rdom, uint32_t rport);
 int hv_evtchn_close(struct hv_domain *d, void *owner, uint32_t port);

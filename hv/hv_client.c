@@ -436,6 +436,77 @@ static void handle_set_process(struct hv_client *c, const struct hv_msg_hdr *h,
 	hv_client_send(c, h, ret, NULL, 0, NULL, 0);
 }
 
+/*
+ * What an incoming VM had on its old host, for the connections it keeps
+ * (struct hv_import_arg): all of it or none.
+ */
+static void handle_import(struct hv_client *c, const struct hv_msg_hdr *h,
+			  const void *p, size_t len)
+{
+	struct hv_import_arg a;
+	const uint32_t *ports;
+	uint64_t *gfn = NULL;
+	struct hv_domain *d;
+	uint32_t i;
+	int ret = 0;
+
+	if (!is_dom0(c) || need_arg(len, sizeof(a))) {
+		hv_client_send(c, h, is_dom0(c) ? -EINVAL : -EPERM, NULL, 0,
+			       NULL, 0);
+		return;
+	}
+	memcpy(&a, p, sizeof(a));
+	if (a.nr_frames > PVIO_GNTTAB_MAX_FRAMES ||
+	    a.nr_ports > HV_IMPORT_MAX_PORTS ||
+	    len != sizeof(a) + a.nr_frames * sizeof(uint64_t) +
+		   a.nr_ports * sizeof(uint32_t)) {
+		hv_client_send(c, h, -EINVAL, NULL, 0, NULL, 0);
+		return;
+	}
+	d = a.domid < PVIO_DOMID_FIRST_RESERVED ?
+	    hv_domain_get((pvio_domid_t)a.domid) : NULL;
+	if (!d) {
+		hv_client_send(c, h, -ESRCH, NULL, 0, NULL, 0);
+		return;
+	}
+	/* only a VM that came in paused and has not run here */
+	if (d->ops != hv_vm_ops || !(d->cfg.flags & PVIO_DOMCFG_INCOMING) ||
+	    !(d->state & PVIO_DOMSTATE_PAUSED)) {
+		hv_client_send(c, h, -EBUSY, NULL, 0, NULL, 0);
+		return;
+	}
+	ports = (const uint32_t *)((const char *)p + sizeof(a) +
+				   a.nr_frames * sizeof(uint64_t));
+	/* i: how many were made here */
+	for (i = 0; i < a.nr_ports; i++)
+		if (hv_evtchn_import(d, ports[i], 0) < 0) {
+			ret = -EEXIST;
+			break;
+		}
+	if (!ret && a.nr_frames) {
+		gfn = malloc(a.nr_frames * sizeof(*gfn));
+		ret = gfn ? 0 : -ENOMEM;
+		if (gfn) {
+			memcpy(gfn, (const char *)p + sizeof(a),
+			       a.nr_frames * sizeof(*gfn));
+			ret = hv_gnttab_setup(d, gfn, a.nr_frames);
+			if (ret > 0)
+				ret = 0;
+			if (!ret)
+				hv_gnttab_clear_busy(d);
+		}
+	}
+	if (ret) {
+		/* none of it: the ports made here are closed again */
+		while (i-- > 0)
+			hv_evtchn_close(d, d, ports[i]);
+		hv_log("domain %u: import of %u port(s), %u grant frame(s) refused: %s",
+		       d->domid, a.nr_ports, a.nr_frames, strerror(-ret));
+	}
+	free(gfn);
+	hv_client_send(c, h, ret, NULL, 0, NULL, 0);
+}
+
 static void handle_get_ram(struct hv_client *c, const struct hv_msg_hdr *h,
 			   const void *p, size_t len)
 {
@@ -548,6 +619,8 @@ static void handle_gnttab(struct hv_client *c, const struct hv_msg_hdr *h,
 		}
 		ret = hv_gnttab_setup(c->dom, (const uint64_t *)((char *)p + sizeof(s)),
 				      s.nr_frames);
+		if (ret > 0)
+			ret = 0;	/* the same frames again */
 		hv_client_send(c, h, ret, NULL, 0, NULL, 0);
 		return;
 	}
@@ -688,6 +761,9 @@ static bool handle_msg(struct hv_client *c, struct hv_msg_hdr *h, void *p,
 		break;
 	case HV_OP_DOMAIN_QMP:
 		handle_qmp(c, h, p, len);
+		break;
+	case HV_OP_DOMAIN_IMPORT:
+		handle_import(c, h, p, len);
 		break;
 	case HV_OP_DOMAIN_SET_PROCESS:
 		handle_set_process(c, h, p, len, fd);

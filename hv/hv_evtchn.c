@@ -119,9 +119,12 @@ static void port_close(struct hv_domain *d, uint32_t port)
 	}
 }
 
-static int port_new(struct hv_domain *d, void *owner, uint32_t remote)
+/* A new port: @at itself if non-zero, else the lowest free one. */
+static int port_new_at(struct hv_domain *d, void *owner, uint32_t remote,
+		       uint32_t at)
 {
-	int port = evtchn_alloc(&d->evtchn, (uint16_t)remote, owner);
+	int port = at ? evtchn_alloc_at(&d->evtchn, at, (uint16_t)remote, owner) :
+			evtchn_alloc(&d->evtchn, (uint16_t)remote, owner);
 	struct evtchn_port *e;
 
 	if (port < 0)
@@ -138,6 +141,11 @@ static int port_new(struct hv_domain *d, void *owner, uint32_t remote)
 	e->gen = 0;
 	hv_nr_ports++;
 	return port;
+}
+
+static int port_new(struct hv_domain *d, void *owner, uint32_t remote)
+{
+	return port_new_at(d, owner, remote, 0);
 }
 
 /*
@@ -218,6 +226,13 @@ int hv_evtchn_alloc_unbound(struct hv_domain *d, void *owner, uint32_t remote)
 	if (remote >= PVIO_DOMID_FIRST_RESERVED)
 		return -EINVAL;
 	return port_new(d, owner, remote);
+}
+
+int hv_evtchn_import(struct hv_domain *d, uint32_t port, uint32_t remote)
+{
+	if (remote >= PVIO_DOMID_FIRST_RESERVED)
+		return -EINVAL;
+	return port_new_at(d, d, remote, port);
 }
 
 int hv_evtchn_bind_interdomain(struct hv_domain *d, void *owner,
@@ -496,6 +511,9 @@ int64_t hv_evtchn_domain_op(struct hv_domain *d, uint32_t op, uint64_t a1,
 	if (!e || e->owner != d)
 		return -EINVAL;
 	switch (op) {
+	case EVTCHNOP_status:
+		/* pvio: state | remote domain << 16 (interdomain, unbound) */
+		return (int64_t)e->state | (int64_t)e->remote_dom << 16;
 	case EVTCHNOP_close:
 		return hv_evtchn_close(d, d, (uint32_t)a1);
 	case EVTCHNOP_send:

@@ -138,6 +138,14 @@ int hv_gnttab_setup(struct hv_domain *d, const uint64_t *gfn, uint32_t n)
 {
 	int ret;
 
+	/*
+	 * The frames it has already: nothing changes (a guest registering
+	 * again after a migration that brought its table along, with
+	 * backends mapping from it).
+	 */
+	if (d->pin && n && n == d->nr_gnt_frames &&
+	    !memcmp(d->gnt_gfn, gfn, n * sizeof(*gfn)))
+		return 1;
 	if (d->pin) {
 		const uint64_t *w = gnttab_pin_words(d->pin);
 
@@ -158,6 +166,23 @@ int hv_gnttab_setup(struct hv_domain *d, const uint64_t *gfn, uint32_t n)
 	/* local mappers refetch the frames when they see this change */
 	__atomic_add_fetch(&pin_hdr(d)->table_gen, 1, __ATOMIC_RELEASE);
 	return 0;
+}
+
+/*
+ * A table that came from another host, before anyone here maps from it:
+ * the in-use bits the old host's mappers left mean nothing here.
+ */
+void hv_gnttab_clear_busy(struct hv_domain *d)
+{
+	uint32_t n = nr_refs(d);
+
+	for (uint32_t r = 0; r < n; r++) {
+		struct pvio_grant_entry_v1 *e = entry_of(d, r);
+
+		__atomic_fetch_and(&e->flags,
+				   (uint16_t)~(GTF_reading | GTF_writing),
+				   __ATOMIC_ACQ_REL);
+	}
 }
 
 /* ---- local mappers: owner ids, own tables, dead clients ---- */

@@ -821,6 +821,32 @@ static void vm_suspend_release(struct hv_vm *vm, int slot, int64_t ret)
 	vm->d->state &= ~PVIO_DOMSTATE_SHUTDOWN;
 }
 
+/*
+ * After a move: the doorbell peers the region names are this host's (the
+ * old host's are gone), and the ports backends here bound before the
+ * guest resumed (connections it kept) get an event, whatever they raised
+ * before the region's pending bits were cleared (spurious ones are
+ * allowed).
+ */
+static void vm_adopt_ports(struct hv_vm *vm)
+{
+	struct hv_domain *d = vm->d;
+
+	for (uint32_t p = 0; p < PVIO_DIRECT_PORTS; p++) {
+		bool settled = vm->peer[p] &&
+			       !(vm->unsettled[p / 64] & (1ull << (p % 64)));
+
+		__atomic_store_n(direct_peer(vm, p), settled ? vm->peer[p] : 0,
+				 __ATOMIC_SEQ_CST);
+	}
+	for (uint32_t p = 1; p < PVIO_EVTCHN_MAX_PORTS && d->evtchn.nr_open; p++) {
+		struct evtchn_port *e = evtchn_lookup(&d->evtchn, p);
+
+		if (e && e->state == EVTCHNSTAT_interdomain)
+			vm_deliver(vm, p);
+	}
+}
+
 static int vm_suspend_ctl(struct hv_domain *d, uint32_t how)
 {
 	struct hv_vm *vm = vm_of(d);
@@ -849,6 +875,7 @@ static int vm_suspend_ctl(struct hv_domain *d, uint32_t how)
 			return slot;
 		hv_vm_platform_adopt(d->plat, d->domid, (uint16_t)d->cfg.vcpus,
 				     d->nr_pages, d->store_port);
+		vm_adopt_ports(vm);
 		vm->suspend_armed = false;
 		hv_log("domain %u: resumed from a suspend on another host",
 		       d->domid);

@@ -357,6 +357,32 @@ int pvio_domain_dirty_sync(struct pvio_hv *hv, pvio_domid_t domid)
 	return lp_simple(hv, HV_OP_DOMAIN_DIRTY_SYNC, &a, sizeof(a), NULL, 0);
 }
 
+int pvio_domain_import(struct pvio_hv *hv, pvio_domid_t domid,
+		       const uint64_t *gfn, uint32_t nr_frames,
+		       const uint32_t *ports, uint32_t nr_ports)
+{
+	struct hv_import_arg a = { .domid = domid, .nr_frames = nr_frames,
+				   .nr_ports = nr_ports };
+	size_t len = sizeof(a) + nr_frames * sizeof(*gfn) +
+		     nr_ports * sizeof(*ports);
+	char *buf;
+	int ret;
+
+	if (nr_frames > PVIO_GNTTAB_MAX_FRAMES || nr_ports > HV_IMPORT_MAX_PORTS ||
+	    len > HV_PAYLOAD_MAX)
+		return -EINVAL;
+	buf = malloc(len);
+	if (!buf)
+		return -ENOMEM;
+	memcpy(buf, &a, sizeof(a));
+	memcpy(buf + sizeof(a), gfn, nr_frames * sizeof(*gfn));
+	memcpy(buf + sizeof(a) + nr_frames * sizeof(*gfn), ports,
+	       nr_ports * sizeof(*ports));
+	ret = lp_simple(hv, HV_OP_DOMAIN_IMPORT, buf, len, NULL, 0);
+	free(buf);
+	return ret;
+}
+
 int pvio_domain_map_memory(struct pvio_hv *hv, pvio_domid_t domid,
 			   struct pvio_domain_memory *m)
 {

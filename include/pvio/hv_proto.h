@@ -69,6 +69,7 @@ enum hv_op {
 	HV_OP_DMESG,		/* hv_domid_arg(arg = 1: clear) -> hv's log text */
 	HV_OP_DOMAIN_RENAME,	/* hv_rename_arg */
 	HV_OP_GNTTAB_LOCAL,	/* hv_domid_arg -> hv_gnttab_local_reply + fds pin, own (dom0) */
+	HV_OP_DOMAIN_IMPORT,	/* hv_import_arg (dom0, a VM still paused) */
 	HV_OP_COUNT
 };
 
@@ -97,6 +98,23 @@ PVIO_ABI_CHECK_SIZE(struct hv_domid_arg, 8);
 
 /* HV_OP_DMESG: the last of hv's log (a ring of this many bytes). */
 #define HV_DMESG_SIZE		(48u * 1024)
+
+/*
+ * HV_OP_DOMAIN_IMPORT (dom0 only, a VM that has not run yet here: an
+ * incoming migration): what the VM had on the host it comes from, for the
+ * connections it keeps. Its grant table frames (as GNTTAB_SETUP would set
+ * them) and the ports its frontends hold, each made unbound and offered
+ * to dom0 under the same number. The payload is this header, then
+ * nr_frames u64 frame numbers, then nr_ports u32 ports. All or nothing.
+ */
+struct hv_import_arg {
+	uint32_t domid;
+	uint32_t nr_frames;	/* <= PVIO_GNTTAB_MAX_FRAMES */
+	uint32_t nr_ports;	/* <= HV_IMPORT_MAX_PORTS */
+	uint32_t pad;
+};
+PVIO_ABI_CHECK_SIZE(struct hv_import_arg, 16);
+#define HV_IMPORT_MAX_PORTS	256
 
 struct hv_rename_arg {
 	uint32_t domid;

@@ -192,6 +192,15 @@ int pvio_domain_map_memory(struct pvio_hv *hv, pvio_domid_t domid,
 			   struct pvio_domain_memory *m);
 void pvio_domain_unmap_memory(struct pvio_domain_memory *m);
 int pvio_domain_dirty_sync(struct pvio_hv *hv, pvio_domid_t domid);
+/*
+ * An incoming VM that has not run here yet: the grant table frames it had
+ * (@gfn, @nr_frames) and the ports its frontends kept (@ports, each made
+ * unbound and offered to dom0 under the same number), so that backends
+ * here connect to its rings before it resumes. All or nothing (dom0).
+ */
+int pvio_domain_import(struct pvio_hv *hv, pvio_domid_t domid,
+		       const uint64_t *gfn, uint32_t nr_frames,
+		       const uint32_t *ports, uint32_t nr_ports);
 
 /*
  * With a list from pvio_domain_list: is @domid gone? (No round trip unless

@@ -167,6 +167,59 @@ int test_garbage(void)
 		CHECK(pvio_domain_destroy(hb, 0) == -EPERM, "domU destroys dom0");
 		CHECK(pvio_domain_map_platform(hb, pvio_dom_id(b), &reg) == -EPERM,
 		      "domU maps a platform region");
+		{
+			uint32_t port = 7;
+
+			CHECK(pvio_domain_import(hb, pvio_dom_id(b), NULL, 0,
+						 &port, 1) == -EPERM,
+			      "domU imports ports");
+		}
+		pvio_dom_detach(b);
+	}
+	/*
+	 * An import (a migration's kept connections) only into a VM that came
+	 * in paused: never into a running or process domain, never a lie
+	 * about its sizes, and nothing of a refused one stays.
+	 */
+	{
+		struct pvio_dom *b = new_dom("imp");
+		struct hv_import_arg a = { .domid = pvio_dom_id(b) };
+		struct {
+			struct hv_msg_hdr h;
+			struct hv_import_arg a;
+			uint32_t port[2];
+		} im;
+		uint64_t gfn = 0;
+		uint32_t port = 9;
+		struct pvio_evtchn_status st = { .dom = pvio_dom_id(b),
+						 .port = 9 };
+
+		CHECK(pvio_domain_import(good, pvio_dom_id(b), &gfn, 1, &port, 1) == -EBUSY,
+		      "import into a process domain");
+		CHECK(pvio_evtchn_status(good, &st) == 0 &&
+		      st.state == EVTCHNSTAT_closed,
+		      "a refused import left port 9 open (state %u)", st.state);
+		CHECK(pvio_domain_import(good, 0x7fef, NULL, 0, &port, 1) == -ESRCH,
+		      "import into no domain");
+		CHECK(pvio_domain_import(good, pvio_dom_id(b), NULL, 0, NULL,
+					 HV_IMPORT_MAX_PORTS + 1) == -EINVAL,
+		      "import of too many ports");
+		fd = raw_connect();
+		memset(&im, 0, sizeof(im));
+		im.h.op = HV_OP_DOMAIN_IMPORT;
+		im.a = a;
+		im.a.nr_ports = 3;	/* says 3, carries 2 */
+		im.h.len = sizeof(im.a) + sizeof(im.port);
+		CHECK(raw_call(fd, &im, sizeof(im)) == -EINVAL,
+		      "import whose sizes lie");
+		im.a.nr_ports = 0;
+		im.a.nr_frames = 0xffffffffu;
+		CHECK(raw_call(fd, &im, sizeof(im)) == -EINVAL,
+		      "import of 2^32 frames");
+		im.h.len = 4;
+		CHECK(raw_call(fd, &im, sizeof(im.h) + 4) == -EINVAL,
+		      "import without its header");
+		close(fd);
 		pvio_dom_detach(b);
 	}
 	/* creation is validated */

@@ -104,6 +104,37 @@ static void test_max_open(void **state)
 	evtchn_table_free(&t);
 }
 
+/*
+ * A port taken by number (a VM's port as it had it on another host): only
+ * a closed one in range, counted against the limit like any other, and
+ * the lowest-free allocation goes round it.
+ */
+static void test_alloc_at(void **state)
+{
+	struct evtchn_table t;
+	struct evtchn_port *e;
+
+	assert_int_equal(evtchn_table_init(&t, 4), 0);
+	assert_int_equal(evtchn_alloc_at(&t, 0, 0, NULL), -EINVAL);
+	assert_int_equal(evtchn_alloc_at(&t, PVIO_EVTCHN_MAX_PORTS, 0, NULL),
+			 -EINVAL);
+	assert_int_equal(evtchn_alloc_at(&t, 700, 0, &t), 700);
+	e = evtchn_lookup(&t, 700);
+	assert_non_null(e);
+	assert_int_equal(e->state, EVTCHNSTAT_unbound);
+	assert_int_equal(e->remote_dom, 0);
+	assert_ptr_equal(e->owner, &t);
+	assert_int_equal(evtchn_alloc_at(&t, 700, 0, NULL), -EEXIST);
+	assert_int_equal(evtchn_alloc_at(&t, 2, 0, NULL), 2);
+	/* the lowest free is 1, then 3: 2 is taken */
+	assert_int_equal(evtchn_alloc(&t, 5, NULL), 1);
+	assert_int_equal(evtchn_alloc(&t, 5, NULL), 3);
+	assert_int_equal(evtchn_alloc_at(&t, 9, 0, NULL), -ENOSPC);
+	assert_int_equal(evtchn_bind_check(&t, 700, 0), 0);
+	assert_int_equal(evtchn_bind_check(&t, 700, 1), -EINVAL);
+	evtchn_table_free(&t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -111,6 +142,7 @@ int main(void)
 		cmocka_unit_test(test_loopback_and_reuse),
 		cmocka_unit_test(test_exhaustion),
 		cmocka_unit_test(test_max_open),
+		cmocka_unit_test(test_alloc_at),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
