@@ -386,6 +386,7 @@ struct blkback_queue {
 
 	/* notifications a second look before sleeping found owed */
 	uint64_t nr_late_events;
+	uint32_t rsp_start;		/* the ring's response index at connect */
 	uint64_t nr_notified;		/* pushes that owed the frontend an event */
 
 	/* statistics (dump) */

@@ -224,7 +224,8 @@ static void queue_unmap(struct blkback_disk *disk, struct blkback_queue *q)
 		if (pvio_evtchn_counts(ctx->hv, q->port, c) == 0 && c[0] + c[1] + c[2])
 			blkback_log("%s: queue %u: %llu responses published, %llu events owed, %llu late; the frontend woken %llu times, port found pending %llu, masked %llu",
 				    disk->be_path, q->index,
-				    (unsigned long long)q->ring.rsp_prod_pvt,
+				    (unsigned long long)(uint32_t)(q->ring.rsp_prod_pvt -
+							       q->rsp_start),
 				    (unsigned long long)q->nr_notified,
 				    (unsigned long long)q->nr_late_events,
 				    (unsigned long long)c[0],
@@ -237,12 +238,27 @@ static void queue_unmap(struct blkback_disk *disk, struct blkback_queue *q)
 
 static void disk_disconnect(struct blkback_disk *disk)
 {
+	bool drained = disk->connected;
+
 	for (unsigned int i = 0; i < disk->nr_queues; i++)
 		blkback_queue_stop(&disk->queue[i]);
+	/*
+	 * Every request taken answered (nothing abandoned, no barrier held):
+	 * the rings can be handed to another backend as they are (a
+	 * migration that keeps the guest's connection looks at this).
+	 */
+	for (unsigned int i = 0; i < disk->nr_queues; i++)
+		if (!disk->queue[i].ring_addr ||
+		    !pvio_back_drained(&disk->queue[i].ring))
+			drained = false;
 	for (unsigned int i = 0; i < disk->nr_queues; i++)
 		queue_unmap(disk, &disk->queue[i]);
-	if (disk->connected)
-		blkback_log("%s: disconnected", disk->be_path);
+	if (disk->connected) {
+		write_key(disk->ctx, XS_TXN_NULL, disk->be_path, "drained", "%d",
+			  drained);
+		blkback_log("%s: disconnected%s", disk->be_path,
+			    drained ? "" : ", requests left unanswered");
+	}
 	disk->connected = false;
 	disk->nr_queues = 0;
 	blkback_front_put(disk->ctx, disk->front);
@@ -326,6 +342,8 @@ static int queue_connect(struct blkback_disk *disk, struct blkback_queue *q,
 	 */
 	pvio_back_ring_init(&q->ring, q->ring_addr,
 			    blkif_ring_ents((size_t)pages * PVIO_PAGE_SIZE));
+	/* a ring taken over (a kept connection) goes on from its indices */
+	q->rsp_start = q->ring.rsp_prod_pvt;
 
 	rc = pvio_evtchn_bind_interdomain(ctx->hv, disk->fe_domid,
 					  q->remote_port, &q->port);

@@ -379,11 +379,16 @@ static int queue_read_keys(struct netback_vif *vif, unsigned int qi,
 static void vif_disconnect(struct netback_vif *vif)
 {
 	struct pvio_hv *hv = vif->nb->hv;
+	bool drained = vif->connected;
 
 	for (unsigned int i = 0; i < NETBACK_MAX_QUEUES; i++) {
 		struct netback_queue *q = &vif->queues[i];
 
 		netback_queue_stop(q);
+		/* every slot taken answered: the rings can change hands */
+		if (q->rings_mapped && (!pvio_back_drained(&q->tx) ||
+					!pvio_back_drained(&q->rx)))
+			drained = false;
 		if (q->port_rx_bound && q->port_rx != q->port_tx)
 			pvio_evtchn_close(hv, q->port_rx);
 		if (q->port_tx_bound)
@@ -398,8 +403,14 @@ static void vif_disconnect(struct netback_vif *vif)
 	}
 	if (vif->tap_fd0 >= 0)
 		netback_tap_set_offload(vif->tap_fd0, 0);
-	if (vif->connected)
-		fprintf(stderr, "netback: %s disconnected\n", vif->ifname);
+	if (vif->connected) {
+		char path[300];
+
+		snprintf(path, sizeof(path), "%s/drained", vif->bedir);
+		xs_write(vif->nb->xs, XS_TXN_NULL, path, drained ? "1" : "0", 1);
+		fprintf(stderr, "netback: %s disconnected%s\n", vif->ifname,
+			drained ? "" : ", slots left unanswered");
+	}
 	vif->connected = false;
 }
 

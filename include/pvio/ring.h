@@ -164,6 +164,17 @@ static inline bool pvio_front_push(struct pvio_front_ring *r)
 }
 
 /* Publish queued responses; true if the frontend must be notified. */
+/*
+ * Every request this backend took has its response published: whoever
+ * takes the ring over next (pvio_back_ring_init starts after the last
+ * response) finds exactly the requests nobody took.
+ */
+static inline bool pvio_back_drained(const struct pvio_back_ring *r)
+{
+	return r->req_cons == r->rsp_prod_pvt &&
+	       PVIO_READ_ONCE(r->sring->rsp_prod) == r->rsp_prod_pvt;
+}
+
 static inline bool pvio_back_push(struct pvio_back_ring *r)
 {
 	uint32_t old = r->sring->rsp_prod;
