@@ -128,6 +128,7 @@ struct blkfront_info {
 	atomic_long_t renotified;	/* backend rung again by the timeout */
 	unsigned int reconnects;
 	ktime_t resumed_at;		/* the last resume, until connected */
+	bool kept;			/* resumed on rings a backend took over */
 };
 
 /* blk-mq's request timeout: then the ring is looked at again */
@@ -171,6 +172,8 @@ void blkfront_queue_teardown(struct blkfront_info *info,
 			     struct blkfront_queue *q, bool requeue);
 void blkfront_queue_unbind(struct blkfront_queue *q);
 void blkfront_queue_detach(struct blkfront_queue *q);
+int blkfront_queue_reattach(struct blkfront_queue *q);
+void blkfront_queue_kick(struct blkfront_queue *q);
 void blkfront_queue_go_live(struct blkfront_queue *q);
 /* Requests of @q awaiting their response. */
 unsigned int blkfront_queue_inflight(struct blkfront_queue *q);

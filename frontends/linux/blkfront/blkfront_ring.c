@@ -722,22 +722,58 @@ void blkfront_queue_unbind(struct blkfront_queue *q)
 }
 
 /*
- * Suspend: no event from this ring's backend reaches us any more, and the
- * port, which would name something else on another host, is closed here.
- * The ring, its grants and the requests in flight stay: the toolstack
- * has the backend let go of them once we are suspended, and the teardown
- * after the resume takes what it answered and re-issues the rest.
+ * Suspend: no event from this ring's backend reaches us any more. The
+ * ring, its grants, its port and the requests in flight stay: the
+ * toolstack has the backend let go of them once we are suspended. After
+ * the resume either a backend took them over where they were (a migration
+ * that kept the connection: blkfront_queue_reattach) or the teardown
+ * takes what the old backend answered and re-issues the rest.
  */
 void blkfront_queue_detach(struct blkfront_queue *q)
 {
 	unsigned long flags;
 
 	blkfront_queue_unbind(q);
-	if (q->port_bound)
-		pvio_evtchn_close(q->port);
 	spin_lock_irqsave(&q->lock, flags);
-	q->port_bound = false;
 	q->detached = true;
+	spin_unlock_irqrestore(&q->lock, flags);
+}
+
+/*
+ * Resumed on a host whose backend took this very ring, port and grants
+ * (the connection was kept): bind the handler again. The ring goes on
+ * where it was; blkfront_queue_kick() once it is live.
+ */
+int blkfront_queue_reattach(struct blkfront_queue *q)
+{
+	unsigned long flags;
+	int ret;
+
+	ret = pvio_evtchn_bind_handler(q->port, blkfront_event, q);
+	if (ret)
+		return ret;
+	q->handler_bound = true;
+	spin_lock_irqsave(&q->lock, flags);
+	q->detached = false;
+	spin_unlock_irqrestore(&q->lock, flags);
+	return 0;
+}
+
+/*
+ * A kept ring live again: take what the backends answered meanwhile,
+ * publish what was queued but not yet published, and ring the backend
+ * (it may have looked before our last requests were there).
+ */
+void blkfront_queue_kick(struct blkfront_queue *q)
+{
+	unsigned long flags;
+
+	blkfront_queue_poll(q);
+	spin_lock_irqsave(&q->lock, flags);
+	if (q->live && !q->detached && !q->broken && q->port_bound) {
+		pvio_front_push(&q->ring);
+		pvio_evtchn_notify(q->port);
+	}
 	spin_unlock_irqrestore(&q->lock, flags);
 }
 

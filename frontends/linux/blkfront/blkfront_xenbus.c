@@ -456,6 +456,11 @@ static void disk_connect(struct blkfront_info *info,
 		blk_mq_kick_requeue_list(info->disk->queue);
 	}
 	info->conn = BLKFRONT_CONNECTED;
+	/* a kept ring: what came and went while we were away */
+	if (info->kept)
+		for (i = 0; i < info->nr_queues; i++)
+			blkfront_queue_kick(&info->queues[i]);
+	info->kept = false;
 	pvio_bus_switch_state(info->pdev, PVIO_STATE_CONNECTED);
 	if (info->resumed_at) {
 		pr_info("%s: connected %lld ms after the resume\n", info->name,
@@ -651,19 +656,80 @@ static void blkfront_close_backend(struct blkfront_info *info)
 	pvio_bus_wait_otherend_gone(pdev, BLKFRONT_CLOSE_WAIT_MS);
 }
 
+/*
+ * On a new host: did its backend take over our rings where they were?
+ * The toolstack carried our connection (ring refs, ports) and a backend
+ * here connected to it before we resumed: then every queue's port is
+ * connected to the backend's domain. Else (a restore, a migration that
+ * could not keep it) they name nothing here.
+ */
+static bool rings_kept(struct blkfront_info *info)
+{
+	unsigned int i;
+
+	if (info->conn == BLKFRONT_IDLE || !info->nr_queues)
+		return false;
+	for (i = 0; i < info->nr_queues; i++) {
+		struct blkfront_queue *q = &info->queues[i];
+		pvio_domid_t dom;
+
+		if (!q->ring_mem || !q->port_bound ||
+		    pvio_evtchn_connected(q->port, &dom) != 1 ||
+		    dom != info->pdev->otherend_id)
+			return false;
+	}
+	return true;
+}
+
+static bool rings_reattach(struct blkfront_info *info)
+{
+	unsigned int i;
+
+	/* no dispatch begun before the suspend's quiesce still runs */
+	if (info->quiesce_gp_pending) {
+		cond_synchronize_rcu(info->quiesce_gp);
+		info->quiesce_gp_pending = false;
+	}
+	for (i = 0; i < info->nr_queues; i++)
+		if (blkfront_queue_reattach(&info->queues[i]))
+			return false;
+	return true;
+}
+
 static void blkfront_resume(struct pvio_device *pdev, bool new_host)
 {
 	struct blkfront_info *info = dev_get_drvdata(&pdev->dev);
+	unsigned int i;
 
 	if (!info)
 		return;
 	mutex_lock(&info->mutex);
+	info->kept = new_host && rings_kept(info) && rings_reattach(info);
+	if (info->kept) {
+		/* our dir says Initialised: the backend's Connected is next */
+		info->suspended = false;
+		info->resuming = false;
+		info->resumed_at = ktime_get();
+		info->reconnects++;
+		info->conn = BLKFRONT_INITIALISED;
+		pr_info("%s: resumed on the rings a backend here took over\n",
+			info->name);
+		mutex_unlock(&info->mutex);
+		queue_work(system_highpri_wq, &info->state_work);
+		return;
+	}
 	/* the old backend let go: its answers count, the rest is re-issued */
 	if (info->conn != BLKFRONT_IDLE) {
 		long before = atomic_long_read(&info->reissued);
 
 		if (!new_host)
 			blkfront_close_backend(info);
+		/*
+		 * A new host: our old port numbers name nothing of ours here
+		 * (or soon another device's new port): forgotten, not closed.
+		 */
+		for (i = 0; new_host && i < info->nr_queues; i++)
+			info->queues[i].port_bound = false;
 		rings_teardown(info, !!info->disk);
 		info->conn = BLKFRONT_IDLE;
 		pr_info("%s: %ld request(s) to re-issue\n", info->name,

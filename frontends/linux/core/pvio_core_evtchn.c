@@ -354,7 +354,7 @@ void pvio_evtchn_resume(void)
 	if (!pvio_plat)
 		return;
 	sh = pvio_plat->shared;
-	/* frontends closed theirs at the suspend: what is left names nothing */
+	/* frontends let go of their handlers at the suspend: none is left */
 	spin_lock_irqsave(&evtchn_lock, flags);
 	for (i = 0; i < PVIO_EVTCHN_MAX_PORTS; i++) {
 		if (READ_ONCE(evtchn_slots[i].fn))
@@ -366,15 +366,35 @@ void pvio_evtchn_resume(void)
 	for (i = 0; i < PVIO_EVTCHN_2L_WORDS; i++)
 		WRITE_ONCE(sh->evtchn_mask[i], ~0ull);
 	/*
-	 * The doorbell peers of the old host's backends do not exist here:
-	 * notify through hv until this host's hv announces new ones.
+	 * The doorbell peers (evtchn_peer) are this host's hv's to name: it
+	 * rewrote them when it let us resume, keeping those of backends that
+	 * connected here to rings we kept.
 	 */
-	for (i = 0; i < PVIO_DIRECT_PORTS; i++)
-		WRITE_ONCE(sh->evtchn_peer[i], 0);
 	for (i = 0; i < pvio_plat->nr_vectors; i++)
 		synchronize_irq(pci_irq_vector(pvio_plat->pdev, i));
 	irq_work_sync(&evtchn_replay);
 }
+
+/*
+ * 1 and the remote domain in *@dom if @port is connected to another
+ * domain's port (after a move: a backend here took the connection we
+ * kept), 0 if not, -errno.
+ */
+int pvio_evtchn_connected(pvio_evtchn_port_t port, pvio_domid_t *dom)
+{
+	long r;
+
+	if (!evtchn_port_valid(port))
+		return -EINVAL;
+	r = evtchn_op(EVTCHNOP_status, port, 0);
+	if (r < 0)
+		return r == -EINVAL ? 0 : (int)r;
+	if ((r & 0xff) != EVTCHNSTAT_interdomain)
+		return 0;
+	*dom = (pvio_domid_t)((r >> 16) & 0xffff);
+	return 1;
+}
+EXPORT_SYMBOL_GPL(pvio_evtchn_connected);
 
 int pvio_evtchn_close(pvio_evtchn_port_t port)
 {

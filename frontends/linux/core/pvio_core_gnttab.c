@@ -93,10 +93,16 @@ int pvio_gnttab_resume(void)
 	unsigned int i, n = gnttab_nr_refs();
 	long r;
 
+	r = gnttab_setup_call(gnttab_nr_frames);
 	/*
-	 * No mapping of ours exists on this host: reading/writing bits a
-	 * backend of the old host left behind would keep refs busy forever.
+	 * 1: this host's hv has our table already, with backends here
+	 * mapping from it (connections kept across the move; hv cleared what
+	 * the old host left before they did). Else no mapping of ours exists
+	 * on this host: reading/writing bits a backend of the old host left
+	 * behind would keep refs busy forever.
 	 */
+	if (r == 1 || r < 0)
+		return r < 0 ? (int)r : 0;
 	for (i = 0; i < n; i++) {
 		u16 f = READ_ONCE(gnttab[i].flags);
 
@@ -104,8 +110,7 @@ int pvio_gnttab_resume(void)
 			WRITE_ONCE(gnttab[i].flags,
 				   f & ~(GTF_reading | GTF_writing));
 	}
-	r = gnttab_setup_call(gnttab_nr_frames);
-	return r < 0 ? (int)r : 0;
+	return 0;
 }
 
 void pvio_gnttab_exit(void)

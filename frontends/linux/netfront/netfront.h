@@ -110,6 +110,9 @@ struct netfront_info {
 /* netfront_ring.c: queues and the data path */
 int netfront_queues_create(struct netfront_info *info, unsigned int n);
 void netfront_queues_destroy(struct netfront_info *info);
+bool netfront_queues_kept(struct netfront_info *info);
+int netfront_queues_reattach(struct netfront_info *info);
+void netfront_queues_forget_ports(struct netfront_info *info);
 void netfront_queues_detach(struct netfront_info *info);
 void netfront_queues_retire(struct netfront_info *info);
 void netfront_queues_free_retired(struct netfront_info *info);

@@ -540,10 +540,35 @@ static void netfront_resume(struct pvio_device *pdev, bool new_host)
 	struct netfront_info *info = dev_get_drvdata(&pdev->dev);
 	enum pvio_bus_state be = PVIO_STATE_UNKNOWN;
 	bool looked = false;
+	int ret;
 
 	if (!info)
 		return;
 	mutex_lock(&info->lock);
+	/*
+	 * A new host whose backend took over our rings where they were (the
+	 * toolstack carried the connection and wrote Initialised for us):
+	 * events again, and on its Connected traffic flows on the same rings.
+	 */
+	if (new_host && netfront_queues_kept(info)) {
+		rtnl_lock();
+		ret = netfront_queues_reattach(info);
+		rtnl_unlock();
+		if (!ret) {
+			info->suspended = false;
+			info->announce = true;
+			info->reconnects++;
+			pdev->state = PVIO_STATE_INITIALISED;
+			netdev_info(info->netdev, "resumed on the rings a backend here took over\n");
+			mutex_unlock(&info->lock);
+			/*
+			 * Its Connected (and our announcement) from the work:
+			 * the other devices' resume does not wait behind it.
+			 */
+			queue_work(system_highpri_wq, &info->state_work);
+			return;
+		}
+	}
 	/*
 	 * The old backend let go of the rings (the link stays up meanwhile);
 	 * on the same host after a suspend cancelled before the toolstack
@@ -553,6 +578,8 @@ static void netfront_resume(struct pvio_device *pdev, bool new_host)
 		if (!new_host && !pvio_bus_otherend_gone(pdev))
 			nf_close_backend(info);
 		rtnl_lock();
+		if (new_host)
+			netfront_queues_forget_ports(info);
 		netfront_queues_retire(info);
 		rtnl_unlock();
 	}

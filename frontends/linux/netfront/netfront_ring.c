@@ -879,10 +879,10 @@ static void queues_quiet(struct netfront_info *info)
 }
 
 /*
- * Suspend (under rtnl and info->lock): no xmit, no NAPI, no events, and
- * the ports closed here (on another host their numbers name nothing of
- * ours). Rings and buffers stay until the backend has let go of them
- * (the toolstack closes it once we are suspended): the resume frees them.
+ * Suspend (under rtnl and info->lock): no xmit, no NAPI, no events. Rings,
+ * buffers and ports stay: the toolstack has the backend let go of them
+ * once we are suspended. After the resume a backend here took them over
+ * where they were (netfront_queues_reattach) or the resume retires them.
  */
 void netfront_queues_detach(struct netfront_info *info)
 {
@@ -893,7 +893,72 @@ void netfront_queues_detach(struct netfront_info *info)
 	WRITE_ONCE(info->connected, false);
 	queues_quiet(info);
 	for (i = 0; i < info->nr_queues; i++)
-		queue_close_ports(&info->queues[i]);
+		del_timer_sync(&info->queues[i].rx_refill_timer);
+}
+
+/*
+ * On a new host, did its backend take over our rings where they were (its
+ * end connected to every port of ours before we resumed)?
+ */
+bool netfront_queues_kept(struct netfront_info *info)
+{
+	unsigned int i;
+
+	if (!info->queues || !info->nr_queues)
+		return false;
+	for (i = 0; i < info->nr_queues; i++) {
+		struct netfront_queue *q = &info->queues[i];
+		pvio_domid_t dom;
+
+		if (!q->tx_port || !q->rx_port ||
+		    pvio_evtchn_connected(q->tx_port, &dom) != 1 ||
+		    dom != info->pdev->otherend_id)
+			return false;
+		if (q->rx_port != q->tx_port &&
+		    (pvio_evtchn_connected(q->rx_port, &dom) != 1 ||
+		     dom != info->pdev->otherend_id))
+			return false;
+	}
+	return true;
+}
+
+/* Kept rings: events again; netfront_queue_start() takes what came. */
+int netfront_queues_reattach(struct netfront_info *info)
+{
+	unsigned int i;
+	int ret;
+
+	for (i = 0; i < info->nr_queues; i++) {
+		struct netfront_queue *q = &info->queues[i];
+
+		ret = pvio_evtchn_bind_handler(q->tx_port, netfront_event, q);
+		if (ret)
+			return ret;
+		q->tx_bound = true;
+		if (q->rx_port != q->tx_port) {
+			ret = pvio_evtchn_bind_handler(q->rx_port,
+						       netfront_event, q);
+			if (ret)
+				return ret;
+		}
+		q->rx_bound = true;
+	}
+	return 0;
+}
+
+/*
+ * On a new host the numbers of our old ports name nothing of ours (or,
+ * soon, someone's new port): forget them without closing.
+ */
+void netfront_queues_forget_ports(struct netfront_info *info)
+{
+	unsigned int i;
+
+	for (i = 0; info->queues && i < info->nr_queues; i++) {
+		queue_unbind(&info->queues[i]);
+		info->queues[i].tx_port = 0;
+		info->queues[i].rx_port = 0;
+	}
 }
 
 /*
