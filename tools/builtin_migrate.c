@@ -45,6 +45,7 @@
 #define MIG_STREAM_MS		300000
 #define MIG_CONNECT_MS		30000
 #define MIG_CLOSE_MS		20000	/* backends let go of a suspended guest */
+#define MIG_KEPT_MS		10000	/* backends here take the kept rings over */
 #define MIG_ATTEMPTS		3	/* QEMU may switch over before the guest suspends */
 #define MIG_STEP_MS		60000	/* the other side answers within */
 #define MIG_BANDWIDTH		(4ull << 30)	/* bytes/s: as fast as it goes */
@@ -382,6 +383,7 @@ enum mig_msg {
 	MIG_MSG_DONE,		/* destination: "domid=N" running, devices up */
 	MIG_MSG_FAIL,		/* either side: a reason */
 	MIG_MSG_RETRY,		/* source: this attempt is over, another follows */
+	MIG_MSG_KEPT,		/* source: mig_kept_collect's text (maybe none) */
 };
 
 struct mig_hdr {
@@ -491,6 +493,7 @@ static int tcp_connect(const char *host, const char *port)
 
 static bool mig_verbose;
 static bool mig_verify;	/* --verify: the destination checks every page */
+static bool mig_no_keep;	/* --no-keep: every device reconnects afresh */
 
 static void progress_log(const struct mig_progress *pr, const char *what)
 {
@@ -663,7 +666,9 @@ static int migrate_once(const char *rundir, pvio_domid_t domid,
 {
 	long long t_susp = 0, t_stop = 0, t_applied = 0, t_done, qd = -1;
 	long long t_gone = 0;
-	char *state = NULL, *msg = NULL;
+	char *state = NULL, *msg = NULL, *kept = NULL;
+	unsigned int nkept = 0;
+	size_t klen = 0;
 	struct hv_qmp *q = NULL;
 	struct mig_relay *relay = NULL;
 	bool suspended = false, started = false, go = false, closing = false;
@@ -681,6 +686,8 @@ static int migrate_once(const char *rundir, pvio_domid_t domid,
 			strerror(-rc));
 		goto out;
 	}
+	/* a drained key from an earlier disconnect says nothing of this one */
+	mig_kept_clear(rundir, domid);
 	msg_timeout(fd, MIG_STEP_MS);
 	rc = msg_send(fd, MIG_MSG_STATE, state, strlen(state));
 	rc = rc ?: msg_expect(fd, MIG_MSG_READY, &msg, &len, MIG_STEP_MS);
@@ -738,6 +745,11 @@ static int migrate_once(const char *rundir, pvio_domid_t domid,
 	rc = rc ?: mig_store_collect(rundir, domid, &store, &slen);
 	rc = rc ?: msg_send(fd, MIG_MSG_STORE, store, slen);
 	rc = rc ?: mig_devices_wait_closed(rundir, domid, MIG_CLOSE_MS);
+	/* the connections the destination's backends can take over */
+	if (!rc && !mig_no_keep &&
+	    mig_kept_collect(rundir, domid, fe_list, &kept, &klen, &nkept))
+		nkept = 0;	/* then none: every device reconnects */
+	rc = rc ?: msg_send(fd, MIG_MSG_KEPT, nkept ? kept : "", nkept ? klen : 0);
 	rc = rc ?: mig_qmp_wait(q, MIG_STREAM_MS, &qd);
 	if (rc)
 		goto fail;
@@ -772,9 +784,9 @@ static int migrate_once(const char *rundir, pvio_domid_t domid,
 	hv_qmp_close(q);
 	q = NULL;
 	mig_domain_remove(rundir, domid);
-	printf("Migrated domain %u to %s (%s): downtime %lld ms (QEMU's own %lld ms, guest suspended %lld ms before the stop), total %lld ms, %u pages topped up\n",
+	printf("Migrated domain %u to %s (%s): downtime %lld ms (QEMU's own %lld ms, guest suspended %lld ms before the stop), total %lld ms, %u pages topped up, %u connection(s) kept\n",
 	       domid, host, msg, t_done - t_susp, qd, t_stop - t_susp,
-	       t_done - t0, pages);
+	       t_done - t0, pages, nkept);
 	rc = 0;
 	goto out;
 fail:
@@ -807,6 +819,7 @@ out:
 	free(store);
 	free(msg);
 	free(state);
+	free(kept);
 	return rc;
 }
 
@@ -821,16 +834,19 @@ static int run_migrate(int argc, char **argv)
 	static const struct option opts[] = {
 		{ "port", required_argument, NULL, 'p' },
 		{ "verbose", no_argument, NULL, 'v' },
-		{ "verify", no_argument, NULL, 'V' }, { NULL, 0, NULL, 0 },
+		{ "verify", no_argument, NULL, 'V' },
+		{ "no-keep", no_argument, NULL, 'K' }, { NULL, 0, NULL, 0 },
 	};
 	int o, code = 0;
 
-	while ((o = pvio_getopt(&migrate_cmd, argc, argv, "p:vV", opts,
+	while ((o = pvio_getopt(&migrate_cmd, argc, argv, "p:vVK", opts,
 				&code)) != -1) {
 		if (o == -2)
 			return code;
 		if (o == 'p')
 			port = optarg;
+		else if (o == 'K')
+			mig_no_keep = true;
 		else if (o == 'V')
 			mig_verify = true;
 		else
@@ -901,8 +917,9 @@ static int listen_on(const char *addr, unsigned int port)
 static int receive_one(const char *rundir, const char *addr, unsigned int port,
 		       int c)
 {
-	char *msg = NULL, reply[64];
-	long long t_go, t_resumed, t_conn, t_fe;
+	char *msg = NULL, *kept = NULL, reply[64], kept_list[512] = "";
+	long long t_go, t_resumed, t_conn, t_fe, t_kept = 0;
+	size_t klen = 0;
 	struct hv_qmp *q = NULL;
 	pvio_domid_t domid = 0;
 	bool created = false;
@@ -926,6 +943,7 @@ static int receive_one(const char *rundir, const char *addr, unsigned int port,
 	rc = rc ?: mig_store_apply(rundir, domid, msg, len);
 	free(msg);
 	msg = NULL;
+	rc = rc ?: msg_expect(c, MIG_MSG_KEPT, &kept, &klen, MIG_STREAM_MS);
 	rc = rc ?: msg_expect(c, MIG_MSG_TOPUP, &msg, &len,
 				MIG_STREAM_MS);
 	/* the source sends the top-up once its QEMU is done sending */
@@ -933,6 +951,24 @@ static int receive_one(const char *rundir, const char *addr, unsigned int port,
 	rc = rc ?: mig_topup_apply(rundir, domid, msg, len);
 	free(msg);
 	msg = NULL;
+	t_kept = mig_now_ms();
+	/* the rings kept: this host's backends take them over now */
+	if (!rc && klen) {
+		int n = mig_kept_apply(rundir, domid, kept, klen, kept_list,
+				       sizeof(kept_list));
+
+		rc = n < 0 ? n : 0;
+		if (n < 0)
+			fprintf(stderr, "pvio: domain %u: the kept connections cannot be taken over: %s\n",
+				domid, strerror(-n));
+		rc = rc ?: mig_kept_wait(rundir, domid, kept_list, MIG_KEPT_MS);
+		if (rc && n >= 0)
+			fprintf(stderr, "pvio: domain %u: a backend did not take its rings over: %s\n",
+				domid, strerror(-rc));
+	}
+	t_kept = mig_now_ms() - t_kept;
+	free(kept);
+	kept = NULL;
 	rc = rc ?: msg_send(c, MIG_MSG_APPLIED, NULL, 0);
 	rc = rc ?: msg_expect(c, MIG_MSG_GO, &msg, &len, MIG_STEP_MS);
 	if (rc)
@@ -960,13 +996,16 @@ static int receive_one(const char *rundir, const char *addr, unsigned int port,
 		msg_send(c, MIG_MSG_DONE, reply, strlen(reply));
 	if (!rc && pvio_domstore_monitor(rundir, domid))
 		fprintf(stderr, "pvio: no monitor for domain %u\n", domid);
-	printf("Received domain %u%s (resumed in %lld ms, backends connected %lld ms later, frontends %lld ms)\n",
-	       domid, rc ? ", but it did not resume" : "", t_resumed - t_go,
+	printf("Received domain %u%s (%s%s%s%lld ms to take them over; resumed in %lld ms, backends connected %lld ms later, frontends %lld ms)\n",
+	       domid, rc ? ", but it did not resume" : "",
+	       kept_list[0] ? "connections kept: " : "no connection kept",
+	       kept_list, kept_list[0] ? ", " : ", ", t_kept, t_resumed - t_go,
 	       t_conn - t_resumed, t_fe - t_resumed);
 	hv_qmp_close(q);
 	return rc;
 fail:
 	free(msg);
+	free(kept);
 	if (q)
 		hv_qmp_close(q);
 	if (created)
@@ -1061,7 +1100,7 @@ PVIO_CMD(restore_cmd);
 
 static struct pvio_cmd migrate_cmd = {
 	.name = "migrate",
-	.usage = "[-v] [--verify] [--port N] DOMAIN HOST   (HOST runs pvio migrate-receive; -v: progress; --verify: the destination checks every page against the source before the guest moves)",
+	.usage = "[-v] [--verify] [--no-keep] [--port N] DOMAIN HOST   (HOST runs pvio migrate-receive; -v: progress; --verify: the destination checks every page against the source before the guest moves; --no-keep: every device reconnects afresh instead of the destination's backends taking its rings over)",
 	.help = "move a running VM to another host's pvio stack",
 	.run = run_migrate,
 };

@@ -152,4 +152,30 @@ int mig_resume(const char *rundir, pvio_domid_t domid);
 
 long long mig_now_ms(void);
 
+/* The device types a migration moves, and their frontend dirs' names: */
+extern const char *const mig_dev_types[2];
+/* "vbd/51712", "vif/0": one of those types, and a number. */
+bool mig_fe_name_ok(const char *s, size_t n);
+
+/*
+ * Connections a migration keeps (migrate_kept.c). Source: remove the
+ * backends' drained keys before the devices are closed, then describe
+ * the frontends of @fe_list whose backend let go with every request
+ * answered (keys of their dirs, the grant table frames), *@ndevs of them.
+ * Destination: check that text, import the grant frames and ports into hv
+ * and write each device's keys with state Initialised (its backend here
+ * takes the rings over); the number of devices or -errno, their names in
+ * @list. Then wait until those backends are Connected (-EIO if one gave
+ * up).
+ */
+#define MIG_KEPT_MAX		(64u << 10)
+int mig_kept_clear(const char *rundir, pvio_domid_t domid);
+int mig_kept_collect(const char *rundir, pvio_domid_t domid,
+		     const char *fe_list, char **out, size_t *len,
+		     unsigned int *ndevs);
+int mig_kept_apply(const char *rundir, pvio_domid_t domid, const char *blob,
+		   size_t len, char *list, size_t size);
+int mig_kept_wait(const char *rundir, pvio_domid_t domid, const char *list,
+		  int timeout_ms);
+
 #endif /* PVIO_TOOLS_MIGRATE_H */

@@ -580,7 +580,7 @@ void mig_cancel(const char *rundir, pvio_domid_t domid)
 	pvio_hv_close(hv);
 }
 
-static const char *const mig_dev_types[] = { "vbd", "vif" };
+const char *const mig_dev_types[2] = { "vbd", "vif" };
 
 /*
  * Call @fn with the dir of every device of @domid we serve: the guest's
@@ -661,7 +661,7 @@ int mig_wait_connected(const char *rundir, pvio_domid_t domid, int timeout_ms)
 }
 
 /* "vbd/51712" and the like: a type we serve, a number; else false. */
-static bool fe_name_ok(const char *s, size_t n)
+bool mig_fe_name_ok(const char *s, size_t n)
 {
 	size_t i;
 
@@ -732,7 +732,7 @@ int mig_wait_frontends(const char *rundir, pvio_domid_t domid,
 
 		while (i + n < len && list[i + n] != ' ')
 			n++;
-		if (!fe_name_ok(list + i, n)) {
+		if (!mig_fe_name_ok(list + i, n)) {
 			rc = -EINVAL;	/* the other host's list: never trusted */
 			break;
 		}

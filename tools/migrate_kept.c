@@ -1,0 +1,533 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Connections a migration keeps: a suspended guest's frontends hold on to
+ * their rings, grants and ports; once the source's backend has let go of
+ * a connection with every request it took answered (it says so with
+ * drained = 1 in its dir), the destination's backend takes the same rings
+ * over before the guest resumes, where the old one left them. The guest
+ * then goes on without a handshake of its own (frontends check that their
+ * ports are connected here, see blkfront_resume/netfront_resume).
+ *
+ * Carried as text, one item per line:
+ *   gnt GFN...            the guest's grant table frames
+ *   dev TYPE/ID           a frontend whose connection is kept, then
+ *   key REL=VALUE         each key of its dir (REL: "k" or "queue-N/k")
+ * The destination trusts nothing in it: names, numbers and sizes are
+ * checked, and only devices of the domain it created are written.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "pvio/hv_proto.h"
+#include "pvio/xenbus.h"
+#include "migrate.h"
+#include "pvio_domstore.h"
+
+#define KEPT_MAX_DEVS		16
+#define KEPT_MAX_KEYS		256	/* per device */
+#define KEPT_KEY_MAX		64
+#define KEPT_VAL_MAX		256
+
+static const char *const kept_skip[] = { "state", "backend", "backend-id",
+					 NULL };
+
+struct kbuf {
+	char *p;
+	size_t len, size;
+	int err;
+};
+
+static void kb_printf(struct kbuf *b, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+static void kb_printf(struct kbuf *b, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	if (b->err)
+		return;
+	for (;;) {
+		va_start(ap, fmt);
+		n = vsnprintf(b->p + b->len, b->size - b->len, fmt, ap);
+		va_end(ap);
+		if (n < 0) {
+			b->err = -EINVAL;
+			return;
+		}
+		if ((size_t)n < b->size - b->len)
+			break;
+		if (b->size >= MIG_KEPT_MAX) {
+			b->err = -E2BIG;
+			return;
+		}
+		{
+			size_t ns = b->size * 2 > MIG_KEPT_MAX ? MIG_KEPT_MAX :
+								 b->size * 2;
+			char *np = realloc(b->p, ns);
+
+			if (!np) {
+				b->err = -ENOMEM;
+				return;
+			}
+			b->p = np;
+			b->size = ns;
+		}
+	}
+	b->len += (size_t)n;
+}
+
+static bool key_skipped(const char *k)
+{
+	for (unsigned int i = 0; kept_skip[i]; i++)
+		if (!strcmp(k, kept_skip[i]))
+			return true;
+	return false;
+}
+
+/* A key or queue dir name as frontends write them. */
+static bool name_ok(const char *s, size_t n)
+{
+	if (!n || n > KEPT_KEY_MAX)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') ||
+		      s[i] == '-' || s[i] == '_'))
+			return false;
+	return true;
+}
+
+static bool value_ok(const char *v, size_t n)
+{
+	if (n > KEPT_VAL_MAX)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (v[i] < 0x20 || v[i] > 0x7e)
+			return false;
+	return true;
+}
+
+/* Every key of @dir (one level of subdirs, as queue-N/) into @b. */
+static int dir_keys(struct xs_handle *xs, const char *dir, const char *rel,
+		    int depth, struct kbuf *b, unsigned int *nkeys)
+{
+	char **names = NULL;
+	unsigned int n = 0;
+	int rc;
+
+	rc = xs_directory(xs, XS_TXN_NULL, dir, &names, &n);
+	if (rc)
+		return rc;
+	for (unsigned int i = 0; !rc && i < n; i++) {
+		char path[256], r[160], *val = NULL, **sub = NULL;
+		unsigned int ns = 0;
+		size_t vlen = 0;
+
+		if (!depth && key_skipped(names[i]))
+			continue;
+		if (!name_ok(names[i], strlen(names[i]))) {
+			rc = -EINVAL;
+			break;
+		}
+		snprintf(path, sizeof(path), "%s/%s", dir, names[i]);
+		snprintf(r, sizeof(r), "%s%s", rel, names[i]);
+		if (!xs_directory(xs, XS_TXN_NULL, path, &sub, &ns) && ns) {
+			xs_free_list(sub, ns);
+			if (depth) {
+				rc = -EINVAL;	/* deeper than frontends write */
+				break;
+			}
+			char r2[170];
+
+			snprintf(r2, sizeof(r2), "%s/", r);
+			rc = dir_keys(xs, path, r2, depth + 1, b, nkeys);
+			continue;
+		}
+		xs_free_list(sub, ns);
+		rc = xs_read(xs, XS_TXN_NULL, path, &val, &vlen);
+		if (rc == -ENOENT) {
+			rc = 0;
+			continue;
+		}
+		if (!rc && (!value_ok(val, vlen) || ++*nkeys > KEPT_MAX_KEYS))
+			rc = -EINVAL;
+		if (!rc)
+			kb_printf(b, "key %s=%s\n", r, val);
+		free(val);
+	}
+	xs_free_list(names, n);
+	return rc ?: b->err;
+}
+
+int mig_kept_clear(const char *rundir, pvio_domid_t domid)
+{
+	struct xs_handle *xs;
+	int rc;
+
+	rc = pvio_domstore_open(rundir, &xs);
+	if (rc)
+		return rc;
+	for (unsigned int t = 0; t < 2; t++) {
+		char dir[128], path[192];
+		char **ids = NULL;
+		unsigned int n = 0;
+
+		snprintf(dir, sizeof(dir), "/local/domain/0/backend/%s/%u",
+			 mig_dev_types[t], domid);
+		if (xs_directory(xs, XS_TXN_NULL, dir, &ids, &n))
+			continue;
+		for (unsigned int i = 0; i < n; i++) {
+			snprintf(path, sizeof(path), "%s/%s/drained", dir, ids[i]);
+			xs_rm(xs, XS_TXN_NULL, path);
+		}
+		xs_free_list(ids, n);
+	}
+	xs_close(xs);
+	return 0;
+}
+
+int mig_kept_collect(const char *rundir, pvio_domid_t domid,
+		     const char *fe_list, char **out, size_t *len,
+		     unsigned int *ndevs)
+{
+	struct kbuf b = { malloc(4096), 0, 4096, 0 };
+	struct pvio_domain_memory m;
+	struct xs_handle *xs = NULL;
+	struct pvio_hv *hv;
+	const char *s = fe_list;
+	int rc;
+
+	*ndevs = 0;
+	if (!b.p)
+		return -ENOMEM;
+	b.p[0] = 0;
+	rc = pvio_hv_open(rundir, &hv);
+	if (!rc) {
+		rc = pvio_domain_map_memory(hv, domid, &m);
+		pvio_hv_close(hv);
+	}
+	if (rc)
+		goto out;
+	kb_printf(&b, "gnt");
+	for (uint32_t f = 0; f < m.nr_gnt_frames; f++)
+		kb_printf(&b, " %llu", (unsigned long long)m.gnt_gfn[f]);
+	kb_printf(&b, "\n");
+	pvio_domain_unmap_memory(&m);
+	rc = pvio_domstore_open(rundir, &xs);
+	while (!rc && *s) {
+		char name[48], fe[192], be_drained[224], *be = NULL;
+		size_t n = strcspn(s, " ");
+		long long drained = 0;
+		unsigned int nkeys = 0;
+		size_t mark = b.len;
+
+		if (n && n < sizeof(name)) {
+			memcpy(name, s, n);
+			name[n] = 0;
+			snprintf(fe, sizeof(fe), "/local/domain/%u/device/%s",
+				 domid, name);
+			/* the backend let go with every request answered */
+			snprintf(be_drained, sizeof(be_drained), "%s/backend", fe);
+			if (!xs_read(xs, XS_TXN_NULL, be_drained, &be, NULL)) {
+				snprintf(be_drained, sizeof(be_drained),
+					 "%s/drained", be);
+				if (xs_read_int(xs, XS_TXN_NULL, be_drained,
+						&drained))
+					drained = 0;
+				free(be);
+			}
+			if (drained == 1 && *ndevs < KEPT_MAX_DEVS) {
+				kb_printf(&b, "dev %s\n", name);
+				if (dir_keys(xs, fe, "", 0, &b, &nkeys)) {
+					/* not this one: it reconnects */
+					b.len = mark;
+					b.p[mark] = 0;
+					b.err = 0;
+				} else {
+					++*ndevs;
+				}
+			}
+		}
+		s += n;
+		while (*s == ' ')
+			s++;
+	}
+	rc = rc ?: b.err;
+out:
+	if (xs)
+		xs_close(xs);
+	if (rc) {
+		free(b.p);
+		return rc;
+	}
+	*out = b.p;
+	*len = b.len;
+	return 0;
+}
+
+/* ---- destination ---- */
+
+struct kept_dev {
+	char name[48];
+	const char *keys;	/* first "key " line */
+	const char *end;
+};
+
+static int parse_ull(const char *s, size_t n, unsigned long long max,
+		     unsigned long long *v)
+{
+	unsigned long long x = 0;
+
+	if (!n || n > 20)
+		return -EINVAL;
+	for (size_t i = 0; i < n; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return -EINVAL;
+		if (x > (max - (unsigned long long)(s[i] - '0')) / 10)
+			return -EINVAL;
+		x = x * 10 + (unsigned long long)(s[i] - '0');
+	}
+	*v = x;
+	return 0;
+}
+
+/* "REL=VALUE" of a key line: checked, REL and VALUE split. */
+static int key_line(const char *l, size_t n, size_t *rel_len,
+		    const char **val, size_t *val_len)
+{
+	const char *eq = memchr(l, '=', n);
+	const char *slash;
+	size_t r;
+
+	if (!eq)
+		return -EINVAL;
+	r = (size_t)(eq - l);
+	slash = memchr(l, '/', r);
+	if (slash) {
+		if (!name_ok(l, (size_t)(slash - l)) ||
+		    strncmp(l, "queue-", 6) ||
+		    !name_ok(slash + 1, r - (size_t)(slash - l) - 1))
+			return -EINVAL;
+	} else if (!name_ok(l, r)) {
+		return -EINVAL;
+	} else {
+		char k[KEPT_KEY_MAX + 1];
+
+		memcpy(k, l, r);
+		k[r] = 0;
+		if (key_skipped(k))
+			return -EINVAL;
+	}
+	*rel_len = r;
+	*val = eq + 1;
+	*val_len = n - r - 1;
+	return value_ok(*val, *val_len) ? 0 : -EINVAL;
+}
+
+/* An event-channel key (event-channel, -tx, -rx) names a port to import. */
+static bool is_port_key(const char *rel, size_t n)
+{
+	const char *slash = memchr(rel, '/', n);
+	const char *k = slash ? slash + 1 : rel;
+	size_t kn = n - (size_t)(k - rel);
+
+	return kn >= 13 && !strncmp(k, "event-channel", 13);
+}
+
+struct kept_txn {
+	const struct kept_dev *dev;
+	pvio_domid_t domid;
+};
+
+static int write_dev(struct xs_handle *xs, xs_transaction_t t, void *arg)
+{
+	const struct kept_txn *k = arg;
+	const char *l = k->dev->keys;
+	char path[256];
+	int rc = 0;
+
+	while (!rc && l < k->dev->end) {
+		const char *nl = memchr(l, '\n', (size_t)(k->dev->end - l));
+		size_t n = nl ? (size_t)(nl - l) : (size_t)(k->dev->end - l);
+		size_t rl, vl;
+		const char *v;
+
+		if (n < 4 || strncmp(l, "key ", 4))
+			break;
+		rc = key_line(l + 4, n - 4, &rl, &v, &vl);
+		if (!rc) {
+			snprintf(path, sizeof(path),
+				 "/local/domain/%u/device/%s/%.*s", k->domid,
+				 k->dev->name, (int)rl, l + 4);
+			rc = xs_write(xs, t, path, v, vl);
+		}
+		l += n + 1;
+	}
+	/* the backend here reads the keys on Initialised, as on a restart */
+	if (!rc) {
+		snprintf(path, sizeof(path), "/local/domain/%u/device/%s/state",
+			 k->domid, k->dev->name);
+		rc = xs_printf(xs, t, path, "%d", XenbusStateInitialised);
+	}
+	return rc;
+}
+
+int mig_kept_apply(const char *rundir, pvio_domid_t domid, const char *blob,
+		   size_t len, char *list, size_t size)
+{
+	struct kept_dev devs[KEPT_MAX_DEVS];
+	uint64_t gfn[PVIO_GNTTAB_MAX_FRAMES];
+	uint32_t ports[HV_IMPORT_MAX_PORTS];
+	unsigned int ndev = 0, nframes = 0, nports = 0, nkeys = 0;
+	const char *l = blob, *end = blob + len;
+	struct xs_handle *xs = NULL;
+	struct pvio_hv *hv;
+	size_t used = 0;
+	int rc = 0;
+
+	list[0] = 0;
+	if (len > MIG_KEPT_MAX)
+		return -EPROTO;
+	/* every line checked before anything is written */
+	while (!rc && l < end) {
+		const char *nl = memchr(l, '\n', (size_t)(end - l));
+		size_t n = nl ? (size_t)(nl - l) : (size_t)(end - l);
+
+		if (n >= 3 && !strncmp(l, "gnt", 3) && (n == 3 || l[3] == ' ') &&
+		    !ndev && !nframes) {
+			const char *p = l + 3, *e = l + n;
+
+			while (!rc && p < e) {
+				unsigned long long v;
+				size_t w;
+
+				while (p < e && *p == ' ')
+					p++;
+				w = 0;
+				while (p + w < e && p[w] != ' ')
+					w++;
+				if (!w)
+					break;
+				if (nframes == PVIO_GNTTAB_MAX_FRAMES ||
+				    parse_ull(p, w, UINT64_MAX, &v))
+					rc = -EPROTO;
+				else
+					gfn[nframes++] = v;
+				p += w;
+			}
+		} else if (n > 4 && !strncmp(l, "dev ", 4)) {
+			if (ndev == KEPT_MAX_DEVS || n - 4 >= sizeof(devs[0].name) ||
+			    !mig_fe_name_ok(l + 4, n - 4)) {
+				rc = -EPROTO;
+				break;
+			}
+			if (ndev)
+				devs[ndev - 1].end = l;
+			memcpy(devs[ndev].name, l + 4, n - 4);
+			devs[ndev].name[n - 4] = 0;
+			devs[ndev].keys = l + n + 1;
+			devs[ndev].end = end;
+			for (unsigned int i = 0; i < ndev; i++)
+				if (!strcmp(devs[i].name, devs[ndev].name))
+					rc = -EPROTO;
+			ndev++;
+			nkeys = 0;
+		} else if (n > 4 && !strncmp(l, "key ", 4) && ndev) {
+			size_t rl, vl;
+			const char *v;
+			unsigned long long port;
+
+			if (++nkeys > KEPT_MAX_KEYS ||
+			    key_line(l + 4, n - 4, &rl, &v, &vl)) {
+				rc = -EPROTO;
+				break;
+			}
+			if (is_port_key(l + 4, rl)) {
+				if (nports == HV_IMPORT_MAX_PORTS ||
+				    parse_ull(v, vl, PVIO_EVTCHN_MAX_PORTS - 1,
+					      &port) || !port)
+					rc = -EPROTO;
+				else
+					ports[nports++] = (uint32_t)port;
+			}
+		} else if (n) {
+			rc = -EPROTO;
+		}
+		l += n + 1;
+	}
+	if (rc || !ndev)
+		return rc;
+	/* only devices this domain has here */
+	rc = pvio_domstore_open(rundir, &xs);
+	for (unsigned int i = 0; !rc && i < ndev; i++) {
+		char path[256], *v = NULL;
+
+		snprintf(path, sizeof(path), "/local/domain/%u/device/%.47s/backend",
+			 domid, devs[i].name);
+		rc = xs_read(xs, XS_TXN_NULL, path, &v, NULL) ? -EPROTO : 0;
+		free(v);
+	}
+	if (!rc) {
+		rc = pvio_hv_open(rundir, &hv);
+		if (!rc) {
+			rc = pvio_domain_import(hv, domid, gfn, nframes, ports,
+						nports);
+			pvio_hv_close(hv);
+		}
+	}
+	for (unsigned int i = 0; !rc && i < ndev; i++) {
+		struct kept_txn k = { &devs[i], domid };
+		int w;
+
+		rc = xs_transaction_run(xs, write_dev, &k);
+		w = snprintf(list + used, size - used, "%s%s", used ? " " : "",
+			     devs[i].name);
+		if (w > 0 && (size_t)w < size - used)
+			used += (size_t)w;
+	}
+	if (xs)
+		xs_close(xs);
+	return rc ?: (int)ndev;
+}
+
+int mig_kept_wait(const char *rundir, pvio_domid_t domid, const char *list,
+		  int timeout_ms)
+{
+	long long end = mig_now_ms() + timeout_ms;
+	struct xs_handle *xs;
+	const char *s = list;
+	int rc;
+
+	rc = pvio_domstore_open(rundir, &xs);
+	if (rc)
+		return rc;
+	while (!rc && *s) {
+		size_t n = strcspn(s, " "), t = strcspn(s, "/");
+		long long left = end - mig_now_ms();
+		char dir[192];
+		int st;
+
+		if (t >= n) {
+			rc = -EINVAL;
+			break;
+		}
+		snprintf(dir, sizeof(dir), "/local/domain/0/backend/%.*s/%u/%.*s",
+			 (int)t, s, domid, (int)(n - t - 1), s + t + 1);
+		st = left > 0 ? xenbus_wait_state(xs, dir,
+				XENBUS_STATE_BIT(XenbusStateConnected) |
+				XENBUS_STATE_BIT(XenbusStateClosing) |
+				XENBUS_STATE_BIT(XenbusStateClosed),
+				(int)left) : -ETIMEDOUT;
+		if (st < 0)
+			rc = st;
+		else if (st != XenbusStateConnected)
+			rc = -EIO;	/* it would not take the rings */
+		s += n;
+		while (*s == ' ')
+			s++;
+	}
+	xs_close(xs);
+	return rc;
+}
