@@ -665,7 +665,7 @@ static int migrate_once(const char *rundir, pvio_domid_t domid,
 			const char *host, int fd, long long t0, bool may_retry)
 {
 	long long t_susp = 0, t_stop = 0, t_applied = 0, t_done, qd = -1;
-	long long t_gone = 0;
+	long long t_gone = 0, t_unbrake = 0, t_closed = 0, t_kept = 0;
 	char *state = NULL, *msg = NULL, *kept = NULL;
 	unsigned int nkept = 0;
 	size_t klen = 0;
@@ -741,15 +741,18 @@ static int migrate_once(const char *rundir, pvio_domid_t domid,
 	rc = rc ?: mig_qmp(q, "{\"execute\": \"migrate-set-parameters\", \"arguments\": {\"downtime-limit\": %d}}",
 			   MIG_DOWNTIME_MS);
 	rc = rc ?: mig_relay_brake(relay, false);
+	t_unbrake = mig_now_ms();
 	/* meanwhile the store nodes the guest owns (it holds them still) */
 	rc = rc ?: mig_store_collect(rundir, domid, &store, &slen);
 	rc = rc ?: msg_send(fd, MIG_MSG_STORE, store, slen);
 	rc = rc ?: mig_devices_wait_closed(rundir, domid, MIG_CLOSE_MS);
+	t_closed = mig_now_ms();
 	/* the connections the destination's backends can take over */
 	if (!rc && !mig_no_keep &&
 	    mig_kept_collect(rundir, domid, fe_list, &kept, &klen, &nkept))
 		nkept = 0;	/* then none: every device reconnects */
 	rc = rc ?: msg_send(fd, MIG_MSG_KEPT, nkept ? kept : "", nkept ? klen : 0);
+	t_kept = mig_now_ms();
 	rc = rc ?: mig_qmp_wait(q, MIG_STREAM_MS, &qd);
 	if (rc)
 		goto fail;
@@ -777,8 +780,9 @@ static int migrate_once(const char *rundir, pvio_domid_t domid,
 	}
 	t_done = mig_now_ms();
 	if (mig_verbose)
-		fprintf(stderr, "pvio: migrate: suspend %lld ms (the guest %lld ms, then QEMU %lld ms), stop to applied %lld ms, resume to connected %lld ms, %lld MiB relayed\n",
+		fprintf(stderr, "pvio: migrate: suspend %lld ms (the guest %lld ms, then QEMU %lld ms: released after %lld, backends let go after %lld, kept connections sent after %lld), stop to applied %lld ms, resume to connected %lld ms, %lld MiB relayed\n",
 			t_stop - t_susp, t_gone - t_susp, t_stop - t_gone,
+			t_unbrake - t_gone, t_closed - t_gone, t_kept - t_gone,
 			t_applied - t_stop, t_done - t_applied,
 			mig_relay_bytes(relay) >> 20);
 	hv_qmp_close(q);

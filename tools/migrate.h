@@ -169,6 +169,31 @@ bool mig_fe_name_ok(const char *s, size_t n);
  * up).
  */
 #define MIG_KEPT_MAX		(64u << 10)
+#define MIG_KEPT_MAX_DEVS	16
+#define MIG_KEPT_MAX_KEYS	256	/* per device */
+#define MIG_KEPT_MAX_PORTS	256	/* HV_IMPORT_MAX_PORTS */
+#define MIG_KEPT_KEY_MAX	64
+#define MIG_KEPT_VAL_MAX	256
+/* That text, checked (migrate_kept_text.c, no store or hv needed). */
+struct mig_kept_dev {
+	char name[24];			/* "vbd/51712" */
+	size_t keys, keys_end;		/* its key lines: offsets in the text */
+	unsigned int nkeys;
+};
+struct mig_kept {
+	struct mig_kept_dev devs[MIG_KEPT_MAX_DEVS];
+	unsigned int ndevs, nframes, nports;
+	uint64_t gfn[64];		/* PVIO_GNTTAB_MAX_FRAMES */
+	uint32_t ports[MIG_KEPT_MAX_PORTS];
+};
+/* 0, or -EPROTO for anything not as mig_kept_collect writes it. */
+int mig_kept_parse(const char *blob, size_t len, struct mig_kept *k);
+/* "REL=VALUE" (@n bytes): checked; REL's length, VALUE and its length. */
+int mig_kept_key_line(const char *l, size_t n, size_t *rel_len,
+		      const char **val, size_t *val_len);
+bool mig_kept_name_ok(const char *s, size_t n);
+bool mig_kept_value_ok(const char *v, size_t n);
+bool mig_kept_key_skipped(const char *k, size_t n);
 int mig_kept_clear(const char *rundir, pvio_domid_t domid);
 int mig_kept_collect(const char *rundir, pvio_domid_t domid,
 		     const char *fe_list, char **out, size_t *len,

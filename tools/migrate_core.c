@@ -580,7 +580,6 @@ void mig_cancel(const char *rundir, pvio_domid_t domid)
 	pvio_hv_close(hv);
 }
 
-const char *const mig_dev_types[2] = { "vbd", "vif" };
 
 /*
  * Call @fn with the dir of every device of @domid we serve: the guest's
@@ -660,24 +659,6 @@ int mig_wait_connected(const char *rundir, pvio_domid_t domid, int timeout_ms)
 			     timeout_ms);
 }
 
-/* "vbd/51712" and the like: a type we serve, a number; else false. */
-bool mig_fe_name_ok(const char *s, size_t n)
-{
-	size_t i;
-
-	for (unsigned int t = 0; t < 2; t++) {
-		size_t l = strlen(mig_dev_types[t]);
-
-		if (n > l + 1 && n <= l + 11 && !strncmp(s, mig_dev_types[t], l) &&
-		    s[l] == '/') {
-			for (i = l + 1; i < n; i++)
-				if (s[i] < '0' || s[i] > '9')
-					return false;
-			return true;
-		}
-	}
-	return false;
-}
 
 struct fe_list {
 	char *buf;

@@ -26,14 +26,6 @@
 #include "migrate.h"
 #include "pvio_domstore.h"
 
-#define KEPT_MAX_DEVS		16
-#define KEPT_MAX_KEYS		256	/* per device */
-#define KEPT_KEY_MAX		64
-#define KEPT_VAL_MAX		256
-
-static const char *const kept_skip[] = { "state", "backend", "backend-id",
-					 NULL };
-
 struct kbuf {
 	char *p;
 	size_t len, size;
@@ -79,36 +71,6 @@ static void kb_printf(struct kbuf *b, const char *fmt, ...)
 	b->len += (size_t)n;
 }
 
-static bool key_skipped(const char *k)
-{
-	for (unsigned int i = 0; kept_skip[i]; i++)
-		if (!strcmp(k, kept_skip[i]))
-			return true;
-	return false;
-}
-
-/* A key or queue dir name as frontends write them. */
-static bool name_ok(const char *s, size_t n)
-{
-	if (!n || n > KEPT_KEY_MAX)
-		return false;
-	for (size_t i = 0; i < n; i++)
-		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') ||
-		      s[i] == '-' || s[i] == '_'))
-			return false;
-	return true;
-}
-
-static bool value_ok(const char *v, size_t n)
-{
-	if (n > KEPT_VAL_MAX)
-		return false;
-	for (size_t i = 0; i < n; i++)
-		if (v[i] < 0x20 || v[i] > 0x7e)
-			return false;
-	return true;
-}
-
 /* Every key of @dir (one level of subdirs, as queue-N/) into @b. */
 static int dir_keys(struct xs_handle *xs, const char *dir, const char *rel,
 		    int depth, struct kbuf *b, unsigned int *nkeys)
@@ -125,9 +87,9 @@ static int dir_keys(struct xs_handle *xs, const char *dir, const char *rel,
 		unsigned int ns = 0;
 		size_t vlen = 0;
 
-		if (!depth && key_skipped(names[i]))
+		if (!depth && mig_kept_key_skipped(names[i], strlen(names[i])))
 			continue;
-		if (!name_ok(names[i], strlen(names[i]))) {
+		if (!mig_kept_name_ok(names[i], strlen(names[i]))) {
 			rc = -EINVAL;
 			break;
 		}
@@ -151,7 +113,8 @@ static int dir_keys(struct xs_handle *xs, const char *dir, const char *rel,
 			rc = 0;
 			continue;
 		}
-		if (!rc && (!value_ok(val, vlen) || ++*nkeys > KEPT_MAX_KEYS))
+		if (!rc && (!mig_kept_value_ok(val, vlen) ||
+			    ++*nkeys > MIG_KEPT_MAX_KEYS))
 			rc = -EINVAL;
 		if (!rc)
 			kb_printf(b, "key %s=%s\n", r, val);
@@ -238,7 +201,7 @@ int mig_kept_collect(const char *rundir, pvio_domid_t domid,
 					drained = 0;
 				free(be);
 			}
-			if (drained == 1 && *ndevs < KEPT_MAX_DEVS) {
+			if (drained == 1 && *ndevs < MIG_KEPT_MAX_DEVS) {
 				kb_printf(&b, "dev %s\n", name);
 				if (dir_keys(xs, fe, "", 0, &b, &nkeys)) {
 					/* not this one: it reconnects */
@@ -267,96 +230,28 @@ out:
 	return 0;
 }
 
-/* ---- destination ---- */
-
-struct kept_dev {
-	char name[48];
-	const char *keys;	/* first "key " line */
-	const char *end;
-};
-
-static int parse_ull(const char *s, size_t n, unsigned long long max,
-		     unsigned long long *v)
-{
-	unsigned long long x = 0;
-
-	if (!n || n > 20)
-		return -EINVAL;
-	for (size_t i = 0; i < n; i++) {
-		if (s[i] < '0' || s[i] > '9')
-			return -EINVAL;
-		if (x > (max - (unsigned long long)(s[i] - '0')) / 10)
-			return -EINVAL;
-		x = x * 10 + (unsigned long long)(s[i] - '0');
-	}
-	*v = x;
-	return 0;
-}
-
-/* "REL=VALUE" of a key line: checked, REL and VALUE split. */
-static int key_line(const char *l, size_t n, size_t *rel_len,
-		    const char **val, size_t *val_len)
-{
-	const char *eq = memchr(l, '=', n);
-	const char *slash;
-	size_t r;
-
-	if (!eq)
-		return -EINVAL;
-	r = (size_t)(eq - l);
-	slash = memchr(l, '/', r);
-	if (slash) {
-		if (!name_ok(l, (size_t)(slash - l)) ||
-		    strncmp(l, "queue-", 6) ||
-		    !name_ok(slash + 1, r - (size_t)(slash - l) - 1))
-			return -EINVAL;
-	} else if (!name_ok(l, r)) {
-		return -EINVAL;
-	} else {
-		char k[KEPT_KEY_MAX + 1];
-
-		memcpy(k, l, r);
-		k[r] = 0;
-		if (key_skipped(k))
-			return -EINVAL;
-	}
-	*rel_len = r;
-	*val = eq + 1;
-	*val_len = n - r - 1;
-	return value_ok(*val, *val_len) ? 0 : -EINVAL;
-}
-
-/* An event-channel key (event-channel, -tx, -rx) names a port to import. */
-static bool is_port_key(const char *rel, size_t n)
-{
-	const char *slash = memchr(rel, '/', n);
-	const char *k = slash ? slash + 1 : rel;
-	size_t kn = n - (size_t)(k - rel);
-
-	return kn >= 13 && !strncmp(k, "event-channel", 13);
-}
-
 struct kept_txn {
-	const struct kept_dev *dev;
+	const char *blob;
+	const struct mig_kept_dev *dev;
 	pvio_domid_t domid;
 };
 
 static int write_dev(struct xs_handle *xs, xs_transaction_t t, void *arg)
 {
 	const struct kept_txn *k = arg;
-	const char *l = k->dev->keys;
+	const char *l = k->blob + k->dev->keys;
+	const char *end = k->blob + k->dev->keys_end;
 	char path[256];
 	int rc = 0;
 
-	while (!rc && l < k->dev->end) {
-		const char *nl = memchr(l, '\n', (size_t)(k->dev->end - l));
-		size_t n = nl ? (size_t)(nl - l) : (size_t)(k->dev->end - l);
+	/* the lines mig_kept_parse() checked: "key REL=VALUE" each */
+	while (!rc && l < end) {
+		const char *nl = memchr(l, '\n', (size_t)(end - l));
+		size_t n = nl ? (size_t)(nl - l) : (size_t)(end - l);
 		size_t rl, vl;
 		const char *v;
 
-		if (n < 4 || strncmp(l, "key ", 4))
-			break;
-		rc = key_line(l + 4, n - 4, &rl, &v, &vl);
+		rc = mig_kept_key_line(l + 4, n - 4, &rl, &v, &vl);
 		if (!rc) {
 			snprintf(path, sizeof(path),
 				 "/local/domain/%u/device/%s/%.*s", k->domid,
@@ -377,119 +272,54 @@ static int write_dev(struct xs_handle *xs, xs_transaction_t t, void *arg)
 int mig_kept_apply(const char *rundir, pvio_domid_t domid, const char *blob,
 		   size_t len, char *list, size_t size)
 {
-	struct kept_dev devs[KEPT_MAX_DEVS];
-	uint64_t gfn[PVIO_GNTTAB_MAX_FRAMES];
-	uint32_t ports[HV_IMPORT_MAX_PORTS];
-	unsigned int ndev = 0, nframes = 0, nports = 0, nkeys = 0;
-	const char *l = blob, *end = blob + len;
 	struct xs_handle *xs = NULL;
+	struct mig_kept *k;
 	struct pvio_hv *hv;
 	size_t used = 0;
-	int rc = 0;
+	int rc;
 
 	list[0] = 0;
-	if (len > MIG_KEPT_MAX)
-		return -EPROTO;
+	k = malloc(sizeof(*k));
+	if (!k)
+		return -ENOMEM;
 	/* every line checked before anything is written */
-	while (!rc && l < end) {
-		const char *nl = memchr(l, '\n', (size_t)(end - l));
-		size_t n = nl ? (size_t)(nl - l) : (size_t)(end - l);
-
-		if (n >= 3 && !strncmp(l, "gnt", 3) && (n == 3 || l[3] == ' ') &&
-		    !ndev && !nframes) {
-			const char *p = l + 3, *e = l + n;
-
-			while (!rc && p < e) {
-				unsigned long long v;
-				size_t w;
-
-				while (p < e && *p == ' ')
-					p++;
-				w = 0;
-				while (p + w < e && p[w] != ' ')
-					w++;
-				if (!w)
-					break;
-				if (nframes == PVIO_GNTTAB_MAX_FRAMES ||
-				    parse_ull(p, w, UINT64_MAX, &v))
-					rc = -EPROTO;
-				else
-					gfn[nframes++] = v;
-				p += w;
-			}
-		} else if (n > 4 && !strncmp(l, "dev ", 4)) {
-			if (ndev == KEPT_MAX_DEVS || n - 4 >= sizeof(devs[0].name) ||
-			    !mig_fe_name_ok(l + 4, n - 4)) {
-				rc = -EPROTO;
-				break;
-			}
-			if (ndev)
-				devs[ndev - 1].end = l;
-			memcpy(devs[ndev].name, l + 4, n - 4);
-			devs[ndev].name[n - 4] = 0;
-			devs[ndev].keys = l + n + 1;
-			devs[ndev].end = end;
-			for (unsigned int i = 0; i < ndev; i++)
-				if (!strcmp(devs[i].name, devs[ndev].name))
-					rc = -EPROTO;
-			ndev++;
-			nkeys = 0;
-		} else if (n > 4 && !strncmp(l, "key ", 4) && ndev) {
-			size_t rl, vl;
-			const char *v;
-			unsigned long long port;
-
-			if (++nkeys > KEPT_MAX_KEYS ||
-			    key_line(l + 4, n - 4, &rl, &v, &vl)) {
-				rc = -EPROTO;
-				break;
-			}
-			if (is_port_key(l + 4, rl)) {
-				if (nports == HV_IMPORT_MAX_PORTS ||
-				    parse_ull(v, vl, PVIO_EVTCHN_MAX_PORTS - 1,
-					      &port) || !port)
-					rc = -EPROTO;
-				else
-					ports[nports++] = (uint32_t)port;
-			}
-		} else if (n) {
-			rc = -EPROTO;
-		}
-		l += n + 1;
-	}
-	if (rc || !ndev)
-		return rc;
+	rc = mig_kept_parse(blob, len, k);
+	if (rc || !k->ndevs)
+		goto out;
 	/* only devices this domain has here */
 	rc = pvio_domstore_open(rundir, &xs);
-	for (unsigned int i = 0; !rc && i < ndev; i++) {
-		char path[256], *v = NULL;
+	for (unsigned int i = 0; !rc && i < k->ndevs; i++) {
+		char path[128], *v = NULL;
 
-		snprintf(path, sizeof(path), "/local/domain/%u/device/%.47s/backend",
-			 domid, devs[i].name);
+		snprintf(path, sizeof(path), "/local/domain/%u/device/%s/backend",
+			 domid, k->devs[i].name);
 		rc = xs_read(xs, XS_TXN_NULL, path, &v, NULL) ? -EPROTO : 0;
 		free(v);
 	}
 	if (!rc) {
 		rc = pvio_hv_open(rundir, &hv);
 		if (!rc) {
-			rc = pvio_domain_import(hv, domid, gfn, nframes, ports,
-						nports);
+			rc = pvio_domain_import(hv, domid, k->gfn, k->nframes,
+						k->ports, k->nports);
 			pvio_hv_close(hv);
 		}
 	}
-	for (unsigned int i = 0; !rc && i < ndev; i++) {
-		struct kept_txn k = { &devs[i], domid };
+	for (unsigned int i = 0; !rc && i < k->ndevs; i++) {
+		struct kept_txn t = { blob, &k->devs[i], domid };
 		int w;
 
-		rc = xs_transaction_run(xs, write_dev, &k);
+		rc = xs_transaction_run(xs, write_dev, &t);
 		w = snprintf(list + used, size - used, "%s%s", used ? " " : "",
-			     devs[i].name);
+			     k->devs[i].name);
 		if (w > 0 && (size_t)w < size - used)
 			used += (size_t)w;
 	}
+out:
 	if (xs)
 		xs_close(xs);
-	return rc ?: (int)ndev;
+	rc = rc ?: (int)k->ndevs;
+	free(k);
+	return rc;
 }
 
 int mig_kept_wait(const char *rundir, pvio_domid_t domid, const char *list,

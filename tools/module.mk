@@ -16,4 +16,5 @@ pvio_LDLIBS += -ljansson
 # save, restore, live migration: QEMU's migration stream through hv's QMP
 # client (hv/hv_qmp.c)
 pvio_SRCS += tools/builtin_migrate.c tools/migrate_core.c \
-	tools/migrate_store.c tools/migrate_relay.c tools/migrate_kept.c hv/hv_qmp.c
+	tools/migrate_store.c tools/migrate_relay.c tools/migrate_kept.c \
+	tools/migrate_kept_text.c hv/hv_qmp.c

@@ -5,7 +5,7 @@ UNIT_LDLIBS := -lcmocka
 TEST_PROGRAMS += test_abi test_gnttab_entry test_gnttab_pin test_evtchn_table \
 	test_vm_dm_args test_blkif_req test_blkback_engine \
 	test_blkback_pgrant test_netif_tx \
-	test_netif_offload test_netspec test_store test_xlcfg
+	test_netif_offload test_netspec test_store test_xlcfg test_mig_kept
 test_abi_SRCS := tests/unit/test_abi.c
 test_gnttab_entry_SRCS := tests/unit/test_gnttab_entry.c
 test_gnttab_pin_SRCS := tests/unit/test_gnttab_pin.c
@@ -21,15 +21,17 @@ test_netif_offload_SRCS := tests/unit/test_netif_offload.c
 test_netspec_SRCS = tests/unit/test_netspec.c $(TOOLS_VIF_SPEC_SRCS)
 test_store_SRCS = tests/unit/test_store.c $(STORE_CORE_SRCS)
 test_xlcfg_SRCS = tests/unit/test_xlcfg.c $(XLCFG_SRCS)
+test_mig_kept_SRCS := tests/unit/test_mig_kept.c tools/migrate_kept_text.c
 $(foreach t,test_abi test_gnttab_entry test_gnttab_pin test_evtchn_table \
 	test_vm_dm_args \
 	test_blkif_req test_blkback_pgrant test_netif_tx test_netif_offload \
-	test_netspec test_store test_xlcfg,$(eval $(t)_LDLIBS := $(UNIT_LDLIBS)))
+	test_netspec test_store test_xlcfg test_mig_kept,$(eval $(t)_LDLIBS := $(UNIT_LDLIBS)))
 
 UNIT_TESTS += $(addprefix $(TESTDIR)/,test_abi test_gnttab_entry test_gnttab_pin \
 	test_evtchn_table test_vm_dm_args test_blkif_req test_blkback_engine \
 	test_blkback_pgrant \
-	test_netif_tx test_netif_offload test_netspec test_store test_xlcfg)
+	test_netif_tx test_netif_offload test_netspec test_store test_xlcfg \
+	test_mig_kept)
 
 # pygrub on images mke2fs builds (pygrub_probe drives it); the xl corpus
 # through `pvio create -n`, and against Debian's libxlutil where libxen-dev
