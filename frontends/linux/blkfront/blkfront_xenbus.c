@@ -426,6 +426,39 @@ static int disk_info_parse(struct blkfront_info *info,
 	return 0;
 }
 
+/* Requests flow again on the rings the backend has connected. */
+static void disk_io_on(struct blkfront_info *info)
+{
+	unsigned int i;
+
+	for (i = 0; i < info->nr_queues; i++)
+		blkfront_queue_go_live(&info->queues[i]);
+	info->dead = false;
+	if (info->quiesced)
+		blk_mq_unquiesce_queue(info->disk->queue);
+	info->quiesced = false;
+	blk_mq_start_stopped_hw_queues(info->disk->queue, true);
+	blk_mq_kick_requeue_list(info->disk->queue);
+}
+
+static void disk_connected(struct blkfront_info *info);
+
+/*
+ * Kept rings after a move: live again as they were (same disk, same
+ * limits), what came and went meanwhile taken, the backend rung.
+ */
+static void disk_go_live(struct blkfront_info *info)
+{
+	unsigned int i;
+
+	disk_io_on(info);
+	info->conn = BLKFRONT_CONNECTED;
+	for (i = 0; i < info->nr_queues; i++)
+		blkfront_queue_kick(&info->queues[i]);
+	info->kept = false;
+	disk_connected(info);
+}
+
 /* Backend Connected: expose the disk, or resume I/O on new rings. */
 static void disk_connect(struct blkfront_info *info,
 			 struct pvio_store_batch *b, const int *idx)
@@ -436,10 +469,10 @@ static void disk_connect(struct blkfront_info *info,
 	ret = disk_info_parse(info, b, idx);
 	if (ret)
 		return;
-	for (i = 0; i < info->nr_queues; i++)
-		blkfront_queue_go_live(&info->queues[i]);
-	info->dead = false;
 	if (!info->disk) {
+		for (i = 0; i < info->nr_queues; i++)
+			blkfront_queue_go_live(&info->queues[i]);
+		info->dead = false;
 		ret = disk_create(info);
 		if (ret) {
 			pr_err("%s: cannot create the disk: %d\n", info->name,
@@ -449,18 +482,14 @@ static void disk_connect(struct blkfront_info *info,
 	} else {
 		disk_apply_limits(info);
 		set_capacity_and_notify(info->disk, info->sectors);
-		if (info->quiesced)
-			blk_mq_unquiesce_queue(info->disk->queue);
-		info->quiesced = false;
-		blk_mq_start_stopped_hw_queues(info->disk->queue, true);
-		blk_mq_kick_requeue_list(info->disk->queue);
+		disk_io_on(info);
 	}
 	info->conn = BLKFRONT_CONNECTED;
-	/* a kept ring: what came and went while we were away */
-	if (info->kept)
-		for (i = 0; i < info->nr_queues; i++)
-			blkfront_queue_kick(&info->queues[i]);
-	info->kept = false;
+	disk_connected(info);
+}
+
+static void disk_connected(struct blkfront_info *info)
+{
 	pvio_bus_switch_state(info->pdev, PVIO_STATE_CONNECTED);
 	if (info->resumed_at) {
 		pr_info("%s: connected %lld ms after the resume\n", info->name,
@@ -704,18 +733,23 @@ static void blkfront_resume(struct pvio_device *pdev, bool new_host)
 	if (!info)
 		return;
 	mutex_lock(&info->mutex);
-	info->kept = new_host && rings_kept(info) && rings_reattach(info);
-	if (info->kept) {
-		/* our dir says Initialised: the backend's Connected is next */
+	if (new_host && rings_kept(info) && rings_reattach(info)) {
+		/*
+		 * The backend here is Connected to these very rings (hv says
+		 * our ports are its) and serves the same disk: I/O goes on
+		 * at once, without a round trip to the store; Connected in
+		 * our dir (the toolstack wrote Initialised) tells who waits.
+		 */
 		info->suspended = false;
 		info->resuming = false;
 		info->resumed_at = ktime_get();
 		info->reconnects++;
+		info->kept = true;
 		info->conn = BLKFRONT_INITIALISED;
+		disk_go_live(info);
 		pr_info("%s: resumed on the rings a backend here took over\n",
 			info->name);
 		mutex_unlock(&info->mutex);
-		queue_work(system_highpri_wq, &info->state_work);
 		return;
 	}
 	/* the old backend let go: its answers count, the rest is re-issued */

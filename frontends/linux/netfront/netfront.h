@@ -95,6 +95,7 @@ struct netfront_info {
 	struct work_struct retire_work;
 	/* the backend's state is followed here, off the store's watch queue */
 	struct work_struct state_work;
+	struct work_struct announce_work;	/* after a kept resume */
 	bool connected;			/* queues exist and backend is live */
 	bool removing;
 	bool suspended;			/* save/migration: the state is ours */

@@ -382,6 +382,17 @@ static void nf_follow(struct netfront_info *info, enum pvio_bus_state be)
 	}
 }
 
+static void nf_announce_work(struct work_struct *w)
+{
+	struct netfront_info *info = container_of(w, struct netfront_info,
+						  announce_work);
+
+	mutex_lock(&info->lock);
+	if (!info->removing && !info->suspended && info->connected)
+		nf_announce(info);
+	mutex_unlock(&info->lock);
+}
+
 static void nf_state_work(struct work_struct *w)
 {
 	struct netfront_info *info = container_of(w, struct netfront_info,
@@ -428,6 +439,7 @@ static int netfront_probe(struct pvio_device *pdev)
 	mutex_init(&info->lock);
 	INIT_WORK(&info->retire_work, nf_retire_work);
 	INIT_WORK(&info->state_work, nf_state_work);
+	INIT_WORK(&info->announce_work, nf_announce_work);
 	for (i = 0; i < NETFRONT_MAX_QUEUES; i++) {
 		u64_stats_init(&info->stats[i].tx.syncp);
 		u64_stats_init(&info->stats[i].rx.syncp);
@@ -502,6 +514,7 @@ static void netfront_remove(struct pvio_device *pdev)
 	mutex_unlock(&info->lock);
 	/* the bus stopped the watch: nothing queues it again */
 	cancel_work_sync(&info->state_work);
+	cancel_work_sync(&info->announce_work);
 	cancel_work_sync(&info->retire_work);
 	rtnl_lock();
 	netfront_queues_free_retired(info);
@@ -558,14 +571,20 @@ static void netfront_resume(struct pvio_device *pdev, bool new_host)
 			info->suspended = false;
 			info->announce = true;
 			info->reconnects++;
-			pdev->state = PVIO_STATE_INITIALISED;
+			/*
+			 * Its backend is Connected to these rings (hv says our
+			 * ports are its): traffic flows at once, Connected in
+			 * our dir (the toolstack wrote Initialised) tells who
+			 * waits; the announcement, which takes a TCG guest tens
+			 * of milliseconds, from a work item, so that the other
+			 * devices' resume does not wait behind it.
+			 */
+			pdev->state = PVIO_STATE_INITIALISED;	/* as written */
+			nf_go_live(info);
+			nf_switch_seen(info, PVIO_STATE_CONNECTED, true);
 			netdev_info(info->netdev, "resumed on the rings a backend here took over\n");
 			mutex_unlock(&info->lock);
-			/*
-			 * Its Connected (and our announcement) from the work:
-			 * the other devices' resume does not wait behind it.
-			 */
-			queue_work(system_highpri_wq, &info->state_work);
+			schedule_work(&info->announce_work);
 			return;
 		}
 	}
