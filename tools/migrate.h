@@ -152,6 +152,15 @@ int mig_resume(const char *rundir, pvio_domid_t domid);
 
 long long mig_now_ms(void);
 
+/*
+ * @fn for every device of @domid: its frontend dir (@fe) or its backend
+ * dir, with its type and id; stops at the first non-zero return.
+ */
+struct xs_handle;
+int mig_each_device(const char *rundir, pvio_domid_t domid, bool fe,
+		    int (*fn)(struct xs_handle *xs, const char *dir,
+			      const char *type, const char *id, void *arg),
+		    void *arg);
 /* The device types a migration moves, and their frontend dirs' names: */
 extern const char *const mig_dev_types[2];
 /* "vbd/51712", "vif/0": one of those types, and a number. */

@@ -587,7 +587,7 @@ void mig_cancel(const char *rundir, pvio_domid_t domid)
  * connection. Stops at the first non-zero return and returns it (or the
  * connection's error).
  */
-static int each_device(const char *rundir, pvio_domid_t domid, bool fe,
+int mig_each_device(const char *rundir, pvio_domid_t domid, bool fe,
 		       int (*fn)(struct xs_handle *xs, const char *dir,
 				 const char *type, const char *id, void *arg),
 		       void *arg)
@@ -649,7 +649,7 @@ static int wait_backends(const char *rundir, pvio_domid_t domid,
 {
 	struct dev_wait w = { mask, mig_now_ms() + timeout_ms };
 
-	return each_device(rundir, domid, false, wait_one, &w);
+	return mig_each_device(rundir, domid, false, wait_one, &w);
 }
 
 int mig_wait_connected(const char *rundir, pvio_domid_t domid, int timeout_ms)
@@ -690,7 +690,7 @@ int mig_frontends_connected(const char *rundir, pvio_domid_t domid,
 	int rc;
 
 	list[0] = 0;
-	rc = each_device(rundir, domid, true, list_connected, &l);
+	rc = mig_each_device(rundir, domid, true, list_connected, &l);
 	/* 1: the list is full, what it holds is waited for */
 	return rc > 0 ? 0 : rc;
 }
@@ -737,7 +737,7 @@ static int close_one(struct xs_handle *xs, const char *dir, const char *type,
 
 int mig_devices_close(const char *rundir, pvio_domid_t domid)
 {
-	int rc = each_device(rundir, domid, true, close_one, NULL);
+	int rc = mig_each_device(rundir, domid, true, close_one, NULL);
 
 	if (rc)
 		fprintf(stderr, "pvio: domain %u: cannot close its devices: %s\n",

@@ -124,31 +124,19 @@ static int dir_keys(struct xs_handle *xs, const char *dir, const char *rel,
 	return rc ?: b->err;
 }
 
+static int drained_rm(struct xs_handle *xs, const char *dir,
+		      const char *type, const char *id, void *arg)
+{
+	char path[224];
+
+	snprintf(path, sizeof(path), "%s/drained", dir);
+	xs_rm(xs, XS_TXN_NULL, path);
+	return 0;
+}
+
 int mig_kept_clear(const char *rundir, pvio_domid_t domid)
 {
-	struct xs_handle *xs;
-	int rc;
-
-	rc = pvio_domstore_open(rundir, &xs);
-	if (rc)
-		return rc;
-	for (unsigned int t = 0; t < 2; t++) {
-		char dir[128], path[192];
-		char **ids = NULL;
-		unsigned int n = 0;
-
-		snprintf(dir, sizeof(dir), "/local/domain/0/backend/%s/%u",
-			 mig_dev_types[t], domid);
-		if (xs_directory(xs, XS_TXN_NULL, dir, &ids, &n))
-			continue;
-		for (unsigned int i = 0; i < n; i++) {
-			snprintf(path, sizeof(path), "%s/%s/drained", dir, ids[i]);
-			xs_rm(xs, XS_TXN_NULL, path);
-		}
-		xs_free_list(ids, n);
-	}
-	xs_close(xs);
-	return 0;
+	return mig_each_device(rundir, domid, false, drained_rm, NULL);
 }
 
 int mig_kept_collect(const char *rundir, pvio_domid_t domid,

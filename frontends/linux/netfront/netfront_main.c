@@ -573,15 +573,18 @@ static void netfront_resume(struct pvio_device *pdev, bool new_host)
 			info->reconnects++;
 			/*
 			 * Its backend is Connected to these rings (hv says our
-			 * ports are its): traffic flows at once, Connected in
-			 * our dir (the toolstack wrote Initialised) tells who
-			 * waits; the announcement, which takes a TCG guest tens
-			 * of milliseconds, from a work item, so that the other
+			 * ports are its): Connected in our dir (the toolstack
+			 * wrote Initialised) tells who waits, and traffic flows
+			 * at once. Starting the queues sends and takes what
+			 * the stack and the backend queued meanwhile, which
+			 * takes a TCG guest tens of milliseconds: that is the
+			 * link at work, after the connection is back. The
+			 * announcement from a work item, so that the other
 			 * devices' resume does not wait behind it.
 			 */
 			pdev->state = PVIO_STATE_INITIALISED;	/* as written */
-			nf_go_live(info);
 			nf_switch_seen(info, PVIO_STATE_CONNECTED, true);
+			nf_go_live(info);
 			netdev_info(info->netdev, "resumed on the rings a backend here took over\n");
 			mutex_unlock(&info->lock);
 			schedule_work(&info->announce_work);
