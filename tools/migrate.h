@@ -174,7 +174,8 @@ bool mig_fe_name_ok(const char *s, size_t n);
  * Destination: check that text, import the grant frames and ports into hv
  * and write each device's keys with state Initialised (its backend here
  * takes the rings over); the number of devices or -errno, their names in
- * @list. Then wait until those backends are Connected (-EIO if one gave
+ * @list (0 and none when hv refuses the import: every device then
+ * connects afresh). Then wait until those backends are Connected (-EIO if one gave
  * up).
  */
 #define MIG_KEPT_MAX		(64u << 10)

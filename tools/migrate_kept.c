@@ -290,6 +290,17 @@ int mig_kept_apply(const char *rundir, pvio_domid_t domid, const char *blob,
 			rc = pvio_domain_import(hv, domid, k->gfn, k->nframes,
 						k->ports, k->nports);
 			pvio_hv_close(hv);
+			/*
+			 * Refused (a port already open here, say): nothing of
+			 * it was made, and the guest finds its ports not
+			 * connected here and connects every device afresh.
+			 */
+			if (rc) {
+				fprintf(stderr, "pvio: domain %u: hv refused the kept connections (%s): every device connects afresh\n",
+					domid, strerror(-rc));
+				k->ndevs = 0;
+				rc = 0;
+			}
 		}
 	}
 	for (unsigned int i = 0; !rc && i < k->ndevs; i++) {
