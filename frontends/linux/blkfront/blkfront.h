@@ -128,7 +128,6 @@ struct blkfront_info {
 	atomic_long_t renotified;	/* backend rung again by the timeout */
 	unsigned int reconnects;
 	ktime_t resumed_at;		/* the last resume, until connected */
-	bool kept;			/* resumed on rings a backend took over */
 };
 
 /* blk-mq's request timeout: then the ring is looked at again */

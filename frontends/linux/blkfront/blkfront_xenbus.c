@@ -455,7 +455,6 @@ static void disk_go_live(struct blkfront_info *info)
 	info->conn = BLKFRONT_CONNECTED;
 	for (i = 0; i < info->nr_queues; i++)
 		blkfront_queue_kick(&info->queues[i]);
-	info->kept = false;
 	disk_connected(info);
 }
 
@@ -700,11 +699,9 @@ static bool rings_kept(struct blkfront_info *info)
 		return false;
 	for (i = 0; i < info->nr_queues; i++) {
 		struct blkfront_queue *q = &info->queues[i];
-		pvio_domid_t dom;
 
 		if (!q->ring_mem || !q->port_bound ||
-		    pvio_evtchn_connected(q->port, &dom) != 1 ||
-		    dom != info->pdev->otherend_id)
+		    !pvio_evtchn_connected_to(q->port, info->pdev->otherend_id))
 			return false;
 	}
 	return true;
@@ -744,8 +741,6 @@ static void blkfront_resume(struct pvio_device *pdev, bool new_host)
 		info->resuming = false;
 		info->resumed_at = ktime_get();
 		info->reconnects++;
-		info->kept = true;
-		info->conn = BLKFRONT_INITIALISED;
 		disk_go_live(info);
 		pr_info("%s: resumed on the rings a backend here took over\n",
 			info->name);

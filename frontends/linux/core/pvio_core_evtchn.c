@@ -376,25 +376,20 @@ void pvio_evtchn_resume(void)
 }
 
 /*
- * 1 and the remote domain in *@dom if @port is connected to another
- * domain's port (after a move: a backend here took the connection we
- * kept), 0 if not, -errno.
+ * Whether @port is connected to a port of domain @dom (after a move: a
+ * backend of this host took over the connection we kept).
  */
-int pvio_evtchn_connected(pvio_evtchn_port_t port, pvio_domid_t *dom)
+bool pvio_evtchn_connected_to(pvio_evtchn_port_t port, pvio_domid_t dom)
 {
 	long r;
 
 	if (!evtchn_port_valid(port))
-		return -EINVAL;
+		return false;
 	r = evtchn_op(EVTCHNOP_status, port, 0);
-	if (r < 0)
-		return r == -EINVAL ? 0 : (int)r;
-	if ((r & 0xff) != EVTCHNSTAT_interdomain)
-		return 0;
-	*dom = (pvio_domid_t)((r >> 16) & 0xffff);
-	return 1;
+	return r >= 0 && (r & 0xff) == EVTCHNSTAT_interdomain &&
+	       ((r >> 16) & 0xffff) == dom;
 }
-EXPORT_SYMBOL_GPL(pvio_evtchn_connected);
+EXPORT_SYMBOL_GPL(pvio_evtchn_connected_to);
 
 int pvio_evtchn_close(pvio_evtchn_port_t port)
 {

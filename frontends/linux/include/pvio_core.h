@@ -51,8 +51,8 @@ int pvio_evtchn_bind_handler(pvio_evtchn_port_t port,
 /* Mask @port and wait until a running handler has returned. */
 void pvio_evtchn_unbind_handler(pvio_evtchn_port_t port);
 int pvio_evtchn_close(pvio_evtchn_port_t port);
-/* 1 (*dom: the peer's domain) if @port is connected to another domain's */
-int pvio_evtchn_connected(pvio_evtchn_port_t port, pvio_domid_t *dom);
+/* Whether @port is connected to a port of domain @dom. */
+bool pvio_evtchn_connected_to(pvio_evtchn_port_t port, pvio_domid_t dom);
 /* Signal the other end; never sleeps, never waits for hv. */
 void pvio_evtchn_notify(pvio_evtchn_port_t port);
 void pvio_evtchn_mask(pvio_evtchn_port_t port);

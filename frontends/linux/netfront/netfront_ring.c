@@ -702,6 +702,24 @@ static void ring_free(struct pvio_front_ring *r, int *gref)
 }
 
 /* No event handler of ours runs on the queue's ports afterwards. */
+/* Events of @q's ports to its handler (one port or a tx and an rx one). */
+static int queue_bind(struct netfront_queue *q)
+{
+	int ret;
+
+	ret = pvio_evtchn_bind_handler(q->tx_port, netfront_event, q);
+	if (ret)
+		return ret;
+	q->tx_bound = true;
+	if (q->rx_port != q->tx_port) {
+		ret = pvio_evtchn_bind_handler(q->rx_port, netfront_event, q);
+		if (ret)
+			return ret;
+	}
+	q->rx_bound = true;
+	return 0;
+}
+
 static void queue_unbind(struct netfront_queue *q)
 {
 	if (q->tx_bound)
@@ -800,17 +818,7 @@ static int queue_init(struct netfront_info *info, struct netfront_queue *q,
 	q->napi_added = true;
 	/* buffers are posted before the backend can look at the ring */
 	rx_refill(q);
-	ret = pvio_evtchn_bind_handler(q->tx_port, netfront_event, q);
-	if (ret)
-		return ret;
-	q->tx_bound = true;
-	if (q->rx_port != q->tx_port) {
-		ret = pvio_evtchn_bind_handler(q->rx_port, netfront_event, q);
-		if (ret)
-			return ret;
-	}
-	q->rx_bound = true;
-	return 0;
+	return queue_bind(q);
 }
 
 /* Called under rtnl and info->lock with the device's queues stopped. */
@@ -902,21 +910,18 @@ void netfront_queues_detach(struct netfront_info *info)
  */
 bool netfront_queues_kept(struct netfront_info *info)
 {
+	pvio_domid_t be = info->pdev->otherend_id;
 	unsigned int i;
 
 	if (!info->queues || !info->nr_queues)
 		return false;
 	for (i = 0; i < info->nr_queues; i++) {
 		struct netfront_queue *q = &info->queues[i];
-		pvio_domid_t dom;
 
 		if (!q->tx_port || !q->rx_port ||
-		    pvio_evtchn_connected(q->tx_port, &dom) != 1 ||
-		    dom != info->pdev->otherend_id)
-			return false;
-		if (q->rx_port != q->tx_port &&
-		    (pvio_evtchn_connected(q->rx_port, &dom) != 1 ||
-		     dom != info->pdev->otherend_id))
+		    !pvio_evtchn_connected_to(q->tx_port, be) ||
+		    (q->rx_port != q->tx_port &&
+		     !pvio_evtchn_connected_to(q->rx_port, be)))
 			return false;
 	}
 	return true;
@@ -929,19 +934,9 @@ int netfront_queues_reattach(struct netfront_info *info)
 	int ret;
 
 	for (i = 0; i < info->nr_queues; i++) {
-		struct netfront_queue *q = &info->queues[i];
-
-		ret = pvio_evtchn_bind_handler(q->tx_port, netfront_event, q);
+		ret = queue_bind(&info->queues[i]);
 		if (ret)
 			return ret;
-		q->tx_bound = true;
-		if (q->rx_port != q->tx_port) {
-			ret = pvio_evtchn_bind_handler(q->rx_port,
-						       netfront_event, q);
-			if (ret)
-				return ret;
-		}
-		q->rx_bound = true;
 	}
 	return 0;
 }
