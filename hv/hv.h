@@ -74,6 +74,11 @@ struct hv_domain_ops {
 		   char **reply);
 	/* optional: bring what info reports up to date (VM: vCPU count) */
 	void (*refresh)(struct hv_domain *d);
+	/*
+	 * optional: take at once what the guest left waiting for hv (VM:
+	 * hypercalls and sends in its region), as if it had rung.
+	 */
+	void (*serve)(struct hv_domain *d);
 };
 
 extern const struct hv_domain_ops hv_process_ops;

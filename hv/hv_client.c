@@ -507,6 +507,59 @@ static void handle_import(struct hv_client *c, const struct hv_msg_hdr *h,
 	hv_client_send(c, h, ret, NULL, 0, NULL, 0);
 }
 
+/* Every open port of a domain (struct hv_ports_reply, hv_port_info[]). */
+static void handle_ports(struct hv_client *c, const struct hv_msg_hdr *h,
+			 const void *p, size_t len)
+{
+	struct hv_ports_reply rep = { 0 };
+	struct hv_port_info *v;
+	struct hv_domid_arg a;
+	struct hv_domain *d;
+	char *buf;
+
+	if (!is_dom0(c) || need_arg(len, sizeof(a))) {
+		hv_client_send(c, h, is_dom0(c) ? -EINVAL : -EPERM, NULL, 0,
+			       NULL, 0);
+		return;
+	}
+	memcpy(&a, p, sizeof(a));
+	d = a.domid && a.domid < PVIO_DOMID_FIRST_RESERVED ?
+	    hv_domain_get((pvio_domid_t)a.domid) : NULL;
+	if (!d) {
+		hv_client_send(c, h, -ESRCH, NULL, 0, NULL, 0);
+		return;
+	}
+	/* what the guest asked for and hv has not taken yet counts */
+	if (d->ops->serve)
+		d->ops->serve(d);
+	if (d->evtchn.nr_open > HV_PORTS_MAX) {
+		hv_client_send(c, h, -E2BIG, NULL, 0, NULL, 0);
+		return;
+	}
+	buf = malloc(sizeof(rep) + d->evtchn.nr_open * sizeof(*v) + 1);
+	if (!buf) {
+		hv_client_send(c, h, -ENOMEM, NULL, 0, NULL, 0);
+		return;
+	}
+	v = (struct hv_port_info *)(buf + sizeof(rep));
+	for (uint32_t port = 1; port < PVIO_EVTCHN_MAX_PORTS &&
+	     rep.nr < d->evtchn.nr_open; port++) {
+		const struct evtchn_port *e = evtchn_lookup(&d->evtchn, port);
+
+		if (!e)
+			continue;
+		v[rep.nr].port = port;
+		v[rep.nr].state = e->state;
+		v[rep.nr].remote_dom = e->remote_dom;
+		rep.nr++;
+	}
+	rep.store_port = d->ops == hv_vm_ops ? d->store_port : 0;
+	memcpy(buf, &rep, sizeof(rep));
+	hv_client_send(c, h, 0, buf, sizeof(rep) + rep.nr * sizeof(*v), NULL,
+		       0);
+	free(buf);
+}
+
 static void handle_get_ram(struct hv_client *c, const struct hv_msg_hdr *h,
 			   const void *p, size_t len)
 {
@@ -764,6 +817,9 @@ static bool handle_msg(struct hv_client *c, struct hv_msg_hdr *h, void *p,
 		break;
 	case HV_OP_DOMAIN_IMPORT:
 		handle_import(c, h, p, len);
+		break;
+	case HV_OP_DOMAIN_PORTS:
+		handle_ports(c, h, p, len);
 		break;
 	case HV_OP_DOMAIN_SET_PROCESS:
 		handle_set_process(c, h, p, len, fd);

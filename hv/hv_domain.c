@@ -458,15 +458,24 @@ int hv_domain_create(const struct pvio_domain_config *cfg, pvio_domid_t *out)
 			return -EEXIST;
 	if (nr_domains >= HV_MAX_DOMAINS)
 		return -ENOSPC;
+	/* the id asked for if it is free (a migration keeps its id) */
+	if (cfg->want_domid && cfg->want_domid < PVIO_DOMID_FIRST_RESERVED &&
+	    !domains[cfg->want_domid])
+		id = (pvio_domid_t)cfg->want_domid;
+	else
+		id = next_domid;
 	/* rotate ids so a stale id does not name a new domain at once */
-	for (tries = 0, id = next_domid; domains[id]; tries++) {
+	for (tries = 0; domains[id]; tries++) {
 		if (++id >= PVIO_DOMID_FIRST_RESERVED)
 			id = 1;
 		if (tries > PVIO_DOMID_FIRST_RESERVED)
 			return -ENOSPC;
 	}
-	next_domid = (unsigned int)id + 1 >= PVIO_DOMID_FIRST_RESERVED ? 1 : id + 1;
-	next_domid_save();
+	if (id == next_domid || !cfg->want_domid) {
+		next_domid = (unsigned int)id + 1 >= PVIO_DOMID_FIRST_RESERVED ?
+			     1 : id + 1;
+		next_domid_save();
+	}
 
 	d = calloc(1, sizeof(*d));
 	if (!d)

@@ -317,21 +317,36 @@ static void vm_send(void *ctx, uint32_t port)
 	hv_evtchn_send(vm->d, port);
 }
 
-static void vm_doorbell(void *arg, uint32_t events)
+/* Hypercalls and sends waiting in the region. */
+static void vm_serve_region(struct hv_vm *vm)
 {
-	struct hv_vm *vm = arg;
 	unsigned int nv = hv_ivshmem_vectors(vm->ivs);
 	uint32_t done;
 	unsigned int i;
 
-	if (!hv_ivshmem_doorbell_ack(vm->ivs))
-		return;
 	done = hv_vm_hcall_scan(vm->d->plat, vm->d->cfg.max_vcpus, vm_hcall, vm);
 	/* wake the waiter: slot i waits on vector i (0 if it has none) */
 	for (i = 0; i < PVIO_MAX_VCPUS; i++)
 		if (done & (1u << i))
 			hv_ivshmem_raise(vm->ivs, i < nv ? i : 0);
 	hv_vm_send_scan(vm->d->plat, vm_send, vm);
+}
+
+static void vm_doorbell(void *arg, uint32_t events)
+{
+	struct hv_vm *vm = arg;
+
+	if (!hv_ivshmem_doorbell_ack(vm->ivs))
+		return;
+	vm_serve_region(vm);
+}
+
+static void vm_serve(struct hv_domain *d)
+{
+	struct hv_vm *vm = vm_of(d);
+
+	if (vm && d->plat)
+		vm_serve_region(vm);
 }
 
 /* ---- QEMU's lifetime ---- */
@@ -881,6 +896,35 @@ static int vm_suspend_ctl(struct hv_domain *d, uint32_t how)
 		       d->domid);
 		vm_suspend_release(vm, slot, 0);
 		return 0;
+	case PVIO_SUSPEND_ADOPT: {
+		const struct pvio_shared_info *sh = d->plat;
+
+		/*
+		 * Moved while it ran: the region is the guest's as it was at
+		 * the stop (its rings, pending events, the ports imported
+		 * before). Only hv's view of this host changes in it.
+		 */
+		if (!(d->cfg.flags & PVIO_DOMCFG_INCOMING) ||
+		    !(d->state & PVIO_DOMSTATE_PAUSED) || vm->suspend_slot >= 0)
+			return -EBUSY;
+		if (hv_vm_hcall_find_suspend(d->plat, d->cfg.vcpus) >= 0)
+			return -EBUSY;	/* a suspended guest: RESUME */
+		if (__atomic_load_n(&sh->magic, __ATOMIC_ACQUIRE) !=
+			    PVIO_PLATFORM_MAGIC ||
+		    sh->domid != d->domid || sh->store_port != d->store_port) {
+			hv_log("domain %u: the region names domain %u, store port %u (here %u): not taken over",
+			       d->domid, sh->domid, sh->store_port,
+			       d->store_port);
+			return -EXDEV;
+		}
+		vm_adopt_ports(vm);
+		vm->suspend_armed = false;
+		hv_log("domain %u: taken over as it ran on another host",
+		       d->domid);
+		/* what the guest asked of the old host and nobody took */
+		vm_serve_region(vm);
+		return 0;
+	}
 	}
 	return -EINVAL;
 }
@@ -898,6 +942,7 @@ static const struct hv_domain_ops vm_ops = {
 	.evtchn_direct = vm_evtchn_direct,
 	.qmp = vm_qmp_raw,
 	.refresh = vm_refresh,
+	.serve = vm_serve,
 };
 
 const struct hv_domain_ops *hv_vm_ops = &vm_ops;

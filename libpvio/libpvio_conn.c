@@ -383,6 +383,48 @@ int pvio_domain_import(struct pvio_hv *hv, pvio_domid_t domid,
 	return ret;
 }
 
+int pvio_domain_ports(struct pvio_hv *hv, pvio_domid_t domid,
+		      struct hv_port_info **out, uint32_t *nr,
+		      uint32_t *store_port)
+{
+	struct hv_domid_arg a = { .domid = domid };
+	size_t cap = sizeof(struct hv_ports_reply) +
+		     HV_PORTS_MAX * sizeof(struct hv_port_info);
+	struct hv_ports_reply rep;
+	char *buf = malloc(cap);
+	size_t len = 0;
+	int ret;
+
+	*out = NULL;
+	*nr = 0;
+	if (!buf)
+		return -ENOMEM;
+	ret = lp_call(hv, HV_OP_DOMAIN_PORTS, &a, sizeof(a), NULL, 0, -1, buf,
+		      cap, &len, NULL, NULL);
+	if (ret >= 0 && len < sizeof(rep))
+		ret = -EPROTO;
+	if (ret >= 0) {
+		memcpy(&rep, buf, sizeof(rep));
+		if (rep.nr > HV_PORTS_MAX ||
+		    len != sizeof(rep) + rep.nr * sizeof(**out)) {
+			ret = -EPROTO;
+		} else {
+			*out = malloc(rep.nr ? rep.nr * sizeof(**out) : 1);
+			if (!*out) {
+				ret = -ENOMEM;
+			} else {
+				memcpy(*out, buf + sizeof(rep),
+				       rep.nr * sizeof(**out));
+				*nr = rep.nr;
+				*store_port = rep.store_port;
+				ret = 0;
+			}
+		}
+	}
+	free(buf);
+	return ret;
+}
+
 int pvio_domain_map_memory(struct pvio_hv *hv, pvio_domid_t domid,
 			   struct pvio_domain_memory *m)
 {

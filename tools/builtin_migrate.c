@@ -33,6 +33,7 @@
 #include <unistd.h>
 
 #include "pvio/libpvio.h"
+#include "pvio/xenbus.h"
 #include "../hv/hv_vm.h"
 #include "migrate.h"
 #include "pvio_cmd.h"
@@ -333,7 +334,7 @@ static int run_restore(int argc, char **argv)
 			argv[1]);
 		goto out;
 	}
-	rc = mig_state_create(rundir, text, &domid);
+	rc = mig_state_create(rundir, text, false, &domid);
 	if (rc)
 		goto out;
 	created = true;
@@ -494,6 +495,8 @@ static int tcp_connect(const char *host, const char *port)
 static bool mig_verbose;
 static bool mig_verify;	/* --verify: the destination checks every page */
 static bool mig_no_keep;	/* --no-keep: every device reconnects afresh */
+/* --suspend (or a move that cannot be live): the guest suspends */
+static bool mig_suspend_mode;
 
 static void progress_log(const struct mig_progress *pr, const char *what)
 {
@@ -593,6 +596,76 @@ static int precopy_until_brake(struct hv_qmp *q, struct mig_relay *relay,
 }
 
 /*
+ * Live: QEMU copies pass after pass and switches over by itself, as for
+ * any guest (downtime limit MIG_DOWNTIME_MS); the guest runs and its
+ * devices work until QEMU stops it. 0 once QEMU is done (the VM stays
+ * stopped here until it is continued), its own downtime in *@qd; -errno
+ * if the migration failed (QEMU then runs the guest on by itself: its
+ * devices were never touched).
+ */
+static int live_until_stopped(struct hv_qmp *q, long long *qd)
+{
+	long long end = mig_now_ms() + MIG_PRECOPY_MS + MIG_STREAM_MS;
+	long long pass = 0;
+	struct mig_progress pr;
+	int rc;
+
+	for (;;) {
+		rc = mig_qmp_progress(q, &pr, 0);
+		if (rc)
+			return rc;
+		progress_log(&pr, NULL);
+		if (mig_verbose && pr.syncs > pass) {
+			pass = pr.syncs;
+			fprintf(stderr, "pvio: migrate: pass %lld: %lld KiB to go\n",
+				pass, pr.remaining >> 10);
+		}
+		if (!strcmp(pr.status, "completed")) {
+			*qd = pr.downtime;
+			return 0;
+		}
+		if (mig_progress_final(&pr)) {
+			fprintf(stderr, "pvio: QEMU's migration is %s%s%s\n",
+				pr.status, pr.error[0] ? ": " : "", pr.error);
+			return -EIO;
+		}
+		if (mig_now_ms() > end) {
+			fprintf(stderr, "pvio: QEMU did not finish within %d s\n",
+				(MIG_PRECOPY_MS + MIG_STREAM_MS) / 1000);
+			return -ETIMEDOUT;
+		}
+		usleep(1000);
+	}
+}
+
+/* The port of @domid's store ring here (0 if unknown). */
+static unsigned int mig_store_port(const char *rundir, pvio_domid_t domid)
+{
+	struct pvio_domain_info info;
+	struct pvio_hv *hv;
+	unsigned int port = 0;
+
+	if (pvio_hv_open(rundir, &hv))
+		return 0;
+	if (!pvio_domain_info(hv, domid, &info))
+		port = info.store_port;
+	pvio_hv_close(hv);
+	return port;
+}
+
+static int fe_not_connected(struct xs_handle *xs, const char *dir,
+			    const char *type, const char *id, void *arg)
+{
+	return xenbus_read_state(xs, dir) != XenbusStateConnected;
+}
+
+/* Every frontend of @domid Connected (a live move takes them as they are). */
+static bool mig_all_connected(const char *rundir, pvio_domid_t domid)
+{
+	return mig_each_device(rundir, domid, true, fe_not_connected, NULL) == 0;
+}
+
+/*
  * Ask the guest to suspend while QEMU is held back; 0 once it has, -EAGAIN
  * if QEMU finished or stopped the VM first, -errno (the suspend is
  * cancelled again). A pass smaller than what the relay had taken, or than
@@ -666,8 +739,9 @@ static int migrate_once(const char *rundir, pvio_domid_t domid,
 {
 	long long t_susp = 0, t_stop = 0, t_applied = 0, t_done, qd = -1;
 	long long t_gone = 0, t_unbrake = 0, t_closed = 0, t_kept = 0;
-	char *state = NULL, *msg = NULL, *kept = NULL;
-	unsigned int nkept = 0;
+	char *state = NULL, *msg = NULL, *kept = NULL, qport[8] = "";
+	unsigned int nkept = 0, rx_domid = 0, rx_store = 0;
+	bool live = false, live_stopped = false;
 	size_t klen = 0;
 	struct hv_qmp *q = NULL;
 	struct mig_relay *relay = NULL;
@@ -691,17 +765,30 @@ static int migrate_once(const char *rundir, pvio_domid_t domid,
 	msg_timeout(fd, MIG_STEP_MS);
 	rc = msg_send(fd, MIG_MSG_STATE, state, strlen(state));
 	rc = rc ?: msg_expect(fd, MIG_MSG_READY, &msg, &len, MIG_STEP_MS);
-	if (!rc && (strncmp(msg, "port=", 5) || !msg[5] || len > 10 ||
-		    strspn(msg + 5, "0123456789") != len - 5)) {
+	/* "port=N domid=D store=P": QEMU's port, the guest's id and store port there */
+	if (!rc && (sscanf(msg, "port=%5[0-9] domid=%u store=%u", qport,
+			   &rx_domid, &rx_store) != 3 || len > 48)) {
 		fprintf(stderr, "pvio: the destination answered nonsense\n");
 		rc = -EPROTO;
 	}
 	if (rc)
 		goto fail;
+	/*
+	 * Live (the guest never suspends) where the guest keeps its id and
+	 * store port there and every device of it is connected now;
+	 * otherwise (or with --suspend, --no-keep) the guest suspends.
+	 */
+	live = !mig_suspend_mode && !mig_no_keep && rx_domid == domid &&
+	       rx_store && rx_store == mig_store_port(rundir, domid) &&
+	       mig_all_connected(rundir, domid);
+	if (mig_verbose)
+		fprintf(stderr, "pvio: migrate: %s\n", live ?
+			"live: the guest goes on running until QEMU stops it" :
+			"the guest suspends before the switch-over");
 	rc = mig_qmp_open(rundir, domid, &q);
 	/* QEMU's stream goes to the destination's QEMU through our relay */
 	if (!rc) {
-		int tcp = tcp_connect(host, msg + 5), qfd = -1;
+		int tcp = tcp_connect(host, qport), qfd = -1;
 
 		rc = tcp < 0 ? tcp : mig_relay_start(tcp, MIG_STEP_MS, &qfd,
 						     &relay);
@@ -711,14 +798,50 @@ static int migrate_once(const char *rundir, pvio_domid_t domid,
 		if (qfd >= 0)
 			close(qfd);	/* QEMU has its own */
 	}
-	/* live copy while the guest runs; no switch-over of QEMU's choosing */
-	rc = rc ?: mig_qmp(q, "{\"execute\": \"migrate-set-parameters\", \"arguments\": {\"max-bandwidth\": %llu, \"downtime-limit\": 1}}",
-			   MIG_BANDWIDTH);
+	/*
+	 * Suspending: a live copy with no switch-over of QEMU's choosing.
+	 * Live: QEMU switches over when it sees fit, as for any guest.
+	 */
+	rc = rc ?: mig_qmp(q, "{\"execute\": \"migrate-set-parameters\", \"arguments\": {\"max-bandwidth\": %llu, \"downtime-limit\": %d}}",
+			   MIG_BANDWIDTH, live ? MIG_DOWNTIME_MS : 1);
 	rc = rc ?: mig_dirty_reset(rundir, domid);
 	rc = rc ?: mig_qmp(q, "{\"execute\": \"migrate\", \"arguments\": {\"uri\": \"fd:pviomigrate\"}}");
 	free(msg);
 	msg = NULL;
 	started = !rc;
+	if (!rc && live) {
+		rc = live_until_stopped(q, &qd);
+		if (rc)
+			goto fail;
+		t_stop = mig_now_ms();
+		live_stopped = true;
+		if (mig_verbose)
+			fprintf(stderr, "pvio: migrate: QEMU stopped the guest and sent its state (its own downtime %lld ms)\n",
+				qd);
+		closing = true;
+		rc = mig_frontends_connected(rundir, domid, fe_list,
+					     sizeof(fe_list));
+		rc = rc ?: mig_devices_close(rundir, domid);
+		rc = rc ?: mig_store_collect(rundir, domid, &store, &slen);
+		rc = rc ?: msg_send(fd, MIG_MSG_STORE, store, slen);
+		rc = rc ?: mig_devices_wait_closed(rundir, domid, MIG_CLOSE_MS);
+		t_closed = mig_now_ms();
+		if (!rc) {
+			rc = mig_kept_collect(rundir, domid, fe_list, true, &kept,
+					      &klen, &nkept);
+			if (rc == -EXDEV) {
+				fprintf(stderr, "pvio: domain %u: not every device can go over as it is; the guest suspends instead\n",
+					domid);
+				mig_suspend_mode = true;
+				rc = -EAGAIN;
+			}
+		}
+		rc = rc ?: msg_send(fd, MIG_MSG_KEPT, kept, klen);
+		t_kept = mig_now_ms();
+		if (rc)
+			goto fail;
+		goto topup;
+	}
 	rc = rc ?: precopy_until_brake(q, relay, t0);
 	if (rc)
 		goto fail;
@@ -749,7 +872,8 @@ static int migrate_once(const char *rundir, pvio_domid_t domid,
 	t_closed = mig_now_ms();
 	/* the connections the destination's backends can take over */
 	if (!rc && !mig_no_keep &&
-	    mig_kept_collect(rundir, domid, fe_list, &kept, &klen, &nkept))
+	    mig_kept_collect(rundir, domid, fe_list, false, &kept, &klen,
+			     &nkept))
 		nkept = 0;	/* then none: every device reconnects */
 	rc = rc ?: msg_send(fd, MIG_MSG_KEPT, nkept ? kept : "", nkept ? klen : 0);
 	t_kept = mig_now_ms();
@@ -757,6 +881,7 @@ static int migrate_once(const char *rundir, pvio_domid_t domid,
 	if (rc)
 		goto fail;
 	t_stop = mig_now_ms();
+topup:
 	rc = mig_topup_collect(rundir, domid, mig_verify, &blob, &blen,
 			       &pages);
 	rc = rc ?: msg_send(fd, MIG_MSG_TOPUP, blob, blen);
@@ -779,6 +904,22 @@ static int migrate_once(const char *rundir, pvio_domid_t domid,
 		goto out;
 	}
 	t_done = mig_now_ms();
+	if (live) {
+		if (mig_verbose)
+			fprintf(stderr, "pvio: migrate: live (QEMU's own downtime %lld ms, then the backends let go in %lld ms, kept connections sent after %lld ms), stop to applied %lld ms, resume to connected %lld ms, %lld MiB relayed\n",
+				qd, t_closed - t_stop, t_kept - t_stop,
+				t_applied - t_stop + qd, t_done - t_applied,
+				mig_relay_bytes(relay) >> 20);
+		hv_qmp_close(q);
+		q = NULL;
+		mig_domain_remove(rundir, domid);
+		/* from QEMU's stop (its own downtime before we saw it end) */
+		printf("Migrated domain %u to %s (%s): downtime %lld ms (QEMU's own %lld ms, moved while it ran: never suspended), total %lld ms, %u pages topped up, %u connection(s) kept\n",
+		       domid, host, msg, t_done - t_stop + qd, qd,
+		       t_done - t0, pages, nkept);
+		rc = 0;
+		goto out;
+	}
 	if (mig_verbose)
 		fprintf(stderr, "pvio: migrate: suspend %lld ms (the guest %lld ms, then QEMU %lld ms: released after %lld, backends let go after %lld, kept connections sent after %lld), stop to applied %lld ms, resume to connected %lld ms, %lld MiB relayed\n",
 			t_stop - t_susp, t_gone - t_susp, t_stop - t_gone,
@@ -795,15 +936,24 @@ static int migrate_once(const char *rundir, pvio_domid_t domid,
 	goto out;
 fail:
 	/* the guest stays here: undo whatever was started, then tell */
-	if (rc == -EAGAIN)
+	if (rc == -EAGAIN && !live)
 		fprintf(stderr, "pvio: QEMU switched over before the guest suspended\n");
 	/* QEMU may wait in the middle of its last pass, holding its lock */
 	if (relay)
 		mig_relay_brake(relay, false);
+	/*
+	 * Live, QEMU done: the guest stays stopped until its backends here
+	 * hold its connections again (it never knew they let go).
+	 */
+	if (live_stopped) {
+		if (closing)
+			mig_devices_wait_closed(rundir, domid, MIG_CLOSE_MS);
+		mig_devices_retake(rundir, domid, MIG_KEPT_MS);
+	}
 	if (q && started)
 		mig_source_continue(q);
 	/* a guest resumed here reconnects: its old connections are gone */
-	if (closing)
+	if (closing && !live_stopped)
 		mig_devices_wait_closed(rundir, domid, MIG_CLOSE_MS);
 	if (suspended || t_susp)
 		mig_cancel(rundir, domid);
@@ -839,11 +989,12 @@ static int run_migrate(int argc, char **argv)
 		{ "port", required_argument, NULL, 'p' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "verify", no_argument, NULL, 'V' },
-		{ "no-keep", no_argument, NULL, 'K' }, { NULL, 0, NULL, 0 },
+		{ "no-keep", no_argument, NULL, 'K' },
+		{ "suspend", no_argument, NULL, 'S' }, { NULL, 0, NULL, 0 },
 	};
 	int o, code = 0;
 
-	while ((o = pvio_getopt(&migrate_cmd, argc, argv, "p:vVK", opts,
+	while ((o = pvio_getopt(&migrate_cmd, argc, argv, "p:vVKS", opts,
 				&code)) != -1) {
 		if (o == -2)
 			return code;
@@ -851,6 +1002,8 @@ static int run_migrate(int argc, char **argv)
 			port = optarg;
 		else if (o == 'K')
 			mig_no_keep = true;
+		else if (o == 'S')
+			mig_suspend_mode = true;
 		else if (o == 'V')
 			mig_verify = true;
 		else
@@ -923,6 +1076,7 @@ static int receive_one(const char *rundir, const char *addr, unsigned int port,
 {
 	char *msg = NULL, *kept = NULL, reply[64], kept_list[512] = "";
 	long long t_go, t_resumed, t_conn, t_fe, t_kept = 0;
+	bool live = false;
 	size_t klen = 0;
 	struct hv_qmp *q = NULL;
 	pvio_domid_t domid = 0;
@@ -931,7 +1085,7 @@ static int receive_one(const char *rundir, const char *addr, unsigned int port,
 	int rc;
 
 	rc = msg_expect(c, MIG_MSG_STATE, &msg, &len, MIG_STEP_MS);
-	rc = rc ?: mig_state_create(rundir, msg, &domid);
+	rc = rc ?: mig_state_create(rundir, msg, true, &domid);
 	free(msg);
 	msg = NULL;
 	if (rc)
@@ -940,7 +1094,9 @@ static int receive_one(const char *rundir, const char *addr, unsigned int port,
 	rc = mig_qmp_open(rundir, domid, &q);
 	rc = rc ?: mig_qmp(q, "{\"execute\": \"migrate-incoming\", \"arguments\": {\"uri\": \"tcp:%s:%u\"}}",
 			   addr, port + 1);
-	snprintf(reply, sizeof(reply), "port=%u", port + 1);
+	/* the guest's id and store port here: the source decides if it goes live */
+	snprintf(reply, sizeof(reply), "port=%u domid=%u store=%u", port + 1,
+		 domid, mig_store_port(rundir, domid));
 	rc = rc ?: msg_send(c, MIG_MSG_READY, reply, strlen(reply));
 	rc = rc ?: msg_expect(c, MIG_MSG_STORE, &msg, &len,
 				MIG_PRECOPY_MS + MIG_SUSPEND_MS + MIG_STEP_MS);
@@ -959,7 +1115,7 @@ static int receive_one(const char *rundir, const char *addr, unsigned int port,
 	/* the rings kept: this host's backends take them over now */
 	if (!rc && klen) {
 		int n = mig_kept_apply(rundir, domid, kept, klen, kept_list,
-				       sizeof(kept_list));
+				       sizeof(kept_list), &live);
 
 		rc = n < 0 ? n : 0;
 		if (n < 0)
@@ -969,6 +1125,10 @@ static int receive_one(const char *rundir, const char *addr, unsigned int port,
 		if (rc && n >= 0)
 			fprintf(stderr, "pvio: domain %u: a backend did not take its rings over: %s\n",
 				domid, strerror(-rc));
+		/* live: the guest never stopped being Connected */
+		if (!rc && live)
+			rc = mig_kept_frontends_connected(rundir, domid,
+							  kept_list);
 	}
 	t_kept = mig_now_ms() - t_kept;
 	free(kept);
@@ -979,7 +1139,7 @@ static int receive_one(const char *rundir, const char *addr, unsigned int port,
 		goto fail;
 	created = false;	/* ours now, whatever happens */
 	t_go = mig_now_ms();
-	rc = mig_resume(rundir, domid);
+	rc = live ? mig_adopt(rundir, domid) : mig_resume(rundir, domid);
 	t_resumed = mig_now_ms();
 	if (!rc && mig_wait_connected(rundir, domid, MIG_CONNECT_MS))
 		fprintf(stderr, "pvio: domain %u: not every device reconnected yet\n",
@@ -1000,8 +1160,9 @@ static int receive_one(const char *rundir, const char *addr, unsigned int port,
 		msg_send(c, MIG_MSG_DONE, reply, strlen(reply));
 	if (!rc && pvio_domstore_monitor(rundir, domid))
 		fprintf(stderr, "pvio: no monitor for domain %u\n", domid);
-	printf("Received domain %u%s (%s%s%s%lld ms to take them over; resumed in %lld ms, backends connected %lld ms later, frontends %lld ms)\n",
+	printf("Received domain %u%s (%s%s%s%s%lld ms to take them over; resumed in %lld ms, backends connected %lld ms later, frontends %lld ms)\n",
 	       domid, rc ? ", but it did not resume" : "",
+	       live ? "moved while it ran, " : "",
 	       kept_list[0] ? "connections kept: " : "no connection kept",
 	       kept_list, kept_list[0] ? ", " : ", ", t_kept, t_resumed - t_go,
 	       t_conn - t_resumed, t_fe - t_resumed);
@@ -1104,7 +1265,7 @@ PVIO_CMD(restore_cmd);
 
 static struct pvio_cmd migrate_cmd = {
 	.name = "migrate",
-	.usage = "[-v] [--verify] [--no-keep] [--port N] DOMAIN HOST   (HOST runs pvio migrate-receive; -v: progress; --verify: the destination checks every page against the source before the guest moves; --no-keep: every device reconnects afresh instead of the destination's backends taking its rings over)",
+	.usage = "[-v] [--verify] [--suspend | --no-keep] [--port N] DOMAIN HOST   (HOST runs pvio migrate-receive; -v: progress; --verify: the destination checks every page against the source before the guest moves; --suspend: the guest suspends for the move (else it moves while it runs where it can), its connections kept; --no-keep: the guest suspends and every device reconnects afresh)",
 	.help = "move a running VM to another host's pvio stack",
 	.run = run_migrate,
 };

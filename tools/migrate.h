@@ -29,9 +29,10 @@ int mig_state_collect(const char *rundir, pvio_domid_t domid, char *out,
 /*
  * Create the domain described by @state waiting for its migration stream
  * (QEMU -incoming defer), with its store nodes and devices; *@domid gets
- * its id. Everything is removed again on failure.
+ * its id (@keep_id: the id it had, if free here). Everything is removed
+ * again on failure.
  */
-int mig_state_create(const char *rundir, const char *state,
+int mig_state_create(const char *rundir, const char *state, bool keep_id,
 		     pvio_domid_t *domid);
 
 /*
@@ -149,6 +150,12 @@ int mig_dirty_reset(const char *rundir, pvio_domid_t domid);
 
 /* Finish a received domain: hv resume, unpause, wait for its devices. */
 int mig_resume(const char *rundir, pvio_domid_t domid);
+/*
+ * Finish a domain moved while it ran: the store serves its ring on a new
+ * connection (the guest reconnects), hv takes the region as it is
+ * (PVIO_SUSPEND_ADOPT), unpause.
+ */
+int mig_adopt(const char *rundir, pvio_domid_t domid);
 
 long long mig_now_ms(void);
 
@@ -195,6 +202,14 @@ struct mig_kept {
 	unsigned int ndevs, nframes, nports;
 	uint64_t gfn[64];		/* PVIO_GNTTAB_MAX_FRAMES */
 	uint32_t ports[MIG_KEPT_MAX_PORTS];
+	/*
+	 * "live": the guest was moved while it ran (no suspend). Then the
+	 * "port" line lists every port of the guest to import (each port a
+	 * device's keys name is among them) and "suspend P" its suspend
+	 * event channel, if it offered one.
+	 */
+	bool live;
+	uint32_t suspend_port;
 };
 /* 0, or -EPROTO for anything not as mig_kept_collect writes it. */
 int mig_kept_parse(const char *blob, size_t len, struct mig_kept *k);
@@ -205,12 +220,27 @@ bool mig_kept_name_ok(const char *s, size_t n);
 bool mig_kept_value_ok(const char *v, size_t n);
 bool mig_kept_key_skipped(const char *k, size_t n);
 int mig_kept_clear(const char *rundir, pvio_domid_t domid);
+/*
+ * @live: the guest moves while it runs (no suspend): the text says so and
+ * names every port the guest holds; -EXDEV if not every device can go
+ * over as it is, or a port is not the guest's end of a channel with dom0.
+ */
 int mig_kept_collect(const char *rundir, pvio_domid_t domid,
-		     const char *fe_list, char **out, size_t *len,
+		     const char *fe_list, bool live, char **out, size_t *len,
 		     unsigned int *ndevs);
+/* *@live: the text said the guest never suspended (then hv must import). */
 int mig_kept_apply(const char *rundir, pvio_domid_t domid, const char *blob,
-		   size_t len, char *list, size_t size);
+		   size_t len, char *list, size_t size, bool *live);
 int mig_kept_wait(const char *rundir, pvio_domid_t domid, const char *list,
 		  int timeout_ms);
+/* Live: the frontends of @list ("vbd/N vif/M") back to Connected. */
+int mig_kept_frontends_connected(const char *rundir, pvio_domid_t domid,
+				 const char *list);
+/*
+ * Source, a live move given up after the backends let go (the guest is
+ * stopped): each backend takes its connection back where it left it
+ * (drained), or waits for the frontend to connect afresh. Bounded.
+ */
+int mig_devices_retake(const char *rundir, pvio_domid_t domid, int timeout_ms);
 
 #endif /* PVIO_TOOLS_MIGRATE_H */

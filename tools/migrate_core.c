@@ -130,6 +130,9 @@ int mig_state_collect(const char *rundir, pvio_domid_t domid, char *out,
 	rc = rc ?: put(out, len, &used, "mem_bytes", num);
 	snprintf(num, sizeof(num), "%u", cfg.vcpus);
 	rc = rc ?: put(out, len, &used, "vcpus", num);
+	/* a guest moved while it runs keeps its id (if free there) */
+	snprintf(num, sizeof(num), "%u", domid);
+	rc = rc ?: put(out, len, &used, "domid", num);
 	for (w = strtok_r(cfg.dm_args, "\n", &save); w && !rc;
 	     w = strtok_r(NULL, "\n", &save))
 		rc = put(out, len, &used, "dm_arg", w);
@@ -182,6 +185,8 @@ static int state_config(const char *state, struct pvio_domain_config *cfg)
 			cfg->mem_bytes = strtoull(v, NULL, 10);
 		else if (!strcmp(line, "vcpus"))
 			cfg->vcpus = (uint32_t)strtoul(v, NULL, 10);
+		else if (!strcmp(line, "domid"))
+			cfg->want_domid = (uint32_t)strtoul(v, NULL, 10);
 		else if (!strcmp(line, "dm_arg")) {
 			size_t l = strlen(v);
 
@@ -247,7 +252,7 @@ void mig_domain_remove(const char *rundir, pvio_domid_t domid)
 	pvio_domstore_cleanup(rundir, domid);
 }
 
-int mig_state_create(const char *rundir, const char *state,
+int mig_state_create(const char *rundir, const char *state, bool keep_id,
 		     pvio_domid_t *domid)
 {
 	struct pvio_domain_config cfg;
@@ -264,10 +269,27 @@ int mig_state_create(const char *rundir, const char *state,
 		return rc;
 	}
 	cfg.flags = PVIO_DOMCFG_INCOMING;
+	/* hv takes the next free id if this one is in use (or out of range) */
+	if (!keep_id || cfg.want_domid >= PVIO_DOMID_FIRST_RESERVED)
+		cfg.want_domid = 0;
 	rc = pvio_hv_open(rundir, &hv);
 	if (rc) {
 		fprintf(stderr, "pvio: cannot reach pvio-hv: %s\n", strerror(-rc));
 		return rc;
+	}
+	/*
+	 * The id is free in hv: whatever the store still holds under it is
+	 * a dead domain's (a destination killed in an earlier attempt leaves
+	 * its nodes and backend dirs), not to be mistaken for the new one's.
+	 */
+	if (cfg.want_domid &&
+	    pvio_domain_info(hv, (pvio_domid_t)cfg.want_domid, &info) == -ESRCH) {
+		for (struct pvio_devclass *dc = pvio_devclass_first(); dc;
+		     dc = dc->next)
+			if (dc->detach_all)
+				dc->detach_all(rundir,
+					       (pvio_domid_t)cfg.want_domid);
+		pvio_domstore_cleanup(rundir, (pvio_domid_t)cfg.want_domid);
 	}
 	rc = pvio_domain_create(hv, &cfg, domid);
 	if (!rc)
@@ -956,6 +978,35 @@ int mig_topup_apply(const char *rundir, pvio_domid_t domid, const void *blob,
 	}
 	munmap(plat, PVIO_PLATFORM_SIZE);
 	pvio_domain_unmap_memory(&m);
+	return rc;
+}
+
+int mig_adopt(const char *rundir, pvio_domid_t domid)
+{
+	struct xs_handle *xs;
+	struct pvio_hv *hv;
+	int rc;
+
+	/* its store ring as it came: a new connection, the guest reconnects */
+	rc = pvio_domstore_open(rundir, &xs);
+	if (!rc) {
+		rc = xs_reconnect_domain(xs, domid);
+		xs_close(xs);
+	}
+	if (rc) {
+		fprintf(stderr, "pvio: domain %u: the store does not serve its ring again: %s\n",
+			domid, strerror(-rc));
+		return rc;
+	}
+	rc = pvio_hv_open(rundir, &hv);
+	if (rc)
+		return rc;
+	rc = pvio_domain_suspend_ctl(hv, domid, PVIO_SUSPEND_ADOPT);
+	if (rc)
+		fprintf(stderr, "pvio: domain %u: hv cannot take the running guest over: %s\n",
+			domid, strerror(-rc));
+	rc = rc ?: pvio_domain_unpause(hv, domid);
+	pvio_hv_close(hv);
 	return rc;
 }
 

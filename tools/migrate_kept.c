@@ -139,15 +139,70 @@ int mig_kept_clear(const char *rundir, pvio_domid_t domid)
 	return mig_each_device(rundir, domid, false, drained_rm, NULL);
 }
 
+static int count_dev(struct xs_handle *xs, const char *dir, const char *type,
+		     const char *id, void *arg)
+{
+	++*(unsigned int *)arg;
+	return 0;
+}
+
+/*
+ * Live: every port the guest holds, for the destination to import (the
+ * store's port excepted: the destination has it already, under the same
+ * number, or the move is not live). Each must be the guest's end of a
+ * channel with dom0 (what else it might be, hv here could not hand over).
+ */
+static int live_ports(struct pvio_hv *hv, struct xs_handle *xs,
+		      pvio_domid_t domid, struct kbuf *b)
+{
+	struct hv_port_info *v = NULL;
+	uint32_t n = 0, store = 0, nlisted = 0;
+	char path[96], *susp = NULL;
+	unsigned long sp = 0;
+	int rc;
+
+	rc = pvio_domain_ports(hv, domid, &v, &n, &store);
+	if (rc)
+		return rc;
+	kb_printf(b, "port");
+	for (uint32_t i = 0; !rc && i < n; i++) {
+		if (v[i].port == store)
+			continue;
+		if ((v[i].state != EVTCHNSTAT_unbound &&
+		     v[i].state != EVTCHNSTAT_interdomain) || v[i].remote_dom ||
+		    ++nlisted > MIG_KEPT_MAX_PORTS) {
+			rc = -EXDEV;
+			break;
+		}
+		kb_printf(b, " %u", v[i].port);
+	}
+	kb_printf(b, "\n");
+	/* the suspend event channel the guest offers, if it is one of them */
+	snprintf(path, sizeof(path), "/local/domain/%u/device/suspend/event-channel",
+		 domid);
+	if (!rc && !xs_read(xs, XS_TXN_NULL, path, &susp, NULL) && susp[0]) {
+		char *end;
+
+		sp = strtoul(susp, &end, 10);
+		for (uint32_t i = 0; !*end && sp && i < n; i++)
+			if (v[i].port == sp && sp != store)
+				kb_printf(b, "suspend %lu\n", sp);
+	}
+	free(susp);
+	free(v);
+	return rc ?: b->err;
+}
+
 int mig_kept_collect(const char *rundir, pvio_domid_t domid,
-		     const char *fe_list, char **out, size_t *len,
+		     const char *fe_list, bool live, char **out, size_t *len,
 		     unsigned int *ndevs)
 {
 	struct kbuf b = { malloc(4096), 0, 4096, 0 };
 	struct pvio_domain_memory m;
 	struct xs_handle *xs = NULL;
-	struct pvio_hv *hv;
+	struct pvio_hv *hv = NULL;
 	const char *s = fe_list;
+	unsigned int all = 0;
 	int rc;
 
 	*ndevs = 0;
@@ -155,18 +210,20 @@ int mig_kept_collect(const char *rundir, pvio_domid_t domid,
 		return -ENOMEM;
 	b.p[0] = 0;
 	rc = pvio_hv_open(rundir, &hv);
-	if (!rc) {
+	if (!rc)
 		rc = pvio_domain_map_memory(hv, domid, &m);
-		pvio_hv_close(hv);
-	}
 	if (rc)
 		goto out;
+	if (live)
+		kb_printf(&b, "live\n");
 	kb_printf(&b, "gnt");
 	for (uint32_t f = 0; f < m.nr_gnt_frames; f++)
 		kb_printf(&b, " %llu", (unsigned long long)m.gnt_gfn[f]);
 	kb_printf(&b, "\n");
 	pvio_domain_unmap_memory(&m);
 	rc = pvio_domstore_open(rundir, &xs);
+	if (!rc && live)
+		rc = live_ports(hv, xs, domid, &b);
 	while (!rc && *s) {
 		char name[48], fe[192], be_drained[224], *be = NULL;
 		size_t n = strcspn(s, " ");
@@ -206,7 +263,19 @@ int mig_kept_collect(const char *rundir, pvio_domid_t domid,
 			s++;
 	}
 	rc = rc ?: b.err;
+	/*
+	 * Live, the guest never hears of the move: every device it has
+	 * must go over as it is, or none (the move is then made with the
+	 * guest's suspend).
+	 */
+	if (!rc && live) {
+		rc = mig_each_device(rundir, domid, true, count_dev, &all);
+		if (!rc && all != *ndevs)
+			rc = -EXDEV;
+	}
 out:
+	if (hv)
+		pvio_hv_close(hv);
 	if (xs)
 		xs_close(xs);
 	if (rc) {
@@ -258,24 +327,36 @@ static int write_dev(struct xs_handle *xs, xs_transaction_t t, void *arg)
 }
 
 int mig_kept_apply(const char *rundir, pvio_domid_t domid, const char *blob,
-		   size_t len, char *list, size_t size)
+		   size_t len, char *list, size_t size, bool *live)
 {
 	struct xs_handle *xs = NULL;
 	struct mig_kept *k;
 	struct pvio_hv *hv;
+	unsigned int all = 0;
 	size_t used = 0;
 	int rc;
 
 	list[0] = 0;
+	*live = false;
 	k = malloc(sizeof(*k));
 	if (!k)
 		return -ENOMEM;
 	/* every line checked before anything is written */
 	rc = mig_kept_parse(blob, len, k);
-	if (rc || !k->ndevs)
+	/* live: every device this domain has here is one of them */
+	if (!rc && k->live) {
+		rc = mig_each_device(rundir, domid, true, count_dev, &all);
+		if (!rc && all != k->ndevs)
+			rc = -EXDEV;
+		if (rc)
+			fprintf(stderr, "pvio: domain %u: moved while it ran, but %u of its %u device(s) came along\n",
+				domid, k->ndevs, all);
+	}
+	if (rc || (!k->ndevs && !k->live))
 		goto out;
+	*live = k->live;
 	/* only devices this domain has here */
-	rc = pvio_domstore_open(rundir, &xs);
+	rc = rc ?: pvio_domstore_open(rundir, &xs);
 	for (unsigned int i = 0; !rc && i < k->ndevs; i++) {
 		char path[128], *v = NULL;
 
@@ -294,14 +375,26 @@ int mig_kept_apply(const char *rundir, pvio_domid_t domid, const char *blob,
 			 * Refused (a port already open here, say): nothing of
 			 * it was made, and the guest finds its ports not
 			 * connected here and connects every device afresh.
+			 * A guest that never suspended would not: that move
+			 * fails (and the guest runs on at the source).
 			 */
-			if (rc) {
+			if (rc && k->live)
+				fprintf(stderr, "pvio: domain %u: hv refused the guest's ports and grant frames: %s\n",
+					domid, strerror(-rc));
+			else if (rc) {
 				fprintf(stderr, "pvio: domain %u: hv refused the kept connections (%s): every device connects afresh\n",
 					domid, strerror(-rc));
 				k->ndevs = 0;
 				rc = 0;
 			}
 		}
+	}
+	if (!rc && k->suspend_port) {
+		char path[96];
+
+		snprintf(path, sizeof(path), "/local/domain/%u/device/suspend/event-channel",
+			 domid);
+		rc = xs_printf(xs, XS_TXN_NULL, path, "%u", k->suspend_port);
 	}
 	for (unsigned int i = 0; !rc && i < k->ndevs; i++) {
 		struct kept_txn t = { blob, &k->devs[i], domid };
@@ -358,5 +451,101 @@ int mig_kept_wait(const char *rundir, pvio_domid_t domid, const char *list,
 			s++;
 	}
 	xs_close(xs);
+	return rc;
+}
+
+/*
+ * Live: the guest's frontends never stopped being Connected; what the
+ * toolstack wrote for the backends here (Initialised) is set back to
+ * what the guest itself last wrote, once each backend is Connected.
+ */
+int mig_kept_frontends_connected(const char *rundir, pvio_domid_t domid,
+				 const char *list)
+{
+	struct xs_handle *xs;
+	const char *s = list;
+	int rc;
+
+	rc = pvio_domstore_open(rundir, &xs);
+	if (rc)
+		return rc;
+	while (!rc && *s) {
+		size_t n = strcspn(s, " ");
+		char dir[160];
+
+		if (!mig_fe_name_ok(s, n)) {
+			rc = -EINVAL;
+			break;
+		}
+		snprintf(dir, sizeof(dir), "/local/domain/%u/device/%.*s", domid,
+			 (int)n, s);
+		rc = xenbus_switch_state(xs, dir, XenbusStateConnected);
+		s += n;
+		while (*s == ' ')
+			s++;
+	}
+	xs_close(xs);
+	return rc;
+}
+
+struct retake {
+	long long end;
+	unsigned int kept, reset;
+};
+
+static int retake_one(struct xs_handle *xs, const char *fe, const char *type,
+		      const char *id, void *arg)
+{
+	struct retake *r = arg;
+	char path[224], *be = NULL;
+	long long drained = 0, left;
+	int st, rc;
+
+	snprintf(path, sizeof(path), "%s/backend", fe);
+	if (xs_read(xs, XS_TXN_NULL, path, &be, NULL))
+		return 0;	/* no backend named: nothing to take back */
+	snprintf(path, sizeof(path), "%s/drained", be);
+	if (xs_read_int(xs, XS_TXN_NULL, path, &drained))
+		drained = 0;
+	/* a frontend starting over: the backend waits again (InitWait) */
+	rc = xenbus_switch_state(xs, fe, XenbusStateInitialising);
+	left = r->end - mig_now_ms();
+	st = rc ? rc : left > 0 ?
+	     xenbus_wait_state(xs, be, XENBUS_STATE_BIT(XenbusStateInitWait),
+			       (int)left) : -ETIMEDOUT;
+	if (st < 0 || drained != 1) {
+		/*
+		 * It did not answer every request: the guest's frontend finds
+		 * its backend waiting and connects afresh, re-issuing what
+		 * was not answered (as after a backend restart).
+		 */
+		r->reset++;
+		free(be);
+		return 0;
+	}
+	/* its rings, keys and ports are where the guest left them */
+	rc = xenbus_switch_state(xs, fe, XenbusStateInitialised);
+	left = r->end - mig_now_ms();
+	st = rc ? rc : left > 0 ?
+	     xenbus_wait_state(xs, be, XENBUS_STATE_BIT(XenbusStateConnected) |
+			       XENBUS_STATE_BIT(XenbusStateClosing) |
+			       XENBUS_STATE_BIT(XenbusStateClosed), (int)left) :
+	     -ETIMEDOUT;
+	if (st == XenbusStateConnected &&
+	    !xenbus_switch_state(xs, fe, XenbusStateConnected))
+		r->kept++;
+	else
+		r->reset++;
+	free(be);
+	return 0;
+}
+
+int mig_devices_retake(const char *rundir, pvio_domid_t domid, int timeout_ms)
+{
+	struct retake r = { mig_now_ms() + timeout_ms, 0, 0 };
+	int rc = mig_each_device(rundir, domid, true, retake_one, &r);
+
+	fprintf(stderr, "pvio: domain %u: %u connection(s) taken back here as they were, %u to connect afresh\n",
+		domid, r.kept, r.reset);
 	return rc;
 }

@@ -121,11 +121,45 @@ static bool is_port_key(const char *rel, size_t n)
 	return kn >= 13 && !strncmp(k, "event-channel", 13);
 }
 
+/* A list of port numbers ("P P ..."): each 1..4095, none twice. */
+static int parse_ports(const char *p, const char *e, struct mig_kept *k)
+{
+	while (p < e) {
+		unsigned long long v;
+		size_t w = 0;
+
+		while (p < e && *p == ' ')
+			p++;
+		while (p + w < e && p[w] != ' ')
+			w++;
+		if (!w)
+			break;
+		if (k->nports == MIG_KEPT_MAX_PORTS ||
+		    parse_ull(p, w, PVIO_EVTCHN_MAX_PORTS - 1, &v) || !v)
+			return -EPROTO;
+		for (unsigned int i = 0; i < k->nports; i++)
+			if (k->ports[i] == v)
+				return -EPROTO;
+		k->ports[k->nports++] = (uint32_t)v;
+		p += w;
+	}
+	return 0;
+}
+
+static bool port_listed(const struct mig_kept *k, unsigned long long port)
+{
+	for (unsigned int i = 0; i < k->nports; i++)
+		if (k->ports[i] == port)
+			return true;
+	return false;
+}
+
 int mig_kept_parse(const char *blob, size_t len, struct mig_kept *k)
 {
 	const char *l = blob, *end = blob + len;
+	uint64_t named[PVIO_EVTCHN_MAX_PORTS / 64] = { 0 };
 	unsigned int nkeys = 0;
-	bool gnt = false;
+	bool gnt = false, ports = false;
 
 	memset(k, 0, sizeof(*k));
 	if (len > MIG_KEPT_MAX)
@@ -134,11 +168,17 @@ int mig_kept_parse(const char *blob, size_t len, struct mig_kept *k)
 		const char *nl = memchr(l, '\n', (size_t)(end - l));
 		size_t n = nl ? (size_t)(nl - l) : (size_t)(end - l);
 
-		if (n >= 3 && !strncmp(l, "gnt", 3) && (n == 3 || l[3] == ' ')) {
+		if (n == 4 && !strncmp(l, "live", 4)) {
+			/* once, before anything else */
+			if (l != blob)
+				return -EPROTO;
+			k->live = true;
+		} else if (n >= 3 && !strncmp(l, "gnt", 3) &&
+			   (n == 3 || l[3] == ' ')) {
 			const char *p = l + 3, *e = l + n;
 
-			/* once, first */
-			if (gnt || k->ndevs)
+			/* once, first (after "live") */
+			if (gnt || k->ndevs || ports)
 				return -EPROTO;
 			gnt = true;
 			while (p < e) {
@@ -157,9 +197,27 @@ int mig_kept_parse(const char *blob, size_t len, struct mig_kept *k)
 				k->gfn[k->nframes++] = v;
 				p += w;
 			}
+		} else if (n >= 4 && !strncmp(l, "port", 4) &&
+			   (n == 4 || l[4] == ' ')) {
+			/* live only, once, after gnt and before the devices */
+			if (!k->live || !gnt || ports || k->ndevs ||
+			    parse_ports(l + 4, l + n, k))
+				return -EPROTO;
+			ports = true;
+		} else if (n > 8 && !strncmp(l, "suspend ", 8)) {
+			unsigned long long v;
+
+			/* a port of the list, once */
+			if (!ports || k->suspend_port ||
+			    parse_ull(l + 8, n - 8, PVIO_EVTCHN_MAX_PORTS - 1,
+				      &v) || !port_listed(k, v))
+				return -EPROTO;
+			k->suspend_port = (uint32_t)v;
 		} else if (n > 4 && !strncmp(l, "dev ", 4)) {
 			struct mig_kept_dev *d = &k->devs[k->ndevs];
 
+			if (k->live && !ports)
+				return -EPROTO;
 			if (k->ndevs == MIG_KEPT_MAX_DEVS ||
 			    n - 4 >= sizeof(d->name) ||
 			    !mig_fe_name_ok(l + 4, n - 4))
@@ -185,14 +243,22 @@ int mig_kept_parse(const char *blob, size_t len, struct mig_kept *k)
 			    mig_kept_key_line(l + 4, n - 4, &rl, &v, &vl))
 				return -EPROTO;
 			if (is_port_key(l + 4, rl)) {
-				if (k->nports == MIG_KEPT_MAX_PORTS ||
-				    parse_ull(v, vl, PVIO_EVTCHN_MAX_PORTS - 1,
+				if (parse_ull(v, vl, PVIO_EVTCHN_MAX_PORTS - 1,
 					      &port) || !port)
 					return -EPROTO;
-				for (unsigned int i = 0; i < k->nports; i++)
-					if (k->ports[i] == port)
+				/* one key names a port, never two */
+				if (named[port / 64] & (1ull << (port % 64)))
+					return -EPROTO;
+				named[port / 64] |= 1ull << (port % 64);
+				if (k->live) {
+					/* live: the list names every port */
+					if (!port_listed(k, port))
 						return -EPROTO;
-				k->ports[k->nports++] = (uint32_t)port;
+				} else {
+					if (k->nports == MIG_KEPT_MAX_PORTS)
+						return -EPROTO;
+					k->ports[k->nports++] = (uint32_t)port;
+				}
 			}
 			d->nkeys = nkeys;
 			d->keys_end = (size_t)(l + n - blob);
@@ -201,5 +267,8 @@ int mig_kept_parse(const char *blob, size_t len, struct mig_kept *k)
 		}
 		l += n + 1;
 	}
+	/* live: the list of ports is what the guest holds, never absent */
+	if (k->live && !ports)
+		return -EPROTO;
 	return 0;
 }

@@ -405,6 +405,20 @@ int xs_introduce_domain(struct xs_handle *h, pvio_domid_t domid,
 	return rc;
 }
 
+int xs_reconnect_domain(struct xs_handle *h, pvio_domid_t domid)
+{
+	static const char cmd[] = "reconnect";
+	char d[8];
+	struct iovec iov[] = { IOV((char *)cmd, sizeof(cmd)), IOV(d, 0) };
+	char *r = NULL;
+	int rc;
+
+	iov[1].iov_len = snprintf(d, sizeof(d), "%u", domid) + 1;
+	rc = xs_talk(h, XS_CONTROL, XS_TXN_NULL, iov, 2, &r, NULL);
+	free(r);
+	return rc;
+}
+
 int xs_release_domain(struct xs_handle *h, pvio_domid_t domid)
 {
 	char d[8];

@@ -70,6 +70,7 @@ enum hv_op {
 	HV_OP_DOMAIN_RENAME,	/* hv_rename_arg */
 	HV_OP_GNTTAB_LOCAL,	/* hv_domid_arg -> hv_gnttab_local_reply + fds pin, own (dom0) */
 	HV_OP_DOMAIN_IMPORT,	/* hv_import_arg (dom0, a VM still paused) */
+	HV_OP_DOMAIN_PORTS,	/* hv_domid_arg -> hv_ports_reply + hv_port_info[nr] (dom0) */
 	HV_OP_COUNT
 };
 
@@ -115,6 +116,26 @@ struct hv_import_arg {
 };
 PVIO_ABI_CHECK_SIZE(struct hv_import_arg, 16);
 #define HV_IMPORT_MAX_PORTS	256
+
+/*
+ * HV_OP_DOMAIN_PORTS (dom0 only): every open port of a domain, lowest
+ * first, as the other end of a migration needs them to import (a VM's
+ * hypercalls and sends still waiting in its region are taken first, so
+ * that what they open or close is in the list). At most
+ * HV_PORTS_MAX entries; a domain with more gets -E2BIG.
+ */
+struct hv_ports_reply {
+	uint32_t nr;
+	uint32_t store_port;	/* VM: the port of its store ring, else 0 */
+};
+PVIO_ABI_CHECK_SIZE(struct hv_ports_reply, 8);
+struct hv_port_info {
+	uint32_t port;
+	uint16_t state;		/* EVTCHNSTAT_* */
+	uint16_t remote_dom;	/* unbound: who may bind; interdomain: peer */
+};
+PVIO_ABI_CHECK_SIZE(struct hv_port_info, 8);
+#define HV_PORTS_MAX	1024
 
 struct hv_rename_arg {
 	uint32_t domid;

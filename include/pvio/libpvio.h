@@ -97,7 +97,11 @@ struct pvio_domain_config {
 	 * 0 = vcpus. The VM starts with vcpus of them.
 	 */
 	uint32_t max_vcpus;
-	uint32_t pad;
+	/*
+	 * The id wanted for the new domain (a migration keeps its guest's
+	 * id where it can); 0, or an id in use, takes the next free one.
+	 */
+	uint32_t want_domid;
 };
 
 #define PVIO_DOMCFG_INCOMING	(1u << 0)
@@ -169,6 +173,13 @@ int pvio_domain_config_get(struct pvio_hv *hv, pvio_domid_t domid,
 #define PVIO_SUSPEND_ARM	1
 #define PVIO_SUSPEND_CANCEL	2
 #define PVIO_SUSPEND_RESUME	3
+/*
+ * A VM that came in by live migration without suspending (its region
+ * holds no suspend): hv takes the region as it is (rings, pending events,
+ * the guest's ports imported before) and names this host's doorbell
+ * peers in it. Only for the domain's own id and store port (-EXDEV).
+ */
+#define PVIO_SUSPEND_ADOPT	4
 int pvio_domain_suspend_ctl(struct pvio_hv *hv, pvio_domid_t domid,
 			    uint32_t how);
 
@@ -201,6 +212,14 @@ int pvio_domain_dirty_sync(struct pvio_hv *hv, pvio_domid_t domid);
 int pvio_domain_import(struct pvio_hv *hv, pvio_domid_t domid,
 		       const uint64_t *gfn, uint32_t nr_frames,
 		       const uint32_t *ports, uint32_t nr_ports);
+/*
+ * Every open port of @domid (dom0): *@out malloc'd, *@nr entries, lowest
+ * first; *@store_port the VM's store ring port (0 if none). 0 or -errno.
+ */
+struct hv_port_info;
+int pvio_domain_ports(struct pvio_hv *hv, pvio_domid_t domid,
+		      struct hv_port_info **out, uint32_t *nr,
+		      uint32_t *store_port);
 
 /*
  * With a list from pvio_domain_list: is @domid gone? (No round trip unless

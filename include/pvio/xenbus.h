@@ -99,6 +99,13 @@ int xs_get_domain_path(struct xs_handle *h, pvio_domid_t domid, char **path);
 int xs_introduce_domain(struct xs_handle *h, pvio_domid_t domid,
 			uint64_t gfn, uint32_t port);
 int xs_release_domain(struct xs_handle *h, pvio_domid_t domid);
+/*
+ * pvio-store (XS_CONTROL "reconnect"): serve the ring of introduced
+ * @domid on a new connection, the domain asked to reconnect (it resends
+ * what was not answered and registers its watches again): a guest that
+ * moved here while it ran.
+ */
+int xs_reconnect_domain(struct xs_handle *h, pvio_domid_t domid);
 
 /* ---- xenbus state machine ---- */
 

@@ -174,6 +174,18 @@ int test_garbage(void)
 						 &port, 1) == -EPERM,
 			      "domU imports ports");
 		}
+		{
+			struct hv_port_info *v = NULL;
+			uint32_t n = 0, sp = 0;
+
+			CHECK(pvio_domain_ports(hb, pvio_dom_id(b), &v, &n,
+						&sp) == -EPERM,
+			      "domU lists a domain's ports");
+			free(v);
+			CHECK(pvio_domain_suspend_ctl(hb, pvio_dom_id(b),
+						      PVIO_SUSPEND_ADOPT) == -EPERM,
+			      "domU has hv take a domain over");
+		}
 		pvio_dom_detach(b);
 	}
 	/*
@@ -220,6 +232,33 @@ int test_garbage(void)
 		CHECK(raw_call(fd, &im, sizeof(im.h) + 4) == -EINVAL,
 		      "import without its header");
 		close(fd);
+		/* the list of ports a migration carries: dom0's, exact */
+		{
+			struct hv_port_info *v = NULL;
+			uint32_t n = 0, sp = 1, p2 = 0, i;
+			int ok;
+
+			/* a port the domain offers dom0 is in the list, as it is */
+			CHECK(pvio_evtchn_alloc_unbound(pvio_dom_hv(b), 0, &p2) == 0,
+			      "domU port for the list");
+			ok = pvio_domain_ports(good, pvio_dom_id(b), &v, &n, &sp);
+			for (i = 0; ok == 0 && i < n && v[i].port != p2; i++)
+				;
+			CHECK(ok == 0 && sp == 0 && i < n &&
+			      v[i].state == EVTCHNSTAT_unbound && v[i].remote_dom == 0,
+			      "ports of a process domain: %d, %u listed", ok, n);
+			free(v);
+			v = NULL;
+			CHECK(pvio_domain_ports(good, 0x7fef, &v, &n, &sp) == -ESRCH,
+			      "ports of no domain");
+			CHECK(pvio_domain_ports(good, 0, &v, &n, &sp) == -ESRCH,
+			      "ports of dom0");
+			pvio_evtchn_close(pvio_dom_hv(b), p2);
+		}
+		/* ADOPT only for a VM that came in paused */
+		CHECK(pvio_domain_suspend_ctl(good, pvio_dom_id(b),
+					      PVIO_SUSPEND_ADOPT) != 0,
+		      "a process domain taken over as a moved VM");
 		pvio_dom_detach(b);
 	}
 	/* creation is validated */

@@ -145,6 +145,12 @@ struct store_hooks {
 			 uint32_t port);
 	/* Tear down the ring connection of @domid. */
 	void (*release)(struct store *s, uint16_t domid);
+	/*
+	 * Serve the ring of introduced @domid on a new connection (no watch,
+	 * transaction or half message of the old one), asking the domain to
+	 * reconnect as after a restart of ours. 0 or -errno.
+	 */
+	int (*reconnect)(struct store *s, uint16_t domid);
 };
 
 struct store_opts {

@@ -329,9 +329,21 @@ static void hook_release(struct store *s, uint16_t domid)
 	remember(s, domid, 0, 0, false);
 }
 
+static int hook_reconnect(struct store *s, uint16_t domid)
+{
+	struct store_domain *sd = store_domain_get(s, domid, false);
+
+	if (!sd)
+		return -ENOENT;
+	if (sd->transport)
+		ring_teardown(sd->transport);
+	return ring_setup(s, domid, sd->port, true);
+}
+
 static const struct store_hooks domain_hooks = {
 	.introduce = hook_introduce,
 	.release = hook_release,
+	.reconnect = hook_reconnect,
 };
 
 void store_domain_hooks(struct store_daemon *d, struct store_opts *so)

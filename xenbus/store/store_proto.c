@@ -453,8 +453,24 @@ static int do_control(struct req *r)
 			s->st.busy_max_us) + 1;
 		return 0;
 	}
+	if (!strcmp(cmd, "reconnect")) {
+		/* a domain that moved here while it ran: its ring, afresh */
+		struct store_domain *d;
+		uint16_t domid;
+		int rc;
+
+		if (domid_arg(r, 1, &domid) || domid == 0)
+			return -EINVAL;
+		d = store_domain_get(s, domid, false);
+		if (!d || !d->introduced)
+			return -ENOENT;
+		if (!s->opts.hooks || !s->opts.hooks->reconnect)
+			return -EOPNOTSUPP;
+		rc = s->opts.hooks->reconnect(s, domid);
+		return rc ? rc : reply_str(r, "OK");
+	}
 	if (!strcmp(cmd, "help"))
-		return reply_str(r, "print quota stats help\n");
+		return reply_str(r, "print quota stats reconnect help\n");
 	return -EINVAL;
 }
 

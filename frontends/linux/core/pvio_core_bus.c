@@ -480,6 +480,23 @@ static int bus_resume_one(struct device *dev, void *data)
 	return 0;
 }
 
+static int bus_reconnected_one(struct device *dev, void *data)
+{
+	struct pvio_frontend_driver *drv;
+
+	if (!dev->driver)
+		return 0;
+	drv = to_pvio_frontend_driver(dev->driver);
+	if (drv->store_reconnected)
+		drv->store_reconnected(to_pvio_device(dev));
+	return 0;
+}
+
+void pvio_bus_store_reconnected(void)
+{
+	bus_for_each_dev(&pvio_bus_type, NULL, NULL, bus_reconnected_one);
+}
+
 void pvio_bus_suspend(void)
 {
 	/* no device comes or goes until we are resumed */

@@ -73,6 +73,8 @@ void pvio_bus_remove_devices(void);
 /* Frontends' suspend and resume callbacks, device by device. */
 void pvio_bus_suspend(void);
 void pvio_bus_resume(bool new_host);
+/* The store asked for a reconnection: tell every bound driver. */
+void pvio_bus_store_reconnected(void);
 /* New host, maybe new domain id: device paths and backends again. */
 void pvio_bus_rebase(void);
 

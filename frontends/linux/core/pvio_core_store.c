@@ -43,6 +43,7 @@ static DECLARE_RWSEM(store_req_sem);
 static DEFINE_MUTEX(store_write_mutex);	/* one message written at a time */
 static DEFINE_SPINLOCK(store_ring_lock);	/* request indices vs a reset */
 static unsigned int store_gen;		/* bumped by each reconnection */
+static bool store_asked_reconnect;	/* the drivers are to hear of it */
 static u32 store_req_id;
 
 /* the reader's partial message */
@@ -173,7 +174,8 @@ static void store_reconnect(void)
 	virt_mb();
 	WRITE_ONCE(store_intf->connection, XENSTORE_CONNECTED);
 	spin_unlock(&store_ring_lock);
-	pr_info("pvio_core: store restarted, reconnecting\n");
+	WRITE_ONCE(store_asked_reconnect, true);
+	pr_info("pvio_core: the store asks for a reconnection (it restarted, or this guest moved)\n");
 	pvio_evtchn_notify(store_port);
 	wake_up_all(&store_wq);
 	queue_work(system_highpri_wq, &store_resend_work);
@@ -280,6 +282,9 @@ static void store_resend_fn(struct work_struct *w)
 	kfree(msgs);
 out:
 	mutex_unlock(&store_write_mutex);
+	/* not under the mutex: drivers may talk to the store */
+	if (xchg(&store_asked_reconnect, false))
+		pvio_bus_store_reconnected();
 }
 
 static void store_queue_event(void)

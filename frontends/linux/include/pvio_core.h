@@ -248,6 +248,13 @@ struct pvio_frontend_driver {
 	 */
 	int (*suspend)(struct pvio_device *dev);
 	void (*resume)(struct pvio_device *dev, bool new_host);
+	/*
+	 * Optional: the store asked us to reconnect (it restarted, or the
+	 * guest was moved to another host while it ran, its connections
+	 * taken over there as they were). Process context; a NIC announces
+	 * its address again.
+	 */
+	void (*store_reconnected)(struct pvio_device *dev);
 	struct device_driver driver;
 };
 

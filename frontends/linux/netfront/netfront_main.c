@@ -629,6 +629,24 @@ static void netfront_resume(struct pvio_device *pdev, bool new_host)
 	mutex_unlock(&info->lock);
 }
 
+/*
+ * The store asked for a reconnection: it restarted, or we were moved to
+ * another host while we ran (our connection taken over there as it was,
+ * no suspend, no resume). Say where our MAC is now, as after a resume;
+ * once more after a store restart is harmless.
+ */
+static void netfront_store_reconnected(struct pvio_device *pdev)
+{
+	struct netfront_info *info = dev_get_drvdata(&pdev->dev);
+
+	mutex_lock(&info->lock);
+	if (!info->removing) {
+		info->announce = true;
+		schedule_work(&info->announce_work);
+	}
+	mutex_unlock(&info->lock);
+}
+
 static struct pvio_frontend_driver netfront_driver = {
 	.type = "vif",
 	.probe = netfront_probe,
@@ -636,6 +654,7 @@ static struct pvio_frontend_driver netfront_driver = {
 	.otherend_changed = netfront_otherend_changed,
 	.suspend = netfront_suspend,
 	.resume = netfront_resume,
+	.store_reconnected = netfront_store_reconnected,
 };
 
 static int __init netfront_init(void)
