@@ -918,6 +918,14 @@ static int vm_suspend_ctl(struct hv_domain *d, uint32_t how)
 			return -EXDEV;
 		}
 		vm_adopt_ports(vm);
+		/*
+		 * An event the old host marked pending after QEMU saved the
+		 * guest's interrupt state came along without its interrupt:
+		 * one upcall on every vector (the guest looks at what is
+		 * pending; a spurious one is allowed).
+		 */
+		for (unsigned int v = 0; v < hv_ivshmem_vectors(vm->ivs); v++)
+			hv_ivshmem_raise(vm->ivs, v);
 		vm->suspend_armed = false;
 		hv_log("domain %u: taken over as it ran on another host",
 		       d->domid);

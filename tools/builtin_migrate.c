@@ -598,12 +598,12 @@ static int precopy_until_brake(struct hv_qmp *q, struct mig_relay *relay,
 /*
  * Live: QEMU copies pass after pass and switches over by itself, as for
  * any guest (downtime limit MIG_DOWNTIME_MS); the guest runs and its
- * devices work until QEMU stops it. 0 once QEMU is done (the VM stays
- * stopped here until it is continued), its own downtime in *@qd; -errno
- * if the migration failed (QEMU then runs the guest on by itself: its
+ * devices work until QEMU stops it. With pause-before-switchover QEMU
+ * then waits (pre-switchover) before its last pass: 0 then; -errno if
+ * the migration failed first (QEMU runs the guest on by itself: its
  * devices were never touched).
  */
-static int live_until_stopped(struct hv_qmp *q, long long *qd)
+static int live_until_switchover(struct hv_qmp *q)
 {
 	long long end = mig_now_ms() + MIG_PRECOPY_MS + MIG_STREAM_MS;
 	long long pass = 0;
@@ -620,17 +620,15 @@ static int live_until_stopped(struct hv_qmp *q, long long *qd)
 			fprintf(stderr, "pvio: migrate: pass %lld: %lld KiB to go\n",
 				pass, pr.remaining >> 10);
 		}
-		if (!strcmp(pr.status, "completed")) {
-			*qd = pr.downtime;
+		if (!strcmp(pr.status, "pre-switchover"))
 			return 0;
-		}
-		if (mig_progress_final(&pr)) {
+		if (strcmp(pr.status, "active") && strcmp(pr.status, "setup")) {
 			fprintf(stderr, "pvio: QEMU's migration is %s%s%s\n",
 				pr.status, pr.error[0] ? ": " : "", pr.error);
 			return -EIO;
 		}
 		if (mig_now_ms() > end) {
-			fprintf(stderr, "pvio: QEMU did not finish within %d s\n",
+			fprintf(stderr, "pvio: QEMU did not switch over within %d s\n",
 				(MIG_PRECOPY_MS + MIG_STREAM_MS) / 1000);
 			return -ETIMEDOUT;
 		}
@@ -738,7 +736,7 @@ static int migrate_once(const char *rundir, pvio_domid_t domid,
 			const char *host, int fd, long long t0, bool may_retry)
 {
 	long long t_susp = 0, t_stop = 0, t_applied = 0, t_done, qd = -1;
-	long long t_gone = 0, t_unbrake = 0, t_closed = 0, t_kept = 0;
+	long long t_gone = 0, t_unbrake = 0, t_closed = 0, t_kept = 0, t_qemu = 0;
 	char *state = NULL, *msg = NULL, *kept = NULL, qport[8] = "";
 	unsigned int nkept = 0, rx_domid = 0, rx_store = 0;
 	bool live = false, live_stopped = false;
@@ -804,28 +802,38 @@ static int migrate_once(const char *rundir, pvio_domid_t domid,
 	 */
 	rc = rc ?: mig_qmp(q, "{\"execute\": \"migrate-set-parameters\", \"arguments\": {\"max-bandwidth\": %llu, \"downtime-limit\": %d}}",
 			   MIG_BANDWIDTH, live ? MIG_DOWNTIME_MS : 1);
+	/* live: QEMU waits for us once it stopped the guest, before its last pass */
+	rc = rc ?: mig_qmp(q, "{\"execute\": \"migrate-set-capabilities\", \"arguments\": {\"capabilities\": [{\"capability\": \"pause-before-switchover\", \"state\": %s}]}}",
+			   live ? "true" : "false");
 	rc = rc ?: mig_dirty_reset(rundir, domid);
 	rc = rc ?: mig_qmp(q, "{\"execute\": \"migrate\", \"arguments\": {\"uri\": \"fd:pviomigrate\"}}");
 	free(msg);
 	msg = NULL;
 	started = !rc;
 	if (!rc && live) {
-		rc = live_until_stopped(q, &qd);
+		rc = live_until_switchover(q);
 		if (rc)
 			goto fail;
+		/* QEMU stopped the guest and waits for us before its last pass */
 		t_stop = mig_now_ms();
 		live_stopped = true;
+		/*
+		 * The backends hold still and answer what they took while
+		 * QEMU sends the rest: they touch nothing of the guest's
+		 * once paused, and what they wrote goes with the top-up.
+		 */
+		rc = mig_devices_pause(rundir, domid, true);
+		rc = rc ?: mig_qmp(q, "{\"execute\": \"migrate-continue\", \"arguments\": {\"state\": \"pre-switchover\"}}");
 		if (mig_verbose)
-			fprintf(stderr, "pvio: migrate: QEMU stopped the guest and sent its state (its own downtime %lld ms)\n",
-				qd);
-		closing = true;
-		rc = mig_frontends_connected(rundir, domid, fe_list,
-					     sizeof(fe_list));
-		rc = rc ?: mig_devices_close(rundir, domid);
+			fprintf(stderr, "pvio: migrate: QEMU stopped the guest; its backends pause while QEMU sends the rest\n");
+		rc = rc ?: mig_frontends_connected(rundir, domid, fe_list,
+						   sizeof(fe_list));
+		rc = rc ?: mig_devices_wait_paused(rundir, domid, true,
+						   MIG_CLOSE_MS);
+		t_closed = mig_now_ms();
+		/* the store nodes the guest owns hold still: it is stopped */
 		rc = rc ?: mig_store_collect(rundir, domid, &store, &slen);
 		rc = rc ?: msg_send(fd, MIG_MSG_STORE, store, slen);
-		rc = rc ?: mig_devices_wait_closed(rundir, domid, MIG_CLOSE_MS);
-		t_closed = mig_now_ms();
 		if (!rc) {
 			rc = mig_kept_collect(rundir, domid, fe_list, true, &kept,
 					      &klen, &nkept);
@@ -838,8 +846,13 @@ static int migrate_once(const char *rundir, pvio_domid_t domid,
 		}
 		rc = rc ?: msg_send(fd, MIG_MSG_KEPT, kept, klen);
 		t_kept = mig_now_ms();
+		rc = rc ?: mig_qmp_wait(q, MIG_STREAM_MS, &qd);
 		if (rc)
 			goto fail;
+		/* from QEMU's stop: its own downtime ends as it is done */
+		t_qemu = mig_now_ms();
+		if (qd >= 0 && t_qemu - qd < t_stop)
+			t_stop = t_qemu - qd;
 		goto topup;
 	}
 	rc = rc ?: precopy_until_brake(q, relay, t0);
@@ -906,16 +919,17 @@ topup:
 	t_done = mig_now_ms();
 	if (live) {
 		if (mig_verbose)
-			fprintf(stderr, "pvio: migrate: live (QEMU's own downtime %lld ms, then the backends let go in %lld ms, kept connections sent after %lld ms), stop to applied %lld ms, resume to connected %lld ms, %lld MiB relayed\n",
-				qd, t_closed - t_stop, t_kept - t_stop,
-				t_applied - t_stop + qd, t_done - t_applied,
+			fprintf(stderr, "pvio: migrate: live (stopped by QEMU; backends paused after %lld ms, kept connections sent after %lld ms, QEMU done after %lld ms, its own downtime %lld ms), stop to applied %lld ms, go to running %lld ms, %lld MiB relayed\n",
+				t_closed - t_stop, t_kept - t_stop,
+				t_qemu - t_stop, qd, t_applied - t_stop,
+				t_done - t_applied,
 				mig_relay_bytes(relay) >> 20);
 		hv_qmp_close(q);
 		q = NULL;
 		mig_domain_remove(rundir, domid);
-		/* from QEMU's stop (its own downtime before we saw it end) */
+		/* from QEMU's stop of the guest until it runs there */
 		printf("Migrated domain %u to %s (%s): downtime %lld ms (QEMU's own %lld ms, moved while it ran: never suspended), total %lld ms, %u pages topped up, %u connection(s) kept\n",
-		       domid, host, msg, t_done - t_stop + qd, qd,
+		       domid, host, msg, t_done - t_stop, qd,
 		       t_done - t0, pages, nkept);
 		rc = 0;
 		goto out;
@@ -946,14 +960,15 @@ fail:
 	 * hold its connections again (it never knew they let go).
 	 */
 	if (live_stopped) {
-		if (closing)
-			mig_devices_wait_closed(rundir, domid, MIG_CLOSE_MS);
-		mig_devices_retake(rundir, domid, MIG_KEPT_MS);
+		mig_devices_pause(rundir, domid, false);
+		if (!mig_devices_wait_paused(rundir, domid, false, MIG_KEPT_MS))
+			fprintf(stderr, "pvio: domain %u: its backends hold its connections again\n",
+				domid);
 	}
 	if (q && started)
 		mig_source_continue(q);
 	/* a guest resumed here reconnects: its old connections are gone */
-	if (closing && !live_stopped)
+	if (closing)
 		mig_devices_wait_closed(rundir, domid, MIG_CLOSE_MS);
 	if (suspended || t_susp)
 		mig_cancel(rundir, domid);
@@ -1129,6 +1144,13 @@ static int receive_one(const char *rundir, const char *addr, unsigned int port,
 		if (!rc && live)
 			rc = mig_kept_frontends_connected(rundir, domid,
 							  kept_list);
+		/*
+		 * Live: the store and hv take the guest as it came now, while
+		 * a refusal (a region that does not match) still leaves it
+		 * running at the source; GO only unpauses it.
+		 */
+		if (!rc && live)
+			rc = mig_adopt(rundir, domid);
 	}
 	t_kept = mig_now_ms() - t_kept;
 	free(kept);
@@ -1139,15 +1161,16 @@ static int receive_one(const char *rundir, const char *addr, unsigned int port,
 		goto fail;
 	created = false;	/* ours now, whatever happens */
 	t_go = mig_now_ms();
-	rc = live ? mig_adopt(rundir, domid) : mig_resume(rundir, domid);
+	rc = live ? mig_unpause(rundir, domid) : mig_resume(rundir, domid);
 	t_resumed = mig_now_ms();
-	if (!rc && mig_wait_connected(rundir, domid, MIG_CONNECT_MS))
+	/* live: every backend was Connected before APPLIED, nothing changed */
+	if (!rc && !live && mig_wait_connected(rundir, domid, MIG_CONNECT_MS))
 		fprintf(stderr, "pvio: domain %u: not every device reconnected yet\n",
 			domid);
 	t_conn = mig_now_ms();
 	/* the guest's side too: its disk and NIC usable again */
-	if (!rc && len && mig_wait_frontends(rundir, domid, msg, len,
-					     MIG_CONNECT_MS))
+	if (!rc && !live && len && mig_wait_frontends(rundir, domid, msg, len,
+						      MIG_CONNECT_MS))
 		fprintf(stderr, "pvio: domain %u: not every frontend reconnected yet\n",
 			domid);
 	t_fe = mig_now_ms();

@@ -130,6 +130,17 @@ int mig_devices_close(const char *rundir, pvio_domid_t domid);
 /* ... and wait until no backend holds a connection: 0 or -errno. */
 int mig_devices_wait_closed(const char *rundir, pvio_domid_t domid,
 			    int timeout_ms);
+/*
+ * A live move: hold every connection of @domid still while QEMU has the
+ * guest stopped (@on: pause = 1 in each backend dir; the backend answers
+ * what it took, lets go of the rings and says drained, no state changes)
+ * or give it back (pause = 0: the backend connects to the rings again
+ * where it left them) ...
+ */
+int mig_devices_pause(const char *rundir, pvio_domid_t domid, bool on);
+/* ... and wait until each backend says it is paused (or is no more). */
+int mig_devices_wait_paused(const char *rundir, pvio_domid_t domid, bool on,
+			    int timeout_ms);
 /* Tear down a domain and its devices and store nodes (source after a move). */
 void mig_domain_remove(const char *rundir, pvio_domid_t domid);
 
@@ -151,11 +162,12 @@ int mig_dirty_reset(const char *rundir, pvio_domid_t domid);
 /* Finish a received domain: hv resume, unpause, wait for its devices. */
 int mig_resume(const char *rundir, pvio_domid_t domid);
 /*
- * Finish a domain moved while it ran: the store serves its ring on a new
- * connection (the guest reconnects), hv takes the region as it is
- * (PVIO_SUSPEND_ADOPT), unpause.
+ * A domain moved while it ran, still paused: the store serves its ring on
+ * a new connection (the guest reconnects once it runs), hv takes the
+ * region as it is (PVIO_SUSPEND_ADOPT). Then mig_unpause() runs it.
  */
 int mig_adopt(const char *rundir, pvio_domid_t domid);
+int mig_unpause(const char *rundir, pvio_domid_t domid);
 
 long long mig_now_ms(void);
 
@@ -236,11 +248,5 @@ int mig_kept_wait(const char *rundir, pvio_domid_t domid, const char *list,
 /* Live: the frontends of @list ("vbd/N vif/M") back to Connected. */
 int mig_kept_frontends_connected(const char *rundir, pvio_domid_t domid,
 				 const char *list);
-/*
- * Source, a live move given up after the backends let go (the guest is
- * stopped): each backend takes its connection back where it left it
- * (drained), or waits for the frontend to connect afresh. Bounded.
- */
-int mig_devices_retake(const char *rundir, pvio_domid_t domid, int timeout_ms);
 
 #endif /* PVIO_TOOLS_MIGRATE_H */

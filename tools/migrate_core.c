@@ -782,6 +782,68 @@ int mig_devices_wait_closed(const char *rundir, pvio_domid_t domid,
 	return rc;
 }
 
+struct pause_arg {
+	bool on;
+	long long end;
+};
+
+static int pause_one(struct xs_handle *xs, const char *dir, const char *type,
+		     const char *id, void *arg)
+{
+	const struct pause_arg *a = arg;
+	char path[224];
+	int rc;
+
+	snprintf(path, sizeof(path), "%s/pause", dir);
+	rc = xs_write(xs, XS_TXN_NULL, path, a->on ? "1" : "0", 1);
+	return rc == -ENOENT ? 0 : rc;
+}
+
+int mig_devices_pause(const char *rundir, pvio_domid_t domid, bool on)
+{
+	struct pause_arg a = { on, 0 };
+	int rc = mig_each_device(rundir, domid, false, pause_one, &a);
+
+	if (rc)
+		fprintf(stderr, "pvio: domain %u: cannot %s its backends: %s\n",
+			domid, on ? "pause" : "resume", strerror(-rc));
+	return rc;
+}
+
+static int paused_one(struct xs_handle *xs, const char *dir, const char *type,
+		      const char *id, void *arg)
+{
+	const struct pause_arg *a = arg;
+	char path[224];
+
+	snprintf(path, sizeof(path), "%s/paused", dir);
+	for (;;) {
+		char *v = NULL;
+		bool paused = !xs_read(xs, XS_TXN_NULL, path, &v, NULL) &&
+			      !strcmp(v, "1");
+
+		free(v);
+		if (paused == a->on)
+			return 0;
+		if (mig_now_ms() > a->end)
+			return -ETIMEDOUT;
+		/* a backend pauses in milliseconds: a short poll, no watch */
+		usleep(1000);
+	}
+}
+
+int mig_devices_wait_paused(const char *rundir, pvio_domid_t domid, bool on,
+			    int timeout_ms)
+{
+	struct pause_arg a = { on, mig_now_ms() + timeout_ms };
+	int rc = mig_each_device(rundir, domid, false, paused_one, &a);
+
+	if (rc)
+		fprintf(stderr, "pvio: domain %u: a backend did not %s: %s\n",
+			domid, on ? "pause" : "connect again", strerror(-rc));
+	return rc;
+}
+
 /* ---- what pvio wrote behind QEMU's back ---- */
 
 int mig_dirty_reset(const char *rundir, pvio_domid_t domid)
@@ -1005,7 +1067,19 @@ int mig_adopt(const char *rundir, pvio_domid_t domid)
 	if (rc)
 		fprintf(stderr, "pvio: domain %u: hv cannot take the running guest over: %s\n",
 			domid, strerror(-rc));
-	rc = rc ?: pvio_domain_unpause(hv, domid);
+	pvio_hv_close(hv);
+	return rc;
+}
+
+int mig_unpause(const char *rundir, pvio_domid_t domid)
+{
+	struct pvio_hv *hv;
+	int rc;
+
+	rc = pvio_hv_open(rundir, &hv);
+	if (rc)
+		return rc;
+	rc = pvio_domain_unpause(hv, domid);
 	pvio_hv_close(hv);
 	return rc;
 }

@@ -434,6 +434,11 @@ struct blkback_disk {
 	unsigned int nr_queues;
 	struct blkback_queue queue[BLKBACK_MAX_QUEUES];
 	bool connected;
+	/*
+	 * A migration holds the connection still (pause = 1 in our dir):
+	 * rings unmapped, every request answered, the states unchanged.
+	 */
+	bool paused;
 	uint64_t st_published[BLKBACK_NR_STATS];
 	bool opened;			/* backing store open, features written */
 	bool seen;			/* found by the last scan */

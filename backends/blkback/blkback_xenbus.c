@@ -632,6 +632,7 @@ static void disk_step(struct blkback_disk *disk)
 {
 	struct blkback_ctx *ctx = disk->ctx;
 	enum xenbus_state fe;
+	long long pause;
 	char path[600];
 
 	if (disk->broken && disk->be_state != XenbusStateClosed) {
@@ -686,6 +687,40 @@ static void disk_step(struct blkback_disk *disk)
 		return;
 	}
 
+	/*
+	 * A live migration holds the connection still while the guest is
+	 * stopped (pause = 1): answer what was taken, let go of the rings
+	 * and say whether every request was answered (drained), with no
+	 * state change the guest could see. pause = 0 (the move given up):
+	 * connect to the rings again where we left them, as a restarted
+	 * backend does. Paused with no pause key (our dir going away with the
+	 * moved domain): stay so.
+	 */
+	pause = read_int(ctx, disk->be_path, "pause", -1);
+	if (pause == 1) {
+		if (disk->connected && disk->be_state == XenbusStateConnected) {
+			disk_disconnect(disk);
+			disk->paused = true;
+			write_key(ctx, XS_TXN_NULL, disk->be_path, "paused", "1");
+			blkback_log("%s: paused for a migration", disk->be_path);
+		}
+		return;
+	}
+	if (disk->paused && pause != 0)
+		return;
+	if (disk->paused) {
+		disk->paused = false;
+		snprintf(path, sizeof(path), "%s/paused", disk->be_path);
+		xs_rm(ctx->xs, XS_TXN_NULL, path);
+		if (disk_connect(disk)) {
+			set_state(disk, XenbusStateClosing);
+			set_state(disk, XenbusStateClosed);
+		} else {
+			blkback_log("%s: connected again after a pause",
+				    disk->be_path);
+		}
+		return;
+	}
 	switch (fe) {
 	case XenbusStateInitialised:
 		if (disk->be_state == XenbusStateInitWait && !disk->connected) {

@@ -110,6 +110,11 @@ struct netback_vif {
 	/* xenbus */
 	enum xenbus_state state;	/* ours, as last written */
 	bool connected;
+	/*
+	 * A migration holds the connection still (pause = 1 in our dir):
+	 * rings unmapped, every slot answered, the states unchanged.
+	 */
+	bool paused;
 	bool need_fe_reset;		/* frontend was up when we probed */
 	atomic_bool fatal;		/* a queue saw a protocol violation */
 	char fatal_msg[128];

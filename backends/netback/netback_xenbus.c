@@ -621,6 +621,7 @@ static void vif_step(struct netback_vif *vif)
 	/* no "online" key: the dir is going away, as good as offline */
 	long long online = read_int(vif, vif->bedir, "online", 0);
 	enum xenbus_state fe = xenbus_read_state(nb->xs, vif->fedir);
+	long long pause;
 
 	if (atomic_load(&vif->fatal) && vif->connected) {
 		vif_disconnect(vif);
@@ -644,6 +645,45 @@ static void vif_step(struct netback_vif *vif)
 		} else if (vif->state != XenbusStateClosing) {
 			vif_switch(vif, XenbusStateClosing);
 			vif->closing_since_ms = now_ms();
+		}
+		return;
+	}
+	/*
+	 * A live migration holds the connection still while the guest is
+	 * stopped (pause = 1): let go of the rings, every slot answered
+	 * (drained), with no state change the guest could see; what comes
+	 * from the bridge meanwhile waits in the TAP's queue. pause = 0 (the
+	 * move given up): connect to the rings again where we left them.
+	 * Paused with no pause key (our dir going away): stay so.
+	 */
+	pause = read_int(vif, vif->bedir, "pause", -1);
+	if (pause == 1) {
+		if (vif->connected && vif->state == XenbusStateConnected) {
+			char path[300];
+
+			vif_disconnect(vif);
+			vif->paused = true;
+			snprintf(path, sizeof(path), "%s/paused", vif->bedir);
+			xs_write(nb->xs, XS_TXN_NULL, path, "1", 1);
+			fprintf(stderr, "netback: %s paused for a migration\n",
+				vif->ifname);
+		}
+		return;
+	}
+	if (vif->paused && pause != 0)
+		return;
+	if (vif->paused) {
+		char path[300];
+
+		vif->paused = false;
+		snprintf(path, sizeof(path), "%s/paused", vif->bedir);
+		xs_rm(nb->xs, XS_TXN_NULL, path);
+		if (vif_connect(vif)) {
+			vif_switch(vif, XenbusStateClosing);
+			vif->closing_since_ms = now_ms();
+		} else {
+			fprintf(stderr, "netback: %s connected again after a pause\n",
+				vif->ifname);
 		}
 		return;
 	}

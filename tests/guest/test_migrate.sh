@@ -204,11 +204,11 @@ progress() {
 # ---- 1. the destination dies while the guest is stopped ----
 # The receiver is stopped once QEMU's stream flows: the stream still
 # flows into B's QEMU, QEMU stops the guest for its switch-over (the
-# guest moves while it runs: no suspend) and finishes, the source's
-# backends let go of the guest's connections, but B never confirms.
-# Then B dies (receiver and QEMU): the source's backends take the
-# connections back where they left them and the guest runs on at A,
-# never having known (no suspend, no resume, no reconnection).
+# guest moves while it runs: no suspend), A's backends pause (let go of
+# the rings, every request answered) and QEMU finishes, but B never
+# confirms. Then B dies (receiver and QEMU): A's backends connect to the
+# rings again where they left them and the guest runs on at A, never
+# having known (no suspend, no resume, no reconnection).
 early() { grep -q 'QEMU switched over before the guest suspended' "$1"; }
 # the receiver of a failed attempt ends; what it made on $1 goes
 rx_gone() {
@@ -225,7 +225,7 @@ mpid=$!
 pt_wait_for 60 grep -q 'MiB sent' "$PT_RUNDIR/mig0.log" ||
 	pt_fail "migration 0 did not start"
 kill -STOP "$MH_RX_PID"
-pt_wait_for 180 grep -q 'QEMU stopped the guest and sent its state' "$PT_RUNDIR/mig0.log" || {
+pt_wait_for 180 grep -q 'QEMU stopped the guest; its backends pause' "$PT_RUNDIR/mig0.log" || {
 	cat "$PT_RUNDIR/mig0.log"
 	pt_fail "migration 0 never went live to the switch-over"
 }
@@ -237,8 +237,12 @@ wait $mpid || rc=$?
 grep -v 'MiB sent' "$PT_RUNDIR/mig0.log"
 [ $rc -ne 0 ] || pt_fail "migration to a killed destination succeeded?"
 grep -q 'it runs on here' "$PT_RUNDIR/mig0.log" || pt_fail "the source did not say the guest runs on"
-grep -q '2 connection(s) taken back here as they were, 0 to connect afresh' "$PT_RUNDIR/mig0.log" ||
+grep -q 'its backends hold its connections again' "$PT_RUNDIR/mig0.log" ||
 	pt_fail "A's backends did not take the guest's connections back"
+grep -q "vbd/$dom/51712: connected again after a pause" "$PT_RUNDIR/a/blkback.log" ||
+	pt_fail "A's blkback did not connect to the guest's rings again"
+grep -q 'connected again after a pause' "$PT_RUNDIR/a/netback.log" ||
+	pt_fail "A's netback did not connect to the guest's rings again"
 [ "$(mh_domid A "$name")" = "$dom" ] || pt_fail "the guest is gone from A"
 mh_on A pvio list | grep "^$name " | grep -q ' r' || pt_fail "the guest does not run on A"
 progress "$log"
