@@ -608,9 +608,20 @@ static int live_until_switchover(struct hv_qmp *q)
 	long long end = mig_now_ms() + MIG_PRECOPY_MS + MIG_STREAM_MS;
 	long long pass = 0;
 	struct mig_progress pr;
+	bool stopped = false;
 	int rc;
 
 	for (;;) {
+		/*
+		 * QEMU's STOP event says at once that it stopped the guest;
+		 * between events a look at its progress (failures, -v).
+		 */
+		if (!stopped) {
+			rc = hv_qmp_event_wait(q, "STOP", 20, NULL);
+			if (rc && rc != -ETIMEDOUT)
+				return rc;
+			stopped = !rc;
+		}
 		rc = mig_qmp_progress(q, &pr, 0);
 		if (rc)
 			return rc;
@@ -622,7 +633,9 @@ static int live_until_switchover(struct hv_qmp *q)
 		}
 		if (!strcmp(pr.status, "pre-switchover"))
 			return 0;
-		if (strcmp(pr.status, "active") && strcmp(pr.status, "setup")) {
+		/* "device": QEMU between its stop and the pause, a moment */
+		if (strcmp(pr.status, "active") && strcmp(pr.status, "setup") &&
+		    strcmp(pr.status, "device")) {
 			fprintf(stderr, "pvio: QEMU's migration is %s%s%s\n",
 				pr.status, pr.error[0] ? ": " : "", pr.error);
 			return -EIO;
@@ -632,7 +645,8 @@ static int live_until_switchover(struct hv_qmp *q)
 				(MIG_PRECOPY_MS + MIG_STREAM_MS) / 1000);
 			return -ETIMEDOUT;
 		}
-		usleep(1000);
+		if (stopped)
+			usleep(200);
 	}
 }
 
@@ -818,12 +832,14 @@ static int migrate_once(const char *rundir, pvio_domid_t domid,
 		t_stop = mig_now_ms();
 		live_stopped = true;
 		/*
-		 * The backends hold still and answer what they took while
-		 * QEMU sends the rest: they touch nothing of the guest's
-		 * once paused, and what they wrote goes with the top-up.
+		 * QEMU goes on at once; the backends hold still and answer
+		 * what they took meanwhile: they touch nothing of the guest's
+		 * once paused, and what they wrote goes with the top-up,
+		 * which can then leave before QEMU is done (the destination
+		 * applies it once its QEMU has loaded everything).
 		 */
-		rc = mig_devices_pause(rundir, domid, true);
-		rc = rc ?: mig_qmp(q, "{\"execute\": \"migrate-continue\", \"arguments\": {\"state\": \"pre-switchover\"}}");
+		rc = mig_qmp(q, "{\"execute\": \"migrate-continue\", \"arguments\": {\"state\": \"pre-switchover\"}}");
+		rc = rc ?: mig_devices_pause(rundir, domid, true);
 		if (mig_verbose)
 			fprintf(stderr, "pvio: migrate: QEMU stopped the guest; its backends pause while QEMU sends the rest\n");
 		rc = rc ?: mig_frontends_connected(rundir, domid, fe_list,
@@ -845,6 +861,9 @@ static int migrate_once(const char *rundir, pvio_domid_t domid,
 			}
 		}
 		rc = rc ?: msg_send(fd, MIG_MSG_KEPT, kept, klen);
+		rc = rc ?: mig_topup_collect(rundir, domid, mig_verify, &blob,
+					     &blen, &pages);
+		rc = rc ?: msg_send(fd, MIG_MSG_TOPUP, blob, blen);
 		t_kept = mig_now_ms();
 		rc = rc ?: mig_qmp_wait(q, MIG_STREAM_MS, &qd);
 		if (rc)
@@ -853,7 +872,7 @@ static int migrate_once(const char *rundir, pvio_domid_t domid,
 		t_qemu = mig_now_ms();
 		if (qd >= 0 && t_qemu - qd < t_stop)
 			t_stop = t_qemu - qd;
-		goto topup;
+		goto applied;
 	}
 	rc = rc ?: precopy_until_brake(q, relay, t0);
 	if (rc)
@@ -894,10 +913,10 @@ static int migrate_once(const char *rundir, pvio_domid_t domid,
 	if (rc)
 		goto fail;
 	t_stop = mig_now_ms();
-topup:
 	rc = mig_topup_collect(rundir, domid, mig_verify, &blob, &blen,
 			       &pages);
 	rc = rc ?: msg_send(fd, MIG_MSG_TOPUP, blob, blen);
+applied:
 	rc = rc ?: msg_expect(fd, MIG_MSG_APPLIED, &msg, &len,
 				 MIG_STEP_MS);
 	if (rc)
@@ -919,7 +938,7 @@ topup:
 	t_done = mig_now_ms();
 	if (live) {
 		if (mig_verbose)
-			fprintf(stderr, "pvio: migrate: live (stopped by QEMU; backends paused after %lld ms, kept connections sent after %lld ms, QEMU done after %lld ms, its own downtime %lld ms), stop to applied %lld ms, go to running %lld ms, %lld MiB relayed\n",
+			fprintf(stderr, "pvio: migrate: live (stopped by QEMU; backends paused after %lld ms, kept connections and top-up sent after %lld ms, QEMU done after %lld ms, its own downtime %lld ms), stop to applied %lld ms, go to running %lld ms, %lld MiB relayed\n",
 				t_closed - t_stop, t_kept - t_stop,
 				t_qemu - t_stop, qd, t_applied - t_stop,
 				t_done - t_applied,
@@ -1090,7 +1109,8 @@ static int receive_one(const char *rundir, const char *addr, unsigned int port,
 		       int c)
 {
 	char *msg = NULL, *kept = NULL, reply[64], kept_list[512] = "";
-	long long t_go, t_resumed, t_conn, t_fe, t_kept = 0;
+	long long t_go, t_resumed, t_conn, t_fe, t_kept = 0, t_topup = 0;
+	long long t_qemu = 0, t_ta = 0;
 	bool live = false;
 	size_t klen = 0;
 	struct hv_qmp *q = NULL;
@@ -1121,12 +1141,17 @@ static int receive_one(const char *rundir, const char *addr, unsigned int port,
 	rc = rc ?: msg_expect(c, MIG_MSG_KEPT, &kept, &klen, MIG_STREAM_MS);
 	rc = rc ?: msg_expect(c, MIG_MSG_TOPUP, &msg, &len,
 				MIG_STREAM_MS);
-	/* the source sends the top-up once its QEMU is done sending */
+	t_topup = mig_now_ms();
+	/*
+	 * Applied once QEMU here has loaded everything (the source may send
+	 * it before its QEMU is done: its pages are newer than QEMU's).
+	 */
 	rc = rc ?: mig_qmp_wait(q, MIG_STREAM_MS, NULL);
+	t_qemu = mig_now_ms();
 	rc = rc ?: mig_topup_apply(rundir, domid, msg, len);
 	free(msg);
 	msg = NULL;
-	t_kept = mig_now_ms();
+	t_kept = t_ta = mig_now_ms();
 	/* the rings kept: this host's backends take them over now */
 	if (!rc && klen) {
 		int n = mig_kept_apply(rundir, domid, kept, klen, kept_list,
@@ -1136,6 +1161,14 @@ static int receive_one(const char *rundir, const char *addr, unsigned int port,
 		if (n < 0)
 			fprintf(stderr, "pvio: domain %u: the kept connections cannot be taken over: %s\n",
 				domid, strerror(-n));
+		/*
+		 * Live: the store and hv take the guest as it came, while its
+		 * backends take the rings over (a refusal, a region that does
+		 * not match, still leaves the guest running at the source);
+		 * GO only unpauses it.
+		 */
+		if (!rc && live)
+			rc = mig_adopt(rundir, domid);
 		rc = rc ?: mig_kept_wait(rundir, domid, kept_list, MIG_KEPT_MS);
 		if (rc && n >= 0)
 			fprintf(stderr, "pvio: domain %u: a backend did not take its rings over: %s\n",
@@ -1144,13 +1177,6 @@ static int receive_one(const char *rundir, const char *addr, unsigned int port,
 		if (!rc && live)
 			rc = mig_kept_frontends_connected(rundir, domid,
 							  kept_list);
-		/*
-		 * Live: the store and hv take the guest as it came now, while
-		 * a refusal (a region that does not match) still leaves it
-		 * running at the source; GO only unpauses it.
-		 */
-		if (!rc && live)
-			rc = mig_adopt(rundir, domid);
 	}
 	t_kept = mig_now_ms() - t_kept;
 	free(kept);
@@ -1183,8 +1209,9 @@ static int receive_one(const char *rundir, const char *addr, unsigned int port,
 		msg_send(c, MIG_MSG_DONE, reply, strlen(reply));
 	if (!rc && pvio_domstore_monitor(rundir, domid))
 		fprintf(stderr, "pvio: no monitor for domain %u\n", domid);
-	printf("Received domain %u%s (%s%s%s%s%lld ms to take them over; resumed in %lld ms, backends connected %lld ms later, frontends %lld ms)\n",
+	printf("Received domain %u%s (QEMU here done %lld ms after the top-up came, applied in %lld ms; %s%s%s%s%lld ms to take them over; resumed in %lld ms, backends connected %lld ms later, frontends %lld ms)\n",
 	       domid, rc ? ", but it did not resume" : "",
+	       t_qemu - t_topup, t_ta - t_qemu,
 	       live ? "moved while it ran, " : "",
 	       kept_list[0] ? "connections kept: " : "no connection kept",
 	       kept_list, kept_list[0] ? ", " : ", ", t_kept, t_resumed - t_go,

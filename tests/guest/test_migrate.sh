@@ -326,7 +326,7 @@ migrate() {
 	if [ -z "$keep" ]; then
 		grep -q 'moved while it ran: never suspended' "$PT_RUNDIR/mig$n.log" ||
 			pt_fail "the move was not live"
-		grep -q '(moved while it ran, connections kept' "$PT_RUNDIR/rx$n.log" ||
+		grep -q 'moved while it ran, connections kept: vbd/51712 vif/0,' "$PT_RUNDIR/rx$n.log" ||
 			pt_fail "the destination did not take the running guest over"
 	fi
 	new=$(mh_domid "$to" "$name")
