@@ -3,8 +3,9 @@
  * The kept-connections text a migration's destination receives from the
  * other host (tools/migrate_kept_text.c): what the source writes is taken
  * whole, anything else refused before any of it is used, and random
- * corruptions of a good text never get past the checks with a value the
- * destination would act on unchecked.
+ * corruptions of a good text (kept across a suspend, or moved live)
+ * never get past the checks with a value the destination would act on
+ * unchecked.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -35,6 +36,21 @@ static const char good[] =
 	"key queue-0/event-channel-rx=7\n"
 	"key multi-queue-num-queues=1\n"
 	"key mac=00:16:3e:00:00:01\n";
+
+/* A guest moved while it ran: every port it holds, its suspend channel. */
+static const char good_live[] =
+	"live\n"
+	"gnt 1024\n"
+	"port 3 5 6 7 9\n"
+	"suspend 9\n"
+	"dev vbd/51712\n"
+	"key ring-ref=8\n"
+	"key event-channel=5\n"
+	"dev vif/0\n"
+	"key queue-0/tx-ring-ref=12\n"
+	"key queue-0/rx-ring-ref=13\n"
+	"key queue-0/event-channel-tx=6\n"
+	"key queue-0/event-channel-rx=7\n";
 
 static int parse(const char *t, struct mig_kept *k)
 {
@@ -67,6 +83,64 @@ static void test_good(void **state)
 	assert_int_equal(parse("", k), 0);
 	assert_int_equal(k->ndevs, 0);
 	assert_int_equal(parse("gnt\n", k), 0);
+	free(k);
+}
+
+static void test_live(void **state)
+{
+	static const char *const bad[] = {
+		"gnt 1\nlive\nport 3\n",		/* live not first */
+		"live\nlive\ngnt 1\nport 3\n",	/* twice */
+		"live\ngnt 1\n",			/* no list of ports */
+		"live\ngnt 1\ndev vbd/1\nport 3\n",	/* list after a device */
+		"live\nport 3\ngnt 1\n",		/* list before gnt */
+		"gnt 1\nport 3\n",			/* a list, not live */
+		"live\ngnt 1\nport 3\nport 4\n",	/* two lists */
+		"live\ngnt 1\nport 3 3\n",		/* a port twice */
+		"live\ngnt 1\nport 0\n",
+		"live\ngnt 1\nport 4096\n",
+		"live\ngnt 1\nport x\n",
+		"live\ngnt 1\nport 3\nsuspend 4\n",	/* not in the list */
+		"live\ngnt 1\nport 3\nsuspend 3\nsuspend 3\n",
+		"live\ngnt 1\nsuspend 3\nport 3\n",
+		/* a device's port that is not in the list */
+		"live\ngnt 1\nport 3\ndev vbd/1\nkey event-channel=5\n",
+		/* one port for two devices */
+		"live\ngnt 1\nport 5\ndev vbd/1\nkey event-channel=5\n"
+		"dev vif/0\nkey event-channel=5\n",
+	};
+	struct mig_kept *k = malloc(sizeof(*k));
+	char buf[4096];
+
+	assert_non_null(k);
+	assert_int_equal(parse(good_live, k), 0);
+	assert_true(k->live);
+	assert_int_equal(k->nports, 5);
+	assert_int_equal(k->ports[0], 3);
+	assert_int_equal(k->ports[4], 9);
+	assert_int_equal(k->suspend_port, 9);
+	assert_int_equal(k->ndevs, 2);
+	assert_int_equal(k->devs[1].nkeys, 4);
+	/* a guest with no device, moved live */
+	assert_int_equal(parse("live\ngnt 1\nport\n", k), 0);
+	assert_true(k->live);
+	assert_int_equal(k->nports, 0);
+	/* not live: no suspend port, the list is the keys' */
+	assert_int_equal(parse(good, k), 0);
+	assert_false(k->live);
+	assert_int_equal(k->suspend_port, 0);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		if (parse(bad[i], k) != -EPROTO)
+			fail_msg("accepted: %s", bad[i]);
+	}
+	/* more ports than hv imports */
+	{
+		size_t n = (size_t)snprintf(buf, sizeof(buf), "live\ngnt\nport");
+
+		for (int i = 1; i <= MIG_KEPT_MAX_PORTS + 1; i++)
+			n += (size_t)snprintf(buf + n, sizeof(buf) - n, " %d", i);
+		assert_int_equal(parse(buf, k), -EPROTO);
+	}
 	free(k);
 }
 
@@ -155,17 +229,18 @@ static void test_limits(void **state)
  * Corrupt the good text at random: whatever parses must still say only
  * what the checks allow (names, ports in range, offsets inside the text).
  */
-static void test_mutations(void **state)
+static void mutate(const char *src, size_t len)
 {
 	struct mig_kept *k = malloc(sizeof(*k));
-	char t[sizeof(good) + 16];
+	char t[1024];
 	uint32_t r = 4242;
 
 	assert_non_null(k);
+	assert_true(len <= sizeof(t));
 	for (int round = 0; round < 200000; round++) {
-		size_t n = sizeof(good) - 1;
+		size_t n = len;
 
-		memcpy(t, good, n);
+		memcpy(t, src, n);
 		for (int m = 0; m < 1 + (int)(r % 4); m++) {
 			r = r * 1103515245u + 12345u;
 			t[(r >> 8) % n] = (char)(r >> 16);
@@ -186,8 +261,24 @@ static void test_mutations(void **state)
 			assert_true(k->devs[i].keys <= n);
 			assert_true(k->devs[i].keys_end <= n);
 		}
+		/* live: the suspend port is one of the list */
+		if (k->suspend_port) {
+			unsigned int i;
+
+			assert_true(k->live);
+			for (i = 0; i < k->nports; i++)
+				if (k->ports[i] == k->suspend_port)
+					break;
+			assert_true(i < k->nports);
+		}
 	}
 	free(k);
+}
+
+static void test_mutations(void **state)
+{
+	mutate(good, sizeof(good) - 1);
+	mutate(good_live, sizeof(good_live) - 1);
 }
 
 int main(void)
@@ -195,6 +286,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_good),
 		cmocka_unit_test(test_refused),
+		cmocka_unit_test(test_live),
 		cmocka_unit_test(test_limits),
 		cmocka_unit_test(test_mutations),
 	};
