@@ -798,8 +798,13 @@ static int migrate_once(const char *rundir, pvio_domid_t domid,
 			"live: the guest goes on running until QEMU stops it" :
 			"the guest suspends before the switch-over");
 	rc = mig_qmp_open(rundir, domid, &q);
-	/* QEMU's stream goes to the destination's QEMU through our relay */
-	if (!rc) {
+	/*
+	 * Suspending, QEMU's stream goes to the destination's QEMU through
+	 * our relay (its brake holds QEMU's last pass while the guest
+	 * suspends). Live, nothing is held: QEMU connects straight to the
+	 * destination's QEMU, as for any guest.
+	 */
+	if (!rc && !live) {
 		int tcp = tcp_connect(host, qport), qfd = -1;
 
 		rc = tcp < 0 ? tcp : mig_relay_start(tcp, MIG_STEP_MS, &qfd,
@@ -820,7 +825,11 @@ static int migrate_once(const char *rundir, pvio_domid_t domid,
 	rc = rc ?: mig_qmp(q, "{\"execute\": \"migrate-set-capabilities\", \"arguments\": {\"capabilities\": [{\"capability\": \"pause-before-switchover\", \"state\": %s}]}}",
 			   live ? "true" : "false");
 	rc = rc ?: mig_dirty_reset(rundir, domid);
-	rc = rc ?: mig_qmp(q, "{\"execute\": \"migrate\", \"arguments\": {\"uri\": \"fd:pviomigrate\"}}");
+	if (live)
+		rc = rc ?: mig_qmp(q, "{\"execute\": \"migrate\", \"arguments\": {\"uri\": \"tcp:%s:%s\"}}",
+				   host, qport);
+	else
+		rc = rc ?: mig_qmp(q, "{\"execute\": \"migrate\", \"arguments\": {\"uri\": \"fd:pviomigrate\"}}");
 	free(msg);
 	msg = NULL;
 	started = !rc;
@@ -938,11 +947,10 @@ applied:
 	t_done = mig_now_ms();
 	if (live) {
 		if (mig_verbose)
-			fprintf(stderr, "pvio: migrate: live (stopped by QEMU; backends paused after %lld ms, kept connections and top-up sent after %lld ms, QEMU done after %lld ms, its own downtime %lld ms), stop to applied %lld ms, go to running %lld ms, %lld MiB relayed\n",
+			fprintf(stderr, "pvio: migrate: live (stopped by QEMU; backends paused after %lld ms, kept connections and top-up sent after %lld ms, QEMU done after %lld ms, its own downtime %lld ms), stop to applied %lld ms, go to running %lld ms\n",
 				t_closed - t_stop, t_kept - t_stop,
 				t_qemu - t_stop, qd, t_applied - t_stop,
-				t_done - t_applied,
-				mig_relay_bytes(relay) >> 20);
+				t_done - t_applied);
 		hv_qmp_close(q);
 		q = NULL;
 		mig_domain_remove(rundir, domid);

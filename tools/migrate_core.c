@@ -1071,7 +1071,8 @@ int mig_adopt(const char *rundir, pvio_domid_t domid)
 	return rc;
 }
 
-int mig_unpause(const char *rundir, pvio_domid_t domid)
+/* hv: @how (PVIO_SUSPEND_*, 0 for none), then unpause. */
+static int hv_resume(const char *rundir, pvio_domid_t domid, uint32_t how)
 {
 	struct pvio_hv *hv;
 	int rc;
@@ -1079,24 +1080,21 @@ int mig_unpause(const char *rundir, pvio_domid_t domid)
 	rc = pvio_hv_open(rundir, &hv);
 	if (rc)
 		return rc;
-	rc = pvio_domain_unpause(hv, domid);
-	pvio_hv_close(hv);
-	return rc;
-}
-
-int mig_resume(const char *rundir, pvio_domid_t domid)
-{
-	struct pvio_hv *hv;
-	int rc;
-
-	rc = pvio_hv_open(rundir, &hv);
-	if (rc)
-		return rc;
-	rc = pvio_domain_suspend_ctl(hv, domid, PVIO_SUSPEND_RESUME);
+	rc = how ? pvio_domain_suspend_ctl(hv, domid, how) : 0;
 	if (rc)
 		fprintf(stderr, "pvio: domain %u: no suspended guest in the received state: %s\n",
 			domid, strerror(-rc));
 	rc = rc ?: pvio_domain_unpause(hv, domid);
 	pvio_hv_close(hv);
 	return rc;
+}
+
+int mig_unpause(const char *rundir, pvio_domid_t domid)
+{
+	return hv_resume(rundir, domid, 0);
+}
+
+int mig_resume(const char *rundir, pvio_domid_t domid)
+{
+	return hv_resume(rundir, domid, PVIO_SUSPEND_RESUME);
 }

@@ -414,53 +414,16 @@ out:
 	return rc;
 }
 
-int mig_kept_wait(const char *rundir, pvio_domid_t domid, const char *list,
-		  int timeout_ms)
-{
-	long long end = mig_now_ms() + timeout_ms;
-	struct xs_handle *xs;
-	const char *s = list;
-	int rc;
+struct listed {
+	pvio_domid_t domid;
+	long long end;
+};
 
-	rc = pvio_domstore_open(rundir, &xs);
-	if (rc)
-		return rc;
-	while (!rc && *s) {
-		size_t n = strcspn(s, " "), t = strcspn(s, "/");
-		long long left = end - mig_now_ms();
-		char dir[192];
-		int st;
-
-		if (t >= n) {
-			rc = -EINVAL;
-			break;
-		}
-		snprintf(dir, sizeof(dir), "/local/domain/0/backend/%.*s/%u/%.*s",
-			 (int)t, s, domid, (int)(n - t - 1), s + t + 1);
-		st = left > 0 ? xenbus_wait_state(xs, dir,
-				XENBUS_STATE_BIT(XenbusStateConnected) |
-				XENBUS_STATE_BIT(XenbusStateClosing) |
-				XENBUS_STATE_BIT(XenbusStateClosed),
-				(int)left) : -ETIMEDOUT;
-		if (st < 0)
-			rc = st;
-		else if (st != XenbusStateConnected)
-			rc = -EIO;	/* it would not take the rings */
-		s += n;
-		while (*s == ' ')
-			s++;
-	}
-	xs_close(xs);
-	return rc;
-}
-
-/*
- * Live: the guest's frontends never stopped being Connected; what the
- * toolstack wrote for the backends here (Initialised) is set back to
- * what the guest itself last wrote, once each backend is Connected.
- */
-int mig_kept_frontends_connected(const char *rundir, pvio_domid_t domid,
-				 const char *list)
+/* @fn for each "type/id" of @list (checked), over one store connection. */
+static int each_listed(const char *rundir, const char *list,
+		       int (*fn)(struct xs_handle *xs, const char *name,
+				 size_t n, const struct listed *l),
+		       const struct listed *l)
 {
 	struct xs_handle *xs;
 	const char *s = list;
@@ -471,19 +434,63 @@ int mig_kept_frontends_connected(const char *rundir, pvio_domid_t domid,
 		return rc;
 	while (!rc && *s) {
 		size_t n = strcspn(s, " ");
-		char dir[160];
 
-		if (!mig_fe_name_ok(s, n)) {
-			rc = -EINVAL;
-			break;
-		}
-		snprintf(dir, sizeof(dir), "/local/domain/%u/device/%.*s", domid,
-			 (int)n, s);
-		rc = xenbus_switch_state(xs, dir, XenbusStateConnected);
+		rc = mig_fe_name_ok(s, n) ? fn(xs, s, n, l) : -EINVAL;
 		s += n;
 		while (*s == ' ')
 			s++;
 	}
 	xs_close(xs);
 	return rc;
+}
+
+static int wait_backend(struct xs_handle *xs, const char *name, size_t n,
+			const struct listed *l)
+{
+	size_t t = strcspn(name, "/");
+	long long left = l->end - mig_now_ms();
+	char dir[192];
+	int st;
+
+	snprintf(dir, sizeof(dir), "/local/domain/0/backend/%.*s/%u/%.*s",
+		 (int)t, name, l->domid, (int)(n - t - 1), name + t + 1);
+	st = left > 0 ? xenbus_wait_state(xs, dir,
+			XENBUS_STATE_BIT(XenbusStateConnected) |
+			XENBUS_STATE_BIT(XenbusStateClosing) |
+			XENBUS_STATE_BIT(XenbusStateClosed),
+			(int)left) : -ETIMEDOUT;
+	if (st < 0)
+		return st;
+	return st == XenbusStateConnected ? 0 : -EIO;	/* it would not take the rings */
+}
+
+int mig_kept_wait(const char *rundir, pvio_domid_t domid, const char *list,
+		  int timeout_ms)
+{
+	struct listed l = { domid, mig_now_ms() + timeout_ms };
+
+	return each_listed(rundir, list, wait_backend, &l);
+}
+
+static int frontend_connected(struct xs_handle *xs, const char *name, size_t n,
+			      const struct listed *l)
+{
+	char dir[160];
+
+	snprintf(dir, sizeof(dir), "/local/domain/%u/device/%.*s", l->domid,
+		 (int)n, name);
+	return xenbus_switch_state(xs, dir, XenbusStateConnected);
+}
+
+/*
+ * Live: the guest's frontends never stopped being Connected; what the
+ * toolstack wrote for the backends here (Initialised) is set back to
+ * what the guest itself last wrote, once each backend is Connected.
+ */
+int mig_kept_frontends_connected(const char *rundir, pvio_domid_t domid,
+				 const char *list)
+{
+	struct listed l = { domid, 0 };
+
+	return each_listed(rundir, list, frontend_connected, &l);
 }

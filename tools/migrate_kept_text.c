@@ -121,29 +121,18 @@ static bool is_port_key(const char *rel, size_t n)
 	return kn >= 13 && !strncmp(k, "event-channel", 13);
 }
 
-/* A list of port numbers ("P P ..."): each 1..4095, none twice. */
-static int parse_ports(const char *p, const char *e, struct mig_kept *k)
+/* The next space-separated word of [*p, e) (its length in *w), or NULL. */
+static const char *next_word(const char **p, const char *e, size_t *w)
 {
-	while (p < e) {
-		unsigned long long v;
-		size_t w = 0;
+	const char *s = *p;
 
-		while (p < e && *p == ' ')
-			p++;
-		while (p + w < e && p[w] != ' ')
-			w++;
-		if (!w)
-			break;
-		if (k->nports == MIG_KEPT_MAX_PORTS ||
-		    parse_ull(p, w, PVIO_EVTCHN_MAX_PORTS - 1, &v) || !v)
-			return -EPROTO;
-		for (unsigned int i = 0; i < k->nports; i++)
-			if (k->ports[i] == v)
-				return -EPROTO;
-		k->ports[k->nports++] = (uint32_t)v;
-		p += w;
-	}
-	return 0;
+	while (s < e && *s == ' ')
+		s++;
+	*w = 0;
+	while (s + *w < e && s[*w] != ' ')
+		(*w)++;
+	*p = s + *w;
+	return *w ? s : NULL;
 }
 
 static bool port_listed(const struct mig_kept *k, unsigned long long port)
@@ -152,6 +141,25 @@ static bool port_listed(const struct mig_kept *k, unsigned long long port)
 		if (k->ports[i] == port)
 			return true;
 	return false;
+}
+
+/* A list of port numbers ("P P ..."): each 1..4095, none twice. */
+static int parse_ports(const char *p, const char *e, struct mig_kept *k)
+{
+	const char *s;
+	size_t w;
+
+	while ((s = next_word(&p, e, &w))) {
+		unsigned long long v;
+
+		if (k->nports == MIG_KEPT_MAX_PORTS ||
+		    parse_ull(s, w, PVIO_EVTCHN_MAX_PORTS - 1, &v) || !v)
+			return -EPROTO;
+		if (port_listed(k, v))
+			return -EPROTO;
+		k->ports[k->nports++] = (uint32_t)v;
+	}
+	return 0;
 }
 
 int mig_kept_parse(const char *blob, size_t len, struct mig_kept *k)
@@ -175,27 +183,20 @@ int mig_kept_parse(const char *blob, size_t len, struct mig_kept *k)
 			k->live = true;
 		} else if (n >= 3 && !strncmp(l, "gnt", 3) &&
 			   (n == 3 || l[3] == ' ')) {
-			const char *p = l + 3, *e = l + n;
+			const char *p = l + 3, *e = l + n, *word;
+			size_t w;
 
 			/* once, first (after "live") */
 			if (gnt || k->ndevs || ports)
 				return -EPROTO;
 			gnt = true;
-			while (p < e) {
+			while ((word = next_word(&p, e, &w))) {
 				unsigned long long v;
-				size_t w = 0;
 
-				while (p < e && *p == ' ')
-					p++;
-				while (p + w < e && p[w] != ' ')
-					w++;
-				if (!w)
-					break;
 				if (k->nframes == PVIO_GNTTAB_MAX_FRAMES ||
-				    parse_ull(p, w, UINT64_MAX, &v))
+				    parse_ull(word, w, UINT64_MAX, &v))
 					return -EPROTO;
 				k->gfn[k->nframes++] = v;
-				p += w;
 			}
 		} else if (n >= 4 && !strncmp(l, "port", 4) &&
 			   (n == 4 || l[4] == ' ')) {
