@@ -53,7 +53,7 @@ V=/sys/bus/pvio/devices/vbd-51728
 i=0
 while [ ! -e $V ] && [ $i -lt 300 ]; do sleep 0.1; i=$((i + 1)); done
 [ -e $V ] || { echo w >/proc/sysrq-trigger; dmesg | tail -n 150; exit 9; }
-dmesg | grep -q 'pvio_core: store restarted, reconnecting' || exit 10
+dmesg | grep -q 'pvio_core: the store asks for a reconnection' || exit 10
 echo "PVIO-TEST: watch after restart ok"
 # `pvio shutdown` asks through control/shutdown; our /init ignores the
 # signal a plain poweroff sends to PID 1, so the helper powers off itself

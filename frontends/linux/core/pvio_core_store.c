@@ -162,7 +162,10 @@ static void store_kick(void)
 	pvio_evtchn_notify(store_port);
 }
 
-/* pvio-store restarted: drop half messages, say CONNECTED, resend. */
+/*
+ * pvio-store asks us to reconnect (it restarted, or we moved while we
+ * ran): drop half messages, say CONNECTED, resend.
+ */
 static void store_reconnect(void)
 {
 	spin_lock(&store_ring_lock);
