@@ -633,9 +633,8 @@ static int live_until_switchover(struct hv_qmp *q)
 		}
 		if (!strcmp(pr.status, "pre-switchover"))
 			return 0;
-		/* "device": QEMU between its stop and the pause, a moment */
-		if (strcmp(pr.status, "active") && strcmp(pr.status, "setup") &&
-		    strcmp(pr.status, "device")) {
+		/* until the pause QEMU says active, even with the guest stopped */
+		if (strcmp(pr.status, "active") && strcmp(pr.status, "setup")) {
 			fprintf(stderr, "pvio: QEMU's migration is %s%s%s\n",
 				pr.status, pr.error[0] ? ": " : "", pr.error);
 			return -EIO;

@@ -283,14 +283,8 @@ int mig_state_create(const char *rundir, const char *state, bool keep_id,
 	 * its nodes and backend dirs), not to be mistaken for the new one's.
 	 */
 	if (cfg.want_domid &&
-	    pvio_domain_info(hv, (pvio_domid_t)cfg.want_domid, &info) == -ESRCH) {
-		for (struct pvio_devclass *dc = pvio_devclass_first(); dc;
-		     dc = dc->next)
-			if (dc->detach_all)
-				dc->detach_all(rundir,
-					       (pvio_domid_t)cfg.want_domid);
-		pvio_domstore_cleanup(rundir, (pvio_domid_t)cfg.want_domid);
-	}
+	    pvio_domain_info(hv, (pvio_domid_t)cfg.want_domid, &info) == -ESRCH)
+		mig_domain_remove(rundir, (pvio_domid_t)cfg.want_domid);
 	rc = pvio_domain_create(hv, &cfg, domid);
 	if (!rc)
 		rc = pvio_domain_info(hv, *domid, &info);

@@ -356,7 +356,7 @@ int mig_kept_apply(const char *rundir, pvio_domid_t domid, const char *blob,
 		goto out;
 	*live = k->live;
 	/* only devices this domain has here */
-	rc = rc ?: pvio_domstore_open(rundir, &xs);
+	rc = pvio_domstore_open(rundir, &xs);
 	for (unsigned int i = 0; !rc && i < k->ndevs; i++) {
 		char path[128], *v = NULL;
 

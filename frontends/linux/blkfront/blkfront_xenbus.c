@@ -441,7 +441,26 @@ static void disk_io_on(struct blkfront_info *info)
 	blk_mq_kick_requeue_list(info->disk->queue);
 }
 
-static void disk_connected(struct blkfront_info *info);
+/* Connected: say so in our dir, and what the disk is. */
+static void disk_connected(struct blkfront_info *info)
+{
+	pvio_bus_switch_state(info->pdev, PVIO_STATE_CONNECTED);
+	if (info->resumed_at) {
+		pr_info("%s: connected %lld ms after the resume\n", info->name,
+			ktime_ms_delta(ktime_get(), info->resumed_at));
+		info->resumed_at = 0;
+	}
+	pr_info("%s: %llu sectors of %u bytes%s, %u queue(s) of %u entries, %s, %s grants%s%s%s (backend %s)\n",
+		info->name, info->sectors, info->sector_size,
+		info->readonly ? " read-only" : "", info->nr_queues,
+		info->queues[0].nr_ents,
+		info->indirect_segs ? "indirect" : "direct",
+		info->persistent ? "persistent" : "per-request",
+		info->flush ? ", flush" : info->barrier ? ", barrier" : "",
+		info->discard ? ", discard" : "",
+		info->reconnects ? ", reconnected" : "",
+		info->pdev->otherend);
+}
 
 /*
  * Kept rings after a move: live again as they were (same disk, same
@@ -487,25 +506,6 @@ static void disk_connect(struct blkfront_info *info,
 	disk_connected(info);
 }
 
-static void disk_connected(struct blkfront_info *info)
-{
-	pvio_bus_switch_state(info->pdev, PVIO_STATE_CONNECTED);
-	if (info->resumed_at) {
-		pr_info("%s: connected %lld ms after the resume\n", info->name,
-			ktime_ms_delta(ktime_get(), info->resumed_at));
-		info->resumed_at = 0;
-	}
-	pr_info("%s: %llu sectors of %u bytes%s, %u queue(s) of %u entries, %s, %s grants%s%s%s (backend %s)\n",
-		info->name, info->sectors, info->sector_size,
-		info->readonly ? " read-only" : "", info->nr_queues,
-		info->queues[0].nr_ents,
-		info->indirect_segs ? "indirect" : "direct",
-		info->persistent ? "persistent" : "per-request",
-		info->flush ? ", flush" : info->barrier ? ", barrier" : "",
-		info->discard ? ", discard" : "",
-		info->reconnects ? ", reconnected" : "",
-		info->pdev->otherend);
-}
 
 /* The backend restarted: park I/O, put unanswered requests back. */
 static void rings_reset(struct blkfront_info *info)

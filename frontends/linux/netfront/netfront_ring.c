@@ -701,7 +701,6 @@ static void ring_free(struct pvio_front_ring *r, int *gref)
 	*gref = NETFRONT_NO_GREF;
 }
 
-/* No event handler of ours runs on the queue's ports afterwards. */
 /* Events of @q's ports to its handler (one port or a tx and an rx one). */
 static int queue_bind(struct netfront_queue *q)
 {
@@ -720,6 +719,7 @@ static int queue_bind(struct netfront_queue *q)
 	return 0;
 }
 
+/* No event handler of ours runs on the queue's ports afterwards. */
 static void queue_unbind(struct netfront_queue *q)
 {
 	if (q->tx_bound)
