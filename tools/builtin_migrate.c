@@ -272,7 +272,7 @@ static int run_save(int argc, char **argv)
 	stopped = !rc;
 	rc = rc ?: hv_qmp_getfd(q, fd, "pviosave");
 	rc = rc ?: mig_qmp(q, "{\"execute\": \"migrate\", \"arguments\": {\"uri\": \"fd:pviosave\"}}");
-	rc = rc ?: mig_qmp_wait(q, MIG_STREAM_MS, &qd);
+	rc = rc ?: mig_qmp_wait(q, MIG_STREAM_MS, &qd, NULL);
 	if (rc)
 		goto fail;
 	if (checkpoint) {
@@ -346,7 +346,7 @@ static int run_restore(int argc, char **argv)
 	rc = rc ?: mig_qmp_open(rundir, domid, &q);
 	rc = rc ?: hv_qmp_getfd(q, fd, "pviorestore");
 	rc = rc ?: mig_qmp(q, "{\"execute\": \"migrate-incoming\", \"arguments\": {\"uri\": \"fd:pviorestore\"}}");
-	rc = rc ?: mig_qmp_wait(q, MIG_STREAM_MS, NULL);
+	rc = rc ?: mig_qmp_wait(q, MIG_STREAM_MS, NULL, NULL);
 	rc = rc ?: mig_resume(rundir, domid);
 	if (rc)
 		goto out;
@@ -395,12 +395,36 @@ struct mig_hdr {
 
 #define MIG_MSG_MAX	(3ull << 30)	/* a 2 GiB guest's worth of pages */
 
+/* All of @len on socket @fd; @flags for send(2) (MSG_MORE: more follows). */
+static int send_all(int fd, const void *buf, size_t len, int flags)
+{
+	const char *p = buf;
+
+	while (len) {
+		ssize_t n = send(fd, p, len, flags | MSG_NOSIGNAL);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return -ETIMEDOUT;	/* the socket's timeout */
+		if (n <= 0)
+			return n < 0 ? -errno : -EIO;
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+/*
+ * A message in one go: the header is held back (MSG_MORE) until its body
+ * follows, so that neither waits on the peer's delayed ACK.
+ */
 static int msg_send(int fd, uint32_t type, const void *buf, size_t len)
 {
 	struct mig_hdr h = { .type = type, .len = len };
-	int rc = write_all(fd, &h, sizeof(h));
+	int rc = send_all(fd, &h, sizeof(h), len ? MSG_MORE : 0);
 
-	return rc ?: (len ? write_all(fd, buf, len) : 0);
+	return rc ?: (len ? send_all(fd, buf, len, 0) : 0);
 }
 
 /* Next message; *buf malloc'd (NUL-terminated), or -errno. */
@@ -603,7 +627,47 @@ static int precopy_until_brake(struct hv_qmp *q, struct mig_relay *relay,
  * the migration failed first (QEMU runs the guest on by itself: its
  * devices were never touched).
  */
-static int live_until_switchover(struct hv_qmp *q)
+/* QEMU's timestamp of event @ev, in ms of the host's real-time clock. */
+static long long qmp_event_ms(json_t *ev)
+{
+	json_t *ts = json_object_get(ev, "timestamp");
+
+	return json_integer_value(json_object_get(ts, "seconds")) * 1000 +
+	       json_integer_value(json_object_get(ts, "microseconds")) / 1000;
+}
+
+/*
+ * -v: QEMU's switch-over as its own events timed it (the migration
+ * capability "events"): when it stopped the guest, waited for us, went on
+ * and finished, from its STOP event at @stop_ms.
+ */
+static void live_timeline(struct hv_qmp *q, long long stop_ms)
+{
+	char line[256];
+	size_t used = 0;
+	json_t *ev;
+
+	while ((ev = hv_qmp_event_pop(q))) {
+		const char *name = json_string_value(json_object_get(ev, "event"));
+		const char *st = json_string_value(json_object_get(
+			json_object_get(ev, "data"), "status"));
+		int w;
+
+		if (stop_ms > 0 && name && st && !strcmp(name, "MIGRATION") &&
+		    used < sizeof(line)) {
+			w = snprintf(line + used, sizeof(line) - used, " %s +%lld",
+				     st, qmp_event_ms(ev) - stop_ms);
+			if (w > 0)
+				used += (size_t)w;
+		}
+		json_decref(ev);
+	}
+	if (used)
+		fprintf(stderr, "pvio: migrate: QEMU's events after its STOP (ms):%s\n",
+			line);
+}
+
+static int live_until_switchover(struct hv_qmp *q, long long *stop_ms)
 {
 	long long end = mig_now_ms() + MIG_PRECOPY_MS + MIG_STREAM_MS;
 	long long pass = 0;
@@ -617,10 +681,15 @@ static int live_until_switchover(struct hv_qmp *q)
 		 * between events a look at its progress (failures, -v).
 		 */
 		if (!stopped) {
-			rc = hv_qmp_event_wait(q, "STOP", 20, NULL);
+			json_t *ev = NULL;
+
+			rc = hv_qmp_event_wait(q, "STOP", 20, &ev);
 			if (rc && rc != -ETIMEDOUT)
 				return rc;
 			stopped = !rc;
+			if (ev)
+				*stop_ms = qmp_event_ms(ev);
+			json_decref(ev);
 		}
 		rc = mig_qmp_progress(q, &pr, 0);
 		if (rc)
@@ -749,6 +818,7 @@ static int migrate_once(const char *rundir, pvio_domid_t domid,
 			const char *host, int fd, long long t0, bool may_retry)
 {
 	long long t_susp = 0, t_stop = 0, t_applied = 0, t_done, qd = -1;
+	long long qbytes = -1, qstop_ms = 0, t_sstore = 0, t_skept = 0;
 	long long t_gone = 0, t_unbrake = 0, t_closed = 0, t_kept = 0, t_qemu = 0;
 	char *state = NULL, *msg = NULL, *kept = NULL, qport[8] = "";
 	unsigned int nkept = 0, rx_domid = 0, rx_store = 0;
@@ -821,8 +891,9 @@ static int migrate_once(const char *rundir, pvio_domid_t domid,
 	rc = rc ?: mig_qmp(q, "{\"execute\": \"migrate-set-parameters\", \"arguments\": {\"max-bandwidth\": %llu, \"downtime-limit\": %d}}",
 			   MIG_BANDWIDTH, live ? MIG_DOWNTIME_MS : 1);
 	/* live: QEMU waits for us once it stopped the guest, before its last pass */
-	rc = rc ?: mig_qmp(q, "{\"execute\": \"migrate-set-capabilities\", \"arguments\": {\"capabilities\": [{\"capability\": \"pause-before-switchover\", \"state\": %s}]}}",
-			   live ? "true" : "false");
+	rc = rc ?: mig_qmp(q, "{\"execute\": \"migrate-set-capabilities\", \"arguments\": {\"capabilities\": [{\"capability\": \"pause-before-switchover\", \"state\": %s}, {\"capability\": \"events\", \"state\": %s}]}}",
+			   live ? "true" : "false",
+			   live && mig_verbose ? "true" : "false");
 	rc = rc ?: mig_dirty_reset(rundir, domid);
 	if (live)
 		rc = rc ?: mig_qmp(q, "{\"execute\": \"migrate\", \"arguments\": {\"uri\": \"tcp:%s:%s\"}}",
@@ -833,7 +904,7 @@ static int migrate_once(const char *rundir, pvio_domid_t domid,
 	msg = NULL;
 	started = !rc;
 	if (!rc && live) {
-		rc = live_until_switchover(q);
+		rc = live_until_switchover(q, &qstop_ms);
 		if (rc)
 			goto fail;
 		/* QEMU stopped the guest and waits for us before its last pass */
@@ -858,9 +929,11 @@ static int migrate_once(const char *rundir, pvio_domid_t domid,
 		/* the store nodes the guest owns hold still: it is stopped */
 		rc = rc ?: mig_store_collect(rundir, domid, &store, &slen);
 		rc = rc ?: msg_send(fd, MIG_MSG_STORE, store, slen);
+		t_sstore = mig_now_ms();
 		if (!rc) {
 			rc = mig_kept_collect(rundir, domid, fe_list, true, &kept,
 					      &klen, &nkept);
+			t_skept = mig_now_ms();
 			if (rc == -EXDEV) {
 				fprintf(stderr, "pvio: domain %u: not every device can go over as it is; the guest suspends instead\n",
 					domid);
@@ -873,7 +946,7 @@ static int migrate_once(const char *rundir, pvio_domid_t domid,
 					     &blen, &pages);
 		rc = rc ?: msg_send(fd, MIG_MSG_TOPUP, blob, blen);
 		t_kept = mig_now_ms();
-		rc = rc ?: mig_qmp_wait(q, MIG_STREAM_MS, &qd);
+		rc = rc ?: mig_qmp_wait(q, MIG_STREAM_MS, &qd, &qbytes);
 		if (rc)
 			goto fail;
 		/* from QEMU's stop: its own downtime ends as it is done */
@@ -917,7 +990,7 @@ static int migrate_once(const char *rundir, pvio_domid_t domid,
 		nkept = 0;	/* then none: every device reconnects */
 	rc = rc ?: msg_send(fd, MIG_MSG_KEPT, nkept ? kept : "", nkept ? klen : 0);
 	t_kept = mig_now_ms();
-	rc = rc ?: mig_qmp_wait(q, MIG_STREAM_MS, &qd);
+	rc = rc ?: mig_qmp_wait(q, MIG_STREAM_MS, &qd, &qbytes);
 	if (rc)
 		goto fail;
 	t_stop = mig_now_ms();
@@ -946,10 +1019,16 @@ applied:
 	t_done = mig_now_ms();
 	if (live) {
 		if (mig_verbose)
-			fprintf(stderr, "pvio: migrate: live (stopped by QEMU; backends paused after %lld ms, kept connections and top-up sent after %lld ms, QEMU done after %lld ms, its own downtime %lld ms), stop to applied %lld ms, go to running %lld ms\n",
+			fprintf(stderr, "pvio: migrate: live (stopped by QEMU; backends paused after %lld ms, kept connections and top-up sent after %lld ms, QEMU done after %lld ms, its own downtime %lld ms, %lld KiB sent in it), stop to applied %lld ms, go to running %lld ms\n",
 				t_closed - t_stop, t_kept - t_stop,
-				t_qemu - t_stop, qd, t_applied - t_stop,
-				t_done - t_applied);
+				t_qemu - t_stop, qd, qbytes < 0 ? -1 : qbytes >> 10,
+				t_applied - t_stop, t_done - t_applied);
+		if (mig_verbose) {
+			fprintf(stderr, "pvio: migrate: after QEMU's stop (ms): backends paused +%lld, store nodes sent +%lld, kept collected +%lld, top-up sent +%lld\n",
+				t_closed - t_stop, t_sstore - t_stop,
+				t_skept - t_stop, t_kept - t_stop);
+			live_timeline(q, qstop_ms);
+		}
 		hv_qmp_close(q);
 		q = NULL;
 		mig_domain_remove(rundir, domid);
@@ -961,10 +1040,11 @@ applied:
 		goto out;
 	}
 	if (mig_verbose)
-		fprintf(stderr, "pvio: migrate: suspend %lld ms (the guest %lld ms, then QEMU %lld ms: released after %lld, backends let go after %lld, kept connections sent after %lld), stop to applied %lld ms, resume to connected %lld ms, %lld MiB relayed\n",
+		fprintf(stderr, "pvio: migrate: suspend %lld ms (the guest %lld ms, then QEMU %lld ms: released after %lld, backends let go after %lld, kept connections sent after %lld), stop to applied %lld ms, resume to connected %lld ms, %lld KiB sent in QEMU's own downtime, %lld MiB relayed\n",
 			t_stop - t_susp, t_gone - t_susp, t_stop - t_gone,
 			t_unbrake - t_gone, t_closed - t_gone, t_kept - t_gone,
 			t_applied - t_stop, t_done - t_applied,
+			qbytes < 0 ? -1 : qbytes >> 10,
 			mig_relay_bytes(relay) >> 20);
 	hv_qmp_close(q);
 	q = NULL;
@@ -1153,7 +1233,7 @@ static int receive_one(const char *rundir, const char *addr, unsigned int port,
 	 * Applied once QEMU here has loaded everything (the source may send
 	 * it before its QEMU is done: its pages are newer than QEMU's).
 	 */
-	rc = rc ?: mig_qmp_wait(q, MIG_STREAM_MS, NULL);
+	rc = rc ?: mig_qmp_wait(q, MIG_STREAM_MS, NULL, NULL);
 	t_qemu = mig_now_ms();
 	rc = rc ?: mig_topup_apply(rundir, domid, msg, len);
 	free(msg);
@@ -1252,7 +1332,7 @@ static int run_receive(int argc, char **argv)
 	const char *addr = "0.0.0.0";
 	unsigned int port = MIG_PORT;
 	bool once = false;
-	int lfd, rc = 0;
+	int lfd, rc = 0, one = 1;
 
 	static const struct option opts[] = {
 		{ "listen", required_argument, NULL, 'l' },
@@ -1293,6 +1373,8 @@ static int run_receive(int argc, char **argv)
 			rc = -errno;
 			break;
 		}
+		/* the control messages are small: none waits for the next */
+		setsockopt(c, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 		msg_timeout(c, MIG_STEP_MS);
 		do
 			rc = receive_one(rundir, addr, port, c);

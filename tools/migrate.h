@@ -55,14 +55,19 @@ struct mig_progress {
 	long long transferred;	/* bytes sent so far */
 	long long syncs;	/* dirty-sync-count: passes over RAM */
 	long long downtime;	/* ms the VM was stopped (once completed) */
+	long long downtime_bytes; /* sent while it was stopped (QEMU >= 7.0) */
 	long long total_ms;	/* total-time */
 };
 /* query-migrate; @timeout_ms <= 0: QMP's default wait */
 int mig_qmp_progress(struct hv_qmp *q, struct mig_progress *pr, int timeout_ms);
 /* completed, failed or cancelled */
 bool mig_progress_final(const struct mig_progress *pr);
-/* query-migrate until a final status: 0 completed, -EIO failed, -errno. */
-int mig_qmp_wait(struct hv_qmp *q, int timeout_ms, long long *qemu_downtime);
+/*
+ * query-migrate until a final status: 0 completed (QEMU's downtime in ms
+ * and the bytes it sent meanwhile, -1 where unknown), -EIO failed, -errno.
+ */
+int mig_qmp_wait(struct hv_qmp *q, int timeout_ms, long long *qemu_downtime,
+		 long long *downtime_bytes);
 /*
  * The source VM runs again after a migration that will not be finished:
  * cancel QEMU's migration if it is under way and continue the VM if the

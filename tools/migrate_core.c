@@ -387,6 +387,7 @@ int mig_qmp_progress(struct hv_qmp *q, struct mig_progress *pr, int timeout_ms)
 	pr->transferred = json_num(ram, "transferred");
 	pr->syncs = json_num(ram, "dirty-sync-count");
 	pr->downtime = json_num(r, "downtime");
+	pr->downtime_bytes = json_num(ram, "downtime-bytes");
 	pr->total_ms = json_num(r, "total-time");
 	json_decref(r);
 	return 0;
@@ -399,19 +400,31 @@ bool mig_progress_final(const struct mig_progress *pr)
 	       !strcmp(pr->status, "cancelled");
 }
 
-int mig_qmp_wait(struct hv_qmp *q, int timeout_ms, long long *qemu_downtime)
+int mig_qmp_wait(struct hv_qmp *q, int timeout_ms, long long *qemu_downtime,
+		 long long *downtime_bytes)
 {
 	long long end = mig_now_ms() + timeout_ms;
 	struct mig_progress pr;
-	int rc = -ETIMEDOUT;
+	int rc = -ETIMEDOUT, late = 0;
 
 	while (mig_now_ms() < end) {
 		rc = mig_qmp_progress(q, &pr, 0);
 		if (rc)
 			break;
+		/*
+		 * QEMU says completed a moment before it has worked out its
+		 * downtime (0 until then): ask again for the figure.
+		 */
+		if (!strcmp(pr.status, "completed") && pr.downtime <= 0 &&
+		    qemu_downtime && ++late < 50) {
+			usleep(1000);
+			continue;
+		}
 		if (!strcmp(pr.status, "completed")) {
 			if (qemu_downtime)
 				*qemu_downtime = pr.downtime;
+			if (downtime_bytes)
+				*downtime_bytes = pr.downtime_bytes;
 			return 0;
 		}
 		if (mig_progress_final(&pr)) {
