@@ -1196,6 +1196,8 @@ static int receive_one(const char *rundir, const char *addr, unsigned int port,
 		       int c)
 {
 	char *msg = NULL, *kept = NULL, reply[64], kept_list[512] = "";
+	struct mig_ram ram = { .plat = NULL };
+	struct mig_kept *kk = NULL;
 	long long t_go, t_resumed, t_conn, t_fe, t_kept = 0, t_topup = 0;
 	long long t_qemu = 0, t_ta = 0;
 	bool live = false;
@@ -1226,6 +1228,14 @@ static int receive_one(const char *rundir, const char *addr, unsigned int port,
 	free(msg);
 	msg = NULL;
 	rc = rc ?: msg_expect(c, MIG_MSG_KEPT, &kept, &klen, MIG_STREAM_MS);
+	/* what needs no RAM of the guest's, while QEMU loads the rest */
+	if (!rc && klen) {
+		rc = mig_kept_prepare(rundir, domid, kept, klen, &kk);
+		if (rc)
+			fprintf(stderr, "pvio: domain %u: the kept connections cannot be taken over: %s\n",
+				domid, strerror(-rc));
+	}
+	rc = rc ?: mig_ram_map(rundir, domid, &ram);
 	rc = rc ?: msg_expect(c, MIG_MSG_TOPUP, &msg, &len,
 				MIG_STREAM_MS);
 	t_topup = mig_now_ms();
@@ -1235,13 +1245,14 @@ static int receive_one(const char *rundir, const char *addr, unsigned int port,
 	 */
 	rc = rc ?: mig_qmp_wait(q, MIG_STREAM_MS, NULL, NULL);
 	t_qemu = mig_now_ms();
-	rc = rc ?: mig_topup_apply(rundir, domid, msg, len);
+	rc = rc ?: mig_topup_apply(&ram, domid, msg, len);
+	mig_ram_unmap(&ram);
 	free(msg);
 	msg = NULL;
 	t_kept = t_ta = mig_now_ms();
 	/* the rings kept: this host's backends take them over now */
-	if (!rc && klen) {
-		int n = mig_kept_apply(rundir, domid, kept, klen, kept_list,
+	if (!rc && kk) {
+		int n = mig_kept_apply(rundir, domid, kept, kk, kept_list,
 				       sizeof(kept_list), &live);
 
 		rc = n < 0 ? n : 0;
@@ -1268,6 +1279,8 @@ static int receive_one(const char *rundir, const char *addr, unsigned int port,
 	t_kept = mig_now_ms() - t_kept;
 	free(kept);
 	kept = NULL;
+	free(kk);
+	kk = NULL;
 	rc = rc ?: msg_send(c, MIG_MSG_APPLIED, NULL, 0);
 	rc = rc ?: msg_expect(c, MIG_MSG_GO, &msg, &len, MIG_STEP_MS);
 	if (rc)
@@ -1308,6 +1321,8 @@ static int receive_one(const char *rundir, const char *addr, unsigned int port,
 fail:
 	free(msg);
 	free(kept);
+	free(kk);
+	mig_ram_unmap(&ram);
 	if (q)
 		hv_qmp_close(q);
 	if (created)

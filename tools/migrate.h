@@ -159,7 +159,14 @@ void mig_domain_remove(const char *rundir, pvio_domid_t domid);
  */
 int mig_topup_collect(const char *rundir, pvio_domid_t domid, bool verify,
 		      void **blob, size_t *len, unsigned int *pages);
-int mig_topup_apply(const char *rundir, pvio_domid_t domid, const void *blob,
+/* The destination's view of the guest's RAM and region, mapped ahead. */
+struct mig_ram {
+	struct pvio_domain_memory m;
+	void *plat;			/* NULL: not mapped */
+};
+int mig_ram_map(const char *rundir, pvio_domid_t domid, struct mig_ram *r);
+void mig_ram_unmap(struct mig_ram *r);	/* unmapped already: nothing */
+int mig_topup_apply(struct mig_ram *r, pvio_domid_t domid, const void *blob,
 		    size_t len);
 /* Start the dirty log afresh (before QEMU's first pass). */
 int mig_dirty_reset(const char *rundir, pvio_domid_t domid);
@@ -245,9 +252,19 @@ int mig_kept_clear(const char *rundir, pvio_domid_t domid);
 int mig_kept_collect(const char *rundir, pvio_domid_t domid,
 		     const char *fe_list, bool live, char **out, size_t *len,
 		     unsigned int *ndevs);
-/* *@live: the text said the guest never suspended (then hv must import). */
+/*
+ * Destination, in two steps. While its QEMU loads the rest: check the
+ * text and write each kept device's keys (its state stays: the backend
+ * here does not act yet); *@k for the next step. Once the RAM is in:
+ * mig_kept_apply() has hv import ports and grant frames and sets each
+ * device Initialised; *@live: the text said the guest never suspended
+ * (then hv must import). A refused import in a suspend's move takes the
+ * keys away again (every device connects afresh).
+ */
+int mig_kept_prepare(const char *rundir, pvio_domid_t domid, const char *blob,
+		     size_t len, struct mig_kept **k);
 int mig_kept_apply(const char *rundir, pvio_domid_t domid, const char *blob,
-		   size_t len, char *list, size_t size, bool *live);
+		   struct mig_kept *k, char *list, size_t size, bool *live);
 int mig_kept_wait(const char *rundir, pvio_domid_t domid, const char *list,
 		  int timeout_ms);
 /* Live: the frontends of @list ("vbd/N vif/M") back to Connected. */

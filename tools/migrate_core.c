@@ -967,15 +967,44 @@ out:
 	return rc;
 }
 
-int mig_topup_apply(const char *rundir, pvio_domid_t domid, const void *blob,
+int mig_ram_map(const char *rundir, pvio_domid_t domid, struct mig_ram *r)
+{
+	struct pvio_hv *hv;
+	int rc;
+
+	r->plat = NULL;
+	rc = pvio_hv_open(rundir, &hv);
+	if (rc)
+		return rc;
+	rc = pvio_domain_map_memory(hv, domid, &r->m);
+	if (!rc) {
+		rc = pvio_domain_map_platform(hv, domid, &r->plat);
+		if (rc) {
+			r->plat = NULL;
+			pvio_domain_unmap_memory(&r->m);
+		}
+	}
+	pvio_hv_close(hv);
+	return rc;
+}
+
+void mig_ram_unmap(struct mig_ram *r)
+{
+	if (!r->plat)
+		return;
+	munmap(r->plat, PVIO_PLATFORM_SIZE);
+	pvio_domain_unmap_memory(&r->m);
+	r->plat = NULL;
+}
+
+int mig_topup_apply(struct mig_ram *r, pvio_domid_t domid, const void *blob,
 		    size_t len)
 {
 	const uint8_t *p = blob;
-	struct pvio_domain_memory m;
-	struct pvio_hv *hv;
+	struct pvio_domain_memory m = r->m;
+	void *plat = r->plat;
 	uint64_t count, digests;
-	void *plat = NULL;
-	int rc;
+	int rc = 0;
 
 	if (len < 8 + PVIO_PLATFORM_SIZE)
 		return -EPROTO;
@@ -984,21 +1013,8 @@ int mig_topup_apply(const char *rundir, pvio_domid_t domid, const void *blob,
 		return -EPROTO;
 	/* what follows the region, if anything, is the digest of --verify */
 	digests = len - (8 + count * (8 + PVIO_PAGE_SIZE) + PVIO_PLATFORM_SIZE);
-	rc = pvio_hv_open(rundir, &hv);
-	if (rc)
-		return rc;
-	rc = pvio_domain_map_memory(hv, domid, &m);
-	if (!rc)
-		rc = pvio_domain_map_platform(hv, domid, &plat);
-	pvio_hv_close(hv);
-	if (!rc && digests && digests != m.nr_pages * 8)
-		rc = -EPROTO;	/* not a guest of our size */
-	if (rc) {
-		if (plat)
-			munmap(plat, PVIO_PLATFORM_SIZE);
-		pvio_domain_unmap_memory(&m);
-		return rc;
-	}
+	if (digests && digests != m.nr_pages * 8)
+		return -EPROTO;	/* not a guest of our size */
 	p += 8;
 	for (uint64_t i = 0; i < count; i++, p += 8 + PVIO_PAGE_SIZE) {
 		uint64_t pfn;
@@ -1045,8 +1061,6 @@ int mig_topup_apply(const char *rundir, pvio_domid_t domid, const void *blob,
 			fflush(stdout);
 		}
 	}
-	munmap(plat, PVIO_PLATFORM_SIZE);
-	pvio_domain_unmap_memory(&m);
 	return rc;
 }
 

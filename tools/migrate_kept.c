@@ -293,9 +293,10 @@ struct kept_txn {
 	pvio_domid_t domid;
 };
 
-static int write_dev(struct xs_handle *xs, xs_transaction_t t, void *arg)
+/* A kept device's keys written (@rm: removed again) in transaction @t. */
+static int dev_keys(struct xs_handle *xs, xs_transaction_t t,
+		    const struct kept_txn *k, bool rm)
 {
-	const struct kept_txn *k = arg;
 	const char *l = k->blob + k->dev->keys;
 	const char *end = k->blob + k->dev->keys_end;
 	char path[256];
@@ -313,31 +314,34 @@ static int write_dev(struct xs_handle *xs, xs_transaction_t t, void *arg)
 			snprintf(path, sizeof(path),
 				 "/local/domain/%u/device/%s/%.*s", k->domid,
 				 k->dev->name, (int)rl, l + 4);
-			rc = xs_write(xs, t, path, v, vl);
+			rc = rm ? xs_rm(xs, t, path) : xs_write(xs, t, path, v, vl);
+			if (rm && rc == -ENOENT)
+				rc = 0;
 		}
 		l += n + 1;
-	}
-	/* the backend here reads the keys on Initialised, as on a restart */
-	if (!rc) {
-		snprintf(path, sizeof(path), "/local/domain/%u/device/%s/state",
-			 k->domid, k->dev->name);
-		rc = xs_printf(xs, t, path, "%d", XenbusStateInitialised);
 	}
 	return rc;
 }
 
-int mig_kept_apply(const char *rundir, pvio_domid_t domid, const char *blob,
-		   size_t len, char *list, size_t size, bool *live)
+static int write_dev(struct xs_handle *xs, xs_transaction_t t, void *arg)
+{
+	return dev_keys(xs, t, arg, false);
+}
+
+static int remove_dev(struct xs_handle *xs, xs_transaction_t t, void *arg)
+{
+	return dev_keys(xs, t, arg, true);
+}
+
+int mig_kept_prepare(const char *rundir, pvio_domid_t domid, const char *blob,
+		     size_t len, struct mig_kept **out)
 {
 	struct xs_handle *xs = NULL;
 	struct mig_kept *k;
-	struct pvio_hv *hv;
 	unsigned int all = 0;
-	size_t used = 0;
 	int rc;
 
-	list[0] = 0;
-	*live = false;
+	*out = NULL;
 	k = malloc(sizeof(*k));
 	if (!k)
 		return -ENOMEM;
@@ -352,9 +356,8 @@ int mig_kept_apply(const char *rundir, pvio_domid_t domid, const char *blob,
 			fprintf(stderr, "pvio: domain %u: moved while it ran, but %u of its %u device(s) came along\n",
 				domid, k->ndevs, all);
 	}
-	if (rc || (!k->ndevs && !k->live))
+	if (rc || !k->ndevs)
 		goto out;
-	*live = k->live;
 	/* only devices this domain has here */
 	rc = pvio_domstore_open(rundir, &xs);
 	for (unsigned int i = 0; !rc && i < k->ndevs; i++) {
@@ -365,6 +368,50 @@ int mig_kept_apply(const char *rundir, pvio_domid_t domid, const char *blob,
 		rc = xs_read(xs, XS_TXN_NULL, path, &v, NULL) ? -EPROTO : 0;
 		free(v);
 	}
+	/*
+	 * The keys now, while QEMU loads the rest: no backend acts on them
+	 * before the device's state says Initialised (mig_kept_apply).
+	 */
+	for (unsigned int i = 0; !rc && i < k->ndevs; i++) {
+		struct kept_txn t = { blob, &k->devs[i], domid };
+
+		rc = xs_transaction_run(xs, write_dev, &t);
+	}
+out:
+	if (xs)
+		xs_close(xs);
+	if (rc) {
+		free(k);
+		return rc;
+	}
+	*out = k;
+	return 0;
+}
+
+/* Not taken over after all: the keys mig_kept_prepare() wrote go again. */
+static void kept_unwrite(struct xs_handle *xs, pvio_domid_t domid,
+			 const char *blob, const struct mig_kept *k)
+{
+	for (unsigned int i = 0; i < k->ndevs; i++) {
+		struct kept_txn t = { blob, &k->devs[i], domid };
+
+		xs_transaction_run(xs, remove_dev, &t);
+	}
+}
+
+int mig_kept_apply(const char *rundir, pvio_domid_t domid, const char *blob,
+		   struct mig_kept *k, char *list, size_t size, bool *live)
+{
+	struct xs_handle *xs = NULL;
+	struct pvio_hv *hv;
+	size_t used = 0;
+	int rc;
+
+	list[0] = 0;
+	*live = k->live;
+	if (!k->ndevs && !k->live)
+		return 0;
+	rc = pvio_domstore_open(rundir, &xs);
 	if (!rc) {
 		rc = pvio_hv_open(rundir, &hv);
 		if (!rc) {
@@ -384,6 +431,7 @@ int mig_kept_apply(const char *rundir, pvio_domid_t domid, const char *blob,
 			else if (rc) {
 				fprintf(stderr, "pvio: domain %u: hv refused the kept connections (%s): every device connects afresh\n",
 					domid, strerror(-rc));
+				kept_unwrite(xs, domid, blob, k);
 				k->ndevs = 0;
 				rc = 0;
 			}
@@ -396,22 +444,23 @@ int mig_kept_apply(const char *rundir, pvio_domid_t domid, const char *blob,
 			 domid);
 		rc = xs_printf(xs, XS_TXN_NULL, path, "%u", k->suspend_port);
 	}
+	/* the backends here read the keys on Initialised, as on a restart */
 	for (unsigned int i = 0; !rc && i < k->ndevs; i++) {
-		struct kept_txn t = { blob, &k->devs[i], domid };
+		char path[96];
 		int w;
 
-		rc = xs_transaction_run(xs, write_dev, &t);
+		snprintf(path, sizeof(path), "/local/domain/%u/device/%s/state",
+			 domid, k->devs[i].name);
+		rc = xs_printf(xs, XS_TXN_NULL, path, "%d",
+			       XenbusStateInitialised);
 		w = snprintf(list + used, size - used, "%s%s", used ? " " : "",
 			     k->devs[i].name);
 		if (w > 0 && (size_t)w < size - used)
 			used += (size_t)w;
 	}
-out:
 	if (xs)
 		xs_close(xs);
-	rc = rc ?: (int)k->ndevs;
-	free(k);
-	return rc;
+	return rc ?: (int)k->ndevs;
 }
 
 struct listed {
