@@ -923,13 +923,16 @@ static int migrate_once(const char *rundir, pvio_domid_t domid,
 			fprintf(stderr, "pvio: migrate: QEMU stopped the guest; its backends pause while QEMU sends the rest\n");
 		rc = rc ?: mig_frontends_connected(rundir, domid, fe_list,
 						   sizeof(fe_list));
-		rc = rc ?: mig_devices_wait_paused(rundir, domid, true,
-						   MIG_CLOSE_MS);
-		t_closed = mig_now_ms();
-		/* the store nodes the guest owns hold still: it is stopped */
+		/*
+		 * The store nodes the guest owns hold still (it is stopped;
+		 * the backends pause in their own dirs): they go meanwhile.
+		 */
 		rc = rc ?: mig_store_collect(rundir, domid, &store, &slen);
 		rc = rc ?: msg_send(fd, MIG_MSG_STORE, store, slen);
 		t_sstore = mig_now_ms();
+		rc = rc ?: mig_devices_wait_paused(rundir, domid, true,
+						   MIG_CLOSE_MS);
+		t_closed = mig_now_ms();
 		if (!rc) {
 			rc = mig_kept_collect(rundir, domid, fe_list, true, &kept,
 					      &klen, &nkept);
@@ -1024,8 +1027,8 @@ applied:
 				t_qemu - t_stop, qd, qbytes < 0 ? -1 : qbytes >> 10,
 				t_applied - t_stop, t_done - t_applied);
 		if (mig_verbose) {
-			fprintf(stderr, "pvio: migrate: after QEMU's stop (ms): backends paused +%lld, store nodes sent +%lld, kept collected +%lld, top-up sent +%lld\n",
-				t_closed - t_stop, t_sstore - t_stop,
+			fprintf(stderr, "pvio: migrate: after QEMU's stop (ms): store nodes sent +%lld, backends paused +%lld, kept collected +%lld, top-up sent +%lld\n",
+				t_sstore - t_stop, t_closed - t_stop,
 				t_skept - t_stop, t_kept - t_stop);
 			live_timeline(q, qstop_ms);
 		}
