@@ -1030,6 +1030,8 @@ applied:
 			fprintf(stderr, "pvio: migrate: after QEMU's stop (ms): store nodes sent +%lld, backends paused +%lld, kept collected +%lld, top-up sent +%lld\n",
 				t_sstore - t_stop, t_closed - t_stop,
 				t_skept - t_stop, t_kept - t_stop);
+			fprintf(stderr, "pvio: migrate: at (ms): QEMU's stop %lld, QEMU done %lld, APPLIED %lld, DONE %lld\n",
+				t_stop, t_qemu, t_applied, t_done);
 			live_timeline(q, qstop_ms);
 		}
 		hv_qmp_close(q);
@@ -1202,7 +1204,7 @@ static int receive_one(const char *rundir, const char *addr, unsigned int port,
 	struct mig_ram ram = { .plat = NULL };
 	struct mig_kept *kk = NULL;
 	long long t_go, t_resumed, t_conn, t_fe, t_kept = 0, t_topup = 0;
-	long long t_qemu = 0, t_ta = 0;
+	long long t_qemu = 0, t_ta = 0, t_asent = 0;
 	bool live = false;
 	size_t klen = 0;
 	struct hv_qmp *q = NULL;
@@ -1284,6 +1286,7 @@ static int receive_one(const char *rundir, const char *addr, unsigned int port,
 	kept = NULL;
 	free(kk);
 	kk = NULL;
+	t_asent = mig_now_ms();
 	rc = rc ?: msg_send(c, MIG_MSG_APPLIED, NULL, 0);
 	rc = rc ?: msg_expect(c, MIG_MSG_GO, &msg, &len, MIG_STEP_MS);
 	if (rc)
@@ -1310,6 +1313,10 @@ static int receive_one(const char *rundir, const char *addr, unsigned int port,
 		msg_send(c, MIG_MSG_FAIL, "resume failed", 13);
 	else
 		msg_send(c, MIG_MSG_DONE, reply, strlen(reply));
+	/* -v: on the host's monotonic clock, as the source's -v line */
+	if (mig_verbose)
+		fprintf(stderr, "pvio: migrate-receive: at (ms): top-up came %lld, QEMU done %lld, top-up applied %lld, APPLIED %lld, GO %lld, running %lld\n",
+			t_topup, t_qemu, t_ta, t_asent, t_go, t_resumed);
 	if (!rc && pvio_domstore_monitor(rundir, domid))
 		fprintf(stderr, "pvio: no monitor for domain %u\n", domid);
 	printf("Received domain %u%s (QEMU here done %lld ms after the top-up came, applied in %lld ms; %s%s%s%s%lld ms to take them over; resumed in %lld ms, backends connected %lld ms later, frontends %lld ms)\n",
@@ -1355,16 +1362,19 @@ static int run_receive(int argc, char **argv)
 	static const struct option opts[] = {
 		{ "listen", required_argument, NULL, 'l' },
 		{ "port", required_argument, NULL, 'p' },
-		{ "once", no_argument, NULL, '1' }, { NULL, 0, NULL, 0 },
+		{ "once", no_argument, NULL, '1' },
+		{ "verbose", no_argument, NULL, 'v' }, { NULL, 0, NULL, 0 },
 	};
 	int o, code = 0;
 	char *end;
 
-	while ((o = pvio_getopt(&receive_cmd, argc, argv, "l:p:", opts,
+	while ((o = pvio_getopt(&receive_cmd, argc, argv, "l:p:v", opts,
 				&code)) != -1) {
 		if (o == -2)
 			return code;
-		if (o == 'l') {
+		if (o == 'v') {
+			mig_verbose = true;
+		} else if (o == 'l') {
 			addr = optarg;
 		} else if (o == 'p') {
 			port = (unsigned int)strtoul(optarg, &end, 10);
@@ -1430,7 +1440,7 @@ PVIO_CMD(migrate_cmd);
 
 static struct pvio_cmd receive_cmd = {
 	.name = "migrate-receive",
-	.usage = "[--listen ADDR] [--port N] [--once]",
+	.usage = "[-v] [--listen ADDR] [--port N] [--once]   (-v: when each step of a move ended, on the host's monotonic clock)",
 	.help = "accept VMs migrated from another host (QEMU's stream on port N+1)",
 	.run = run_receive,
 };

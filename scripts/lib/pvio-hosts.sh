@@ -140,12 +140,13 @@ mh_domid() {
 	mh_on "$1" pvio list 2>/dev/null | awk -v n="$2" '$1 == n { print $2 }'
 }
 
+# MH_RX_ARGS: more options for the receiver (the bench's -v)
 mh_receive() {
 	local h=$1 log=$2 ns r=$PT_RUNDIR/${1,,}
 	[ "$h" = A ] && ns=$MH_NSA || ns=$MH_NSB
 	# ip netns exec runs pvio in its own place: $! is the receiver
 	PVIO_RUNDIR=$r XENSTORED_PATH=$r/store.sock ip netns exec "$ns" \
-		pvio migrate-receive --listen "$(mh_ip "$h")" --once >"$log" 2>&1 &
+		pvio migrate-receive $MH_RX_ARGS --listen "$(mh_ip "$h")" --once >"$log" 2>&1 &
 	MH_RX_PID=$!
 	_pt_pids+=("$MH_RX_PID")
 	pt_wait_for 30 grep -q 'Waiting for migrations' "$log" ||
