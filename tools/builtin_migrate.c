@@ -1204,7 +1204,8 @@ static int receive_one(const char *rundir, const char *addr, unsigned int port,
 	struct mig_ram ram = { .plat = NULL };
 	struct mig_kept *kk = NULL;
 	long long t_go, t_resumed, t_conn, t_fe, t_kept = 0, t_topup = 0;
-	long long t_qemu = 0, t_ta = 0, t_asent = 0;
+	long long t_qemu = 0, t_ta = 0, t_asent = 0, t_kapp = 0, t_adopt = 0;
+	long long t_kwait = 0;
 	bool live = false;
 	size_t klen = 0;
 	struct hv_qmp *q = NULL;
@@ -1270,9 +1271,12 @@ static int receive_one(const char *rundir, const char *addr, unsigned int port,
 		 * not match, still leaves the guest running at the source);
 		 * GO only unpauses it.
 		 */
+		t_kapp = mig_now_ms();
 		if (!rc && live)
 			rc = mig_adopt(rundir, domid);
+		t_adopt = mig_now_ms();
 		rc = rc ?: mig_kept_wait(rundir, domid, kept_list, MIG_KEPT_MS);
+		t_kwait = mig_now_ms();
 		if (rc && n >= 0)
 			fprintf(stderr, "pvio: domain %u: a backend did not take its rings over: %s\n",
 				domid, strerror(-rc));
@@ -1315,8 +1319,9 @@ static int receive_one(const char *rundir, const char *addr, unsigned int port,
 		msg_send(c, MIG_MSG_DONE, reply, strlen(reply));
 	/* -v: on the host's monotonic clock, as the source's -v line */
 	if (mig_verbose)
-		fprintf(stderr, "pvio: migrate-receive: at (ms): top-up came %lld, QEMU done %lld, top-up applied %lld, APPLIED %lld, GO %lld, running %lld\n",
-			t_topup, t_qemu, t_ta, t_asent, t_go, t_resumed);
+		fprintf(stderr, "pvio: migrate-receive: at (ms): top-up came %lld, QEMU done %lld, top-up applied %lld, hv import and Initialised %lld, adopted %lld, backends Connected %lld, APPLIED %lld, GO %lld, running %lld\n",
+			t_topup, t_qemu, t_ta, t_kapp, t_adopt, t_kwait,
+			t_asent, t_go, t_resumed);
 	if (!rc && pvio_domstore_monitor(rundir, domid))
 		fprintf(stderr, "pvio: no monitor for domain %u\n", domid);
 	printf("Received domain %u%s (QEMU here done %lld ms after the top-up came, applied in %lld ms; %s%s%s%s%lld ms to take them over; resumed in %lld ms, backends connected %lld ms later, frontends %lld ms)\n",

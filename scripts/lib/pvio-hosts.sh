@@ -146,7 +146,7 @@ mh_receive() {
 	[ "$h" = A ] && ns=$MH_NSA || ns=$MH_NSB
 	# ip netns exec runs pvio in its own place: $! is the receiver
 	PVIO_RUNDIR=$r XENSTORED_PATH=$r/store.sock ip netns exec "$ns" \
-		pvio migrate-receive $MH_RX_ARGS --listen "$(mh_ip "$h")" --once >"$log" 2>&1 &
+		pvio migrate-receive ${MH_RX_ARGS:-} --listen "$(mh_ip "$h")" --once >"$log" 2>&1 &
 	MH_RX_PID=$!
 	_pt_pids+=("$MH_RX_PID")
 	pt_wait_for 30 grep -q 'Waiting for migrations' "$log" ||
