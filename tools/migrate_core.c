@@ -821,22 +821,17 @@ static int paused_one(struct xs_handle *xs, const char *dir, const char *type,
 		      const char *id, void *arg)
 {
 	const struct pause_arg *a = arg;
+	long long left = a->end - mig_now_ms();
 	char path[224];
 
 	snprintf(path, sizeof(path), "%s/paused", dir);
-	for (;;) {
-		char *v = NULL;
-		bool paused = !xs_read(xs, XS_TXN_NULL, path, &v, NULL) &&
-			      !strcmp(v, "1");
-
-		free(v);
-		if (paused == a->on)
-			return 0;
-		if (mig_now_ms() > a->end)
-			return -ETIMEDOUT;
-		/* a backend pauses in milliseconds: a short poll, no watch */
-		usleep(1000);
-	}
+	/*
+	 * A watch, not a poll: a pause waits for the disk's requests in
+	 * flight (tens to hundreds of ms), while QEMU sends its last pass
+	 * on the same CPUs.
+	 */
+	return xenbus_wait_value(xs, path, "1", a->on,
+				 left > 0 ? (int)left : 0);
 }
 
 int mig_devices_wait_paused(const char *rundir, pvio_domid_t domid, bool on,

@@ -105,24 +105,27 @@ static void state_cb(struct xs_handle *h, const char *path, const char *token,
 	pthread_mutex_unlock(&w->lock);
 }
 
-int xenbus_wait_state(struct xs_handle *h, const char *dir, uint32_t mask,
-		      int timeout_ms)
+/*
+ * Watch @path and call @look (after the watch is set, then on each of its
+ * events) until it returns >= 0 or @timeout_ms passes: its result, or
+ * -ETIMEDOUT, -errno.
+ */
+static int wait_path(struct xs_handle *h, const char *path,
+		     int (*look)(struct xs_handle *h, void *arg), void *arg,
+		     int timeout_ms)
 {
 	static unsigned int seq;
 	struct state_wait w = { .fired = 0 };
-	char *p = state_path(dir);
 	char token[48];
 	struct timespec dl;
 	unsigned int seen = 0;
 	int rc, s;
 
-	if (!p)
-		return -ENOMEM;
 	pthread_mutex_init(&w.lock, NULL);
 	pthread_cond_init(&w.cond, NULL);
 	snprintf(token, sizeof(token), "pvio-wait-%p-%u", (void *)&w,
 		 __atomic_add_fetch(&seq, 1, __ATOMIC_RELAXED));
-	rc = xs_watch(h, p, token, state_cb, &w);
+	rc = xs_watch(h, path, token, state_cb, &w);
 	if (rc)
 		goto out;
 	if (timeout_ms >= 0) {
@@ -135,9 +138,9 @@ int xenbus_wait_state(struct xs_handle *h, const char *dir, uint32_t mask,
 		}
 	}
 	for (;;) {
-		/* read first: the state may already be there */
-		s = xenbus_read_state(h, dir);
-		if (mask & XENBUS_STATE_BIT(s)) {
+		/* look first: what we wait for may already be there */
+		s = look(h, arg);
+		if (s >= 0) {
 			rc = s;
 			break;
 		}
@@ -152,13 +155,13 @@ int xenbus_wait_state(struct xs_handle *h, const char *dir, uint32_t mask,
 		pthread_mutex_unlock(&w.lock);
 		if (rc) {
 			/* one last look: the change may race the timeout */
-			s = xenbus_read_state(h, dir);
-			if (mask & XENBUS_STATE_BIT(s))
+			s = look(h, arg);
+			if (s >= 0)
 				rc = s;
 			break;
 		}
 	}
-	xs_unwatch(h, p, token);
+	xs_unwatch(h, path, token);
 out:
 	/*
 	 * The dispatcher may still be inside state_cb for an event queued
@@ -166,8 +169,58 @@ out:
 	 */
 	pthread_mutex_lock(&w.lock);
 	pthread_mutex_unlock(&w.lock);
+	return rc;
+}
+
+struct state_look {
+	const char *dir;
+	uint32_t mask;
+};
+
+static int look_state(struct xs_handle *h, void *arg)
+{
+	const struct state_look *l = arg;
+	enum xenbus_state s = xenbus_read_state(h, l->dir);
+
+	return (l->mask & XENBUS_STATE_BIT(s)) ? (int)s : -1;
+}
+
+int xenbus_wait_state(struct xs_handle *h, const char *dir, uint32_t mask,
+		      int timeout_ms)
+{
+	struct state_look l = { dir, mask };
+	char *p = state_path(dir);
+	int rc;
+
+	if (!p)
+		return -ENOMEM;
+	rc = wait_path(h, p, look_state, &l, timeout_ms);
 	free(p);
 	return rc;
+}
+
+struct value_look {
+	const char *path, *want;
+	bool equal;
+};
+
+static int look_value(struct xs_handle *h, void *arg)
+{
+	const struct value_look *l = arg;
+	char *v = NULL;
+	bool is = !xs_read(h, XS_TXN_NULL, l->path, &v, NULL) &&
+		  !strcmp(v, l->want);
+
+	free(v);
+	return is == l->equal ? 0 : -1;
+}
+
+int xenbus_wait_value(struct xs_handle *h, const char *path, const char *want,
+		      bool equal, int timeout_ms)
+{
+	struct value_look l = { path, want, equal };
+
+	return wait_path(h, path, look_value, &l, timeout_ms);
 }
 
 struct fatal_arg {

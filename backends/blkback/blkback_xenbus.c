@@ -699,10 +699,17 @@ static void disk_step(struct blkback_disk *disk)
 	pause = read_int(ctx, disk->be_path, "pause", -1);
 	if (pause == 1) {
 		if (disk->connected && disk->be_state == XenbusStateConnected) {
+			struct timespec a, b;
+
+			clock_gettime(CLOCK_MONOTONIC, &a);
 			disk_disconnect(disk);
 			disk->paused = true;
 			write_key(ctx, XS_TXN_NULL, disk->be_path, "paused", "1");
-			blkback_log("%s: paused for a migration", disk->be_path);
+			clock_gettime(CLOCK_MONOTONIC, &b);
+			blkback_log("%s: paused for a migration (in %lld us)",
+				    disk->be_path,
+				    (long long)(b.tv_sec - a.tv_sec) * 1000000 +
+				    (b.tv_nsec - a.tv_nsec) / 1000);
 		}
 		return;
 	}

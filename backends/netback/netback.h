@@ -115,6 +115,7 @@ struct netback_vif {
 	 * rings unmapped, every slot answered, the states unchanged.
 	 */
 	bool paused;
+	uint64_t stop_ns;	/* its queues took this long to stop, last time */
 	bool need_fe_reset;		/* frontend was up when we probed */
 	atomic_bool fatal;		/* a queue saw a protocol violation */
 	char fatal_msg[128];

@@ -381,10 +381,14 @@ static void vif_disconnect(struct netback_vif *vif)
 	struct pvio_hv *hv = vif->nb->hv;
 	bool drained = vif->connected;
 
+	uint64_t t0 = netback_now_ns();
+
+	for (unsigned int i = 0; i < NETBACK_MAX_QUEUES; i++)
+		netback_queue_stop(&vif->queues[i]);
+	vif->stop_ns = netback_now_ns() - t0;
 	for (unsigned int i = 0; i < NETBACK_MAX_QUEUES; i++) {
 		struct netback_queue *q = &vif->queues[i];
 
-		netback_queue_stop(q);
 		/* every slot taken answered: the rings can change hands */
 		if (q->rings_mapped && (!pvio_back_drained(&q->tx) ||
 					!pvio_back_drained(&q->rx)))
@@ -659,14 +663,17 @@ static void vif_step(struct netback_vif *vif)
 	pause = read_int(vif, vif->bedir, "pause", -1);
 	if (pause == 1) {
 		if (vif->connected && vif->state == XenbusStateConnected) {
+			uint64_t t0 = netback_now_ns();
 			char path[300];
 
 			vif_disconnect(vif);
 			vif->paused = true;
 			snprintf(path, sizeof(path), "%s/paused", vif->bedir);
 			xs_write(nb->xs, XS_TXN_NULL, path, "1", 1);
-			fprintf(stderr, "netback: %s paused for a migration\n",
-				vif->ifname);
+			fprintf(stderr, "netback: %s paused for a migration (in %llu us, its queues stopped in %llu us)\n",
+				vif->ifname,
+				(unsigned long long)(netback_now_ns() - t0) / 1000,
+				(unsigned long long)vif->stop_ns / 1000);
 		}
 		return;
 	}

@@ -123,6 +123,13 @@ enum xenbus_state xenbus_read_state(struct xs_handle *h, const char *dir);
  */
 int xenbus_wait_state(struct xs_handle *h, const char *dir, uint32_t mask,
 		      int timeout_ms);
+/*
+ * Wait (a watch on @path, no polling) until @path's value is @want
+ * (@equal) or is not (!@equal; an absent node is not): 0, -ETIMEDOUT
+ * after @timeout_ms (< 0: no limit), -errno.
+ */
+int xenbus_wait_value(struct xs_handle *h, const char *path, const char *want,
+		      bool equal, int timeout_ms);
 #define XENBUS_STATE_BIT(s)	(1u << (s))
 
 /* Report a fatal per-device error: writes @dir/error and logs it. */
