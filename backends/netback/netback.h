@@ -116,6 +116,7 @@ struct netback_vif {
 	 */
 	bool paused;
 	uint64_t stop_ns;	/* its queues took this long to stop, last time */
+	uint64_t unmap_ns, offload_ns;	/* and then, from the start: EXPERIMENT */
 	bool need_fe_reset;		/* frontend was up when we probed */
 	atomic_bool fatal;		/* a queue saw a protocol violation */
 	char fatal_msg[128];

@@ -405,8 +405,10 @@ static void vif_disconnect(struct netback_vif *vif)
 			close(q->tap_fd);
 		q->tap_fd = -1;
 	}
+	vif->unmap_ns = netback_now_ns() - t0;
 	if (vif->tap_fd0 >= 0)
 		netback_tap_set_offload(vif->tap_fd0, 0);
+	vif->offload_ns = netback_now_ns() - t0;
 	if (vif->connected) {
 		char path[300];
 
@@ -670,10 +672,12 @@ static void vif_step(struct netback_vif *vif)
 			vif->paused = true;
 			snprintf(path, sizeof(path), "%s/paused", vif->bedir);
 			xs_write(nb->xs, XS_TXN_NULL, path, "1", 1);
-			fprintf(stderr, "netback: %s paused for a migration (in %llu us, its queues stopped in %llu us)\n",
+			fprintf(stderr, "netback: %s paused for a migration (in %llu us, its queues stopped in %llu us, rings let go %llu, TAP offloads off %llu)\n",
 				vif->ifname,
 				(unsigned long long)(netback_now_ns() - t0) / 1000,
-				(unsigned long long)vif->stop_ns / 1000);
+				(unsigned long long)vif->stop_ns / 1000,
+				(unsigned long long)vif->unmap_ns / 1000,
+				(unsigned long long)vif->offload_ns / 1000);
 		}
 		return;
 	}

@@ -149,6 +149,20 @@ static void *state_thread(void *arg)
 	return NULL;
 }
 
+/* A backend's pause as a migration sees it: paused = 0, 1, then gone. */
+static void *paused_thread(void *arg)
+{
+	struct xs_handle *h = arg;
+
+	usleep(50000);
+	OK(xs_write(h, XS_TXN_NULL, "/test/dev/paused", "0", 1));
+	usleep(20000);
+	OK(xs_write(h, XS_TXN_NULL, "/test/dev/paused", "1", 1));
+	usleep(50000);
+	OK(xs_rm(h, XS_TXN_NULL, "/test/dev/paused"));
+	return NULL;
+}
+
 /* Writes in a loop across the daemon restart: each must succeed. */
 static volatile int writer_stop;
 static int writer_done;
@@ -255,6 +269,18 @@ int main(void)
 	CHECK(xenbus_wait_state(h, "/test/dev",
 				XENBUS_STATE_BIT(XenbusStateClosed), 100) ==
 	      -ETIMEDOUT);
+	/* waiting for a value, and for it to go (absent is not equal) */
+	CHECK(xenbus_wait_value(h, "/test/dev/paused", "1", true, 100) ==
+	      -ETIMEDOUT);
+	CHECK(xenbus_wait_value(h, "/test/dev/paused", "1", false, 100) == 0);
+	pthread_create(&th[2], NULL, paused_thread, h2);
+	CHECK(xenbus_wait_value(h, "/test/dev/paused", "1", true, 5000) == 0);
+	OK(xs_read(h, XS_TXN_NULL, "/test/dev/paused", &v, &len));
+	CHECK(!strcmp(v, "1"));
+	free(v);
+	CHECK(xenbus_wait_value(h, "/test/dev/paused", "1", false, 5000) == 0);
+	pthread_join(th[2], NULL);
+	CHECK(xs_read(h, XS_TXN_NULL, "/test/dev/paused", &v, &len) == -ENOENT);
 	CHECK(!strcmp(xenbus_state_name(XenbusStateInitWait), "InitWait"));
 	xenbus_dev_fatal(h, "/test/dev", -EIO, "test error %d", 1);
 	OK(xs_read(h, XS_TXN_NULL, "/test/dev/error", &v, &len));
