@@ -911,25 +911,21 @@ static int migrate_once(const char *rundir, pvio_domid_t domid,
 		t_stop = mig_now_ms();
 		live_stopped = true;
 		/*
-		 * QEMU goes on at once. Its last pass gets the CPUs to itself:
-		 * on a host short of them, the backends' pause, hv's and the
-		 * store's work beside it slowed that pass by more than it
-		 * saved. The backends meanwhile serve what the guest queued
-		 * before the stop (what they write goes with the top-up),
-		 * then, with QEMU done, hold still: they answer what they
-		 * took and touch nothing of the guest's once paused.
+		 * QEMU goes on at once; the backends hold still and answer
+		 * what they took meanwhile: they touch nothing of the guest's
+		 * once paused, and what they wrote goes with the top-up,
+		 * which can then leave before QEMU is done (the destination
+		 * applies it once its QEMU has loaded everything).
 		 */
 		rc = mig_qmp(q, "{\"execute\": \"migrate-continue\", \"arguments\": {\"state\": \"pre-switchover\"}}");
-		if (mig_verbose)
-			fprintf(stderr, "pvio: migrate: QEMU stopped the guest and sends the rest; then its backends pause\n");
-		rc = rc ?: mig_qmp_wait(q, MIG_STREAM_MS, &qd, &qbytes);
-		t_qemu = mig_now_ms();
 		rc = rc ?: mig_devices_pause(rundir, domid, true);
+		if (mig_verbose)
+			fprintf(stderr, "pvio: migrate: QEMU stopped the guest; its backends pause while QEMU sends the rest\n");
 		rc = rc ?: mig_frontends_connected(rundir, domid, fe_list,
 						   sizeof(fe_list));
 		/*
 		 * The store nodes the guest owns hold still (it is stopped;
-		 * the backends pause in their own dirs).
+		 * the backends pause in their own dirs): they go meanwhile.
 		 */
 		rc = rc ?: mig_store_collect(rundir, domid, &store, &slen);
 		rc = rc ?: msg_send(fd, MIG_MSG_STORE, store, slen);
@@ -953,9 +949,11 @@ static int migrate_once(const char *rundir, pvio_domid_t domid,
 					     &blen, &pages);
 		rc = rc ?: msg_send(fd, MIG_MSG_TOPUP, blob, blen);
 		t_kept = mig_now_ms();
+		rc = rc ?: mig_qmp_wait(q, MIG_STREAM_MS, &qd, &qbytes);
 		if (rc)
 			goto fail;
 		/* from QEMU's stop: its own downtime ends as it is done */
+		t_qemu = mig_now_ms();
 		if (qd >= 0 && t_qemu - qd < t_stop)
 			t_stop = t_qemu - qd;
 		goto applied;
