@@ -229,7 +229,11 @@ pt_wait_for 180 grep -q 'QEMU stopped the guest; its backends pause' "$PT_RUNDIR
 	cat "$PT_RUNDIR/mig0.log"
 	pt_fail "migration 0 never went live to the switch-over"
 }
-sleep 3
+pt_wait_for 60 grep -q "vbd/$dom/51712: paused for a migration" "$PT_RUNDIR/a/blkback.log" ||
+	pt_fail "A's blkback did not pause"
+pt_wait_for 60 grep -q 'paused for a migration' "$PT_RUNDIR/a/netback.log" ||
+	pt_fail "A's netback did not pause"
+sleep 2	# QEMU finishes: it takes the stream; only the receiver is stopped
 qpid=$(mh_qemu_pid B "$(mh_domid B "$name")")
 kill -KILL "$MH_RX_PID" ${qpid:+"$qpid"} || true
 rc=0
