@@ -90,12 +90,17 @@ static int domain_lookup(const char *rundir, const char *arg,
 
 /* ---- save / restore ---- */
 
-static int write_all(int fd, const void *buf, size_t len)
+/*
+ * All of @len to @fd: write(2) for @flags < 0 (a file), else send(2) with
+ * @flags (a socket; MSG_MORE: more follows at once).
+ */
+static int put_all(int fd, const void *buf, size_t len, int flags)
 {
 	const char *p = buf;
 
 	while (len) {
-		ssize_t n = write(fd, p, len);
+		ssize_t n = flags < 0 ? write(fd, p, len) :
+			    send(fd, p, len, flags | MSG_NOSIGNAL);
 
 		if (n < 0 && errno == EINTR)
 			continue;
@@ -107,6 +112,11 @@ static int write_all(int fd, const void *buf, size_t len)
 		len -= (size_t)n;
 	}
 	return 0;
+}
+
+static int write_all(int fd, const void *buf, size_t len)
+{
+	return put_all(fd, buf, len, -1);
 }
 
 static int read_all(int fd, void *buf, size_t len)
@@ -395,26 +405,6 @@ struct mig_hdr {
 
 #define MIG_MSG_MAX	(3ull << 30)	/* a 2 GiB guest's worth of pages */
 
-/* All of @len on socket @fd; @flags for send(2) (MSG_MORE: more follows). */
-static int send_all(int fd, const void *buf, size_t len, int flags)
-{
-	const char *p = buf;
-
-	while (len) {
-		ssize_t n = send(fd, p, len, flags | MSG_NOSIGNAL);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
-			return -ETIMEDOUT;	/* the socket's timeout */
-		if (n <= 0)
-			return n < 0 ? -errno : -EIO;
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 /*
  * A message in one go: the header is held back (MSG_MORE) until its body
  * follows, so that neither waits on the peer's delayed ACK.
@@ -422,9 +412,9 @@ static int send_all(int fd, const void *buf, size_t len, int flags)
 static int msg_send(int fd, uint32_t type, const void *buf, size_t len)
 {
 	struct mig_hdr h = { .type = type, .len = len };
-	int rc = send_all(fd, &h, sizeof(h), len ? MSG_MORE : 0);
+	int rc = put_all(fd, &h, sizeof(h), len ? MSG_MORE : 0);
 
-	return rc ?: (len ? send_all(fd, buf, len, 0) : 0);
+	return rc ?: (len ? put_all(fd, buf, len, 0) : 0);
 }
 
 /* Next message; *buf malloc'd (NUL-terminated), or -errno. */
