@@ -609,14 +609,6 @@ static int precopy_until_brake(struct hv_qmp *q, struct mig_relay *relay,
 	return 0;
 }
 
-/*
- * Live: QEMU copies pass after pass and switches over by itself, as for
- * any guest (downtime limit MIG_DOWNTIME_MS); the guest runs and its
- * devices work until QEMU stops it. With pause-before-switchover QEMU
- * then waits (pre-switchover) before its last pass: 0 then; -errno if
- * the migration failed first (QEMU runs the guest on by itself: its
- * devices were never touched).
- */
 /* QEMU's timestamp of event @ev, in ms of the host's real-time clock. */
 static long long qmp_event_ms(json_t *ev)
 {
@@ -657,6 +649,14 @@ static void live_timeline(struct hv_qmp *q, long long stop_ms)
 			line);
 }
 
+/*
+ * Live: QEMU copies pass after pass and switches over by itself, as for
+ * any guest (downtime limit MIG_DOWNTIME_MS); the guest runs and its
+ * devices work until QEMU stops it. With pause-before-switchover QEMU
+ * then waits (pre-switchover) before its last pass: 0 then; -errno if
+ * the migration failed first (QEMU runs the guest on by itself: its
+ * devices were never touched). *@stop_ms: QEMU's time of its STOP event.
+ */
 static int live_until_switchover(struct hv_qmp *q, long long *stop_ms)
 {
 	long long end = mig_now_ms() + MIG_PRECOPY_MS + MIG_STREAM_MS;
@@ -1011,12 +1011,11 @@ applied:
 	}
 	t_done = mig_now_ms();
 	if (live) {
-		if (mig_verbose)
+		if (mig_verbose) {
 			fprintf(stderr, "pvio: migrate: live (stopped by QEMU; backends paused after %lld ms, kept connections and top-up sent after %lld ms, QEMU done after %lld ms, its own downtime %lld ms, %lld KiB sent in it), stop to applied %lld ms, go to running %lld ms\n",
 				t_closed - t_stop, t_kept - t_stop,
 				t_qemu - t_stop, qd, qbytes < 0 ? -1 : qbytes >> 10,
 				t_applied - t_stop, t_done - t_applied);
-		if (mig_verbose) {
 			fprintf(stderr, "pvio: migrate: after QEMU's stop (ms): store nodes sent +%lld, backends paused +%lld, kept collected +%lld, top-up sent +%lld\n",
 				t_sstore - t_stop, t_closed - t_stop,
 				t_skept - t_stop, t_kept - t_stop);

@@ -996,8 +996,7 @@ int mig_topup_apply(struct mig_ram *r, pvio_domid_t domid, const void *blob,
 		    size_t len)
 {
 	const uint8_t *p = blob;
-	struct pvio_domain_memory m = r->m;
-	void *plat = r->plat;
+	const struct pvio_domain_memory *m = &r->m;
 	uint64_t count, digests;
 	int rc = 0;
 
@@ -1008,38 +1007,38 @@ int mig_topup_apply(struct mig_ram *r, pvio_domid_t domid, const void *blob,
 		return -EPROTO;
 	/* what follows the region, if anything, is the digest of --verify */
 	digests = len - (8 + count * (8 + PVIO_PAGE_SIZE) + PVIO_PLATFORM_SIZE);
-	if (digests && digests != m.nr_pages * 8)
+	if (digests && digests != m->nr_pages * 8)
 		return -EPROTO;	/* not a guest of our size */
 	p += 8;
 	for (uint64_t i = 0; i < count; i++, p += 8 + PVIO_PAGE_SIZE) {
 		uint64_t pfn;
 
 		memcpy(&pfn, p, 8);
-		if (pfn >= m.nr_pages) {
+		if (pfn >= m->nr_pages) {
 			rc = -EPROTO;
 			break;
 		}
-		memcpy(m.ram + pfn * PVIO_PAGE_SIZE, p + 8, PVIO_PAGE_SIZE);
+		memcpy(m->ram + pfn * PVIO_PAGE_SIZE, p + 8, PVIO_PAGE_SIZE);
 	}
 	if (!rc)
-		memcpy(plat, p, PVIO_PLATFORM_SIZE);
+		memcpy(r->plat, p, PVIO_PLATFORM_SIZE);
 	p += PVIO_PLATFORM_SIZE;
 	/* fault injection for the tests: a page the transfer got wrong */
 	if (!rc && digests && getenv("PVIO_MIGRATE_TEST_FLIP_PFN")) {
 		uint64_t pfn = strtoull(getenv("PVIO_MIGRATE_TEST_FLIP_PFN"),
 					NULL, 0);
 
-		if (pfn < m.nr_pages)
-			m.ram[pfn * PVIO_PAGE_SIZE + 100] ^= 0x5a;
+		if (pfn < m->nr_pages)
+			m->ram[pfn * PVIO_PAGE_SIZE + 100] ^= 0x5a;
 	}
 	if (!rc && digests) {
 		uint64_t bad = 0;
 
-		for (uint64_t pfn = 0; pfn < m.nr_pages; pfn++, p += 8) {
+		for (uint64_t pfn = 0; pfn < m->nr_pages; pfn++, p += 8) {
 			uint64_t d;
 
 			memcpy(&d, p, 8);
-			if (d == page_digest(m.ram + pfn * PVIO_PAGE_SIZE))
+			if (d == page_digest(m->ram + pfn * PVIO_PAGE_SIZE))
 				continue;
 			if (bad++ < 8)
 				fprintf(stderr, "pvio: domain %u: page %#llx differs from the source's\n",
@@ -1048,11 +1047,11 @@ int mig_topup_apply(struct mig_ram *r, pvio_domid_t domid, const void *blob,
 		if (bad) {
 			fprintf(stderr, "pvio: domain %u: %llu of %llu pages differ from the source's\n",
 				domid, (unsigned long long)bad,
-				(unsigned long long)m.nr_pages);
+				(unsigned long long)m->nr_pages);
 			rc = -EILSEQ;
 		} else {
 			printf("RAM verified: %llu pages as on the source\n",
-			       (unsigned long long)m.nr_pages);
+			       (unsigned long long)m->nr_pages);
 			fflush(stdout);
 		}
 	}

@@ -115,8 +115,8 @@ struct netback_vif {
 	 * rings unmapped, every slot answered, the states unchanged.
 	 */
 	bool paused;
-	uint64_t stop_ns;	/* its queues took this long to stop, last time */
-	uint64_t unmap_ns, offload_ns;	/* and then, from the start: EXPERIMENT */
+	/* last disconnect: its queues stopped, then rings and ports let go */
+	uint64_t stop_ns, let_go_ns;
 	bool need_fe_reset;		/* frontend was up when we probed */
 	atomic_bool fatal;		/* a queue saw a protocol violation */
 	char fatal_msg[128];

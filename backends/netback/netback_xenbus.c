@@ -380,7 +380,6 @@ static void vif_disconnect(struct netback_vif *vif)
 {
 	struct pvio_hv *hv = vif->nb->hv;
 	bool drained = vif->connected;
-
 	uint64_t t0 = netback_now_ns();
 
 	for (unsigned int i = 0; i < NETBACK_MAX_QUEUES; i++)
@@ -405,10 +404,9 @@ static void vif_disconnect(struct netback_vif *vif)
 			close(q->tap_fd);
 		q->tap_fd = -1;
 	}
-	vif->unmap_ns = netback_now_ns() - t0;
+	vif->let_go_ns = netback_now_ns() - t0;
 	if (vif->tap_fd0 >= 0)
 		netback_tap_set_offload(vif->tap_fd0, 0);
-	vif->offload_ns = netback_now_ns() - t0;
 	if (vif->connected) {
 		char path[300];
 
@@ -672,12 +670,11 @@ static void vif_step(struct netback_vif *vif)
 			vif->paused = true;
 			snprintf(path, sizeof(path), "%s/paused", vif->bedir);
 			xs_write(nb->xs, XS_TXN_NULL, path, "1", 1);
-			fprintf(stderr, "netback: %s paused for a migration (in %llu us, its queues stopped in %llu us, rings let go %llu, TAP offloads off %llu)\n",
+			fprintf(stderr, "netback: %s paused for a migration (in %llu us: its queues stopped after %llu, rings and ports let go after %llu)\n",
 				vif->ifname,
 				(unsigned long long)(netback_now_ns() - t0) / 1000,
 				(unsigned long long)vif->stop_ns / 1000,
-				(unsigned long long)vif->unmap_ns / 1000,
-				(unsigned long long)vif->offload_ns / 1000);
+				(unsigned long long)vif->let_go_ns / 1000);
 		}
 		return;
 	}
