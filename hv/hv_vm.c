@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -599,19 +600,114 @@ static void vm_free(struct hv_vm *vm)
 	free(vm);
 }
 
-static int vm_ram_create(struct hv_domain *d)
+/*
+ * Guest RAM in huge pages. A memfd lives on the kernel's internal tmpfs,
+ * whose transparent huge pages the host's shmem_enabled setting governs
+ * (Debian: never), so a VM's RAM would be mapped page by page in QEMU,
+ * hv and every backend: a TLB miss per 4 KiB of every copy, and one
+ * fault per 4 KiB where QEMU fills RAM (a migration's destination). hv
+ * mounts a tmpfs of its own with huge=always, attached nowhere (fsmount),
+ * and makes each VM's RAM an unnamed file there, which the kernel maps
+ * with 2 MiB entries wherever a mapping is aligned (QEMU: align=2M).
+ *
+ * Such a file cannot carry seals (only memfds can), so nothing stops its
+ * holders from resizing it. They are hv, the guest's QEMU and dom0's
+ * mappers, all trusted; the guest itself cannot reach the file. A
+ * process domain's RAM, which the domain hands over itself, must still
+ * be a sealed memfd (hv_domain_attach).
+ *
+ * PVIO_RAM_PAGES=small, or a host without fsopen, CAP_SYS_ADMIN or shmem
+ * huge pages: a sealed memfd, as before.
+ */
+static int vm_huge_mnt = -1;	/* the tmpfs's mount fd */
+static int vm_huge_err;		/* why there is none (-errno), once tried */
+
+static int vm_huge_mount(void)
+{
+	const char *e = getenv("PVIO_RAM_PAGES");
+	int fs, mnt = -1, rc = 0;
+
+	if (vm_huge_mnt >= 0 || vm_huge_err)
+		return vm_huge_mnt >= 0 ? 0 : vm_huge_err;
+	if (e && !strcmp(e, "small")) {
+		vm_huge_err = -EPERM;
+		hv_log("guest RAM in 4 KiB pages (PVIO_RAM_PAGES=small)");
+		return vm_huge_err;
+	}
+	fs = fsopen("tmpfs", FSOPEN_CLOEXEC);
+	if (fs < 0) {
+		rc = -errno;
+	} else {
+		/* size 0: no limit of its own, as for memfds */
+		if (fsconfig(fs, FSCONFIG_SET_STRING, "huge", "always", 0) < 0 ||
+		    fsconfig(fs, FSCONFIG_SET_STRING, "size", "0", 0) < 0 ||
+		    fsconfig(fs, FSCONFIG_SET_STRING, "nr_inodes", "0", 0) < 0 ||
+		    fsconfig(fs, FSCONFIG_SET_STRING, "mode", "0700", 0) < 0 ||
+		    fsconfig(fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0)
+			rc = -errno;
+		else
+			mnt = fsmount(fs, FSMOUNT_CLOEXEC, MOUNT_ATTR_NODEV |
+				      MOUNT_ATTR_NOEXEC | MOUNT_ATTR_NOSUID);
+		if (!rc && mnt < 0)
+			rc = -errno;
+		close(fs);
+	}
+	if (rc) {
+		vm_huge_err = rc;
+		hv_log("guest RAM in 4 KiB pages: no huge-page tmpfs (%s)",
+		       strerror(-rc));
+		return rc;
+	}
+	vm_huge_mnt = mnt;
+	hv_log("guest RAM in 2 MiB pages where it can (a tmpfs of hv's, huge=always)");
+	return 0;
+}
+
+/* A VM's RAM file of @size bytes: huge pages if we can, else a memfd. */
+static int vm_ram_file(const char *name, uint64_t size, bool *huge)
+{
+	int fd;
+
+	*huge = false;
+	if (!vm_huge_mount()) {
+		fd = openat(vm_huge_mnt, ".", O_TMPFILE | O_RDWR | O_CLOEXEC,
+			    0600);
+		if (fd >= 0 && ftruncate(fd, (off_t)size) == 0) {
+			*huge = true;
+			return fd;
+		}
+		hv_log("%s: a huge-page file failed (%s), a memfd instead",
+		       name, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+	}
+	fd = memfd_create(name, MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	if (fd < 0)
+		return -errno;
+	if (ftruncate(fd, (off_t)size) < 0 ||
+	    fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW) < 0) {
+		int rc = -errno;
+
+		close(fd);
+		return rc;
+	}
+	return fd;
+}
+
+static int vm_ram_create(struct hv_domain *d, bool *huge)
 {
 	char name[32];
 	void *ram;
 
 	snprintf(name, sizeof(name), "pvio-ram-%u", d->domid);
-	d->ram_fd = memfd_create(name, MFD_CLOEXEC | MFD_ALLOW_SEALING);
-	if (d->ram_fd < 0)
-		return -errno;
 	/* a little more than asked for: see HV_VM_RAM_PAD */
-	if (ftruncate(d->ram_fd, (off_t)(d->cfg.mem_bytes + HV_VM_RAM_PAD)) < 0 ||
-	    fcntl(d->ram_fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW) < 0)
-		return -errno;
+	d->ram_fd = vm_ram_file(name, d->cfg.mem_bytes + HV_VM_RAM_PAD, huge);
+	if (d->ram_fd < 0) {
+		int rc = d->ram_fd;
+
+		d->ram_fd = -1;
+		return rc;
+	}
 	ram = mmap(NULL, d->cfg.mem_bytes + HV_VM_RAM_PAD,
 		   PROT_READ | PROT_WRITE, MAP_SHARED, d->ram_fd, 0);
 	if (ram == MAP_FAILED)
@@ -687,7 +783,7 @@ static int vm_start(struct hv_domain *d)
 		ret = -errno;
 		goto err;
 	}
-	ret = vm_ram_create(d);
+	ret = vm_ram_create(d, &l.ram_huge);
 	if (ret)
 		goto err;
 	/*

@@ -92,6 +92,7 @@ struct hv_vm_launch {
 	unsigned int max_vcpus;	/* hotpluggable up to this (0: vcpus) */
 	unsigned int vectors;	/* of the platform device */
 	int ram_fd;		/* the guest RAM (memfd), inherited by QEMU */
+	bool ram_huge;		/* ram_fd takes 2 MiB pages: map it aligned */
 	const char *ivshmem_sock;
 	const char *qmp_sock;
 	const char *migrate_qmp_sock;	/* a second monitor, for migration */

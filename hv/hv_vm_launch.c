@@ -125,8 +125,10 @@ char **hv_vm_argv(const struct hv_vm_launch *l)
 	r |= argv_add(argv, &n, "-machine");
 	r |= argv_add(argv, &n, "q35,memory-backend=ram");
 	r |= argv_add(argv, &n, "-object");
+	/* align: 2 MiB entries for a file in huge pages (hv_vm.c) */
 	r |= argv_add(argv, &n, "memory-backend-file,id=ram,size=%lluK,"
-		      "mem-path=/proc/self/fd/%d,share=on", kib, VM_RAM_FD);
+		      "mem-path=/proc/self/fd/%d,share=on%s", kib, VM_RAM_FD,
+		      l->ram_huge ? ",align=2M" : "");
 	r |= argv_add(argv, &n, "-m");
 	r |= argv_add(argv, &n, "%lluK", kib);
 	r |= argv_add(argv, &n, "-smp");

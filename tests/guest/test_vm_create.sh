@@ -85,6 +85,27 @@ grep -aq "PVIO-TEST: store=ok batch=ok name=vmc-$PT_ID domid=$dom" "$log" ||
 	gt_fail "guest did not read its own name/domid through the store"
 grep -aq "PVIO-TEST: target=$((512 * 1024))" "$log" || gt_fail "guest could not read memory/target"
 
+# the guest's RAM in 2 MiB pages where the host has shmem huge pages
+# (hv_vm.c): hv says so, and QEMU maps it with 2 MiB entries (align=2M)
+qpid=$(pgrep -f -- "$PT_RUNDIR/vm-$dom/qmp.sock" | head -n 1)
+[ -n "$qpid" ] || gt_fail "no QEMU for domain $dom"
+ram_pmd_kib() {	# PID: KiB of its guest RAM mapping mapped by 2 MiB entries
+	awk '/^[0-9a-f]+-[0-9a-f]+ /{ ram = / \/#[0-9]+ \(deleted\)$/ || /memfd:pvio-ram-/ }
+	     ram && /^ShmemPmdMapped:/{ s += $2 } END { print s + 0 }' "/proc/$1/smaps"
+}
+if [ -d /sys/kernel/mm/transparent_hugepage ] &&
+   ! grep -q '\[deny\]' /sys/kernel/mm/transparent_hugepage/shmem_enabled &&
+   [ -z "${PVIO_RAM_PAGES:-}" ]; then
+	grep -q 'guest RAM in 2 MiB pages' "$PT_RUNDIR/hv.log" ||
+		gt_fail "hv did not put the guest's RAM in huge pages: $(grep 'guest RAM' "$PT_RUNDIR/hv.log")"
+	pmd=$(ram_pmd_kib "$qpid")
+	echo "QEMU maps $pmd KiB of the guest's RAM with 2 MiB entries"
+	[ "$pmd" -ge 2048 ] || gt_fail "QEMU maps none of the guest's RAM with 2 MiB entries"
+else
+	grep -q 'guest RAM in 4 KiB pages' "$PT_RUNDIR/hv.log" ||
+		gt_fail "hv says nothing of the guest RAM's pages"
+fi
+
 # hot-plug: a disk appears on the guest's bus (no frontend driver loaded)
 truncate -s 64M "$PT_RUNDIR/disk.img"
 pvio block-attach "$dom" "$PT_RUNDIR/disk.img,raw,xvda,rw" || gt_fail "block-attach failed"
