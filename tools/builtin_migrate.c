@@ -25,6 +25,7 @@
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -51,6 +52,8 @@
 #define MIG_STEP_MS		60000	/* the other side answers within */
 #define MIG_BANDWIDTH		(4ull << 30)	/* bytes/s: as fast as it goes */
 #define MIG_DOWNTIME_MS		300		/* QEMU's default */
+/* live: how long QEMU is held from switching over for the destination's RAM */
+#define MIG_RAM_WAIT_MS		10000
 /* the last pass: less than this to send (ms at QEMU's rate) ... */
 #define MIG_TARGET_MS		100
 #define MIG_PASS_MIN		(8ll << 20)	/* ... or less than this */
@@ -395,6 +398,7 @@ enum mig_msg {
 	MIG_MSG_FAIL,		/* either side: a reason */
 	MIG_MSG_RETRY,		/* source: this attempt is over, another follows */
 	MIG_MSG_KEPT,		/* source: mig_kept_collect's text (maybe none) */
+	MIG_MSG_RAM,		/* destination: the guest's RAM is allocated here */
 };
 
 struct mig_hdr {
@@ -463,6 +467,12 @@ static int msg_expect(int fd, uint32_t want, char **buf, size_t *len, int ms)
 
 	msg_timeout(fd, ms);
 	rc = msg_recv(fd, &type, buf, len);
+	/* what the source waited for only while QEMU copied: late, nothing */
+	while (!rc && type == MIG_MSG_RAM) {
+		free(*buf);
+		*buf = NULL;
+		rc = msg_recv(fd, &type, buf, len);
+	}
 	if (rc == -ETIMEDOUT)
 		fprintf(stderr, "pvio: the other side said nothing for %d s\n",
 			ms / 1000);
@@ -657,15 +667,49 @@ static void live_timeline(struct hv_qmp *q, long long stop_ms)
  * the migration failed first (QEMU runs the guest on by itself: its
  * devices were never touched). *@stop_ms: QEMU's time of its STOP event.
  */
-static int live_until_switchover(struct hv_qmp *q, long long *stop_ms)
+static int live_until_switchover(struct hv_qmp *q, int fd, long long *stop_ms)
 {
-	long long end = mig_now_ms() + MIG_PRECOPY_MS + MIG_STREAM_MS;
+	long long t0 = mig_now_ms(), end = t0 + MIG_PRECOPY_MS + MIG_STREAM_MS;
 	long long pass = 0;
 	struct mig_progress pr;
-	bool stopped = false;
+	bool stopped = false, ram = false;
 	int rc;
 
 	for (;;) {
+		/*
+		 * QEMU may switch over (its downtime limit back to its
+		 * default) once the destination has the guest's RAM
+		 * allocated (MIG_MSG_RAM), or after MIG_RAM_WAIT_MS.
+		 */
+		if (!ram && !stopped) {
+			struct pollfd p = { .fd = fd, .events = POLLIN };
+			bool told = poll(&p, 1, 0) > 0;
+
+			if (told) {
+				char *m = NULL;
+				uint32_t type;
+				size_t n;
+
+				rc = msg_recv(fd, &type, &m, &n);
+				free(m);
+				if (rc)
+					return rc;
+				if (type != MIG_MSG_RAM)
+					return -EPROTO;	/* a FAIL */
+			}
+			if (told || mig_now_ms() - t0 > MIG_RAM_WAIT_MS) {
+				ram = true;
+				rc = mig_qmp(q, "{\"execute\": \"migrate-set-parameters\", \"arguments\": {\"downtime-limit\": %d}}",
+					     MIG_DOWNTIME_MS);
+				if (rc)
+					return rc;
+				if (mig_verbose)
+					fprintf(stderr, "pvio: migrate: %s after %lld ms: QEMU may switch over (downtime limit %d ms)\n",
+						told ? "the guest's RAM allocated at the destination" :
+						"no word of the destination's RAM",
+						mig_now_ms() - t0, MIG_DOWNTIME_MS);
+			}
+		}
 		/*
 		 * QEMU's STOP event says at once that it stopped the guest;
 		 * between events a look at its progress (failures, -v).
@@ -876,10 +920,12 @@ static int migrate_once(const char *rundir, pvio_domid_t domid,
 	}
 	/*
 	 * Suspending: a live copy with no switch-over of QEMU's choosing.
-	 * Live: QEMU switches over when it sees fit, as for any guest.
+	 * Live: the same until the destination has the guest's RAM
+	 * allocated (live_until_switchover), then QEMU switches over when
+	 * it sees fit, as for any guest.
 	 */
 	rc = rc ?: mig_qmp(q, "{\"execute\": \"migrate-set-parameters\", \"arguments\": {\"max-bandwidth\": %llu, \"downtime-limit\": %d}}",
-			   MIG_BANDWIDTH, live ? MIG_DOWNTIME_MS : 1);
+			   MIG_BANDWIDTH, 1);
 	/* live: QEMU waits for us once it stopped the guest, before its last pass */
 	rc = rc ?: mig_qmp(q, "{\"execute\": \"migrate-set-capabilities\", \"arguments\": {\"capabilities\": [{\"capability\": \"pause-before-switchover\", \"state\": %s}, {\"capability\": \"events\", \"state\": %s}]}}",
 			   live ? "true" : "false",
@@ -894,7 +940,7 @@ static int migrate_once(const char *rundir, pvio_domid_t domid,
 	msg = NULL;
 	started = !rc;
 	if (!rc && live) {
-		rc = live_until_switchover(q, &qstop_ms);
+		rc = live_until_switchover(q, fd, &qstop_ms);
 		if (rc)
 			goto fail;
 		/* QEMU stopped the guest and waits for us before its last pass */
@@ -1185,12 +1231,23 @@ static int listen_on(const char *addr, unsigned int port)
 	return fd;
 }
 
+/*
+ * The prefault's end (its own thread): the source holds QEMU's switch-over
+ * until it hears (live). Nothing else is sent on @arg's connection until
+ * the prefault is joined.
+ */
+static void prefault_done(void *arg)
+{
+	msg_send(*(int *)arg, MIG_MSG_RAM, NULL, 0);
+}
+
 /* One incoming migration on connection @c. */
 static int receive_one(const char *rundir, const char *addr, unsigned int port,
 		       int c)
 {
 	char *msg = NULL, *kept = NULL, reply[64], kept_list[512] = "";
 	struct mig_ram ram = { .plat = NULL };
+	struct mig_prefault pf = { .started = false };
 	struct mig_kept *kk = NULL;
 	long long t_go, t_resumed, t_conn, t_fe, t_kept = 0, t_topup = 0;
 	long long t_qemu = 0, t_ta = 0, t_asent = 0, t_kapp = 0, t_adopt = 0;
@@ -1217,8 +1274,13 @@ static int receive_one(const char *rundir, const char *addr, unsigned int port,
 	snprintf(reply, sizeof(reply), "port=%u domid=%u store=%u", port + 1,
 		 domid, mig_store_port(rundir, domid));
 	rc = rc ?: msg_send(c, MIG_MSG_READY, reply, strlen(reply));
+	/* the guest's RAM allocated here while QEMU's first pass runs */
+	if (!rc)
+		mig_prefault_start(&pf, rundir, domid, prefault_done, &c);
 	rc = rc ?: msg_expect(c, MIG_MSG_STORE, &msg, &len,
 				MIG_PRECOPY_MS + MIG_SUSPEND_MS + MIG_STEP_MS);
+	/* the guest stopped there: what is left of it, QEMU's last pass does */
+	atomic_store(&pf.stop, true);
 	rc = rc ?: mig_store_apply(rundir, domid, msg, len);
 	free(msg);
 	msg = NULL;
@@ -1275,6 +1337,7 @@ static int receive_one(const char *rundir, const char *addr, unsigned int port,
 							  kept_list);
 	}
 	t_kept = mig_now_ms() - t_kept;
+	mig_prefault_stop(&pf);
 	free(kept);
 	kept = NULL;
 	free(kk);
@@ -1307,6 +1370,12 @@ static int receive_one(const char *rundir, const char *addr, unsigned int port,
 	else
 		msg_send(c, MIG_MSG_DONE, reply, strlen(reply));
 	/* -v: on the host's monotonic clock, as the source's -v line */
+	if (mig_verbose && pf.ms >= 0)
+		fprintf(stderr, "pvio: migrate-receive: the guest's RAM allocated ahead of QEMU in %lld ms\n",
+			pf.ms);
+	else if (mig_verbose)
+		fprintf(stderr, "pvio: migrate-receive: the guest's RAM not all allocated ahead of QEMU (%s)\n",
+			pf.rc ? strerror(-pf.rc) : "the guest stopped first");
 	if (mig_verbose)
 		fprintf(stderr, "pvio: migrate-receive: at (ms): top-up came %lld, QEMU done %lld, top-up applied %lld, hv import and Initialised %lld, adopted %lld, backends Connected %lld, APPLIED %lld, GO %lld, running %lld\n",
 			t_topup, t_qemu, t_ta, t_kapp, t_adopt, t_kwait,
@@ -1323,6 +1392,7 @@ static int receive_one(const char *rundir, const char *addr, unsigned int port,
 	hv_qmp_close(q);
 	return rc;
 fail:
+	mig_prefault_stop(&pf);
 	free(msg);
 	free(kept);
 	free(kk);

@@ -7,6 +7,8 @@
 #ifndef PVIO_TOOLS_MIGRATE_H
 #define PVIO_TOOLS_MIGRATE_H
 
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -168,6 +170,31 @@ int mig_ram_map(const char *rundir, pvio_domid_t domid, struct mig_ram *r);
 void mig_ram_unmap(struct mig_ram *r);	/* unmapped already: nothing */
 int mig_topup_apply(struct mig_ram *r, pvio_domid_t domid, const void *blob,
 		    size_t len);
+/*
+ * The destination fills the guest's RAM ahead of QEMU: every page of it
+ * allocated (zeroed, in 2 MiB pages where hv's RAM file has them) while
+ * QEMU's first pass runs, in a thread of its own. Otherwise QEMU's loading
+ * allocates a page whenever it first writes one, and a page the guest
+ * dirtied only lately (QEMU sent it as zero before, and never wrote it
+ * here) is first written in the last pass: measured on this machine, the
+ * destination's QEMU then spent most of the guest's downtime zeroing
+ * newly allocated pages. Nothing of the guest's content is touched (a
+ * page already there stays as it is). stop: ends it early and waits.
+ */
+struct mig_prefault {
+	pthread_t thread;
+	bool started;
+	atomic_bool stop;
+	const char *rundir;
+	pvio_domid_t domid;
+	long long ms;			/* how long it took (-1: stopped early) */
+	int rc;
+	void (*done)(void *arg);	/* from its thread, unless stopped */
+	void *arg;
+};
+void mig_prefault_start(struct mig_prefault *p, const char *rundir,
+			pvio_domid_t domid, void (*done)(void *), void *arg);
+void mig_prefault_stop(struct mig_prefault *p);
 /* Start the dirty log afresh (before QEMU's first pass). */
 int mig_dirty_reset(const char *rundir, pvio_domid_t domid);
 

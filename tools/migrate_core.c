@@ -992,6 +992,67 @@ void mig_ram_unmap(struct mig_ram *r)
 	r->plat = NULL;
 }
 
+#ifndef MADV_POPULATE_WRITE
+#define MADV_POPULATE_WRITE	23	/* Linux 5.14 */
+#endif
+/* populated a slice at a time, so that a stop is heard soon */
+#define PREFAULT_SLICE	(8u << 20)
+
+static void *prefault_thread(void *arg)
+{
+	struct mig_prefault *p = arg;
+	struct pvio_domain_memory m;
+	long long t0 = mig_now_ms();
+	struct pvio_hv *hv;
+	size_t len, off;
+
+	p->ms = -1;
+	p->rc = pvio_hv_open(p->rundir, &hv);
+	if (p->rc)
+		return NULL;
+	p->rc = pvio_domain_map_memory(hv, p->domid, &m);
+	pvio_hv_close(hv);
+	if (p->rc)
+		return NULL;
+	len = m.nr_pages * PVIO_PAGE_SIZE;
+	for (off = 0; off < len && !atomic_load(&p->stop); off += PREFAULT_SLICE) {
+		size_t n = len - off < PREFAULT_SLICE ? len - off : PREFAULT_SLICE;
+
+		if (madvise(m.ram + off, n, MADV_POPULATE_WRITE) < 0) {
+			p->rc = -errno;	/* an older kernel: QEMU allocates */
+			break;
+		}
+	}
+	if (off >= len)
+		p->ms = mig_now_ms() - t0;
+	pvio_domain_unmap_memory(&m);
+	if (!atomic_load(&p->stop) && p->done)
+		p->done(p->arg);
+	return NULL;
+}
+
+void mig_prefault_start(struct mig_prefault *p, const char *rundir,
+			pvio_domid_t domid, void (*done)(void *), void *arg)
+{
+	p->rundir = rundir;
+	p->domid = domid;
+	p->done = done;
+	p->arg = arg;
+	p->ms = -1;
+	p->rc = 0;
+	atomic_store(&p->stop, false);
+	p->started = !pthread_create(&p->thread, NULL, prefault_thread, p);
+}
+
+void mig_prefault_stop(struct mig_prefault *p)
+{
+	if (!p->started)
+		return;
+	atomic_store(&p->stop, true);
+	pthread_join(p->thread, NULL);
+	p->started = false;
+}
+
 int mig_topup_apply(struct mig_ram *r, pvio_domid_t domid, const void *blob,
 		    size_t len)
 {
