@@ -691,11 +691,13 @@ static int live_until_switchover(struct hv_qmp *q, int fd, long long *stop_ms)
 				size_t n;
 
 				rc = msg_recv(fd, &type, &m, &n);
+				if (!rc && type == MIG_MSG_FAIL)
+					fprintf(stderr, "pvio: the other side failed: %s\n", m);
 				free(m);
 				if (rc)
 					return rc;
 				if (type != MIG_MSG_RAM)
-					return -EPROTO;	/* a FAIL */
+					return -EPROTO;
 			}
 			if (told || mig_now_ms() - t0 > MIG_RAM_WAIT_MS) {
 				ram = true;

@@ -332,6 +332,11 @@ migrate() {
 			pt_fail "the move was not live"
 		grep -q 'moved while it ran, connections kept: vbd/51712 vif/0,' "$PT_RUNDIR/rx$n.log" ||
 			pt_fail "the destination did not take the running guest over"
+		# QEMU held until the destination had the guest's RAM
+		# allocated: its word came (unless QEMU stopped the guest
+		# first, which an idle pass may do), never the 10 s fallback
+		grep -q 'no word of the destination.s RAM' "$PT_RUNDIR/mig$n.log" &&
+			pt_fail "the destination never said it had the guest's RAM allocated"
 	fi
 	new=$(mh_domid "$to" "$name")
 	[ -n "$new" ] || pt_fail "the guest is not listed on $to"
