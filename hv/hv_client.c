@@ -587,6 +587,18 @@ static void handle_get_ram(struct hv_client *c, const struct hv_msg_hdr *h,
 		hv_client_send(c, h, -EPERM, NULL, 0, NULL, 0);
 		return;
 	}
+	/*
+	 * Nor a RAM file that cannot be sealed (a VM's in huge pages,
+	 * hv_vm.c): a process domain could shrink it under hv, QEMU and
+	 * the backends. Such a granter's grants it can copy (through
+	 * hv), not map.
+	 */
+	if (!is_dom0(c) && (fcntl(d->ram_fd, F_GET_SEALS) &
+			    (F_SEAL_SHRINK | F_SEAL_GROW)) !=
+			   (F_SEAL_SHRINK | F_SEAL_GROW)) {
+		hv_client_send(c, h, -EPERM, NULL, 0, NULL, 0);
+		return;
+	}
 	memset(&r, 0, sizeof(r));
 	r.serial = d->serial;
 	r.nr_pages = d->nr_pages;
