@@ -1371,13 +1371,13 @@ static int receive_one(const char *rundir, const char *addr, unsigned int port,
 		msg_send(c, MIG_MSG_FAIL, "resume failed", 13);
 	else
 		msg_send(c, MIG_MSG_DONE, reply, strlen(reply));
-	/* -v: on the host's monotonic clock, as the source's -v line */
 	if (mig_verbose && pf.ms >= 0)
 		fprintf(stderr, "pvio: migrate-receive: the guest's RAM allocated ahead of QEMU in %lld ms\n",
 			pf.ms);
 	else if (mig_verbose)
 		fprintf(stderr, "pvio: migrate-receive: the guest's RAM not all allocated ahead of QEMU (%s)\n",
 			pf.rc ? strerror(-pf.rc) : "the guest stopped first");
+	/* -v: on the host's monotonic clock, as the source's -v line */
 	if (mig_verbose)
 		fprintf(stderr, "pvio: migrate-receive: at (ms): top-up came %lld, QEMU done %lld, top-up applied %lld, hv import and Initialised %lld, adopted %lld, backends Connected %lld, APPLIED %lld, GO %lld, running %lld\n",
 			t_topup, t_qemu, t_ta, t_kapp, t_adopt, t_kwait,

@@ -189,7 +189,7 @@ struct mig_prefault {
 	pvio_domid_t domid;
 	long long ms;			/* how long it took (-1: stopped early) */
 	int rc;
-	void (*done)(void *arg);	/* from its thread, unless stopped */
+	void (*done)(void *arg);	/* at its end (failed too), unless stopped */
 	void *arg;
 };
 void mig_prefault_start(struct mig_prefault *p, const char *rundir,

@@ -1009,11 +1009,11 @@ static void *prefault_thread(void *arg)
 	p->ms = -1;
 	p->rc = pvio_hv_open(p->rundir, &hv);
 	if (p->rc)
-		return NULL;
+		goto out;
 	p->rc = pvio_domain_map_memory(hv, p->domid, &m);
 	pvio_hv_close(hv);
 	if (p->rc)
-		return NULL;
+		goto out;
 	len = m.nr_pages * PVIO_PAGE_SIZE;
 	for (off = 0; off < len && !atomic_load(&p->stop); off += PREFAULT_SLICE) {
 		size_t n = len - off < PREFAULT_SLICE ? len - off : PREFAULT_SLICE;
@@ -1026,6 +1026,8 @@ static void *prefault_thread(void *arg)
 	if (off >= len)
 		p->ms = mig_now_ms() - t0;
 	pvio_domain_unmap_memory(&m);
+out:
+	/* done or not, waiting on it is over */
 	if (!atomic_load(&p->stop) && p->done)
 		p->done(p->arg);
 	return NULL;
@@ -1042,6 +1044,8 @@ void mig_prefault_start(struct mig_prefault *p, const char *rundir,
 	p->rc = 0;
 	atomic_store(&p->stop, false);
 	p->started = !pthread_create(&p->thread, NULL, prefault_thread, p);
+	if (!p->started && done)
+		done(arg);	/* no thread: QEMU allocates, nobody waits */
 }
 
 void mig_prefault_stop(struct mig_prefault *p)
