@@ -185,6 +185,12 @@ unsigned int hv_domain_count(void);
 struct hv_domain *hv_domain_next(pvio_domid_t *iter);
 struct hv_domain *hv_dom0(void);
 void hv_domain_init(void);
+/*
+ * A memfd of @size bytes sealed against shrinking and growing (a holder
+ * that could shrink it would make hv and every mapper fault): its fd or
+ * -errno.
+ */
+int hv_memfd_sealed(const char *name, uint64_t size);
 
 /* hv_gnttab.c */
 /*

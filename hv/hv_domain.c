@@ -373,18 +373,34 @@ static bool name_ok(const char *n)
 	return strcmp(n, "Domain-0") != 0;
 }
 
+int hv_memfd_sealed(const char *name, uint64_t size)
+{
+	int fd = memfd_create(name, MFD_CLOEXEC | MFD_ALLOW_SEALING), rc;
+
+	if (fd < 0)
+		return -errno;
+	if (ftruncate(fd, (off_t)size) < 0 ||
+	    fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW) < 0) {
+		rc = -errno;
+		close(fd);
+		return rc;
+	}
+	return fd;
+}
+
 static int platform_create(struct hv_domain *d)
 {
 	struct pvio_shared_info *si;
 	char name[32];
 
 	snprintf(name, sizeof(name), "pvio-platform-%u", d->domid);
-	d->plat_fd = memfd_create(name, MFD_CLOEXEC | MFD_ALLOW_SEALING);
-	if (d->plat_fd < 0)
-		return -errno;
-	if (ftruncate(d->plat_fd, PVIO_PLATFORM_SIZE) < 0 ||
-	    fcntl(d->plat_fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW) < 0)
-		return -errno;
+	d->plat_fd = hv_memfd_sealed(name, PVIO_PLATFORM_SIZE);
+	if (d->plat_fd < 0) {
+		int rc = d->plat_fd;
+
+		d->plat_fd = -1;
+		return rc;
+	}
 	d->plat = mmap(NULL, PVIO_PLATFORM_SIZE, PROT_READ | PROT_WRITE,
 		       MAP_SHARED, d->plat_fd, 0);
 	if (d->plat == MAP_FAILED) {

@@ -69,27 +69,24 @@ static int table_create(const char *name, int *fd, void **map)
 {
 	void *m;
 
-	*fd = memfd_create(name, MFD_CLOEXEC | MFD_ALLOW_SEALING);
-	if (*fd < 0)
-		return -errno;
-	/* sealed: a client that could shrink it would make hv fault */
-	if (ftruncate(*fd, GNTTAB_PIN_BYTES) < 0 ||
-	    fcntl(*fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW) < 0)
-		goto err;
+	*fd = hv_memfd_sealed(name, GNTTAB_PIN_BYTES);
+	if (*fd < 0) {
+		int e = *fd;
+
+		*fd = -1;
+		return e;
+	}
 	m = mmap(NULL, GNTTAB_PIN_BYTES, PROT_READ | PROT_WRITE, MAP_SHARED,
 		 *fd, 0);
-	if (m == MAP_FAILED)
-		goto err;
-	*map = m;
-	return 0;
-err:
-	{
+	if (m == MAP_FAILED) {
 		int e = -errno;
 
 		close(*fd);
 		*fd = -1;
 		return e;
 	}
+	*map = m;
+	return 0;
 }
 
 static struct gnttab_pin_hdr *pin_hdr(struct hv_domain *g)

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "hv.h"
+#include "hv_vm.h"
 
 static void usage(void)
 {
@@ -66,6 +67,7 @@ int main(int argc, char **argv)
 	sfd = signalfd(-1, &ss, SFD_CLOEXEC | SFD_NONBLOCK);
 	snprintf(path, sizeof(path), "%s/%s", hv_rundir, HV_SOCK_NAME);
 	hv_domain_init();
+	hv_vm_ram_init();
 	{
 		/* a measurement aid: every VM notification through hv */
 		const char *e = getenv("PVIO_EVTCHN_DIRECT");

@@ -663,6 +663,11 @@ static int vm_huge_mount(void)
 	return 0;
 }
 
+void hv_vm_ram_init(void)
+{
+	vm_huge_mount();
+}
+
 /* A VM's RAM file of @size bytes: huge pages if we can, else a memfd. */
 static int vm_ram_file(const char *name, uint64_t size, bool *huge)
 {
@@ -681,17 +686,7 @@ static int vm_ram_file(const char *name, uint64_t size, bool *huge)
 		if (fd >= 0)
 			close(fd);
 	}
-	fd = memfd_create(name, MFD_CLOEXEC | MFD_ALLOW_SEALING);
-	if (fd < 0)
-		return -errno;
-	if (ftruncate(fd, (off_t)size) < 0 ||
-	    fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW) < 0) {
-		int rc = -errno;
-
-		close(fd);
-		return rc;
-	}
-	return fd;
+	return hv_memfd_sealed(name, size);
 }
 
 static int vm_ram_create(struct hv_domain *d, bool *huge)
@@ -716,12 +711,13 @@ static int vm_ram_create(struct hv_domain *d, bool *huge)
 	d->nr_pages = (d->cfg.mem_bytes + HV_VM_RAM_PAD) / PVIO_PAGE_SIZE;
 	/* the log of dom0's writes into this RAM (migration) */
 	snprintf(name, sizeof(name), "pvio-dirty-%u", d->domid);
-	d->dirty_fd = memfd_create(name, MFD_CLOEXEC | MFD_ALLOW_SEALING);
-	if (d->dirty_fd < 0)
-		return -errno;
-	if (ftruncate(d->dirty_fd, (off_t)hv_dirty_bytes(d->nr_pages)) < 0 ||
-	    fcntl(d->dirty_fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW) < 0)
-		return -errno;
+	d->dirty_fd = hv_memfd_sealed(name, hv_dirty_bytes(d->nr_pages));
+	if (d->dirty_fd < 0) {
+		int rc = d->dirty_fd;
+
+		d->dirty_fd = -1;
+		return rc;
+	}
 	ram = mmap(NULL, hv_dirty_bytes(d->nr_pages), PROT_READ | PROT_WRITE,
 		   MAP_SHARED, d->dirty_fd, 0);
 	if (ram == MAP_FAILED)

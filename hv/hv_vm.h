@@ -117,6 +117,12 @@ const char *hv_vm_accel(void);
 /* ---- hv_vm.c: the VM domain type ---- */
 
 struct hv_domain;
+/*
+ * Set up where VMs' RAM lives (hv_vm.c: a huge-page tmpfs of hv's) at
+ * start, so that hv's fds do not change with its first VM; a VM made
+ * without it sets it up then.
+ */
+void hv_vm_ram_init(void);
 /* Thread ids of a VM's vCPUs (for vcpu-list/vcpu-pin): count or -errno. */
 int hv_vm_vcpu_tids(struct hv_domain *d, pid_t *tids, unsigned int max);
 

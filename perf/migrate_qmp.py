@@ -2,6 +2,7 @@
 """Migrate a QEMU VM with QEMU alone (the baseline of pvio bench migrate).
 
     migrate_qmp.py SRC_QMP DST_QMP URI [MAX_BANDWIDTH]
+    migrate_qmp.py --cmd QMP COMMAND      (one command, e.g. stop or cont)
 
 SRC_QMP and DST_QMP are the QMP sockets of the running source QEMU and of
 the destination QEMU started with -incoming defer (and without -S, so that
@@ -58,6 +59,10 @@ class Qmp:
 
 
 def main():
+    if sys.argv[1] == "--cmd":
+        # the bench holds the other guest still while one moves
+        Qmp(sys.argv[2]).cmd(sys.argv[3])
+        return 0
     src_path, dst_path, uri = sys.argv[1:4]
     bw = int(sys.argv[4]) if len(sys.argv) > 4 else 4 << 30
     src, dst = Qmp(src_path), Qmp(dst_path)
