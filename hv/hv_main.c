@@ -67,7 +67,6 @@ int main(int argc, char **argv)
 	sfd = signalfd(-1, &ss, SFD_CLOEXEC | SFD_NONBLOCK);
 	snprintf(path, sizeof(path), "%s/%s", hv_rundir, HV_SOCK_NAME);
 	hv_domain_init();
-	hv_vm_ram_init();
 	{
 		/* a measurement aid: every VM notification through hv */
 		const char *e = getenv("PVIO_EVTCHN_DIRECT");
@@ -82,6 +81,7 @@ int main(int argc, char **argv)
 	}
 	hv_log("serving %s (version %d.%d)", path, PVIO_HV_VERSION_MAJOR,
 	       PVIO_HV_VERSION_MINOR);
+	hv_vm_ram_init();	/* after the line that says hv serves */
 
 	for (;;) {
 		struct epoll_event evs[64];
