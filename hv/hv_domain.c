@@ -619,28 +619,6 @@ void hv_domain_kill(struct hv_domain *d)
 	hv_store_release(id);
 }
 
-static uint64_t proc_cpu_ns(pid_t pid)
-{
-	char path[64], buf[1024], *p;
-	unsigned long long ut = 0, stt = 0;
-	FILE *f;
-	size_t n;
-
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	f = fopen(path, "r");
-	if (!f)
-		return 0;
-	n = fread(buf, 1, sizeof(buf) - 1, f);
-	fclose(f);
-	buf[n] = 0;
-	/* the command name may hold spaces and parentheses: skip past the last ')' */
-	p = strrchr(buf, ')');
-	if (!p || sscanf(p + 1, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu",
-			 &ut, &stt) != 2)
-		return 0;
-	return (ut + stt) * (1000000000ull / (uint64_t)sysconf(_SC_CLK_TCK));
-}
-
 void hv_domain_fill_info(const struct hv_domain *d, struct pvio_domain_info *i)
 {
 	memset(i, 0, sizeof(*i));
@@ -654,7 +632,7 @@ void hv_domain_fill_info(const struct hv_domain *d, struct pvio_domain_info *i)
 	i->shutdown_reason = d->shutdown_reason;
 	i->pid = d->pid;
 	i->mem_bytes = d->cfg.mem_bytes;
-	i->cpu_time_ns = d->pid > 0 ? proc_cpu_ns(d->pid) : 0;
+	i->cpu_time_ns = d->pid > 0 ? pvio_proc_cpu_ns(d->pid) : 0;
 	i->uptime_ms = mono_ms() - d->created_ms;
 	memcpy(i->name, d->cfg.name, sizeof(i->name));
 	i->name[sizeof(i->name) - 1] = 0;

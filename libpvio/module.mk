@@ -5,7 +5,8 @@
 # xenbus/, frontends/user/).
 LIBPVIO_CORE_SRCS := libpvio/libpvio_conn.c libpvio/libpvio_dom.c \
 	libpvio/libpvio_evtchn.c libpvio/libpvio_ram.c \
-	libpvio/libpvio_platform.c libpvio/libpvio_dm_args.c
+	libpvio/libpvio_platform.c libpvio/libpvio_dm_args.c \
+	libpvio/libpvio_proc.c
 
 LIBPVIO_SRCS = $(LIBPVIO_CORE_SRCS) $(GRANT_SRCS) $(RING_SRCS) \
 	$(XS_CLIENT_SRCS) $(FRONTEND_USER_SRCS)

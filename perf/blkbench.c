@@ -23,6 +23,7 @@
 #include "pvio/xenbus.h"
 #include "pvio/bench.h"
 #include "blkbench.h"
+#include "../tools/pvio_hvcmd.h"
 
 static int parse_size(const char *s, uint64_t *out)
 {
@@ -206,6 +207,24 @@ static const char *ensure_daemons(const char *rundir)
 
 /* ---- the two targets, in alternating rounds ---- */
 
+/*
+ * pvio-hv and pvio-blkback of @rundir (0 if not known), whose CPU time
+ * over the pvio rounds is charged to pvio's requests: the daemons this
+ * bench started, or those whose pid files `pvio up` wrote (they may
+ * serve other domains too).
+ */
+static void daemon_pids(const char *rundir, pid_t *hv, pid_t *bb)
+{
+	*hv = daemons[0];
+	*bb = daemons[2];
+	for (unsigned int i = 0; i < pvio_nr_daemons; i++) {
+		if (!*hv && !strcmp(pvio_daemons[i].name, "hv"))
+			*hv = pvio_daemon_pid(rundir, &pvio_daemons[i]);
+		if (!*bb && !strcmp(pvio_daemons[i].name, "blkback"))
+			*bb = pvio_daemon_pid(rundir, &pvio_daemons[i]);
+	}
+}
+
 #define ROUND_SECONDS	1
 
 /* IOPS ratio of each pvio round to the native round beside it. */
@@ -243,45 +262,92 @@ static double acc_iops_since(const struct blkbench_acc *a, uint64_t ios0,
  * pvio and native take turns, one second each, until each has had the
  * runtime: a machine whose load drifts (shared CI hosts) then shifts both
  * the same way, and the ratio stays meaningful. A short native run warms
- * the device first. The native baseline at its best: native io_uring
- * runs both ways each round, one completion per reap (fio's default) and
- * up to NATIVE_REAP_BATCH together, and the faster way over the whole run
- * is the baseline (which one wins differs between devices).
+ * the device first. Each target at its best: both run both ways in every
+ * round, one completion per reap (fio's default) and up to REAP_BATCH
+ * together with their replacements submitted together, and each target's
+ * faster way over the whole run is the one compared (which one wins
+ * differs between devices, and between the targets).
  */
-#define NATIVE_REAP_BATCH	8
+#define REAP_BATCH	8
+
+/* One target's rounds, each way: [0] one per reap, [1] REAP_BATCH. */
+struct ways {
+	struct blkbench_acc acc[2];
+	double *round[2];	/* IOPS of each round */
+	/* pvio only: counters and daemon CPU over that way's rounds */
+	uint64_t cnt[2][4], be_ns[2], hv_ns[2];
+};
+
+static int ways_init(struct ways *w, unsigned int rounds)
+{
+	memset(w, 0, sizeof(*w));
+	for (unsigned int k = 0; k < 2; k++) {
+		w->round[k] = calloc(rounds, sizeof(double));
+		if (!w->round[k] || blkbench_acc_init(&w->acc[k]))
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+static void ways_free(struct ways *w)
+{
+	for (unsigned int k = 0; k < 2; k++) {
+		blkbench_acc_free(&w->acc[k]);
+		free(w->round[k]);
+	}
+}
+
+/* The faster way (index), its result in @best and the other's in @other. */
+static unsigned int ways_best(struct ways *w, struct blkbench_result *best,
+			      struct blkbench_result *other)
+{
+	struct blkbench_result r[2];
+	unsigned int b;
+
+	blkbench_acc_result(&w->acc[0], &r[0]);
+	blkbench_acc_result(&w->acc[1], &r[1]);
+	b = r[1].iops > r[0].iops;
+	*best = r[b];
+	*other = r[!b];
+	return b;
+}
+
+static unsigned int other_batch(unsigned int batch)
+{
+	return batch == 1 ? REAP_BATCH : 1;
+}
 
 static int run_targets(const struct blkbench_opts *o, const char *rundir,
 		       const char *only, struct blkbench_result *pv,
 		       struct blkbench_result *na, struct blkbench_cost *cost,
-		       struct round_ratios *rr, struct blkbench_result *na_other,
+		       struct round_ratios *rr, struct blkbench_result *pv_other,
+		       struct blkbench_result *na_other, unsigned int *pv_batch,
 		       unsigned int *na_batch)
 {
 	unsigned int rounds = o->runtime / ROUND_SECONDS + 1, nr = 0;
-	double *r_pv = calloc(rounds, sizeof(double));
-	double *r_na[2] = { calloc(rounds, sizeof(double)),
-			    calloc(rounds, sizeof(double)) };
-	uint64_t c0[4] = { 0 }, c1[4] = { 0 };
-	struct blkbench_acc apv, ana[2], warm;
+	double *ratios = calloc(rounds, sizeof(double));
+	pid_t hv_pid, be_pid;
+	struct ways wpv, wna;
+	struct blkbench_acc warm;
 	struct blkbench_opts ob = *o;
+	const struct blkbench_opts *way[2] = { o, &ob };
 	struct blkbench_pvio *bp = NULL;
 	struct blkbench_native *bn = NULL;
 	const struct blkbench_target *tpv = NULL, *tna = NULL;
 	bool do_pv = strcmp(only, "native"), do_na = strcmp(only, "pvio");
-	unsigned int best = 0;
+	unsigned int bpv = 0, bna = 0;
 	int rc = -ENOMEM;
 
-	ob.reap_batch = NATIVE_REAP_BATCH;
+	ob.reap_batch = REAP_BATCH;
 	memset(pv, 0, sizeof(*pv));
 	memset(na, 0, sizeof(*na));
+	memset(pv_other, 0, sizeof(*pv_other));
 	memset(na_other, 0, sizeof(*na_other));
 	memset(rr, 0, sizeof(*rr));
 	memset(cost, 0, sizeof(*cost));
-	*na_batch = 1;
-	memset(&apv, 0, sizeof(apv));
-	memset(ana, 0, sizeof(ana));
+	*pv_batch = *na_batch = 1;
 	memset(&warm, 0, sizeof(warm));
-	if (!r_pv || !r_na[0] || !r_na[1] || blkbench_acc_init(&apv) ||
-	    blkbench_acc_init(&ana[0]) || blkbench_acc_init(&ana[1]) ||
+	if (ways_init(&wpv, rounds) || ways_init(&wna, rounds) || !ratios ||
 	    blkbench_acc_init(&warm))
 		goto out;
 	rc = do_na ? blkbench_native_open(o, &bn, &tna) : 0;
@@ -296,69 +362,69 @@ static int run_targets(const struct blkbench_opts *o, const char *rundir,
 	}
 	if (do_na)
 		blkbench_generate(o, tna, o->runtime < 2 ? 1 : 2, &warm);
-	if (bp)
-		blkbench_pvio_counters(bp, &c0[0], &c0[1], &c0[2], &c0[3]);
+	daemon_pids(rundir, &hv_pid, &be_pid);
 	for (unsigned int t = 0; !rc && t < o->runtime; t += ROUND_SECONDS) {
-		uint64_t pi = apv.ios, pn = apv.ns;
-		uint64_t ni[2] = { ana[0].ios, ana[1].ios };
-		uint64_t nn[2] = { ana[0].ns, ana[1].ns };
+		for (unsigned int k = 0; k < 2 && !rc && do_pv; k++) {
+			struct blkbench_acc *a = &wpv.acc[k];
+			uint64_t i0 = a->ios, n0 = a->ns, c0[4], c1[4];
+			uint64_t b0 = pvio_proc_cpu_ns(be_pid);
+			uint64_t h0 = pvio_proc_cpu_ns(hv_pid);
 
-		if (do_pv)
-			rc = blkbench_generate(o, tpv, ROUND_SECONDS, &apv);
-		for (unsigned int k = 0; k < 2 && !rc && do_na; k++)
-			rc = blkbench_generate(k ? &ob : o, tna, ROUND_SECONDS,
-					       &ana[k]);
-		if (rc)
-			break;
-		r_pv[nr] = acc_iops_since(&apv, pi, pn);
-		for (unsigned int k = 0; k < 2; k++)
-			r_na[k][nr] = acc_iops_since(&ana[k], ni[k], nn[k]);
-		nr++;
+			blkbench_pvio_counters(bp, &c0[0], &c0[1], &c0[2], &c0[3]);
+			rc = blkbench_generate(way[k], tpv, ROUND_SECONDS, a);
+			blkbench_pvio_counters(bp, &c1[0], &c1[1], &c1[2], &c1[3]);
+			wpv.be_ns[k] += pvio_proc_cpu_ns(be_pid) - b0;
+			wpv.hv_ns[k] += pvio_proc_cpu_ns(hv_pid) - h0;
+			for (unsigned int i = 0; i < 4; i++)
+				wpv.cnt[k][i] += c1[i] - c0[i];
+			wpv.round[k][nr] = acc_iops_since(a, i0, n0);
+		}
+		for (unsigned int k = 0; k < 2 && !rc && do_na; k++) {
+			struct blkbench_acc *a = &wna.acc[k];
+			uint64_t i0 = a->ios, n0 = a->ns;
+
+			rc = blkbench_generate(way[k], tna, ROUND_SECONDS, a);
+			wna.round[k][nr] = acc_iops_since(a, i0, n0);
+		}
+		if (!rc)
+			nr++;
 	}
 	if (rc)
 		fprintf(stderr, "bench blk: I/O failed: %s\n", strerror(-rc));
-	blkbench_acc_result(&apv, pv);
-	{
-		struct blkbench_result r[2];
-
-		blkbench_acc_result(&ana[0], &r[0]);
-		blkbench_acc_result(&ana[1], &r[1]);
-		best = r[1].iops > r[0].iops;
-		*na = r[best];
-		*na_other = r[!best];
-		*na_batch = best ? NATIVE_REAP_BATCH : 1;
-	}
+	if (do_pv)
+		bpv = ways_best(&wpv, pv, pv_other);
+	if (do_na)
+		bna = ways_best(&wna, na, na_other);
+	*pv_batch = bpv ? REAP_BATCH : 1;
+	*na_batch = bna ? REAP_BATCH : 1;
 	if (do_pv && do_na) {
 		unsigned int n = 0;
 
 		for (unsigned int i = 0; i < nr; i++)
-			if (r_na[best][i] > 0)
-				r_pv[n++] = r_pv[i] / r_na[best][i];
-		round_ratios_sum(r_pv, n, rr);
+			if (wna.round[bna][i] > 0)
+				ratios[n++] = wpv.round[bpv][i] / wna.round[bna][i];
+		round_ratios_sum(ratios, n, rr);
 	}
-	if (bp) {
-		blkbench_pvio_counters(bp, &c1[0], &c1[1], &c1[2], &c1[3]);
-		if (c1[0] > c0[0]) {
-			double reqs = (double)(c1[0] - c0[0]);
+	if (do_pv && wpv.cnt[bpv][0]) {
+		double reqs = (double)wpv.cnt[bpv][0];
+		uint64_t ios = wpv.acc[bpv].ios;
 
-			cost->fe_notify = (c1[1] - c0[1]) / reqs;
-			cost->be_notify = (c1[2] - c0[2]) / reqs;
-			cost->fe_sleep = (c1[3] - c0[3]) / reqs;
-			cost->valid = true;
-		}
+		cost->fe_notify = wpv.cnt[bpv][1] / reqs;
+		cost->be_notify = wpv.cnt[bpv][2] / reqs;
+		cost->fe_sleep = wpv.cnt[bpv][3] / reqs;
+		cost->be_cpu_us = be_pid > 0 ? wpv.be_ns[bpv] / 1e3 / ios : -1;
+		cost->hv_cpu_us = hv_pid > 0 ? wpv.hv_ns[bpv] / 1e3 / ios : -1;
+		cost->valid = true;
 	}
 out:
 	if (bp)
 		blkbench_pvio_close(bp);
 	if (bn)
 		blkbench_native_close(bn);
-	blkbench_acc_free(&apv);
-	blkbench_acc_free(&ana[0]);
-	blkbench_acc_free(&ana[1]);
+	ways_free(&wpv);
+	ways_free(&wna);
 	blkbench_acc_free(&warm);
-	free(r_pv);
-	free(r_na[0]);
-	free(r_na[1]);
+	free(ratios);
 	return rc;
 }
 
@@ -487,8 +553,8 @@ int blkbench_main(const char *opt_rundir, int argc, char **argv)
 	struct blkbench_result pv, na, fi;
 	struct blkbench_cost cost;
 	struct round_ratios rr;
-	struct blkbench_result na_other;
-	unsigned int na_batch, na_other_batch;
+	struct blkbench_result pv_other, na_other;
+	unsigned int pv_batch, na_batch;
 	const char *rundir;
 	bool json = false, fio = true;
 	const char *only = "";
@@ -627,13 +693,13 @@ int blkbench_main(const char *opt_rundir, int argc, char **argv)
 		fprintf(stderr, "bench blk: %s bs=%u iodepth=%u queues=%u runtime=%us engine=%s file=%s\n",
 			blkbench_rw_name(o.rw), o.bs, o.iodepth, o.queues, o.runtime,
 			o.engine, o.file);
-	rc = run_targets(&o, rundir, only, &pv, &na, &cost, &rr, &na_other, &na_batch);
+	rc = run_targets(&o, rundir, only, &pv, &na, &cost, &rr, &pv_other,
+			 &na_other, &pv_batch, &na_batch);
 	stop_daemons();
 	if (rc) {
 		fprintf(stderr, "bench blk: %s\n", strerror(-rc));
 		return 1;
 	}
-	na_other_batch = na_batch == 1 ? NATIVE_REAP_BATCH : 1;
 	memset(&fi, 0, sizeof(fi));
 	if (fio && run_fio(&o, &fi))
 		fprintf(stderr, "bench blk: fio did not run (installed?)\n");
@@ -648,9 +714,12 @@ int blkbench_main(const char *opt_rundir, int argc, char **argv)
 		       ratio(pv.lat_p50_us, na.lat_p50_us),
 		       ratio(pv.lat_p99_us, na.lat_p99_us),
 		       ratio(pv.lat_p999_us, na.lat_p999_us));
+		if (pv.valid)
+			printf("\"pvio_way\": {\"reap_batch\": %u, \"other_reap_batch\": %u, \"other_iops\": %.0f}, ",
+			       pv_batch, other_batch(pv_batch), pv_other.iops);
 		if (na.valid)
 			printf("\"native_baseline\": {\"reap_batch\": %u, \"other_reap_batch\": %u, \"other_iops\": %.0f}, ",
-			       na_batch, na_other_batch, na_other.iops);
+			       na_batch, other_batch(na_batch), na_other.iops);
 		if (rr.n)
 			printf("\"ratio_rounds\": {\"iops_median\": %.3f, \"iops_min\": %.3f, \"iops_max\": %.3f, \"rounds\": %u}, ",
 			       rr.med, rr.lo, rr.hi, rr.n);
@@ -658,6 +727,10 @@ int blkbench_main(const char *opt_rundir, int argc, char **argv)
 			printf("\"per_request\": {\"fe_notify\": %.3f, \"be_notify\": %.3f, \"fe_sleep\": %.3f, \"pvio_reaps\": %.3f, \"native_reaps\": %.3f}, ",
 			       cost.fe_notify, cost.be_notify, cost.fe_sleep,
 			       pv.reaps_per_io, na.reaps_per_io);
+		if (cost.valid && cost.be_cpu_us >= 0)
+			printf("\"cpu_us_per_request\": {\"pvio_frontend\": %.2f, \"pvio_blkback\": %.2f, \"pvio_hv\": %.2f, \"native\": %.2f}, ",
+			       pv.cpu_us_per_io, cost.be_cpu_us, cost.hv_cpu_us,
+			       na.cpu_us_per_io);
 		printf("\"config\": {\"rw\": \"%s\", \"bs\": %u, \"iodepth\": %u, \"queues\": %u, \"runtime\": %u, \"engine\": \"%s\", \"persistent\": %s}}\n",
 		       blkbench_rw_name(o.rw), o.bs, o.iodepth, o.queues, o.runtime, o.engine,
 		       o.no_persistent ? "false" : "true");
@@ -672,9 +745,12 @@ int blkbench_main(const char *opt_rundir, int argc, char **argv)
 		       ratio(pv.lat_p50_us, na.lat_p50_us),
 		       ratio(pv.lat_p99_us, na.lat_p99_us),
 		       ratio(pv.lat_p999_us, na.lat_p999_us));
+		if (pv.valid)
+			printf("pvio = blkfront taking %u completion(s) per reap, its faster way here (%u per reap: %.0f IOPS)\n",
+			       pv_batch, other_batch(pv_batch), pv_other.iops);
 		if (na.valid)
 			printf("native = io_uring taking %u completion(s) per reap, its faster way here (%u per reap: %.0f IOPS)\n",
-			       na_batch, na_other_batch, na_other.iops);
+			       na_batch, other_batch(na_batch), na_other.iops);
 		if (rr.n)
 			printf("IOPS ratio round by round: median %.3f [%.3f-%.3f] over %u pairs of %us rounds\n",
 			       rr.med, rr.lo, rr.hi, rr.n, ROUND_SECONDS);
@@ -682,6 +758,11 @@ int blkbench_main(const char *opt_rundir, int argc, char **argv)
 			printf("per request: pvio %.3f notifies to the backend, %.3f from it, %.3f sleeps, %.3f waits; native %.3f waits (io_uring_enter)\n",
 			       cost.fe_notify, cost.be_notify, cost.fe_sleep,
 			       pv.reaps_per_io, na.reaps_per_io);
+		if (cost.valid && cost.be_cpu_us >= 0)
+			printf("CPU per request: pvio %.2f us (frontend %.2f + pvio-blkback %.2f + pvio-hv %.2f); native %.2f us\n",
+			       pv.cpu_us_per_io + cost.be_cpu_us + cost.hv_cpu_us,
+			       pv.cpu_us_per_io, cost.be_cpu_us, cost.hv_cpu_us,
+			       na.cpu_us_per_io);
 	}
 	return 0;
 }

@@ -34,6 +34,7 @@ struct blkbench_opts {
 struct blkbench_result {
 	double iops, mbps, lat_p50_us, lat_p99_us, lat_p999_us;
 	double reaps_per_io;	/* calls of the target's reap (each may sleep) */
+	double cpu_us_per_io;	/* the generator threads' CPU time */
 	bool valid;
 };
 
@@ -42,6 +43,9 @@ struct blkbench_cost {
 	double fe_notify;	/* frontend -> backend */
 	double be_notify;	/* backend -> frontend */
 	double fe_sleep;	/* frontend waits that slept */
+	/* CPU per request of the bench's own daemons (-1: not known) */
+	double be_cpu_us;	/* pvio-blkback, every thread */
+	double hv_cpu_us;	/* pvio-hv */
 	bool valid;
 };
 
@@ -60,6 +64,7 @@ struct blkbench_target {
 /* Raw counts, summed over the rounds of a target. */
 struct blkbench_acc {
 	uint64_t ios, bytes, ns, reaps;
+	uint64_t cpu_ns;	/* the generator threads' CPU time */
 	uint32_t *hist;		/* blkbench_acc_init allocates it */
 };
 int blkbench_acc_init(struct blkbench_acc *a);

@@ -23,7 +23,7 @@ struct gen_thread {
 	const struct blkbench_target *tg;
 	unsigned int index;
 	pthread_t tid;
-	uint64_t ios, bytes, reaps;
+	uint64_t ios, bytes, reaps, cpu_ns;
 	uint64_t *start;	/* per slot, ns */
 	uint32_t *hist;
 	uint64_t rnd, seq_off;
@@ -35,6 +35,14 @@ static uint64_t now_ns(void)
 	struct timespec ts;
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static uint64_t thread_cpu_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
@@ -91,6 +99,7 @@ static void *gen_thread(void *arg)
 	const struct blkbench_opts *o = g->o;
 	unsigned int inflight = 0;
 	uint64_t end = now_ns() + (uint64_t)o->runtime * 1000000000ull;
+	uint64_t cpu0 = thread_cpu_ns();
 	uint64_t off;
 	bool w;
 
@@ -142,6 +151,7 @@ static void *gen_thread(void *arg)
 			inflight++;
 		}
 	}
+	g->cpu_ns = thread_cpu_ns() - cpu0;
 	return NULL;
 }
 
@@ -169,6 +179,7 @@ void blkbench_acc_result(struct blkbench_acc *a, struct blkbench_result *res)
 	res->iops = a->ios / (a->ns / 1e9);
 	res->mbps = a->bytes / (a->ns / 1e9) / 1e6;
 	res->reaps_per_io = (double)a->reaps / a->ios;
+	res->cpu_us_per_io = a->cpu_ns / 1e3 / a->ios;
 	for (unsigned int b = 0; b < HIST_N; b++) {
 		seen += a->hist[b];
 		if (!have50 && seen * 2 >= a->ios) {
@@ -225,6 +236,7 @@ int blkbench_generate(const struct blkbench_opts *o,
 		acc->ios += g[i].ios;
 		acc->bytes += g[i].bytes;
 		acc->reaps += g[i].reaps;
+		acc->cpu_ns += g[i].cpu_ns;
 		for (unsigned int b = 0; g[i].hist && b < HIST_N; b++)
 			acc->hist[b] += g[i].hist[b];
 		free(g[i].start);

@@ -394,4 +394,7 @@ int pvio_evtchn_mask(struct pvio_hv *hv, pvio_evtchn_port_t port);
 int pvio_evtchn_unmask(struct pvio_hv *hv, pvio_evtchn_port_t port);
 int pvio_evtchn_status(struct pvio_hv *hv, struct pvio_evtchn_status *st);
 
+/* CPU time (user + system, all threads) of process @pid; 0 if unknown. */
+uint64_t pvio_proc_cpu_ns(pid_t pid);
+
 #endif /* PVIO_LIBPVIO_H */
