@@ -327,7 +327,7 @@ static int run_targets(const struct blkbench_opts *o, const char *rundir,
 	unsigned int rounds = o->runtime / ROUND_SECONDS + 1, nr = 0;
 	double *ratios = calloc(rounds, sizeof(double));
 	pid_t hv_pid, be_pid;
-	struct ways wpv, wna;
+	struct ways wpv = { 0 }, wna = { 0 };	/* ways_free() on both, whatever failed */
 	struct blkbench_acc warm;
 	struct blkbench_opts ob = *o;
 	const struct blkbench_opts *way[2] = { o, &ob };
