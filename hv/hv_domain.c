@@ -392,15 +392,13 @@ static int platform_create(struct hv_domain *d)
 {
 	struct pvio_shared_info *si;
 	char name[32];
+	int fd;
 
 	snprintf(name, sizeof(name), "pvio-platform-%u", d->domid);
-	d->plat_fd = hv_memfd_sealed(name, PVIO_PLATFORM_SIZE);
-	if (d->plat_fd < 0) {
-		int rc = d->plat_fd;
-
-		d->plat_fd = -1;
-		return rc;
-	}
+	fd = hv_memfd_sealed(name, PVIO_PLATFORM_SIZE);
+	if (fd < 0)
+		return fd;
+	d->plat_fd = fd;
 	d->plat = mmap(NULL, PVIO_PLATFORM_SIZE, PROT_READ | PROT_WRITE,
 		       MAP_SHARED, d->plat_fd, 0);
 	if (d->plat == MAP_FAILED) {

@@ -68,14 +68,11 @@ static uint32_t nr_refs(const struct hv_domain *g)
 static int table_create(const char *name, int *fd, void **map)
 {
 	void *m;
+	int f = hv_memfd_sealed(name, GNTTAB_PIN_BYTES);
 
-	*fd = hv_memfd_sealed(name, GNTTAB_PIN_BYTES);
-	if (*fd < 0) {
-		int e = *fd;
-
-		*fd = -1;
-		return e;
-	}
+	if (f < 0)
+		return f;
+	*fd = f;
 	m = mmap(NULL, GNTTAB_PIN_BYTES, PROT_READ | PROT_WRITE, MAP_SHARED,
 		 *fd, 0);
 	if (m == MAP_FAILED) {

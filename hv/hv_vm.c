@@ -693,16 +693,14 @@ static int vm_ram_create(struct hv_domain *d, bool *huge)
 {
 	char name[32];
 	void *ram;
+	int fd;
 
 	snprintf(name, sizeof(name), "pvio-ram-%u", d->domid);
 	/* a little more than asked for: see HV_VM_RAM_PAD */
-	d->ram_fd = vm_ram_file(name, d->cfg.mem_bytes + HV_VM_RAM_PAD, huge);
-	if (d->ram_fd < 0) {
-		int rc = d->ram_fd;
-
-		d->ram_fd = -1;
-		return rc;
-	}
+	fd = vm_ram_file(name, d->cfg.mem_bytes + HV_VM_RAM_PAD, huge);
+	if (fd < 0)
+		return fd;
+	d->ram_fd = fd;
 	ram = mmap(NULL, d->cfg.mem_bytes + HV_VM_RAM_PAD,
 		   PROT_READ | PROT_WRITE, MAP_SHARED, d->ram_fd, 0);
 	if (ram == MAP_FAILED)
@@ -711,13 +709,10 @@ static int vm_ram_create(struct hv_domain *d, bool *huge)
 	d->nr_pages = (d->cfg.mem_bytes + HV_VM_RAM_PAD) / PVIO_PAGE_SIZE;
 	/* the log of dom0's writes into this RAM (migration) */
 	snprintf(name, sizeof(name), "pvio-dirty-%u", d->domid);
-	d->dirty_fd = hv_memfd_sealed(name, hv_dirty_bytes(d->nr_pages));
-	if (d->dirty_fd < 0) {
-		int rc = d->dirty_fd;
-
-		d->dirty_fd = -1;
-		return rc;
-	}
+	fd = hv_memfd_sealed(name, hv_dirty_bytes(d->nr_pages));
+	if (fd < 0)
+		return fd;
+	d->dirty_fd = fd;
 	ram = mmap(NULL, hv_dirty_bytes(d->nr_pages), PROT_READ | PROT_WRITE,
 		   MAP_SHARED, d->dirty_fd, 0);
 	if (ram == MAP_FAILED)

@@ -30,20 +30,18 @@ struct gen_thread {
 	int err;
 };
 
-static uint64_t now_ns(void)
+/* ns of @clock: CLOCK_MONOTONIC, or this thread's CPU time */
+static uint64_t clock_ns(clockid_t clock)
 {
 	struct timespec ts;
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
+	clock_gettime(clock, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
-static uint64_t thread_cpu_ns(void)
+static uint64_t now_ns(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+	return clock_ns(CLOCK_MONOTONIC);
 }
 
 static unsigned int hist_index(uint64_t us)
@@ -99,7 +97,7 @@ static void *gen_thread(void *arg)
 	const struct blkbench_opts *o = g->o;
 	unsigned int inflight = 0;
 	uint64_t end = now_ns() + (uint64_t)o->runtime * 1000000000ull;
-	uint64_t cpu0 = thread_cpu_ns();
+	uint64_t cpu0 = clock_ns(CLOCK_THREAD_CPUTIME_ID);
 	uint64_t off;
 	bool w;
 
@@ -151,7 +149,7 @@ static void *gen_thread(void *arg)
 			inflight++;
 		}
 	}
-	g->cpu_ns = thread_cpu_ns() - cpu0;
+	g->cpu_ns = clock_ns(CLOCK_THREAD_CPUTIME_ID) - cpu0;
 	return NULL;
 }
 
