@@ -34,10 +34,14 @@ static void queue_break(struct netfront_queue *q, const char *why, u32 a,
 	q->broken = true;
 }
 
-/* as pvio_blkfront's: off by default (see there) */
-static bool queue_vcpu;
+/*
+ * As pvio_blkfront's: queue i's events on CPU i, so that a queue's NAPI
+ * poll runs where its flows' senders and receivers are spread, not every
+ * queue on vCPU 0 (docs/guest.md has the measurements behind the default).
+ */
+static bool queue_vcpu = true;
 module_param(queue_vcpu, bool, 0444);
-MODULE_PARM_DESC(queue_vcpu, "take queue i's events on CPU i (default: all on vCPU 0)");
+MODULE_PARM_DESC(queue_vcpu, "take queue i's events on CPU i (default: on; off: all on vCPU 0)");
 
 /*
  * Revoke a grant, its ref joining @freed (the caller gives the set back).
