@@ -144,13 +144,18 @@ net_setup() {
 	echo "$dev" >/tmp/net-$name.dev
 	mark "net $name nic $dev queues=$(ls -d /sys/class/net/$dev/queues/tx-* | wc -l)"
 }
-net() { # net NAME ADDR HOST DIR (tx: guest to bridge, rx: bridge to guest)
+net() { # net NAME ADDR HOST DIR (tx: guest to bridge, rx: bridge to guest,
+	# rr: 64-byte UDP round trips to the bridge address, one at a time)
 	name=$1 addr=$2 host=$3 dir=$4
 	if [ ! -f /tmp/net-$name.dev ]; then
 		mark "net $name missing $(cat /tmp/net-$name.note)"
 		return
 	fi
 	dev=$(cat /tmp/net-$name.dev)
+	if [ "$dir" = rr ] && ! command -v pvio-perf-rr >/dev/null; then
+		mark "net $name missing no pvio-perf-rr in the guest image (make all)"
+		return
+	fi
 	rev=
 	[ "$dir" = rx ] && rev=-R
 	# the host samples the TAP counters at "begin" and "end": quiet
@@ -159,13 +164,28 @@ net() { # net NAME ADDR HOST DIR (tx: guest to bridge, rx: bridge to guest)
 	sleep 1
 	b0=$(cat "/sys/class/net/$dev/statistics/tx_bytes")
 	[ "$dir" = rx ] && b0=$(cat "/sys/class/net/$dev/statistics/rx_bytes")
-	out=$(timeout $((R + 30)) iperf3 -c "$host" -B "$addr" -t "$R" -f m \
-		-P "$STREAMS" $rev --connect-timeout 5000 2>&1)
+	if [ "$dir" = rr ]; then
+		out=$(timeout $((R + 30)) pvio-perf-rr --client "$host" --port 5302 \
+			--seconds "$R" 2>&1)
+	else
+		out=$(timeout $((R + 30)) iperf3 -c "$host" -B "$addr" -t "$R" -f m \
+			-P "$STREAMS" $rev --connect-timeout 5000 2>&1)
+	fi
 	b1=$(cat "/sys/class/net/$dev/statistics/tx_bytes")
 	[ "$dir" = rx ] && b1=$(cat "/sys/class/net/$dev/statistics/rx_bytes")
 	sleep 1
 	mark "net $name end $dir $dev"
 	sleep 2
+	if [ "$dir" = rr ]; then
+		lat=$(echo "$out" | sed -n 's/^rtt_us \(p50=[0-9.]* p99=[0-9.]* p999=[0-9.]*\) .*/\1/p')
+		if [ -z "$lat" ]; then
+			echo "$out" | tail -n 5 | sed 's/^/PVIO-BENCH-LOG: /'
+			mark "net $name missing round trips failed over $dev"
+			return
+		fi
+		mark "net $name rr $lat bytes=$((b1 - b0))"
+		return
+	fi
 	if [ "$STREAMS" -gt 1 ]; then
 		mbit=$(echo "$out" | awk '/SUM.*receiver/ { print $(NF - 2) }' | tail -n 1)
 	else
@@ -198,7 +218,7 @@ rounds() { # rounds PVIO-LABEL
 			done
 		fi
 		if [ "$DO_NET" = 1 ] && [ "$1" = pvio ]; then
-			for dir in tx $([ "$DO_RX" = 1 ] && echo rx); do
+			for dir in tx $([ "$DO_RX" = 1 ] && echo rx) rr; do
 				for p in $order; do
 					if [ $p = pvio ]; then
 						net pvio "$PV_IP" "$PV_HOST" $dir

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # pvio-timeout: 360
 # `pvio bench --guest --json` end to end with short runs: one guest, pvio
-# against virtio at QEMU's best configuration here, both TCP directions and
-# QD1 latency. The JSON has the documented shape and names the baseline
+# against virtio at QEMU's best configuration here, both TCP directions, UDP
+# round trips and QD1 latency. The JSON has the documented shape and names the baseline
 # configuration; virtio figures are always measured; the pvio disk and NIC
 # figures must be measured as soon as their frontend modules are built (null
 # only without them); the PNG is written; the bench leaves no namespace, TAP
@@ -37,7 +37,7 @@ d = json.loads(lines[0])
 want = {"blk": {"pvio": ["iops", "mbps", "p50_us", "p99_us", "p999_us",
                          "qd1_p50_us", "qd1_p99_us", "qd1_p999_us",
                          "cpu_us", "seq_cpu_us", "qd1_cpu_us"]},
-        "net": {"pvio": ["gbps", "rx_gbps"]}}
+        "net": {"pvio": ["gbps", "rx_gbps", "rr_p50_us", "rr_p99_us", "rr_p999_us"]}}
 assert sorted(d) == ["baseline", "blk", "net", "rounds", "runtime_s"], "top-level keys %s" % sorted(d)
 assert d["rounds"] == 1 and d["runtime_s"] == 3, (d["rounds"], d["runtime_s"])
 b = d["baseline"]
@@ -86,6 +86,11 @@ for path in ("pvio", "virtio"):
             assert c[pre + "cpu_blkback"] > 0, "blkback did no work for pvio"
         else:
             assert c[pre + "cpu_iothread"] > 0, "the iothread did no work for virtio"
+# round-trip percentiles in order on each path that measured them
+for path in ("pvio", "virtio"):
+    n = d["net"][path]
+    if n["rr_p50_us"] is not None:
+        assert n["rr_p50_us"] <= n["rr_p99_us"] <= n["rr_p999_us"], (path, n)
 print("JSON ok")
 PY
 head -c 8 "$PT_RUNDIR/bench.png" | od -An -tx1 | grep -q '89 50 4e 47 0d 0a 1a 0a' ||
