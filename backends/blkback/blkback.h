@@ -41,6 +41,13 @@
  */
 #define BLKBACK_SUBMIT_BATCH		8
 #define BLKBACK_SUBMIT_BATCH_MAX	64
+/*
+ * Polling of a busy queue before it sleeps (blkback_ring.c spin_until):
+ * 50 us for a VM's disks by default, none for a process domain's (both
+ * measured, docs/blk.md); at most a millisecond.
+ */
+#define BLKBACK_VM_SPIN_US		50
+#define BLKBACK_SPIN_US_MAX		1000
 #define BLKBACK_MAX_INDIRECT_PAGES \
 	((BLKBACK_MAX_INDIRECT_SEGS + BLKIF_SEGS_PER_INDIRECT_FRAME - 1) / \
 	 BLKIF_SEGS_PER_INDIRECT_FRAME)
@@ -429,6 +436,7 @@ struct blkback_disk {
 
 	/* connection */
 	struct blkback_front *front;	/* accounting of fe_domid, once opened */
+	unsigned int spin_us;		/* the ctx's figure for this frontend's kind */
 	int be_state;			/* what we last wrote */
 	bool persistent;
 	unsigned int nr_queues;
@@ -476,7 +484,13 @@ struct blkback_ctx {
 	struct blkback_front *fronts;	/* per frontend domain (control thread) */
 	struct blkback_dom_limits dom_lim;
 	int verbose;
-	unsigned int spin_us;		/* poll the ring this long before sleeping */
+	/*
+	 * A busy queue (BLKBACK_LAZY_INFLIGHT or more I/Os in flight) polls
+	 * ring and completions this long before sleeping: spin_us for a
+	 * process domain's disks, vm_spin_us for a VM's (docs/blk.md).
+	 */
+	unsigned int spin_us;
+	unsigned int vm_spin_us;
 	unsigned int submit_batch;	/* --submit-batch */
 	unsigned int reconnect_timeout_s; /* default of pvio-reconnect-timeout */
 };

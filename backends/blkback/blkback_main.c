@@ -35,8 +35,11 @@ static void *signal_thread(void *arg)
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: pvio-blkback [--rundir DIR] [-v] [--spin-us N] [--submit-batch N]\n"
-		"                    [--reconnect-timeout S]\n"
+	fprintf(f, "usage: pvio-blkback [--rundir DIR] [-v] [--spin-us N] [--vm-spin-us N]\n"
+		"                    [--submit-batch N] [--reconnect-timeout S]\n"
+		"  --spin-us N            a busy queue of a process domain's disk polls\n"
+		"                         N us before sleeping (0..%u, default 0)\n"
+		"  --vm-spin-us N         the same for a VM's disks (default %u)\n"
 		"  --submit-batch N       start prepared I/O every N operations\n"
 		"                         (1..%u, default %u)\n"
 		"  --reconnect-timeout S  a network store (NBD, RBD) unreachable for S\n"
@@ -48,6 +51,7 @@ static void usage(FILE *f)
 		"  [--max-inflight-requests N]  requests in flight (default %u)\n"
 		"  [--max-inflight-segments N]  pages they may map (default %u, min %u)\n"
 		"  [--max-ring-pages N]         ring pages mapped (default %u)\n",
+		BLKBACK_SPIN_US_MAX, BLKBACK_VM_SPIN_US,
 		BLKBACK_SUBMIT_BATCH_MAX, BLKBACK_SUBMIT_BATCH,
 		BLKBACK_RECONNECT_TIMEOUT_S, BLKBACK_DOM_MAX_PGRANTS,
 		BLKBACK_DOM_MAX_REQS, BLKBACK_DOM_MAX_SEGS,
@@ -72,6 +76,7 @@ int main(int argc, char **argv)
 		{ "rundir", required_argument, NULL, 'r' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "spin-us", required_argument, NULL, 's' },
+		{ "vm-spin-us", required_argument, NULL, 'V' },
 		{ "submit-batch", required_argument, NULL, 'B' },
 		{ "reconnect-timeout", required_argument, NULL, 't' },
 		{ "max-persistent-grants", required_argument, NULL, 'G' },
@@ -82,6 +87,7 @@ int main(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	struct blkback_ctx ctx = {
+		.vm_spin_us = BLKBACK_VM_SPIN_US,
 		.dom_lim = {
 			.max_pgrants = BLKBACK_DOM_MAX_PGRANTS,
 			.max_reqs = BLKBACK_DOM_MAX_REQS,
@@ -105,7 +111,12 @@ int main(int argc, char **argv)
 			ctx.verbose++;
 			break;
 		case 's':
-			ctx.spin_us = (unsigned int)atoi(optarg);
+			ok = parse_limit(optarg, 0, &ctx.spin_us) &&
+			     ctx.spin_us <= BLKBACK_SPIN_US_MAX;
+			break;
+		case 'V':
+			ok = parse_limit(optarg, 0, &ctx.vm_spin_us) &&
+			     ctx.vm_spin_us <= BLKBACK_SPIN_US_MAX;
 			break;
 		case 'B':
 			ok = parse_limit(optarg, 1, &ctx.submit_batch) &&

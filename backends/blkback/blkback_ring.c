@@ -833,14 +833,20 @@ static uint64_t mono_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
-/* Spin for new requests or completions: true if some arrived. */
+/*
+ * A busy queue spins for new requests or completions: true if some
+ * arrived. With I/O in flight but no notification asked for (lazy), a
+ * request the frontend adds now would otherwise wait for the next
+ * completion; a queue with little in flight sleeps at once (its next
+ * event is a whole device round trip away).
+ */
 static bool spin_until(struct blkback_queue *q)
 {
-	unsigned int us = q->disk->ctx->spin_us;
+	unsigned int us = q->disk->spin_us;
 	uint64_t end;
 
 	if (!us || !q->engine.ops->ready || !req_available(q) || q->held ||
-	    q->barrier || q->throttled)
+	    q->barrier || q->throttled || q->io_inflight < BLKBACK_LAZY_INFLIGHT)
 		return false;
 	end = mono_ns() + us * 1000ull;
 	do {
@@ -925,9 +931,9 @@ static void *queue_thread(void *arg)
 				}
 			}
 			/*
-			 * Optionally poll a little: a request or a completion
-			 * that shows up now costs no wakeup. Only pays with
-			 * idle CPUs, hence off by default (--spin-us).
+			 * Busy: poll a little, a request or a completion that
+			 * shows up now costs no wakeup (--vm-spin-us, on for
+			 * VMs; --spin-us, off for process domains).
 			 */
 			if (spin_until(q))
 				continue;

@@ -391,6 +391,14 @@ static int disk_connect(struct blkback_disk *disk)
 		return -EINVAL;
 	}
 	disk->persistent = read_int(ctx, disk->fe_path, "feature-persistent", 0) == 1;
+	{
+		struct pvio_domain_info info;
+
+		/* unknown to hv (going away): no polling for it */
+		disk->spin_us = pvio_domain_info(ctx->hv, disk->fe_domid, &info) == 0 &&
+				info.type == PVIO_DOMTYPE_VM ? ctx->vm_spin_us :
+				ctx->spin_us;
+	}
 	disk->nr_queues = 0;
 	disk->front = blkback_front_get(ctx, disk->fe_domid);
 	if (!disk->front) {

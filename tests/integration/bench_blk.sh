@@ -24,14 +24,17 @@ pt_wait_for 10 grep -q "serving" "$PT_RUNDIR/blkback.log" ||
 echo "$PT_PID_hv" >"$PT_RUNDIR/hv.pid"
 echo "$PT_PID_blkback" >"$PT_RUNDIR/blkback.pid"
 
-# an out-of-range batch is refused with a message, nothing started
-for bad in 0 65 x; do
-	if pvio-blkback --rundir "$PT_RUNDIR/none" --submit-batch "$bad" \
+# an out-of-range batch or polling time is refused with a message,
+# nothing started
+for opt_bad in "submit-batch 0" "submit-batch 65" "submit-batch x" \
+	"spin-us 1001" "spin-us -1" "vm-spin-us 1001" "vm-spin-us 5x"; do
+	read -r opt bad <<<"$opt_bad"
+	if pvio-blkback --rundir "$PT_RUNDIR/none" "--$opt" "$bad" \
 		>"$PT_RUNDIR/bad.out" 2>&1; then
-		pt_fail "pvio-blkback accepted --submit-batch $bad"
+		pt_fail "pvio-blkback accepted --$opt $bad"
 	fi
 	grep -q "bad value '$bad'" "$PT_RUNDIR/bad.out" ||
-		pt_fail "no message for --submit-batch $bad: $(cat "$PT_RUNDIR/bad.out")"
+		pt_fail "no message for --$opt $bad: $(cat "$PT_RUNDIR/bad.out")"
 done
 
 # on disk, not in a tmpfs /tmp: native io_uring opens it with O_DIRECT

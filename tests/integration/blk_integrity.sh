@@ -2,11 +2,12 @@
 # Block path data integrity: random writes through hv + store + blkback +
 # user blkfront, verified through the stack and on the backing file, for
 # both engines, single and multi queue, with and without persistent grants
-# and indirect segments.
+# and indirect segments. blkback polls its busy queues here (--spin-us, as
+# it does by default for VMs), so that path moves verified data too.
 # pvio-timeout: 150
 . "$(dirname "$0")/../lib/pvio-test.sh"
 . "$(dirname "$0")/blk_lib.sh"
-blk_setup
+blk_setup --spin-us 50
 
 img=$(blk_image a 64)
 blk_run integ "'$img,raw,xvda,rw'" "$BLK_TEST" --file "$img" integrity ||
