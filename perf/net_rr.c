@@ -137,6 +137,8 @@ static int run_client(const char *host, uint16_t port, long seconds, long size)
 	    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) < 0 ||
 	    connect(fd, (struct sockaddr *)&a, sizeof(a)) < 0) {
 		perror("pvio-perf-rr: client socket");
+		if (fd >= 0)
+			close(fd);
 		free(rtt);
 		return 1;
 	}
@@ -162,13 +164,19 @@ static int run_client(const char *host, uint16_t port, long seconds, long size)
 			if (r < 0 && errno == EINTR)
 				continue;
 			if (r < (ssize_t)sizeof(s))
-				break;	/* timeout or error: lost */
+				break;	/* timeout, error or a short echo: lost */
 			memcpy(&s, in, sizeof(s));
 			if (s == seq) {
 				got = true;
 				break;
 			}
-			/* a late echo of a lost one: keep waiting for ours */
+			/*
+			 * A late echo of a lost one: keep waiting for ours, for
+			 * what is left of the exchange's time (each receive
+			 * restarts the socket's timeout)
+			 */
+			if (now_ns() - t0 >= RR_TIMEOUT_MS * 1000000ull)
+				break;
 		}
 		t1 = now_ns();
 		if (seq <= RR_WARMUP)

@@ -394,7 +394,7 @@ static int disk_connect(struct blkback_disk *disk)
 	{
 		struct pvio_domain_info info;
 
-		/* unknown to hv (going away): no polling for it */
+		/* unknown to hv (going away): as a process domain */
 		disk->spin_us = pvio_domain_info(ctx->hv, disk->fe_domid, &info) == 0 &&
 				info.type == PVIO_DOMTYPE_VM ? ctx->vm_spin_us :
 				ctx->spin_us;
