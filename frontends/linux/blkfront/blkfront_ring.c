@@ -498,10 +498,50 @@ static bool rsp_handle(struct blkfront_queue *q,
 	return true;
 }
 
+/* A request's data is in place: copy reads out of pool pages, end grants. */
+static void rq_finish(struct request *rq)
+{
+	struct blkfront_rq *r = blk_mq_rq_to_pdu(rq);
+	struct blkfront_queue *q = r->queue;
+	unsigned int max = q->info->max_segs;
+
+	if (r->persistent && req_op(rq) == REQ_OP_READ &&
+	    r->status == BLK_STS_OK) {
+		struct blkfront_pgrant **pg = blkfront_rq_pg(r, max);
+		struct scatterlist *sg;
+		unsigned int i;
+
+		for_each_sg(blkfront_rq_sg(r), sg, r->nr_segs, i)
+			memcpy_to_page(sg_page(sg), sg->offset,
+				       (char *)page_address(pg[i]->page) +
+				       sg->offset, sg->length);
+	}
+	rq_end_grants(q, r);
+}
+
+static void blkfront_complete_rq(struct request *rq)
+{
+	struct blkfront_rq *r = blk_mq_rq_to_pdu(rq);
+
+	rq_finish(rq);
+	blk_mq_end_request(rq, r->status);
+}
+
+/* Successful requests taken in one pass (blkfront_queue_poll). */
+static void blkfront_complete_batch(struct io_comp_batch *iob)
+{
+	struct request *rq;
+
+	rq_list_for_each(&iob->req_list, rq)
+		rq_finish(rq);
+	blk_mq_end_request_batch(iob);
+}
+
 void blkfront_queue_poll(struct blkfront_queue *q)
 {
 	struct blkfront_info *info = q->info;
 	struct request *done = NULL, *rq;
+	DEFINE_IO_COMP_BATCH(iob);
 	unsigned long flags;
 	bool push = false, freed = false;
 
@@ -532,11 +572,26 @@ out:
 		ring_push(q);
 	spin_unlock_irqrestore(&q->lock, flags);
 
+	/*
+	 * Completions taken here end as one batch (one clock read and one
+	 * tag release for all of them); a request owed to another CPU, or
+	 * one that failed, ends on its own.
+	 */
 	while (done) {
+		struct blkfront_rq *r;
+
 		rq = done;
 		done = rq_list_next(rq);
-		blk_mq_complete_request(rq);
+		if (blk_mq_complete_request_remote(rq))
+			continue;
+		r = blk_mq_rq_to_pdu(rq);
+		if (blk_mq_add_to_batch(rq, &iob, r->status != BLK_STS_OK,
+					blkfront_complete_batch))
+			continue;
+		blkfront_complete_rq(rq);
 	}
+	if (iob.complete)
+		iob.complete(&iob);
 	if (freed && info->disk)
 		blk_mq_start_stopped_hw_queues(info->disk->queue, true);
 }
@@ -544,27 +599,6 @@ out:
 static void blkfront_event(pvio_evtchn_port_t port, void *data)
 {
 	blkfront_queue_poll(data);
-}
-
-static void blkfront_complete_rq(struct request *rq)
-{
-	struct blkfront_rq *r = blk_mq_rq_to_pdu(rq);
-	struct blkfront_queue *q = r->queue;
-	unsigned int max = q->info->max_segs;
-
-	if (r->persistent && req_op(rq) == REQ_OP_READ &&
-	    r->status == BLK_STS_OK) {
-		struct blkfront_pgrant **pg = blkfront_rq_pg(r, max);
-		struct scatterlist *sg;
-		unsigned int i;
-
-		for_each_sg(blkfront_rq_sg(r), sg, r->nr_segs, i)
-			memcpy_to_page(sg_page(sg), sg->offset,
-				       (char *)page_address(pg[i]->page) +
-				       sg->offset, sg->length);
-	}
-	rq_end_grants(q, r);
-	blk_mq_end_request(rq, r->status);
 }
 
 /*
