@@ -834,19 +834,16 @@ static uint64_t mono_ns(void)
 }
 
 /*
- * A busy queue spins for new requests or completions: true if some
- * arrived. With I/O in flight but no notification asked for (lazy), a
- * request the frontend adds now would otherwise wait for the next
- * completion; a queue with little in flight sleeps at once (its next
- * event is a whole device round trip away).
+ * A lazy queue (no notification asked for, queue_thread) spins for new
+ * requests or completions: true if some arrived. A request the frontend
+ * adds now would otherwise wait for the next completion.
  */
 static bool spin_until(struct blkback_queue *q)
 {
 	unsigned int us = q->disk->spin_us;
 	uint64_t end;
 
-	if (!us || !q->engine.ops->ready || !req_available(q) || q->held ||
-	    q->barrier || q->throttled || q->io_inflight < BLKBACK_LAZY_INFLIGHT)
+	if (!us || !q->engine.ops->ready)
 		return false;
 	end = mono_ns() + us * 1000ull;
 	do {
@@ -919,24 +916,22 @@ static void *queue_thread(void *arg)
 			 * With enough I/O in flight a completion wakes us soon
 			 * anyway and we look at the ring then: do not ask, and
 			 * the frontend saves a notification (a cross-CPU wakeup)
-			 * per batch.
+			 * per batch. Such a busy queue first polls a little: a
+			 * request or a completion that shows up now costs no
+			 * wakeup (--vm-spin-us, on for VMs; --spin-us, off for
+			 * process domains). A queue with little in flight sleeps
+			 * at once: its next event is a device round trip away.
 			 */
 			if (!q->held && !q->barrier && req_available(q) &&
 			    !q->throttled) {
 				if (q->io_inflight >= BLKBACK_LAZY_INFLIGHT) {
-					if (pvio_back_unconsumed(&q->ring))
+					if (pvio_back_unconsumed(&q->ring) ||
+					    spin_until(q))
 						continue;
 				} else if (pvio_back_final_check(&q->ring)) {
 					continue;
 				}
 			}
-			/*
-			 * Busy: poll a little, a request or a completion that
-			 * shows up now costs no wakeup (--vm-spin-us, on for
-			 * VMs; --spin-us, off for process domains).
-			 */
-			if (spin_until(q))
-				continue;
 			ring_event_recheck(q);
 		}
 		if (ops->wait) {

@@ -364,6 +364,22 @@ static int queue_connect(struct blkback_disk *disk, struct blkback_queue *q,
 	return 0;
 }
 
+/*
+ * How long a busy queue of @domid's disk polls before sleeping: a VM's
+ * figure or a process domain's; a domain hv no longer knows (going away)
+ * gets the latter.
+ */
+static unsigned int frontend_spin_us(const struct blkback_ctx *ctx,
+				     pvio_domid_t domid)
+{
+	struct pvio_domain_info info;
+
+	if (pvio_domain_info(ctx->hv, domid, &info) == 0 &&
+	    info.type == PVIO_DOMTYPE_VM)
+		return ctx->vm_spin_us;
+	return ctx->spin_us;
+}
+
 static int disk_connect(struct blkback_disk *disk)
 {
 	struct blkback_ctx *ctx = disk->ctx;
@@ -391,14 +407,7 @@ static int disk_connect(struct blkback_disk *disk)
 		return -EINVAL;
 	}
 	disk->persistent = read_int(ctx, disk->fe_path, "feature-persistent", 0) == 1;
-	{
-		struct pvio_domain_info info;
-
-		/* unknown to hv (going away): as a process domain */
-		disk->spin_us = pvio_domain_info(ctx->hv, disk->fe_domid, &info) == 0 &&
-				info.type == PVIO_DOMTYPE_VM ? ctx->vm_spin_us :
-				ctx->spin_us;
-	}
+	disk->spin_us = frontend_spin_us(ctx, disk->fe_domid);
 	disk->nr_queues = 0;
 	disk->front = blkback_front_get(ctx, disk->fe_domid);
 	if (!disk->front) {
