@@ -42,9 +42,10 @@
 #define BLKBACK_SUBMIT_BATCH		8
 #define BLKBACK_SUBMIT_BATCH_MAX	64
 /*
- * Polling of a busy queue before it sleeps (blkback_ring.c spin_until):
- * 50 us for a VM's disks by default, none for a process domain's (both
- * measured, docs/blk.md); at most a millisecond.
+ * Polling before a queue sleeps (blkback_ring.c spin_for, poll_adapt):
+ * a busy queue polls this long, a queue with little in flight for an
+ * adaptive window up to it. 50 us for a VM's disks by default, none for a
+ * process domain's (both measured, docs/blk.md); at most a millisecond.
  */
 #define BLKBACK_VM_SPIN_US		50
 #define BLKBACK_SPIN_US_MAX		1000
@@ -391,6 +392,9 @@ struct blkback_queue {
 	struct blkback_pgrant_table pgrants;
 	struct blkback_pgrant_table pgrants_ro;
 
+	/* polling window with little in flight (blkback_ring.c poll_adapt) */
+	uint64_t poll_ns;
+
 	/* notifications a second look before sleeping found owed */
 	uint64_t nr_late_events;
 	uint32_t rsp_start;		/* the ring's response index at connect */
@@ -486,8 +490,9 @@ struct blkback_ctx {
 	int verbose;
 	/*
 	 * A busy queue (BLKBACK_LAZY_INFLIGHT or more I/Os in flight) polls
-	 * ring and completions this long before sleeping: spin_us for a
-	 * process domain's disks, vm_spin_us for a VM's (docs/blk.md).
+	 * ring and completions this long before sleeping, a queue with less
+	 * in flight for an adaptive window up to it: spin_us for a process
+	 * domain's disks, vm_spin_us for a VM's (docs/blk.md).
 	 */
 	unsigned int spin_us;
 	unsigned int vm_spin_us;

@@ -834,18 +834,17 @@ static uint64_t mono_ns(void)
 }
 
 /*
- * A lazy queue (no notification asked for, queue_thread) spins for new
- * requests or completions: true if some arrived. A request the frontend
- * adds now would otherwise wait for the next completion.
+ * Poll the ring and the engine's completions for up to @ns: true if
+ * something arrived. A request the frontend adds meanwhile costs it no
+ * notification (we have not asked for one) and us no wakeup.
  */
-static bool spin_until(struct blkback_queue *q)
+static bool spin_for(struct blkback_queue *q, uint64_t ns)
 {
-	unsigned int us = q->disk->spin_us;
 	uint64_t end;
 
-	if (!us || !q->engine.ops->ready)
+	if (!ns || !q->engine.ops->ready)
 		return false;
-	end = mono_ns() + us * 1000ull;
+	end = mono_ns() + ns;
 	do {
 		if (q->engine.ops->ready(&q->engine) ||
 		    pvio_back_unconsumed(&q->ring))
@@ -853,6 +852,30 @@ static bool spin_until(struct blkback_queue *q)
 		__builtin_ia32_pause();
 	} while (mono_ns() < end);
 	return false;
+}
+
+/*
+ * The polling window of a queue with little in flight adapts to how long
+ * the queue then slept (@idle_ns, polling included), within the disk's
+ * spin_us: it opens (4 us, then doubling) while the next event came
+ * within spin_us, and closes at once when one took longer. A queue whose
+ * events are a device round trip or a guest's think time apart thus stops
+ * polling, and one fed steadily keeps its frontend from notifying.
+ */
+#define BLKBACK_POLL_START_NS	4000u
+
+static void poll_adapt(struct blkback_queue *q, uint64_t idle_ns)
+{
+	uint64_t max = q->disk->spin_us * 1000ull;
+
+	if (idle_ns <= q->poll_ns)
+		return;
+	if (idle_ns > max)
+		q->poll_ns = 0;
+	else if (!q->poll_ns)
+		q->poll_ns = BLKBACK_POLL_START_NS < max ? BLKBACK_POLL_START_NS : max;
+	else
+		q->poll_ns = 2ull * q->poll_ns < max ? 2 * q->poll_ns : max;
 }
 
 /*
@@ -894,10 +917,12 @@ static void *queue_thread(void *arg)
 	};
 	bool stopping = false;
 	uint64_t stop_ns = 0;
+	uint64_t idle_from;
 
 	if (!ops->wait)
 		pfd[1].fd = ops->event_fd(&q->engine);
 	for (;;) {
+		idle_from = 0;
 		if (!blkback_queue_turn(q, !stopping))
 			stopping = true;
 		if (stopping && q->io_inflight && ops->abandon) {
@@ -926,7 +951,12 @@ static void *queue_thread(void *arg)
 			    !q->throttled) {
 				if (q->io_inflight >= BLKBACK_LAZY_INFLIGHT) {
 					if (pvio_back_unconsumed(&q->ring) ||
-					    spin_until(q))
+					    spin_for(q, q->disk->spin_us * 1000ull))
+						continue;
+				} else if (q->disk->spin_us) {
+					idle_from = mono_ns();
+					if (spin_for(q, q->poll_ns) ||
+					    pvio_back_final_check(&q->ring))
 						continue;
 				} else if (pvio_back_final_check(&q->ring)) {
 					continue;
@@ -940,6 +970,8 @@ static void *queue_thread(void *arg)
 			if (ops->wait(&q->engine, q->evtchn_fd, q->stop_fd,
 				      queue_sleep_ms(q, stopping)) < 0)
 				break;
+			if (idle_from)
+				poll_adapt(q, mono_ns() - idle_from);
 			reap(q);
 			w = ops->take_wakes(&q->engine);
 			if (w & BLKBACK_WAKE_EVTCHN)
@@ -951,6 +983,8 @@ static void *queue_thread(void *arg)
 		if (poll(pfd, 3, queue_sleep_ms(q, stopping)) < 0 &&
 		    errno != EINTR)
 			break;
+		if (idle_from)
+			poll_adapt(q, mono_ns() - idle_from);
 		if (pfd[0].revents & POLLIN)
 			pvio_evtchn_ack(queue_hv(q), q->port);
 		if (pfd[2].revents & POLLIN)
