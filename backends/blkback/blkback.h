@@ -44,10 +44,10 @@
 /*
  * Polling before a queue sleeps (blkback_ring.c spin_for, poll_adapt):
  * a busy queue polls this long, a queue with little in flight for an
- * adaptive window up to it. 50 us for a VM's disks by default, none for a
+ * adaptive window up to it. 100 us for a VM's disks by default, none for a
  * process domain's (both measured, docs/blk.md); at most a millisecond.
  */
-#define BLKBACK_VM_SPIN_US		50
+#define BLKBACK_VM_SPIN_US		100
 #define BLKBACK_SPIN_US_MAX		1000
 #define BLKBACK_MAX_INDIRECT_PAGES \
 	((BLKBACK_MAX_INDIRECT_SEGS + BLKIF_SEGS_PER_INDIRECT_FRAME - 1) / \

@@ -944,8 +944,9 @@ static void *queue_thread(void *arg)
 			 * per batch. Such a busy queue first polls a little: a
 			 * request or a completion that shows up now costs no
 			 * wakeup (--vm-spin-us, on for VMs; --spin-us, off for
-			 * process domains). A queue with little in flight sleeps
-			 * at once: its next event is a device round trip away.
+			 * process domains). A queue with little in flight polls
+			 * for the window its recent sleeps earned (poll_adapt),
+			 * still without asking, then asks and looks again.
 			 */
 			if (!q->held && !q->barrier && req_available(q) &&
 			    !q->throttled) {
