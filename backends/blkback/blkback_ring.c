@@ -859,8 +859,8 @@ static bool spin_for(struct blkback_queue *q, uint64_t ns)
  * the queue then slept (@idle_ns, polling included), within the disk's
  * spin_us: it opens (4 us, then doubling) while the next event came
  * within spin_us, and closes at once when one took longer. A queue whose
- * events are a device round trip or a guest's think time apart thus stops
- * polling, and one fed steadily keeps its frontend from notifying.
+ * events come further apart than spin_us thus stops polling, and one fed
+ * steadily keeps its frontend from notifying.
  */
 #define BLKBACK_POLL_START_NS	4000u
 
