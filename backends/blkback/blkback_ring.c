@@ -954,13 +954,13 @@ static void *queue_thread(void *arg)
 					if (pvio_back_unconsumed(&q->ring) ||
 					    spin_for(q, q->disk->spin_us * 1000ull))
 						continue;
-				} else if (q->disk->spin_us) {
-					idle_from = mono_ns();
+				} else {
+					/* the window stays 0 without polling */
+					if (q->disk->spin_us)
+						idle_from = mono_ns();
 					if (spin_for(q, q->poll_ns) ||
 					    pvio_back_final_check(&q->ring))
 						continue;
-				} else if (pvio_back_final_check(&q->ring)) {
-					continue;
 				}
 			}
 			ring_event_recheck(q);
